@@ -1,0 +1,79 @@
+//! The code object: instructions with their tables and facts about the function.
+
+use super::op::Op;
+use crate::vm::{Sym, Value};
+use std::rc::Rc;
+
+/// Facts about a code object.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CodeFlags {
+    /// Has `*args`.
+    pub varargs: bool,
+    /// Has `**kwargs`.
+    pub varkw: bool,
+    /// Contains `yield` (a generator function).
+    pub generator: bool,
+    /// Is `async def` (a coroutine function).
+    pub coroutine: bool,
+    /// Is `async def` containing `yield` (an async generator function).
+    pub async_generator: bool,
+    /// Is a class body (names go to the class namespace).
+    pub class_body: bool,
+    /// Is a module body.
+    pub module: bool,
+}
+
+/// A compiled function, class body or module.
+pub struct Code {
+    /// `co_name`.
+    pub name: Rc<str>,
+    /// `co_qualname`.
+    pub qualname: Rc<str>,
+    /// The source file name.
+    pub filename: Rc<str>,
+    /// The instructions.
+    pub ops: Vec<Op>,
+    /// The source line of each instruction.
+    pub lines: Vec<u32>,
+    /// Constants.
+    pub consts: Vec<Value>,
+    /// Global, attribute and namespace names.
+    pub names: Vec<Sym>,
+    /// Local variable names, parameters first.
+    pub varnames: Vec<Sym>,
+    /// Names of variables that inner functions capture.
+    pub cellvars: Vec<Sym>,
+    /// Names of variables captured from enclosing functions.
+    pub freevars: Vec<Sym>,
+    /// Parameters that are also cells: (cell index, parameter slot).
+    pub cell_params: Vec<(u32, u32)>,
+    /// Number of positional parameters (including positional-only).
+    pub argcount: u32,
+    /// Number of positional-only parameters.
+    pub posonlyargcount: u32,
+    /// Number of keyword-only parameters.
+    pub kwonlyargcount: u32,
+    /// Flags.
+    pub flags: CodeFlags,
+    /// Line of the `def`.
+    pub first_line: u32,
+    /// The docstring, if the body starts with one.
+    pub doc: Option<Rc<str>>,
+}
+
+impl Code {
+    /// Number of local slots (parameters included).
+    pub fn nlocals(&self) -> usize {
+        self.varnames.len()
+    }
+    /// Number of parameter slots including `*args` and `**kwargs`.
+    pub fn total_params(&self) -> usize {
+        (self.argcount + self.kwonlyargcount) as usize
+            + self.flags.varargs as usize
+            + self.flags.varkw as usize
+    }
+    /// The source line of the instruction at `ip`.
+    pub fn line_at(&self, ip: usize) -> u32 {
+        self.lines.get(ip).copied().unwrap_or(self.first_line)
+    }
+}

@@ -1,0 +1,198 @@
+//! The insertion-ordered hash table under `dict`, `set` and `frozenset`.
+//!
+//! CPython's compact layout: entries in insertion order in a `Vec` (deleted ones become
+//! tombstones), and a `hashbrown::HashTable` of entry positions keyed by the script-level
+//! hash. The table never calls script code itself: lookups that need a script `__eq__`
+//! report the candidates (`Lookup::Slow`) and the VM compares them with no borrow held.
+
+use super::value::Value;
+use hashbrown::HashTable;
+
+/// One slot of the entry vector; a tombstone has `key == Value::Undef`.
+#[derive(Clone)]
+pub struct Entry {
+    /// The script-level hash of the key.
+    pub hash: i64,
+    /// The key.
+    pub key: Value,
+    /// The value (`None` in sets).
+    pub value: Value,
+}
+
+/// An insertion-ordered hash table keyed by script values.
+#[derive(Clone, Default)]
+pub struct Dict {
+    entries: Vec<Entry>,
+    index: HashTable<u32>,
+    live: usize,
+}
+
+/// The outcome of a lookup that may need script code to finish.
+pub enum Lookup {
+    /// The key is at this entry position.
+    Found(usize),
+    /// The key is absent.
+    Absent,
+    /// These candidates (entry position, key) need a script `__eq__` to decide.
+    Slow(Vec<(usize, Value)>),
+}
+
+/// Compares two keys without running script code; `None` when script code must decide.
+pub fn fast_eq(a: &Value, b: &Value) -> Option<bool> {
+    use Value::*;
+    if a.is(b) {
+        return Some(true);
+    }
+    Some(match (a, b) {
+        (Str(x), Str(y)) => x.s == y.s,
+        (Int(x), Int(y)) => x == y,
+        (Int(x), Float(y)) | (Float(y), Int(x)) => (*x as f64) == *y && (*y as i128) == *x as i128,
+        (Float(x), Float(y)) => x == y,
+        (Bool(x), Bool(y)) => x == y,
+        (Bool(x), Int(y)) | (Int(y), Bool(x)) => *x as i64 == *y,
+        (Bool(x), Float(y)) | (Float(y), Bool(x)) => (*x as i64 as f64) == *y,
+        (BigInt(x), BigInt(y)) => x == y,
+        (BigInt(_), Int(_) | Bool(_)) | (Int(_) | Bool(_), BigInt(_)) => false,
+        (BigInt(x), Float(y)) | (Float(y), BigInt(x)) => {
+            y.is_finite()
+                && y.fract() == 0.0
+                && <num_bigint::BigInt as num_traits::FromPrimitive>::from_f64(*y).as_ref() == Some(&**x)
+        }
+        (Bytes(x), Bytes(y)) => x == y,
+        (None, None) => true,
+        (Tuple(x), Tuple(y)) => {
+            if x.len() != y.len() {
+                return Some(false);
+            }
+            for (p, q) in x.iter().zip(y.iter()) {
+                if !fast_eq(p, q)? {
+                    return Some(false);
+                }
+            }
+            true
+        }
+        (Instance(_), _) | (_, Instance(_)) | (FrozenSet(_), _) | (_, FrozenSet(_)) => return Option::None,
+        (Other(_), _) | (_, Other(_)) => return Option::None,
+        _ => false,
+    })
+}
+
+impl Dict {
+    /// An empty table.
+    pub fn new() -> Dict {
+        Dict::default()
+    }
+    /// An empty table with room for `n` entries.
+    pub fn with_capacity(n: usize) -> Dict {
+        Dict { entries: Vec::with_capacity(n), index: HashTable::with_capacity(n), live: 0 }
+    }
+    /// Number of live entries.
+    pub fn len(&self) -> usize {
+        self.live
+    }
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+    /// Finds `key` (whose hash is `hash`) without running script code.
+    pub fn lookup(&self, hash: i64, key: &Value) -> Lookup {
+        let mut slow = Vec::new();
+        for &pos in self.index.iter_hash(hash as u64) {
+            let e = &self.entries[pos as usize];
+            if e.hash != hash {
+                continue;
+            }
+            match fast_eq(&e.key, key) {
+                Some(true) => return Lookup::Found(pos as usize),
+                Some(false) => {}
+                None => slow.push((pos as usize, e.key.clone())),
+            }
+        }
+        if slow.is_empty() {
+            Lookup::Absent
+        } else {
+            Lookup::Slow(slow)
+        }
+    }
+    /// The entry at `pos` if it is live.
+    pub fn entry(&self, pos: usize) -> Option<&Entry> {
+        self.entries.get(pos).filter(|e| !e.key.is_undef())
+    }
+    /// Replaces the value of the live entry at `pos`.
+    pub fn set_value(&mut self, pos: usize, value: Value) {
+        self.entries[pos].value = value;
+    }
+    /// Appends a new entry; the caller has checked that the key is absent.
+    pub fn insert_new(&mut self, hash: i64, key: Value, value: Value) {
+        let pos = self.entries.len() as u32;
+        let entries = &self.entries;
+        self.index.insert_unique(hash as u64, pos, |&p| entries[p as usize].hash as u64);
+        self.entries.push(Entry { hash, key, value });
+        self.live += 1;
+    }
+    /// Removes the live entry at `pos`, returning it.
+    pub fn remove_at(&mut self, pos: usize) -> Entry {
+        let hash = self.entries[pos].hash;
+        if let Ok(slot) = self.index.find_entry(hash as u64, |&p| p as usize == pos) {
+            slot.remove();
+        }
+        let e = std::mem::replace(
+            &mut self.entries[pos],
+            Entry { hash: 0, key: Value::Undef, value: Value::Undef },
+        );
+        self.live -= 1;
+        if self.entries.len() > 16 && self.live * 2 < self.entries.len() {
+            self.compact();
+        }
+        e
+    }
+    /// Removes every entry.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.index.clear();
+        self.live = 0;
+    }
+    fn compact(&mut self) {
+        self.entries.retain(|e| !e.key.is_undef());
+        self.index.clear();
+        for (i, e) in self.entries.iter().enumerate() {
+            let entries = &self.entries;
+            self.index.insert_unique(e.hash as u64, i as u32, |&p| entries[p as usize].hash as u64);
+        }
+    }
+    /// Live entries in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.iter().filter(|e| !e.key.is_undef())
+    }
+    /// Number of slots including tombstones (iteration positions run below this).
+    pub fn slots(&self) -> usize {
+        self.entries.len()
+    }
+    /// The live entry at or after slot `pos`, with its slot.
+    pub fn next_from(&self, mut pos: usize) -> Option<(usize, &Entry)> {
+        while pos < self.entries.len() {
+            let e = &self.entries[pos];
+            if !e.key.is_undef() {
+                return Some((pos, e));
+            }
+            pos += 1;
+        }
+        None
+    }
+    /// The last live entry's slot.
+    pub fn last_pos(&self) -> Option<usize> {
+        self.entries.iter().rposition(|e| !e.key.is_undef())
+    }
+    /// The first live entry's slot.
+    pub fn first_pos(&self) -> Option<usize> {
+        self.entries.iter().position(|e| !e.key.is_undef())
+    }
+    /// The keys in order.
+    pub fn keys(&self) -> Vec<Value> {
+        self.iter().map(|e| e.key.clone()).collect()
+    }
+    /// The values in order.
+    pub fn values(&self) -> Vec<Value> {
+        self.iter().map(|e| e.value.clone()).collect()
+    }
+}

@@ -1,0 +1,966 @@
+//! The dispatch loop: runs frames until the base frame returns or yields.
+//!
+//! Rule (Lua's `savepc`): `frame.ip` is advanced before an instruction executes, so any
+//! error raised by the instruction sees `ip - 1` as the failing instruction, and a call
+//! that pushes a frame resumes the caller at the right place.
+
+use super::frame::{Frame, Handler, ReturnMode};
+use super::gen::GenResult;
+use super::other::{TraceEntry, Traceback};
+use super::value::{IterState, Value};
+use super::{Exc, ExcKind, Res, Sym, Vm};
+use crate::bytecode::{Code, Op};
+use std::rc::Rc;
+
+/// Why the dispatch loop stopped.
+pub enum Halt {
+    /// The base frame returned this value (the frame is gone).
+    Return(Value),
+    /// The base frame (a generator) yielded this value; the frame is still on the stack.
+    Yield(Value),
+}
+
+impl Vm {
+    /// Pushes a value on the current frame's stack.
+    #[inline]
+    pub(crate) fn push(&mut self, v: Value) {
+        self.frames.last_mut().expect("a frame is running").stack.push(v);
+    }
+    /// Pops a value from the current frame's stack.
+    #[inline]
+    pub(crate) fn pop(&mut self) -> Value {
+        self.frames.last_mut().expect("a frame is running").stack.pop().unwrap_or_default()
+    }
+    #[inline]
+    fn top(&mut self) -> &mut Value {
+        self.frames.last_mut().expect("a frame is running").stack.last_mut().expect("stack underflow")
+    }
+
+    /// Runs a module body in `globals`.
+    pub fn run_module_code(&mut self, code: Rc<Code>, globals: Rc<super::value::Module>) -> Res<Value> {
+        let frame = self.new_frame(code, globals, ReturnMode::Push);
+        self.run_frame(frame)
+    }
+
+    /// Builds a frame with empty locals.
+    pub(crate) fn new_frame(&mut self, code: Rc<Code>, globals: Rc<super::value::Module>, ret: ReturnMode) -> Frame {
+        let mut stack = Vec::with_capacity(code.nlocals() + 8);
+        stack.resize(code.nlocals(), Value::Undef);
+        let cells = (0..code.cellvars.len()).map(|_| Rc::new(std::cell::RefCell::new(Value::Undef))).collect();
+        Frame { code, ip: 0, stack, cells, globals, handlers: Vec::new(), namespace: None, ret, handled_base: self.handled.len() }
+    }
+
+    /// Runs a frame to completion in a nested dispatch loop (used by natives calling script code).
+    pub(crate) fn run_frame(&mut self, frame: Frame) -> Res<Value> {
+        self.check_depth()?;
+        self.native_depth += 1;
+        let base = self.frames.len();
+        self.frames.push(frame);
+        let r = self.run(base);
+        self.native_depth -= 1;
+        match r? {
+            Halt::Return(v) => Ok(v),
+            Halt::Yield(_) => {
+                self.frames.truncate(base);
+                Err(Exc::runtime_error("yield from a frame that is not a generator"))
+            }
+        }
+    }
+
+    /// Raises `RecursionError` when the frame stack is at the limit.
+    #[inline]
+    pub(crate) fn check_depth(&self) -> Res<()> {
+        if self.frames.len() + self.native_depth >= self.recursion_limit {
+            return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded"));
+        }
+        Ok(())
+    }
+
+    /// Runs until the frame at index `base` returns or yields.
+    pub(crate) fn run(&mut self, base: usize) -> Res<Halt> {
+        loop {
+            match self.dispatch(base) {
+                Ok(h) => return Ok(h),
+                Err(e) => self.unwind(e, base)?,
+            }
+        }
+    }
+
+    /// Finds a handler for `exc`, popping frames above `base` as needed; `Err` when the
+    /// exception leaves the base frame (which is then popped too).
+    fn unwind(&mut self, exc: Exc, base: usize) -> Res<()> {
+        let reraise = std::mem::take(&mut self.reraising);
+        let inst = self.materialize(exc);
+        let exc_val = Value::Instance(inst.clone());
+        if !reraise {
+            self.set_context(&exc_val);
+        }
+        let mut first = true;
+        loop {
+            let Some(frame) = self.frames.last_mut() else {
+                return Err(Exc::Obj(inst));
+            };
+            if !(first && reraise) {
+                let entry = TraceEntry { file: frame.code.filename.clone(), line: frame.line(), name: frame.code.name.clone() };
+                add_trace(&inst, entry, self.syms.traceback);
+            }
+            first = false;
+            if let Some(h) = frame.handlers.pop() {
+                frame.stack.truncate(h.depth as usize);
+                frame.stack.push(exc_val);
+                frame.ip = h.target as usize;
+                return Ok(());
+            }
+            let idx = self.frames.len() - 1;
+            let f = self.frames.pop().expect("frame");
+            self.handled.truncate(f.handled_base);
+            self.recycle(f);
+            if idx == base {
+                return Err(Exc::Obj(inst));
+            }
+        }
+    }
+
+    /// Sets `__context__` of a newly raised exception to the one being handled.
+    fn set_context(&mut self, exc: &Value) {
+        let Some(ctx) = self.handled.last().cloned() else { return };
+        if ctx.is(exc) {
+            return;
+        }
+        if let Value::Instance(i) = exc {
+            // Break a cycle that would make the context chain loop back to `exc`.
+            let mut cur = ctx.clone();
+            let mut steps = 0;
+            while let Value::Instance(c) = &cur {
+                let next = c.get_attr(self.syms.context).unwrap_or(Value::None);
+                if next.is(exc) {
+                    c.set_attr(self.syms.context, Value::None);
+                    break;
+                }
+                cur = next;
+                steps += 1;
+                if steps > 1000 {
+                    break;
+                }
+            }
+            if i.get_attr(self.syms.context).map(|v| v.is_none()).unwrap_or(true) {
+                i.set_attr(self.syms.context, ctx);
+            }
+        }
+    }
+
+    /// Returns a finished frame's stack to the pool.
+    fn recycle(&mut self, f: Frame) {
+        drop(f);
+    }
+
+    /// Delivers a return value to the caller of the frame just popped.
+    fn deliver(&mut self, ret: ReturnMode, v: Value) -> Res<()> {
+        match ret {
+            ReturnMode::Push => self.push(v),
+            ReturnMode::Init(inst) => {
+                if !v.is_none() {
+                    return Err(Exc::type_error(format!("__init__() should return None, not '{}'", self.type_name(&v))));
+                }
+                self.push(inst);
+            }
+            ReturnMode::Discard => {}
+        }
+        Ok(())
+    }
+
+    fn dispatch(&mut self, base: usize) -> Res<Halt> {
+        loop {
+            let frame = self.frames.last_mut().expect("a frame is running");
+            let op = frame.code.ops[frame.ip];
+            frame.ip += 1;
+            match op {
+                Op::Nop => {}
+                Op::LoadConst(k) => {
+                    let v = frame.code.consts[k.0 as usize].clone();
+                    frame.stack.push(v);
+                }
+                Op::Pop => {
+                    frame.stack.pop();
+                }
+                Op::Dup => {
+                    let v = frame.stack.last().cloned().unwrap_or_default();
+                    frame.stack.push(v);
+                }
+                Op::DupTwo => {
+                    let n = frame.stack.len();
+                    let a = frame.stack[n - 2].clone();
+                    let b = frame.stack[n - 1].clone();
+                    frame.stack.push(a);
+                    frame.stack.push(b);
+                }
+                Op::Rot2 => {
+                    let n = frame.stack.len();
+                    frame.stack.swap(n - 1, n - 2);
+                }
+                Op::Rot3 => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let n = frame.stack.len();
+                    frame.stack.insert(n - 2, v);
+                }
+                Op::Rot4 => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let n = frame.stack.len();
+                    frame.stack.insert(n - 3, v);
+                }
+                Op::LoadFast(s) => {
+                    let v = frame.stack[s.0 as usize].clone();
+                    if v.is_undef() {
+                        let name = frame.code.varnames[s.0 as usize];
+                        return Err(Exc::new(
+                            ExcKind::UnboundLocalError,
+                            format!("cannot access local variable '{name}' where it is not associated with a value"),
+                        ));
+                    }
+                    frame.stack.push(v);
+                }
+                Op::StoreFast(s) => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    frame.stack[s.0 as usize] = v;
+                }
+                Op::DeleteFast(s) => {
+                    if frame.stack[s.0 as usize].is_undef() {
+                        let name = frame.code.varnames[s.0 as usize];
+                        return Err(Exc::new(
+                            ExcKind::UnboundLocalError,
+                            format!("cannot access local variable '{name}' where it is not associated with a value"),
+                        ));
+                    }
+                    frame.stack[s.0 as usize] = Value::Undef;
+                }
+                Op::LoadDeref(c) => {
+                    let v = frame.cells[c.0 as usize].borrow().clone();
+                    if v.is_undef() {
+                        return Err(self.unbound_cell(c.0));
+                    }
+                    self.push(v);
+                }
+                Op::StoreDeref(c) => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    *frame.cells[c.0 as usize].borrow_mut() = v;
+                }
+                Op::DeleteDeref(c) => {
+                    let old = std::mem::take(&mut *frame.cells[c.0 as usize].borrow_mut());
+                    if old.is_undef() {
+                        return Err(self.unbound_cell(c.0));
+                    }
+                }
+                Op::LoadClassDeref(c) => {
+                    let name = self.cell_name(c.0);
+                    let frame = self.frames.last_mut().expect("frame");
+                    let ns_val = frame.namespace.as_ref().and_then(|ns| self.dict_get_str_key(ns, name));
+                    let v = match ns_val {
+                        Some(v) => v,
+                        None => {
+                            let frame = self.frames.last_mut().expect("frame");
+                            let v = frame.cells[c.0 as usize].borrow().clone();
+                            if v.is_undef() {
+                                return Err(self.unbound_cell(c.0));
+                            }
+                            v
+                        }
+                    };
+                    self.push(v);
+                }
+                Op::LoadClosure(c) => {
+                    let cell = frame.cells[c.0 as usize].clone();
+                    frame.stack.push(Value::Cell(cell));
+                }
+                Op::LoadGlobal(n) => {
+                    let name = frame.code.names[n.0 as usize];
+                    let v = frame.globals.get(name);
+                    let v = match v {
+                        Some(v) => v,
+                        None => match self.builtins.get(name) {
+                            Some(v) => v,
+                            None => return Err(Exc::new(ExcKind::NameError, format!("name '{name}' is not defined"))),
+                        },
+                    };
+                    self.push(v);
+                }
+                Op::StoreGlobal(n) => {
+                    let name = frame.code.names[n.0 as usize];
+                    let v = frame.stack.pop().unwrap_or_default();
+                    frame.globals.set(name, v);
+                }
+                Op::DeleteGlobal(n) => {
+                    let name = frame.code.names[n.0 as usize];
+                    if frame.globals.dict.borrow_mut().remove(&name).is_none() {
+                        return Err(Exc::new(ExcKind::NameError, format!("name '{name}' is not defined")));
+                    }
+                }
+                Op::LoadName(n) => {
+                    let name = frame.code.names[n.0 as usize];
+                    let v = self.load_name(name)?;
+                    self.push(v);
+                }
+                Op::StoreName(n) => {
+                    let name = frame.code.names[n.0 as usize];
+                    let v = frame.stack.pop().unwrap_or_default();
+                    self.store_name(name, v)?;
+                }
+                Op::DeleteName(n) => {
+                    let name = frame.code.names[n.0 as usize];
+                    self.delete_name(name)?;
+                }
+                Op::LoadAttr(n) => {
+                    let name = frame.code.names[n.0 as usize];
+                    let obj = frame.stack.pop().unwrap_or_default();
+                    let v = self.get_attr(&obj, name)?;
+                    self.push(v);
+                }
+                Op::StoreAttr(n) => {
+                    let name = frame.code.names[n.0 as usize];
+                    let obj = frame.stack.pop().unwrap_or_default();
+                    let v = frame.stack.pop().unwrap_or_default();
+                    self.set_attr(&obj, name, v)?;
+                }
+                Op::DeleteAttr(n) => {
+                    let name = frame.code.names[n.0 as usize];
+                    let obj = frame.stack.pop().unwrap_or_default();
+                    self.del_attr(&obj, name)?;
+                }
+                Op::LoadMethod(n) => {
+                    let name = frame.code.names[n.0 as usize];
+                    let obj = frame.stack.pop().unwrap_or_default();
+                    let (f, this) = self.load_method(obj, name)?;
+                    let frame = self.frames.last_mut().expect("frame");
+                    frame.stack.push(f);
+                    frame.stack.push(this);
+                }
+                Op::CallMethod(argc) => {
+                    let n = frame.stack.len();
+                    let self_at = n - argc as usize - 1;
+                    if frame.stack[self_at].is_undef() {
+                        frame.stack.remove(self_at);
+                        self.call_from_stack(argc as usize, None)?;
+                    } else {
+                        self.call_from_stack(argc as usize + 1, None)?;
+                    }
+                }
+                Op::Call(argc) => self.call_from_stack(argc as usize, None)?,
+                Op::CallKw(argc) => {
+                    let names = frame.stack.pop().unwrap_or_default();
+                    self.call_from_stack(argc as usize, Some(names))?;
+                }
+                Op::CallEx(has_kw) => {
+                    let kwargs = if has_kw { Some(frame.stack.pop().unwrap_or_default()) } else { None };
+                    let args = frame.stack.pop().unwrap_or_default();
+                    let func = frame.stack.pop().unwrap_or_default();
+                    self.call_ex(func, args, kwargs)?;
+                }
+                Op::BinarySubscr => {
+                    let key = frame.stack.pop().unwrap_or_default();
+                    let obj = frame.stack.pop().unwrap_or_default();
+                    // Fast path: list[int].
+                    if let (Value::List(l), Value::Int(i)) = (&obj, &key) {
+                        let items = l.items.borrow();
+                        let len = items.len() as i64;
+                        let idx = if *i < 0 { i + len } else { *i };
+                        if idx >= 0 && idx < len {
+                            let v = items[idx as usize].clone();
+                            drop(items);
+                            frame.stack.push(v);
+                            continue;
+                        }
+                    }
+                    let v = self.get_item(&obj, &key)?;
+                    self.push(v);
+                }
+                Op::StoreSubscr => {
+                    let key = frame.stack.pop().unwrap_or_default();
+                    let obj = frame.stack.pop().unwrap_or_default();
+                    let v = frame.stack.pop().unwrap_or_default();
+                    self.set_item(&obj, key, v)?;
+                }
+                Op::DeleteSubscr => {
+                    let key = frame.stack.pop().unwrap_or_default();
+                    let obj = frame.stack.pop().unwrap_or_default();
+                    self.del_item(&obj, &key)?;
+                }
+                Op::BuildSlice(n) => {
+                    let step = if n == 3 { frame.stack.pop().unwrap_or_default() } else { Value::None };
+                    let stop = frame.stack.pop().unwrap_or_default();
+                    let start = frame.stack.pop().unwrap_or_default();
+                    frame.stack.push(Value::Slice(Rc::new(super::value::SliceObj { start, stop, step })));
+                }
+                Op::Binary(bop) => {
+                    let b = frame.stack.pop().unwrap_or_default();
+                    let a = frame.stack.pop().unwrap_or_default();
+                    if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
+                        if let Some(v) = super::ops::int_fast(bop, *x, *y) {
+                            frame.stack.push(v);
+                            continue;
+                        }
+                    }
+                    let v = self.binary_op(bop, a, b)?;
+                    self.push(v);
+                }
+                Op::Inplace(bop) => {
+                    let b = frame.stack.pop().unwrap_or_default();
+                    let a = frame.stack.pop().unwrap_or_default();
+                    if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
+                        if let Some(v) = super::ops::int_fast(bop, *x, *y) {
+                            frame.stack.push(v);
+                            continue;
+                        }
+                    }
+                    let v = self.inplace_op(bop, a, b)?;
+                    self.push(v);
+                }
+                Op::Unary(uop) => {
+                    let a = frame.stack.pop().unwrap_or_default();
+                    let v = self.unary_op(uop, a)?;
+                    self.push(v);
+                }
+                Op::Compare(kind) => {
+                    let b = frame.stack.pop().unwrap_or_default();
+                    let a = frame.stack.pop().unwrap_or_default();
+                    if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
+                        frame.stack.push(Value::Bool(super::ops::cmp_i64(kind, *x, *y)));
+                        continue;
+                    }
+                    let v = self.compare(kind, &a, &b)?;
+                    self.push(v);
+                }
+                Op::Is(neg) => {
+                    let b = frame.stack.pop().unwrap_or_default();
+                    let a = frame.stack.pop().unwrap_or_default();
+                    frame.stack.push(Value::Bool(a.is(&b) != neg));
+                }
+                Op::In(neg) => {
+                    let container = frame.stack.pop().unwrap_or_default();
+                    let item = frame.stack.pop().unwrap_or_default();
+                    let r = self.contains(&container, &item)?;
+                    self.push(Value::Bool(r != neg));
+                }
+                Op::Jump(t) => frame.ip = t.0 as usize,
+                Op::PopJumpIfFalse(t) => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let truth = match v {
+                        Value::Bool(b) => b,
+                        other => self.truthy(&other)?,
+                    };
+                    if !truth {
+                        self.frames.last_mut().expect("frame").ip = t.0 as usize;
+                    }
+                }
+                Op::PopJumpIfTrue(t) => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let truth = match v {
+                        Value::Bool(b) => b,
+                        other => self.truthy(&other)?,
+                    };
+                    if truth {
+                        self.frames.last_mut().expect("frame").ip = t.0 as usize;
+                    }
+                }
+                Op::JumpIfFalseOrPop(t) => {
+                    let v = frame.stack.last().cloned().unwrap_or_default();
+                    if !self.truthy(&v)? {
+                        self.frames.last_mut().expect("frame").ip = t.0 as usize;
+                    } else {
+                        self.pop();
+                    }
+                }
+                Op::JumpIfTrueOrPop(t) => {
+                    let v = frame.stack.last().cloned().unwrap_or_default();
+                    if self.truthy(&v)? {
+                        self.frames.last_mut().expect("frame").ip = t.0 as usize;
+                    } else {
+                        self.pop();
+                    }
+                }
+                Op::GetIter => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let it = self.get_iter(&v)?;
+                    self.push(it);
+                }
+                Op::ForIter(t) => {
+                    // Fast paths for range and list iterators.
+                    if let Some(Value::Iter(it)) = frame.stack.last() {
+                        let mut st = it.borrow_mut();
+                        match &mut *st {
+                            IterState::Range { next, stop, step } => {
+                                let cur = *next;
+                                if (*step > 0 && cur < *stop) || (*step < 0 && cur > *stop) {
+                                    *next = cur.wrapping_add(*step);
+                                    drop(st);
+                                    frame.stack.push(Value::Int(cur));
+                                } else {
+                                    drop(st);
+                                    frame.stack.pop();
+                                    frame.ip = t.0 as usize;
+                                }
+                                continue;
+                            }
+                            IterState::List { list, index } => {
+                                let items = list.items.borrow();
+                                if *index < items.len() {
+                                    let v = items[*index].clone();
+                                    drop(items);
+                                    *index += 1;
+                                    drop(st);
+                                    frame.stack.push(v);
+                                } else {
+                                    drop(items);
+                                    *st = IterState::Done;
+                                    drop(st);
+                                    frame.stack.pop();
+                                    frame.ip = t.0 as usize;
+                                }
+                                continue;
+                            }
+                            _ => {}
+                        }
+                    }
+                    let it = frame.stack.last().cloned().unwrap_or_default();
+                    match self.next(&it)? {
+                        Some(v) => self.push(v),
+                        None => {
+                            let frame = self.frames.last_mut().expect("frame");
+                            frame.stack.pop();
+                            frame.ip = t.0 as usize;
+                        }
+                    }
+                }
+                Op::Return => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let idx = self.frames.len() - 1;
+                    let f = self.frames.pop().expect("frame");
+                    self.handled.truncate(f.handled_base);
+                    let ret = f.ret.clone();
+                    self.recycle(f);
+                    if idx == base {
+                        return Ok(Halt::Return(v));
+                    }
+                    self.deliver(ret, v)?;
+                }
+                Op::MakeFunction(flags) => {
+                    let code = frame.stack.pop().unwrap_or_default();
+                    let closure = if flags & 4 != 0 { Some(frame.stack.pop().unwrap_or_default()) } else { None };
+                    let kwdefaults = if flags & 2 != 0 { Some(frame.stack.pop().unwrap_or_default()) } else { None };
+                    let defaults = if flags & 1 != 0 { Some(frame.stack.pop().unwrap_or_default()) } else { None };
+                    let globals = frame.globals.clone();
+                    let f = self.make_function(code, globals, defaults, kwdefaults, closure)?;
+                    self.push(f);
+                }
+                Op::BuildTuple(n) => {
+                    let at = frame.stack.len() - n as usize;
+                    let items: Vec<Value> = frame.stack.drain(at..).collect();
+                    frame.stack.push(Value::tuple(items));
+                }
+                Op::BuildList(n) => {
+                    let at = frame.stack.len() - n as usize;
+                    let items: Vec<Value> = frame.stack.drain(at..).collect();
+                    frame.stack.push(Value::list(items));
+                }
+                Op::BuildSet(n) => {
+                    let at = frame.stack.len() - n as usize;
+                    let items: Vec<Value> = frame.stack.drain(at..).collect();
+                    let s = self.new_set(items)?;
+                    self.push(s);
+                }
+                Op::BuildMap(n) => {
+                    let at = frame.stack.len() - 2 * n as usize;
+                    let items: Vec<Value> = frame.stack.drain(at..).collect();
+                    let d = self.new_dict_from_pairs(items)?;
+                    self.push(d);
+                }
+                Op::BuildString(n) => {
+                    let at = frame.stack.len() - n as usize;
+                    let mut s = String::new();
+                    for v in frame.stack.drain(at..) {
+                        if let Value::Str(p) = v {
+                            s.push_str(p.as_str());
+                        }
+                    }
+                    frame.stack.push(Value::string(s));
+                }
+                Op::ListAppend(depth) => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let n = frame.stack.len();
+                    if let Value::List(l) = &frame.stack[n - depth as usize] {
+                        l.items.borrow_mut().push(v);
+                    }
+                }
+                Op::SetAdd(depth) => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let n = frame.stack.len();
+                    let set = frame.stack[n - depth as usize].clone();
+                    self.set_add(&set, v)?;
+                }
+                Op::MapAdd(depth) => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let k = frame.stack.pop().unwrap_or_default();
+                    let n = frame.stack.len();
+                    let d = frame.stack[n - depth as usize].clone();
+                    self.set_item(&d, k, v)?;
+                }
+                Op::ListExtend => {
+                    let it = frame.stack.pop().unwrap_or_default();
+                    let list = frame.stack.last().cloned().unwrap_or_default();
+                    let items = self.collect(&it)?;
+                    if let Value::List(l) = list {
+                        l.items.borrow_mut().extend(items);
+                    }
+                }
+                Op::SetUpdate => {
+                    let it = frame.stack.pop().unwrap_or_default();
+                    let set = frame.stack.last().cloned().unwrap_or_default();
+                    for v in self.collect(&it)? {
+                        self.set_add(&set, v)?;
+                    }
+                }
+                Op::DictUpdate | Op::DictMerge => {
+                    let m = frame.stack.pop().unwrap_or_default();
+                    let d = frame.stack.last().cloned().unwrap_or_default();
+                    self.dict_update_from(&d, &m, op == Op::DictMerge)?;
+                }
+                Op::ListToTuple => {
+                    if let Some(Value::List(l)) = frame.stack.pop() {
+                        let items = std::mem::take(&mut *l.items.borrow_mut());
+                        frame.stack.push(Value::tuple(items));
+                    }
+                }
+                Op::UnpackSequence(n) => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let items = self.unpack(&v, n as usize)?;
+                    let frame = self.frames.last_mut().expect("frame");
+                    frame.stack.extend(items.into_iter().rev());
+                }
+                Op::UnpackEx { before, after } => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let items = self.collect(&v)?;
+                    let (b, a) = (before as usize, after as usize);
+                    if items.len() < b + a {
+                        return Err(Exc::value_error(format!(
+                            "not enough values to unpack (expected at least {}, got {})",
+                            b + a,
+                            items.len()
+                        )));
+                    }
+                    let mut items = items;
+                    let tail: Vec<Value> = items.split_off(items.len() - a);
+                    let middle: Vec<Value> = items.split_off(b);
+                    let frame = self.frames.last_mut().expect("frame");
+                    for v in tail.into_iter().rev() {
+                        frame.stack.push(v);
+                    }
+                    frame.stack.push(Value::list(middle));
+                    for v in items.into_iter().rev() {
+                        frame.stack.push(v);
+                    }
+                }
+                Op::FormatValue(flags) => {
+                    let spec = if flags & 4 != 0 { Some(frame.stack.pop().unwrap_or_default()) } else { None };
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = match flags & 3 {
+                        1 => Value::string(self.str_of(&v)?),
+                        2 => Value::string(self.repr(&v)?),
+                        3 => Value::string(super::ops::ascii_escape(&self.repr(&v)?)),
+                        _ => v,
+                    };
+                    let s = match (&v, &spec) {
+                        (Value::Str(_), None) => v,
+                        _ => {
+                            let spec_s = match &spec {
+                                Some(Value::Str(s)) => s.as_str().to_string(),
+                                _ => String::new(),
+                            };
+                            Value::string(self.format(&v, &spec_s)?)
+                        }
+                    };
+                    self.push(s);
+                }
+                Op::SetupHandler(t) => {
+                    let depth = frame.stack.len() as u32;
+                    frame.handlers.push(Handler { target: t.0, depth });
+                }
+                Op::PopBlock => {
+                    frame.handlers.pop();
+                }
+                Op::Raise(n) => return Err(self.raise_op(n)?),
+                Op::Reraise => {
+                    let e = frame.stack.pop().unwrap_or_default();
+                    self.reraising = true;
+                    return Err(self.to_exc(e)?);
+                }
+                Op::PushExcInfo => {
+                    let e = frame.stack.last().cloned().unwrap_or_default();
+                    self.handled.push(e);
+                }
+                Op::PopExcept => {
+                    self.handled.pop();
+                }
+                Op::CheckExcMatch => {
+                    let cls = frame.stack.pop().unwrap_or_default();
+                    let e = frame.stack.last().cloned().unwrap_or_default();
+                    let m = self.exception_matches(&e, &cls)?;
+                    self.push(Value::Bool(m));
+                }
+                Op::CheckEgMatch => {
+                    let cls = frame.stack.pop().unwrap_or_default();
+                    let eg = frame.stack.pop().unwrap_or_default();
+                    let (rest, matched) = self.split_exception_group(&eg, &cls)?;
+                    let frame = self.frames.last_mut().expect("frame");
+                    frame.stack.push(rest);
+                    frame.stack.push(matched);
+                }
+                Op::PrepReraiseStar => {
+                    let list = frame.stack.pop().unwrap_or_default();
+                    let orig = frame.stack.pop().unwrap_or_default();
+                    let v = self.prep_reraise_star(&orig, &list)?;
+                    self.push(v);
+                }
+                Op::BeforeWith => {
+                    let mgr = frame.stack.pop().unwrap_or_default();
+                    let (exit, res) = self.before_with(mgr)?;
+                    let frame = self.frames.last_mut().expect("frame");
+                    frame.stack.push(exit);
+                    frame.stack.push(res);
+                }
+                Op::WithExceptStart => {
+                    let n = frame.stack.len();
+                    let exit = frame.stack[n - 2].clone();
+                    let e = frame.stack[n - 1].clone();
+                    let r = self.call_exit_with_exception(&exit, &e)?;
+                    self.push(r);
+                }
+                Op::BeforeAsyncWith => {
+                    let mgr = frame.stack.pop().unwrap_or_default();
+                    let (exit, aw) = self.before_async_with(mgr)?;
+                    let frame = self.frames.last_mut().expect("frame");
+                    frame.stack.push(exit);
+                    frame.stack.push(aw);
+                }
+                Op::LoadAssertionError => {
+                    let c = Value::Class(self.exc_class(ExcKind::AssertionError).clone());
+                    frame.stack.push(c);
+                }
+                Op::ImportName(n) => {
+                    let name = frame.code.names[n.0 as usize];
+                    let m = self.import_module(name)?;
+                    self.push(m);
+                }
+                Op::ImportFrom(n) => {
+                    let name = frame.code.names[n.0 as usize];
+                    let m = frame.stack.last().cloned().unwrap_or_default();
+                    let v = self.import_from(&m, name)?;
+                    self.push(v);
+                }
+                Op::ImportStar => {
+                    let m = frame.stack.pop().unwrap_or_default();
+                    self.import_star(&m)?;
+                }
+                Op::LoadBuildClass => {
+                    let v = self.builtins.get(Sym::new("__build_class__")).unwrap_or_default();
+                    self.push(v);
+                }
+                Op::YieldValue => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    if self.frames.len() - 1 != base {
+                        return Err(Exc::runtime_error("yield outside of a generator frame"));
+                    }
+                    return Ok(Halt::Yield(v));
+                }
+                Op::AsyncGenWrap => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    frame.stack.push(super::gen::wrap_async_gen_value(v));
+                }
+                Op::Send(t) => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let sub = frame.stack.last().cloned().unwrap_or_default();
+                    match self.send_to(&sub, v)? {
+                        GenResult::Yield(y) => self.push(y),
+                        GenResult::Return(r) => {
+                            let frame = self.frames.last_mut().expect("frame");
+                            frame.stack.pop();
+                            frame.stack.push(r);
+                            frame.ip = t.0 as usize;
+                            // Skip the YieldValue + Jump that follow the Send.
+                        }
+                    }
+                }
+                Op::GetAwaitable => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let a = self.get_awaitable(v)?;
+                    self.push(a);
+                }
+                Op::GetYieldFromIter => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let it = self.get_yield_from_iter(v)?;
+                    self.push(it);
+                }
+                Op::GetAiter => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    let it = self.get_aiter(v)?;
+                    self.push(it);
+                }
+                Op::GetAnext => {
+                    let it = frame.stack.last().cloned().unwrap_or_default();
+                    let aw = self.get_anext_awaitable(&it)?;
+                    self.push(aw);
+                }
+                Op::EndAsyncFor => {
+                    let e = frame.stack.pop().unwrap_or_default();
+                    frame.stack.pop();
+                    let stop = Value::Class(self.exc_class(ExcKind::StopAsyncIteration).clone());
+                    if !self.exception_matches(&e, &stop)? {
+                        self.reraising = true;
+                        return Err(self.to_exc(e)?);
+                    }
+                    self.handled_pop_if(&e);
+                }
+                Op::PrintExpr => {
+                    let v = frame.stack.pop().unwrap_or_default();
+                    if !v.is_none() {
+                        let r = self.repr(&v)?;
+                        self.write_stdout(&r);
+                        self.write_stdout("\n");
+                        self.builtins.set(self.syms.underscore, v);
+                    }
+                }
+                Op::Unreachable => return Err(Exc::runtime_error("unreachable instruction")),
+            }
+        }
+    }
+
+    fn unbound_cell(&self, idx: u32) -> Exc {
+        let name = self.cell_name(idx);
+        let frame = self.frames.last().expect("frame");
+        if (idx as usize) < frame.code.cellvars.len() {
+            Exc::new(ExcKind::UnboundLocalError, format!("cannot access local variable '{name}' where it is not associated with a value"))
+        } else {
+            Exc::new(ExcKind::NameError, format!("cannot access free variable '{name}' where it is not associated with a value in enclosing scope"))
+        }
+    }
+
+    fn cell_name(&self, idx: u32) -> Sym {
+        let code = &self.frames.last().expect("frame").code;
+        let i = idx as usize;
+        if i < code.cellvars.len() {
+            code.cellvars[i]
+        } else {
+            code.freevars[i - code.cellvars.len()]
+        }
+    }
+
+    fn handled_pop_if(&mut self, e: &Value) {
+        if self.handled.last().is_some_and(|h| h.is(e)) {
+            self.handled.pop();
+        }
+    }
+
+    fn load_name(&mut self, name: Sym) -> Res<Value> {
+        let frame = self.frames.last().expect("frame");
+        if let Some(ns) = frame.namespace.clone() {
+            if let Some(v) = self.dict_get_str_key(&ns, name) {
+                return Ok(v);
+            }
+        }
+        let frame = self.frames.last().expect("frame");
+        if let Some(v) = frame.globals.get(name) {
+            return Ok(v);
+        }
+        if let Some(v) = self.builtins.get(name) {
+            return Ok(v);
+        }
+        Err(Exc::new(ExcKind::NameError, format!("name '{name}' is not defined")))
+    }
+
+    fn store_name(&mut self, name: Sym, v: Value) -> Res<()> {
+        let frame = self.frames.last().expect("frame");
+        match frame.namespace.clone() {
+            Some(ns) => {
+                let key = Value::Str(Rc::new(super::value::Str::new(&*name.as_rc())));
+                self.set_item(&Value::Dict(ns), key, v)
+            }
+            None => {
+                frame.globals.set(name, v);
+                Ok(())
+            }
+        }
+    }
+
+    fn delete_name(&mut self, name: Sym) -> Res<()> {
+        let frame = self.frames.last().expect("frame");
+        match frame.namespace.clone() {
+            Some(ns) => {
+                let key = Value::Str(Rc::new(super::value::Str::new(&*name.as_rc())));
+                self.del_item(&Value::Dict(ns), &key).map_err(|_| Exc::new(ExcKind::NameError, format!("name '{name}' is not defined")))
+            }
+            None => {
+                if frame.globals.dict.borrow_mut().remove(&name).is_none() {
+                    return Err(Exc::new(ExcKind::NameError, format!("name '{name}' is not defined")));
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Builds the exception for a `raise` instruction.
+    fn raise_op(&mut self, n: u32) -> Res<Exc> {
+        match n {
+            0 => match self.handled.last().cloned() {
+                Some(e) => {
+                    self.reraising = true;
+                    self.to_exc(e)
+                }
+                None => Ok(Exc::runtime_error("No active exception to reraise")),
+            },
+            1 => {
+                let e = self.pop();
+                self.to_exc(e)
+            }
+            _ => {
+                let cause = self.pop();
+                let e = self.pop();
+                let exc = self.to_exc(e)?;
+                let inst = self.materialize(exc);
+                let cause = match cause {
+                    Value::None => Value::None,
+                    c => match self.to_exc(c)? {
+                        Exc::Obj(i) => Value::Instance(i),
+                        other => Value::Instance(self.materialize(other)),
+                    },
+                };
+                inst.set_attr(self.syms.cause, cause);
+                inst.set_attr(self.syms.suppress_context, Value::Bool(true));
+                Ok(Exc::Obj(inst))
+            }
+        }
+    }
+
+    /// Converts a raised value (an exception instance or class) into an `Exc`.
+    pub(crate) fn to_exc(&mut self, v: Value) -> Res<Exc> {
+        match v {
+            Value::Instance(i) if i.class.is_subclass(self.exc_class(ExcKind::BaseException)) => Ok(Exc::Obj(i)),
+            Value::Class(c) if c.is_subclass(self.exc_class(ExcKind::BaseException)) => {
+                let inst = self.call(&Value::Class(c), vec![])?;
+                match inst {
+                    Value::Instance(i) => Ok(Exc::Obj(i)),
+                    _ => Ok(Exc::type_error("exceptions must derive from BaseException")),
+                }
+            }
+            _ => Ok(Exc::type_error("exceptions must derive from BaseException")),
+        }
+    }
+}
+
+/// Appends a traceback entry to an exception object.
+fn add_trace(inst: &Rc<super::value::Instance>, entry: TraceEntry, key: Sym) {
+    if let Some(Value::Other(o)) = inst.get_attr(key) {
+        if let Some(tb) = o.as_any().downcast_ref::<Traceback>() {
+            tb.entries.borrow_mut().push(entry);
+            return;
+        }
+    }
+    let tb = Traceback { entries: std::cell::RefCell::new(vec![entry]) };
+    inst.set_attr(key, Value::Other(Rc::new(tb)));
+}

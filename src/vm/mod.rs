@@ -1,0 +1,335 @@
+//! The virtual machine: values, frames, the dispatch loop, calls, attributes and operators.
+//!
+//! **Invariant:** a script-to-script call pushes a heap frame and never recurses in Rust;
+//! Rust recursion happens only where a native function calls back into script code
+//! (`sorted(key=...)`, `__eq__` during a dict lookup, `__repr__`), and that nesting is
+//! counted against the recursion limit. The VM never touches the event loop's I/O.
+
+mod attr;
+mod call;
+pub mod dict;
+mod error;
+pub mod frame;
+pub mod gen;
+mod interp;
+mod intern;
+mod ops;
+pub mod other;
+mod types;
+pub mod value;
+
+pub use error::{Exc, ExcKind, Res};
+pub use intern::Sym;
+pub use types::TypeId;
+pub use value::{Args, Class, NativeFn, Value};
+
+use frame::Frame;
+use rustc_hash::FxHashMap;
+use std::cell::RefCell;
+use std::io::Write;
+use std::rc::Rc;
+use value::{Instance, Layout, Module};
+
+/// Where `print` and tracebacks go: the process streams, or a host's buffers.
+pub enum Output {
+    /// The process's stdout / stderr.
+    Std,
+    /// A shared in-memory buffer.
+    Buffer(Rc<RefCell<Vec<u8>>>),
+    /// A callback receiving each chunk of text.
+    Callback(Rc<dyn Fn(&str)>),
+}
+
+/// Frequently used symbols, interned once.
+#[allow(missing_docs)]
+pub struct Syms {
+    pub init: Sym,
+    pub new: Sym,
+    pub call: Sym,
+    pub repr: Sym,
+    pub str_: Sym,
+    pub eq: Sym,
+    pub ne: Sym,
+    pub hash: Sym,
+    pub bool_: Sym,
+    pub len: Sym,
+    pub iter: Sym,
+    pub next: Sym,
+    pub getitem: Sym,
+    pub setitem: Sym,
+    pub delitem: Sym,
+    pub contains: Sym,
+    pub getattr: Sym,
+    pub setattr: Sym,
+    pub enter: Sym,
+    pub exit: Sym,
+    pub aenter: Sym,
+    pub aexit: Sym,
+    pub await_: Sym,
+    pub aiter: Sym,
+    pub anext: Sym,
+    pub args: Sym,
+    pub cause: Sym,
+    pub context: Sym,
+    pub traceback: Sym,
+    pub suppress_context: Sym,
+    pub name: Sym,
+    pub qualname: Sym,
+    pub module: Sym,
+    pub doc: Sym,
+    pub dict: Sym,
+    pub class: Sym,
+    pub value: Sym,
+    pub code: Sym,
+    pub message: Sym,
+    pub exceptions: Sym,
+    pub format: Sym,
+    pub index: Sym,
+    pub set_name: Sym,
+    pub init_subclass: Sym,
+    pub class_getitem: Sym,
+    pub lt: Sym,
+    pub le: Sym,
+    pub gt: Sym,
+    pub ge: Sym,
+    pub neg: Sym,
+    pub pos: Sym,
+    pub invert: Sym,
+    pub abs: Sym,
+    pub int: Sym,
+    pub float: Sym,
+    pub round: Sym,
+    pub get: Sym,
+    pub set: Sym,
+    pub delete: Sym,
+    pub underscore: Sym,
+}
+
+impl Syms {
+    fn new() -> Syms {
+        Syms {
+            init: Sym::new("__init__"),
+            new: Sym::new("__new__"),
+            call: Sym::new("__call__"),
+            repr: Sym::new("__repr__"),
+            str_: Sym::new("__str__"),
+            eq: Sym::new("__eq__"),
+            ne: Sym::new("__ne__"),
+            hash: Sym::new("__hash__"),
+            bool_: Sym::new("__bool__"),
+            len: Sym::new("__len__"),
+            iter: Sym::new("__iter__"),
+            next: Sym::new("__next__"),
+            getitem: Sym::new("__getitem__"),
+            setitem: Sym::new("__setitem__"),
+            delitem: Sym::new("__delitem__"),
+            contains: Sym::new("__contains__"),
+            getattr: Sym::new("__getattr__"),
+            setattr: Sym::new("__setattr__"),
+            enter: Sym::new("__enter__"),
+            exit: Sym::new("__exit__"),
+            aenter: Sym::new("__aenter__"),
+            aexit: Sym::new("__aexit__"),
+            await_: Sym::new("__await__"),
+            aiter: Sym::new("__aiter__"),
+            anext: Sym::new("__anext__"),
+            args: Sym::new("args"),
+            cause: Sym::new("__cause__"),
+            context: Sym::new("__context__"),
+            traceback: Sym::new("__traceback__"),
+            suppress_context: Sym::new("__suppress_context__"),
+            name: Sym::new("__name__"),
+            qualname: Sym::new("__qualname__"),
+            module: Sym::new("__module__"),
+            doc: Sym::new("__doc__"),
+            dict: Sym::new("__dict__"),
+            class: Sym::new("__class__"),
+            value: Sym::new("value"),
+            code: Sym::new("code"),
+            message: Sym::new("message"),
+            exceptions: Sym::new("exceptions"),
+            format: Sym::new("__format__"),
+            index: Sym::new("__index__"),
+            set_name: Sym::new("__set_name__"),
+            init_subclass: Sym::new("__init_subclass__"),
+            class_getitem: Sym::new("__class_getitem__"),
+            lt: Sym::new("__lt__"),
+            le: Sym::new("__le__"),
+            gt: Sym::new("__gt__"),
+            ge: Sym::new("__ge__"),
+            neg: Sym::new("__neg__"),
+            pos: Sym::new("__pos__"),
+            invert: Sym::new("__invert__"),
+            abs: Sym::new("__abs__"),
+            int: Sym::new("__int__"),
+            float: Sym::new("__float__"),
+            round: Sym::new("__round__"),
+            get: Sym::new("__get__"),
+            set: Sym::new("__set__"),
+            delete: Sym::new("__delete__"),
+            underscore: Sym::new("_"),
+        }
+    }
+}
+
+/// One interpreter: its frames, built-in types, modules and settings.
+pub struct Vm {
+    /// The frame stack of the code currently running (innermost last).
+    pub frames: Vec<Frame>,
+    /// Built-in type classes indexed by `TypeId`.
+    pub types: Vec<Rc<Class>>,
+    /// Built-in exception classes indexed by `ExcKind`.
+    pub exc_types: Vec<Rc<Class>>,
+    /// Classes made on demand for native objects, by type name.
+    pub other_classes: RefCell<FxHashMap<&'static str, Rc<Class>>>,
+    /// The `builtins` module.
+    pub builtins: Rc<Module>,
+    /// `sys.modules`.
+    pub modules: RefCell<FxHashMap<Rc<str>, Value>>,
+    /// Native module initialisers by name (`math`, `time`, ...).
+    pub native_modules: FxHashMap<&'static str, fn(&mut Vm) -> Res<Rc<Module>>>,
+    /// Exceptions currently being handled (for bare `raise` and `__context__`).
+    pub handled: Vec<Value>,
+    /// `sys.getrecursionlimit()`.
+    pub recursion_limit: usize,
+    /// Nesting of native-to-script calls (each a nested dispatch loop).
+    pub native_depth: usize,
+    /// Common symbols.
+    pub syms: Syms,
+    /// Where `print` writes.
+    pub stdout: Output,
+    /// Where errors are written.
+    pub stderr: Output,
+    /// Directories searched by `import` after the importing script's own.
+    pub search_path: Vec<std::path::PathBuf>,
+    /// `sys.argv`.
+    pub argv: Vec<String>,
+    /// Pending stdout text not yet flushed.
+    out_buf: Vec<u8>,
+}
+
+impl Vm {
+    /// A VM with the built-in types, exceptions and functions installed.
+    pub fn new() -> Vm {
+        let object = types::make_builtin_class(TypeId::Object, None);
+        let mut types_v: Vec<Rc<Class>> = vec![object.clone()];
+        for id in &TypeId::ALL[1..] {
+            let base = match id {
+                TypeId::Bool => types_v[TypeId::Int as usize].clone(),
+                _ => object.clone(),
+            };
+            types_v.push(types::make_builtin_class(*id, Some(&base)));
+        }
+        let mut exc_types: Vec<Rc<Class>> = Vec::new();
+        for (kind, parent) in ExcKind::ALL {
+            let base = match parent {
+                Some(p) => exc_types[*p as usize].clone(),
+                None => object.clone(),
+            };
+            let mut mro = vec![base.clone()];
+            mro.extend(base.mro.iter().cloned());
+            exc_types.push(Rc::new(Class {
+                name: Rc::from(kind.name()),
+                qualname: RefCell::new(Rc::from(kind.name())),
+                bases: vec![base],
+                mro,
+                dict: RefCell::default(),
+                layout: Layout::Exception,
+                builtin: None,
+                version: std::cell::Cell::new(0),
+            }));
+        }
+        let mut vm = Vm {
+            frames: Vec::new(),
+            types: types_v,
+            exc_types,
+            other_classes: RefCell::default(),
+            builtins: Rc::new(Module::new("builtins", "<builtins>")),
+            modules: RefCell::default(),
+            native_modules: FxHashMap::default(),
+            handled: Vec::new(),
+            recursion_limit: 1000,
+            native_depth: 0,
+            syms: Syms::new(),
+            stdout: Output::Std,
+            stderr: Output::Std,
+            search_path: Vec::new(),
+            argv: Vec::new(),
+            out_buf: Vec::new(),
+        };
+        crate::builtins::install(&mut vm);
+        vm
+    }
+
+    /// The class of a built-in exception.
+    pub fn exc_class(&self, kind: ExcKind) -> &Rc<Class> {
+        &self.exc_types[kind as usize]
+    }
+
+    /// Turns a lazily raised exception into its object.
+    pub fn materialize(&mut self, e: Exc) -> Rc<Instance> {
+        match e {
+            Exc::Obj(i) => i,
+            Exc::Msg(kind, msg) => {
+                let class = self.exc_class(kind).clone();
+                let args = if msg.is_empty() && kind != ExcKind::KeyError { vec![] } else { vec![Value::string(msg)] };
+                self.new_exception_object(class, args)
+            }
+        }
+    }
+
+    /// Creates an exception instance with the given `args`.
+    pub fn new_exception_object(&mut self, class: Rc<Class>, args: Vec<Value>) -> Rc<Instance> {
+        let inst = Rc::new(Instance { class, attrs: RefCell::new(Vec::with_capacity(4)) });
+        inst.set_attr(self.syms.args, Value::tuple(args));
+        inst
+    }
+
+    /// Makes an exception object of a built-in kind whose `args` are the given values.
+    pub fn exception_with_args(&mut self, kind: ExcKind, args: Vec<Value>) -> Exc {
+        let class = self.exc_class(kind).clone();
+        Exc::Obj(self.new_exception_object(class, args))
+    }
+
+    /// Writes text to the VM's stdout.
+    pub fn write_stdout(&mut self, s: &str) {
+        match &self.stdout {
+            Output::Std => {
+                self.out_buf.extend_from_slice(s.as_bytes());
+                if self.out_buf.len() > 8192 {
+                    self.flush_stdout();
+                }
+            }
+            Output::Buffer(b) => b.borrow_mut().extend_from_slice(s.as_bytes()),
+            Output::Callback(f) => f(s),
+        }
+    }
+
+    /// Flushes buffered stdout text.
+    pub fn flush_stdout(&mut self) {
+        if !self.out_buf.is_empty() {
+            let mut out = std::io::stdout().lock();
+            let _ = out.write_all(&self.out_buf);
+            let _ = out.flush();
+            self.out_buf.clear();
+        }
+    }
+
+    /// Writes text to the VM's stderr (flushing stdout first so the two interleave sanely).
+    pub fn write_stderr(&mut self, s: &str) {
+        self.flush_stdout();
+        match &self.stderr {
+            Output::Std => {
+                let _ = std::io::stderr().write_all(s.as_bytes());
+            }
+            Output::Buffer(b) => b.borrow_mut().extend_from_slice(s.as_bytes()),
+            Output::Callback(f) => f(s),
+        }
+    }
+}
+
+impl Drop for Vm {
+    fn drop(&mut self) {
+        self.flush_stdout();
+    }
+}

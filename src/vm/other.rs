@@ -1,0 +1,50 @@
+//! Native objects that are not one of the core value variants (loop handles, futures, files,
+//! tracebacks): a small trait object interface.
+
+use super::intern::Sym;
+use super::value::Value;
+use super::{Res, Vm};
+use std::any::Any;
+
+/// A native object exposed to scripts.
+pub trait NativeObject: Any {
+    /// The Python type name (`type(x).__name__`).
+    fn type_name(&self) -> &'static str;
+    /// Reads an attribute or method; `None` when absent.
+    fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        let _ = (vm, this, name);
+        Ok(None)
+    }
+    /// `repr(x)`.
+    fn repr(&self) -> String {
+        format!("<{} object>", self.type_name())
+    }
+    /// Upcast for downcasting with `Any`.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// One traceback entry: the file, the line, and the function name.
+#[derive(Clone, Debug)]
+pub struct TraceEntry {
+    /// The source file.
+    pub file: std::rc::Rc<str>,
+    /// The 1-based line.
+    pub line: u32,
+    /// The code object's name.
+    pub name: std::rc::Rc<str>,
+}
+
+/// A traceback: entries in the order they were added (innermost first).
+pub struct Traceback {
+    /// The entries.
+    pub entries: std::cell::RefCell<Vec<TraceEntry>>,
+}
+
+impl NativeObject for Traceback {
+    fn type_name(&self) -> &'static str {
+        "traceback"
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}

@@ -1,0 +1,489 @@
+//! The value representation: a 16-byte enum, immediates inline, everything else behind `Rc`.
+//!
+//! Layout decisions (see ARCHITECTURE.md): `None`, `bool`, small `int` and `float` never
+//! allocate; each heap type has its own variant so dispatch is one `match`; mutable containers
+//! use `RefCell`. Reference cycles are reclaimed by the cycle collector in `gc.rs`.
+
+use super::dict::Dict;
+use super::intern::Sym;
+use crate::bytecode::Code;
+use num_bigint::BigInt;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// A script-visible value.
+#[derive(Clone, Default)]
+pub enum Value {
+    /// Internal marker: an unbound local, an empty stack slot, "no self" in method calls.
+    /// Never visible to scripts.
+    #[default]
+    Undef,
+    /// `None`.
+    None,
+    /// `NotImplemented`.
+    NotImplemented,
+    /// `...`.
+    Ellipsis,
+    /// `True` / `False`.
+    Bool(bool),
+    /// An `int` that fits in 64 bits.
+    Int(i64),
+    /// An `int` that does not fit in 64 bits (always normalised: never fits in i64).
+    BigInt(Rc<BigInt>),
+    /// A `float`.
+    Float(f64),
+    /// A `str`.
+    Str(Rc<Str>),
+    /// A `bytes`.
+    Bytes(Rc<[u8]>),
+    /// A `bytearray`.
+    ByteArray(Rc<RefCell<Vec<u8>>>),
+    /// A `list`.
+    List(Rc<List>),
+    /// A `tuple`.
+    Tuple(Rc<[Value]>),
+    /// A `dict`.
+    Dict(Rc<DictObj>),
+    /// A `set`.
+    Set(Rc<SetObj>),
+    /// A `frozenset`.
+    FrozenSet(Rc<SetObj>),
+    /// A `range`.
+    Range(Rc<RangeObj>),
+    /// A `slice`.
+    Slice(Rc<SliceObj>),
+    /// A script function or lambda.
+    Function(Rc<Function>),
+    /// A function bound to `self`.
+    BoundMethod(Rc<BoundMethod>),
+    /// A built-in function or method descriptor.
+    Native(Rc<NativeFunction>),
+    /// A class (built-in types are classes too).
+    Class(Rc<Class>),
+    /// An instance of a script class (including exceptions).
+    Instance(Rc<Instance>),
+    /// A module.
+    Module(Rc<Module>),
+    /// An iterator over a built-in container.
+    Iter(Rc<RefCell<IterState>>),
+    /// `property`, `staticmethod`, `classmethod` and `super` objects.
+    Descriptor(Rc<Descriptor>),
+    /// A closure cell (internal; appears in `__closure__` only).
+    Cell(Rc<RefCell<Value>>),
+    /// A code object (a compiler constant).
+    Code(Rc<Code>),
+    /// A generator, coroutine or async generator.
+    Gen(Rc<super::gen::GenObj>),
+    /// Any other native object (loop handles, futures, files, ...).
+    Other(Rc<dyn super::other::NativeObject>),
+}
+
+/// An immutable Unicode string with cached facts that make indexing cheap.
+pub struct Str {
+    /// The text.
+    pub s: Box<str>,
+    /// Number of code points.
+    pub chars: usize,
+    /// The hash once computed (0 means not yet).
+    pub hash: Cell<i64>,
+}
+
+impl Str {
+    /// Wraps a `String`.
+    pub fn new(s: impl Into<Box<str>>) -> Str {
+        let s: Box<str> = s.into();
+        let chars = if s.is_ascii() { s.len() } else { s.chars().count() };
+        Str { s, chars, hash: Cell::new(0) }
+    }
+    /// True when every character is ASCII, so byte and char indices agree.
+    pub fn is_ascii(&self) -> bool {
+        self.chars == self.s.len()
+    }
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        &self.s
+    }
+}
+
+/// A `list`: a growable vector behind a `RefCell`.
+pub struct List {
+    /// The elements.
+    pub items: RefCell<Vec<Value>>,
+}
+
+/// A `dict`.
+pub struct DictObj {
+    /// The table.
+    pub d: RefCell<Dict>,
+}
+
+/// A `set` or `frozenset`: a dict whose values are unused.
+pub struct SetObj {
+    /// The table (values are `None`).
+    pub d: RefCell<Dict>,
+}
+
+/// A `range(start, stop, step)`.
+pub struct RangeObj {
+    /// First value.
+    pub start: i64,
+    /// Exclusive bound.
+    pub stop: i64,
+    /// Step, never zero.
+    pub step: i64,
+}
+
+impl RangeObj {
+    /// The number of values in the range.
+    pub fn len(&self) -> i64 {
+        if self.step > 0 {
+            if self.stop > self.start {
+                ((self.stop as i128 - self.start as i128 - 1) / self.step as i128 + 1) as i64
+            } else {
+                0
+            }
+        } else if self.start > self.stop {
+            ((self.start as i128 - self.stop as i128 - 1) / (-(self.step as i128)) + 1) as i64
+        } else {
+            0
+        }
+    }
+    /// True when the range is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A `slice(start, stop, step)`.
+pub struct SliceObj {
+    /// Start or `None`.
+    pub start: Value,
+    /// Stop or `None`.
+    pub stop: Value,
+    /// Step or `None`.
+    pub step: Value,
+}
+
+/// A script function: code plus the environment it closes over.
+pub struct Function {
+    /// The compiled body.
+    pub code: Rc<Code>,
+    /// The module whose globals it sees.
+    pub globals: Rc<Module>,
+    /// Default values of the trailing positional parameters.
+    pub defaults: Vec<Value>,
+    /// Default values of keyword-only parameters.
+    pub kwdefaults: Vec<(Sym, Value)>,
+    /// Cells for the free variables, in `code.freevars` order.
+    pub closure: Vec<Rc<RefCell<Value>>>,
+    /// `__name__` (settable).
+    pub name: RefCell<Rc<str>>,
+    /// `__qualname__`.
+    pub qualname: RefCell<Rc<str>>,
+    /// `__doc__`.
+    pub doc: Value,
+    /// Attributes set on the function (`f.calls = 0`), in insertion order.
+    pub attrs: RefCell<Vec<(Sym, Value)>>,
+}
+
+/// A function bound to its first argument.
+pub struct BoundMethod {
+    /// The receiver.
+    pub receiver: Value,
+    /// The function (script or native).
+    pub func: Value,
+}
+
+/// The one signature of every native function.
+pub type NativeFn = fn(&mut super::Vm, &mut Args) -> super::Res<Value>;
+
+/// Arguments of a native call: positional values (self first for methods) and keywords.
+#[derive(Default)]
+pub struct Args {
+    /// Positional arguments.
+    pub pos: smallvec::SmallVec<[Value; 4]>,
+    /// Keyword arguments in call order.
+    pub kw: Vec<(Sym, Value)>,
+}
+
+/// A built-in function, or a built-in method (unbound, or bound to `receiver`).
+pub struct NativeFunction {
+    /// `__name__`.
+    pub name: &'static str,
+    /// The implementation.
+    pub func: NativeFn,
+    /// For a bound built-in method, the receiver passed as the first argument.
+    pub receiver: Option<Value>,
+    /// For a method, the class it belongs to (for `repr` and type checks).
+    pub owner: Option<&'static str>,
+}
+
+/// The built-in layout an instance of a class has (inherited from its built-in base).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// A plain script object (instances are [`Instance`]).
+    Object,
+    /// A built-in type whose values have their own `Value` variant (int, str, list, ...).
+    Builtin,
+    /// An exception (instances are [`Instance`] with `args`).
+    Exception,
+}
+
+/// A class object.
+pub struct Class {
+    /// `__name__`.
+    pub name: Rc<str>,
+    /// `__qualname__`.
+    pub qualname: RefCell<Rc<str>>,
+    /// Direct bases in order.
+    pub bases: Vec<Rc<Class>>,
+    /// The method resolution order *excluding* the class itself (C3).
+    pub mro: Vec<Rc<Class>>,
+    /// The class namespace.
+    pub dict: RefCell<rustc_hash::FxHashMap<Sym, Value>>,
+    /// How instances are laid out.
+    pub layout: Layout,
+    /// For built-in types, which one.
+    pub builtin: Option<super::types::TypeId>,
+    /// Bumped on every change to this class's dict or a base's; caches compare it.
+    pub version: Cell<u32>,
+}
+
+impl Class {
+    /// Looks `name` up in the class and its MRO.
+    pub fn lookup(&self, name: Sym) -> Option<Value> {
+        if let Some(v) = self.dict.borrow().get(&name) {
+            return Some(v.clone());
+        }
+        for c in &self.mro {
+            if let Some(v) = c.dict.borrow().get(&name) {
+                return Some(v.clone());
+            }
+        }
+        None
+    }
+    /// True when `self` is `other` or derives from it.
+    pub fn is_subclass(&self, other: &Class) -> bool {
+        std::ptr::eq(self, other) || self.mro.iter().any(|c| std::ptr::eq(&**c, other))
+    }
+}
+
+/// An instance of a script class: its class and its attributes.
+pub struct Instance {
+    /// `__class__`.
+    pub class: Rc<Class>,
+    /// Instance attributes in insertion order.
+    pub attrs: RefCell<Vec<(Sym, Value)>>,
+}
+
+impl Instance {
+    /// Reads an instance attribute.
+    pub fn get_attr(&self, name: Sym) -> Option<Value> {
+        self.attrs.borrow().iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+    }
+    /// Writes an instance attribute.
+    pub fn set_attr(&self, name: Sym, value: Value) {
+        let mut attrs = self.attrs.borrow_mut();
+        if let Some(slot) = attrs.iter_mut().find(|(k, _)| *k == name) {
+            slot.1 = value;
+        } else {
+            attrs.push((name, value));
+        }
+    }
+    /// Deletes an instance attribute; false when it was absent.
+    pub fn del_attr(&self, name: Sym) -> bool {
+        let mut attrs = self.attrs.borrow_mut();
+        match attrs.iter().position(|(k, _)| *k == name) {
+            Some(i) => {
+                attrs.remove(i);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+/// A module: a name and a namespace.
+pub struct Module {
+    /// `__name__`.
+    pub name: Rc<str>,
+    /// The globals.
+    pub dict: RefCell<rustc_hash::FxHashMap<Sym, Value>>,
+    /// The source file, for tracebacks.
+    pub file: Rc<str>,
+}
+
+impl Module {
+    /// A module with an empty namespace except `__name__`.
+    pub fn new(name: &str, file: &str) -> Module {
+        let m = Module { name: Rc::from(name), dict: RefCell::default(), file: Rc::from(file) };
+        m.dict.borrow_mut().insert(Sym::new("__name__"), Value::str(name));
+        m
+    }
+    /// Reads a global.
+    pub fn get(&self, name: Sym) -> Option<Value> {
+        self.dict.borrow().get(&name).cloned()
+    }
+    /// Writes a global.
+    pub fn set(&self, name: Sym, v: Value) {
+        self.dict.borrow_mut().insert(name, v);
+    }
+}
+
+/// `property`, `staticmethod`, `classmethod` and `super`.
+pub enum Descriptor {
+    /// `property(fget, fset, fdel)`.
+    Property { fget: Value, fset: Value, fdel: Value, doc: Value },
+    /// `staticmethod(f)`.
+    StaticMethod(Value),
+    /// `classmethod(f)`.
+    ClassMethod(Value),
+    /// `super(cls, obj)`: lookups start after `cls` in `type(obj)`'s MRO.
+    Super { cls: Rc<Class>, obj: Value },
+}
+
+/// The state of an iterator over a built-in container.
+pub enum IterState {
+    /// Over a range: next value, bound, step.
+    Range { next: i64, stop: i64, step: i64 },
+    /// Over a list by index (sees appends, like CPython).
+    List { list: Rc<List>, index: usize },
+    /// Over a tuple.
+    Tuple { items: Rc<[Value]>, index: usize },
+    /// Over the characters of a string (byte offset).
+    Str { s: Rc<Str>, pos: usize },
+    /// Over bytes.
+    Bytes { b: Rc<[u8]>, index: usize },
+    /// Over a snapshot of dict keys, values or items (`kind`: 0 keys, 1 values, 2 items).
+    DictView { dict: Rc<DictObj>, index: usize, kind: u8, len: usize },
+    /// Over a snapshot of a set.
+    Set { items: Vec<Value>, index: usize },
+    /// Over an explicit vector (reversed, sorted snapshots, ...).
+    Vec { items: Vec<Value>, index: usize },
+    /// Reversed list.
+    ListRev { list: Rc<List>, index: usize },
+    /// `enumerate(it, start)`.
+    Enumerate { inner: Value, count: i64 },
+    /// `zip(*its)`.
+    Zip { inners: Vec<Value>, strict: bool },
+    /// `map(f, *its)`.
+    Map { func: Value, inners: Vec<Value> },
+    /// `filter(f, it)`.
+    Filter { func: Value, inner: Value },
+    /// `iter(callable, sentinel)`.
+    Callable { func: Value, sentinel: Value },
+    /// `iter(obj)` where `obj` only has `__getitem__`.
+    SeqIter { obj: Value, index: i64 },
+    /// An exhausted iterator.
+    Done,
+}
+
+impl Value {
+    /// A `str` value.
+    pub fn str(s: &str) -> Value {
+        Value::Str(Rc::new(Str::new(s)))
+    }
+    /// A `str` value from an owned string.
+    pub fn string(s: String) -> Value {
+        Value::Str(Rc::new(Str::new(s)))
+    }
+    /// A `list` value.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Rc::new(List { items: RefCell::new(items) }))
+    }
+    /// A `tuple` value.
+    pub fn tuple(items: Vec<Value>) -> Value {
+        Value::Tuple(Rc::from(items))
+    }
+    /// A `dict` value.
+    pub fn dict(d: Dict) -> Value {
+        Value::Dict(Rc::new(DictObj { d: RefCell::new(d) }))
+    }
+    /// An `int` from a bigint, normalised to `Int` when it fits.
+    pub fn from_bigint(b: BigInt) -> Value {
+        use num_traits::ToPrimitive;
+        match b.to_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::BigInt(Rc::new(b)),
+        }
+    }
+    /// True for the internal `Undef` marker.
+    pub fn is_undef(&self) -> bool {
+        matches!(self, Value::Undef)
+    }
+    /// True for `None`.
+    pub fn is_none(&self) -> bool {
+        matches!(self, Value::None)
+    }
+    /// Identity comparison (`is`).
+    pub fn is(&self, other: &Value) -> bool {
+        use Value::*;
+        match (self, other) {
+            (Undef, Undef) | (None, None) | (NotImplemented, NotImplemented) | (Ellipsis, Ellipsis) => true,
+            (Bool(a), Bool(b)) => a == b,
+            (Int(a), Int(b)) => a == b,
+            (Float(a), Float(b)) => a.to_bits() == b.to_bits(),
+            (BigInt(a), BigInt(b)) => Rc::ptr_eq(a, b),
+            (Str(a), Str(b)) => Rc::ptr_eq(a, b) || (a.s.is_empty() && b.s.is_empty()),
+            (Bytes(a), Bytes(b)) => Rc::ptr_eq(a, b),
+            (ByteArray(a), ByteArray(b)) => Rc::ptr_eq(a, b),
+            (List(a), List(b)) => Rc::ptr_eq(a, b),
+            (Tuple(a), Tuple(b)) => Rc::ptr_eq(a, b) || (a.is_empty() && b.is_empty()),
+            (Dict(a), Dict(b)) => Rc::ptr_eq(a, b),
+            (Set(a), Set(b)) | (FrozenSet(a), FrozenSet(b)) => Rc::ptr_eq(a, b),
+            (Range(a), Range(b)) => Rc::ptr_eq(a, b),
+            (Slice(a), Slice(b)) => Rc::ptr_eq(a, b),
+            (Function(a), Function(b)) => Rc::ptr_eq(a, b),
+            (BoundMethod(a), BoundMethod(b)) => Rc::ptr_eq(a, b),
+            (Native(a), Native(b)) => Rc::ptr_eq(a, b),
+            (Class(a), Class(b)) => Rc::ptr_eq(a, b),
+            (Instance(a), Instance(b)) => Rc::ptr_eq(a, b),
+            (Module(a), Module(b)) => Rc::ptr_eq(a, b),
+            (Iter(a), Iter(b)) => Rc::ptr_eq(a, b),
+            (Descriptor(a), Descriptor(b)) => Rc::ptr_eq(a, b),
+            (Cell(a), Cell(b)) => Rc::ptr_eq(a, b),
+            (Code(a), Code(b)) => Rc::ptr_eq(a, b),
+            (Gen(a), Gen(b)) => Rc::ptr_eq(a, b),
+            (Other(a), Other(b)) => Rc::ptr_eq(a, b),
+            _ => false,
+        }
+    }
+    /// A stable identity number for `id()` and default hashes.
+    pub fn id(&self) -> i64 {
+        use Value::*;
+        fn p<T: ?Sized>(r: &Rc<T>) -> i64 {
+            (Rc::as_ptr(r) as *const u8 as usize as i64) >> 3 << 3
+        }
+        match self {
+            Undef => 0,
+            None => 0x1000,
+            NotImplemented => 0x1010,
+            Ellipsis => 0x1020,
+            Bool(b) => 0x1030 + *b as i64 * 16,
+            Int(i) => 0x2000 + i.wrapping_mul(16),
+            Float(f) => f.to_bits() as i64,
+            BigInt(r) => p(r),
+            Str(r) => p(r),
+            Bytes(r) => p(r),
+            ByteArray(r) => p(r),
+            List(r) => p(r),
+            Tuple(r) => p(r),
+            Dict(r) => p(r),
+            Set(r) | FrozenSet(r) => p(r),
+            Range(r) => p(r),
+            Slice(r) => p(r),
+            Function(r) => p(r),
+            BoundMethod(r) => p(r),
+            Native(r) => p(r),
+            Class(r) => p(r),
+            Instance(r) => p(r),
+            Module(r) => p(r),
+            Iter(r) => p(r),
+            Descriptor(r) => p(r),
+            Cell(r) => p(r),
+            Code(r) => p(r),
+            Gen(r) => p(r),
+            Other(r) => p(r),
+        }
+    }
+}
