@@ -56,3 +56,245 @@ pub enum GenResult {
     /// It returned a value (`StopIteration.value`).
     Return(Value),
 }
+
+/// A value yielded by an async generator's own `yield` (as opposed to an await passing
+/// through): the `async for` machinery unwraps it.
+pub struct AsyncGenValue(pub Value);
+
+impl super::other::NativeObject for AsyncGenValue {
+    fn type_name(&self) -> &'static str {
+        "async_generator_wrapped_value"
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Wraps a value yielded by an async generator.
+pub fn wrap_async_gen_value(v: Value) -> Value {
+    Value::Other(Rc::new(AsyncGenValue(v)))
+}
+
+use super::{Exc, ExcKind, Res, Vm};
+
+impl Vm {
+    /// Resumes a generator with `v` (the value of the pending `yield`).
+    pub fn gen_send(&mut self, g: &Rc<GenObj>, v: Value) -> Res<GenResult> {
+        self.gen_resume(g, Ok(v))
+    }
+
+    /// Resumes a generator by raising `exc` at its `yield`.
+    pub fn gen_throw(&mut self, g: &Rc<GenObj>, exc: Exc) -> Res<GenResult> {
+        self.gen_resume(g, Err(exc))
+    }
+
+    fn gen_resume(&mut self, g: &Rc<GenObj>, input: Result<Value, Exc>) -> Res<GenResult> {
+        match g.state.get() {
+            GenState::Running => {
+                let what = match g.kind {
+                    GenKind::Generator => "generator already executing",
+                    GenKind::Coroutine => "coroutine already executing",
+                    GenKind::AsyncGenerator => "async generator already executing",
+                };
+                return Err(Exc::value_error(what));
+            }
+            GenState::Closed => {
+                if g.kind == GenKind::Coroutine {
+                    return Err(Exc::runtime_error("cannot reuse already awaited coroutine"));
+                }
+                return match input {
+                    Err(e) => Err(e),
+                    Ok(_) => Ok(GenResult::Return(Value::None)),
+                };
+            }
+            GenState::Created => {
+                if let Ok(v) = &input {
+                    if !v.is_none() {
+                        let what = match g.kind {
+                            GenKind::Generator => "generator",
+                            GenKind::Coroutine => "coroutine",
+                            GenKind::AsyncGenerator => "async generator",
+                        };
+                        return Err(Exc::type_error(format!("can't send non-None value to a just-started {what}")));
+                    }
+                }
+                if input.is_err() {
+                    g.state.set(GenState::Closed);
+                    g.frame.borrow_mut().take();
+                    return Err(input.err().unwrap_or_else(|| Exc::runtime_error("throw")));
+                }
+            }
+            GenState::Suspended => {}
+        }
+        let Some(mut frame) = g.frame.borrow_mut().take() else {
+            return Ok(GenResult::Return(Value::None));
+        };
+        let started = g.state.get() == GenState::Suspended;
+        g.state.set(GenState::Running);
+        g.awaited.set(true);
+        self.check_depth()?;
+        frame.handled_base = self.handled.len();
+        let base = self.frames.len();
+        let input_exc = match input {
+            Ok(v) => {
+                if started {
+                    frame.stack.push(v);
+                }
+                None
+            }
+            Err(e) => Some(e),
+        };
+        self.frames.push(*frame);
+        self.native_depth += 1;
+        let r = match input_exc {
+            Some(e) => self.run_with_exception(base, e),
+            None => self.run(base),
+        };
+        self.native_depth -= 1;
+        match r {
+            Ok(super::interp::Halt::Yield(v)) => {
+                let f = self.frames.pop().expect("generator frame");
+                self.handled.truncate(f.handled_base);
+                *g.frame.borrow_mut() = Some(Box::new(f));
+                g.state.set(GenState::Suspended);
+                Ok(GenResult::Yield(v))
+            }
+            Ok(super::interp::Halt::Return(v)) => {
+                g.state.set(GenState::Closed);
+                Ok(GenResult::Return(v))
+            }
+            Err(e) => {
+                g.state.set(GenState::Closed);
+                // PEP 479: StopIteration escaping a generator becomes RuntimeError.
+                let inst = self.materialize(e);
+                if inst.class.is_subclass(self.exc_class(ExcKind::StopIteration)) {
+                    let what = match g.kind {
+                        GenKind::Generator => "generator raised StopIteration",
+                        GenKind::Coroutine => "coroutine raised StopIteration",
+                        GenKind::AsyncGenerator => "async generator raised StopIteration",
+                    };
+                    let new = self.materialize(Exc::runtime_error(what));
+                    new.set_attr(self.syms.cause, Value::Instance(inst.clone()));
+                    new.set_attr(self.syms.context, Value::Instance(inst));
+                    return Err(Exc::Obj(new));
+                }
+                if g.kind == GenKind::AsyncGenerator && inst.class.is_subclass(self.exc_class(ExcKind::StopAsyncIteration)) {
+                    let new = self.materialize(Exc::runtime_error("async generator raised StopAsyncIteration"));
+                    new.set_attr(self.syms.cause, Value::Instance(inst.clone()));
+                    return Err(Exc::Obj(new));
+                }
+                Err(Exc::Obj(inst))
+            }
+        }
+    }
+
+    /// `Send`: one step of `yield from` / `await` on a sub-iterator.
+    pub(crate) fn send_to(&mut self, sub: &Value, v: Value) -> Res<GenResult> {
+        match sub {
+            Value::Gen(g) => self.gen_send(g, v),
+            _ => {
+                let r = if v.is_none() {
+                    match self.next(sub) {
+                        Ok(Some(y)) => return Ok(GenResult::Yield(y)),
+                        Ok(None) => return Ok(GenResult::Return(Value::None)),
+                        Err(e) => Err(e),
+                    }
+                } else {
+                    let send = self.get_attr(sub, Sym::new("send"))?;
+                    self.call(&send, vec![v]).map(GenResult::Yield)
+                };
+                match r {
+                    Ok(x) => Ok(x),
+                    Err(e) => {
+                        let inst = self.materialize(e);
+                        if inst.class.is_subclass(self.exc_class(ExcKind::StopIteration)) {
+                            let val = inst.get_attr(self.syms.value).unwrap_or(Value::None);
+                            Ok(GenResult::Return(val))
+                        } else {
+                            Err(Exc::Obj(inst))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `GetAwaitable`: coroutines as they are, else `__await__()`.
+    pub(crate) fn get_awaitable(&mut self, v: Value) -> Res<Value> {
+        match &v {
+            Value::Gen(g) if g.kind == GenKind::Coroutine => {
+                if g.state.get() == GenState::Closed || g.awaited.get() && g.state.get() != GenState::Created {
+                    if g.state.get() == GenState::Closed {
+                        return Err(Exc::runtime_error("cannot reuse already awaited coroutine"));
+                    }
+                }
+                g.awaited.set(true);
+                Ok(v)
+            }
+            Value::Instance(i) => match i.class.lookup(self.syms.await_) {
+                Some(f) => {
+                    let it = self.call(&f, vec![v.clone()])?;
+                    if let Value::Gen(g) = &it {
+                        if g.kind == GenKind::Coroutine {
+                            return Err(Exc::type_error("__await__() returned a coroutine"));
+                        }
+                    }
+                    Ok(it)
+                }
+                None => Err(Exc::type_error(format!("object {} can't be used in 'await' expression", i.class.name))),
+            },
+            Value::Other(o) => {
+                let o = o.clone();
+                match o.get_attr(self, &v, self.syms.await_)? {
+                    Some(f) => self.call(&f, vec![]),
+                    None => Err(Exc::type_error(format!("object {} can't be used in 'await' expression", o.type_name()))),
+                }
+            }
+            _ => Err(Exc::type_error(format!("object {} can't be used in 'await' expression", self.type_name(&v)))),
+        }
+    }
+
+    /// `GetYieldFromIter`.
+    pub(crate) fn get_yield_from_iter(&mut self, v: Value) -> Res<Value> {
+        match &v {
+            Value::Gen(g) if g.kind == GenKind::Coroutine => {
+                Err(Exc::type_error("cannot 'yield from' a coroutine object in a non-coroutine generator"))
+            }
+            Value::Gen(_) => Ok(v),
+            _ => self.get_iter(&v),
+        }
+    }
+
+    /// `GetAiter`.
+    pub(crate) fn get_aiter(&mut self, v: Value) -> Res<Value> {
+        match &v {
+            Value::Gen(g) if g.kind == GenKind::AsyncGenerator => Ok(v),
+            _ => match self.get_attr_opt(&v, self.syms.aiter)? {
+                Some(f) => self.call(&f, vec![]),
+                None => Err(Exc::type_error(format!(
+                    "'async for' requires an object with __aiter__ method, got {}",
+                    self.type_name(&v)
+                ))),
+            },
+        }
+    }
+
+    /// `GetAnext`: the awaitable for the next item.
+    pub(crate) fn get_anext_awaitable(&mut self, it: &Value) -> Res<Value> {
+        match it {
+            Value::Gen(g) if g.kind == GenKind::AsyncGenerator => Ok(super::asyncgen::asend_awaitable(g.clone(), Value::None)),
+            _ => match self.get_attr_opt(it, self.syms.anext)? {
+                Some(f) => {
+                    let aw = self.call(&f, vec![])?;
+                    self.get_awaitable(aw)
+                }
+                None => Err(Exc::type_error(format!(
+                    "'async for' received an object from __aiter__ that does not implement __anext__: {}",
+                    self.type_name(it)
+                ))),
+            },
+        }
+    }
+}
+
+use super::intern::Sym;

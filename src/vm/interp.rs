@@ -88,7 +88,7 @@ impl Vm {
 
     /// Finds a handler for `exc`, popping frames above `base` as needed; `Err` when the
     /// exception leaves the base frame (which is then popped too).
-    fn unwind(&mut self, exc: Exc, base: usize) -> Res<()> {
+    pub(crate) fn unwind(&mut self, exc: Exc, base: usize) -> Res<()> {
         let reraise = std::mem::take(&mut self.reraising);
         let inst = self.materialize(exc);
         let exc_val = Value::Instance(inst.clone());

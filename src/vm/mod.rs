@@ -5,6 +5,7 @@
 //! (`sorted(key=...)`, `__eq__` during a dict lookup, `__repr__`), and that nesting is
 //! counted against the recursion limit. The VM never touches the event loop's I/O.
 
+mod asyncgen;
 mod attr;
 mod call;
 pub mod dict;
@@ -14,6 +15,10 @@ pub mod gen;
 mod interp;
 mod intern;
 mod ops;
+pub use ops::{ascii_escape, repr_bytes, repr_str};
+mod protocols;
+mod seq;
+pub use seq::{norm_index, slice_indices, slice_positions};
 pub mod other;
 mod types;
 pub mod value;
@@ -206,6 +211,16 @@ pub struct Vm {
     pub argv: Vec<String>,
     /// Pending stdout text not yet flushed.
     out_buf: Vec<u8>,
+    /// Set by a re-raise so the unwinder adds no traceback entry for the current frame.
+    pub(crate) reraising: bool,
+    /// Objects whose `repr` is in progress (to print `[...]` for cycles).
+    pub(crate) repr_stack: Vec<i64>,
+    /// Constructors of built-in types, by `TypeId`.
+    pub builtin_constructors: FxHashMap<usize, NativeFn>,
+    /// `gc.isenabled()`.
+    pub gc_enabled: bool,
+    /// Source text of loaded files, for tracebacks.
+    pub sources: RefCell<FxHashMap<Rc<str>, Rc<str>>>,
 }
 
 impl Vm {
@@ -256,6 +271,11 @@ impl Vm {
             search_path: Vec::new(),
             argv: Vec::new(),
             out_buf: Vec::new(),
+            reraising: false,
+            repr_stack: Vec::new(),
+            builtin_constructors: FxHashMap::default(),
+            sources: RefCell::default(),
+            gc_enabled: true,
         };
         crate::builtins::install(&mut vm);
         vm
@@ -331,5 +351,26 @@ impl Vm {
 impl Drop for Vm {
     fn drop(&mut self) {
         self.flush_stdout();
+    }
+}
+
+impl Vm {
+    /// Remembers a file's source text for tracebacks.
+    pub fn register_source(&mut self, file: &str, source: &str) {
+        self.sources.borrow_mut().insert(Rc::from(file), Rc::from(source));
+    }
+
+    /// Line `line` (1-based) of a registered or readable source file.
+    pub fn source_line(&self, file: &str, line: u32) -> Option<String> {
+        let src = self.sources.borrow().get(file).cloned();
+        let src = match src {
+            Some(s) => s,
+            None => {
+                let text: Rc<str> = Rc::from(std::fs::read_to_string(file).ok()?.as_str());
+                self.sources.borrow_mut().insert(Rc::from(file), text.clone());
+                text
+            }
+        };
+        src.lines().nth(line.checked_sub(1)? as usize).map(|s| s.to_string())
     }
 }

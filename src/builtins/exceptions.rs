@@ -1,0 +1,207 @@
+//! The built-in exception classes and their methods.
+
+use crate::vm::value::{NativeFunction, Value};
+use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Vm};
+use std::rc::Rc;
+
+fn base_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let this = a.pos[0].clone();
+    let args: Vec<Value> = a.pos[1..].to_vec();
+    if let Value::Instance(i) = &this {
+        let class = i.class.clone();
+        if class.is_subclass(vm.exc_class(ExcKind::BaseExceptionGroup)) {
+            return group_init(vm, &this, &args);
+        }
+        if class.is_subclass(vm.exc_class(ExcKind::StopIteration)) {
+            i.set_attr(vm.syms.value, args.first().cloned().unwrap_or(Value::None));
+        }
+        if class.is_subclass(vm.exc_class(ExcKind::SystemExit)) {
+            let code = match args.len() {
+                0 => Value::None,
+                1 => args[0].clone(),
+                _ => Value::tuple(args.clone()),
+            };
+            i.set_attr(vm.syms.code, code);
+        }
+        if class.is_subclass(vm.exc_class(ExcKind::OSError)) && args.len() >= 2 {
+            i.set_attr(Sym::new("errno"), args[0].clone());
+            i.set_attr(Sym::new("strerror"), args[1].clone());
+        }
+        if class.is_subclass(vm.exc_class(ExcKind::ImportError)) {
+            i.set_attr(Sym::new("msg"), args.first().cloned().unwrap_or(Value::None));
+        }
+        i.set_attr(vm.syms.args, Value::tuple(args));
+    }
+    Ok(Value::None)
+}
+
+fn group_init(vm: &mut Vm, this: &Value, args: &[Value]) -> Res<Value> {
+    let Value::Instance(i) = this else { return Ok(Value::None) };
+    if args.len() != 2 {
+        return Err(Exc::type_error(format!("BaseExceptionGroup.__new__() takes exactly 2 arguments ({} given)", args.len())));
+    }
+    let msg = args[0].clone();
+    if !matches!(msg, Value::Str(_)) {
+        return Err(Exc::type_error("argument 1 must be str, not ".to_string() + &vm.type_name(&msg)));
+    }
+    let excs = vm.collect(&args[1])?;
+    if excs.is_empty() {
+        return Err(Exc::value_error("second argument (exceptions) must be a non-empty sequence"));
+    }
+    let base_exc = vm.exc_class(ExcKind::Exception).clone();
+    for (n, e) in excs.iter().enumerate() {
+        let ok = matches!(e, Value::Instance(x) if x.class.is_subclass(vm.exc_class(ExcKind::BaseException)));
+        if !ok {
+            return Err(Exc::value_error(format!("Item {n} of second argument (exceptions) is not an exception")));
+        }
+    }
+    if i.class.is_subclass(vm.exc_class(ExcKind::ExceptionGroup)) {
+        for e in &excs {
+            if let Value::Instance(x) = e {
+                if !x.class.is_subclass(&base_exc) {
+                    return Err(Exc::type_error("Cannot nest BaseExceptions in an ExceptionGroup"));
+                }
+            }
+        }
+    }
+    i.set_attr(vm.syms.message, msg.clone());
+    i.set_attr(vm.syms.exceptions, Value::tuple(excs.clone()));
+    i.set_attr(vm.syms.args, Value::tuple(vec![msg, Value::list(excs)]));
+    Ok(Value::None)
+}
+
+fn group_str(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let this = a.pos[0].clone();
+    let Value::Instance(i) = &this else { return Ok(Value::str("")) };
+    let msg = i.get_attr(vm.syms.message).unwrap_or(Value::str(""));
+    let n = vm.group_exceptions(&this).len();
+    let m = vm.str_of(&msg)?;
+    Ok(Value::string(format!("{} ({} sub-exception{})", m, n, if n == 1 { "" } else { "s" })))
+}
+
+fn with_traceback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let this = a.pos[0].clone();
+    if let (Value::Instance(i), Some(tb)) = (&this, a.pos.get(1)) {
+        i.set_attr(vm.syms.traceback, tb.clone());
+    }
+    Ok(this)
+}
+
+fn add_note(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let this = a.pos[0].clone();
+    let note = a.pos.get(1).cloned().unwrap_or(Value::None);
+    if !matches!(note, Value::Str(_)) {
+        return Err(Exc::type_error(format!("note must be a str, not '{}'", vm.type_name(&note))));
+    }
+    if let Value::Instance(i) = &this {
+        let key = Sym::new("__notes__");
+        match i.get_attr(key) {
+            Some(Value::List(l)) => l.items.borrow_mut().push(note),
+            _ => i.set_attr(key, Value::list(vec![note])),
+        }
+    }
+    Ok(Value::None)
+}
+
+fn group_split_like(vm: &mut Vm, a: &mut Args, want_match: bool) -> Res<Value> {
+    let this = a.pos[0].clone();
+    let cond = a.pos.get(1).cloned().unwrap_or(Value::None);
+    let (rest, matched) = vm_split(vm, &this, &cond)?;
+    if want_match {
+        Ok(Value::tuple(vec![matched, rest]))
+    } else {
+        Ok(matched)
+    }
+}
+
+fn vm_split(vm: &mut Vm, eg: &Value, cond: &Value) -> Res<(Value, Value)> {
+    let (rest, matched) = split(vm, eg, cond)?;
+    Ok((rest, matched))
+}
+
+fn split(vm: &mut Vm, eg: &Value, cond: &Value) -> Res<(Value, Value)> {
+    let matches = |vm: &mut Vm, e: &Value| -> Res<bool> {
+        match cond {
+            Value::Class(_) | Value::Tuple(_) => vm.exception_matches(e, cond),
+            f => {
+                let r = vm.call(f, vec![e.clone()])?;
+                vm.truthy(&r)
+            }
+        }
+    };
+    if matches(vm, eg)? {
+        return Ok((Value::None, eg.clone()));
+    }
+    let mut m = Vec::new();
+    let mut r = Vec::new();
+    for e in vm.group_exceptions(eg) {
+        let is_group = matches!(&e, Value::Instance(i) if i.class.is_subclass(vm.exc_class(ExcKind::BaseExceptionGroup)));
+        if is_group {
+            let (rr, mm) = split(vm, &e, cond)?;
+            if !mm.is_none() {
+                m.push(mm);
+            }
+            if !rr.is_none() {
+                r.push(rr);
+            }
+        } else if matches(vm, &e)? {
+            m.push(e);
+        } else {
+            r.push(e);
+        }
+    }
+    let mv = if m.is_empty() { Value::None } else { vm.derive_group(eg, m)? };
+    let rv = if r.is_empty() { Value::None } else { vm.derive_group(eg, r)? };
+    Ok((rv, mv))
+}
+
+fn group_split(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    group_split_like(vm, a, true)
+}
+
+fn group_subgroup(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    group_split_like(vm, a, false)
+}
+
+fn group_derive(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let this = a.pos[0].clone();
+    let excs = vm.collect(&a.pos.get(1).cloned().unwrap_or(Value::list(vec![])))?;
+    vm.derive_group(&this, excs)
+}
+
+/// Registers exception classes in builtins and their methods.
+pub fn install(vm: &mut Vm) {
+    let base_methods: &[(&'static str, NativeFn)] = &[("__init__", base_init), ("with_traceback", with_traceback), ("add_note", add_note)];
+    let group_methods: &[(&'static str, NativeFn)] =
+        &[("__str__", group_str), ("split", group_split), ("subgroup", group_subgroup), ("derive", group_derive)];
+    let set = |vm: &mut Vm, kind: ExcKind, methods: &[(&'static str, NativeFn)]| {
+        let c = vm.exc_class(kind).clone();
+        for (name, f) in methods {
+            c.dict.borrow_mut().insert(
+                Sym::new(name),
+                Value::Native(Rc::new(NativeFunction { name, func: *f, receiver: None, owner: Some(kind.name()) })),
+            );
+        }
+    };
+    set(vm, ExcKind::BaseException, base_methods);
+    set(vm, ExcKind::BaseExceptionGroup, group_methods);
+    for (kind, _) in ExcKind::ALL {
+        let c = vm.exc_class(*kind).clone();
+        // asyncio's exceptions live in the asyncio module, not builtins.
+        if matches!(
+            kind,
+            ExcKind::CancelledError
+                | ExcKind::InvalidStateError
+                | ExcKind::IncompleteReadError
+                | ExcKind::LimitOverrunError
+                | ExcKind::QueueEmpty
+                | ExcKind::QueueFull
+                | ExcKind::BrokenBarrierError
+        ) {
+            continue;
+        }
+        vm.builtins.set(Sym::new(kind.name()), Value::Class(c));
+    }
+    vm.builtins.set(Sym::new("EnvironmentError"), Value::Class(vm.exc_class(ExcKind::OSError).clone()));
+    vm.builtins.set(Sym::new("IOError"), Value::Class(vm.exc_class(ExcKind::OSError).clone()));
+}

@@ -1,0 +1,762 @@
+//! Built-in functions (`print`, `len`, `sorted`, ...).
+
+use super::{apply_key, arg, check_args, no_more_kw, take_kw};
+use crate::bytecode::CmpKind;
+use crate::vm::value::{IterState, Value};
+use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Vm};
+use num_bigint::BigInt;
+use num_traits::{Signed, Zero};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+fn print(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let sep = take_kw(a, "sep");
+    let end = take_kw(a, "end");
+    let file = take_kw(a, "file");
+    let flush = take_kw(a, "flush");
+    no_more_kw("print", a)?;
+    let sep = match sep {
+        None | Some(Value::None) => " ".to_string(),
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        Some(o) => return Err(Exc::type_error(format!("sep must be None or a string, not {}", vm.type_name(&o)))),
+    };
+    let end = match end {
+        None | Some(Value::None) => "\n".to_string(),
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        Some(o) => return Err(Exc::type_error(format!("end must be None or a string, not {}", vm.type_name(&o)))),
+    };
+    let mut s = String::new();
+    for (i, v) in a.pos.iter().enumerate() {
+        if i > 0 {
+            s.push_str(&sep);
+        }
+        match v {
+            Value::Str(x) => s.push_str(x.as_str()),
+            other => s.push_str(&vm.str_of(other)?),
+        }
+    }
+    s.push_str(&end);
+    match file {
+        None | Some(Value::None) => vm.write_stdout(&s),
+        Some(f) => {
+            let write = vm.get_attr(&f, Sym::new("write"))?;
+            vm.call(&write, vec![Value::string(s)])?;
+        }
+    }
+    if matches!(flush, Some(Value::Bool(true))) {
+        vm.flush_stdout();
+    }
+    Ok(Value::None)
+}
+
+/// `len(v)`.
+pub fn len_of(vm: &mut Vm, v: &Value) -> Res<i64> {
+    Ok(match v {
+        Value::Str(s) => s.chars as i64,
+        Value::List(l) => l.items.borrow().len() as i64,
+        Value::Tuple(t) => t.len() as i64,
+        Value::Dict(d) => d.d.borrow().len() as i64,
+        Value::Set(s) | Value::FrozenSet(s) => s.d.borrow().len() as i64,
+        Value::Bytes(b) => b.len() as i64,
+        Value::ByteArray(b) => b.borrow().len() as i64,
+        Value::Range(r) => r.len(),
+        Value::Instance(i) => match i.class.lookup(vm.syms.len) {
+            Some(f) => {
+                let r = vm.call(&f, vec![v.clone()])?;
+                let n = vm.index_value(&r)?;
+                if n < 0 {
+                    return Err(Exc::value_error("__len__() should return >= 0"));
+                }
+                n
+            }
+            None => return Err(Exc::type_error(format!("object of type '{}' has no len()", i.class.name))),
+        },
+        Value::Other(o) => {
+            let o = o.clone();
+            match o.get_attr(vm, v, vm.syms.len)? {
+                Some(f) => {
+                    let r = vm.call(&f, vec![])?;
+                    vm.index_value(&r)?
+                }
+                None => return Err(Exc::type_error(format!("object of type '{}' has no len()", o.type_name()))),
+            }
+        }
+        _ => return Err(Exc::type_error(format!("object of type '{}' has no len()", vm.type_name(v)))),
+    })
+}
+
+fn len(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("len", a, 1, 1)?;
+    let v = a.pos[0].clone();
+    len_of(vm, &v).map(Value::Int)
+}
+
+fn repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("repr", a, 1, 1)?;
+    let v = a.pos[0].clone();
+    vm.repr(&v).map(Value::string)
+}
+
+fn ascii(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("ascii", a, 1, 1)?;
+    let v = a.pos[0].clone();
+    let r = vm.repr(&v)?;
+    Ok(Value::string(crate::vm::ascii_escape(&r)))
+}
+
+fn abs(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("abs", a, 1, 1)?;
+    match &a.pos[0] {
+        Value::Int(i) => Ok(match i.checked_abs() {
+            Some(x) => Value::Int(x),
+            None => Value::from_bigint(BigInt::from(*i).abs()),
+        }),
+        Value::Bool(b) => Ok(Value::Int(*b as i64)),
+        Value::BigInt(b) => Ok(Value::from_bigint(b.abs())),
+        Value::Float(f) => Ok(Value::Float(f.abs())),
+        Value::Instance(i) => match i.class.lookup(vm.syms.abs) {
+            Some(f) => {
+                let v = a.pos[0].clone();
+                vm.call(&f, vec![v])
+            }
+            None => Err(Exc::type_error(format!("bad operand type for abs(): '{}'", i.class.name))),
+        },
+        other => Err(Exc::type_error(format!("bad operand type for abs(): '{}'", vm.type_name(other)))),
+    }
+}
+
+/// `a < b` as a bool.
+pub fn less(vm: &mut Vm, a: &Value, b: &Value) -> Res<bool> {
+    if let (Value::Int(x), Value::Int(y)) = (a, b) {
+        return Ok(x < y);
+    }
+    let r = vm.compare(CmpKind::Lt, a, b)?;
+    vm.truthy(&r)
+}
+
+/// A stable merge sort whose comparison may run script code and fail.
+pub fn sort_values(vm: &mut Vm, items: Vec<Value>, keys: Vec<Value>, reverse: bool) -> Res<Vec<Value>> {
+    let n = items.len();
+    let mut idx: Vec<usize> = (0..n).collect();
+    let mut buf: Vec<usize> = vec![0; n];
+    let mut width = 1;
+    while width < n {
+        let mut i = 0;
+        while i < n {
+            let mid = (i + width).min(n);
+            let hi = (i + 2 * width).min(n);
+            let (mut l, mut r, mut k) = (i, mid, i);
+            while l < mid && r < hi {
+                // Take from the right only when strictly less (stability), reversed keeps stability too.
+                let take_right = if reverse { less(vm, &keys[idx[l]], &keys[idx[r]])? } else { less(vm, &keys[idx[r]], &keys[idx[l]])? };
+                if take_right {
+                    buf[k] = idx[r];
+                    r += 1;
+                } else {
+                    buf[k] = idx[l];
+                    l += 1;
+                }
+                k += 1;
+            }
+            while l < mid {
+                buf[k] = idx[l];
+                l += 1;
+                k += 1;
+            }
+            while r < hi {
+                buf[k] = idx[r];
+                r += 1;
+                k += 1;
+            }
+            i += 2 * width;
+        }
+        std::mem::swap(&mut idx, &mut buf);
+        width *= 2;
+    }
+    let mut slots: Vec<Option<Value>> = items.into_iter().map(Some).collect();
+    Ok(idx.into_iter().map(|i| slots[i].take().unwrap_or_default()).collect())
+}
+
+/// `sorted(iterable, key=None, reverse=False)` over collected items.
+pub fn sorted_vec(vm: &mut Vm, items: Vec<Value>, key: Option<Value>, reverse: bool) -> Res<Vec<Value>> {
+    let mut keys = Vec::with_capacity(items.len());
+    for v in &items {
+        keys.push(apply_key(vm, &key, v)?);
+    }
+    sort_values(vm, items, keys, reverse)
+}
+
+fn sorted(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let key = take_kw(a, "key");
+    let reverse = take_kw(a, "reverse");
+    no_more_kw("sorted", a)?;
+    check_args("sorted", a, 1, 1)?;
+    let reverse = match reverse {
+        Some(r) => vm.truthy(&r)?,
+        None => false,
+    };
+    let it = a.pos[0].clone();
+    let items = vm.collect(&it)?;
+    sorted_vec(vm, items, key, reverse).map(Value::list)
+}
+
+fn min_max(vm: &mut Vm, a: &mut Args, want_max: bool) -> Res<Value> {
+    let name = if want_max { "max" } else { "min" };
+    let key = take_kw(a, "key");
+    let default = take_kw(a, "default");
+    no_more_kw(name, a)?;
+    let items = match a.pos.len() {
+        0 => return Err(Exc::type_error(format!("{name} expected at least 1 argument, got 0"))),
+        1 => {
+            let v = a.pos[0].clone();
+            vm.collect(&v)?
+        }
+        _ => {
+            if default.is_some() {
+                return Err(Exc::type_error(format!("Cannot specify a default for {name}() with multiple positional arguments")));
+            }
+            a.pos.to_vec()
+        }
+    };
+    if items.is_empty() {
+        return match default {
+            Some(d) => Ok(d),
+            None => Err(Exc::value_error(format!("{name}() arg is an empty sequence"))),
+        };
+    }
+    let mut best = items[0].clone();
+    let mut best_key = apply_key(vm, &key, &best)?;
+    for v in items.into_iter().skip(1) {
+        let k = apply_key(vm, &key, &v)?;
+        let better = if want_max { less(vm, &best_key, &k)? } else { less(vm, &k, &best_key)? };
+        if better {
+            best = v;
+            best_key = k;
+        }
+    }
+    Ok(best)
+}
+
+fn min(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    min_max(vm, a, false)
+}
+fn max(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    min_max(vm, a, true)
+}
+
+fn sum(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let start = take_kw(a, "start");
+    no_more_kw("sum", a)?;
+    check_args("sum", a, 1, 2)?;
+    let mut acc = start.or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::Int(0));
+    if let Value::Str(_) = acc {
+        return Err(Exc::type_error("sum() can't sum strings [use ''.join(seq) instead]"));
+    }
+    let it = vm.get_iter(&a.pos[0].clone())?;
+    // Float accumulation uses Neumaier compensation, as CPython 3.12 does not; 3.11 adds plainly.
+    while let Some(v) = vm.next(&it)? {
+        acc = vm.binary_op(crate::ast::BinOp::Add, acc, v)?;
+    }
+    Ok(acc)
+}
+
+fn isinstance(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("isinstance", a, 2, 2)?;
+    let (v, c) = (a.pos[0].clone(), a.pos[1].clone());
+    is_instance(vm, &v, &c).map(Value::Bool)
+}
+
+/// `isinstance(v, cls_or_tuple)`.
+pub fn is_instance(vm: &mut Vm, v: &Value, c: &Value) -> Res<bool> {
+    match c {
+        Value::Class(cls) => {
+            let vc = vm.class_of(v);
+            Ok(vc.is_subclass(cls))
+        }
+        Value::Tuple(t) => {
+            for x in t.iter() {
+                if is_instance(vm, v, x)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+        _ => Err(Exc::type_error("isinstance() arg 2 must be a type, a tuple of types, or a union")),
+    }
+}
+
+fn issubclass(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("issubclass", a, 2, 2)?;
+    let Value::Class(sub) = &a.pos[0] else { return Err(Exc::type_error("issubclass() arg 1 must be a class")) };
+    fn check(vm: &Vm, sub: &Rc<crate::vm::Class>, c: &Value) -> Res<bool> {
+        match c {
+            Value::Class(cls) => Ok(sub.is_subclass(cls)),
+            Value::Tuple(t) => {
+                for x in t.iter() {
+                    if check(vm, sub, x)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            _ => Err(Exc::type_error("issubclass() arg 2 must be a class, a tuple of classes, or a union")),
+        }
+    }
+    check(vm, sub, &a.pos[1]).map(Value::Bool)
+}
+
+fn attr_name(vm: &Vm, v: &Value) -> Res<Sym> {
+    match v {
+        Value::Str(s) => Ok(Sym::new(s.as_str())),
+        other => Err(Exc::type_error(format!("attribute name must be string, not '{}'", vm.type_name(other)))),
+    }
+}
+
+fn getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("getattr", a, 2, 3)?;
+    let name = attr_name(vm, &a.pos[1])?;
+    let obj = a.pos[0].clone();
+    match vm.get_attr(&obj, name) {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            if a.pos.len() == 3 {
+                let inst = vm.materialize(e);
+                if inst.class.is_subclass(vm.exc_class(ExcKind::AttributeError)) {
+                    return Ok(a.pos[2].clone());
+                }
+                return Err(Exc::Obj(inst));
+            }
+            Err(e)
+        }
+    }
+}
+
+fn hasattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("hasattr", a, 2, 2)?;
+    let name = attr_name(vm, &a.pos[1])?;
+    let obj = a.pos[0].clone();
+    match vm.get_attr(&obj, name) {
+        Ok(_) => Ok(Value::Bool(true)),
+        Err(e) => {
+            let inst = vm.materialize(e);
+            if inst.class.is_subclass(vm.exc_class(ExcKind::AttributeError)) {
+                Ok(Value::Bool(false))
+            } else {
+                Err(Exc::Obj(inst))
+            }
+        }
+    }
+}
+
+fn setattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("setattr", a, 3, 3)?;
+    let name = attr_name(vm, &a.pos[1])?;
+    let (obj, v) = (a.pos[0].clone(), a.pos[2].clone());
+    vm.set_attr(&obj, name, v)?;
+    Ok(Value::None)
+}
+
+fn delattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("delattr", a, 2, 2)?;
+    let name = attr_name(vm, &a.pos[1])?;
+    let obj = a.pos[0].clone();
+    vm.del_attr(&obj, name)?;
+    Ok(Value::None)
+}
+
+fn callable(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("callable", a, 1, 1)?;
+    Ok(Value::Bool(match &a.pos[0] {
+        Value::Function(_) | Value::BoundMethod(_) | Value::Native(_) | Value::Class(_) => true,
+        Value::Instance(i) => i.class.lookup(vm.syms.call).is_some(),
+        _ => false,
+    }))
+}
+
+fn id(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("id", a, 1, 1)?;
+    Ok(Value::Int(a.pos[0].id()))
+}
+
+fn hash(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("hash", a, 1, 1)?;
+    let v = a.pos[0].clone();
+    vm.hash(&v).map(Value::Int)
+}
+
+fn iter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("iter", a, 1, 2)?;
+    if a.pos.len() == 2 {
+        let st = IterState::Callable { func: a.pos[0].clone(), sentinel: a.pos[1].clone() };
+        return Ok(Value::Iter(Rc::new(RefCell::new(st))));
+    }
+    let v = a.pos[0].clone();
+    vm.get_iter(&v)
+}
+
+fn next(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("next", a, 1, 2)?;
+    let it = a.pos[0].clone();
+    match &it {
+        Value::Iter(_) | Value::Gen(_) | Value::Instance(_) | Value::Other(_) => {}
+        other => return Err(Exc::type_error(format!("'{}' object is not an iterator", vm.type_name(other)))),
+    }
+    if let Value::Gen(g) = &it {
+        // Generators report their return value through StopIteration.
+        match vm.gen_send(g, Value::None)? {
+            crate::vm::gen::GenResult::Yield(v) => return Ok(v),
+            crate::vm::gen::GenResult::Return(r) => {
+                if let Some(d) = a.pos.get(1) {
+                    return Ok(d.clone());
+                }
+                let args = if r.is_none() { vec![] } else { vec![r.clone()] };
+                let e = vm.exception_with_args(ExcKind::StopIteration, args);
+                if let Exc::Obj(i) = &e {
+                    i.set_attr(vm.syms.value, r);
+                }
+                return Err(e);
+            }
+        }
+    }
+    match vm.next(&it)? {
+        Some(v) => Ok(v),
+        None => match a.pos.get(1) {
+            Some(d) => Ok(d.clone()),
+            None => Err(Exc::new(ExcKind::StopIteration, "")),
+        },
+    }
+}
+
+fn any(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("any", a, 1, 1)?;
+    let it = vm.get_iter(&a.pos[0].clone())?;
+    while let Some(v) = vm.next(&it)? {
+        if vm.truthy(&v)? {
+            return Ok(Value::Bool(true));
+        }
+    }
+    Ok(Value::Bool(false))
+}
+
+fn all(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("all", a, 1, 1)?;
+    let it = vm.get_iter(&a.pos[0].clone())?;
+    while let Some(v) = vm.next(&it)? {
+        if !vm.truthy(&v)? {
+            return Ok(Value::Bool(false));
+        }
+    }
+    Ok(Value::Bool(true))
+}
+
+fn chr_(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("chr", a, 1, 1)?;
+    let v = a.pos[0].clone();
+    let n = vm.index_value(&v)?;
+    match u32::try_from(n).ok().and_then(char::from_u32) {
+        Some(c) => Ok(Value::string(c.to_string())),
+        None => Err(Exc::value_error("chr() arg not in range(0x110000)")),
+    }
+}
+
+fn ord(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("ord", a, 1, 1)?;
+    match &a.pos[0] {
+        Value::Str(s) => {
+            if s.chars != 1 {
+                return Err(Exc::type_error(format!("ord() expected a character, but string of length {} found", s.chars)));
+            }
+            Ok(Value::Int(s.as_str().chars().next().map(|c| c as i64).unwrap_or(0)))
+        }
+        Value::Bytes(b) if b.len() == 1 => Ok(Value::Int(b[0] as i64)),
+        other => Err(Exc::type_error(format!("ord() expected string of length 1, but {} found", vm.type_name(other)))),
+    }
+}
+
+fn radix(vm: &mut Vm, a: &mut Args, name: &str, base: u32, prefix: &str) -> Res<Value> {
+    check_args(name, a, 1, 1)?;
+    let v = match &a.pos[0] {
+        Value::Int(i) => BigInt::from(*i),
+        Value::Bool(b) => BigInt::from(*b as i64),
+        Value::BigInt(b) => (**b).clone(),
+        other => {
+            let o = other.clone();
+            BigInt::from(vm.index_value(&o)?)
+        }
+    };
+    let digits = v.abs().to_str_radix(base);
+    Ok(Value::string(format!("{}{}{}", if v.is_negative() { "-" } else { "" }, prefix, digits)))
+}
+
+fn hex(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    radix(vm, a, "hex", 16, "0x")
+}
+fn oct(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    radix(vm, a, "oct", 8, "0o")
+}
+fn bin(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    radix(vm, a, "bin", 2, "0b")
+}
+
+fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let nd = take_kw(a, "ndigits");
+    no_more_kw("round", a)?;
+    check_args("round", a, 1, 2)?;
+    let nd = nd.or_else(|| a.pos.get(1).cloned()).filter(|v| !v.is_none());
+    match &a.pos[0] {
+        Value::Float(f) => match nd {
+            None => {
+                if !f.is_finite() {
+                    return Err(if f.is_nan() {
+                        Exc::value_error("cannot convert float NaN to integer")
+                    } else {
+                        Exc::overflow("cannot convert float infinity to integer")
+                    });
+                }
+                let r = crate::text::int_math::round_to_integral_half_even(*f);
+                Ok(Value::from_bigint(crate::text::int_math::float_to_bigint(r).unwrap_or_default()))
+            }
+            Some(n) => {
+                let n = vm.index_value(&n)?;
+                let r = crate::text::int_math::round_half_even_f64(*f, n.clamp(-400, 400) as i32)
+                    .map_err(|e| Exc::overflow(e.message))?;
+                Ok(Value::Float(r))
+            }
+        },
+        Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => {
+            let v = match &a.pos[0] {
+                Value::Bool(b) => Value::Int(*b as i64),
+                other => other.clone(),
+            };
+            match nd {
+                None => Ok(v),
+                Some(n) => {
+                    let n = vm.index_value(&n)?;
+                    if n >= 0 {
+                        return Ok(v);
+                    }
+                    let big = match &v {
+                        Value::Int(i) => BigInt::from(*i),
+                        Value::BigInt(b) => (**b).clone(),
+                        _ => BigInt::zero(),
+                    };
+                    let p = num_traits::pow::Pow::pow(BigInt::from(10), (-n) as u32);
+                    let (q, r) = num_integer::Integer::div_mod_floor(&big, &p);
+                    let twice = &r * 2;
+                    let q = if twice > p || (twice == p && num_integer::Integer::is_odd(&q)) { q + 1 } else { q };
+                    Ok(Value::from_bigint(q * p))
+                }
+            }
+        }
+        Value::Instance(i) => match i.class.lookup(vm.syms.round) {
+            Some(f) => {
+                let mut args = vec![a.pos[0].clone()];
+                if let Some(n) = nd {
+                    args.push(n);
+                }
+                vm.call(&f, args)
+            }
+            None => Err(Exc::type_error(format!("type {} doesn't define __round__ method", i.class.name))),
+        },
+        other => Err(Exc::type_error(format!("type {} doesn't define __round__ method", vm.type_name(other)))),
+    }
+}
+
+fn divmod(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("divmod", a, 2, 2)?;
+    let (x, y) = (a.pos[0].clone(), a.pos[1].clone());
+    let q = vm.binary_op(crate::ast::BinOp::FloorDiv, x.clone(), y.clone())?;
+    let r = vm.binary_op(crate::ast::BinOp::Mod, x, y)?;
+    Ok(Value::tuple(vec![q, r]))
+}
+
+fn pow(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("pow", a, 2, 3)?;
+    if a.pos.len() == 3 && !a.pos[2].is_none() {
+        let to_big = |v: &Value| -> Option<BigInt> {
+            match v {
+                Value::Int(i) => Some(BigInt::from(*i)),
+                Value::Bool(b) => Some(BigInt::from(*b as i64)),
+                Value::BigInt(b) => Some((**b).clone()),
+                _ => None,
+            }
+        };
+        let (Some(b), Some(e), Some(m)) = (to_big(&a.pos[0]), to_big(&a.pos[1]), to_big(&a.pos[2])) else {
+            return Err(Exc::type_error("pow() 3rd argument not allowed unless all arguments are integers"));
+        };
+        if m.is_zero() {
+            return Err(Exc::value_error("pow() 3rd argument cannot be 0"));
+        }
+        let r = if e.is_negative() {
+            let inv = modinv(&b, &m).ok_or_else(|| Exc::value_error("base is not invertible for the given modulus"))?;
+            inv.modpow(&(-e), &m)
+        } else {
+            b.modpow(&e, &m)
+        };
+        let r = num_integer::Integer::mod_floor(&r, &m);
+        return Ok(Value::from_bigint(r));
+    }
+    let (x, y) = (a.pos[0].clone(), a.pos[1].clone());
+    vm.binary_op(crate::ast::BinOp::Pow, x, y)
+}
+
+fn modinv(a: &BigInt, m: &BigInt) -> Option<BigInt> {
+    let g = num_integer::Integer::extended_gcd(&num_integer::Integer::mod_floor(a, m), m);
+    if g.gcd != BigInt::from(1) && g.gcd != BigInt::from(-1) {
+        return None;
+    }
+    Some(num_integer::Integer::mod_floor(&g.x, m))
+}
+
+fn format_(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("format", a, 1, 2)?;
+    let spec = match a.pos.get(1) {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        Some(o) => return Err(Exc::type_error(format!("format() argument 2 must be str, not {}", vm.type_name(o)))),
+        None => String::new(),
+    };
+    let v = a.pos[0].clone();
+    vm.format(&v, &spec).map(Value::string)
+}
+
+fn build_class(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let body = arg(a, 0, "__build_class__")?;
+    let name = arg(a, 1, "__build_class__")?;
+    let bases = a.pos[2..].to_vec();
+    let kw = std::mem::take(&mut a.kw);
+    vm.build_class(body, name, bases, kw)
+}
+
+fn input(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("input", a, 0, 1)?;
+    if let Some(p) = a.pos.first() {
+        let s = vm.str_of(&p.clone())?;
+        vm.write_stdout(&s);
+    }
+    vm.flush_stdout();
+    let mut line = String::new();
+    match std::io::stdin().read_line(&mut line) {
+        Ok(0) => Err(Exc::new(ExcKind::EOFError, "EOF when reading a line")),
+        Ok(_) => {
+            if line.ends_with('\n') {
+                line.pop();
+                if line.ends_with('\r') {
+                    line.pop();
+                }
+            }
+            Ok(Value::string(line))
+        }
+        Err(e) => Err(Exc::new(ExcKind::OSError, e.to_string())),
+    }
+}
+
+fn vars(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("vars", a, 1, 1)?;
+    let v = a.pos[0].clone();
+    vm.get_attr(&v, vm.syms.dict)
+}
+
+fn globals(vm: &mut Vm, _a: &mut Args) -> Res<Value> {
+    let g = vm.frames.last().map(|f| f.globals.clone());
+    let Some(g) = g else { return Ok(Value::None) };
+    let pairs: Vec<Value> = g.dict.borrow().iter().flat_map(|(k, v)| [Value::str(&k.as_rc()), v.clone()]).collect();
+    vm.new_dict_from_pairs(pairs)
+}
+
+fn dir(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("dir", a, 0, 1)?;
+    let mut names: Vec<String> = Vec::new();
+    match a.pos.first().cloned() {
+        None => {
+            if let Some(f) = vm.frames.last() {
+                names.extend(f.globals.dict.borrow().keys().map(|k| k.to_string_owned()));
+            }
+        }
+        Some(Value::Module(m)) => names.extend(m.dict.borrow().keys().map(|k| k.to_string_owned())),
+        Some(v) => {
+            let class = match &v {
+                Value::Class(c) => c.clone(),
+                other => vm.class_of(other),
+            };
+            if let Value::Instance(i) = &v {
+                names.extend(i.attrs.borrow().iter().map(|(k, _)| k.to_string_owned()));
+            }
+            names.extend(class.dict.borrow().keys().map(|k| k.to_string_owned()));
+            for c in &class.mro {
+                names.extend(c.dict.borrow().keys().map(|k| k.to_string_owned()));
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    Ok(Value::list(names.into_iter().map(Value::string).collect()))
+}
+
+fn aiter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("aiter", a, 1, 1)?;
+    let v = a.pos[0].clone();
+    let f = vm.get_attr(&v, vm.syms.aiter)?;
+    vm.call(&f, vec![])
+}
+
+fn anext(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("anext", a, 1, 2)?;
+    let v = a.pos[0].clone();
+    let f = vm.get_attr(&v, vm.syms.anext)?;
+    vm.call(&f, vec![])
+}
+
+fn exit_(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let code = a.pos.first().cloned();
+    let args = match code {
+        None => vec![],
+        Some(c) => vec![c],
+    };
+    Err(vm.exception_with_args(ExcKind::SystemExit, args))
+}
+
+/// Every built-in function, registered by `install`.
+pub const FUNCTIONS: &[(&str, NativeFn)] = &[
+    ("print", print),
+    ("len", len),
+    ("repr", repr),
+    ("ascii", ascii),
+    ("abs", abs),
+    ("min", min),
+    ("max", max),
+    ("sum", sum),
+    ("sorted", sorted),
+    ("isinstance", isinstance),
+    ("issubclass", issubclass),
+    ("getattr", getattr),
+    ("hasattr", hasattr),
+    ("setattr", setattr),
+    ("delattr", delattr),
+    ("callable", callable),
+    ("id", id),
+    ("hash", hash),
+    ("iter", iter),
+    ("next", next),
+    ("any", any),
+    ("all", all),
+    ("chr", chr_),
+    ("ord", ord),
+    ("hex", hex),
+    ("oct", oct),
+    ("bin", bin),
+    ("round", round),
+    ("divmod", divmod),
+    ("pow", pow),
+    ("format", format_),
+    ("__build_class__", build_class),
+    ("input", input),
+    ("vars", vars),
+    ("globals", globals),
+    ("locals", globals),
+    ("dir", dir),
+    ("aiter", aiter),
+    ("anext", anext),
+    ("exit", exit_),
+    ("quit", exit_),
+];
+

@@ -1,0 +1,762 @@
+//! Methods of the built-in container types and of generators.
+
+use super::functions::{len_of, sorted_vec};
+use super::{check_args, no_more_kw, take_kw};
+use crate::vm::gen::GenResult;
+use crate::vm::other::NativeObject;
+use crate::vm::value::{DictObj, IterState, Value};
+use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, TypeId, Vm};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+fn this_list(a: &Args) -> Res<Rc<crate::vm::value::List>> {
+    match a.pos.first() {
+        Some(Value::List(l)) => Ok(l.clone()),
+        _ => Err(Exc::type_error("descriptor requires a 'list' object")),
+    }
+}
+
+fn list_append(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("append", a, 2, 2)?;
+    this_list(a)?.items.borrow_mut().push(a.pos[1].clone());
+    Ok(Value::None)
+}
+
+fn list_extend(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("extend", a, 2, 2)?;
+    let l = this_list(a)?;
+    let items = vm.collect(&a.pos[1].clone())?;
+    l.items.borrow_mut().extend(items);
+    Ok(Value::None)
+}
+
+fn list_pop(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("pop", a, 1, 2)?;
+    let l = this_list(a)?;
+    let i = match a.pos.get(1) {
+        Some(v) => vm.index_value(&v.clone())?,
+        None => -1,
+    };
+    let mut items = l.items.borrow_mut();
+    if items.is_empty() {
+        return Err(Exc::index_error("pop from empty list"));
+    }
+    match crate::vm::norm_index(i, items.len()) {
+        Some(j) => Ok(items.remove(j)),
+        None => Err(Exc::index_error("pop index out of range")),
+    }
+}
+
+fn list_insert(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("insert", a, 3, 3)?;
+    let l = this_list(a)?;
+    let i = vm.index_value(&a.pos[1].clone())?;
+    let mut items = l.items.borrow_mut();
+    let len = items.len() as i64;
+    let j = if i < 0 { (i + len).max(0) } else { i.min(len) };
+    items.insert(j as usize, a.pos[2].clone());
+    Ok(Value::None)
+}
+
+fn list_remove(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("remove", a, 2, 2)?;
+    let l = this_list(a)?;
+    let items = l.items.borrow().clone();
+    for (i, v) in items.iter().enumerate() {
+        if vm.eq(v, &a.pos[1])? {
+            l.items.borrow_mut().remove(i);
+            return Ok(Value::None);
+        }
+    }
+    Err(Exc::value_error("list.remove(x): x not in list"))
+}
+
+fn seq_index(vm: &mut Vm, items: &[Value], a: &Args, what: &str) -> Res<Value> {
+    let len = items.len() as i64;
+    let start = match a.pos.get(2) {
+        Some(v) => vm.index_value(v)?,
+        None => 0,
+    };
+    let stop = match a.pos.get(3) {
+        Some(v) => vm.index_value(v)?,
+        None => len,
+    };
+    let norm = |x: i64| if x < 0 { (x + len).max(0) } else { x.min(len) };
+    for i in norm(start)..norm(stop) {
+        if vm.eq(&items[i as usize], &a.pos[1])? {
+            return Ok(Value::Int(i));
+        }
+    }
+    Err(Exc::value_error(format!("{what}.index(x): x not in {what}")))
+}
+
+fn list_index(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("index", a, 2, 4)?;
+    let items = this_list(a)?.items.borrow().clone();
+    seq_index(vm, &items, a, "list")
+}
+
+fn list_count(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("count", a, 2, 2)?;
+    let items = this_list(a)?.items.borrow().clone();
+    let mut n = 0;
+    for v in &items {
+        if vm.eq(v, &a.pos[1])? {
+            n += 1;
+        }
+    }
+    Ok(Value::Int(n))
+}
+
+fn list_sort(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let key = take_kw(a, "key");
+    let reverse = take_kw(a, "reverse");
+    no_more_kw("sort", a)?;
+    check_args("sort", a, 1, 1)?;
+    let l = this_list(a)?;
+    let reverse = match reverse {
+        Some(r) => vm.truthy(&r)?,
+        None => false,
+    };
+    let items = std::mem::take(&mut *l.items.borrow_mut());
+    let r = sorted_vec(vm, items.clone(), key, reverse);
+    match r {
+        Ok(sorted) => {
+            *l.items.borrow_mut() = sorted;
+            Ok(Value::None)
+        }
+        Err(e) => {
+            *l.items.borrow_mut() = items;
+            Err(e)
+        }
+    }
+}
+
+fn list_reverse(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    this_list(a)?.items.borrow_mut().reverse();
+    Ok(Value::None)
+}
+
+fn list_copy(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    Ok(Value::list(this_list(a)?.items.borrow().clone()))
+}
+
+fn list_clear(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    this_list(a)?.items.borrow_mut().clear();
+    Ok(Value::None)
+}
+
+fn tuple_index(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("index", a, 2, 4)?;
+    let Some(Value::Tuple(t)) = a.pos.first().cloned() else { return Err(Exc::type_error("tuple expected")) };
+    seq_index(vm, &t, a, "tuple")
+}
+
+fn tuple_count(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("count", a, 2, 2)?;
+    let Some(Value::Tuple(t)) = a.pos.first().cloned() else { return Err(Exc::type_error("tuple expected")) };
+    let mut n = 0;
+    for v in t.iter() {
+        if vm.eq(v, &a.pos[1])? {
+            n += 1;
+        }
+    }
+    Ok(Value::Int(n))
+}
+
+// ---- dict ----
+
+fn this_dict(a: &Args) -> Res<Rc<DictObj>> {
+    match a.pos.first() {
+        Some(Value::Dict(d)) => Ok(d.clone()),
+        _ => Err(Exc::type_error("descriptor requires a 'dict' object")),
+    }
+}
+
+fn dict_get(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("get", a, 2, 3)?;
+    let d = this_dict(a)?;
+    Ok(vm.dict_get(&d, &a.pos[1].clone())?.unwrap_or_else(|| a.pos.get(2).cloned().unwrap_or(Value::None)))
+}
+
+fn dict_setdefault(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("setdefault", a, 2, 3)?;
+    let d = this_dict(a)?;
+    let k = a.pos[1].clone();
+    if let Some(v) = vm.dict_get(&d, &k)? {
+        return Ok(v);
+    }
+    let v = a.pos.get(2).cloned().unwrap_or(Value::None);
+    vm.dict_set(&d, k, v.clone())?;
+    Ok(v)
+}
+
+fn dict_pop(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("pop", a, 2, 3)?;
+    let d = this_dict(a)?;
+    let k = a.pos[1].clone();
+    match vm.dict_remove(&d.d, &k)? {
+        Some(v) => Ok(v),
+        None => match a.pos.get(2) {
+            Some(def) => Ok(def.clone()),
+            None => Err(vm.exception_with_args(ExcKind::KeyError, vec![k])),
+        },
+    }
+}
+
+fn dict_popitem(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let d = this_dict(a)?;
+    let pos = d.d.borrow().last_pos();
+    match pos {
+        Some(p) => {
+            let e = d.d.borrow_mut().remove_at(p);
+            Ok(Value::tuple(vec![e.key, e.value]))
+        }
+        None => Err(Exc::new(ExcKind::KeyError, "popitem(): dictionary is empty")),
+    }
+}
+
+fn dict_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("update", a, 1, 2)?;
+    let d = a.pos[0].clone();
+    if let Some(src) = a.pos.get(1).cloned() {
+        vm.dict_update_from(&d, &src, false)?;
+    }
+    for (k, v) in std::mem::take(&mut a.kw) {
+        vm.set_item(&d, Value::str(&k.as_rc()), v)?;
+    }
+    Ok(Value::None)
+}
+
+fn dict_copy(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let d = this_dict(a)?;
+    let c = d.d.borrow().clone();
+    Ok(Value::dict(c))
+}
+
+fn dict_clear(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    this_dict(a)?.d.borrow_mut().clear();
+    Ok(Value::None)
+}
+
+fn dict_fromkeys(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    // Called as a class method: pos[0] is the class.
+    check_args("fromkeys", a, 2, 3)?;
+    let keys = vm.collect(&a.pos[1].clone())?;
+    let v = a.pos.get(2).cloned().unwrap_or(Value::None);
+    let d = Value::dict(crate::vm::dict::Dict::new());
+    for k in keys {
+        vm.set_item(&d, k, v.clone())?;
+    }
+    Ok(d)
+}
+
+/// A live view over a dict's keys, values or items.
+pub struct DictView {
+    dict: Rc<DictObj>,
+    kind: u8,
+}
+
+impl NativeObject for DictView {
+    fn type_name(&self) -> &'static str {
+        match self.kind {
+            0 => "dict_keys",
+            1 => "dict_values",
+            _ => "dict_items",
+        }
+    }
+    fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        let s = name.to_string_owned();
+        let f: NativeFn = match s.as_str() {
+            "__iter__" => view_iter,
+            "__len__" => view_len,
+            "__contains__" => view_contains,
+            "__repr__" => view_repr,
+            "isdisjoint" => view_isdisjoint,
+            _ => return Ok(None),
+        };
+        let name: &'static str = match s.as_str() {
+            "__iter__" => "__iter__",
+            "__len__" => "__len__",
+            "__contains__" => "__contains__",
+            "__repr__" => "__repr__",
+            _ => "isdisjoint",
+        };
+        Ok(Some(super::bound_native(this.clone(), name, f)))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+fn view_of(a: &Args) -> Res<(Rc<DictObj>, u8)> {
+    if let Some(Value::Other(o)) = a.pos.first() {
+        if let Some(v) = o.as_any().downcast_ref::<DictView>() {
+            return Ok((v.dict.clone(), v.kind));
+        }
+    }
+    Err(Exc::type_error("dict view expected"))
+}
+
+fn view_iter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let (d, kind) = view_of(a)?;
+    let len = d.d.borrow().len();
+    Ok(Value::Iter(Rc::new(RefCell::new(IterState::DictView { dict: d, index: 0, kind, len }))))
+}
+
+fn view_len(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let (d, _) = view_of(a)?;
+    let n = d.d.borrow().len();
+    Ok(Value::Int(n as i64))
+}
+
+fn view_items(d: &Rc<DictObj>, kind: u8) -> Vec<Value> {
+    d.d.borrow()
+        .iter()
+        .map(|e| match kind {
+            0 => e.key.clone(),
+            1 => e.value.clone(),
+            _ => Value::tuple(vec![e.key.clone(), e.value.clone()]),
+        })
+        .collect()
+}
+
+fn view_contains(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let (d, kind) = view_of(a)?;
+    let item = a.pos.get(1).cloned().unwrap_or(Value::None);
+    match kind {
+        0 => Ok(Value::Bool(vm.dict_get(&d, &item)?.is_some())),
+        _ => {
+            for v in view_items(&d, kind) {
+                if vm.eq(&v, &item)? {
+                    return Ok(Value::Bool(true));
+                }
+            }
+            Ok(Value::Bool(false))
+        }
+    }
+}
+
+fn view_repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let (d, kind) = view_of(a)?;
+    let items = view_items(&d, kind);
+    let inner = vm.repr(&Value::list(items))?;
+    let name = match kind {
+        0 => "dict_keys",
+        1 => "dict_values",
+        _ => "dict_items",
+    };
+    Ok(Value::string(format!("{name}({inner})")))
+}
+
+fn view_isdisjoint(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let (d, kind) = view_of(a)?;
+    let other = vm.collect(&a.pos.get(1).cloned().unwrap_or(Value::None))?;
+    for v in view_items(&d, kind) {
+        for o in &other {
+            if vm.eq(&v, o)? {
+                return Ok(Value::Bool(false));
+            }
+        }
+    }
+    Ok(Value::Bool(true))
+}
+
+fn make_view(a: &Args, kind: u8) -> Res<Value> {
+    let d = this_dict(a)?;
+    Ok(Value::Other(Rc::new(DictView { dict: d, kind })))
+}
+
+fn dict_keys(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    make_view(a, 0)
+}
+fn dict_values(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    make_view(a, 1)
+}
+fn dict_items(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    make_view(a, 2)
+}
+
+// ---- set ----
+
+fn this_set(a: &Args) -> Res<Rc<crate::vm::value::SetObj>> {
+    match a.pos.first() {
+        Some(Value::Set(s)) | Some(Value::FrozenSet(s)) => Ok(s.clone()),
+        _ => Err(Exc::type_error("descriptor requires a 'set' object")),
+    }
+}
+
+fn set_add(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("add", a, 2, 2)?;
+    let s = a.pos[0].clone();
+    vm.set_add(&s, a.pos[1].clone())?;
+    Ok(Value::None)
+}
+
+fn set_discard(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("discard", a, 2, 2)?;
+    let s = this_set(a)?;
+    vm.dict_remove(&s.d, &a.pos[1].clone())?;
+    Ok(Value::None)
+}
+
+fn set_remove(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("remove", a, 2, 2)?;
+    let s = this_set(a)?;
+    let k = a.pos[1].clone();
+    match vm.dict_remove(&s.d, &k)? {
+        Some(_) => Ok(Value::None),
+        None => Err(vm.exception_with_args(ExcKind::KeyError, vec![k])),
+    }
+}
+
+fn set_pop(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let s = this_set(a)?;
+    let pos = s.d.borrow().first_pos();
+    match pos {
+        Some(p) => Ok(s.d.borrow_mut().remove_at(p).key),
+        None => Err(Exc::new(ExcKind::KeyError, "pop from an empty set")),
+    }
+}
+
+fn set_clear(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    this_set(a)?.d.borrow_mut().clear();
+    Ok(Value::None)
+}
+
+fn set_copy(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let s = this_set(a)?;
+    let keys = s.d.borrow().keys();
+    let n = vm.new_set(keys)?;
+    match (&a.pos[0], n) {
+        (Value::FrozenSet(_), Value::Set(x)) => Ok(Value::FrozenSet(x)),
+        (_, n) => Ok(n),
+    }
+}
+
+fn set_binop(vm: &mut Vm, a: &mut Args, op: crate::ast::BinOp) -> Res<Value> {
+    let mut acc = a.pos[0].clone();
+    let frozen = matches!(acc, Value::FrozenSet(_));
+    for other in a.pos[1..].to_vec() {
+        let items = vm.collect(&other)?;
+        let o = vm.new_set(items)?;
+        acc = vm.binary_op(op, acc, o)?;
+    }
+    if a.pos.len() == 1 {
+        let keys = this_set(a)?.d.borrow().keys();
+        acc = vm.new_set(keys)?;
+    }
+    if let (true, Value::Set(s)) = (frozen, &acc) {
+        return Ok(Value::FrozenSet(s.clone()));
+    }
+    Ok(acc)
+}
+
+fn set_union(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    set_binop(vm, a, crate::ast::BinOp::BitOr)
+}
+fn set_intersection(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    set_binop(vm, a, crate::ast::BinOp::BitAnd)
+}
+fn set_difference(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    set_binop(vm, a, crate::ast::BinOp::Sub)
+}
+fn set_symmetric_difference(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    set_binop(vm, a, crate::ast::BinOp::BitXor)
+}
+
+fn set_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let s = a.pos[0].clone();
+    for other in a.pos[1..].to_vec() {
+        for v in vm.collect(&other)? {
+            vm.set_add(&s, v)?;
+        }
+    }
+    Ok(Value::None)
+}
+
+fn set_inplace(vm: &mut Vm, a: &mut Args, op: crate::ast::BinOp) -> Res<Value> {
+    let s = this_set(a)?;
+    let r = set_binop(vm, a, op)?;
+    if let Value::Set(x) | Value::FrozenSet(x) = r {
+        let d = x.d.borrow().clone();
+        *s.d.borrow_mut() = d;
+    }
+    Ok(Value::None)
+}
+
+fn set_intersection_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    set_inplace(vm, a, crate::ast::BinOp::BitAnd)
+}
+fn set_difference_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    set_inplace(vm, a, crate::ast::BinOp::Sub)
+}
+fn set_symmetric_difference_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    set_inplace(vm, a, crate::ast::BinOp::BitXor)
+}
+
+fn set_rel(vm: &mut Vm, a: &mut Args, kind: crate::bytecode::CmpKind, swap: bool) -> Res<Value> {
+    check_args("issubset", a, 2, 2)?;
+    let items = vm.collect(&a.pos[1].clone())?;
+    let other = vm.new_set(items)?;
+    let me = a.pos[0].clone();
+    let r = if swap { vm.compare(kind, &other, &me)? } else { vm.compare(kind, &me, &other)? };
+    Ok(r)
+}
+
+fn set_issubset(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    set_rel(vm, a, crate::bytecode::CmpKind::Le, false)
+}
+fn set_issuperset(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    set_rel(vm, a, crate::bytecode::CmpKind::Ge, false)
+}
+fn set_isdisjoint(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let s = this_set(a)?;
+    for v in vm.collect(&a.pos[1].clone())? {
+        if vm.set_contains(&s, &v)? {
+            return Ok(Value::Bool(false));
+        }
+    }
+    Ok(Value::Bool(true))
+}
+
+// ---- generators ----
+
+fn this_gen(a: &Args) -> Res<Rc<crate::vm::gen::GenObj>> {
+    match a.pos.first() {
+        Some(Value::Gen(g)) => Ok(g.clone()),
+        _ => Err(Exc::type_error("generator expected")),
+    }
+}
+
+fn gen_result(vm: &mut Vm, r: GenResult) -> Res<Value> {
+    match r {
+        GenResult::Yield(v) => Ok(v),
+        GenResult::Return(v) => {
+            let args = if v.is_none() { vec![] } else { vec![v.clone()] };
+            let e = vm.exception_with_args(ExcKind::StopIteration, args);
+            if let Exc::Obj(i) = &e {
+                i.set_attr(vm.syms.value, v);
+            }
+            Err(e)
+        }
+    }
+}
+
+fn gen_send(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("send", a, 2, 2)?;
+    let g = this_gen(a)?;
+    let r = vm.gen_send(&g, a.pos[1].clone())?;
+    gen_result(vm, r)
+}
+
+fn gen_next(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let g = this_gen(a)?;
+    let r = vm.gen_send(&g, Value::None)?;
+    gen_result(vm, r)
+}
+
+fn throw_exc(vm: &mut Vm, a: &Args) -> Res<Exc> {
+    let t = a.pos.get(1).cloned().unwrap_or(Value::None);
+    let v = a.pos.get(2).cloned();
+    match (t, v) {
+        (Value::Class(c), Some(val)) if !val.is_none() => {
+            if matches!(&val, Value::Instance(i) if i.class.is_subclass(&c)) {
+                vm.to_exc(val)
+            } else {
+                let inst = vm.call(&Value::Class(c), vec![val])?;
+                vm.to_exc(inst)
+            }
+        }
+        (t, _) => vm.to_exc(t),
+    }
+}
+
+fn gen_throw(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("throw", a, 2, 4)?;
+    let g = this_gen(a)?;
+    let e = throw_exc(vm, a)?;
+    let r = vm.gen_throw(&g, e)?;
+    gen_result(vm, r)
+}
+
+fn gen_close(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let g = this_gen(a)?;
+    match g.state.get() {
+        crate::vm::gen::GenState::Created | crate::vm::gen::GenState::Closed => {
+            g.state.set(crate::vm::gen::GenState::Closed);
+            g.frame.borrow_mut().take();
+            return Ok(Value::None);
+        }
+        _ => {}
+    }
+    let exit = Exc::new(ExcKind::GeneratorExit, "");
+    match vm.gen_throw(&g, exit) {
+        Ok(GenResult::Yield(_)) => Err(Exc::runtime_error("generator ignored GeneratorExit")),
+        Ok(GenResult::Return(_)) => Ok(Value::None),
+        Err(e) => {
+            let inst = vm.materialize(e);
+            if inst.class.is_subclass(vm.exc_class(ExcKind::GeneratorExit))
+                || inst.class.is_subclass(vm.exc_class(ExcKind::StopIteration))
+            {
+                Ok(Value::None)
+            } else {
+                Err(Exc::Obj(inst))
+            }
+        }
+    }
+}
+
+fn gen_iter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    Ok(a.pos[0].clone())
+}
+
+// ---- misc ----
+
+fn object_init(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
+    Ok(Value::None)
+}
+
+fn property_setter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    property_with(a, 1)
+}
+fn property_getter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    property_with(a, 0)
+}
+fn property_deleter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    property_with(a, 2)
+}
+
+fn property_with(a: &Args, which: u8) -> Res<Value> {
+    use crate::vm::value::Descriptor;
+    let Some(Value::Descriptor(d)) = a.pos.first() else { return Err(Exc::type_error("property expected")) };
+    let Descriptor::Property { fget, fset, fdel, doc } = &**d else { return Err(Exc::type_error("property expected")) };
+    let f = a.pos.get(1).cloned().unwrap_or(Value::None);
+    let (mut g, mut s, mut dl) = (fget.clone(), fset.clone(), fdel.clone());
+    match which {
+        0 => g = f,
+        1 => s = f,
+        _ => dl = f,
+    }
+    Ok(Value::Descriptor(Rc::new(Descriptor::Property { fget: g, fset: s, fdel: dl, doc: doc.clone() })))
+}
+
+/// Decodes bytes for `bytes.decode` and `str(b, encoding)`.
+pub fn decode_bytes(bytes: &[u8], encoding: Option<Value>, errors: Option<Value>) -> Res<Value> {
+    let enc = match &encoding {
+        Some(Value::Str(s)) => s.as_str().to_lowercase().replace(['-', '_'], ""),
+        _ => "utf8".into(),
+    };
+    let errors = match &errors {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        _ => "strict".into(),
+    };
+    match enc.as_str() {
+        "utf8" => match std::str::from_utf8(bytes) {
+            Ok(s) => Ok(Value::str(s)),
+            Err(e) => {
+                if errors == "strict" {
+                    let pos = e.valid_up_to();
+                    Err(Exc::new(
+                        ExcKind::UnicodeDecodeError,
+                        format!("'utf-8' codec can't decode byte 0x{:02x} in position {}: invalid start byte", bytes[pos], pos),
+                    ))
+                } else if errors == "ignore" {
+                    Ok(Value::string(String::from_utf8_lossy(bytes).replace('\u{fffd}', "")))
+                } else {
+                    Ok(Value::string(String::from_utf8_lossy(bytes).to_string()))
+                }
+            }
+        },
+        "ascii" => {
+            if let Some(pos) = bytes.iter().position(|b| *b >= 0x80) {
+                if errors == "strict" {
+                    return Err(Exc::new(
+                        ExcKind::UnicodeDecodeError,
+                        format!("'ascii' codec can't decode byte 0x{:02x} in position {}: ordinal not in range(128)", bytes[pos], pos),
+                    ));
+                }
+            }
+            Ok(Value::string(bytes.iter().filter(|b| **b < 0x80 || errors != "ignore").map(|b| if *b < 0x80 { *b as char } else { '\u{fffd}' }).collect()))
+        }
+        "latin1" | "iso88591" => Ok(Value::string(bytes.iter().map(|b| *b as char).collect())),
+        _ => Err(Exc::new(ExcKind::LookupError, format!("unknown encoding: {}", encoding.map(|e| if let Value::Str(s) = e { s.as_str().to_string() } else { String::new() }).unwrap_or_default()))),
+    }
+}
+
+fn len_method(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let v = a.pos[0].clone();
+    len_of(vm, &v).map(Value::Int)
+}
+
+/// Registers the methods.
+pub fn install(vm: &mut Vm) {
+    vm.add_methods(
+        TypeId::List,
+        &[
+            ("append", list_append),
+            ("extend", list_extend),
+            ("pop", list_pop),
+            ("insert", list_insert),
+            ("remove", list_remove),
+            ("index", list_index),
+            ("count", list_count),
+            ("sort", list_sort),
+            ("reverse", list_reverse),
+            ("copy", list_copy),
+            ("clear", list_clear),
+            ("__len__", len_method),
+        ],
+    );
+    vm.add_methods(TypeId::Tuple, &[("index", tuple_index), ("count", tuple_count), ("__len__", len_method)]);
+    vm.add_methods(
+        TypeId::Dict,
+        &[
+            ("get", dict_get),
+            ("setdefault", dict_setdefault),
+            ("pop", dict_pop),
+            ("popitem", dict_popitem),
+            ("update", dict_update),
+            ("copy", dict_copy),
+            ("clear", dict_clear),
+            ("keys", dict_keys),
+            ("values", dict_values),
+            ("items", dict_items),
+            ("__len__", len_method),
+        ],
+    );
+    let fromkeys = crate::builtins::native("fromkeys", dict_fromkeys);
+    vm.type_class(TypeId::Dict)
+        .dict
+        .borrow_mut()
+        .insert(Sym::new("fromkeys"), Value::Descriptor(Rc::new(crate::vm::value::Descriptor::ClassMethod(fromkeys))));
+    let set_methods: &[(&'static str, NativeFn)] = &[
+        ("add", set_add),
+        ("discard", set_discard),
+        ("remove", set_remove),
+        ("pop", set_pop),
+        ("clear", set_clear),
+        ("copy", set_copy),
+        ("union", set_union),
+        ("intersection", set_intersection),
+        ("difference", set_difference),
+        ("symmetric_difference", set_symmetric_difference),
+        ("update", set_update),
+        ("intersection_update", set_intersection_update),
+        ("difference_update", set_difference_update),
+        ("symmetric_difference_update", set_symmetric_difference_update),
+        ("issubset", set_issubset),
+        ("issuperset", set_issuperset),
+        ("isdisjoint", set_isdisjoint),
+        ("__len__", len_method),
+    ];
+    vm.add_methods(TypeId::Set, set_methods);
+    vm.add_methods(TypeId::FrozenSet, set_methods);
+    let gen_methods: &[(&'static str, NativeFn)] =
+        &[("send", gen_send), ("throw", gen_throw), ("close", gen_close), ("__next__", gen_next), ("__iter__", gen_iter)];
+    vm.add_methods(TypeId::Generator, gen_methods);
+    vm.add_methods(TypeId::Coroutine, &[("send", gen_send), ("throw", gen_throw), ("close", gen_close)]);
+    vm.add_methods(TypeId::Object, &[("__init__", object_init)]);
+    vm.add_methods(TypeId::Property, &[("setter", property_setter), ("getter", property_getter), ("deleter", property_deleter)]);
+    super::str_methods::install(vm);
+}

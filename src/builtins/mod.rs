@@ -1,0 +1,105 @@
+//! The `builtins` namespace: built-in functions, type constructors and the methods of the
+//! built-in types, each file ending in one visible list that registers its names.
+
+mod constructors;
+mod exceptions;
+mod functions;
+mod methods;
+mod str_methods;
+
+use crate::vm::value::NativeFunction;
+use crate::vm::{Args, Exc, NativeFn, Res, Sym, Value, Vm};
+use std::rc::Rc;
+
+/// Installs every built-in into a fresh VM.
+pub fn install(vm: &mut Vm) {
+    for (name, f) in functions::FUNCTIONS {
+        vm.builtins.set(Sym::new(name), native(name, *f));
+    }
+    for id in crate::vm::TypeId::ALL {
+        let c = vm.type_class(*id).clone();
+        match id.name() {
+            "object" | "type" | "int" | "bool" | "float" | "str" | "bytes" | "bytearray" | "list" | "tuple" | "dict" | "set"
+            | "frozenset" | "range" | "slice" | "property" | "staticmethod" | "classmethod" | "super" | "enumerate" | "zip"
+            | "map" | "filter" | "reversed" => {
+                vm.builtins.set(Sym::new(id.name()), Value::Class(c));
+            }
+            _ => {}
+        }
+    }
+    constructors::install(vm);
+    methods::install(vm);
+    exceptions::install(vm);
+    vm.builtins.set(Sym::new("None"), Value::None);
+    vm.builtins.set(Sym::new("NotImplemented"), Value::NotImplemented);
+    vm.builtins.set(Sym::new("Ellipsis"), Value::Ellipsis);
+    vm.builtins.set(Sym::new("__name__"), Value::str("builtins"));
+}
+
+/// A built-in function value.
+pub fn native(name: &'static str, func: NativeFn) -> Value {
+    Value::Native(Rc::new(NativeFunction { name, func, receiver: None, owner: None }))
+}
+
+/// A built-in function bound to a receiver (passed as the first positional argument).
+pub fn bound_native(receiver: Value, name: &'static str, func: NativeFn) -> Value {
+    Value::Native(Rc::new(NativeFunction { name, func, receiver: Some(receiver), owner: None }))
+}
+
+/// Checks the positional argument count of a native.
+pub fn check_args(name: &str, a: &Args, min: usize, max: usize) -> Res<()> {
+    let n = a.pos.len();
+    if n < min || n > max {
+        let msg = if min == max {
+            if min == 0 {
+                format!("{name}() takes no arguments ({n} given)")
+            } else if min == 1 {
+                format!("{name}() takes exactly one argument ({n} given)")
+            } else {
+                format!("{name} expected {min} arguments, got {n}")
+            }
+        } else if n < min {
+            format!("{name} expected at least {min} argument{}, got {n}", if min == 1 { "" } else { "s" })
+        } else {
+            format!("{name} expected at most {max} argument{}, got {n}", if max == 1 { "" } else { "s" })
+        };
+        return Err(Exc::type_error(msg));
+    }
+    Ok(())
+}
+
+/// Takes a keyword argument out of `a.kw`.
+pub fn take_kw(a: &mut Args, name: &str) -> Option<Value> {
+    let sym = Sym::new(name);
+    let i = a.kw.iter().position(|(k, _)| *k == sym)?;
+    Some(a.kw.remove(i).1)
+}
+
+/// Fails if keyword arguments remain that the native does not accept.
+pub fn no_more_kw(fname: &str, a: &Args) -> Res<()> {
+    if let Some((k, _)) = a.kw.first() {
+        return Err(Exc::type_error(format!("{fname}() got an unexpected keyword argument '{k}'")));
+    }
+    Ok(())
+}
+
+/// The positional argument `i`, or a `TypeError`.
+pub fn arg(a: &Args, i: usize, fname: &str) -> Res<Value> {
+    a.pos.get(i).cloned().ok_or_else(|| Exc::type_error(format!("{fname}() missing required argument (pos {})", i + 1)))
+}
+
+/// The `str` payload of a value, or a `TypeError` naming what was expected.
+pub fn expect_str<'a>(vm: &Vm, v: &'a Value, what: &str) -> Res<&'a crate::vm::value::Str> {
+    match v {
+        Value::Str(s) => Ok(s),
+        other => Err(Exc::type_error(format!("{what} must be str, not {}", vm.type_name(other)))),
+    }
+}
+
+/// Runs `f` over the script-visible form of `v` for `sorted`/`min`/`max` keys.
+pub fn apply_key(vm: &mut Vm, key: &Option<Value>, v: &Value) -> Res<Value> {
+    match key {
+        Some(k) if !k.is_none() => vm.call(k, vec![v.clone()]),
+        _ => Ok(v.clone()),
+    }
+}

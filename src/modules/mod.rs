@@ -1,0 +1,32 @@
+//! Native modules (`sys`, `math`, `time`, `gc`, ...), one file each, registered here.
+
+mod gc;
+mod math;
+mod sys;
+mod time;
+
+use crate::vm::value::{Module, Value};
+use crate::vm::{NativeFn, Sym, Vm};
+use std::rc::Rc;
+
+/// Registers every native module's initialiser.
+pub fn install(vm: &mut Vm) {
+    vm.native_modules.insert("sys", sys::init);
+    vm.native_modules.insert("math", math::init);
+    vm.native_modules.insert("time", time::init);
+    vm.native_modules.insert("gc", gc::init);
+}
+
+/// A module with the given native functions.
+pub fn native_module(name: &str, funcs: &[(&'static str, NativeFn)]) -> Rc<Module> {
+    let m = Rc::new(Module::new(name, &format!("<{name}>")));
+    for (n, f) in funcs {
+        m.set(Sym::new(n), crate::builtins::native(n, *f));
+    }
+    m
+}
+
+/// Sets a module attribute.
+pub fn set(m: &Module, name: &str, v: Value) {
+    m.set(Sym::new(name), v);
+}

@@ -1,0 +1,57 @@
+//! `time`: clocks and a blocking sleep.
+
+use crate::builtins::check_args;
+use crate::vm::value::{Module, Value};
+use crate::vm::{Args, Exc, Res, Vm};
+use std::rc::Rc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+thread_local! {
+    static START: Instant = Instant::now();
+}
+
+fn time(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Ok(Value::Float(d.as_secs_f64()))
+}
+
+fn monotonic(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
+    Ok(Value::Float(START.with(|s| s.elapsed().as_secs_f64()) + 1.0))
+}
+
+fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("sleep", a, 1, 1)?;
+    let s = vm.to_float(&a.pos[0].clone())?;
+    if s < 0.0 {
+        return Err(Exc::value_error("sleep length must be non-negative"));
+    }
+    vm.flush_stdout();
+    std::thread::sleep(std::time::Duration::from_secs_f64(s.min(1e9)));
+    Ok(Value::None)
+}
+
+fn time_ns(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
+    let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+    Ok(Value::Int(d.as_nanos() as i64))
+}
+
+fn perf_counter_ns(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
+    Ok(Value::Int(START.with(|s| s.elapsed().as_nanos()) as i64))
+}
+
+/// Builds the module.
+pub fn init(_vm: &mut Vm) -> Res<Rc<Module>> {
+    Ok(super::native_module(
+        "time",
+        &[
+            ("time", time),
+            ("monotonic", monotonic),
+            ("perf_counter", monotonic),
+            ("process_time", monotonic),
+            ("sleep", sleep),
+            ("time_ns", time_ns),
+            ("monotonic_ns", perf_counter_ns),
+            ("perf_counter_ns", perf_counter_ns),
+        ],
+    ))
+}

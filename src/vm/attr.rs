@@ -1,0 +1,464 @@
+//! Attribute access: instances, classes, modules, built-in values and descriptors.
+
+use super::value::{BoundMethod, Class, Descriptor, NativeFunction, Value};
+use super::{Exc, ExcKind, Res, Sym, Vm};
+use std::rc::Rc;
+
+impl Vm {
+    /// `obj.name`.
+    pub fn get_attr(&mut self, obj: &Value, name: Sym) -> Res<Value> {
+        match self.get_attr_opt(obj, name)? {
+            Some(v) => Ok(v),
+            None => Err(self.no_attribute(obj, name)),
+        }
+    }
+
+    /// The `AttributeError` for a missing attribute, worded as CPython words it.
+    pub fn no_attribute(&self, obj: &Value, name: Sym) -> Exc {
+        match obj {
+            Value::Class(c) => Exc::attribute_error(format!("type object '{}' has no attribute '{}'", c.name, name)),
+            Value::Module(m) => Exc::attribute_error(format!("module '{}' has no attribute '{}'", m.name, name)),
+            _ => Exc::attribute_error(format!("'{}' object has no attribute '{}'", self.type_name(obj), name)),
+        }
+    }
+
+    /// `obj.name`, or `None` when absent (no `AttributeError` built).
+    pub fn get_attr_opt(&mut self, obj: &Value, name: Sym) -> Res<Option<Value>> {
+        match obj {
+            Value::Instance(inst) => {
+                let class = inst.class.clone();
+                let cls_attr = class.lookup(name);
+                if let Some(Value::Descriptor(d)) = &cls_attr {
+                    if let Descriptor::Property { fget, .. } = &**d {
+                        if fget.is_none() {
+                            return Err(Exc::attribute_error(format!("property '{}' of '{}' object has no getter", name, class.name)));
+                        }
+                        let f = fget.clone();
+                        return self.call(&f, vec![obj.clone()]).map(Some);
+                    }
+                }
+                if let Some(v) = inst.get_attr(name) {
+                    return Ok(Some(v));
+                }
+                if let Some(a) = cls_attr {
+                    return self.bind_class_attr(a, obj, &class).map(Some);
+                }
+                if name == self.syms.class {
+                    return Ok(Some(Value::Class(class)));
+                }
+                if name == self.syms.dict {
+                    let pairs: Vec<Value> =
+                        inst.attrs.borrow().iter().flat_map(|(k, v)| [Value::str(&k.as_rc()), v.clone()]).collect();
+                    return self.new_dict_from_pairs(pairs).map(Some);
+                }
+                if class.layout == super::value::Layout::Exception {
+                    if let Some(v) = self.exception_default_attr(name) {
+                        return Ok(Some(v));
+                    }
+                }
+                if let Some(ga) = class.lookup(self.syms.getattr) {
+                    let r = self.call(&ga, vec![obj.clone(), Value::str(&name.as_rc())]);
+                    return match r {
+                        Ok(v) => Ok(Some(v)),
+                        Err(e) => {
+                            let inst = self.materialize(e);
+                            if inst.class.is_subclass(self.exc_class(ExcKind::AttributeError)) {
+                                Err(Exc::Obj(inst))
+                            } else {
+                                Err(Exc::Obj(inst))
+                            }
+                        }
+                    };
+                }
+                Ok(None)
+            }
+            Value::Class(c) => self.class_attr(c, name),
+            Value::Module(m) => Ok(m.get(name)),
+            Value::Function(f) => Ok(self.function_attr(f, name)),
+            Value::BoundMethod(m) => {
+                if name == Sym::new("__self__") {
+                    return Ok(Some(m.receiver.clone()));
+                }
+                if name == Sym::new("__func__") {
+                    return Ok(Some(m.func.clone()));
+                }
+                let f = m.func.clone();
+                self.get_attr_opt(&f, name)
+            }
+            Value::Descriptor(d) => {
+                if let Descriptor::Super { cls, obj: this } = &**d {
+                    let start = self.class_of_for_super(this);
+                    let mro: Vec<Rc<Class>> = std::iter::once(start.clone()).chain(start.mro.iter().cloned()).collect();
+                    let pos = mro.iter().position(|c| Rc::ptr_eq(c, cls)).map(|p| p + 1).unwrap_or(mro.len());
+                    for c in &mro[pos..] {
+                        let found = c.dict.borrow().get(&name).cloned();
+                        if let Some(a) = found {
+                            if let Value::Class(_) = this {
+                                if let Value::Function(_) = a {
+                                    return Ok(Some(a));
+                                }
+                            }
+                            return self.bind_class_attr(a, this, &start).map(Some);
+                        }
+                    }
+                    return Ok(None);
+                }
+                match (&**d, name.to_string_owned().as_str()) {
+                    (Descriptor::Property { fget, .. }, "fget") => Ok(Some(fget.clone())),
+                    (Descriptor::Property { doc, .. }, "__doc__") => Ok(Some(doc.clone())),
+                    (Descriptor::Property { .. }, "setter" | "getter" | "deleter") => {
+                        let class = self.class_of(obj);
+                        self.bind_builtin_method(&class, obj, name)
+                    }
+                    (Descriptor::StaticMethod(f) | Descriptor::ClassMethod(f), "__func__") => Ok(Some(f.clone())),
+                    _ => Ok(None),
+                }
+            }
+            Value::Other(o) => {
+                let o = o.clone();
+                o.get_attr(self, obj, name)
+            }
+            _ => {
+                let class = self.class_of(obj);
+                if let Some(v) = self.bind_builtin_method(&class, obj, name)? {
+                    return Ok(Some(v));
+                }
+                if name == self.syms.class {
+                    return Ok(Some(Value::Class(class)));
+                }
+                self.builtin_value_attr(obj, name)
+            }
+        }
+    }
+
+    fn class_of_for_super(&self, this: &Value) -> Rc<Class> {
+        match this {
+            Value::Class(c) => c.clone(),
+            other => self.class_of(other),
+        }
+    }
+
+    fn bind_builtin_method(&mut self, class: &Rc<Class>, obj: &Value, name: Sym) -> Res<Option<Value>> {
+        match class.lookup(name) {
+            Some(Value::Native(n)) => Ok(Some(Value::Native(Rc::new(NativeFunction {
+                name: n.name,
+                func: n.func,
+                receiver: Some(obj.clone()),
+                owner: n.owner,
+            })))),
+            Some(Value::Descriptor(d)) if matches!(&*d, Descriptor::ClassMethod(_)) => {
+                let Descriptor::ClassMethod(f) = &*d else { return Ok(None) };
+                Ok(Some(bind(f.clone(), Value::Class(class.clone()))))
+            }
+            Some(other) => Ok(Some(other)),
+            None => Ok(None),
+        }
+    }
+
+    /// Binds a class attribute found for an instance: functions become bound methods.
+    fn bind_class_attr(&mut self, a: Value, obj: &Value, class: &Rc<Class>) -> Res<Value> {
+        Ok(match a {
+            Value::Function(_) => bind(a, obj.clone()),
+            Value::Native(n) if n.receiver.is_none() => {
+                Value::Native(Rc::new(NativeFunction { name: n.name, func: n.func, receiver: Some(obj.clone()), owner: n.owner }))
+            }
+            Value::Descriptor(d) => match &*d {
+                Descriptor::StaticMethod(f) => f.clone(),
+                Descriptor::ClassMethod(f) => bind(f.clone(), Value::Class(class.clone())),
+                Descriptor::Property { fget, .. } => {
+                    let f = fget.clone();
+                    self.call(&f, vec![obj.clone()])?
+                }
+                _ => Value::Descriptor(d.clone()),
+            },
+            Value::Instance(ref i) => {
+                // A descriptor object defined in script (`__get__`).
+                if let Some(get) = i.class.lookup(self.syms.get) {
+                    let owner = Value::Class(class.clone());
+                    self.call(&get, vec![a.clone(), obj.clone(), owner])?
+                } else {
+                    a
+                }
+            }
+            other => other,
+        })
+    }
+
+    fn class_attr(&mut self, c: &Rc<Class>, name: Sym) -> Res<Option<Value>> {
+        if let Some(a) = c.lookup(name) {
+            return Ok(Some(match a {
+                Value::Descriptor(d) => match &*d {
+                    Descriptor::StaticMethod(f) => f.clone(),
+                    Descriptor::ClassMethod(f) => bind(f.clone(), Value::Class(c.clone())),
+                    _ => Value::Descriptor(d.clone()),
+                },
+                Value::Instance(ref i) => {
+                    if let Some(get) = i.class.lookup(self.syms.get) {
+                        self.call(&get, vec![a.clone(), Value::None, Value::Class(c.clone())])?
+                    } else {
+                        a
+                    }
+                }
+                other => other,
+            }));
+        }
+        let s = name.to_string_owned();
+        Ok(match s.as_str() {
+            "__name__" => Some(Value::str(&c.name)),
+            "__qualname__" => Some(Value::str(&c.qualname.borrow())),
+            "__mro__" => {
+                let mut v = vec![Value::Class(c.clone())];
+                v.extend(c.mro.iter().map(|m| Value::Class(m.clone())));
+                Some(Value::tuple(v))
+            }
+            "__bases__" => Some(Value::tuple(c.bases.iter().map(|b| Value::Class(b.clone())).collect())),
+            "__base__" => Some(c.bases.first().map(|b| Value::Class(b.clone())).unwrap_or(Value::None)),
+            "__class__" => Some(Value::Class(self.type_class(super::TypeId::Type).clone())),
+            "__doc__" => Some(Value::None),
+            "__module__" => Some(Value::str("builtins")),
+            "__dict__" => {
+                let pairs: Vec<Value> = c.dict.borrow().iter().flat_map(|(k, v)| [Value::str(&k.as_rc()), v.clone()]).collect();
+                Some(self.new_dict_from_pairs(pairs)?)
+            }
+            _ => None,
+        })
+    }
+
+    fn function_attr(&self, f: &Rc<super::value::Function>, name: Sym) -> Option<Value> {
+        if let Some(v) = f.attrs.borrow().iter().find(|(k, _)| *k == name) {
+            return Some(v.1.clone());
+        }
+        let s = name.to_string_owned();
+        Some(match s.as_str() {
+            "__name__" => Value::str(&f.name.borrow()),
+            "__qualname__" => Value::str(&f.qualname.borrow()),
+            "__doc__" => f.doc.clone(),
+            "__module__" => f.globals.get(self.syms.name).unwrap_or(Value::None),
+            "__code__" => Value::Code(f.code.clone()),
+            "__defaults__" => {
+                if f.defaults.is_empty() {
+                    Value::None
+                } else {
+                    Value::tuple(f.defaults.clone())
+                }
+            }
+            "__globals__" => Value::Module(f.globals.clone()),
+            "__closure__" => {
+                if f.closure.is_empty() {
+                    Value::None
+                } else {
+                    Value::tuple(f.closure.iter().map(|c| Value::Cell(c.clone())).collect())
+                }
+            }
+            "__dict__" => Value::None,
+            _ => return None,
+        })
+    }
+
+    fn exception_default_attr(&self, name: Sym) -> Option<Value> {
+        if name == self.syms.cause || name == self.syms.context || name == self.syms.traceback {
+            return Some(Value::None);
+        }
+        if name == self.syms.suppress_context {
+            return Some(Value::Bool(false));
+        }
+        None
+    }
+
+    /// Attributes of built-in values that are not methods (`int.real`, `slice.start`, ...).
+    fn builtin_value_attr(&mut self, obj: &Value, name: Sym) -> Res<Option<Value>> {
+        let s = name.to_string_owned();
+        Ok(match (obj, s.as_str()) {
+            (Value::Int(_) | Value::BigInt(_) | Value::Bool(_), "real" | "numerator") => Some(self.unary_op(crate::ast::UnaryOp::UAdd, obj.clone())?),
+            (Value::Int(_) | Value::BigInt(_) | Value::Bool(_), "imag") => Some(Value::Int(0)),
+            (Value::Int(_) | Value::BigInt(_) | Value::Bool(_), "denominator") => Some(Value::Int(1)),
+            (Value::Float(f), "real") => Some(Value::Float(*f)),
+            (Value::Float(_), "imag") => Some(Value::Float(0.0)),
+            (Value::Slice(sl), "start") => Some(sl.start.clone()),
+            (Value::Slice(sl), "stop") => Some(sl.stop.clone()),
+            (Value::Slice(sl), "step") => Some(sl.step.clone()),
+            (Value::Range(r), "start") => Some(Value::Int(r.start)),
+            (Value::Range(r), "stop") => Some(Value::Int(r.stop)),
+            (Value::Range(r), "step") => Some(Value::Int(r.step)),
+            (Value::Native(n), "__name__") => Some(Value::str(n.name)),
+            (Value::Native(n), "__qualname__") => Some(Value::str(&match n.owner {
+                Some(o) => format!("{o}.{}", n.name),
+                None => n.name.to_string(),
+            })),
+            (Value::Native(n), "__self__") => n.receiver.clone(),
+            (Value::Native(_), "__doc__") => Some(Value::None),
+            (Value::Gen(g), "__name__") => Some(Value::str(&g.name)),
+            (Value::Gen(g), "__qualname__") => Some(Value::str(&g.qualname)),
+            (Value::Code(c), "co_name") => Some(Value::str(&c.name)),
+            (Value::Code(c), "co_filename") => Some(Value::str(&c.filename)),
+            (Value::Code(c), "co_firstlineno") => Some(Value::Int(c.first_line as i64)),
+            (Value::Cell(c), "cell_contents") => {
+                let v = c.borrow().clone();
+                if v.is_undef() {
+                    return Err(Exc::value_error("Cell is empty"));
+                }
+                Some(v)
+            }
+            (Value::Module(m), "__name__") => Some(Value::str(&m.name)),
+            _ => None,
+        })
+    }
+
+    /// `obj.name = value`.
+    pub fn set_attr(&mut self, obj: &Value, name: Sym, value: Value) -> Res<()> {
+        match obj {
+            Value::Instance(inst) => {
+                let class = inst.class.clone();
+                if let Some(a) = class.lookup(name) {
+                    if let Value::Descriptor(d) = &a {
+                        if let Descriptor::Property { fset, .. } = &**d {
+                            if fset.is_none() {
+                                return Err(Exc::attribute_error(format!(
+                                    "property '{}' of '{}' object has no setter",
+                                    name, class.name
+                                )));
+                            }
+                            let f = fset.clone();
+                            self.call(&f, vec![obj.clone(), value])?;
+                            return Ok(());
+                        }
+                    }
+                    if let Value::Instance(di) = &a {
+                        if let Some(set) = di.class.lookup(self.syms.set) {
+                            self.call(&set, vec![a.clone(), obj.clone(), value])?;
+                            return Ok(());
+                        }
+                    }
+                }
+                if let Some(sa) = class.lookup(self.syms.setattr) {
+                    if !matches!(sa, Value::Native(_)) {
+                        self.call(&sa, vec![obj.clone(), Value::str(&name.as_rc()), value])?;
+                        return Ok(());
+                    }
+                }
+                inst.set_attr(name, value);
+                Ok(())
+            }
+            Value::Class(c) => {
+                if c.builtin.is_some() {
+                    return Err(Exc::type_error(format!(
+                        "cannot set '{}' attribute of immutable type '{}'",
+                        name, c.name
+                    )));
+                }
+                c.dict.borrow_mut().insert(name, value);
+                c.version.set(c.version.get().wrapping_add(1));
+                Ok(())
+            }
+            Value::Module(m) => {
+                m.set(name, value);
+                Ok(())
+            }
+            Value::Function(f) => {
+                let s = name.to_string_owned();
+                match s.as_str() {
+                    "__name__" => {
+                        if let Value::Str(v) = &value {
+                            *f.name.borrow_mut() = Rc::from(v.as_str());
+                        }
+                    }
+                    "__qualname__" => {
+                        if let Value::Str(v) = &value {
+                            *f.qualname.borrow_mut() = Rc::from(v.as_str());
+                        }
+                    }
+                    _ => {
+                        let mut attrs = f.attrs.borrow_mut();
+                        match attrs.iter_mut().find(|(k, _)| *k == name) {
+                            Some(slot) => slot.1 = value,
+                            None => attrs.push((name, value)),
+                        }
+                    }
+                }
+                Ok(())
+            }
+            _ => Err(Exc::attribute_error(format!("'{}' object has no attribute '{}'", self.type_name(obj), name))),
+        }
+    }
+
+    /// `del obj.name`.
+    pub fn del_attr(&mut self, obj: &Value, name: Sym) -> Res<()> {
+        match obj {
+            Value::Instance(inst) => {
+                if let Some(Value::Descriptor(d)) = inst.class.lookup(name) {
+                    if let Descriptor::Property { fdel, .. } = &*d {
+                        if !fdel.is_none() {
+                            let f = fdel.clone();
+                            self.call(&f, vec![obj.clone()])?;
+                            return Ok(());
+                        }
+                    }
+                }
+                if inst.del_attr(name) {
+                    Ok(())
+                } else {
+                    Err(self.no_attribute(obj, name))
+                }
+            }
+            Value::Class(c) => {
+                if c.dict.borrow_mut().remove(&name).is_some() {
+                    Ok(())
+                } else {
+                    Err(self.no_attribute(obj, name))
+                }
+            }
+            Value::Module(m) => {
+                if m.dict.borrow_mut().remove(&name).is_some() {
+                    Ok(())
+                } else {
+                    Err(self.no_attribute(obj, name))
+                }
+            }
+            Value::Function(f) => {
+                f.attrs.borrow_mut().retain(|(k, _)| *k != name);
+                Ok(())
+            }
+            _ => Err(self.no_attribute(obj, name)),
+        }
+    }
+
+    /// Method lookup for `obj.name(...)` without creating a bound method when possible.
+    /// Returns `(function, obj)` for a method, or `(attribute, Undef)`.
+    pub fn load_method(&mut self, obj: Value, name: Sym) -> Res<(Value, Value)> {
+        match &obj {
+            Value::Instance(inst) => {
+                let class = inst.class.clone();
+                if let Some(a) = class.lookup(name) {
+                    if matches!(a, Value::Function(_) | Value::Native(_)) && inst.get_attr(name).is_none() {
+                        return Ok((a, obj));
+                    }
+                }
+                let v = self.get_attr(&obj, name)?;
+                Ok((v, Value::Undef))
+            }
+            Value::Module(m) => match m.get(name) {
+                Some(v) => Ok((v, Value::Undef)),
+                None => Err(self.no_attribute(&obj, name)),
+            },
+            Value::Class(_) | Value::Function(_) | Value::Other(_) | Value::Descriptor(_) | Value::BoundMethod(_) => {
+                let v = self.get_attr(&obj, name)?;
+                Ok((v, Value::Undef))
+            }
+            _ => {
+                let class = self.class_of(&obj);
+                match class.lookup(name) {
+                    Some(f @ Value::Native(_)) => Ok((f, obj)),
+                    _ => {
+                        let v = self.get_attr(&obj, name)?;
+                        Ok((v, Value::Undef))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Binds a function to a receiver.
+pub fn bind(func: Value, receiver: Value) -> Value {
+    Value::BoundMethod(Rc::new(BoundMethod { receiver, func }))
+}

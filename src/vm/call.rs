@@ -1,0 +1,604 @@
+//! Calls: binding arguments to parameters, pushing script frames, calling natives,
+//! instantiating classes, and building classes.
+
+use super::frame::{Frame, ReturnMode};
+use super::gen::{GenKind, GenObj, GenState};
+use super::value::{Args, Class, DictObj, Function, Instance, Layout, Value};
+use super::{Exc, ExcKind, Res, Sym, Vm};
+use smallvec::SmallVec;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+impl Vm {
+    /// Calls a value with positional arguments from native code (a nested dispatch loop).
+    pub fn call(&mut self, f: &Value, args: Vec<Value>) -> Res<Value> {
+        self.call_kw(f, args, Vec::new())
+    }
+
+    /// Calls a value with positional and keyword arguments from native code.
+    pub fn call_kw(&mut self, f: &Value, args: Vec<Value>, kw: Vec<(Sym, Value)>) -> Res<Value> {
+        match f {
+            Value::Function(func) => {
+                let frame = self.bind_frame(func, args, kw, ReturnMode::Push)?;
+                if func.code.flags.generator || func.code.flags.coroutine || func.code.flags.async_generator {
+                    return Ok(self.make_gen(func, frame));
+                }
+                self.run_frame(frame)
+            }
+            Value::BoundMethod(m) => {
+                let mut a = Vec::with_capacity(args.len() + 1);
+                a.push(m.receiver.clone());
+                a.extend(args);
+                let func = m.func.clone();
+                self.call_kw(&func, a, kw)
+            }
+            Value::Native(n) => {
+                let mut a = Args { pos: SmallVec::new(), kw };
+                if let Some(r) = &n.receiver {
+                    a.pos.push(r.clone());
+                }
+                a.pos.extend(args);
+                self.check_depth()?;
+                (n.func)(self, &mut a)
+            }
+            Value::Class(c) => {
+                let c = c.clone();
+                self.instantiate(&c, args, kw)
+            }
+            Value::Instance(i) => match i.class.lookup(self.syms.call) {
+                Some(call) => {
+                    let mut a = Vec::with_capacity(args.len() + 1);
+                    a.push(f.clone());
+                    a.extend(args);
+                    self.call_kw(&call, a, kw)
+                }
+                None => Err(Exc::type_error(format!("'{}' object is not callable", i.class.name))),
+            },
+            Value::Descriptor(d) => match &**d {
+                super::value::Descriptor::StaticMethod(inner) => {
+                    let inner = inner.clone();
+                    self.call_kw(&inner, args, kw)
+                }
+                _ => Err(Exc::type_error(format!("'{}' object is not callable", self.type_name(f)))),
+            },
+            Value::Other(o) => {
+                let o = o.clone();
+                match o.get_attr(self, f, self.syms.call)? {
+                    Some(c) => self.call_kw(&c, args, kw),
+                    None => Err(Exc::type_error(format!("'{}' object is not callable", o.type_name()))),
+                }
+            }
+            _ => Err(Exc::type_error(format!("'{}' object is not callable", self.type_name(f)))),
+        }
+    }
+
+    /// The `Call`/`CallKw`/`CallMethod` instructions: `argc` values above the callable.
+    pub(crate) fn call_from_stack(&mut self, argc: usize, kwnames: Option<Value>) -> Res<()> {
+        let frame = self.frames.last_mut().expect("frame");
+        let func_at = frame.stack.len() - argc - 1;
+        let func = frame.stack[func_at].clone();
+        // The hot path: a plain script function called positionally with the exact count.
+        if let (Value::Function(f), None) = (&func, &kwnames) {
+            let code = &f.code;
+            if argc == code.argcount as usize
+                && code.kwonlyargcount == 0
+                && !code.flags.varargs
+                && !code.flags.varkw
+                && !code.flags.generator
+                && !code.flags.coroutine
+                && !code.flags.async_generator
+                && code.cell_params.is_empty()
+            {
+                self.check_depth()?;
+                let f = f.clone();
+                let frame = self.frames.last_mut().expect("frame");
+                let mut stack = Vec::with_capacity(f.code.nlocals() + 8);
+                stack.extend(frame.stack.drain(func_at + 1..));
+                frame.stack.pop();
+                stack.resize(f.code.nlocals(), Value::Undef);
+                let new = self.frame_for(&f, stack, ReturnMode::Push);
+                self.frames.push(new);
+                return Ok(());
+            }
+        }
+        let frame = self.frames.last_mut().expect("frame");
+        let mut args: Vec<Value> = frame.stack.drain(func_at + 1..).collect();
+        frame.stack.pop();
+        let kw = match kwnames {
+            Some(Value::Tuple(names)) => {
+                let k = names.len();
+                let vals = args.split_off(args.len() - k);
+                names
+                    .iter()
+                    .zip(vals)
+                    .map(|(n, v)| match n {
+                        Value::Str(s) => (Sym::new(s.as_str()), v),
+                        _ => (Sym::new(""), v),
+                    })
+                    .collect()
+            }
+            _ => Vec::new(),
+        };
+        self.call_push(func, args, kw)
+    }
+
+    /// Calls from the dispatch loop: script functions get a frame pushed (no recursion);
+    /// everything else runs now and its result is pushed.
+    fn call_push(&mut self, func: Value, args: Vec<Value>, kw: Vec<(Sym, Value)>) -> Res<()> {
+        match &func {
+            Value::Function(f) => {
+                let frame = self.bind_frame(f, args, kw, ReturnMode::Push)?;
+                if f.code.flags.generator || f.code.flags.coroutine || f.code.flags.async_generator {
+                    let g = self.make_gen(f, frame);
+                    self.push(g);
+                } else {
+                    self.check_depth()?;
+                    self.frames.push(frame);
+                }
+                Ok(())
+            }
+            Value::BoundMethod(m) => {
+                let mut a = Vec::with_capacity(args.len() + 1);
+                a.push(m.receiver.clone());
+                a.extend(args);
+                let f = m.func.clone();
+                self.call_push(f, a, kw)
+            }
+            Value::Class(c) => {
+                // A script class with a script `__init__` and the default `__new__`: push the
+                // `__init__` frame and let its return push the instance.
+                if c.layout == Layout::Object && c.builtin.is_none() && c.lookup(self.syms.new).is_none() {
+                    if let Some(Value::Function(init)) = c.lookup(self.syms.init) {
+                        if !(init.code.flags.generator || init.code.flags.coroutine) {
+                            let inst = Value::Instance(Rc::new(Instance { class: c.clone(), attrs: RefCell::new(Vec::new()) }));
+                            let mut a = Vec::with_capacity(args.len() + 1);
+                            a.push(inst.clone());
+                            a.extend(args);
+                            let frame = self.bind_frame(&init, a, kw, ReturnMode::Init(inst))?;
+                            self.check_depth()?;
+                            self.frames.push(frame);
+                            return Ok(());
+                        }
+                    }
+                }
+                let c = c.clone();
+                let v = self.instantiate(&c, args, kw)?;
+                self.push(v);
+                Ok(())
+            }
+            _ => {
+                let v = self.call_kw(&func, args, kw)?;
+                self.push(v);
+                Ok(())
+            }
+        }
+    }
+
+    /// `CallEx`: `f(*args, **kwargs)`.
+    pub(crate) fn call_ex(&mut self, func: Value, args: Value, kwargs: Option<Value>) -> Res<()> {
+        let args = match args {
+            Value::Tuple(t) => t.to_vec(),
+            other => self.collect(&other)?,
+        };
+        let mut kw = Vec::new();
+        if let Some(Value::Dict(d)) = kwargs {
+            for e in d.d.borrow().iter() {
+                match &e.key {
+                    Value::Str(s) => kw.push((Sym::new(s.as_str()), e.value.clone())),
+                    _ => return Err(Exc::type_error("keywords must be strings")),
+                }
+            }
+        }
+        self.call_push(func, args, kw)
+    }
+
+    fn frame_for(&mut self, f: &Rc<Function>, stack: Vec<Value>, ret: ReturnMode) -> Frame {
+        let code = f.code.clone();
+        let mut cells: Vec<Rc<RefCell<Value>>> = Vec::with_capacity(code.cellvars.len() + code.freevars.len());
+        for _ in 0..code.cellvars.len() {
+            cells.push(Rc::new(RefCell::new(Value::Undef)));
+        }
+        cells.extend(f.closure.iter().cloned());
+        Frame {
+            code,
+            ip: 0,
+            stack,
+            cells,
+            globals: f.globals.clone(),
+            handlers: Vec::new(),
+            namespace: None,
+            ret,
+            handled_base: self.handled.len(),
+        }
+    }
+
+    /// Binds arguments to a function's parameters and builds its frame.
+    pub(crate) fn bind_frame(&mut self, f: &Rc<Function>, args: Vec<Value>, kw: Vec<(Sym, Value)>, ret: ReturnMode) -> Res<Frame> {
+        let code = f.code.clone();
+        let nparams = code.argcount as usize;
+        let nkwonly = code.kwonlyargcount as usize;
+        let mut locals: Vec<Value> = Vec::with_capacity(code.nlocals() + 8);
+        locals.resize(code.nlocals(), Value::Undef);
+        let fname = || f.qualname.borrow().to_string();
+        let npos = args.len();
+        // Positional arguments.
+        let mut extra = Vec::new();
+        for (i, a) in args.into_iter().enumerate() {
+            if i < nparams {
+                locals[i] = a;
+            } else {
+                extra.push(a);
+            }
+        }
+        let mut slot = nparams + nkwonly;
+        if code.flags.varargs {
+            locals[slot] = Value::tuple(extra);
+            slot += 1;
+        } else if !extra.is_empty() {
+            let ndef = f.defaults.len();
+            let kw_given = kw.iter().filter(|(k, _)| code.varnames[nparams..nparams + nkwonly].contains(k)).count();
+            let takes = if ndef > 0 {
+                format!("from {} to {} positional arguments", nparams - ndef, nparams)
+            } else {
+                format!("{} positional argument{}", nparams, if nparams == 1 { "" } else { "s" })
+            };
+            let given = if kw_given > 0 {
+                format!(
+                    "{} positional argument{} (and {} keyword-only argument{}) were given",
+                    npos,
+                    if npos == 1 { "" } else { "s" },
+                    kw_given,
+                    if kw_given == 1 { "" } else { "s" }
+                )
+            } else {
+                format!("{} {} given", npos, if npos == 1 { "was" } else { "were" })
+            };
+            return Err(Exc::type_error(format!("{}() takes {} but {}", fname(), takes, given)));
+        }
+        let kwargs_slot = if code.flags.varkw { Some(slot) } else { None };
+        let mut kwargs: Vec<Value> = Vec::new();
+        let mut posonly_as_kw: Vec<String> = Vec::new();
+        for (name, v) in kw {
+            let pos = code.varnames[..nparams + nkwonly].iter().position(|n| *n == name);
+            match pos {
+                Some(p) if p >= code.posonlyargcount as usize => {
+                    if !locals[p].is_undef() {
+                        return Err(Exc::type_error(format!("{}() got multiple values for argument '{}'", fname(), name)));
+                    }
+                    locals[p] = v;
+                }
+                other => {
+                    if kwargs_slot.is_some() {
+                        kwargs.push(Value::str(&name.as_rc()));
+                        kwargs.push(v);
+                    } else if other.is_some() {
+                        posonly_as_kw.push(name.to_string_owned());
+                    } else {
+                        return Err(Exc::type_error(format!("{}() got an unexpected keyword argument '{}'", fname(), name)));
+                    }
+                }
+            }
+        }
+        if !posonly_as_kw.is_empty() {
+            return Err(Exc::type_error(format!(
+                "{}() got some positional-only arguments passed as keyword arguments: '{}'",
+                fname(),
+                posonly_as_kw.join(", ")
+            )));
+        }
+        if let Some(s) = kwargs_slot {
+            locals[s] = self.new_dict_from_pairs(kwargs)?;
+        }
+        // Defaults and missing arguments.
+        let ndef = f.defaults.len();
+        let mut missing = Vec::new();
+        for i in 0..nparams {
+            if locals[i].is_undef() {
+                if i >= nparams - ndef {
+                    locals[i] = f.defaults[i - (nparams - ndef)].clone();
+                } else {
+                    missing.push(code.varnames[i].to_string_owned());
+                }
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Exc::type_error(format!(
+                "{}() missing {} required positional argument{}: {}",
+                fname(),
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                name_list(&missing)
+            )));
+        }
+        for i in nparams..nparams + nkwonly {
+            if locals[i].is_undef() {
+                let name = code.varnames[i];
+                match f.kwdefaults.iter().find(|(k, _)| *k == name) {
+                    Some((_, v)) => locals[i] = v.clone(),
+                    None => missing.push(name.to_string_owned()),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Exc::type_error(format!(
+                "{}() missing {} required keyword-only argument{}: {}",
+                fname(),
+                missing.len(),
+                if missing.len() == 1 { "" } else { "s" },
+                name_list(&missing)
+            )));
+        }
+        let mut frame = self.frame_for(f, locals, ret);
+        for (cell, param) in &code.cell_params {
+            let v = std::mem::take(&mut frame.stack[*param as usize]);
+            *frame.cells[*cell as usize].borrow_mut() = v;
+        }
+        Ok(frame)
+    }
+
+    /// Wraps a bound frame into a generator, coroutine or async generator.
+    fn make_gen(&mut self, f: &Rc<Function>, frame: Frame) -> Value {
+        let kind = if f.code.flags.coroutine {
+            GenKind::Coroutine
+        } else if f.code.flags.async_generator {
+            GenKind::AsyncGenerator
+        } else {
+            GenKind::Generator
+        };
+        Value::Gen(Rc::new(GenObj {
+            kind,
+            frame: RefCell::new(Some(Box::new(frame))),
+            state: Cell::new(GenState::Created),
+            name: f.name.borrow().clone(),
+            qualname: f.qualname.borrow().clone(),
+            awaited: Cell::new(false),
+            ag_running: Cell::new(false),
+            pending: RefCell::new(Value::None),
+        }))
+    }
+
+    /// `cls(*args, **kw)`.
+    pub fn instantiate(&mut self, c: &Rc<Class>, args: Vec<Value>, kw: Vec<(Sym, Value)>) -> Res<Value> {
+        if let Some(id) = c.builtin {
+            let ctor = self.builtin_constructors.get(&(id as usize)).copied();
+            return match ctor {
+                Some(f) => {
+                    let mut a = Args { pos: args.into_iter().collect(), kw };
+                    f(self, &mut a)
+                }
+                None => Err(Exc::type_error(format!("cannot create '{}' instances", c.name))),
+            };
+        }
+        // `__new__`, if a script class defines one.
+        let new_fn = c.lookup(self.syms.new);
+        let inst = match new_fn {
+            Some(nf @ (Value::Function(_) | Value::Descriptor(_))) => {
+                let nf = match &nf {
+                    Value::Descriptor(d) => match &**d {
+                        super::value::Descriptor::StaticMethod(f) => f.clone(),
+                        _ => nf.clone(),
+                    },
+                    _ => nf,
+                };
+                let mut a = vec![Value::Class(c.clone())];
+                a.extend(args.iter().cloned());
+                let obj = self.call_kw(&nf, a, kw.clone())?;
+                let is_inst = match &obj {
+                    Value::Instance(i) => i.class.is_subclass(c),
+                    _ => false,
+                };
+                if !is_inst {
+                    return Ok(obj);
+                }
+                obj
+            }
+            _ => self.new_instance(c, &args)?,
+        };
+        match c.lookup(self.syms.init) {
+            Some(init @ Value::Function(_)) => {
+                let mut a = Vec::with_capacity(args.len() + 1);
+                a.push(inst.clone());
+                a.extend(args);
+                let r = self.call_kw(&init, a, kw)?;
+                if !r.is_none() {
+                    return Err(Exc::type_error(format!("__init__() should return None, not '{}'", self.type_name(&r))));
+                }
+            }
+            Some(Value::Native(n)) => {
+                if n.owner == Some("object") && (!args.is_empty() || !kw.is_empty()) && c.layout == Layout::Object {
+                    return Err(Exc::type_error(format!("{}() takes no arguments", c.name)));
+                }
+                let mut a = Args { pos: SmallVec::new(), kw };
+                a.pos.push(inst.clone());
+                a.pos.extend(args);
+                (n.func)(self, &mut a)?;
+            }
+            _ => {
+                if (!args.is_empty() || !kw.is_empty()) && c.layout == Layout::Object {
+                    return Err(Exc::type_error(format!("{}() takes no arguments", c.name)));
+                }
+            }
+        }
+        Ok(inst)
+    }
+
+    /// A fresh instance of a script class (exceptions get their `args`).
+    pub fn new_instance(&mut self, c: &Rc<Class>, args: &[Value]) -> Res<Value> {
+        if c.layout == Layout::Exception {
+            return Ok(Value::Instance(self.new_exception_object(c.clone(), args.to_vec())));
+        }
+        if c.layout == Layout::Builtin {
+            return Err(Exc::new(ExcKind::NotImplementedError, format!("aio cannot yet subclass the built-in type of '{}'", c.name)));
+        }
+        Ok(Value::Instance(Rc::new(Instance { class: c.clone(), attrs: RefCell::new(Vec::new()) })))
+    }
+
+    /// `MakeFunction`.
+    pub(crate) fn make_function(
+        &mut self,
+        code: Value,
+        globals: Rc<super::value::Module>,
+        defaults: Option<Value>,
+        kwdefaults: Option<Value>,
+        closure: Option<Value>,
+    ) -> Res<Value> {
+        let Value::Code(code) = code else { return Err(Exc::runtime_error("MakeFunction without code")) };
+        let defaults = match defaults {
+            Some(Value::Tuple(t)) => t.to_vec(),
+            _ => Vec::new(),
+        };
+        let kwdefaults = match kwdefaults {
+            Some(Value::Dict(d)) => d
+                .d
+                .borrow()
+                .iter()
+                .map(|e| match &e.key {
+                    Value::Str(s) => (Sym::new(s.as_str()), e.value.clone()),
+                    _ => (Sym::new(""), e.value.clone()),
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let closure = match closure {
+            Some(Value::Tuple(t)) => t
+                .iter()
+                .filter_map(|c| match c {
+                    Value::Cell(c) => Some(c.clone()),
+                    _ => None,
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        let doc = match &code.doc {
+            Some(d) => Value::str(d),
+            None => Value::None,
+        };
+        Ok(Value::Function(Rc::new(Function {
+            name: RefCell::new(code.name.clone()),
+            qualname: RefCell::new(code.qualname.clone()),
+            code,
+            globals,
+            defaults,
+            kwdefaults,
+            closure,
+            doc,
+            attrs: RefCell::new(Vec::new()),
+        })))
+    }
+
+    /// `__build_class__(body, name, *bases, **kw)`.
+    pub fn build_class(&mut self, body: Value, name: Value, bases: Vec<Value>, kw: Vec<(Sym, Value)>) -> Res<Value> {
+        let Value::Function(body) = body else { return Err(Exc::type_error("__build_class__: func must be a function")) };
+        let Value::Str(name) = name else { return Err(Exc::type_error("__build_class__: name is not a string")) };
+        let mut base_classes = Vec::new();
+        for b in &bases {
+            match b {
+                Value::Class(c) => base_classes.push(c.clone()),
+                other => return Err(Exc::type_error(format!("bases must be types, not {}", self.type_name(other)))),
+            }
+        }
+        for (k, _) in &kw {
+            if k.to_string_owned() != "metaclass" {
+                return Err(Exc::type_error(format!("{}() takes no keyword arguments", name.as_str())));
+            }
+        }
+        if base_classes.is_empty() {
+            base_classes.push(self.type_class(super::TypeId::Object).clone());
+        }
+        let ns = Rc::new(DictObj { d: RefCell::new(super::dict::Dict::new()) });
+        let mut frame = self.bind_frame(&body, vec![], vec![], ReturnMode::Push)?;
+        frame.namespace = Some(ns.clone());
+        let cell = self.run_frame(frame)?;
+        let mro = c3_mro(&base_classes).ok_or_else(|| {
+            Exc::type_error(format!(
+                "Cannot create a consistent method resolution order (MRO) for bases {}",
+                base_classes.iter().map(|b| b.name.to_string()).collect::<Vec<_>>().join(", ")
+            ))
+        })?;
+        let layout = if base_classes.iter().any(|b| b.layout == Layout::Exception) {
+            Layout::Exception
+        } else if base_classes.iter().any(|b| b.layout == Layout::Builtin && b.builtin != Some(super::TypeId::Object)) {
+            Layout::Builtin
+        } else {
+            Layout::Object
+        };
+        let mut dict = rustc_hash::FxHashMap::default();
+        for e in ns.d.borrow().iter() {
+            if let Value::Str(k) = &e.key {
+                dict.insert(Sym::new(k.as_str()), e.value.clone());
+            }
+        }
+        let qualname = match dict.get(&self.syms.qualname) {
+            Some(Value::Str(q)) => Rc::from(q.as_str()),
+            _ => Rc::from(name.as_str()),
+        };
+        let class = Rc::new(Class {
+            name: Rc::from(name.as_str()),
+            qualname: RefCell::new(qualname),
+            bases: base_classes,
+            mro,
+            dict: RefCell::new(dict),
+            layout,
+            builtin: None,
+            version: Cell::new(0),
+        });
+        if let Value::Cell(c) = cell {
+            *c.borrow_mut() = Value::Class(class.clone());
+        }
+        // `__set_name__` on attributes that define it.
+        let attrs: Vec<(Sym, Value)> = class.dict.borrow().iter().map(|(k, v)| (*k, v.clone())).collect();
+        for (k, v) in attrs {
+            if let Value::Instance(i) = &v {
+                if let Some(sn) = i.class.lookup(self.syms.set_name) {
+                    self.call(&sn, vec![v.clone(), Value::Class(class.clone()), Value::str(&k.as_rc())])?;
+                }
+            }
+        }
+        Ok(Value::Class(class))
+    }
+}
+
+/// C3 linearisation of the bases (the result excludes the class itself).
+fn c3_mro(bases: &[Rc<Class>]) -> Option<Vec<Rc<Class>>> {
+    let mut seqs: Vec<Vec<Rc<Class>>> = bases
+        .iter()
+        .map(|b| {
+            let mut v = vec![b.clone()];
+            v.extend(b.mro.iter().cloned());
+            v
+        })
+        .collect();
+    seqs.push(bases.to_vec());
+    let mut out: Vec<Rc<Class>> = Vec::new();
+    loop {
+        seqs.retain(|s| !s.is_empty());
+        if seqs.is_empty() {
+            return Some(out);
+        }
+        let mut found = None;
+        for s in &seqs {
+            let head = &s[0];
+            if !seqs.iter().any(|t| t[1..].iter().any(|c| Rc::ptr_eq(c, head))) {
+                found = Some(head.clone());
+                break;
+            }
+        }
+        let head = found?;
+        for s in seqs.iter_mut() {
+            if Rc::ptr_eq(&s[0], &head) {
+                s.remove(0);
+            }
+        }
+        out.push(head);
+    }
+}
+
+/// `'a'`, `'a' and 'b'`, `'a', 'b', and 'c'` as CPython lists missing arguments.
+fn name_list(names: &[String]) -> String {
+    let q: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+    match q.len() {
+        1 => q[0].clone(),
+        2 => format!("{} and {}", q[0], q[1]),
+        _ => format!("{}, and {}", q[..q.len() - 1].join(", "), q[q.len() - 1]),
+    }
+}

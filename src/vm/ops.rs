@@ -1,0 +1,1482 @@
+//! Operators and the protocols behind them: truth, equality, hashing, ordering, arithmetic,
+//! `repr`/`str`, subscripts, iteration, containers.
+
+use super::dict::{Dict, Lookup};
+use super::value::{DictObj, IterState, SetObj, Str, Value};
+use super::{Exc, ExcKind, Res, Sym, Vm};
+use crate::ast::{BinOp, UnaryOp};
+use crate::bytecode::CmpKind;
+use crate::text;
+use num_bigint::BigInt;
+use num_integer::Integer;
+use num_traits::{Signed, ToPrimitive, Zero};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// `i64` arithmetic that stays in `i64`; `None` when the result needs the slow path.
+#[inline]
+pub fn int_fast(op: BinOp, x: i64, y: i64) -> Option<Value> {
+    Some(Value::Int(match op {
+        BinOp::Add => x.checked_add(y)?,
+        BinOp::Sub => x.checked_sub(y)?,
+        BinOp::Mult => x.checked_mul(y)?,
+        BinOp::FloorDiv if y != 0 => floor_div(x, y)?,
+        BinOp::Mod if y != 0 => floor_mod(x, y)?,
+        BinOp::BitAnd => x & y,
+        BinOp::BitOr => x | y,
+        BinOp::BitXor => x ^ y,
+        _ => return None,
+    }))
+}
+
+fn floor_div(x: i64, y: i64) -> Option<i64> {
+    let q = x.checked_div(y)?;
+    if (x % y != 0) && ((x < 0) != (y < 0)) {
+        Some(q - 1)
+    } else {
+        Some(q)
+    }
+}
+
+fn floor_mod(x: i64, y: i64) -> Option<i64> {
+    let r = x.checked_rem(y)?;
+    if r != 0 && ((r < 0) != (y < 0)) {
+        Some(r + y)
+    } else {
+        Some(r)
+    }
+}
+
+/// Compares two `i64`s.
+#[inline]
+pub fn cmp_i64(kind: CmpKind, x: i64, y: i64) -> bool {
+    match kind {
+        CmpKind::Lt => x < y,
+        CmpKind::Le => x <= y,
+        CmpKind::Eq => x == y,
+        CmpKind::Ne => x != y,
+        CmpKind::Gt => x > y,
+        CmpKind::Ge => x >= y,
+    }
+}
+
+/// `ascii()` of a repr: non-ASCII characters become escapes.
+pub fn ascii_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let n = c as u32;
+        if n < 0x80 {
+            out.push(c);
+        } else if n < 0x100 {
+            out.push_str(&format!("\\x{n:02x}"));
+        } else if n < 0x10000 {
+            out.push_str(&format!("\\u{n:04x}"));
+        } else {
+            out.push_str(&format!("\\U{n:08x}"));
+        }
+    }
+    out
+}
+
+/// The numeric view of a value for mixed arithmetic.
+enum Num {
+    I(i64),
+    B(BigInt),
+    F(f64),
+}
+
+fn num_of(v: &Value) -> Option<Num> {
+    match v {
+        Value::Int(i) => Some(Num::I(*i)),
+        Value::Bool(b) => Some(Num::I(*b as i64)),
+        Value::BigInt(b) => Some(Num::B((**b).clone())),
+        Value::Float(f) => Some(Num::F(*f)),
+        _ => None,
+    }
+}
+
+fn to_big(n: &Num) -> BigInt {
+    match n {
+        Num::I(i) => BigInt::from(*i),
+        Num::B(b) => b.clone(),
+        Num::F(_) => BigInt::zero(),
+    }
+}
+
+fn to_f64(n: &Num) -> Res<f64> {
+    match n {
+        Num::I(i) => Ok(*i as f64),
+        Num::B(b) => text::int_math::bigint_to_f64(b).map_err(|_| Exc::overflow("int too large to convert to float")),
+        Num::F(f) => Ok(*f),
+    }
+}
+
+/// The symbol names of an operator's dunder and its reflection.
+fn op_dunders(op: BinOp) -> (&'static str, &'static str, &'static str, &'static str) {
+    match op {
+        BinOp::Add => ("__add__", "__radd__", "__iadd__", "+"),
+        BinOp::Sub => ("__sub__", "__rsub__", "__isub__", "-"),
+        BinOp::Mult => ("__mul__", "__rmul__", "__imul__", "*"),
+        BinOp::MatMult => ("__matmul__", "__rmatmul__", "__imatmul__", "@"),
+        BinOp::Div => ("__truediv__", "__rtruediv__", "__itruediv__", "/"),
+        BinOp::Mod => ("__mod__", "__rmod__", "__imod__", "%"),
+        BinOp::Pow => ("__pow__", "__rpow__", "__ipow__", "** or pow()"),
+        BinOp::LShift => ("__lshift__", "__rlshift__", "__ilshift__", "<<"),
+        BinOp::RShift => ("__rshift__", "__rrshift__", "__irshift__", ">>"),
+        BinOp::BitOr => ("__or__", "__ror__", "__ior__", "|"),
+        BinOp::BitXor => ("__xor__", "__rxor__", "__ixor__", "^"),
+        BinOp::BitAnd => ("__and__", "__rand__", "__iand__", "&"),
+        BinOp::FloorDiv => ("__floordiv__", "__rfloordiv__", "__ifloordiv__", "//"),
+    }
+}
+
+impl Vm {
+    /// `bool(v)`.
+    pub fn truthy(&mut self, v: &Value) -> Res<bool> {
+        Ok(match v {
+            Value::Bool(b) => *b,
+            Value::None | Value::Undef => false,
+            Value::Int(i) => *i != 0,
+            Value::BigInt(_) => true,
+            Value::Float(f) => *f != 0.0,
+            Value::Str(s) => !s.s.is_empty(),
+            Value::Bytes(b) => !b.is_empty(),
+            Value::ByteArray(b) => !b.borrow().is_empty(),
+            Value::List(l) => !l.items.borrow().is_empty(),
+            Value::Tuple(t) => !t.is_empty(),
+            Value::Dict(d) => !d.d.borrow().is_empty(),
+            Value::Set(s) | Value::FrozenSet(s) => !s.d.borrow().is_empty(),
+            Value::Range(r) => !r.is_empty(),
+            Value::Instance(i) => {
+                let class = i.class.clone();
+                if let Some(f) = class.lookup(self.syms.bool_) {
+                    let r = self.call(&f, vec![v.clone()])?;
+                    return match r {
+                        Value::Bool(b) => Ok(b),
+                        other => Err(Exc::type_error(format!("__bool__ should return bool, returned {}", self.type_name(&other)))),
+                    };
+                }
+                if let Some(f) = class.lookup(self.syms.len) {
+                    let r = self.call(&f, vec![v.clone()])?;
+                    return Ok(self.index_value(&r)? != 0);
+                }
+                true
+            }
+            _ => true,
+        })
+    }
+
+    /// An `int` argument as `i64` (`__index__` protocol), or a `TypeError`.
+    pub fn index_value(&mut self, v: &Value) -> Res<i64> {
+        match v {
+            Value::Int(i) => Ok(*i),
+            Value::Bool(b) => Ok(*b as i64),
+            Value::BigInt(_) => Err(Exc::new(ExcKind::OverflowError, "Python int too large to convert to C ssize_t")),
+            Value::Instance(i) => {
+                if let Some(f) = i.class.lookup(self.syms.index) {
+                    let r = self.call(&f, vec![v.clone()])?;
+                    return self.index_value(&r);
+                }
+                Err(Exc::type_error(format!("'{}' object cannot be interpreted as an integer", self.type_name(v))))
+            }
+            _ => Err(Exc::type_error(format!("'{}' object cannot be interpreted as an integer", self.type_name(v)))),
+        }
+    }
+
+    /// `repr(v)`.
+    pub fn repr(&mut self, v: &Value) -> Res<String> {
+        Ok(match v {
+            Value::Undef => "<undefined>".into(),
+            Value::None => "None".into(),
+            Value::NotImplemented => "NotImplemented".into(),
+            Value::Ellipsis => "Ellipsis".into(),
+            Value::Bool(b) => if *b { "True" } else { "False" }.into(),
+            Value::Int(i) => i.to_string(),
+            Value::BigInt(b) => self.bigint_to_str(b)?,
+            Value::Float(f) => text::float_repr::float_repr(*f),
+            Value::Str(s) => repr_str(s.as_str()),
+            Value::Bytes(b) => repr_bytes(b, "b'", "'"),
+            Value::ByteArray(b) => {
+                let inner = repr_bytes(&b.borrow(), "b'", "'");
+                format!("bytearray({inner})")
+            }
+            Value::List(l) => {
+                let items = l.items.borrow().clone();
+                self.repr_guarded(v, "[...]", |vm| vm.repr_seq(&items, "[", "]", false))?
+            }
+            Value::Tuple(t) => {
+                let items = t.clone();
+                self.repr_guarded(v, "(...)", |vm| vm.repr_seq(&items, "(", ")", items.len() == 1))?
+            }
+            Value::Dict(d) => {
+                let entries: Vec<(Value, Value)> = d.d.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
+                self.repr_guarded(v, "{...}", |vm| {
+                    let mut s = String::from("{");
+                    for (i, (k, val)) in entries.iter().enumerate() {
+                        if i > 0 {
+                            s.push_str(", ");
+                        }
+                        s.push_str(&vm.repr(k)?);
+                        s.push_str(": ");
+                        s.push_str(&vm.repr(val)?);
+                    }
+                    s.push('}');
+                    Ok(s)
+                })?
+            }
+            Value::Set(st) | Value::FrozenSet(st) => {
+                let keys = st.d.borrow().keys();
+                let frozen = matches!(v, Value::FrozenSet(_));
+                if keys.is_empty() {
+                    return Ok(if frozen { "frozenset()".into() } else { "set()".into() });
+                }
+                let inner = self.repr_guarded(v, "{...}", |vm| vm.repr_seq(&keys, "{", "}", false))?;
+                if frozen {
+                    format!("frozenset({inner})")
+                } else {
+                    inner
+                }
+            }
+            Value::Range(r) => {
+                if r.step == 1 {
+                    format!("range({}, {})", r.start, r.stop)
+                } else {
+                    format!("range({}, {}, {})", r.start, r.stop, r.step)
+                }
+            }
+            Value::Slice(s) => {
+                format!("slice({}, {}, {})", self.repr(&s.start)?, self.repr(&s.stop)?, self.repr(&s.step)?)
+            }
+            Value::Function(f) => format!("<function {} at 0x{:x}>", f.qualname.borrow(), v.id()),
+            Value::BoundMethod(m) => {
+                let fname = match &m.func {
+                    Value::Function(f) => f.qualname.borrow().to_string(),
+                    Value::Native(n) => n.name.to_string(),
+                    _ => "?".into(),
+                };
+                let r = self.repr(&m.receiver)?;
+                format!("<bound method {fname} of {r}>")
+            }
+            Value::Native(n) => match (&n.receiver, n.owner) {
+                (Some(r), Some(owner)) => {
+                    let _ = r;
+                    format!("<built-in method {} of {} object at 0x{:x}>", n.name, owner, v.id())
+                }
+                (None, Some(owner)) => format!("<method '{}' of '{}' objects>", n.name, owner),
+                _ => format!("<built-in function {}>", n.name),
+            },
+            Value::Class(c) => {
+                if c.builtin.is_some() || c.layout == super::value::Layout::Exception && self.is_builtin_exc(c) {
+                    format!("<class '{}'>", c.name)
+                } else {
+                    let module = c.dict.borrow().get(&self.syms.module).cloned();
+                    let m = match module {
+                        Some(Value::Str(s)) => s.as_str().to_string(),
+                        _ => "__main__".into(),
+                    };
+                    format!("<class '{}.{}'>", m, c.qualname.borrow())
+                }
+            }
+            Value::Instance(i) => {
+                let class = i.class.clone();
+                if let Some(f) = class.lookup(self.syms.repr) {
+                    let r = self.call(&f, vec![v.clone()])?;
+                    return match r {
+                        Value::Str(s) => Ok(s.as_str().to_string()),
+                        other => Err(Exc::type_error(format!("__repr__ returned non-string (type {})", self.type_name(&other)))),
+                    };
+                }
+                if class.layout == super::value::Layout::Exception {
+                    return self.exception_repr(i);
+                }
+                let module = class.lookup(self.syms.module);
+                let m = match module {
+                    Some(Value::Str(s)) => s.as_str().to_string(),
+                    _ => "__main__".into(),
+                };
+                format!("<{}.{} object at 0x{:x}>", m, class.qualname.borrow(), v.id())
+            }
+            Value::Module(m) => format!("<module '{}'>", m.name),
+            Value::Iter(_) => format!("<{} object at 0x{:x}>", self.type_name(v), v.id()),
+            Value::Descriptor(_) => format!("<{} object at 0x{:x}>", self.type_name(v), v.id()),
+            Value::Cell(_) => format!("<cell at 0x{:x}>", v.id()),
+            Value::Code(c) => format!("<code object {} at 0x{:x}>", c.name, v.id()),
+            Value::Gen(g) => format!("<{} object {} at 0x{:x}>", self.type_name(v), g.qualname, v.id()),
+            Value::Other(o) => {
+                if let Some(r) = o.get_attr(self, v, self.syms.repr)? {
+                    let s = self.call(&r, vec![])?;
+                    return self.str_of(&s);
+                }
+                o.repr()
+            }
+        })
+    }
+
+    fn is_builtin_exc(&self, c: &Rc<super::value::Class>) -> bool {
+        self.exc_types.iter().any(|e| Rc::ptr_eq(e, c))
+    }
+
+    fn exception_repr(&mut self, i: &Rc<super::value::Instance>) -> Res<String> {
+        let args = i.get_attr(self.syms.args).unwrap_or(Value::tuple(vec![]));
+        let name = i.class.name.clone();
+        match &args {
+            Value::Tuple(t) if t.len() == 1 => Ok(format!("{}({})", name, self.repr(&t[0])?)),
+            Value::Tuple(t) => Ok(format!("{}{}", name, self.repr_seq(t, "(", ")", false)?)),
+            other => Ok(format!("{}({})", name, self.repr(other)?)),
+        }
+    }
+
+    fn repr_guarded(&mut self, v: &Value, busy: &str, f: impl FnOnce(&mut Vm) -> Res<String>) -> Res<String> {
+        let id = v.id();
+        if self.repr_stack.contains(&id) {
+            return Ok(busy.to_string());
+        }
+        self.repr_stack.push(id);
+        self.check_depth_native()?;
+        let r = f(self);
+        self.repr_stack.pop();
+        r
+    }
+
+    fn repr_seq(&mut self, items: &[Value], open: &str, close: &str, trailing_comma: bool) -> Res<String> {
+        let mut s = String::from(open);
+        for (i, it) in items.iter().enumerate() {
+            if i > 0 {
+                s.push_str(", ");
+            }
+            s.push_str(&self.repr(it)?);
+        }
+        if trailing_comma {
+            s.push(',');
+        }
+        s.push_str(close);
+        Ok(s)
+    }
+
+    /// `str(v)`.
+    pub fn str_of(&mut self, v: &Value) -> Res<String> {
+        match v {
+            Value::Str(s) => Ok(s.as_str().to_string()),
+            Value::Instance(i) => {
+                let class = i.class.clone();
+                if let Some(f) = class.lookup(self.syms.str_) {
+                    let r = self.call(&f, vec![v.clone()])?;
+                    return match r {
+                        Value::Str(s) => Ok(s.as_str().to_string()),
+                        other => Err(Exc::type_error(format!("__str__ returned non-string (type {})", self.type_name(&other)))),
+                    };
+                }
+                if class.layout == super::value::Layout::Exception && class.lookup(self.syms.repr).is_none() {
+                    return self.exception_str(i);
+                }
+                self.repr(v)
+            }
+            _ => self.repr(v),
+        }
+    }
+
+    /// `str(exc)` for exceptions: the single argument's `str`, or the `repr` of the args tuple.
+    pub fn exception_str(&mut self, i: &Rc<super::value::Instance>) -> Res<String> {
+        let args = i.get_attr(self.syms.args).unwrap_or(Value::tuple(vec![]));
+        let is_key_error = i.class.is_subclass(self.exc_class(ExcKind::KeyError));
+        match &args {
+            Value::Tuple(t) if t.is_empty() => Ok(String::new()),
+            Value::Tuple(t) if t.len() == 1 => {
+                if is_key_error {
+                    self.repr(&t[0])
+                } else {
+                    self.str_of(&t[0])
+                }
+            }
+            other => self.repr(other),
+        }
+    }
+
+    /// `str(int)` with CPython's digit limit.
+    pub fn bigint_to_str(&mut self, b: &BigInt) -> Res<String> {
+        let bits = b.bits();
+        // 4300 decimal digits are about 14284 bits.
+        if bits > 14_300 {
+            let digits = (bits as f64 * std::f64::consts::LOG10_2) as usize + 1;
+            if digits > 4300 {
+                let s = b.to_string();
+                let n = s.trim_start_matches('-').len();
+                if n > 4300 {
+                    return Err(Exc::value_error(format!(
+                        "Exceeds the limit (4300 digits) for integer string conversion: value has {n} digits; use sys.set_int_max_str_digits() to increase the limit"
+                    )));
+                }
+                return Ok(s);
+            }
+        }
+        Ok(b.to_string())
+    }
+
+    /// `format(v, spec)`.
+    pub fn format(&mut self, v: &Value, spec: &str) -> Res<String> {
+        let tname = self.type_name(v);
+        let conv = |e: text::TextError| match e.kind {
+            text::ErrorKind::ValueError => Exc::value_error(e.message),
+            text::ErrorKind::OverflowError => Exc::overflow(e.message),
+            text::ErrorKind::TypeError => Exc::type_error(e.message),
+            text::ErrorKind::ZeroDivisionError => Exc::zero_division(e.message),
+        };
+        match v {
+            Value::Int(_) | Value::BigInt(_) | Value::Bool(_) if !(matches!(v, Value::Bool(_)) && spec.is_empty()) => {
+                let b = match v {
+                    Value::Int(i) => BigInt::from(*i),
+                    Value::Bool(x) => BigInt::from(*x as i64),
+                    Value::BigInt(b) => (**b).clone(),
+                    _ => BigInt::zero(),
+                };
+                let parsed = text::format_spec::parse(spec, &tname).map_err(conv)?;
+                text::format_spec::format_int(&b, &parsed, &tname).map_err(conv)
+            }
+            Value::Float(f) => {
+                let parsed = text::format_spec::parse(spec, &tname).map_err(conv)?;
+                text::format_spec::format_float(*f, &parsed, &tname).map_err(conv)
+            }
+            Value::Str(s) => {
+                let parsed = text::format_spec::parse(spec, &tname).map_err(conv)?;
+                text::format_spec::format_str(s.as_str(), &parsed, &tname).map_err(conv)
+            }
+            Value::Instance(i) => {
+                if let Some(f) = i.class.lookup(self.syms.format) {
+                    let r = self.call(&f, vec![v.clone(), Value::str(spec)])?;
+                    return self.str_of(&r);
+                }
+                if spec.is_empty() {
+                    return self.str_of(v);
+                }
+                Err(Exc::type_error(format!("unsupported format string passed to {}.__format__", tname)))
+            }
+            _ => {
+                if spec.is_empty() {
+                    return self.str_of(v);
+                }
+                let s = self.str_of(v)?;
+                if matches!(v, Value::None | Value::List(_) | Value::Tuple(_) | Value::Dict(_)) {
+                    return Err(Exc::type_error(format!("unsupported format string passed to {}.__format__", tname)));
+                }
+                let parsed = text::format_spec::parse(spec, &tname).map_err(conv)?;
+                text::format_spec::format_str(&s, &parsed, &tname).map_err(conv)
+            }
+        }
+    }
+
+    /// `hash(v)`.
+    pub fn hash(&mut self, v: &Value) -> Res<i64> {
+        Ok(match v {
+            Value::Int(i) => text::int_math::hash_i64(*i),
+            Value::Bool(b) => *b as i64,
+            Value::BigInt(b) => text::int_math::hash_int(b),
+            Value::Float(f) => text::int_math::hash_float(*f),
+            Value::Str(s) => {
+                let h = s.hash.get();
+                if h != 0 {
+                    return Ok(h);
+                }
+                let h = text::int_math::hash_str(s.as_str());
+                s.hash.set(h);
+                h
+            }
+            Value::Bytes(b) => text::int_math::hash_str(&String::from_utf8_lossy(b)) ^ 0x5bd1,
+            Value::None => 0x5f5e_1000,
+            Value::Tuple(t) => {
+                // CPython's xxHash-based tuple hash.
+                let mut acc: u64 = 0x27D4_EB2F_1656_67C5;
+                for item in t.iter() {
+                    let lane = self.hash(item)? as u64;
+                    acc = acc.wrapping_add(lane.wrapping_mul(0xC2B2_AE3D_27D4_EB4F));
+                    acc = acc.rotate_left(31);
+                    acc = acc.wrapping_mul(0x9E37_79B1_85EB_CA87);
+                }
+                acc = acc.wrapping_add(t.len() as u64 ^ (0x27D4_EB2F_1656_67C5 ^ 3_527_539));
+                let h = acc as i64;
+                if h == -1 {
+                    1_546_275_796
+                } else {
+                    h
+                }
+            }
+            Value::FrozenSet(s) => {
+                let keys = s.d.borrow().keys();
+                let mut h: i64 = 0;
+                for k in keys {
+                    h ^= self.hash(&k)?.wrapping_mul(0x5bd1e995);
+                }
+                h
+            }
+            Value::List(_) | Value::Dict(_) | Value::Set(_) | Value::ByteArray(_) => {
+                return Err(Exc::type_error(format!("unhashable type: '{}'", self.type_name(v))));
+            }
+            Value::Instance(i) => {
+                let class = i.class.clone();
+                match class.lookup(self.syms.hash) {
+                    Some(Value::None) => return Err(Exc::type_error(format!("unhashable type: '{}'", class.name))),
+                    Some(f) => {
+                        let r = self.call(&f, vec![v.clone()])?;
+                        match r {
+                            Value::Int(i) => text::int_math::hash_i64(i),
+                            Value::BigInt(b) => text::int_math::hash_int(&b),
+                            Value::Bool(b) => b as i64,
+                            _ => return Err(Exc::type_error("__hash__ method should return an integer")),
+                        }
+                    }
+                    None => {
+                        if class.lookup(self.syms.eq).is_some() {
+                            return Err(Exc::type_error(format!("unhashable type: '{}'", class.name)));
+                        }
+                        v.id() >> 4
+                    }
+                }
+            }
+            _ => v.id() >> 4,
+        })
+    }
+
+    /// `a == b`.
+    pub fn eq(&mut self, a: &Value, b: &Value) -> Res<bool> {
+        if let Some(r) = super::dict::fast_eq(a, b) {
+            if !matches!(a, Value::Instance(_)) && !matches!(b, Value::Instance(_)) {
+                return Ok(r);
+            }
+        }
+        let v = self.compare(CmpKind::Eq, a, b)?;
+        self.truthy(&v)
+    }
+
+    /// Rich comparison with dunder dispatch and reflection.
+    pub fn compare(&mut self, kind: CmpKind, a: &Value, b: &Value) -> Res<Value> {
+        if let Some(r) = self.compare_builtin(kind, a, b)? {
+            return Ok(Value::Bool(r));
+        }
+        let (name, rname) = match kind {
+            CmpKind::Lt => (self.syms.lt, self.syms.gt),
+            CmpKind::Le => (self.syms.le, self.syms.ge),
+            CmpKind::Eq => (self.syms.eq, self.syms.eq),
+            CmpKind::Ne => (self.syms.ne, self.syms.ne),
+            CmpKind::Gt => (self.syms.gt, self.syms.lt),
+            CmpKind::Ge => (self.syms.ge, self.syms.le),
+        };
+        // A subclass's reflected method goes first.
+        let a_class = self.class_of(a);
+        let b_class = self.class_of(b);
+        let b_first = !Rc::ptr_eq(&a_class, &b_class) && b_class.is_subclass(&a_class) && b_class.dict.borrow().contains_key(&rname);
+        if b_first {
+            if let Some(r) = self.try_dunder(b, rname, a)? {
+                return Ok(r);
+            }
+        }
+        if let Some(r) = self.try_dunder(a, name, b)? {
+            return Ok(r);
+        }
+        if !b_first {
+            if let Some(r) = self.try_dunder(b, rname, a)? {
+                return Ok(r);
+            }
+        }
+        match kind {
+            CmpKind::Eq => Ok(Value::Bool(a.is(b))),
+            CmpKind::Ne => {
+                // `__ne__` defaults to the inverse of `__eq__`.
+                if let Some(r) = self.try_dunder(a, self.syms.eq, b)? {
+                    let t = self.truthy(&r)?;
+                    return Ok(Value::Bool(!t));
+                }
+                Ok(Value::Bool(!a.is(b)))
+            }
+            _ => {
+                let op = match kind {
+                    CmpKind::Lt => "<",
+                    CmpKind::Le => "<=",
+                    CmpKind::Gt => ">",
+                    _ => ">=",
+                };
+                Err(Exc::type_error(format!(
+                    "'{}' not supported between instances of '{}' and '{}'",
+                    op,
+                    self.type_name(a),
+                    self.type_name(b)
+                )))
+            }
+        }
+    }
+
+    /// Calls `a.name(b)` if `a`'s class (a script class) defines it; `None` on absence or `NotImplemented`.
+    fn try_dunder(&mut self, a: &Value, name: Sym, b: &Value) -> Res<Option<Value>> {
+        let f = match a {
+            Value::Instance(i) => i.class.lookup(name),
+            _ => None,
+        };
+        match f {
+            Some(f) => {
+                let r = self.call(&f, vec![a.clone(), b.clone()])?;
+                Ok(if matches!(r, Value::NotImplemented) { None } else { Some(r) })
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Comparison of built-in values; `None` when neither side is a built-in comparable pair.
+    fn compare_builtin(&mut self, kind: CmpKind, a: &Value, b: &Value) -> Res<Option<bool>> {
+        use std::cmp::Ordering;
+        let ord: Option<Ordering> = match (a, b) {
+            (Value::Instance(_), _) | (_, Value::Instance(_)) => return Ok(None),
+            (Value::Str(x), Value::Str(y)) => Some(x.as_str().cmp(y.as_str())),
+            (Value::Bytes(x), Value::Bytes(y)) => Some(x.as_ref().cmp(y.as_ref())),
+            (Value::List(x), Value::List(y)) => {
+                let (xs, ys) = (x.items.borrow().clone(), y.items.borrow().clone());
+                return self.compare_seq(kind, &xs, &ys).map(Some);
+            }
+            (Value::Tuple(x), Value::Tuple(y)) => {
+                let (xs, ys) = (x.clone(), y.clone());
+                return self.compare_seq(kind, &xs, &ys).map(Some);
+            }
+            (Value::Set(_) | Value::FrozenSet(_), Value::Set(_) | Value::FrozenSet(_)) => return self.compare_sets(kind, a, b).map(Some),
+            (Value::Dict(x), Value::Dict(y)) if matches!(kind, CmpKind::Eq | CmpKind::Ne) => {
+                let eq = self.dicts_equal(x, y)?;
+                return Ok(Some(eq == (kind == CmpKind::Eq)));
+            }
+            (Value::Range(x), Value::Range(y)) if matches!(kind, CmpKind::Eq | CmpKind::Ne) => {
+                let eq = (x.is_empty() && y.is_empty())
+                    || (x.start == y.start && x.len() == y.len() && (x.len() == 1 || x.step == y.step));
+                return Ok(Some(eq == (kind == CmpKind::Eq)));
+            }
+            _ => match (num_of(a), num_of(b)) {
+                (Some(x), Some(y)) => num_cmp(&x, &y),
+                _ => {
+                    if matches!(kind, CmpKind::Eq | CmpKind::Ne) {
+                        if let Some(e) = super::dict::fast_eq(a, b) {
+                            return Ok(Some(e == (kind == CmpKind::Eq)));
+                        }
+                    }
+                    return Ok(None);
+                }
+            },
+        };
+        Ok(Some(match ord {
+            None => kind == CmpKind::Ne, // NaN
+            Some(o) => match kind {
+                CmpKind::Lt => o == Ordering::Less,
+                CmpKind::Le => o != Ordering::Greater,
+                CmpKind::Eq => o == Ordering::Equal,
+                CmpKind::Ne => o != Ordering::Equal,
+                CmpKind::Gt => o == Ordering::Greater,
+                CmpKind::Ge => o != Ordering::Less,
+            },
+        }))
+    }
+
+    fn compare_seq(&mut self, kind: CmpKind, xs: &[Value], ys: &[Value]) -> Res<bool> {
+        for (x, y) in xs.iter().zip(ys.iter()) {
+            if x.is(y) {
+                continue;
+            }
+            if !self.eq(x, y)? {
+                return match kind {
+                    CmpKind::Eq => Ok(false),
+                    CmpKind::Ne => Ok(true),
+                    _ => {
+                        let r = self.compare(kind, x, y)?;
+                        self.truthy(&r)
+                    }
+                };
+            }
+        }
+        let (a, b) = (xs.len(), ys.len());
+        Ok(cmp_i64(kind, a as i64, b as i64))
+    }
+
+    fn compare_sets(&mut self, kind: CmpKind, a: &Value, b: &Value) -> Res<bool> {
+        let (Value::Set(x) | Value::FrozenSet(x)) = a else { return Ok(false) };
+        let (Value::Set(y) | Value::FrozenSet(y)) = b else { return Ok(false) };
+        let xs = x.d.borrow().keys();
+        let ys = y.d.borrow().keys();
+        let mut x_in_y = true;
+        for k in &xs {
+            if !self.set_contains(y, k)? {
+                x_in_y = false;
+                break;
+            }
+        }
+        let mut y_in_x = true;
+        for k in &ys {
+            if !self.set_contains(x, k)? {
+                y_in_x = false;
+                break;
+            }
+        }
+        Ok(match kind {
+            CmpKind::Eq => x_in_y && y_in_x,
+            CmpKind::Ne => !(x_in_y && y_in_x),
+            CmpKind::Le => x_in_y,
+            CmpKind::Lt => x_in_y && !y_in_x,
+            CmpKind::Ge => y_in_x,
+            CmpKind::Gt => y_in_x && !x_in_y,
+        })
+    }
+
+    fn dicts_equal(&mut self, x: &Rc<DictObj>, y: &Rc<DictObj>) -> Res<bool> {
+        if Rc::ptr_eq(x, y) {
+            return Ok(true);
+        }
+        if x.d.borrow().len() != y.d.borrow().len() {
+            return Ok(false);
+        }
+        let entries: Vec<(Value, Value)> = x.d.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
+        for (k, v) in entries {
+            match self.dict_get(y, &k)? {
+                Some(v2) => {
+                    if !self.eq(&v, &v2)? {
+                        return Ok(false);
+                    }
+                }
+                None => return Ok(false),
+            }
+        }
+        Ok(true)
+    }
+
+    /// `a op b` with CPython's semantics, including dunder dispatch.
+    pub fn binary_op(&mut self, op: BinOp, a: Value, b: Value) -> Res<Value> {
+        if let Some(v) = self.binary_builtin(op, &a, &b)? {
+            return Ok(v);
+        }
+        let (name, rname, _, sym) = op_dunders(op);
+        let (name, rname) = (Sym::new(name), Sym::new(rname));
+        let a_class = self.class_of(&a);
+        let b_class = self.class_of(&b);
+        let b_first = !Rc::ptr_eq(&a_class, &b_class) && b_class.is_subclass(&a_class) && matches!(b, Value::Instance(_));
+        if b_first {
+            if let Some(r) = self.try_dunder(&b, rname, &a)? {
+                return Ok(r);
+            }
+        }
+        if let Some(r) = self.try_dunder(&a, name, &b)? {
+            return Ok(r);
+        }
+        if !b_first && !Rc::ptr_eq(&a_class, &b_class) {
+            if let Some(r) = self.try_dunder(&b, rname, &a)? {
+                return Ok(r);
+            }
+        }
+        if op == BinOp::Add && matches!(a, Value::Str(_)) {
+            return Err(Exc::type_error(format!("can only concatenate str (not \"{}\") to str", self.type_name(&b))));
+        }
+        if op == BinOp::Add && matches!(a, Value::List(_)) {
+            return Err(Exc::type_error(format!("can only concatenate list (not \"{}\") to list", self.type_name(&b))));
+        }
+        if op == BinOp::Add && matches!(a, Value::Tuple(_)) {
+            return Err(Exc::type_error(format!("can only concatenate tuple (not \"{}\") to tuple", self.type_name(&b))));
+        }
+        if op == BinOp::Mult && (matches!(a, Value::Str(_) | Value::List(_) | Value::Tuple(_)) || matches!(b, Value::Str(_) | Value::List(_) | Value::Tuple(_))) {
+            let other = if matches!(a, Value::Str(_) | Value::List(_) | Value::Tuple(_)) { &b } else { &a };
+            return Err(Exc::type_error(format!("can't multiply sequence by non-int of type '{}'", self.type_name(other))));
+        }
+        Err(Exc::type_error(format!(
+            "unsupported operand type(s) for {}: '{}' and '{}'",
+            sym,
+            self.type_name(&a),
+            self.type_name(&b)
+        )))
+    }
+
+    /// `a op= b`: tries `__iop__` first, then the binary operator.
+    pub fn inplace_op(&mut self, op: BinOp, a: Value, b: Value) -> Res<Value> {
+        match (&a, op) {
+            (Value::List(l), BinOp::Add) => {
+                let items = self.collect(&b)?;
+                l.items.borrow_mut().extend(items);
+                return Ok(a);
+            }
+            (Value::List(l), BinOp::Mult) => {
+                let n = self.index_value(&b)?;
+                let mut items = l.items.borrow_mut();
+                if n <= 0 {
+                    items.clear();
+                } else {
+                    let orig = items.clone();
+                    for _ in 1..n {
+                        items.extend(orig.iter().cloned());
+                    }
+                }
+                drop(items);
+                return Ok(a);
+            }
+            (Value::Set(_), BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor) if matches!(b, Value::Set(_) | Value::FrozenSet(_)) => {
+                let r = self.binary_op(op, a.clone(), b)?;
+                if let (Value::Set(dst), Value::Set(src)) = (&a, &r) {
+                    let d = src.d.borrow().clone();
+                    *dst.d.borrow_mut() = d;
+                }
+                return Ok(a);
+            }
+            (Value::Dict(_), BinOp::BitOr) => {
+                self.dict_update_from(&a, &b, false)?;
+                return Ok(a);
+            }
+            (Value::ByteArray(ba), BinOp::Add) => {
+                let extra = self.bytes_like(&b)?;
+                ba.borrow_mut().extend(extra);
+                return Ok(a);
+            }
+            _ => {}
+        }
+        if let Value::Instance(i) = &a {
+            let (_, _, iname, _) = op_dunders(op);
+            if let Some(f) = i.class.lookup(Sym::new(iname)) {
+                let r = self.call(&f, vec![a.clone(), b.clone()])?;
+                if !matches!(r, Value::NotImplemented) {
+                    return Ok(r);
+                }
+            }
+        }
+        self.binary_op(op, a, b)
+    }
+
+    /// The bytes of a bytes-like value.
+    pub fn bytes_like(&mut self, v: &Value) -> Res<Vec<u8>> {
+        match v {
+            Value::Bytes(b) => Ok(b.to_vec()),
+            Value::ByteArray(b) => Ok(b.borrow().clone()),
+            _ => Err(Exc::type_error(format!("a bytes-like object is required, not '{}'", self.type_name(v)))),
+        }
+    }
+
+    fn binary_builtin(&mut self, op: BinOp, a: &Value, b: &Value) -> Res<Option<Value>> {
+        match (a, b) {
+            (Value::Str(x), Value::Str(y)) if op == BinOp::Add => {
+                let mut s = String::with_capacity(x.s.len() + y.s.len());
+                s.push_str(x.as_str());
+                s.push_str(y.as_str());
+                return Ok(Some(Value::string(s)));
+            }
+            (Value::Str(x), Value::Int(_) | Value::Bool(_)) | (Value::Int(_) | Value::Bool(_), Value::Str(x)) if op == BinOp::Mult => {
+                let n = self.index_value(if matches!(a, Value::Str(_)) { b } else { a })?;
+                let n = n.max(0) as usize;
+                if x.s.len().saturating_mul(n) > (1 << 40) {
+                    return Err(Exc::new(ExcKind::MemoryError, ""));
+                }
+                return Ok(Some(Value::string(x.as_str().repeat(n))));
+            }
+            (Value::Str(x), _) if op == BinOp::Mod => {
+                let s = x.clone();
+                return Ok(Some(Value::string(self.percent_format(s.as_str(), b)?)));
+            }
+            (Value::List(x), Value::List(y)) if op == BinOp::Add => {
+                let mut v = x.items.borrow().clone();
+                v.extend(y.items.borrow().iter().cloned());
+                return Ok(Some(Value::list(v)));
+            }
+            (Value::Tuple(x), Value::Tuple(y)) if op == BinOp::Add => {
+                let mut v = x.to_vec();
+                v.extend(y.iter().cloned());
+                return Ok(Some(Value::tuple(v)));
+            }
+            (Value::List(_) | Value::Tuple(_), Value::Int(_) | Value::Bool(_)) | (Value::Int(_) | Value::Bool(_), Value::List(_) | Value::Tuple(_))
+                if op == BinOp::Mult =>
+            {
+                let (seq, n) = if matches!(a, Value::Int(_) | Value::Bool(_)) { (b, a) } else { (a, b) };
+                let n = self.index_value(n)?.max(0) as usize;
+                let items = match seq {
+                    Value::List(l) => l.items.borrow().clone(),
+                    Value::Tuple(t) => t.to_vec(),
+                    _ => vec![],
+                };
+                if items.len().saturating_mul(n) > (1 << 32) {
+                    return Err(Exc::new(ExcKind::MemoryError, ""));
+                }
+                let mut out = Vec::with_capacity(items.len() * n);
+                for _ in 0..n {
+                    out.extend(items.iter().cloned());
+                }
+                return Ok(Some(if matches!(seq, Value::List(_)) { Value::list(out) } else { Value::tuple(out) }));
+            }
+            (Value::Bytes(x), Value::Bytes(y)) if op == BinOp::Add => {
+                let mut v = x.to_vec();
+                v.extend_from_slice(y);
+                return Ok(Some(Value::Bytes(Rc::from(v))));
+            }
+            (Value::Bytes(x), Value::Int(n)) if op == BinOp::Mult => {
+                return Ok(Some(Value::Bytes(Rc::from(x.repeat((*n).max(0) as usize)))));
+            }
+            (Value::Set(_) | Value::FrozenSet(_), Value::Set(_) | Value::FrozenSet(_))
+                if matches!(op, BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor) =>
+            {
+                return self.set_op(op, a, b).map(Some);
+            }
+            (Value::Dict(x), Value::Dict(_)) if op == BinOp::BitOr => {
+                let d = Value::dict(x.d.borrow().clone());
+                self.dict_update_from(&d, b, false)?;
+                return Ok(Some(d));
+            }
+            _ => {}
+        }
+        let (Some(x), Some(y)) = (num_of(a), num_of(b)) else { return Ok(None) };
+        self.numeric_op(op, x, y).map(Some)
+    }
+
+    fn numeric_op(&mut self, op: BinOp, x: Num, y: Num) -> Res<Value> {
+        if matches!(x, Num::F(_)) || matches!(y, Num::F(_)) || op == BinOp::Div {
+            if op == BinOp::Div && !matches!(x, Num::F(_)) && !matches!(y, Num::F(_)) {
+                let (bx, by) = (to_big(&x), to_big(&y));
+                if by.is_zero() {
+                    return Err(Exc::zero_division("division by zero"));
+                }
+                if let (Num::I(p), Num::I(q)) = (&x, &y) {
+                    if p.unsigned_abs() < (1 << 53) && q.unsigned_abs() < (1 << 53) {
+                        return Ok(Value::Float(*p as f64 / *q as f64));
+                    }
+                }
+                return text::int_math::int_true_div(&bx, &by).map(Value::Float).map_err(|e| Exc::overflow(e.to_string()));
+            }
+            if matches!(op, BinOp::LShift | BinOp::RShift | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::MatMult) {
+                return Err(Exc::type_error(format!(
+                    "unsupported operand type(s) for {}: '{}' and '{}'",
+                    op_dunders(op).3,
+                    if matches!(x, Num::F(_)) { "float" } else { "int" },
+                    if matches!(y, Num::F(_)) { "float" } else { "int" }
+                )));
+            }
+            let (fx, fy) = (to_f64(&x)?, to_f64(&y)?);
+            return Ok(Value::Float(match op {
+                BinOp::Add => fx + fy,
+                BinOp::Sub => fx - fy,
+                BinOp::Mult => fx * fy,
+                BinOp::Div => {
+                    if fy == 0.0 {
+                        return Err(Exc::zero_division("float division by zero"));
+                    }
+                    fx / fy
+                }
+                BinOp::FloorDiv => {
+                    if fy == 0.0 {
+                        return Err(Exc::zero_division("float floor division by zero"));
+                    }
+                    text::int_math::float_floor_div_mod(fx, fy).0
+                }
+                BinOp::Mod => {
+                    if fy == 0.0 {
+                        return Err(Exc::zero_division("float modulo"));
+                    }
+                    text::int_math::float_floor_div_mod(fx, fy).1
+                }
+                BinOp::Pow => return self.float_pow(fx, fy),
+                _ => unreachable_op(),
+            }));
+        }
+        // Integers.
+        if let (Num::I(p), Num::I(q)) = (&x, &y) {
+            if let Some(v) = int_fast(op, *p, *q) {
+                return Ok(v);
+            }
+        }
+        let (bx, by) = (to_big(&x), to_big(&y));
+        Ok(match op {
+            BinOp::Add => Value::from_bigint(bx + by),
+            BinOp::Sub => Value::from_bigint(bx - by),
+            BinOp::Mult => {
+                if bx.bits() + by.bits() > 64 * 1024 * 1024 {
+                    return Err(Exc::new(ExcKind::MemoryError, ""));
+                }
+                Value::from_bigint(bx * by)
+            }
+            BinOp::FloorDiv => {
+                if by.is_zero() {
+                    return Err(Exc::zero_division("integer division or modulo by zero"));
+                }
+                Value::from_bigint(bx.div_floor(&by))
+            }
+            BinOp::Mod => {
+                if by.is_zero() {
+                    return Err(Exc::zero_division("integer modulo by zero"));
+                }
+                Value::from_bigint(bx.mod_floor(&by))
+            }
+            BinOp::Pow => {
+                if by.is_negative() {
+                    let (fx, fy) = (to_f64(&x)?, to_f64(&y)?);
+                    if fx == 0.0 {
+                        return Err(Exc::zero_division("0.0 cannot be raised to a negative power"));
+                    }
+                    return Ok(Value::Float(fx.powf(fy)));
+                }
+                let e = by.to_u64().ok_or_else(|| Exc::overflow("exponent too large"))?;
+                if bx.bits() as u128 * e as u128 > 64 * 1024 * 1024 * 8 && !(bx.bits() <= 1) {
+                    return Err(Exc::new(ExcKind::MemoryError, ""));
+                }
+                Value::from_bigint(num_traits::pow::Pow::pow(&bx, e))
+            }
+            BinOp::LShift => {
+                if by.is_negative() {
+                    return Err(Exc::value_error("negative shift count"));
+                }
+                let s = by.to_u64().ok_or_else(|| Exc::overflow("too many digits in integer"))?;
+                if s > 1 << 30 && !bx.is_zero() {
+                    return Err(Exc::new(ExcKind::MemoryError, ""));
+                }
+                Value::from_bigint(bx << s as usize)
+            }
+            BinOp::RShift => {
+                if by.is_negative() {
+                    return Err(Exc::value_error("negative shift count"));
+                }
+                let s = by.to_u64().unwrap_or(u64::MAX).min(1 << 40);
+                Value::from_bigint(bx >> s as usize)
+            }
+            BinOp::BitAnd => Value::from_bigint(bx & by),
+            BinOp::BitOr => Value::from_bigint(bx | by),
+            BinOp::BitXor => Value::from_bigint(bx ^ by),
+            BinOp::Div | BinOp::MatMult => {
+                return Err(Exc::type_error("unsupported operand type(s) for @: 'int' and 'int'"));
+            }
+        })
+    }
+
+    fn float_pow(&mut self, x: f64, y: f64) -> Res<Value> {
+        if x == 0.0 && y < 0.0 {
+            return Err(Exc::zero_division("0.0 cannot be raised to a negative power"));
+        }
+        if x < 0.0 && y.fract() != 0.0 && y.is_finite() {
+            return Err(Exc::value_error("complex numbers are not supported by aio (negative number raised to a fractional power)"));
+        }
+        let r = x.powf(y);
+        if r.is_infinite() && x.is_finite() && y.is_finite() {
+            return Err(Exc::overflow("(34, 'Numerical result out of range')"));
+        }
+        Ok(Value::Float(r))
+    }
+
+    /// Unary operators.
+    pub fn unary_op(&mut self, op: UnaryOp, a: Value) -> Res<Value> {
+        match (op, &a) {
+            (UnaryOp::Not, _) => return Ok(Value::Bool(!self.truthy(&a)?)),
+            (UnaryOp::USub, Value::Int(i)) => {
+                return Ok(match i.checked_neg() {
+                    Some(n) => Value::Int(n),
+                    None => Value::from_bigint(-BigInt::from(*i)),
+                })
+            }
+            (UnaryOp::USub, Value::Bool(b)) => return Ok(Value::Int(-(*b as i64))),
+            (UnaryOp::USub, Value::BigInt(b)) => return Ok(Value::from_bigint(-(**b).clone())),
+            (UnaryOp::USub, Value::Float(f)) => return Ok(Value::Float(-f)),
+            (UnaryOp::UAdd, Value::Int(_) | Value::BigInt(_) | Value::Float(_)) => return Ok(a),
+            (UnaryOp::UAdd, Value::Bool(b)) => return Ok(Value::Int(*b as i64)),
+            (UnaryOp::Invert, Value::Int(i)) => return Ok(Value::Int(!i)),
+            (UnaryOp::Invert, Value::Bool(b)) => return Ok(Value::Int(!(*b as i64))),
+            (UnaryOp::Invert, Value::BigInt(b)) => return Ok(Value::from_bigint(-(**b).clone() - 1)),
+            _ => {}
+        }
+        let name = match op {
+            UnaryOp::USub => self.syms.neg,
+            UnaryOp::UAdd => self.syms.pos,
+            UnaryOp::Invert => self.syms.invert,
+            UnaryOp::Not => self.syms.bool_,
+        };
+        if let Value::Instance(i) = &a {
+            if let Some(f) = i.class.lookup(name) {
+                return self.call(&f, vec![a.clone()]);
+            }
+        }
+        let sym = match op {
+            UnaryOp::USub => "-",
+            UnaryOp::UAdd => "+",
+            _ => "~",
+        };
+        Err(Exc::type_error(format!("bad operand type for unary {}: '{}'", sym, self.type_name(&a))))
+    }
+
+    /// `item in container`.
+    pub fn contains(&mut self, container: &Value, item: &Value) -> Res<bool> {
+        match container {
+            Value::Str(s) => match item {
+                Value::Str(sub) => Ok(s.as_str().contains(sub.as_str())),
+                _ => Err(Exc::type_error(format!("'in <string>' requires string as left operand, not {}", self.type_name(item)))),
+            },
+            Value::List(l) => {
+                let items = l.items.borrow().clone();
+                for v in &items {
+                    if v.is(item) || self.eq(v, item)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Value::Tuple(t) => {
+                let items = t.clone();
+                for v in items.iter() {
+                    if v.is(item) || self.eq(v, item)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            Value::Dict(d) => Ok(self.dict_get(d, item)?.is_some()),
+            Value::Set(s) | Value::FrozenSet(s) => self.set_contains(s, item),
+            Value::Range(r) => match item {
+                Value::Int(i) => {
+                    let (i, r) = (*i, &**r);
+                    Ok(if r.step > 0 { i >= r.start && i < r.stop } else { i <= r.start && i > r.stop } && (i - r.start) % r.step == 0)
+                }
+                Value::Bool(b) => self.contains(container, &Value::Int(*b as i64)),
+                _ => {
+                    let items = self.collect(container)?;
+                    for v in items {
+                        if self.eq(&v, item)? {
+                            return Ok(true);
+                        }
+                    }
+                    Ok(false)
+                }
+            },
+            Value::Bytes(_) | Value::ByteArray(_) => {
+                let hay = self.bytes_like(container)?;
+                match item {
+                    Value::Int(i) => Ok(hay.contains(&(*i as u8))),
+                    _ => {
+                        let needle = self.bytes_like(item)?;
+                        Ok(needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle.as_slice()))
+                    }
+                }
+            }
+            Value::Instance(i) => {
+                if let Some(f) = i.class.lookup(self.syms.contains) {
+                    let r = self.call(&f, vec![container.clone(), item.clone()])?;
+                    return self.truthy(&r);
+                }
+                let it = self.get_iter(container)?;
+                while let Some(v) = self.next(&it)? {
+                    if v.is(item) || self.eq(&v, item)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            _ => {
+                let it = self.get_iter(container).map_err(|_| {
+                    Exc::type_error(format!("argument of type '{}' is not iterable", self.type_name(container)))
+                })?;
+                while let Some(v) = self.next(&it)? {
+                    if self.eq(&v, item)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+        }
+    }
+
+    // ---- dicts and sets ----
+
+    /// Looks a key up in a dict.
+    pub fn dict_get(&mut self, d: &Rc<DictObj>, key: &Value) -> Res<Option<Value>> {
+        let h = self.hash(key)?;
+        match self.dict_find(&d.d, h, key)? {
+            Some(pos) => Ok(d.d.borrow().entry(pos).map(|e| e.value.clone())),
+            None => Ok(None),
+        }
+    }
+
+    /// Finds the entry position of `key` (hash `h`), running script `__eq__` if needed.
+    pub fn dict_find(&mut self, d: &RefCell<Dict>, h: i64, key: &Value) -> Res<Option<usize>> {
+        let lookup = d.borrow().lookup(h, key);
+        match lookup {
+            Lookup::Found(p) => Ok(Some(p)),
+            Lookup::Absent => Ok(None),
+            Lookup::Slow(cands) => {
+                for (pos, k) in cands {
+                    if self.eq(&k, key)? {
+                        let still = d.borrow().entry(pos).map(|e| e.key.is(&k)).unwrap_or(false);
+                        if still {
+                            return Ok(Some(pos));
+                        }
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Reads a dict entry whose key is a string symbol (class namespaces).
+    pub fn dict_get_str_key(&self, d: &Rc<DictObj>, name: Sym) -> Option<Value> {
+        let key = Value::Str(Rc::new(Str::new(&*name.as_rc())));
+        let h = {
+            let Value::Str(s) = &key else { return None };
+            text::int_math::hash_str(s.as_str())
+        };
+        match d.d.borrow().lookup(h, &key) {
+            Lookup::Found(p) => d.d.borrow().entry(p).map(|e| e.value.clone()),
+            _ => None,
+        }
+    }
+
+    /// `d[key] = value` for a dict object.
+    pub fn dict_set(&mut self, d: &Rc<DictObj>, key: Value, value: Value) -> Res<()> {
+        let h = self.hash(&key)?;
+        match self.dict_find(&d.d, h, &key)? {
+            Some(pos) => d.d.borrow_mut().set_value(pos, value),
+            None => d.d.borrow_mut().insert_new(h, key, value),
+        }
+        Ok(())
+    }
+
+    /// Removes `key` from a dict, returning its value.
+    pub fn dict_remove(&mut self, d: &RefCell<Dict>, key: &Value) -> Res<Option<Value>> {
+        let h = self.hash(key)?;
+        match self.dict_find(d, h, key)? {
+            Some(pos) => Ok(Some(d.borrow_mut().remove_at(pos).value)),
+            None => Ok(None),
+        }
+    }
+
+    /// True when a set contains `key`.
+    pub fn set_contains(&mut self, s: &Rc<SetObj>, key: &Value) -> Res<bool> {
+        let key = self.set_key(key);
+        let h = self.hash(&key)?;
+        Ok(self.dict_find(&s.d, h, &key)?.is_some())
+    }
+
+    /// A set used as a set element or lookup key is compared as a frozenset.
+    fn set_key(&self, key: &Value) -> Value {
+        match key {
+            Value::Set(s) => Value::FrozenSet(Rc::new(SetObj { d: RefCell::new(s.d.borrow().clone()) })),
+            other => other.clone(),
+        }
+    }
+
+    /// Adds to a `set` value.
+    pub fn set_add(&mut self, set: &Value, v: Value) -> Res<()> {
+        if let Value::Set(s) | Value::FrozenSet(s) = set {
+            let h = self.hash(&v)?;
+            if self.dict_find(&s.d, h, &v)?.is_none() {
+                s.d.borrow_mut().insert_new(h, v, Value::None);
+            }
+        }
+        Ok(())
+    }
+
+    /// A new set from values.
+    pub fn new_set(&mut self, items: Vec<Value>) -> Res<Value> {
+        let s = Value::Set(Rc::new(SetObj { d: RefCell::new(Dict::with_capacity(items.len())) }));
+        for v in items {
+            self.set_add(&s, v)?;
+        }
+        Ok(s)
+    }
+
+    /// A new dict from alternating keys and values.
+    pub fn new_dict_from_pairs(&mut self, items: Vec<Value>) -> Res<Value> {
+        let d = Rc::new(DictObj { d: RefCell::new(Dict::with_capacity(items.len() / 2)) });
+        let mut it = items.into_iter();
+        while let (Some(k), Some(v)) = (it.next(), it.next()) {
+            self.dict_set(&d, k, v)?;
+        }
+        Ok(Value::Dict(d))
+    }
+
+    /// `d.update(m)`; with `merge`, a repeated key is a `TypeError` (for `f(**a, **b)`).
+    pub fn dict_update_from(&mut self, d: &Value, m: &Value, merge: bool) -> Res<()> {
+        let Value::Dict(dst) = d else { return Err(Exc::type_error("dict expected")) };
+        let pairs: Vec<(Value, Value)> = match m {
+            Value::Dict(src) => src.d.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect(),
+            _ => {
+                if merge {
+                    // Mappings with keys() and __getitem__.
+                    let keys_fn = self.get_attr(m, Sym::new("keys")).map_err(|_| {
+                        Exc::type_error(format!("argument after ** must be a mapping, not {}", self.type_name(m)))
+                    })?;
+                    let keys = self.call(&keys_fn, vec![])?;
+                    let mut out = Vec::new();
+                    for k in self.collect(&keys)? {
+                        let v = self.get_item(m, &k)?;
+                        out.push((k, v));
+                    }
+                    out
+                } else {
+                    let mut out = Vec::new();
+                    if let Ok(keys_fn) = self.get_attr(m, Sym::new("keys")) {
+                        let keys = self.call(&keys_fn, vec![])?;
+                        for k in self.collect(&keys)? {
+                            let v = self.get_item(m, &k)?;
+                            out.push((k, v));
+                        }
+                    } else {
+                        for (i, item) in self.collect(m)?.into_iter().enumerate() {
+                            let kv = self.collect(&item).map_err(|_| {
+                                Exc::type_error(format!("cannot convert dictionary update sequence element #{i} to a sequence"))
+                            })?;
+                            if kv.len() != 2 {
+                                return Err(Exc::value_error(format!(
+                                    "dictionary update sequence element #{i} has length {}; 2 is required",
+                                    kv.len()
+                                )));
+                            }
+                            let mut kv = kv.into_iter();
+                            out.push((kv.next().unwrap_or_default(), kv.next().unwrap_or_default()));
+                        }
+                    }
+                    out
+                }
+            }
+        };
+        for (k, v) in pairs {
+            if merge && self.dict_get(dst, &k)?.is_some() {
+                let ks = self.str_of(&k)?;
+                return Err(Exc::type_error(format!("got multiple values for keyword argument '{ks}'")));
+            }
+            self.dict_set(dst, k, v)?;
+        }
+        Ok(())
+    }
+
+    fn set_op(&mut self, op: BinOp, a: &Value, b: &Value) -> Res<Value> {
+        let (Value::Set(x) | Value::FrozenSet(x)) = a else { return Ok(Value::None) };
+        let (Value::Set(y) | Value::FrozenSet(y)) = b else { return Ok(Value::None) };
+        let xs = x.d.borrow().keys();
+        let ys = y.d.borrow().keys();
+        let mut out = Vec::new();
+        match op {
+            BinOp::BitOr => {
+                out.extend(xs);
+                out.extend(ys);
+            }
+            BinOp::BitAnd => {
+                for k in xs {
+                    if self.set_contains(y, &k)? {
+                        out.push(k);
+                    }
+                }
+            }
+            BinOp::Sub => {
+                for k in xs {
+                    if !self.set_contains(y, &k)? {
+                        out.push(k);
+                    }
+                }
+            }
+            _ => {
+                for k in xs {
+                    if !self.set_contains(y, &k)? {
+                        out.push(k);
+                    }
+                }
+                for k in ys {
+                    if !self.set_contains(x, &k)? {
+                        out.push(k);
+                    }
+                }
+            }
+        }
+        let s = self.new_set(out)?;
+        if let (Value::FrozenSet(_), Value::Set(inner)) = (a, &s) {
+            return Ok(Value::FrozenSet(inner.clone()));
+        }
+        Ok(s)
+    }
+
+    /// Raises `RecursionError` when native nesting is too deep.
+    pub(crate) fn check_depth_native(&self) -> Res<()> {
+        if self.repr_stack.len() + self.native_depth + self.frames.len() > self.recursion_limit + 50 {
+            return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded while getting the repr of an object"));
+        }
+        Ok(())
+    }
+}
+
+fn num_cmp(x: &Num, y: &Num) -> Option<std::cmp::Ordering> {
+    match (x, y) {
+        (Num::I(a), Num::I(b)) => Some(a.cmp(b)),
+        (Num::F(a), Num::F(b)) => a.partial_cmp(b),
+        (Num::F(a), other) | (other, Num::F(a)) => {
+            let swapped = matches!(y, Num::F(_)) && !matches!(x, Num::F(_));
+            let b = to_big(other);
+            let o = cmp_float_big(*a, &b)?;
+            Some(if swapped { o.reverse() } else { o })
+        }
+        _ => Some(to_big(x).cmp(&to_big(y))),
+    }
+}
+
+/// Exact comparison of a float and an integer.
+fn cmp_float_big(f: f64, b: &BigInt) -> Option<std::cmp::Ordering> {
+    use num_traits::FromPrimitive;
+    if f.is_nan() {
+        return None;
+    }
+    if f.is_infinite() {
+        return Some(if f > 0.0 { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Less });
+    }
+    let fl = f.floor();
+    let fb = BigInt::from_f64(fl)?;
+    match fb.cmp(b) {
+        std::cmp::Ordering::Equal => Some(if f > fl { std::cmp::Ordering::Greater } else { std::cmp::Ordering::Equal }),
+        o => Some(o),
+    }
+}
+
+fn unreachable_op() -> f64 {
+    f64::NAN
+}
+
+/// `repr` of a string with CPython's quote choice and escapes.
+pub fn repr_str(s: &str) -> String {
+    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push(quote);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if is_unprintable(c) => {
+                let n = c as u32;
+                if n < 0x100 {
+                    out.push_str(&format!("\\x{n:02x}"));
+                } else if n < 0x10000 {
+                    out.push_str(&format!("\\u{n:04x}"));
+                } else {
+                    out.push_str(&format!("\\U{n:08x}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push(quote);
+    out
+}
+
+fn is_unprintable(c: char) -> bool {
+    let n = c as u32;
+    (0x80..0xa0).contains(&n) || n == 0xad || (0xd800..0xe000).contains(&n) || n == 0x2028 || n == 0x2029 || (0xfff0..=0xffff).contains(&n) && n != 0xfffd
+}
+
+/// `repr` of bytes.
+pub fn repr_bytes(b: &[u8], open: &str, close: &str) -> String {
+    let quote = if b.contains(&b'\'') && !b.contains(&b'"') { b'"' } else { b'\'' };
+    let mut out = String::from(&open[..open.len() - 1]);
+    out.push(quote as char);
+    for &c in b {
+        match c {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            c if c == quote => {
+                out.push('\\');
+                out.push(c as char);
+            }
+            0x20..=0x7e => out.push(c as char),
+            _ => out.push_str(&format!("\\x{c:02x}")),
+        }
+    }
+    out.push(quote as char);
+    let _ = close;
+    out
+}

@@ -1,0 +1,607 @@
+//! Subscripts, slices and iteration over every iterable.
+
+use super::gen::GenResult;
+use super::value::{IterState, RangeObj, Value};
+use super::{Exc, ExcKind, Res, Vm};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// Resolves a Python index against a length; `None` when out of range.
+pub fn norm_index(i: i64, len: usize) -> Option<usize> {
+    let len = len as i64;
+    let j = if i < 0 { i + len } else { i };
+    if j >= 0 && j < len {
+        Some(j as usize)
+    } else {
+        None
+    }
+}
+
+/// The indices a slice selects: `(start, stop, step)` clamped as CPython's `slice.indices`.
+pub fn slice_indices(start: Option<i64>, stop: Option<i64>, step: Option<i64>, len: usize) -> Res<(i64, i64, i64)> {
+    let len = len as i64;
+    let step = step.unwrap_or(1);
+    if step == 0 {
+        return Err(Exc::value_error("slice step cannot be zero"));
+    }
+    let clamp = |v: Option<i64>, default: i64, lo: i64, hi: i64| -> i64 {
+        match v {
+            None => default,
+            Some(x) => {
+                let x = if x < 0 { x + len } else { x };
+                x.clamp(lo, hi)
+            }
+        }
+    };
+    if step > 0 {
+        Ok((clamp(start, 0, 0, len), clamp(stop, len, 0, len), step))
+    } else {
+        Ok((clamp(start, len - 1, -1, len - 1), clamp(stop, -1, -1, len - 1), step))
+    }
+}
+
+/// The positions selected by resolved slice indices.
+pub fn slice_positions(start: i64, stop: i64, step: i64) -> impl Iterator<Item = usize> {
+    let mut i = start;
+    std::iter::from_fn(move || {
+        if (step > 0 && i < stop) || (step < 0 && i > stop) {
+            let r = i as usize;
+            i += step;
+            Some(r)
+        } else {
+            None
+        }
+    })
+}
+
+impl Vm {
+    fn slice_parts(&mut self, s: &super::value::SliceObj) -> Res<(Option<i64>, Option<i64>, Option<i64>)> {
+        let mut part = |v: &Value| -> Res<Option<i64>> {
+            match v {
+                Value::None => Ok(None),
+                Value::BigInt(b) => Ok(Some(if num_traits::Signed::is_negative(&**b) { i64::MIN / 2 } else { i64::MAX / 2 })),
+                other => self.index_value(other).map(Some).map_err(|_| {
+                    Exc::type_error("slice indices must be integers or None or have an __index__ method")
+                }),
+            }
+        };
+        Ok((part(&s.start)?, part(&s.stop)?, part(&s.step)?))
+    }
+
+    /// Resolves a slice against a length.
+    pub fn resolve_slice(&mut self, s: &super::value::SliceObj, len: usize) -> Res<(i64, i64, i64)> {
+        let (a, b, c) = self.slice_parts(s)?;
+        slice_indices(a, b, c, len)
+    }
+
+    /// `obj[key]`.
+    pub fn get_item(&mut self, obj: &Value, key: &Value) -> Res<Value> {
+        match (obj, key) {
+            (Value::List(l), Value::Slice(s)) => {
+                let items = l.items.borrow().clone();
+                let (a, b, c) = self.resolve_slice(s, items.len())?;
+                Ok(Value::list(slice_positions(a, b, c).map(|i| items[i].clone()).collect()))
+            }
+            (Value::Tuple(t), Value::Slice(s)) => {
+                let (a, b, c) = self.resolve_slice(s, t.len())?;
+                Ok(Value::tuple(slice_positions(a, b, c).map(|i| t[i].clone()).collect()))
+            }
+            (Value::Str(st), Value::Slice(s)) => {
+                let chars: Vec<char> = st.as_str().chars().collect();
+                let (a, b, c) = self.resolve_slice(s, chars.len())?;
+                Ok(Value::string(slice_positions(a, b, c).map(|i| chars[i]).collect()))
+            }
+            (Value::Bytes(by), Value::Slice(s)) => {
+                let (a, b, c) = self.resolve_slice(s, by.len())?;
+                Ok(Value::Bytes(Rc::from(slice_positions(a, b, c).map(|i| by[i]).collect::<Vec<u8>>())))
+            }
+            (Value::ByteArray(by), Value::Slice(s)) => {
+                let v = by.borrow().clone();
+                let (a, b, c) = self.resolve_slice(s, v.len())?;
+                Ok(Value::ByteArray(Rc::new(RefCell::new(slice_positions(a, b, c).map(|i| v[i]).collect()))))
+            }
+            (Value::Range(r), Value::Slice(s)) => {
+                let len = r.len() as usize;
+                let (a, b, c) = self.resolve_slice(s, len)?;
+                let start = r.start + a * r.step;
+                let stop = r.start + b * r.step;
+                Ok(Value::Range(Rc::new(RangeObj { start, stop, step: r.step * c })))
+            }
+            (Value::List(l), _) => {
+                let i = self.seq_index(key, "list")?;
+                let items = l.items.borrow();
+                norm_index(i, items.len()).map(|j| items[j].clone()).ok_or_else(|| Exc::index_error("list index out of range"))
+            }
+            (Value::Tuple(t), _) => {
+                let i = self.seq_index(key, "tuple")?;
+                norm_index(i, t.len()).map(|j| t[j].clone()).ok_or_else(|| Exc::index_error("tuple index out of range"))
+            }
+            (Value::Str(s), _) => {
+                let i = self.seq_index(key, "string")?;
+                let c = if s.is_ascii() {
+                    norm_index(i, s.s.len()).map(|j| s.s.as_bytes()[j] as char)
+                } else {
+                    norm_index(i, s.chars).and_then(|j| s.as_str().chars().nth(j))
+                };
+                c.map(|c| Value::string(c.to_string())).ok_or_else(|| Exc::index_error("string index out of range"))
+            }
+            (Value::Bytes(b), _) => {
+                let i = self.seq_index(key, "bytes")?;
+                norm_index(i, b.len()).map(|j| Value::Int(b[j] as i64)).ok_or_else(|| Exc::index_error("index out of range"))
+            }
+            (Value::ByteArray(b), _) => {
+                let i = self.seq_index(key, "bytearray")?;
+                let b = b.borrow();
+                norm_index(i, b.len()).map(|j| Value::Int(b[j] as i64)).ok_or_else(|| Exc::index_error("bytearray index out of range"))
+            }
+            (Value::Range(r), _) => {
+                let i = self.seq_index(key, "range")?;
+                norm_index(i, r.len() as usize)
+                    .map(|j| Value::Int(r.start + j as i64 * r.step))
+                    .ok_or_else(|| Exc::index_error("range object index out of range"))
+            }
+            (Value::Dict(d), _) => match self.dict_get(d, key)? {
+                Some(v) => Ok(v),
+                None => Err(self.exception_with_args(ExcKind::KeyError, vec![key.clone()])),
+            },
+            (Value::Instance(i), _) => match i.class.lookup(self.syms.getitem) {
+                Some(f) => self.call(&f, vec![obj.clone(), key.clone()]),
+                None => Err(Exc::type_error(format!("'{}' object is not subscriptable", i.class.name))),
+            },
+            (Value::Class(c), _) => match c.lookup(self.syms.class_getitem) {
+                Some(f) => self.call(&f, vec![key.clone()]),
+                None => {
+                    if c.builtin.is_some() {
+                        // `list[int]` style generic aliases: keep the class.
+                        return Ok(obj.clone());
+                    }
+                    Err(Exc::type_error(format!("type '{}' is not subscriptable", c.name)))
+                }
+            },
+            _ => Err(Exc::type_error(format!("'{}' object is not subscriptable", self.type_name(obj)))),
+        }
+    }
+
+    fn seq_index(&mut self, key: &Value, what: &str) -> Res<i64> {
+        match key {
+            Value::Int(i) => Ok(*i),
+            Value::Bool(b) => Ok(*b as i64),
+            Value::BigInt(_) => Err(Exc::index_error(format!("cannot fit 'int' into an index-sized integer"))),
+            Value::Instance(_) => self.index_value(key),
+            _ => Err(Exc::type_error(format!(
+                "{} indices must be integers or slices, not {}",
+                what,
+                self.type_name(key)
+            ))),
+        }
+    }
+
+    /// `obj[key] = value`.
+    pub fn set_item(&mut self, obj: &Value, key: Value, value: Value) -> Res<()> {
+        match (obj, &key) {
+            (Value::Dict(d), _) => self.dict_set(d, key, value),
+            (Value::List(l), Value::Slice(s)) => {
+                let new_items = self.collect(&value)?;
+                let len = l.items.borrow().len();
+                let (a, b, c) = self.resolve_slice(s, len)?;
+                let mut items = l.items.borrow_mut();
+                if c == 1 {
+                    let b = b.max(a);
+                    items.splice(a as usize..b as usize, new_items);
+                } else {
+                    let pos: Vec<usize> = slice_positions(a, b, c).collect();
+                    if pos.len() != new_items.len() {
+                        return Err(Exc::value_error(format!(
+                            "attempt to assign sequence of size {} to extended slice of size {}",
+                            new_items.len(),
+                            pos.len()
+                        )));
+                    }
+                    for (p, v) in pos.into_iter().zip(new_items) {
+                        items[p] = v;
+                    }
+                }
+                Ok(())
+            }
+            (Value::List(l), _) => {
+                let i = self.seq_index(&key, "list")?;
+                let mut items = l.items.borrow_mut();
+                let len = items.len();
+                match norm_index(i, len) {
+                    Some(j) => {
+                        items[j] = value;
+                        Ok(())
+                    }
+                    None => Err(Exc::index_error("list assignment index out of range")),
+                }
+            }
+            (Value::ByteArray(b), _) => {
+                let i = self.seq_index(&key, "bytearray")?;
+                let v = self.index_value(&value)?;
+                if !(0..256).contains(&v) {
+                    return Err(Exc::value_error("byte must be in range(0, 256)"));
+                }
+                let mut b = b.borrow_mut();
+                let len = b.len();
+                match norm_index(i, len) {
+                    Some(j) => {
+                        b[j] = v as u8;
+                        Ok(())
+                    }
+                    None => Err(Exc::index_error("bytearray index out of range")),
+                }
+            }
+            (Value::Instance(i), _) => match i.class.lookup(self.syms.setitem) {
+                Some(f) => self.call(&f, vec![obj.clone(), key, value]).map(|_| ()),
+                None => Err(Exc::type_error(format!("'{}' object does not support item assignment", i.class.name))),
+            },
+            _ => Err(Exc::type_error(format!("'{}' object does not support item assignment", self.type_name(obj)))),
+        }
+    }
+
+    /// `del obj[key]`.
+    pub fn del_item(&mut self, obj: &Value, key: &Value) -> Res<()> {
+        match (obj, key) {
+            (Value::Dict(d), _) => match self.dict_remove(&d.d, key)? {
+                Some(_) => Ok(()),
+                None => Err(self.exception_with_args(ExcKind::KeyError, vec![key.clone()])),
+            },
+            (Value::List(l), Value::Slice(s)) => {
+                let len = l.items.borrow().len();
+                let (a, b, c) = self.resolve_slice(s, len)?;
+                let mut pos: Vec<usize> = slice_positions(a, b, c).collect();
+                pos.sort_unstable();
+                let mut items = l.items.borrow_mut();
+                for p in pos.into_iter().rev() {
+                    items.remove(p);
+                }
+                Ok(())
+            }
+            (Value::List(l), _) => {
+                let i = self.seq_index(key, "list")?;
+                let mut items = l.items.borrow_mut();
+                let len = items.len();
+                match norm_index(i, len) {
+                    Some(j) => {
+                        items.remove(j);
+                        Ok(())
+                    }
+                    None => Err(Exc::index_error("list assignment index out of range")),
+                }
+            }
+            (Value::Instance(i), _) => match i.class.lookup(self.syms.delitem) {
+                Some(f) => self.call(&f, vec![obj.clone(), key.clone()]).map(|_| ()),
+                None => Err(Exc::type_error(format!("'{}' object does not support item deletion", i.class.name))),
+            },
+            _ => Err(Exc::type_error(format!("'{}' object does not support item deletion", self.type_name(obj)))),
+        }
+    }
+
+    /// `iter(v)`.
+    pub fn get_iter(&mut self, v: &Value) -> Res<Value> {
+        let st = match v {
+            Value::List(l) => IterState::List { list: l.clone(), index: 0 },
+            Value::Tuple(t) => IterState::Tuple { items: t.clone(), index: 0 },
+            Value::Range(r) => IterState::Range { next: r.start, stop: r.stop, step: r.step },
+            Value::Str(s) => IterState::Str { s: s.clone(), pos: 0 },
+            Value::Bytes(b) => IterState::Bytes { b: b.clone(), index: 0 },
+            Value::ByteArray(b) => IterState::Bytes { b: Rc::from(b.borrow().as_slice()), index: 0 },
+            Value::Dict(d) => IterState::DictView { dict: d.clone(), index: 0, kind: 0, len: d.d.borrow().len() },
+            Value::Set(s) | Value::FrozenSet(s) => IterState::Set { items: s.d.borrow().keys(), index: 0 },
+            Value::Iter(_) | Value::Gen(_) => return Ok(v.clone()),
+            Value::Instance(i) => {
+                if let Some(f) = i.class.lookup(self.syms.iter) {
+                    let it = self.call(&f, vec![v.clone()])?;
+                    if !self.is_iterator(&it) {
+                        return Err(Exc::type_error(format!("iter() returned non-iterator of type '{}'", self.type_name(&it))));
+                    }
+                    return Ok(it);
+                }
+                if i.class.lookup(self.syms.getitem).is_some() {
+                    IterState::SeqIter { obj: v.clone(), index: 0 }
+                } else {
+                    return Err(Exc::type_error(format!("'{}' object is not iterable", i.class.name)));
+                }
+            }
+            Value::Other(o) => {
+                let o = o.clone();
+                if let Some(f) = o.get_attr(self, v, self.syms.iter)? {
+                    return self.call(&f, vec![]);
+                }
+                return Err(Exc::type_error(format!("'{}' object is not iterable", o.type_name())));
+            }
+            _ => return Err(Exc::type_error(format!("'{}' object is not iterable", self.type_name(v)))),
+        };
+        Ok(Value::Iter(Rc::new(RefCell::new(st))))
+    }
+
+    fn is_iterator(&self, v: &Value) -> bool {
+        match v {
+            Value::Iter(_) | Value::Gen(_) => true,
+            Value::Instance(i) => i.class.lookup(self.syms.next).is_some(),
+            Value::Other(_) => true,
+            _ => false,
+        }
+    }
+
+    /// `next(it)`: `None` when exhausted.
+    pub fn next(&mut self, it: &Value) -> Res<Option<Value>> {
+        match it {
+            Value::Iter(st) => self.next_builtin(st),
+            Value::Gen(g) => match self.gen_send(g, Value::None)? {
+                GenResult::Yield(v) => Ok(Some(v)),
+                GenResult::Return(_) => Ok(None),
+            },
+            Value::Instance(i) => match i.class.lookup(self.syms.next) {
+                Some(f) => match self.call(&f, vec![it.clone()]) {
+                    Ok(v) => Ok(Some(v)),
+                    Err(e) => {
+                        let inst = self.materialize(e);
+                        if inst.class.is_subclass(self.exc_class(ExcKind::StopIteration)) {
+                            Ok(None)
+                        } else {
+                            Err(super::Exc::Obj(inst))
+                        }
+                    }
+                },
+                None => Err(Exc::type_error(format!("'{}' object is not an iterator", i.class.name))),
+            },
+            Value::Other(o) => {
+                let o = o.clone();
+                match o.get_attr(self, it, self.syms.next)? {
+                    Some(f) => match self.call(&f, vec![]) {
+                        Ok(v) => Ok(Some(v)),
+                        Err(e) => {
+                            let inst = self.materialize(e);
+                            if inst.class.is_subclass(self.exc_class(ExcKind::StopIteration)) {
+                                Ok(None)
+                            } else {
+                                Err(super::Exc::Obj(inst))
+                            }
+                        }
+                    },
+                    None => Err(Exc::type_error(format!("'{}' object is not an iterator", o.type_name()))),
+                }
+            }
+            _ => Err(Exc::type_error(format!("'{}' object is not an iterator", self.type_name(it)))),
+        }
+    }
+
+    fn next_builtin(&mut self, st: &Rc<RefCell<IterState>>) -> Res<Option<Value>> {
+        let mut s = st.borrow_mut();
+        let v = match &mut *s {
+            IterState::Range { next, stop, step } => {
+                let cur = *next;
+                if (*step > 0 && cur < *stop) || (*step < 0 && cur > *stop) {
+                    *next = cur.wrapping_add(*step);
+                    Some(Value::Int(cur))
+                } else {
+                    None
+                }
+            }
+            IterState::List { list, index } => {
+                let items = list.items.borrow();
+                let r = items.get(*index).cloned();
+                *index += 1;
+                r
+            }
+            IterState::ListRev { list, index } => {
+                let items = list.items.borrow();
+                if *index > 0 && *index <= items.len() {
+                    *index -= 1;
+                    Some(items[*index].clone())
+                } else {
+                    None
+                }
+            }
+            IterState::Tuple { items, index } => {
+                let r = items.get(*index).cloned();
+                *index += 1;
+                r
+            }
+            IterState::Str { s: text, pos } => match text.as_str()[*pos..].chars().next() {
+                Some(c) => {
+                    *pos += c.len_utf8();
+                    Some(Value::string(c.to_string()))
+                }
+                None => None,
+            },
+            IterState::Bytes { b, index } => {
+                let r = b.get(*index).map(|x| Value::Int(*x as i64));
+                *index += 1;
+                r
+            }
+            IterState::DictView { dict, index, kind, len } => {
+                let d = dict.d.borrow();
+                if d.len() != *len {
+                    *len = usize::MAX;
+                    drop(d);
+                    drop(s);
+                    return Err(Exc::runtime_error("dictionary changed size during iteration"));
+                }
+                match d.next_from(*index) {
+                    Some((pos, e)) => {
+                        *index = pos + 1;
+                        Some(match kind {
+                            0 => e.key.clone(),
+                            1 => e.value.clone(),
+                            _ => Value::tuple(vec![e.key.clone(), e.value.clone()]),
+                        })
+                    }
+                    None => None,
+                }
+            }
+            IterState::Set { items, index } | IterState::Vec { items, index } => {
+                let r = items.get(*index).cloned();
+                *index += 1;
+                r
+            }
+            IterState::Done => None,
+            _ => {
+                drop(s);
+                return self.next_composite(st);
+            }
+        };
+        if v.is_none() {
+            *s = IterState::Done;
+        }
+        Ok(v)
+    }
+
+    fn next_composite(&mut self, st: &Rc<RefCell<IterState>>) -> Res<Option<Value>> {
+        enum Step {
+            Enumerate(Value, i64),
+            Zip(Vec<Value>, bool),
+            Map(Value, Vec<Value>),
+            Filter(Value, Value),
+            Callable(Value, Value),
+            Seq(Value, i64),
+        }
+        let step = match &*st.borrow() {
+            IterState::Enumerate { inner, count } => Step::Enumerate(inner.clone(), *count),
+            IterState::Zip { inners, strict } => Step::Zip(inners.clone(), *strict),
+            IterState::Map { func, inners } => Step::Map(func.clone(), inners.clone()),
+            IterState::Filter { func, inner } => Step::Filter(func.clone(), inner.clone()),
+            IterState::Callable { func, sentinel } => Step::Callable(func.clone(), sentinel.clone()),
+            IterState::SeqIter { obj, index } => Step::Seq(obj.clone(), *index),
+            _ => return Ok(None),
+        };
+        let out = match step {
+            Step::Enumerate(inner, count) => match self.next(&inner)? {
+                Some(v) => {
+                    if let IterState::Enumerate { count: c, .. } = &mut *st.borrow_mut() {
+                        *c += 1;
+                    }
+                    Some(Value::tuple(vec![Value::Int(count), v]))
+                }
+                None => None,
+            },
+            Step::Zip(inners, strict) => {
+                let mut items = Vec::with_capacity(inners.len());
+                for (i, it) in inners.iter().enumerate() {
+                    match self.next(it)? {
+                        Some(v) => items.push(v),
+                        None => {
+                            if strict && (i > 0 || inners.len() > 1) {
+                                if i > 0 {
+                                    let plural = if i == 1 { " " } else { "s 1-" };
+                                    return Err(Exc::value_error(format!("zip() argument {} is shorter than argument{}{}", i + 1, plural, i)));
+                                }
+                                for (j, other) in inners.iter().enumerate().skip(1) {
+                                    if self.next(other)?.is_some() {
+                                        let plural = if j == 1 { " " } else { "s 1-" };
+                                        return Err(Exc::value_error(format!("zip() argument {} is longer than argument{}{}", j + 1, plural, j)));
+                                    }
+                                }
+                            }
+                            *st.borrow_mut() = IterState::Done;
+                            return Ok(None);
+                        }
+                    }
+                }
+                Some(Value::tuple(items))
+            }
+            Step::Map(func, inners) => {
+                let mut args = Vec::with_capacity(inners.len());
+                for it in &inners {
+                    match self.next(it)? {
+                        Some(v) => args.push(v),
+                        None => {
+                            *st.borrow_mut() = IterState::Done;
+                            return Ok(None);
+                        }
+                    }
+                }
+                Some(self.call(&func, args)?)
+            }
+            Step::Filter(func, inner) => loop {
+                match self.next(&inner)? {
+                    Some(v) => {
+                        let keep = if func.is_none() {
+                            self.truthy(&v)?
+                        } else {
+                            let r = self.call(&func, vec![v.clone()])?;
+                            self.truthy(&r)?
+                        };
+                        if keep {
+                            break Some(v);
+                        }
+                    }
+                    None => break None,
+                }
+            },
+            Step::Callable(func, sentinel) => {
+                let v = self.call(&func, vec![])?;
+                if self.eq(&v, &sentinel)? {
+                    None
+                } else {
+                    Some(v)
+                }
+            }
+            Step::Seq(obj, index) => match self.get_item(&obj, &Value::Int(index)) {
+                Ok(v) => {
+                    if let IterState::SeqIter { index: i, .. } = &mut *st.borrow_mut() {
+                        *i += 1;
+                    }
+                    Some(v)
+                }
+                Err(e) => {
+                    let inst = self.materialize(e);
+                    if inst.class.is_subclass(self.exc_class(ExcKind::IndexError))
+                        || inst.class.is_subclass(self.exc_class(ExcKind::StopIteration))
+                    {
+                        None
+                    } else {
+                        return Err(Exc::Obj(inst));
+                    }
+                }
+            },
+        };
+        if out.is_none() {
+            *st.borrow_mut() = IterState::Done;
+        }
+        Ok(out)
+    }
+
+    /// Every item of an iterable.
+    pub fn collect(&mut self, v: &Value) -> Res<Vec<Value>> {
+        match v {
+            Value::List(l) => Ok(l.items.borrow().clone()),
+            Value::Tuple(t) => Ok(t.to_vec()),
+            _ => {
+                let it = self.get_iter(v)?;
+                let mut out = Vec::new();
+                while let Some(x) = self.next(&it)? {
+                    out.push(x);
+                }
+                Ok(out)
+            }
+        }
+    }
+
+    /// Unpacks exactly `n` items.
+    pub fn unpack(&mut self, v: &Value, n: usize) -> Res<Vec<Value>> {
+        let items = match v {
+            Value::Tuple(t) => t.to_vec(),
+            Value::List(l) => l.items.borrow().clone(),
+            _ => {
+                let it = self.get_iter(v).map_err(|_| Exc::type_error(format!("cannot unpack non-iterable {} object", self.type_name(v))))?;
+                let mut out = Vec::with_capacity(n);
+                while let Some(x) = self.next(&it)? {
+                    out.push(x);
+                    if out.len() > n {
+                        return Err(Exc::value_error(format!("too many values to unpack (expected {n})")));
+                    }
+                }
+                out
+            }
+        };
+        if items.len() > n {
+            return Err(Exc::value_error(format!("too many values to unpack (expected {n})")));
+        }
+        if items.len() < n {
+            return Err(Exc::value_error(format!("not enough values to unpack (expected {n}, got {})", items.len())));
+        }
+        Ok(items)
+    }
+}
