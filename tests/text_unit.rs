@@ -12,3 +12,5 @@ mod float_repr_tests;
 mod format_spec_tests;
 #[path = "text_unit/numbers.rs"]
 mod numbers_tests;
+#[path = "text_unit/percent.rs"]
+mod percent_tests;

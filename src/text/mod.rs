@@ -9,6 +9,7 @@ pub mod float_repr;
 pub mod format_spec;
 pub mod int_math;
 pub mod int_text;
+pub mod percent;
 
 /// The Python exception class a [`TextError`] corresponds to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
