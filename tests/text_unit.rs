@@ -10,3 +10,9 @@ mod text;
 mod float_repr_tests;
 #[path = "text_unit/format_spec.rs"]
 mod format_spec_tests;
+#[path = "text_unit/mersenne.rs"]
+mod mersenne_tests;
+#[path = "text_unit/numbers.rs"]
+mod numbers_tests;
+#[path = "text_unit/percent.rs"]
+mod percent_tests;

@@ -53,7 +53,17 @@ fn digits_from_text(mantissa: &str, extra_exp: i64) -> (String, i64) {
 /// Produces the decimal digits of a finite non-negative `x` in the given
 /// mode: returns `(digits, decpt)` with the value `0.digits * 10**decpt`.
 /// Zero is `("0", 1)`, as in `dtoa`.
+///
+/// Precisions are capped where the exact decimal expansion of every
+/// double is already complete (at most 767 significant digits and 1074
+/// fractional digits), which keeps them within `format!`'s limits without
+/// changing the digits.
 fn float_digits(x: f64, mode: DigitMode) -> (String, i64) {
+    let mode = match mode {
+        DigitMode::Significant(n) => DigitMode::Significant(n.min(800)),
+        DigitMode::Fixed(p) => DigitMode::Fixed(p.min(1100)),
+        m => m,
+    };
     match mode {
         DigitMode::Shortest => {
             let mut buf = ryu::Buffer::new();

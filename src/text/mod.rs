@@ -8,6 +8,9 @@
 pub mod float_repr;
 pub mod format_spec;
 pub mod int_math;
+pub mod int_text;
+pub mod mersenne;
+pub mod percent;
 
 /// The Python exception class a [`TextError`] corresponds to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +24,8 @@ pub enum ErrorKind {
     TypeError,
     /// `ZeroDivisionError`
     ZeroDivisionError,
+    /// `IndexError`
+    IndexError,
 }
 
 /// An error to be raised as a Python exception of class `kind` with
@@ -66,6 +71,7 @@ impl std::fmt::Display for TextError {
             ErrorKind::OverflowError => "OverflowError",
             ErrorKind::TypeError => "TypeError",
             ErrorKind::ZeroDivisionError => "ZeroDivisionError",
+            ErrorKind::IndexError => "IndexError",
         };
         write!(f, "{class}: {}", self.message)
     }
