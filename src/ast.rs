@@ -17,10 +17,7 @@ pub struct Span {
 impl Span {
     /// Makes a span from two byte offsets.
     pub fn new(start: usize, end: usize) -> Span {
-        Span {
-            start: start as u32,
-            end: end as u32,
-        }
+        Span { start: start as u32, end: end as u32 }
     }
     /// The span as a `Range<usize>`, as ariadne wants it.
     pub fn range(self) -> Range<usize> {
@@ -28,10 +25,7 @@ impl Span {
     }
     /// The smallest span that covers both.
     pub fn to(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
+        Span { start: self.start.min(other.start), end: self.end.max(other.end) }
     }
 }
 
@@ -59,18 +53,9 @@ pub enum StmtKind {
     /// `a = b = value`: one or more targets, assigned left to right.
     Assign { targets: Vec<Expr>, value: Expr },
     /// `target op= value`.
-    AugAssign {
-        target: Expr,
-        op: BinOp,
-        value: Expr,
-    },
+    AugAssign { target: Expr, op: BinOp, value: Expr },
     /// `target: annotation = value`; the value is optional. `simple` is true for a bare name target.
-    AnnAssign {
-        target: Expr,
-        annotation: Expr,
-        value: Option<Expr>,
-        simple: bool,
-    },
+    AnnAssign { target: Expr, annotation: Expr, value: Option<Expr>, simple: bool },
     /// `def` or `async def`.
     FunctionDef(Box<FunctionDef>),
     /// `class Name(bases, keywords): body`.
@@ -80,54 +65,23 @@ pub enum StmtKind {
     /// `del a, b[i], c.d`.
     Delete(Vec<Expr>),
     /// `if test: body elif ...: ... else: orelse` (elif is nested in orelse).
-    If {
-        test: Expr,
-        body: Vec<Stmt>,
-        orelse: Vec<Stmt>,
-    },
+    If { test: Expr, body: Vec<Stmt>, orelse: Vec<Stmt> },
     /// `while test: body else: orelse`.
-    While {
-        test: Expr,
-        body: Vec<Stmt>,
-        orelse: Vec<Stmt>,
-    },
+    While { test: Expr, body: Vec<Stmt>, orelse: Vec<Stmt> },
     /// `for target in iter: body else: orelse`, or `async for`.
-    For {
-        target: Expr,
-        iter: Expr,
-        body: Vec<Stmt>,
-        orelse: Vec<Stmt>,
-        is_async: bool,
-    },
+    For { target: Expr, iter: Expr, body: Vec<Stmt>, orelse: Vec<Stmt>, is_async: bool },
     /// `with a as b, c: body`, or `async with`.
-    With {
-        items: Vec<WithItem>,
-        body: Vec<Stmt>,
-        is_async: bool,
-    },
+    With { items: Vec<WithItem>, body: Vec<Stmt>, is_async: bool },
     /// `try: ... except ...: ... else: ... finally: ...`; `star` is true for `except*`.
-    Try {
-        body: Vec<Stmt>,
-        handlers: Vec<ExceptHandler>,
-        orelse: Vec<Stmt>,
-        finalbody: Vec<Stmt>,
-        star: bool,
-    },
+    Try { body: Vec<Stmt>, handlers: Vec<ExceptHandler>, orelse: Vec<Stmt>, finalbody: Vec<Stmt>, star: bool },
     /// `raise exc from cause`; both parts optional.
-    Raise {
-        exc: Option<Expr>,
-        cause: Option<Expr>,
-    },
+    Raise { exc: Option<Expr>, cause: Option<Expr> },
     /// `assert test, msg`.
     Assert { test: Expr, msg: Option<Expr> },
     /// `import a.b as c, d`.
     Import(Vec<Alias>),
     /// `from module import names`; `level` counts leading dots; a `*` import has one alias named `*`.
-    ImportFrom {
-        module: Option<String>,
-        names: Vec<Alias>,
-        level: u32,
-    },
+    ImportFrom { module: Option<String>, names: Vec<Alias>, level: u32 },
     /// `global a, b`.
     Global(Vec<String>),
     /// `nonlocal a, b`.
@@ -265,52 +219,25 @@ pub enum ExprKind {
     /// `target := value`.
     NamedExpr { target: Box<Expr>, value: Box<Expr> },
     /// `left op right`.
-    BinOp {
-        left: Box<Expr>,
-        op: BinOp,
-        right: Box<Expr>,
-    },
+    BinOp { left: Box<Expr>, op: BinOp, right: Box<Expr> },
     /// `op operand`.
     UnaryOp { op: UnaryOp, operand: Box<Expr> },
     /// `lambda params: body`.
-    Lambda {
-        params: Box<Parameters>,
-        body: Box<Expr>,
-    },
+    Lambda { params: Box<Parameters>, body: Box<Expr> },
     /// `body if test else orelse`.
-    IfExp {
-        test: Box<Expr>,
-        body: Box<Expr>,
-        orelse: Box<Expr>,
-    },
+    IfExp { test: Box<Expr>, body: Box<Expr>, orelse: Box<Expr> },
     /// `{k: v, **m}`; a `None` key marks `**value`.
-    Dict {
-        keys: Vec<Option<Expr>>,
-        values: Vec<Expr>,
-    },
+    Dict { keys: Vec<Option<Expr>>, values: Vec<Expr> },
     /// `{a, b, *c}`.
     Set(Vec<Expr>),
     /// `[elt for ...]`.
-    ListComp {
-        elt: Box<Expr>,
-        generators: Vec<Comprehension>,
-    },
+    ListComp { elt: Box<Expr>, generators: Vec<Comprehension> },
     /// `{elt for ...}`.
-    SetComp {
-        elt: Box<Expr>,
-        generators: Vec<Comprehension>,
-    },
+    SetComp { elt: Box<Expr>, generators: Vec<Comprehension> },
     /// `{key: value for ...}`.
-    DictComp {
-        key: Box<Expr>,
-        value: Box<Expr>,
-        generators: Vec<Comprehension>,
-    },
+    DictComp { key: Box<Expr>, value: Box<Expr>, generators: Vec<Comprehension> },
     /// `(elt for ...)`.
-    GeneratorExp {
-        elt: Box<Expr>,
-        generators: Vec<Comprehension>,
-    },
+    GeneratorExp { elt: Box<Expr>, generators: Vec<Comprehension> },
     /// `await value`.
     Await(Box<Expr>),
     /// `yield value?`.
@@ -318,17 +245,9 @@ pub enum ExprKind {
     /// `yield from value`.
     YieldFrom(Box<Expr>),
     /// `left op1 c1 op2 c2 ...` (chained comparison).
-    Compare {
-        left: Box<Expr>,
-        ops: Vec<CmpOp>,
-        comparators: Vec<Expr>,
-    },
+    Compare { left: Box<Expr>, ops: Vec<CmpOp>, comparators: Vec<Expr> },
     /// `func(args, keywords)`; starred positional arguments appear as `Starred`.
-    Call {
-        func: Box<Expr>,
-        args: Vec<Expr>,
-        keywords: Vec<Keyword>,
-    },
+    Call { func: Box<Expr>, args: Vec<Expr>, keywords: Vec<Keyword> },
     /// An f-string: literal parts and formatted values in order.
     FString(Vec<FStringPart>),
     /// A literal constant.
@@ -346,11 +265,7 @@ pub enum ExprKind {
     /// `(a, b)` or `a, b`.
     Tuple(Vec<Expr>),
     /// `lower:upper:step` inside a subscript.
-    Slice {
-        lower: Option<Box<Expr>>,
-        upper: Option<Box<Expr>>,
-        step: Option<Box<Expr>>,
-    },
+    Slice { lower: Option<Box<Expr>>, upper: Option<Box<Expr>>, step: Option<Box<Expr>> },
 }
 
 /// One part of an f-string.
@@ -360,11 +275,7 @@ pub enum FStringPart {
     Literal(String),
     /// `{value!conversion:format_spec}`; for `{x=}` the parser emits the literal `x=` first and
     /// sets `conversion` to `'r'` unless a conversion or spec was given.
-    Value {
-        value: Box<Expr>,
-        conversion: Option<char>,
-        format_spec: Option<Vec<FStringPart>>,
-    },
+    Value { value: Box<Expr>, conversion: Option<char>, format_spec: Option<Vec<FStringPart>> },
 }
 
 /// Literal constants.

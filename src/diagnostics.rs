@@ -45,13 +45,7 @@ pub struct SyntaxError {
 impl SyntaxError {
     /// A `SyntaxError` with a message and a span.
     pub fn new(message: impl Into<String>, span: Span) -> SyntaxError {
-        SyntaxError {
-            kind: SyntaxErrorKind::Syntax,
-            message: message.into(),
-            span,
-            related: None,
-            hint: None,
-        }
+        SyntaxError { kind: SyntaxErrorKind::Syntax, message: message.into(), span, related: None, hint: None }
     }
     /// The same error reported as another class.
     pub fn with_kind(mut self, kind: SyntaxErrorKind) -> SyntaxError {
@@ -119,50 +113,28 @@ fn clamp(source: &str, span: Span) -> std::ops::Range<usize> {
 /// location, the labelled span (and related span) and the hint as a help line. With
 /// `color == false` the output is plain ASCII, stable enough for golden files.
 pub fn render(err: &SyntaxError, filename: &str, source: &str, color: bool) -> String {
-    let config = Config::default()
-        .with_index_type(IndexType::Byte)
-        .with_color(color)
-        .with_char_set(if color {
-            CharSet::Unicode
-        } else {
-            CharSet::Ascii
-        });
+    let config = Config::default().with_index_type(IndexType::Byte).with_color(color).with_char_set(if color {
+        CharSet::Unicode
+    } else {
+        CharSet::Ascii
+    });
     let span = clamp(source, err.span);
     let name = filename.to_string();
-    let mut report = Report::build(
-        ReportKind::Custom(err.kind.class_name(), Color::Red),
-        (name.clone(), span.clone()),
-    )
-    .with_config(config)
-    .with_message(&err.message)
-    .with_label(
-        Label::new((name.clone(), span))
-            .with_message(&err.message)
-            .with_color(Color::Red),
-    );
+    let mut report = Report::build(ReportKind::Custom(err.kind.class_name(), Color::Red), (name.clone(), span.clone()))
+        .with_config(config)
+        .with_message(&err.message)
+        .with_label(Label::new((name.clone(), span)).with_message(&err.message).with_color(Color::Red));
     if let Some((related, label)) = &err.related {
         let related = clamp(source, *related);
-        report = report.with_label(
-            Label::new((name.clone(), related))
-                .with_message(label)
-                .with_color(Color::Blue),
-        );
+        report = report.with_label(Label::new((name.clone(), related)).with_message(label).with_color(Color::Blue));
     }
     if let Some(hint) = &err.hint {
         report = report.with_help(hint);
     }
     let mut out = Vec::new();
-    if report
-        .finish()
-        .write((name, Source::from(source)), &mut out)
-        .is_err()
-    {
+    if report.finish().write((name, Source::from(source)), &mut out).is_err() {
         let (line, col) = line_col(source, err.span.start as usize);
-        return format!(
-            "{}: {}\n  --> {filename}:{line}:{col}\n",
-            err.kind.class_name(),
-            err.message
-        );
+        return format!("{}: {}\n  --> {filename}:{line}:{col}\n", err.kind.class_name(), err.message);
     }
     String::from_utf8_lossy(&out).into_owned()
 }

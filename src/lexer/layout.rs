@@ -112,10 +112,7 @@ pub fn tokenize(source: &str, start: usize, end: usize, mode: Mode) -> Tokens {
         line_open: false,
     };
     let error = layout.run(start, end).err();
-    Tokens {
-        tokens: layout.out,
-        error,
-    }
+    Tokens { tokens: layout.out, error }
 }
 
 /// State of the layout pass.
@@ -167,10 +164,7 @@ impl Layout<'_> {
                     pending_indent = Some((measure(ws), nl_end, e));
                 }
                 Token::Backslash => {
-                    let message = if self.source[e..end]
-                        .trim_start_matches([' ', '\t'])
-                        .is_empty()
-                    {
+                    let message = if self.source[e..end].trim_start_matches([' ', '\t']).is_empty() {
                         "unexpected EOF while parsing"
                     } else {
                         "unexpected character after line continuation character"
@@ -191,16 +185,10 @@ impl Layout<'_> {
         }
         let tail = self.source[start..end].trim_end_matches(['\r', '\n']);
         if self.mode == Mode::Module && tail.ends_with('\\') && tail.len() < end - start {
-            return Err(SyntaxError::new(
-                "unexpected EOF while parsing",
-                Span::new(end, end),
-            ));
+            return Err(SyntaxError::new("unexpected EOF while parsing", Span::new(end, end)));
         }
         if let Some(&(open, at)) = self.brackets.last() {
-            return Err(SyntaxError::new(
-                format!("'{open}' was never closed"),
-                Span::new(at, at + 1),
-            ));
+            return Err(SyntaxError::new(format!("'{open}' was never closed"), Span::new(at, at + 1)));
         }
         if self.mode == Mode::Module {
             if self.line_open {
@@ -214,16 +202,10 @@ impl Layout<'_> {
     }
 
     /// Compares a new logical line's indentation with the stack, emitting INDENT or DEDENTs.
-    fn indentation(
-        &mut self,
-        ind: Indent,
-        ws_start: usize,
-        ws_end: usize,
-    ) -> Result<(), SyntaxError> {
+    fn indentation(&mut self, ind: Indent, ws_start: usize, ws_end: usize) -> Result<(), SyntaxError> {
         let span = Span::new(ws_start, ws_end);
         let tab_error = || {
-            SyntaxError::new("inconsistent use of tabs and spaces in indentation", span)
-                .with_kind(SyntaxErrorKind::Tab)
+            SyntaxError::new("inconsistent use of tabs and spaces in indentation", span).with_kind(SyntaxErrorKind::Tab)
         };
         let top = *self.indents.last().unwrap_or(&Indent { col: 0, alt: 0 });
         if ind.col == top.col {
@@ -243,11 +225,8 @@ impl Layout<'_> {
             }
             let top = *self.indents.last().unwrap_or(&Indent { col: 0, alt: 0 });
             if ind.col != top.col {
-                return Err(SyntaxError::new(
-                    "unindent does not match any outer indentation level",
-                    span,
-                )
-                .with_kind(SyntaxErrorKind::Indentation));
+                return Err(SyntaxError::new("unindent does not match any outer indentation level", span)
+                    .with_kind(SyntaxErrorKind::Indentation));
             }
             if ind.alt != top.alt {
                 return Err(tab_error());
@@ -266,10 +245,7 @@ impl Layout<'_> {
         };
         if let Some(open) = open {
             if self.brackets.len() >= MAX_BRACKET_DEPTH {
-                return Err(SyntaxError::new(
-                    "too many nested parentheses",
-                    Span::new(s, e),
-                ));
+                return Err(SyntaxError::new("too many nested parentheses", Span::new(s, e)));
             }
             self.brackets.push((open, s));
             return Ok(());
@@ -281,18 +257,15 @@ impl Layout<'_> {
             _ => return Ok(()),
         };
         match self.brackets.pop() {
-            None => Err(SyntaxError::new(
-                format!("unmatched '{close}'"),
-                Span::new(s, e),
-            )),
+            None => Err(SyntaxError::new(format!("unmatched '{close}'"), Span::new(s, e))),
             Some((open, at)) if closer_of(open) != close => {
                 let open_line = line_of(self.source, at);
                 let message = if open_line != line_of(self.source, s) {
-                    format!("closing parenthesis '{close}' does not match opening parenthesis '{open}' on line {open_line}")
-                } else {
                     format!(
-                        "closing parenthesis '{close}' does not match opening parenthesis '{open}'"
+                        "closing parenthesis '{close}' does not match opening parenthesis '{open}' on line {open_line}"
                     )
+                } else {
+                    format!("closing parenthesis '{close}' does not match opening parenthesis '{open}'")
                 };
                 let mut err = SyntaxError::new(message, Span::new(s, e));
                 err.related = Some((Span::new(at, at + 1), format!("'{open}' opened here")));

@@ -30,17 +30,9 @@ fn verify_end(lex: &Lexer<Token>, kind: &str) -> Result<(), LexError> {
     if c == '_' || c.is_alphanumeric() {
         let span = lex.span();
         if c.is_ascii_digit() && (kind == "binary" || kind == "octal") {
-            return Err(LexError::at(
-                format!("invalid digit '{c}' in {kind} literal"),
-                span.start,
-                span.end + 1,
-            ));
+            return Err(LexError::at(format!("invalid digit '{c}' in {kind} literal"), span.start, span.end + 1));
         }
-        return Err(LexError::at(
-            format!("invalid {kind} literal"),
-            span.start,
-            span.end + c.len_utf8(),
-        ));
+        return Err(LexError::at(format!("invalid {kind} literal"), span.start, span.end + c.len_utf8()));
     }
     Ok(())
 }
@@ -73,11 +65,9 @@ pub fn decimal(lex: &mut Lexer<Token>) -> Result<IntValue, LexError> {
         };
         if let Some(kind) = kind {
             return Err(match rest.next() {
-                Some(d) if d.is_ascii_digit() => LexError::at(
-                    format!("invalid digit '{d}' in {kind} literal"),
-                    span.start,
-                    span.end + 2,
-                ),
+                Some(d) if d.is_ascii_digit() => {
+                    LexError::at(format!("invalid digit '{d}' in {kind} literal"), span.start, span.end + 2)
+                }
                 _ => LexError::at(format!("invalid {kind} literal"), span.start, span.end + 1),
             });
         }

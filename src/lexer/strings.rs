@@ -71,33 +71,21 @@ pub fn decode_literal(
     let prefix = prefix.to_ascii_lowercase();
     let raw = prefix.contains('r');
     if prefix.contains('f') {
-        return Ok(StrValue::FStr {
-            raw,
-            content: body.to_string(),
-            offset: body_offset,
-        });
+        return Ok(StrValue::FStr { raw, content: body.to_string(), offset: body_offset });
     }
     if prefix.contains('b') {
         if !body.is_ascii() {
-            return Err(LexError::at(
-                "bytes can only contain ASCII literal characters",
-                start,
-                end,
-            ));
+            return Err(LexError::at("bytes can only contain ASCII literal characters", start, end));
         }
         if raw {
             return Ok(StrValue::Bytes(body.as_bytes().to_vec()));
         }
-        return decode_bytes(body)
-            .map(StrValue::Bytes)
-            .map_err(|m| LexError::at(m, start, end));
+        return decode_bytes(body).map(StrValue::Bytes).map_err(|m| LexError::at(m, start, end));
     }
     if raw {
         return Ok(StrValue::Str(body.to_string()));
     }
-    decode_str(body)
-        .map(StrValue::Str)
-        .map_err(|m| LexError::at(m, start, end))
+    decode_str(body).map(StrValue::Str).map_err(|m| LexError::at(m, start, end))
 }
 
 /// Reads up to `max` digits of `radix` from the front of `text`; returns the value and digit count.
@@ -197,9 +185,7 @@ pub fn decode_str(body: &str) -> Result<String, String> {
                     }
                 }
             }
-            b'N' => {
-                return Err("(unicode error) \\N{...} escapes are not supported by aio".to_string())
-            }
+            b'N' => return Err("(unicode error) \\N{...} escapes are not supported by aio".to_string()),
             _ => match simple_escape(c) {
                 Some(v) => out.push(v as char),
                 None => {
@@ -248,9 +234,7 @@ pub fn decode_bytes(body: &str) -> Result<Vec<u8>, String> {
             b'x' => {
                 let (v, n) = read_digits(&b[i..], 16, 2);
                 if n < 2 {
-                    return Err(format!(
-                        "(value error) invalid \\x escape at position {esc}"
-                    ));
+                    return Err(format!("(value error) invalid \\x escape at position {esc}"));
                 }
                 i += 2;
                 out.push(v as u8);

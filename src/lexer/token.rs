@@ -20,10 +20,7 @@ pub struct LexError {
 impl LexError {
     /// An error with a message and an explicit span.
     pub fn at(message: impl Into<String>, start: usize, end: usize) -> LexError {
-        LexError {
-            message: message.into(),
-            span: Some((start, end)),
-        }
+        LexError { message: message.into(), span: Some((start, end)) }
     }
 }
 
@@ -51,23 +48,14 @@ pub enum Token {
     #[regex(r"0[bB](_?[01])+", |lex| numbers::radix(lex, 2))]
     Int(numbers::IntValue),
     /// A float literal.
-    #[regex(
-        r"[0-9](_?[0-9])*\.([0-9](_?[0-9])*)?([eE][+-]?[0-9](_?[0-9])*)?",
-        numbers::float
-    )]
+    #[regex(r"[0-9](_?[0-9])*\.([0-9](_?[0-9])*)?([eE][+-]?[0-9](_?[0-9])*)?", numbers::float)]
     #[regex(r"\.[0-9](_?[0-9])*([eE][+-]?[0-9](_?[0-9])*)?", numbers::float)]
     #[regex(r"[0-9](_?[0-9])*[eE][+-]?[0-9](_?[0-9])*", numbers::float)]
     Float(f64),
     /// An imaginary literal such as `2j`.
     #[regex(r"[0-9](_?[0-9])*[jJ]", numbers::imaginary)]
-    #[regex(
-        r"[0-9](_?[0-9])*\.([0-9](_?[0-9])*)?([eE][+-]?[0-9](_?[0-9])*)?[jJ]",
-        numbers::imaginary
-    )]
-    #[regex(
-        r"\.[0-9](_?[0-9])*([eE][+-]?[0-9](_?[0-9])*)?[jJ]",
-        numbers::imaginary
-    )]
+    #[regex(r"[0-9](_?[0-9])*\.([0-9](_?[0-9])*)?([eE][+-]?[0-9](_?[0-9])*)?[jJ]", numbers::imaginary)]
+    #[regex(r"\.[0-9](_?[0-9])*([eE][+-]?[0-9](_?[0-9])*)?[jJ]", numbers::imaginary)]
     #[regex(r"[0-9](_?[0-9])*[eE][+-]?[0-9](_?[0-9])*[jJ]", numbers::imaginary)]
     Imaginary(f64),
     /// A string, bytes or f-string literal (one piece of a possible concatenation).
@@ -345,8 +333,7 @@ fn string(lex: &mut Lexer<Token>) -> Result<StrValue, LexError> {
     let (prefix, quote) = opener.split_at(opener.len() - 1);
     let quote = quote.as_bytes()[0];
     let rest = lex.remainder();
-    let triple =
-        rest.as_bytes().len() >= 2 && rest.as_bytes()[0] == quote && rest.as_bytes()[1] == quote;
+    let triple = rest.as_bytes().len() >= 2 && rest.as_bytes()[0] == quote && rest.as_bytes()[1] == quote;
     let quote_len = if triple { 3 } else { 1 };
     let body_start = opener.len() - 1 + quote_len; // offset of the body within the token
     let body = &lex.source()[start + body_start..];
@@ -359,16 +346,8 @@ fn string(lex: &mut Lexer<Token>) -> Result<StrValue, LexError> {
         Err(stop) => {
             let source = lex.source();
             let line = 1 + strings::count_lines(&source[..start + body_start + stop]);
-            let what = if triple {
-                "unterminated triple-quoted string literal"
-            } else {
-                "unterminated string literal"
-            };
-            Err(LexError::at(
-                format!("{what} (detected at line {line})"),
-                start,
-                start + opener.len(),
-            ))
+            let what = if triple { "unterminated triple-quoted string literal" } else { "unterminated string literal" };
+            Err(LexError::at(format!("{what} (detected at line {line})"), start, start + opener.len()))
         }
     }
 }

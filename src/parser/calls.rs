@@ -35,25 +35,16 @@ pub fn split_args(args: Vec<Arg>) -> Result<(Vec<Expr>, Vec<Keyword>), SyntaxErr
         match arg {
             Arg::Positional(e) => {
                 if seen_double_star {
-                    return Err(SyntaxError::new(
-                        "positional argument follows keyword argument unpacking",
-                        e.span,
-                    ));
+                    return Err(SyntaxError::new("positional argument follows keyword argument unpacking", e.span));
                 }
                 if seen_keyword {
-                    return Err(SyntaxError::new(
-                        "positional argument follows keyword argument",
-                        e.span,
-                    ));
+                    return Err(SyntaxError::new("positional argument follows keyword argument", e.span));
                 }
                 positional.push(e);
             }
             Arg::Genexp(e) => {
                 if count > 1 {
-                    return Err(SyntaxError::new(
-                        "Generator expression must be parenthesized",
-                        e.span,
-                    ));
+                    return Err(SyntaxError::new("Generator expression must be parenthesized", e.span));
                 }
                 positional.push(e);
             }
@@ -70,8 +61,7 @@ pub fn split_args(args: Vec<Arg>) -> Result<(Vec<Expr>, Vec<Keyword>), SyntaxErr
                 let name = match target.kind {
                     ExprKind::Name(name) => name,
                     ExprKind::Constant(Constant::None | Constant::Bool(_)) => {
-                        let message =
-                            format!("cannot assign to {}", super::targets::expr_name(&target));
+                        let message = format!("cannot assign to {}", super::targets::expr_name(&target));
                         return Err(SyntaxError::new(message, target.span));
                     }
                     _ => {
@@ -81,29 +71,15 @@ pub fn split_args(args: Vec<Arg>) -> Result<(Vec<Expr>, Vec<Keyword>), SyntaxErr
                         ))
                     }
                 };
-                if keywords
-                    .iter()
-                    .any(|k| k.name.as_deref() == Some(name.as_str()))
-                {
-                    return Err(SyntaxError::new(
-                        format!("keyword argument repeated: {name}"),
-                        span,
-                    ));
+                if keywords.iter().any(|k| k.name.as_deref() == Some(name.as_str())) {
+                    return Err(SyntaxError::new(format!("keyword argument repeated: {name}"), span));
                 }
                 seen_keyword = true;
-                keywords.push(Keyword {
-                    name: Some(name),
-                    value,
-                    span,
-                });
+                keywords.push(Keyword { name: Some(name), value, span });
             }
             Arg::DoubleStar(value, span) => {
                 seen_double_star = true;
-                keywords.push(Keyword {
-                    name: None,
-                    value,
-                    span,
-                });
+                keywords.push(Keyword { name: None, value, span });
             }
         }
     }
@@ -113,13 +89,5 @@ pub fn split_args(args: Vec<Arg>) -> Result<(Vec<Expr>, Vec<Keyword>), SyntaxErr
 /// `func(args)`.
 pub fn call(func: Expr, args: Option<Vec<Arg>>, l: usize, r: usize) -> PResult<Expr> {
     let (args, keywords) = split_args(args.unwrap_or_default()).or_else(fail)?;
-    Ok(expr(
-        ExprKind::Call {
-            func: Box::new(func),
-            args,
-            keywords,
-        },
-        l,
-        r,
-    ))
+    Ok(expr(ExprKind::Call { func: Box::new(func), args, keywords }, l, r))
 }

@@ -14,45 +14,20 @@ const MAX_HINT_ITEMS: usize = 6;
 /// True for errors that typically follow from an earlier one (stray INDENT/DEDENT after a
 /// recovered statement), so `parse_module_all` does not repeat them.
 pub fn is_cascade(err: &ParseError<usize, Token, SyntaxError>) -> bool {
-    matches!(
-        err,
-        ParseError::UnrecognizedToken {
-            token: (_, Token::Indent | Token::Dedent, _),
-            ..
-        }
-    )
+    matches!(err, ParseError::UnrecognizedToken { token: (_, Token::Indent | Token::Dedent, _), .. })
 }
 
 /// Converts one lalrpop error.
-pub fn convert(
-    err: ParseError<usize, Token, SyntaxError>,
-    tokens: &[Spanned],
-    source: &str,
-) -> SyntaxError {
+pub fn convert(err: ParseError<usize, Token, SyntaxError>, tokens: &[Spanned], source: &str) -> SyntaxError {
     match err {
         ParseError::User { error } => error,
-        ParseError::InvalidToken { location } => {
-            SyntaxError::new("invalid syntax", Span::new(location, location))
+        ParseError::InvalidToken { location } => SyntaxError::new("invalid syntax", Span::new(location, location)),
+        ParseError::ExtraToken { token: (l, _, r) } => SyntaxError::new("invalid syntax", Span::new(l, r)),
+        ParseError::UnrecognizedEof { location, expected } => {
+            unexpected(tokens, source, tokens.len(), (location, location), None, &expected)
         }
-        ParseError::ExtraToken { token: (l, _, r) } => {
-            SyntaxError::new("invalid syntax", Span::new(l, r))
-        }
-        ParseError::UnrecognizedEof { location, expected } => unexpected(
-            tokens,
-            source,
-            tokens.len(),
-            (location, location),
-            None,
-            &expected,
-        ),
-        ParseError::UnrecognizedToken {
-            token: (l, tok, r),
-            expected,
-        } => {
-            let index = tokens
-                .iter()
-                .rposition(|t| t.0 == l && t.2 == r && t.1 == tok)
-                .unwrap_or(tokens.len());
+        ParseError::UnrecognizedToken { token: (l, tok, r), expected } => {
+            let index = tokens.iter().rposition(|t| t.0 == l && t.2 == r && t.1 == tok).unwrap_or(tokens.len());
             unexpected(tokens, source, index, (l, r), Some(&tok), &expected)
         }
     }
@@ -73,10 +48,7 @@ fn unexpected(
     expected: &[String],
 ) -> SyntaxError {
     let span = Span::new(l, r);
-    let prev = index
-        .checked_sub(1)
-        .and_then(|i| tokens.get(i))
-        .map(|t| &t.1);
+    let prev = index.checked_sub(1).and_then(|i| tokens.get(i)).map(|t| &t.1);
     if tok == Some(&Token::Indent) {
         return SyntaxError::new("unexpected indent", span).with_kind(SyntaxErrorKind::Indentation);
     }
@@ -93,36 +65,20 @@ fn unexpected(
     if has(expected, "except") && has(expected, "finally") && !has(expected, "else") {
         return SyntaxError::new("expected 'except' or 'finally' block", span);
     }
-    if tok == Some(&Token::Colon)
-        && prev == Some(&Token::Star)
-        && index >= 2
-        && tokens[index - 2].1 == Token::Except
-    {
+    if tok == Some(&Token::Colon) && prev == Some(&Token::Star) && index >= 2 && tokens[index - 2].1 == Token::Except {
         return SyntaxError::new("expected one or more exception types", span);
     }
-    if has(expected, "else")
-        && !has(expected, "elif")
-        && !has(expected, "pass")
-        && !has(expected, ":")
-    {
+    if has(expected, "else") && !has(expected, "elif") && !has(expected, "pass") && !has(expected, ":") {
         return SyntaxError::new("expected 'else' after 'if' expression", span);
     }
     if let (Some(tok), Some(prev)) = (tok, prev) {
-        if has(expected, ",")
-            && ends_atom(prev)
-            && starts_atom(tok)
-            && inside_brackets(tokens, index)
-        {
+        if has(expected, ",") && ends_atom(prev) && starts_atom(tok) && inside_brackets(tokens, index) {
             let start = tokens[index - 1].0;
-            return SyntaxError::new(
-                "invalid syntax. Perhaps you forgot a comma?",
-                Span::new(start, r),
-            );
+            return SyntaxError::new("invalid syntax. Perhaps you forgot a comma?", Span::new(start, r));
         }
         if let (Token::Name(p), Token::Str(_) | Token::Name(_) | Token::Int(_)) = (prev, tok) {
             if (p == "print" || p == "exec") && index >= 2 && is_line_start(&tokens[index - 2].1) {
-                let message =
-                    format!("Missing parentheses in call to '{p}'. Did you mean {p}(...)?");
+                let message = format!("Missing parentheses in call to '{p}'. Did you mean {p}(...)?");
                 return SyntaxError::new(message, Span::new(tokens[index - 1].0, r));
             }
         }
@@ -137,10 +93,7 @@ fn unexpected(
 
 /// True for tokens after which a new logical line starts.
 fn is_line_start(t: &Token) -> bool {
-    matches!(
-        t,
-        Token::Newline | Token::Indent | Token::Dedent | Token::StartModule
-    )
+    matches!(t, Token::Newline | Token::Indent | Token::Dedent | Token::StartModule)
 }
 
 /// True if the token can end an operand.

@@ -11,21 +11,10 @@ use crate::lexer::strings::{decode_str, StrValue};
 const MAX_FIELD_DEPTH: usize = 2;
 
 /// Concatenates adjacent literals `pieces` (each with its span) into one expression.
-pub fn concat(
-    source: &str,
-    pieces: Vec<(usize, StrValue, usize)>,
-    l: usize,
-    r: usize,
-) -> PResult<Expr> {
-    let bytes = pieces
-        .iter()
-        .filter(|p| matches!(p.1, StrValue::Bytes(_)))
-        .count();
+pub fn concat(source: &str, pieces: Vec<(usize, StrValue, usize)>, l: usize, r: usize) -> PResult<Expr> {
+    let bytes = pieces.iter().filter(|p| matches!(p.1, StrValue::Bytes(_))).count();
     if bytes != 0 && bytes != pieces.len() {
-        return fail(SyntaxError::new(
-            "cannot mix bytes and nonbytes literals",
-            Span::new(l, r),
-        ));
+        return fail(SyntaxError::new("cannot mix bytes and nonbytes literals", Span::new(l, r)));
     }
     if bytes != 0 {
         let mut out = Vec::new();
@@ -49,24 +38,12 @@ pub fn concat(
     for (start, piece, _) in pieces {
         match piece {
             StrValue::Str(s) => parts.push(FStringPart::Literal(s)),
-            StrValue::FStr {
-                raw,
-                content,
-                offset,
-            } => {
+            StrValue::FStr { raw, content, offset } => {
                 let base = start + offset;
                 if source.get(base..base + content.len()) != Some(content.as_str()) {
-                    return fail(SyntaxError::new(
-                        "f-string: internal offset mismatch",
-                        Span::new(l, r),
-                    ));
+                    return fail(SyntaxError::new("f-string: internal offset mismatch", Span::new(l, r)));
                 }
-                let mut parser = FStringParser {
-                    source,
-                    base,
-                    text: &content,
-                    raw,
-                };
+                let mut parser = FStringParser { source, base, text: &content, raw };
                 let (mut p, _) = parser.parts(0, 0, false).or_else(fail)?;
                 parts.append(&mut p);
             }
@@ -106,10 +83,7 @@ struct FStringParser<'a> {
 
 impl FStringParser<'_> {
     fn error(&self, message: &str, start: usize, end: usize) -> SyntaxError {
-        SyntaxError::new(
-            message,
-            Span::new(self.base + start, self.base + end.max(start)),
-        )
+        SyntaxError::new(message, Span::new(self.base + start, self.base + end.max(start)))
     }
 
     /// Decodes a literal chunk `text[start..end]` and appends it.
@@ -126,12 +100,7 @@ impl FStringParser<'_> {
 
     /// Parses literal text and fields from `i`. In a format spec (`in_spec`) it stops at the
     /// closing `}` and returns its position; otherwise it runs to the end of the text.
-    fn parts(
-        &mut self,
-        mut i: usize,
-        depth: usize,
-        in_spec: bool,
-    ) -> Result<(Vec<FStringPart>, usize), SyntaxError> {
+    fn parts(&mut self, mut i: usize, depth: usize, in_spec: bool) -> Result<(Vec<FStringPart>, usize), SyntaxError> {
         let b = self.text.as_bytes();
         let mut parts = Vec::new();
         let mut literal = String::new();
@@ -166,10 +135,7 @@ impl FStringParser<'_> {
                 b'}' => return Err(self.error("f-string: single '}' is not allowed", i, i + 1)),
                 b'\\' if !self.raw => {
                     if self.text[i..].starts_with("\\N{") {
-                        i = self.text[i..]
-                            .find('}')
-                            .map(|k| i + k + 1)
-                            .unwrap_or(b.len());
+                        i = self.text[i..].find('}').map(|k| i + k + 1).unwrap_or(b.len());
                     } else if matches!(b.get(i + 1), Some(b'{' | b'}')) {
                         i += 1;
                     } else {
@@ -197,11 +163,7 @@ impl FStringParser<'_> {
                 return Err(self.error("f-string: expecting '}'", i, i));
             };
             if c == b'\\' {
-                return Err(self.error(
-                    "f-string expression part cannot include a backslash",
-                    i,
-                    i + 1,
-                ));
+                return Err(self.error("f-string expression part cannot include a backslash", i, i + 1));
             }
             if let Some((q, triple)) = quote {
                 if c == q {
@@ -231,13 +193,7 @@ impl FStringParser<'_> {
                 }
                 b')' | b']' | b'}' => match brackets.pop() {
                     None if c == b'}' => return Ok(i),
-                    None => {
-                        return Err(self.error(
-                            &format!("f-string: unmatched '{}'", c as char),
-                            i,
-                            i + 1,
-                        ))
-                    }
+                    None => return Err(self.error(&format!("f-string: unmatched '{}'", c as char), i, i + 1)),
                     Some(open) => {
                         let expected = match open {
                             b'(' => b')',
@@ -253,9 +209,7 @@ impl FStringParser<'_> {
                         }
                     }
                 },
-                b'#' => {
-                    return Err(self.error("f-string expression part cannot include '#'", i, i + 1))
-                }
+                b'#' => return Err(self.error("f-string expression part cannot include '#'", i, i + 1)),
                 b'=' | b'!' | b'<' | b'>' if brackets.is_empty() && next == Some(b'=') => {
                     i += 2;
                     continue;
@@ -269,11 +223,7 @@ impl FStringParser<'_> {
 
     /// Parses one replacement field starting after its `{`; returns its parts (a debug literal
     /// and the value) and the position after its `}`.
-    fn field(
-        &mut self,
-        start: usize,
-        depth: usize,
-    ) -> Result<(Vec<FStringPart>, usize), SyntaxError> {
+    fn field(&mut self, start: usize, depth: usize) -> Result<(Vec<FStringPart>, usize), SyntaxError> {
         if depth >= MAX_FIELD_DEPTH {
             return Err(self.error("f-string: expressions nested too deeply", start, start));
         }
@@ -282,13 +232,12 @@ impl FStringParser<'_> {
         if self.text[start..end].trim().is_empty() {
             return Err(self.error("f-string: empty expression not allowed", start, end + 1));
         }
-        let value = super::parse_expression_at(self.source, self.base + start, self.base + end)
-            .map_err(|mut e| {
-                if !e.message.starts_with("f-string") {
-                    e.message = format!("f-string: {}", e.message);
-                }
-                e
-            })?;
+        let value = super::parse_expression_at(self.source, self.base + start, self.base + end).map_err(|mut e| {
+            if !e.message.starts_with("f-string") {
+                e.message = format!("f-string: {}", e.message);
+            }
+            e
+        })?;
         let mut i = end;
         let mut parts = Vec::new();
         let mut debug = false;
@@ -326,11 +275,7 @@ impl FStringParser<'_> {
         if debug && conversion.is_none() && format_spec.is_none() {
             conversion = Some('r');
         }
-        parts.push(FStringPart::Value {
-            value: Box::new(value),
-            conversion,
-            format_spec,
-        });
+        parts.push(FStringPart::Value { value: Box::new(value), conversion, format_spec });
         Ok((parts, i + 1))
     }
 }

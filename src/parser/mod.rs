@@ -18,14 +18,7 @@ use crate::diagnostics::SyntaxError;
 use crate::lexer::{tokenize, Mode, Spanned, Token};
 
 lalrpop_util::lalrpop_mod!(
-    #[allow(
-        clippy::all,
-        clippy::pedantic,
-        unused_parens,
-        unused_imports,
-        dead_code,
-        missing_docs
-    )]
+    #[allow(clippy::all, clippy::pedantic, unused_parens, unused_imports, dead_code, missing_docs)]
     grammar,
     "/aio.rs"
 );
@@ -51,17 +44,10 @@ pub fn parse_expression(source: &str) -> Result<Expr, SyntaxError> {
 }
 
 /// Parses `source[start..end]` as an expression, keeping spans relative to all of `source`.
-pub(crate) fn parse_expression_at(
-    source: &str,
-    start: usize,
-    end: usize,
-) -> Result<Expr, SyntaxError> {
+pub(crate) fn parse_expression_at(source: &str, start: usize, end: usize) -> Result<Expr, SyntaxError> {
     match run(source, start, end, Mode::Expression) {
         Ok(nodes::Top::Expr(e)) => Ok(e),
-        Ok(nodes::Top::Module(_)) => Err(SyntaxError::new(
-            "invalid syntax",
-            crate::ast::Span::new(start, end),
-        )),
+        Ok(nodes::Top::Module(_)) => Err(SyntaxError::new("invalid syntax", crate::ast::Span::new(start, end))),
         Err(mut errors) => Err(errors.swap_remove(0)),
     }
 }
@@ -72,11 +58,8 @@ fn run(source: &str, start: usize, end: usize, mode: Mode) -> Result<nodes::Top,
     let mut tokens = lexed.tokens;
     mark_parenthesized_with_items(&mut tokens);
     let mut recovered = Vec::new();
-    let result = grammar::TopParser::new().parse(
-        source,
-        &mut recovered,
-        tokens.iter().cloned().map(Ok::<Spanned, SyntaxError>),
-    );
+    let result =
+        grammar::TopParser::new().parse(source, &mut recovered, tokens.iter().cloned().map(Ok::<Spanned, SyntaxError>));
     let mut errors: Vec<SyntaxError> = Vec::new();
     for r in recovered {
         let cascade = errors::is_cascade(&r.error);
@@ -97,9 +80,7 @@ fn run(source: &str, start: usize, end: usize, mode: Mode) -> Result<nodes::Top,
         // Like CPython, a tokenizer error wins over a generic parser error.
         match errors.first() {
             None => errors.push(lex_error),
-            Some(first) if (at_eof && errors.len() == 1) || first.message == "invalid syntax" => {
-                errors[0] = lex_error
-            }
+            Some(first) if (at_eof && errors.len() == 1) || first.message == "invalid syntax" => errors[0] = lex_error,
             Some(_) => errors.push(lex_error),
         }
     }

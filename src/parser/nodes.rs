@@ -45,18 +45,12 @@ pub fn span(l: usize, r: usize) -> Span {
 
 /// An expression node.
 pub fn expr(kind: ExprKind, l: usize, r: usize) -> Expr {
-    Expr {
-        kind,
-        span: Span::new(l, r),
-    }
+    Expr { kind, span: Span::new(l, r) }
 }
 
 /// A statement node.
 pub fn stmt(kind: StmtKind, l: usize, r: usize) -> Stmt {
-    Stmt {
-        kind,
-        span: Span::new(l, r),
-    }
+    Stmt { kind, span: Span::new(l, r) }
 }
 
 /// Flattens statement groups (a `;`-separated line yields several statements).
@@ -75,12 +69,7 @@ pub fn recovered(
 
 /// The end of the last statement among several blocks, or `fallback`.
 fn block_end(blocks: &[&[Stmt]], fallback: usize) -> usize {
-    blocks
-        .iter()
-        .filter_map(|b| b.last())
-        .map(|s| s.span.end as usize)
-        .max()
-        .unwrap_or(fallback)
+    blocks.iter().filter_map(|b| b.last()).map(|s| s.span.end as usize).max().unwrap_or(fallback)
 }
 
 /// `raise exc from cause`.
@@ -90,11 +79,7 @@ pub fn raise(exc: Option<Expr>, cause: Option<Expr>, l: usize, r: usize) -> Stmt
 
 /// `name as asname` in an import.
 pub fn alias(name: String, asname: Option<String>, l: usize, r: usize) -> Alias {
-    Alias {
-        name,
-        asname,
-        span: Span::new(l, r),
-    }
+    Alias { name, asname, span: Span::new(l, r) }
 }
 
 /// `a.b` in a dotted module name.
@@ -103,34 +88,17 @@ pub fn dotted(a: String, b: String) -> String {
 }
 
 /// `from ..module import names`.
-pub fn import_from(
-    dots: Vec<u32>,
-    module: Option<String>,
-    names: Vec<Alias>,
-    l: usize,
-    r: usize,
-) -> PResult<Stmt> {
+pub fn import_from(dots: Vec<u32>, module: Option<String>, names: Vec<Alias>, l: usize, r: usize) -> PResult<Stmt> {
     let level = dots.iter().sum();
     if level == 0 && module.is_none() {
         return fail(SyntaxError::new("invalid syntax", Span::new(l, r)));
     }
-    Ok(stmt(
-        StmtKind::ImportFrom {
-            module,
-            names,
-            level,
-        },
-        l,
-        r,
-    ))
+    Ok(stmt(StmtKind::ImportFrom { module, names, level }, l, r))
 }
 
 /// `from m import a,` without parentheses.
 pub fn import_trailing_comma(_names: Vec<Alias>, l: usize, r: usize) -> PResult<Vec<Alias>> {
-    fail(SyntaxError::new(
-        "trailing comma not allowed without surrounding parentheses",
-        Span::new(l, r),
-    ))
+    fail(SyntaxError::new("trailing comma not allowed without surrounding parentheses", Span::new(l, r)))
 }
 
 /// Attaches decorators to a `def` or `class`.
@@ -154,15 +122,7 @@ pub fn if_stmt(
     let mut orelse = orelse.unwrap_or_default();
     for (el, etest, ebody) in elifs.into_iter().rev() {
         let end = block_end(&[&ebody, &orelse], etest.span.end as usize);
-        orelse = vec![stmt(
-            StmtKind::If {
-                test: etest,
-                body: ebody,
-                orelse,
-            },
-            el,
-            end,
-        )];
+        orelse = vec![stmt(StmtKind::If { test: etest, body: ebody, orelse }, el, end)];
     }
     let end = block_end(&[&body, &orelse], test.span.end as usize);
     stmt(StmtKind::If { test, body, orelse }, l, end)
@@ -187,37 +147,13 @@ pub fn for_stmt(
     targets::check_store(&target).or_else(fail)?;
     let orelse = orelse.unwrap_or_default();
     let end = block_end(&[&body, &orelse], iter.span.end as usize);
-    Ok(stmt(
-        StmtKind::For {
-            target,
-            iter,
-            body,
-            orelse,
-            is_async,
-        },
-        l,
-        end,
-    ))
+    Ok(stmt(StmtKind::For { target, iter, body, orelse, is_async }, l, end))
 }
 
 /// One `except` clause.
-pub fn handler(
-    typ: Option<Expr>,
-    name: Option<String>,
-    body: Vec<Stmt>,
-    star: bool,
-    l: usize,
-) -> Handler {
+pub fn handler(typ: Option<Expr>, name: Option<String>, body: Vec<Stmt>, star: bool, l: usize) -> Handler {
     let end = block_end(&[&body], l + 6);
-    (
-        ExceptHandler {
-            typ,
-            name,
-            body,
-            span: Span::new(l, end),
-        },
-        star,
-    )
+    (ExceptHandler { typ, name, body, span: Span::new(l, end) }, star)
 }
 
 /// `try` with its handlers, `else` and `finally`.
@@ -234,10 +170,7 @@ pub fn try_stmt(
     for (i, (h, is_star)) in handlers.into_iter().enumerate() {
         if is_star != star {
             let span = Span::new(h.span.start as usize, h.span.start as usize + 6);
-            return fail(SyntaxError::new(
-                "cannot have both 'except' and 'except*' on the same 'try'",
-                span,
-            ));
+            return fail(SyntaxError::new("cannot have both 'except' and 'except*' on the same 'try'", span));
         }
         if h.typ.is_none() && i + 1 < count {
             let span = Span::new(h.span.start as usize, h.span.start as usize + 6);
@@ -249,26 +182,11 @@ pub fn try_stmt(
     let finalbody = finalbody.unwrap_or_default();
     let handler_end = out.last().map(|h| h.span.end as usize).unwrap_or(l + 3);
     let end = block_end(&[&body, &orelse, &finalbody], l + 3).max(handler_end);
-    Ok(stmt(
-        StmtKind::Try {
-            body,
-            handlers: out,
-            orelse,
-            finalbody,
-            star,
-        },
-        l,
-        end,
-    ))
+    Ok(stmt(StmtKind::Try { body, handlers: out, orelse, finalbody, star }, l, end))
 }
 
 /// `with a as b, c: body`, or `async with`.
-pub fn with_stmt(
-    is_async: bool,
-    items: Vec<(Expr, Option<Expr>)>,
-    body: Vec<Stmt>,
-    l: usize,
-) -> PResult<Stmt> {
+pub fn with_stmt(is_async: bool, items: Vec<(Expr, Option<Expr>)>, body: Vec<Stmt>, l: usize) -> PResult<Stmt> {
     let mut out = Vec::with_capacity(items.len());
     for (context, target) in items {
         if let Some(t) = &target {
@@ -277,15 +195,7 @@ pub fn with_stmt(
         out.push(WithItem { context, target });
     }
     let end = block_end(&[&body], l + 4);
-    Ok(stmt(
-        StmtKind::With {
-            items: out,
-            body,
-            is_async,
-        },
-        l,
-        end,
-    ))
+    Ok(stmt(StmtKind::With { items: out, body, is_async }, l, end))
 }
 
 /// `def` or `async def`.
@@ -301,15 +211,8 @@ pub fn func_def(
 ) -> PResult<Stmt> {
     let params = params::build(items.unwrap_or_default()).or_else(fail)?;
     let end = block_end(&[&body], nr);
-    let def = FunctionDef {
-        name,
-        name_span: Span::new(nl, nr),
-        params,
-        body,
-        decorators: Vec::new(),
-        returns,
-        is_async,
-    };
+    let def =
+        FunctionDef { name, name_span: Span::new(nl, nr), params, body, decorators: Vec::new(), returns, is_async };
     Ok(stmt(StmtKind::FunctionDef(Box::new(def)), l, end))
 }
 
@@ -322,17 +225,9 @@ pub fn class_def(
     body: Vec<Stmt>,
     l: usize,
 ) -> PResult<Stmt> {
-    let (bases, keywords) =
-        super::calls::split_args(args.flatten().unwrap_or_default()).or_else(fail)?;
+    let (bases, keywords) = super::calls::split_args(args.flatten().unwrap_or_default()).or_else(fail)?;
     let end = block_end(&[&body], nr);
-    let def = ClassDef {
-        name,
-        name_span: Span::new(nl, nr),
-        bases,
-        keywords,
-        body,
-        decorators: Vec::new(),
-    };
+    let def = ClassDef { name, name_span: Span::new(nl, nr), bases, keywords, body, decorators: Vec::new() };
     Ok(stmt(StmtKind::ClassDef(Box::new(def)), l, end))
 }
 
@@ -363,33 +258,13 @@ pub fn yield_from(v: Expr, l: usize, r: usize) -> Expr {
 
 /// `body if test else orelse`.
 pub fn if_exp(test: Expr, body: Expr, orelse: Expr, l: usize, r: usize) -> Expr {
-    expr(
-        ExprKind::IfExp {
-            test: Box::new(test),
-            body: Box::new(body),
-            orelse: Box::new(orelse),
-        },
-        l,
-        r,
-    )
+    expr(ExprKind::IfExp { test: Box::new(test), body: Box::new(body), orelse: Box::new(orelse) }, l, r)
 }
 
 /// `lambda params: body`.
-pub fn lambda(
-    items: Option<Vec<params::ParamItem>>,
-    body: Expr,
-    l: usize,
-    r: usize,
-) -> PResult<Expr> {
+pub fn lambda(items: Option<Vec<params::ParamItem>>, body: Expr, l: usize, r: usize) -> PResult<Expr> {
     let params = params::build(items.unwrap_or_default()).or_else(fail)?;
-    Ok(expr(
-        ExprKind::Lambda {
-            params: Box::new(params),
-            body: Box::new(body),
-        },
-        l,
-        r,
-    ))
+    Ok(expr(ExprKind::Lambda { params: Box::new(params), body: Box::new(body) }, l, r))
 }
 
 /// `a or b or c` / `a and b`.
@@ -402,41 +277,18 @@ pub fn bool_op(op: BoolOpKind, first: Expr, rest: Vec<Expr>, l: usize, r: usize)
 
 /// A unary operation.
 pub fn unary(op: UnaryOp, operand: Expr, l: usize, r: usize) -> Expr {
-    expr(
-        ExprKind::UnaryOp {
-            op,
-            operand: Box::new(operand),
-        },
-        l,
-        r,
-    )
+    expr(ExprKind::UnaryOp { op, operand: Box::new(operand) }, l, r)
 }
 
 /// A (possibly chained) comparison.
 pub fn compare(left: Expr, rest: Vec<(CmpOp, Expr)>, l: usize, r: usize) -> Expr {
     let (ops, comparators) = rest.into_iter().unzip();
-    expr(
-        ExprKind::Compare {
-            left: Box::new(left),
-            ops,
-            comparators,
-        },
-        l,
-        r,
-    )
+    expr(ExprKind::Compare { left: Box::new(left), ops, comparators }, l, r)
 }
 
 /// A binary operation.
 pub fn bin_op(left: Expr, op: BinOp, right: Expr, l: usize, r: usize) -> Expr {
-    expr(
-        ExprKind::BinOp {
-            left: Box::new(left),
-            op,
-            right: Box::new(right),
-        },
-        l,
-        r,
-    )
+    expr(ExprKind::BinOp { left: Box::new(left), op, right: Box::new(right) }, l, r)
 }
 
 /// `await value`.
@@ -446,26 +298,12 @@ pub fn await_expr(e: Expr, l: usize, r: usize) -> Expr {
 
 /// `value[index]`.
 pub fn subscript(value: Expr, index: Expr, l: usize, r: usize) -> Expr {
-    expr(
-        ExprKind::Subscript {
-            value: Box::new(value),
-            index: Box::new(index),
-        },
-        l,
-        r,
-    )
+    expr(ExprKind::Subscript { value: Box::new(value), index: Box::new(index) }, l, r)
 }
 
 /// `value.attr`.
 pub fn attribute(value: Expr, attr: String, l: usize, r: usize) -> Expr {
-    expr(
-        ExprKind::Attribute {
-            value: Box::new(value),
-            attr,
-        },
-        l,
-        r,
-    )
+    expr(ExprKind::Attribute { value: Box::new(value), attr }, l, r)
 }
 
 /// A name.
@@ -512,10 +350,7 @@ pub fn dict(entries: Vec<(Option<Expr>, Expr)>, l: usize, r: usize) -> Expr {
 pub fn paren(v: Vec<Expr>, trailing_comma: bool, l: usize, r: usize) -> PResult<Expr> {
     if v.len() == 1 && !trailing_comma {
         if let ExprKind::Starred(_) = v[0].kind {
-            return fail(SyntaxError::new(
-                "cannot use starred expression here",
-                v[0].span,
-            ));
+            return fail(SyntaxError::new("cannot use starred expression here", v[0].span));
         }
     }
     Ok(tuple_or_single(v, trailing_comma, l, r))
@@ -524,10 +359,7 @@ pub fn paren(v: Vec<Expr>, trailing_comma: bool, l: usize, r: usize) -> PResult<
 /// Rejects `*x` as a comprehension element.
 fn check_element(e: &Expr) -> PResult<()> {
     if let ExprKind::Starred(_) = e.kind {
-        return fail(SyntaxError::new(
-            "iterable unpacking cannot be used in comprehension",
-            e.span,
-        ));
+        return fail(SyntaxError::new("iterable unpacking cannot be used in comprehension", e.span));
     }
     Ok(())
 }
@@ -535,70 +367,30 @@ fn check_element(e: &Expr) -> PResult<()> {
 /// `(elt for ...)`.
 pub fn genexp(elt: Expr, generators: Vec<Comprehension>, l: usize, r: usize) -> PResult<Expr> {
     check_element(&elt)?;
-    Ok(expr(
-        ExprKind::GeneratorExp {
-            elt: Box::new(elt),
-            generators,
-        },
-        l,
-        r,
-    ))
+    Ok(expr(ExprKind::GeneratorExp { elt: Box::new(elt), generators }, l, r))
 }
 
 /// `[elt for ...]`.
 pub fn list_comp(elt: Expr, generators: Vec<Comprehension>, l: usize, r: usize) -> PResult<Expr> {
     check_element(&elt)?;
-    Ok(expr(
-        ExprKind::ListComp {
-            elt: Box::new(elt),
-            generators,
-        },
-        l,
-        r,
-    ))
+    Ok(expr(ExprKind::ListComp { elt: Box::new(elt), generators }, l, r))
 }
 
 /// `{elt for ...}`.
 pub fn set_comp(elt: Expr, generators: Vec<Comprehension>, l: usize, r: usize) -> PResult<Expr> {
     check_element(&elt)?;
-    Ok(expr(
-        ExprKind::SetComp {
-            elt: Box::new(elt),
-            generators,
-        },
-        l,
-        r,
-    ))
+    Ok(expr(ExprKind::SetComp { elt: Box::new(elt), generators }, l, r))
 }
 
 /// `{key: value for ...}`.
-pub fn dict_comp(
-    key: Expr,
-    value: Expr,
-    generators: Vec<Comprehension>,
-    l: usize,
-    r: usize,
-) -> Expr {
-    expr(
-        ExprKind::DictComp {
-            key: Box::new(key),
-            value: Box::new(value),
-            generators,
-        },
-        l,
-        r,
-    )
+pub fn dict_comp(key: Expr, value: Expr, generators: Vec<Comprehension>, l: usize, r: usize) -> Expr {
+    expr(ExprKind::DictComp { key: Box::new(key), value: Box::new(value), generators }, l, r)
 }
 
 /// `async? for target in iter` in a comprehension.
 pub fn comp_for(is_async: bool, target: Expr, iter: Expr) -> PResult<CompClause> {
     targets::check_store(&target).or_else(fail)?;
-    Ok(CompClause::For(Comprehension {
-        target,
-        iter,
-        ifs: Vec::new(),
-        is_async,
-    }))
+    Ok(CompClause::For(Comprehension { target, iter, ifs: Vec::new(), is_async }))
 }
 
 /// Attaches each `if` to the `for` before it.
@@ -618,21 +410,7 @@ pub fn comprehensions(first: CompClause, rest: Vec<CompClause>) -> Vec<Comprehen
 }
 
 /// `lower:upper:step`.
-pub fn slice(
-    lower: Option<Expr>,
-    upper: Option<Expr>,
-    step: Option<Option<Expr>>,
-    l: usize,
-    r: usize,
-) -> Expr {
+pub fn slice(lower: Option<Expr>, upper: Option<Expr>, step: Option<Option<Expr>>, l: usize, r: usize) -> Expr {
     let b = |e: Option<Expr>| e.map(Box::new);
-    expr(
-        ExprKind::Slice {
-            lower: b(lower),
-            upper: b(upper),
-            step: b(step.flatten()),
-        },
-        l,
-        r,
-    )
+    expr(ExprKind::Slice { lower: b(lower), upper: b(upper), step: b(step.flatten()) }, l, r)
 }

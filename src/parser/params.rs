@@ -20,19 +20,8 @@ pub enum ParamItem {
 }
 
 /// Builds one parameter.
-pub fn param(
-    name: String,
-    annotation: Option<Expr>,
-    default: Option<Expr>,
-    l: usize,
-    r: usize,
-) -> Param {
-    Param {
-        name,
-        annotation,
-        default,
-        span: Span::new(l, r),
-    }
+pub fn param(name: String, annotation: Option<Expr>, default: Option<Expr>, l: usize, r: usize) -> Param {
+    Param { name, annotation, default, span: Span::new(l, r) }
 }
 
 /// Sorts the items into [`Parameters`], with CPython's checks and messages.
@@ -57,10 +46,7 @@ pub fn build(items: Vec<ParamItem>) -> Result<Parameters, SyntaxError> {
                 ParamItem::Plain(x) | ParamItem::Star(x) | ParamItem::DoubleStar(x) => x.span,
                 ParamItem::BareStar(s) | ParamItem::Slash(s) => *s,
             };
-            return Err(SyntaxError::new(
-                "arguments cannot follow var-keyword argument",
-                span,
-            ));
+            return Err(SyntaxError::new("arguments cannot follow var-keyword argument", span));
         }
         match item {
             ParamItem::Plain(param) => {
@@ -72,10 +58,7 @@ pub fn build(items: Vec<ParamItem>) -> Result<Parameters, SyntaxError> {
                     if param.default.is_some() {
                         seen_default = true;
                     } else if seen_default {
-                        return Err(SyntaxError::new(
-                            "non-default argument follows default argument",
-                            param.span,
-                        ));
+                        return Err(SyntaxError::new("non-default argument follows default argument", param.span));
                     }
                     p.args.push(param);
                 }
@@ -88,10 +71,7 @@ pub fn build(items: Vec<ParamItem>) -> Result<Parameters, SyntaxError> {
                     return Err(SyntaxError::new("/ must be ahead of *", span));
                 }
                 if p.args.is_empty() {
-                    return Err(SyntaxError::new(
-                        "at least one argument must precede /",
-                        span,
-                    ));
+                    return Err(SyntaxError::new("at least one argument must precede /", span));
                 }
                 seen_slash = true;
                 p.posonly = std::mem::take(&mut p.args);

@@ -44,15 +44,9 @@ fn invalid_store(e: &Expr) -> Option<Result<&Expr, SyntaxError>> {
         ExprKind::Name(_) | ExprKind::Attribute { .. } | ExprKind::Subscript { .. } => None,
         ExprKind::Starred(inner) => invalid_store(inner),
         ExprKind::Tuple(items) | ExprKind::List(items) => {
-            let stars = items
-                .iter()
-                .filter(|i| matches!(i.kind, ExprKind::Starred(_)))
-                .count();
+            let stars = items.iter().filter(|i| matches!(i.kind, ExprKind::Starred(_))).count();
             if stars > 1 {
-                return Some(Err(SyntaxError::new(
-                    "multiple starred expressions in assignment",
-                    e.span,
-                )));
+                return Some(Err(SyntaxError::new("multiple starred expressions in assignment", e.span)));
             }
             items.iter().find_map(invalid_store)
         }
@@ -63,18 +57,12 @@ fn invalid_store(e: &Expr) -> Option<Result<&Expr, SyntaxError>> {
 /// Checks an assignment target (also `for` and `with ... as` targets).
 pub fn check_store(e: &Expr) -> Result<(), SyntaxError> {
     if let ExprKind::Starred(_) = e.kind {
-        return Err(SyntaxError::new(
-            "starred assignment target must be in a list or tuple",
-            e.span,
-        ));
+        return Err(SyntaxError::new("starred assignment target must be in a list or tuple", e.span));
     }
     match invalid_store(e) {
         None => Ok(()),
         Some(Err(err)) => Err(err),
-        Some(Ok(bad)) => Err(SyntaxError::new(
-            format!("cannot assign to {}", expr_name(bad)),
-            bad.span,
-        )),
+        Some(Ok(bad)) => Err(SyntaxError::new(format!("cannot assign to {}", expr_name(bad)), bad.span)),
     }
 }
 
@@ -83,20 +71,14 @@ fn check_delete(e: &Expr) -> Result<(), SyntaxError> {
     match &e.kind {
         ExprKind::Name(_) | ExprKind::Attribute { .. } | ExprKind::Subscript { .. } => Ok(()),
         ExprKind::Tuple(items) | ExprKind::List(items) => items.iter().try_for_each(check_delete),
-        _ => Err(SyntaxError::new(
-            format!("cannot delete {}", expr_name(e)),
-            e.span,
-        )),
+        _ => Err(SyntaxError::new(format!("cannot delete {}", expr_name(e)), e.span)),
     }
 }
 
 /// Rejects a bare `*x` used as a value.
 fn check_value(e: &Expr) -> PResult<()> {
     if let ExprKind::Starred(_) = e.kind {
-        return fail(SyntaxError::new(
-            "can't use starred expression here",
-            e.span,
-        ));
+        return fail(SyntaxError::new("can't use starred expression here", e.span));
     }
     Ok(())
 }
@@ -127,10 +109,7 @@ pub fn assign(first: Expr, mut rest: Vec<Expr>, l: usize, r: usize) -> PResult<S
     let single = targets.len() == 1;
     for t in &targets {
         if let ExprKind::Yield(_) | ExprKind::YieldFrom(_) = t.kind {
-            return fail(SyntaxError::new(
-                "assignment to yield expression not possible",
-                t.span,
-            ));
+            return fail(SyntaxError::new("assignment to yield expression not possible", t.span));
         }
         if let Err(mut err) = check_store(t) {
             let plain = matches!(
@@ -140,10 +119,8 @@ pub fn assign(first: Expr, mut rest: Vec<Expr>, l: usize, r: usize) -> PResult<S
                     | ExprKind::Starred(_)
                     | ExprKind::Constant(Constant::None | Constant::Bool(_))
             );
-            if single && !plain && err.span == t.span && err.message.starts_with("cannot assign to")
-            {
-                err.message
-                    .push_str(" here. Maybe you meant '==' instead of '='?");
+            if single && !plain && err.span == t.span && err.message.starts_with("cannot assign to") {
+                err.message.push_str(" here. Maybe you meant '==' instead of '='?");
             }
             return fail(err);
         }
@@ -156,10 +133,7 @@ pub fn aug_assign(target: Expr, op: BinOp, value: Expr, l: usize, r: usize) -> P
     match target.kind {
         ExprKind::Name(_) | ExprKind::Attribute { .. } | ExprKind::Subscript { .. } => {}
         _ => {
-            let message = format!(
-                "'{}' is an illegal expression for augmented assignment",
-                expr_name(&target)
-            );
+            let message = format!("'{}' is an illegal expression for augmented assignment", expr_name(&target));
             return fail(SyntaxError::new(message, target.span));
         }
     }
@@ -168,65 +142,29 @@ pub fn aug_assign(target: Expr, op: BinOp, value: Expr, l: usize, r: usize) -> P
 }
 
 /// `target: annotation = value`.
-pub fn ann_assign(
-    target: Expr,
-    annotation: Expr,
-    value: Option<Expr>,
-    l: usize,
-    r: usize,
-) -> PResult<Stmt> {
+pub fn ann_assign(target: Expr, annotation: Expr, value: Option<Expr>, l: usize, r: usize) -> PResult<Stmt> {
     let simple = matches!(target.kind, ExprKind::Name(_));
     match target.kind {
         ExprKind::Name(_) | ExprKind::Attribute { .. } | ExprKind::Subscript { .. } => {}
         ExprKind::Tuple(_) => {
-            return fail(SyntaxError::new(
-                "only single target (not tuple) can be annotated",
-                target.span,
-            ));
+            return fail(SyntaxError::new("only single target (not tuple) can be annotated", target.span));
         }
         ExprKind::List(_) => {
-            return fail(SyntaxError::new(
-                "only single target (not list) can be annotated",
-                target.span,
-            ));
+            return fail(SyntaxError::new("only single target (not list) can be annotated", target.span));
         }
-        _ => {
-            return fail(SyntaxError::new(
-                "illegal target for annotation",
-                target.span,
-            ))
-        }
+        _ => return fail(SyntaxError::new("illegal target for annotation", target.span)),
     }
     if let Some(v) = &value {
         check_value(v)?;
     }
-    Ok(stmt(
-        StmtKind::AnnAssign {
-            target,
-            annotation,
-            value,
-            simple,
-        },
-        l,
-        r,
-    ))
+    Ok(stmt(StmtKind::AnnAssign { target, annotation, value, simple }, l, r))
 }
 
 /// `target := value`.
 pub fn named_expr(target: Expr, value: Expr, l: usize, r: usize) -> PResult<Expr> {
     if !matches!(target.kind, ExprKind::Name(_)) {
-        let message = format!(
-            "cannot use assignment expressions with {}",
-            expr_name(&target)
-        );
+        let message = format!("cannot use assignment expressions with {}", expr_name(&target));
         return fail(SyntaxError::new(message, target.span));
     }
-    Ok(expr(
-        ExprKind::NamedExpr {
-            target: Box::new(target),
-            value: Box::new(value),
-        },
-        l,
-        r,
-    ))
+    Ok(expr(ExprKind::NamedExpr { target: Box::new(target), value: Box::new(value) }, l, r))
 }
