@@ -1,0 +1,122 @@
+//! The parser: runs the layout lexer and the lalrpop grammar, and turns every failure into a
+//! [`SyntaxError`] worded as CPython words it. Nothing outside this module sees lalrpop's types.
+
+mod calls;
+mod errors;
+mod fstrings;
+mod nodes;
+mod params;
+mod targets;
+
+#[cfg(test)]
+mod tests;
+
+use lalrpop_util::ParseError;
+
+use crate::ast::{Expr, Module};
+use crate::diagnostics::SyntaxError;
+use crate::lexer::{tokenize, Mode, Spanned, Token};
+
+lalrpop_util::lalrpop_mod!(
+    #[allow(clippy::all, clippy::pedantic, unused_parens, unused_imports, dead_code, missing_docs)]
+    grammar,
+    "/aio.rs"
+);
+
+/// Parses a module, returning the first syntax error.
+pub fn parse_module(source: &str) -> Result<Module, SyntaxError> {
+    parse_module_all(source).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// Parses a module, returning every syntax error found (in source order, never empty on `Err`).
+/// The parser recovers at statement level, so later errors may be consequences of earlier ones.
+pub fn parse_module_all(source: &str) -> Result<Module, Vec<SyntaxError>> {
+    match run(source, 0, source.len(), Mode::Module) {
+        Ok(nodes::Top::Module(body)) => Ok(Module { body }),
+        Ok(nodes::Top::Expr(e)) => Err(vec![SyntaxError::new("invalid syntax", e.span)]),
+        Err(errors) => Err(errors),
+    }
+}
+
+/// Parses a lone expression (as `eval` does); line breaks inside are ignored.
+pub fn parse_expression(source: &str) -> Result<Expr, SyntaxError> {
+    parse_expression_at(source, 0, source.len())
+}
+
+/// Parses `source[start..end]` as an expression, keeping spans relative to all of `source`.
+pub(crate) fn parse_expression_at(source: &str, start: usize, end: usize) -> Result<Expr, SyntaxError> {
+    match run(source, start, end, Mode::Expression) {
+        Ok(nodes::Top::Expr(e)) => Ok(e),
+        Ok(nodes::Top::Module(_)) => Err(SyntaxError::new("invalid syntax", crate::ast::Span::new(start, end))),
+        Err(mut errors) => Err(errors.swap_remove(0)),
+    }
+}
+
+/// Lexes and parses `source[start..end]`; on failure returns at least one error.
+fn run(source: &str, start: usize, end: usize, mode: Mode) -> Result<nodes::Top, Vec<SyntaxError>> {
+    let lexed = tokenize(source, start, end, mode);
+    let mut tokens = lexed.tokens;
+    mark_parenthesized_with_items(&mut tokens);
+    let mut recovered = Vec::new();
+    let result =
+        grammar::TopParser::new().parse(source, &mut recovered, tokens.iter().cloned().map(Ok::<Spanned, SyntaxError>));
+    let mut errors: Vec<SyntaxError> = Vec::new();
+    for r in recovered {
+        let cascade = errors::is_cascade(&r.error);
+        if errors.is_empty() || !cascade {
+            errors.push(errors::convert(r.error, &tokens, source));
+        }
+    }
+    let mut at_eof = false;
+    let top = match result {
+        Ok(top) => Some(top),
+        Err(e) => {
+            at_eof = matches!(e, ParseError::UnrecognizedEof { .. });
+            errors.push(errors::convert(e, &tokens, source));
+            None
+        }
+    };
+    if let Some(lex_error) = lexed.error {
+        // Like CPython, a tokenizer error wins over a generic parser error.
+        match errors.first() {
+            None => errors.push(lex_error),
+            Some(first) if (at_eof && errors.len() == 1) || first.message == "invalid syntax" => errors[0] = lex_error,
+            Some(_) => errors.push(lex_error),
+        }
+    }
+    match top {
+        Some(top) if errors.is_empty() => Ok(top),
+        _ => Err(errors),
+    }
+}
+
+/// Marks `with (a as b, c):` brackets so the grammar can tell them from a parenthesised
+/// expression: a `(` right after `with` whose matching `)` is followed by `:`.
+fn mark_parenthesized_with_items(tokens: &mut [Spanned]) {
+    let mut i = 0;
+    while i + 1 < tokens.len() {
+        if tokens[i].1 == Token::With && tokens[i + 1].1 == Token::LParen {
+            let mut depth = 0usize;
+            let mut j = i + 1;
+            while j < tokens.len() {
+                match tokens[j].1 {
+                    Token::LParen | Token::LBracket | Token::LBrace => depth += 1,
+                    Token::RParen | Token::RBracket | Token::RBrace => {
+                        depth = depth.saturating_sub(1);
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            if tokens.get(j + 1).is_some_and(|t| t.1 == Token::Colon) {
+                tokens[i + 1].1 = Token::WithLParen;
+                tokens[j].1 = Token::WithRParen;
+            }
+            i = j;
+        }
+        i += 1;
+    }
+}
