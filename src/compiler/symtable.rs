@@ -358,12 +358,18 @@ impl Builder {
             StmtKind::Global(names) => {
                 for n in names {
                     let sc = &self.scopes[self.cur];
-                    if sc.assigned.contains(n) || sc.used.contains(n) {
-                        let what = if sc.assigned.contains(n) { "assigned to" } else { "used" };
-                        self.err(format!("name '{n}' is {what} before global declaration"), s.span);
-                    }
-                    if sc.params.contains(n) {
+                    let before = if sc.assigned.contains(n) {
+                        Some("assigned to")
+                    } else if sc.used.contains(n) {
+                        Some("used")
+                    } else {
+                        None
+                    };
+                    let is_param = sc.params.contains(n);
+                    if is_param {
                         self.err(format!("name '{n}' is parameter and global"), s.span);
+                    } else if let Some(what) = before {
+                        self.err(format!("name '{n}' is {what} before global declaration"), s.span);
                     }
                     self.scope().globals.insert(n.clone());
                 }
@@ -375,10 +381,17 @@ impl Builder {
                 }
                 for n in names {
                     let sc = &self.scopes[self.cur];
-                    if sc.params.contains(n) {
+                    let is_param = sc.params.contains(n);
+                    let before = if sc.assigned.contains(n) {
+                        Some("assigned to")
+                    } else if sc.used.contains(n) {
+                        Some("used")
+                    } else {
+                        None
+                    };
+                    if is_param {
                         self.err(format!("name '{n}' is parameter and nonlocal"), s.span);
-                    } else if sc.assigned.contains(n) || sc.used.contains(n) {
-                        let what = if sc.assigned.contains(n) { "assigned to" } else { "used" };
+                    } else if let Some(what) = before {
                         self.err(format!("name '{n}' is {what} before nonlocal declaration"), s.span);
                     }
                     self.scope().nonlocals.insert(n.clone());

@@ -252,8 +252,8 @@ impl Vm {
                 }
                 Op::LoadClassDeref(c) => {
                     let name = self.cell_name(c.0);
-                    let frame = self.frames.last_mut().expect("frame");
-                    let ns_val = frame.namespace.as_ref().and_then(|ns| self.dict_get_str_key(ns, name));
+                    let ns = self.frames.last().expect("frame").namespace.clone();
+                    let ns_val = ns.and_then(|ns| self.dict_get_str_key(&ns, name));
                     let v = match ns_val {
                         Some(v) => v,
                         None => {
@@ -740,8 +740,8 @@ impl Vm {
                     frame.stack.push(aw);
                 }
                 Op::LoadAssertionError => {
-                    let c = Value::Class(self.exc_class(ExcKind::AssertionError).clone());
-                    frame.stack.push(c);
+                    let c = Value::Class(self.exc_types[ExcKind::AssertionError as usize].clone());
+                    self.push(c);
                 }
                 Op::ImportName(n) => {
                     let name = frame.code.names[n.0 as usize];

@@ -420,6 +420,7 @@ impl Vm {
             text::ErrorKind::OverflowError => Exc::overflow(e.message),
             text::ErrorKind::TypeError => Exc::type_error(e.message),
             text::ErrorKind::ZeroDivisionError => Exc::zero_division(e.message),
+            text::ErrorKind::IndexError => Exc::index_error(e.message),
         };
         match v {
             Value::Int(_) | Value::BigInt(_) | Value::Bool(_) if !(matches!(v, Value::Bool(_)) && spec.is_empty()) => {
