@@ -133,6 +133,12 @@ fn run_with_timeout(mut cmd: Command) -> Result<Ran, Failed> {
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
+    // Its own process group, so that a timeout also kills whatever the script started.
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
     let mut child = cmd
         .spawn()
         .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
@@ -153,6 +159,7 @@ fn run_with_timeout(mut cmd: Command) -> Result<Ran, Failed> {
         match child.try_wait() {
             Ok(Some(status)) => break status,
             Ok(None) if start.elapsed() > TIMEOUT => {
+                kill_group(child.id());
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(format!("timed out after {} s: {cmd:?}", TIMEOUT.as_secs()).into());
@@ -168,6 +175,21 @@ fn run_with_timeout(mut cmd: Command) -> Result<Ran, Failed> {
         stderr: String::from_utf8_lossy(&stderr).into_owned(),
         code: exit_code(status),
     })
+}
+
+/// Kills the process group led by `pid` (the child and anything it spawned).
+fn kill_group(pid: u32) {
+    #[cfg(unix)]
+    {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    #[cfg(not(unix))]
+    let _ = pid;
 }
 
 /// The exit status as a shell reports it: the code, or 128+signal when killed by a signal.
