@@ -1,0 +1,340 @@
+//! The command line as a user drives it: `aio --version`, `--help`, `-c`, `run`, `check`,
+//! and how errors reach the terminal (exit statuses and stderr).
+//!
+//! Exit statuses mirror CPython's where CPython has an equivalent: an uncaught exception or
+//! a syntax error is 1, a file that cannot be opened is 2 (`python3 missing.py` exits 2).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A scratch folder removed when dropped.
+struct TempDir {
+    path: PathBuf,
+}
+
+impl TempDir {
+    fn new() -> TempDir {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path = std::env::temp_dir().join(format!("aio-cli-{}-{n}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).expect("create temp dir");
+        TempDir { path }
+    }
+
+    /// Writes `contents` to `name` inside the folder and returns its path.
+    fn file(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path.join(name);
+        fs::write(&path, contents).expect("write temp file");
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Runs `aio` with `args` in `dir`, stdin closed.
+fn aio_in(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_aio"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .expect("aio binary starts")
+}
+
+fn aio(args: &[&str]) -> Output {
+    aio_in(&std::env::temp_dir(), args)
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn code(out: &Output) -> Option<i32> {
+    out.status.code()
+}
+
+/// Shows everything about a run, for assertion messages.
+fn describe(out: &Output) -> String {
+    format!(
+        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+        out.status,
+        stdout(out),
+        stderr(out)
+    )
+}
+
+#[test]
+fn version_prints_name_and_version() {
+    let out = aio(&["--version"]);
+    assert_eq!(code(&out), Some(0), "{}", describe(&out));
+    assert_eq!(stdout(&out).trim_end(), "aio 0.1.0", "{}", describe(&out));
+}
+
+#[test]
+fn help_mentions_the_subcommands() {
+    let out = aio(&["--help"]);
+    assert_eq!(code(&out), Some(0), "{}", describe(&out));
+    let text = stdout(&out);
+    for word in ["run", "check", "-c"] {
+        assert!(
+            text.contains(word),
+            "--help should mention {word:?}\n{}",
+            describe(&out)
+        );
+    }
+}
+
+#[test]
+fn dash_c_runs_code() {
+    let out = aio(&["-c", "print(1+1)"]);
+    assert_eq!(code(&out), Some(0), "{}", describe(&out));
+    assert_eq!(stdout(&out), "2\n");
+}
+
+#[test]
+fn dash_c_multiple_statements_and_exit_status() {
+    let out = aio(&["-c", "import sys\nprint('a'); print('b')\nsys.exit(4)"]);
+    assert_eq!(stdout(&out), "a\nb\n", "{}", describe(&out));
+    assert_eq!(code(&out), Some(4), "{}", describe(&out));
+}
+
+#[test]
+fn dash_c_syntax_error_exits_1() {
+    let out = aio(&["-c", "print(1"]);
+    assert_eq!(code(&out), Some(1), "{}", describe(&out));
+    assert_eq!(stdout(&out), "");
+    assert!(stderr(&out).contains("SyntaxError"), "{}", describe(&out));
+}
+
+#[test]
+fn run_passes_arguments_in_sys_argv() {
+    let dir = TempDir::new();
+    dir.file("args.aio", "import sys\nprint(sys.argv[1:])\n");
+    let out = aio_in(&dir.path, &["run", "args.aio", "a", "b"]);
+    assert_eq!(code(&out), Some(0), "{}", describe(&out));
+    assert_eq!(stdout(&out), "['a', 'b']\n");
+}
+
+#[test]
+fn run_arguments_that_look_like_options_go_to_the_script() {
+    let dir = TempDir::new();
+    dir.file("args.aio", "import sys\nprint(sys.argv[1:])\n");
+    let out = aio_in(&dir.path, &["run", "args.aio", "--version", "-c", "x"]);
+    assert_eq!(code(&out), Some(0), "{}", describe(&out));
+    assert_eq!(stdout(&out), "['--version', '-c', 'x']\n");
+}
+
+#[test]
+fn run_with_absolute_path() {
+    let dir = TempDir::new();
+    let script = dir.file("hello.aio", "print('hello')\n");
+    let out = aio(&["run", script.to_str().unwrap()]);
+    assert_eq!(code(&out), Some(0), "{}", describe(&out));
+    assert_eq!(stdout(&out), "hello\n");
+}
+
+#[test]
+fn bare_file_works_like_run() {
+    let dir = TempDir::new();
+    dir.file("args.aio", "import sys\nprint('ran', sys.argv[1:])\n");
+    let out = aio_in(&dir.path, &["args.aio", "x"]);
+    assert_eq!(code(&out), Some(0), "{}", describe(&out));
+    assert_eq!(stdout(&out), "ran ['x']\n");
+}
+
+#[test]
+fn check_ok_file_is_silent_and_does_not_run_it() {
+    let dir = TempDir::new();
+    dir.file("ok.aio", "print('this must not run')\n");
+    let out = aio_in(&dir.path, &["check", "ok.aio"]);
+    assert_eq!(code(&out), Some(0), "{}", describe(&out));
+    assert_eq!(stdout(&out), "", "{}", describe(&out));
+}
+
+#[test]
+fn check_bad_file_reports_syntax_error() {
+    let dir = TempDir::new();
+    dir.file("bad.aio", "print('x')\ndef f(:\n    pass\n");
+    let out = aio_in(&dir.path, &["check", "bad.aio"]);
+    assert_eq!(code(&out), Some(1), "{}", describe(&out));
+    assert_eq!(stdout(&out), "", "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(err.contains("SyntaxError"), "{}", describe(&out));
+    assert!(err.contains("bad.aio"), "{}", describe(&out));
+}
+
+#[test]
+fn check_reports_every_bad_file() {
+    let dir = TempDir::new();
+    dir.file("first_bad.aio", "x = (1,\n");
+    dir.file("fine.aio", "x = 1\n");
+    dir.file("second_bad.aio", "if True\n    pass\n");
+    let out = aio_in(
+        &dir.path,
+        &["check", "first_bad.aio", "fine.aio", "second_bad.aio"],
+    );
+    assert_eq!(code(&out), Some(1), "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(err.contains("first_bad.aio"), "{}", describe(&out));
+    assert!(err.contains("second_bad.aio"), "{}", describe(&out));
+    assert!(!err.contains("fine.aio"), "{}", describe(&out));
+}
+
+/// Asserts that stderr holds exactly one non-empty line.
+fn assert_one_line(out: &Output) {
+    let err = stderr(out);
+    let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected a one-line error\n{}",
+        describe(out)
+    );
+}
+
+#[test]
+fn missing_file_exits_2_with_one_line() {
+    let dir = TempDir::new();
+    for args in [
+        &["run", "no_such_file.aio"][..],
+        &["no_such_file.aio"][..],
+        &["check", "no_such_file.aio"][..],
+    ] {
+        let out = aio_in(&dir.path, args);
+        assert_eq!(code(&out), Some(2), "aio {args:?}\n{}", describe(&out));
+        assert_eq!(stdout(&out), "");
+        assert!(
+            stderr(&out).contains("No such file or directory"),
+            "aio {args:?}\n{}",
+            describe(&out)
+        );
+        assert_one_line(&out);
+    }
+}
+
+/// CPython exits 1 for a directory (it looks for `__main__.py` inside); aio has no such
+/// notion, so a directory is a file it cannot open, and that is exit status 2.
+#[test]
+fn directory_exits_2() {
+    let dir = TempDir::new();
+    fs::create_dir(dir.path.join("folder.aio")).unwrap();
+    let out = aio_in(&dir.path, &["run", "folder.aio"]);
+    assert_eq!(code(&out), Some(2), "{}", describe(&out));
+    assert_eq!(stdout(&out), "");
+    assert_one_line(&out);
+}
+
+/// `python3 bad.py` on a file that is not UTF-8 reports a one-line SyntaxError and
+/// exits 1; aio mirrors that.
+#[test]
+fn non_utf8_file_exits_1_with_one_line() {
+    let dir = TempDir::new();
+    dir.file("latin1.aio", b"print('before')\nx = '\xff\xfe'\n");
+    let out = aio_in(&dir.path, &["run", "latin1.aio"]);
+    assert_eq!(code(&out), Some(1), "{}", describe(&out));
+    assert_eq!(stdout(&out), "", "nothing runs\n{}", describe(&out));
+    assert_one_line(&out);
+    assert!(stderr(&out).contains("latin1.aio"), "{}", describe(&out));
+}
+
+#[test]
+fn syntax_error_runs_nothing_and_exits_1() {
+    let dir = TempDir::new();
+    dir.file("syn.aio", "print('must not print')\nprint(1\n");
+    let out = aio_in(&dir.path, &["run", "syn.aio"]);
+    assert_eq!(code(&out), Some(1), "{}", describe(&out));
+    assert_eq!(stdout(&out), "");
+    let err = stderr(&out);
+    assert!(err.contains("SyntaxError"), "{}", describe(&out));
+    assert!(err.contains("syn.aio"), "{}", describe(&out));
+}
+
+#[test]
+fn uncaught_exception_prints_traceback_and_exits_1() {
+    let dir = TempDir::new();
+    dir.file(
+        "boom.aio",
+        "def f(x):\n    return 1 / x\n\nprint('start')\nf(0)\nprint('never')\n",
+    );
+    let out = aio_in(&dir.path, &["run", "boom.aio"]);
+    assert_eq!(code(&out), Some(1), "{}", describe(&out));
+    assert_eq!(stdout(&out), "start\n", "{}", describe(&out));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    let find = |pred: &dyn Fn(&str) -> bool, from: usize, what: &str| -> usize {
+        lines[from..]
+            .iter()
+            .position(|l| pred(l))
+            .map(|i| i + from)
+            .unwrap_or_else(|| panic!("stderr lacks {what} after line {from}\n{}", describe(&out)))
+    };
+    let tb = find(
+        &|l| l == "Traceback (most recent call last):",
+        0,
+        "the traceback header",
+    );
+    let outer = find(
+        &|l| l.starts_with("  File \"") && l.ends_with("boom.aio\", line 5, in <module>"),
+        tb,
+        "the <module> frame",
+    );
+    let outer_src = find(&|l| l == "    f(0)", outer, "the source line f(0)");
+    let inner = find(
+        &|l| l.starts_with("  File \"") && l.ends_with("boom.aio\", line 2, in f"),
+        outer_src,
+        "the frame of f",
+    );
+    find(&|l| l == "    return 1 / x", inner, "the source line of f");
+    assert_eq!(
+        lines.last().copied(),
+        Some("ZeroDivisionError: division by zero"),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn uncaught_exception_in_dash_c_exits_1() {
+    let out = aio(&["-c", "print('a')\nraise ValueError('bad')"]);
+    assert_eq!(code(&out), Some(1), "{}", describe(&out));
+    assert_eq!(stdout(&out), "a\n");
+    assert!(
+        stderr(&out).lines().last() == Some("ValueError: bad"),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn sys_exit_message_goes_to_stderr() {
+    let dir = TempDir::new();
+    dir.file(
+        "quit.aio",
+        "import sys\nprint('out')\nsys.exit('leaving now')\n",
+    );
+    let out = aio_in(&dir.path, &["run", "quit.aio"]);
+    assert_eq!(code(&out), Some(1), "{}", describe(&out));
+    assert_eq!(stdout(&out), "out\n");
+    assert_eq!(stderr(&out).trim_end(), "leaving now", "{}", describe(&out));
+}
+
+#[test]
+fn script_imports_sibling_module_from_another_working_directory() {
+    let dir = TempDir::new();
+    dir.file("helper.aio", "VALUE = 41\n");
+    let script = dir.file("main.aio", "import helper\nprint(helper.VALUE + 1)\n");
+    let out = aio(&["run", script.to_str().unwrap()]);
+    assert_eq!(code(&out), Some(0), "{}", describe(&out));
+    assert_eq!(stdout(&out), "42\n");
+}
