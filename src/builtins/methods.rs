@@ -87,6 +87,10 @@ fn seq_index(vm: &mut Vm, items: &[Value], a: &Args, what: &str) -> Res<Value> {
             return Ok(Value::Int(i));
         }
     }
+    if what == "list" {
+        let r = vm.repr(&a.pos[1])?;
+        return Err(Exc::value_error(format!("{r} is not in list")));
+    }
     Err(Exc::value_error(format!("{what}.index(x): x not in {what}")))
 }
 
@@ -273,9 +277,19 @@ impl NativeObject for DictView {
             "__contains__" => view_contains,
             "__repr__" => view_repr,
             "isdisjoint" => view_isdisjoint,
+            "__and__" | "__rand__" => view_and,
+            "__or__" | "__ror__" => view_or,
+            "__sub__" => view_sub,
+            "__xor__" | "__rxor__" => view_xor,
+            "__eq__" => view_eq,
             _ => return Ok(None),
         };
         let name: &'static str = match s.as_str() {
+            "__and__" | "__rand__" => "__and__",
+            "__or__" | "__ror__" => "__or__",
+            "__sub__" => "__sub__",
+            "__xor__" | "__rxor__" => "__xor__",
+            "__eq__" => "__eq__",
             "__iter__" => "__iter__",
             "__len__" => "__len__",
             "__contains__" => "__contains__",
@@ -360,6 +374,43 @@ fn view_isdisjoint(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         }
     }
     Ok(Value::Bool(true))
+}
+
+fn view_setop(vm: &mut Vm, a: &Args, op: crate::ast::BinOp) -> Res<Value> {
+    let (d, kind) = view_of(a)?;
+    let mine = vm.new_set(view_items(&d, kind))?;
+    let other_items = vm.collect(&a.pos.get(1).cloned().unwrap_or(Value::None))?;
+    let other = vm.new_set(other_items)?;
+    vm.binary_op(op, mine, other)
+}
+fn view_and(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_setop(vm, a, crate::ast::BinOp::BitAnd)
+}
+fn view_or(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_setop(vm, a, crate::ast::BinOp::BitOr)
+}
+fn view_sub(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_setop(vm, a, crate::ast::BinOp::Sub)
+}
+fn view_xor(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_setop(vm, a, crate::ast::BinOp::BitXor)
+}
+fn view_eq(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let (d, kind) = view_of(a)?;
+    if kind == 1 {
+        return Ok(Value::NotImplemented);
+    }
+    let mine = vm.new_set(view_items(&d, kind))?;
+    let other = a.pos.get(1).cloned().unwrap_or(Value::None);
+    let other = match &other {
+        Value::Set(_) | Value::FrozenSet(_) => other,
+        Value::Other(_) => {
+            let items = vm.collect(&other)?;
+            vm.new_set(items)?
+        }
+        _ => return Ok(Value::NotImplemented),
+    };
+    vm.compare(crate::bytecode::CmpKind::Eq, &mine, &other)
 }
 
 fn make_view(a: &Args, kind: u8) -> Res<Value> {
@@ -617,6 +668,18 @@ fn object_init(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
     Ok(Value::None)
 }
 
+/// `object.__new__(cls, *args)`.
+fn object_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let Some(Value::Class(c)) = a.pos.first().cloned() else {
+        return Err(Exc::type_error("object.__new__(X): X is not a type object"));
+    };
+    let args: Vec<Value> = a.pos[1..].to_vec();
+    if c.builtin.is_some() {
+        return vm.instantiate(&c, args, vec![]);
+    }
+    vm.new_instance(&c, &args)
+}
+
 fn property_setter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     property_with(a, 1)
 }
@@ -757,6 +820,16 @@ pub fn install(vm: &mut Vm) {
     vm.add_methods(TypeId::Generator, gen_methods);
     vm.add_methods(TypeId::Coroutine, &[("send", gen_send), ("throw", gen_throw), ("close", gen_close)]);
     vm.add_methods(TypeId::Object, &[("__init__", object_init)]);
+    let new = Value::Native(Rc::new(crate::vm::value::NativeFunction {
+        name: "__new__",
+        func: object_new,
+        receiver: None,
+        owner: Some("object"),
+    }));
+    vm.type_class(TypeId::Object)
+        .dict
+        .borrow_mut()
+        .insert(Sym::new("__new__"), Value::Descriptor(Rc::new(crate::vm::value::Descriptor::StaticMethod(new))));
     vm.add_methods(TypeId::Property, &[("setter", property_setter), ("getter", property_getter), ("deleter", property_deleter)]);
     super::str_methods::install(vm);
 }

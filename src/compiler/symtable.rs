@@ -193,7 +193,8 @@ impl Builder {
     }
 
     fn params(&mut self, p: &Parameters) {
-        let all = p.posonly.iter().chain(p.args.iter()).chain(p.vararg.iter()).chain(p.kwonly.iter()).chain(p.kwarg.iter());
+        // CPython's slot order: positional, keyword-only, then *args and **kwargs.
+        let all = p.posonly.iter().chain(p.args.iter()).chain(p.kwonly.iter()).chain(p.vararg.iter()).chain(p.kwarg.iter());
         for param in all {
             let s = self.scope();
             s.params.push(param.name.clone());

@@ -147,7 +147,7 @@ impl Vm {
             Value::Class(c) => {
                 // A script class with a script `__init__` and the default `__new__`: push the
                 // `__init__` frame and let its return push the instance.
-                if c.layout == Layout::Object && c.builtin.is_none() && c.lookup(self.syms.new).is_none() {
+                if c.layout == Layout::Object && c.builtin.is_none() && !self.has_custom_new(c) {
                     if let Some(Value::Function(init)) = c.lookup(self.syms.init) {
                         if !(init.code.flags.generator || init.code.flags.coroutine) {
                             let inst = Value::Instance(Rc::new(Instance { class: c.clone(), attrs: RefCell::new(Vec::new()) }));
@@ -370,7 +370,7 @@ impl Vm {
             };
         }
         // `__new__`, if a script class defines one.
-        let new_fn = c.lookup(self.syms.new);
+        let new_fn = if self.has_custom_new(c) { c.lookup(self.syms.new) } else { None };
         let inst = match new_fn {
             Some(nf @ (Value::Function(_) | Value::Descriptor(_))) => {
                 let nf = match &nf {
@@ -420,6 +420,18 @@ impl Vm {
             }
         }
         Ok(inst)
+    }
+
+    /// True when a class (or a base other than `object`) defines `__new__`.
+    pub fn has_custom_new(&self, c: &Rc<Class>) -> bool {
+        match c.lookup(self.syms.new) {
+            None => false,
+            Some(Value::Descriptor(d)) => match &*d {
+                super::value::Descriptor::StaticMethod(Value::Native(n)) => n.owner != Some("object"),
+                _ => true,
+            },
+            Some(_) => true,
+        }
     }
 
     /// A fresh instance of a script class (exceptions get their `args`).
@@ -511,7 +523,7 @@ impl Vm {
         let cell = self.run_frame(frame)?;
         let mro = c3_mro(&base_classes).ok_or_else(|| {
             Exc::type_error(format!(
-                "Cannot create a consistent method resolution order (MRO) for bases {}",
+                "Cannot create a consistent method resolution\norder (MRO) for bases {}",
                 base_classes.iter().map(|b| b.name.to_string()).collect::<Vec<_>>().join(", ")
             ))
         })?;
@@ -527,6 +539,9 @@ impl Vm {
             if let Value::Str(k) = &e.key {
                 dict.insert(Sym::new(k.as_str()), e.value.clone());
             }
+        }
+        if dict.contains_key(&self.syms.eq) && !dict.contains_key(&self.syms.hash) {
+            dict.insert(self.syms.hash, Value::None);
         }
         let qualname = match dict.get(&self.syms.qualname) {
             Some(Value::Str(q)) => Rc::from(q.as_str()),

@@ -565,28 +565,21 @@ impl Vm {
         let b_class = self.class_of(b);
         let b_first = !Rc::ptr_eq(&a_class, &b_class) && b_class.is_subclass(&a_class) && b_class.dict.borrow().contains_key(&rname);
         if b_first {
-            if let Some(r) = self.try_dunder(b, rname, a)? {
+            if let Some(r) = self.try_cmp_dunder(kind, b, rname, a)? {
                 return Ok(r);
             }
         }
-        if let Some(r) = self.try_dunder(a, name, b)? {
+        if let Some(r) = self.try_cmp_dunder(kind, a, name, b)? {
             return Ok(r);
         }
         if !b_first {
-            if let Some(r) = self.try_dunder(b, rname, a)? {
+            if let Some(r) = self.try_cmp_dunder(kind, b, rname, a)? {
                 return Ok(r);
             }
         }
         match kind {
             CmpKind::Eq => Ok(Value::Bool(a.is(b))),
-            CmpKind::Ne => {
-                // `__ne__` defaults to the inverse of `__eq__`.
-                if let Some(r) = self.try_dunder(a, self.syms.eq, b)? {
-                    let t = self.truthy(&r)?;
-                    return Ok(Value::Bool(!t));
-                }
-                Ok(Value::Bool(!a.is(b)))
-            }
+            CmpKind::Ne => Ok(Value::Bool(!a.is(b))),
             _ => {
                 let op = match kind {
                     CmpKind::Lt => "<",
@@ -604,10 +597,36 @@ impl Vm {
         }
     }
 
+    /// One side of a rich comparison: `a.name(b)`; a missing `__ne__` inverts `__eq__`.
+    fn try_cmp_dunder(&mut self, kind: CmpKind, a: &Value, name: Sym, b: &Value) -> Res<Option<Value>> {
+        if kind == CmpKind::Ne {
+            if let Value::Instance(i) = a {
+                if i.class.lookup(self.syms.ne).is_none() {
+                    return match self.try_dunder(a, self.syms.eq, b)? {
+                        Some(r) => {
+                            let t = self.truthy(&r)?;
+                            Ok(Some(Value::Bool(!t)))
+                        }
+                        None => Ok(None),
+                    };
+                }
+            }
+        }
+        self.try_dunder(a, name, b)
+    }
+
     /// Calls `a.name(b)` if `a`'s class (a script class) defines it; `None` on absence or `NotImplemented`.
     fn try_dunder(&mut self, a: &Value, name: Sym, b: &Value) -> Res<Option<Value>> {
         let f = match a {
             Value::Instance(i) => i.class.lookup(name),
+            Value::Other(o) => {
+                let o = o.clone();
+                if let Some(m) = o.get_attr(self, a, name)? {
+                    let r = self.call(&m, vec![b.clone()])?;
+                    return Ok(if matches!(r, Value::NotImplemented) { None } else { Some(r) });
+                }
+                None
+            }
             _ => None,
         };
         match f {
@@ -913,6 +932,14 @@ impl Vm {
                 return Ok(Some(d));
             }
             _ => {}
+        }
+        if let (Value::Bool(x), Value::Bool(y)) = (a, b) {
+            match op {
+                BinOp::BitAnd => return Ok(Some(Value::Bool(*x & *y))),
+                BinOp::BitOr => return Ok(Some(Value::Bool(*x | *y))),
+                BinOp::BitXor => return Ok(Some(Value::Bool(*x ^ *y))),
+                _ => {}
+            }
         }
         let (Some(x), Some(y)) = (num_of(a), num_of(b)) else { return Ok(None) };
         self.numeric_op(op, x, y).map(Some)
