@@ -53,7 +53,10 @@ pub(crate) fn parse_expression_at(source: &str, start: usize, end: usize) -> Res
 }
 
 /// Lexes and parses `source[start..end]`; on failure returns at least one error.
-fn run(source: &str, start: usize, end: usize, mode: Mode) -> Result<nodes::Top, Vec<SyntaxError>> {
+fn run(source: &str, mut start: usize, end: usize, mode: Mode) -> Result<nodes::Top, Vec<SyntaxError>> {
+    if mode == Mode::Module && source[start..end].starts_with('\u{feff}') {
+        start += '\u{feff}'.len_utf8(); // a UTF-8 byte order mark, which CPython skips
+    }
     let lexed = tokenize(source, start, end, mode);
     let mut tokens = lexed.tokens;
     mark_parenthesized_with_items(&mut tokens);
