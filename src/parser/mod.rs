@@ -80,10 +80,18 @@ fn run(source: &str, mut start: usize, end: usize, mode: Mode) -> Result<nodes::
         }
     };
     if let Some(lex_error) = lexed.error {
-        // Like CPython, a tokenizer error wins over a generic parser error.
+        // Like CPython, a tokenizer error wins over a generic parser error, and over any error
+        // the parser could only find after the tokenizer failed (e.g. inside a bracket that is
+        // never closed).
         match errors.first() {
             None => errors.push(lex_error),
-            Some(first) if (at_eof && errors.len() == 1) || first.message == "invalid syntax" => errors[0] = lex_error,
+            Some(first)
+                if (at_eof && errors.len() == 1)
+                    || first.message == "invalid syntax"
+                    || first.span.start >= lex_error.span.start =>
+            {
+                errors[0] = lex_error
+            }
             Some(_) => errors.push(lex_error),
         }
     }

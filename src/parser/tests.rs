@@ -87,7 +87,13 @@ fn comps(gens: &[Comprehension]) -> String {
     gens.iter()
         .map(|g| {
             let ifs: Vec<String> = g.ifs.iter().map(|i| format!(" if {}", sx(i))).collect();
-            format!("{}for {} in {}{}", if g.is_async { "async " } else { "" }, sx(&g.target), sx(&g.iter), ifs.concat())
+            format!(
+                "{}for {} in {}{}",
+                if g.is_async { "async " } else { "" },
+                sx(&g.target),
+                sx(&g.iter),
+                ifs.concat()
+            )
         })
         .collect::<Vec<_>>()
         .join(" ")
@@ -415,7 +421,10 @@ fn indentation_errors_have_their_classes() {
         error("if x:\n    a\n  b"),
         (SyntaxErrorKind::Indentation, "unindent does not match any outer indentation level".into())
     );
-    assert_eq!(error("if x:\n        a\n\tb"), (SyntaxErrorKind::Tab, "inconsistent use of tabs and spaces in indentation".into()));
+    assert_eq!(
+        error("if x:\n        a\n\tb"),
+        (SyntaxErrorKind::Tab, "inconsistent use of tabs and spaces in indentation".into())
+    );
 }
 
 #[test]
