@@ -1,3 +1,4 @@
+//! Dev tool: parses many files and lists the syntax errors (e.g. over the CPython stdlib).
 fn main() {
     let mut ok = 0;
     let mut bad = 0;

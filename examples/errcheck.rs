@@ -1,3 +1,4 @@
+//! Dev tool: reads cases separated by `\n====\n` on stdin and prints each one's error class and message.
 use std::io::Read;
 fn main() {
     let mut s = String::new();

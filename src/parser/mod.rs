@@ -23,6 +23,9 @@ lalrpop_util::lalrpop_mod!(
     "/aio.rs"
 );
 
+/// At most this many recovered errors are reported (wording each one scans the tokens).
+const MAX_REPORTED_ERRORS: usize = 50;
+
 /// Parses a module, returning the first syntax error.
 pub fn parse_module(source: &str) -> Result<Module, SyntaxError> {
     parse_module_all(source).map_err(|mut errors| errors.swap_remove(0))
@@ -64,7 +67,7 @@ fn run(source: &str, mut start: usize, end: usize, mode: Mode) -> Result<nodes::
     let result =
         grammar::TopParser::new().parse(source, &mut recovered, tokens.iter().cloned().map(Ok::<Spanned, SyntaxError>));
     let mut errors: Vec<SyntaxError> = Vec::new();
-    for r in recovered {
+    for r in recovered.into_iter().take(MAX_REPORTED_ERRORS) {
         let cascade = errors::is_cascade(&r.error);
         if errors.is_empty() || !cascade {
             errors.push(errors::convert(r.error, &tokens, source));
