@@ -136,5 +136,29 @@ pub fn render(err: &SyntaxError, filename: &str, source: &str, color: bool) -> S
         let (line, col) = line_col(source, err.span.start as usize);
         return format!("{}: {}\n  --> {filename}:{line}:{col}\n", err.kind.class_name(), err.message);
     }
-    String::from_utf8_lossy(&out).into_owned()
+    let text = String::from_utf8_lossy(&out).into_owned();
+    // ariadne colours a custom report kind even when colour is off; strip it.
+    if color {
+        text
+    } else {
+        strip_ansi(&text)
+    }
+}
+
+/// Removes ANSI escape sequences (`ESC [ ... letter`).
+fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -136,8 +136,8 @@ impl Layout<'_> {
         // The first line's indentation is whatever precedes its first token.
         let lead = text.len() - text.trim_start_matches([' ', '\t', '\x0C']).len();
         let mut pending_indent = Some((measure(&text[..lead]), start, start + lead));
-        let mut lexer = Token::lexer(text).spanned();
-        while let Some((result, range)) = lexer.next() {
+        let lexer = Token::lexer(text).spanned();
+        for (result, range) in lexer {
             let (s, e) = (range.start + start, range.end + start);
             let token = match result {
                 Ok(t) => t,

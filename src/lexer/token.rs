@@ -333,7 +333,7 @@ fn string(lex: &mut Lexer<Token>) -> Result<StrValue, LexError> {
     let (prefix, quote) = opener.split_at(opener.len() - 1);
     let quote = quote.as_bytes()[0];
     let rest = lex.remainder();
-    let triple = rest.as_bytes().len() >= 2 && rest.as_bytes()[0] == quote && rest.as_bytes()[1] == quote;
+    let triple = rest.as_bytes().starts_with(&[quote, quote]);
     let quote_len = if triple { 3 } else { 1 };
     let body_start = opener.len() - 1 + quote_len; // offset of the body within the token
     let body = &lex.source()[start + body_start..];

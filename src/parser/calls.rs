@@ -25,8 +25,9 @@ pub fn genexp_arg(elt: Expr, generators: Vec<Comprehension>, l: usize, r: usize)
 }
 
 /// Splits arguments into positional ones and keywords, with CPython's ordering checks.
-pub fn split_args(args: Vec<Arg>) -> Result<(Vec<Expr>, Vec<Keyword>), SyntaxError> {
-    let count = args.len();
+/// A trailing comma counts as a second argument for the "must be parenthesized" check.
+pub fn split_args((args, trailing_comma): (Vec<Arg>, bool)) -> Result<(Vec<Expr>, Vec<Keyword>), SyntaxError> {
+    let count = args.len() + usize::from(trailing_comma);
     let mut positional = Vec::new();
     let mut keywords: Vec<Keyword> = Vec::new();
     let mut seen_keyword = false;
@@ -87,7 +88,7 @@ pub fn split_args(args: Vec<Arg>) -> Result<(Vec<Expr>, Vec<Keyword>), SyntaxErr
 }
 
 /// `func(args)`.
-pub fn call(func: Expr, args: Option<Vec<Arg>>, l: usize, r: usize) -> PResult<Expr> {
+pub fn call(func: Expr, args: Option<(Vec<Arg>, bool)>, l: usize, r: usize) -> PResult<Expr> {
     let (args, keywords) = split_args(args.unwrap_or_default()).or_else(fail)?;
     Ok(expr(ExprKind::Call { func: Box::new(func), args, keywords }, l, r))
 }

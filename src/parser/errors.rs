@@ -49,6 +49,13 @@ fn unexpected(
 ) -> SyntaxError {
     let span = Span::new(l, r);
     let prev = index.checked_sub(1).and_then(|i| tokens.get(i)).map(|t| &t.1);
+    if let Some((at, first)) = line_start_token(tokens, index) {
+        let header_colon = tok == Some(&Token::Colon) && tokens.get(index + 1).is_some_and(|t| t.1 == Token::Newline);
+        if first.1 == Token::Name("match".to_string()) && (at + 1 == index || header_colon) {
+            let message = "'match' statements are not supported by aio";
+            return SyntaxError::new(message, Span::new(first.0, first.2));
+        }
+    }
     if tok == Some(&Token::Indent) {
         return SyntaxError::new("unexpected indent", span).with_kind(SyntaxErrorKind::Indentation);
     }
@@ -89,6 +96,15 @@ fn unexpected(
         err = err.with_hint(format!("expected {}", words.join(", or ")));
     }
     err
+}
+
+/// The first token of the logical line containing `tokens[index]`.
+fn line_start_token(tokens: &[Spanned], index: usize) -> Option<(usize, &Spanned)> {
+    let mut start = index.min(tokens.len());
+    while start > 0 && !is_line_start(&tokens[start - 1].1) {
+        start -= 1;
+    }
+    tokens.get(start).filter(|_| start < index).map(|t| (start, t))
 }
 
 /// True for tokens after which a new logical line starts.

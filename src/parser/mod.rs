@@ -23,6 +23,9 @@ lalrpop_util::lalrpop_mod!(
     "/aio.rs"
 );
 
+/// At most this many recovered errors are reported (wording each one scans the tokens).
+const MAX_REPORTED_ERRORS: usize = 50;
+
 /// Parses a module, returning the first syntax error.
 pub fn parse_module(source: &str) -> Result<Module, SyntaxError> {
     parse_module_all(source).map_err(|mut errors| errors.swap_remove(0))
@@ -53,7 +56,10 @@ pub(crate) fn parse_expression_at(source: &str, start: usize, end: usize) -> Res
 }
 
 /// Lexes and parses `source[start..end]`; on failure returns at least one error.
-fn run(source: &str, start: usize, end: usize, mode: Mode) -> Result<nodes::Top, Vec<SyntaxError>> {
+fn run(source: &str, mut start: usize, end: usize, mode: Mode) -> Result<nodes::Top, Vec<SyntaxError>> {
+    if mode == Mode::Module && source[start..end].starts_with('\u{feff}') {
+        start += '\u{feff}'.len_utf8(); // a UTF-8 byte order mark, which CPython skips
+    }
     let lexed = tokenize(source, start, end, mode);
     let mut tokens = lexed.tokens;
     mark_parenthesized_with_items(&mut tokens);
@@ -61,7 +67,7 @@ fn run(source: &str, start: usize, end: usize, mode: Mode) -> Result<nodes::Top,
     let result =
         grammar::TopParser::new().parse(source, &mut recovered, tokens.iter().cloned().map(Ok::<Spanned, SyntaxError>));
     let mut errors: Vec<SyntaxError> = Vec::new();
-    for r in recovered {
+    for r in recovered.into_iter().take(MAX_REPORTED_ERRORS) {
         let cascade = errors::is_cascade(&r.error);
         if errors.is_empty() || !cascade {
             errors.push(errors::convert(r.error, &tokens, source));
@@ -77,10 +83,18 @@ fn run(source: &str, start: usize, end: usize, mode: Mode) -> Result<nodes::Top,
         }
     };
     if let Some(lex_error) = lexed.error {
-        // Like CPython, a tokenizer error wins over a generic parser error.
+        // Like CPython, a tokenizer error wins over a generic parser error, and over any error
+        // the parser could only find after the tokenizer failed (e.g. inside a bracket that is
+        // never closed).
         match errors.first() {
             None => errors.push(lex_error),
-            Some(first) if (at_eof && errors.len() == 1) || first.message == "invalid syntax" => errors[0] = lex_error,
+            Some(first)
+                if (at_eof && errors.len() == 1)
+                    || first.message == "invalid syntax"
+                    || first.span.start >= lex_error.span.start =>
+            {
+                errors[0] = lex_error
+            }
             Some(_) => errors.push(lex_error),
         }
     }

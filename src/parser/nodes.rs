@@ -221,7 +221,7 @@ pub fn class_def(
     name: String,
     nl: usize,
     nr: usize,
-    args: Option<Option<Vec<super::calls::Arg>>>,
+    args: Option<Option<(Vec<super::calls::Arg>, bool)>>,
     body: Vec<Stmt>,
     l: usize,
 ) -> PResult<Stmt> {
