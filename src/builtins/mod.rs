@@ -5,6 +5,7 @@ mod constructors;
 mod exceptions;
 mod functions;
 mod methods;
+mod num_methods;
 mod str_methods;
 
 use crate::vm::value::NativeFunction;
@@ -29,6 +30,7 @@ pub fn install(vm: &mut Vm) {
     }
     constructors::install(vm);
     methods::install(vm);
+    num_methods::install(vm);
     exceptions::install(vm);
     vm.builtins.set(Sym::new("None"), Value::None);
     vm.builtins.set(Sym::new("NotImplemented"), Value::NotImplemented);

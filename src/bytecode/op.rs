@@ -177,6 +177,9 @@ pub enum Op {
     FormatValue(u32),
     /// Pushes an exception handler jumping to the target, at the current stack depth.
     SetupHandler(JumpTarget),
+    /// Like `SetupHandler`, for `with`: the `__enter__` result on the top is not part of
+    /// the depth the handler restores (it is stored or popped right after).
+    SetupWith(JumpTarget),
     /// Pops the innermost handler.
     PopBlock,
     /// `raise` (0), `raise e` (1), `raise e from c` (2). `stack: [e [c]] ->`

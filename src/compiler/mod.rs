@@ -203,6 +203,7 @@ impl<'a> Compiler<'a> {
                 Op::JumpIfTrueOrPop(_) => Op::JumpIfTrueOrPop(target),
                 Op::ForIter(_) => Op::ForIter(target),
                 Op::SetupHandler(_) => Op::SetupHandler(target),
+                Op::SetupWith(_) => Op::SetupWith(target),
                 Op::Send(_) => Op::Send(target),
                 other => other,
             };

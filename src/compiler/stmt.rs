@@ -515,7 +515,7 @@ impl<'a> Compiler<'a> {
         } else {
             self.emit(Op::BeforeWith, line);
         }
-        self.emit_jump(Op::SetupHandler, exc_l, line);
+        self.emit_jump(Op::SetupWith, exc_l, line);
         match &first.target {
             Some(t) => self.assign(t)?,
             None => {

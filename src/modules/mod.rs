@@ -2,6 +2,7 @@
 
 mod gc;
 mod math;
+pub mod structseq;
 mod sys;
 mod time;
 

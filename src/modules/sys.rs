@@ -124,7 +124,15 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     super::set(&m, "argv", Value::list(argv));
     super::set(&m, "platform", Value::str(std::env::consts::OS));
     super::set(&m, "version", Value::str(&format!("3.11.0 (aio {})", env!("CARGO_PKG_VERSION"))));
-    super::set(&m, "version_info", Value::tuple(vec![Value::Int(3), Value::Int(11), Value::Int(0), Value::str("final"), Value::Int(0)]));
+    super::set(
+        &m,
+        "version_info",
+        super::structseq::new(
+            "sys.version_info",
+            &["major", "minor", "micro", "releaselevel", "serial"],
+            vec![Value::Int(3), Value::Int(11), Value::Int(0), Value::str("final"), Value::Int(0)],
+        ),
+    );
     super::set(&m, "maxsize", Value::Int(i64::MAX));
     super::set(&m, "byteorder", Value::str("little"));
     super::set(&m, "executable", Value::str(&std::env::current_exe().map(|p| p.to_string_lossy().to_string()).unwrap_or_default()));

@@ -682,6 +682,10 @@ impl Vm {
                     let depth = frame.stack.len() as u32;
                     frame.handlers.push(Handler { target: t.0, depth });
                 }
+                Op::SetupWith(t) => {
+                    let depth = frame.stack.len() as u32 - 1;
+                    frame.handlers.push(Handler { target: t.0, depth });
+                }
                 Op::PopBlock => {
                     frame.handlers.pop();
                 }

@@ -1,0 +1,386 @@
+//! Methods of `int`, `float`, `range` and `slice`, and the explicit dunder methods of the
+//! built-in types (`(1).__add__(2)`, `str.__eq__`), which defer to the VM's operators.
+
+use super::check_args;
+use crate::ast::BinOp;
+use crate::bytecode::CmpKind;
+use crate::vm::value::{NativeFunction, Value};
+use crate::vm::{Args, Exc, NativeFn, Res, Sym, TypeId, Vm};
+use num_bigint::{BigInt, Sign};
+use num_traits::{Signed, ToPrimitive, Zero};
+use std::rc::Rc;
+
+fn big_of(v: &Value) -> Option<BigInt> {
+    match v {
+        Value::Int(i) => Some(BigInt::from(*i)),
+        Value::Bool(b) => Some(BigInt::from(*b as i64)),
+        Value::BigInt(b) => Some((**b).clone()),
+        _ => None,
+    }
+}
+
+fn this_int(a: &Args) -> Res<BigInt> {
+    a.pos.first().and_then(big_of).ok_or_else(|| Exc::type_error("descriptor requires an 'int' object"))
+}
+
+fn bit_length(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    Ok(Value::Int(this_int(a)?.bits() as i64))
+}
+
+fn bit_count(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let n = this_int(a)?.abs();
+    Ok(Value::Int(n.to_bytes_le().1.iter().map(|b| b.count_ones() as i64).sum()))
+}
+
+fn conjugate(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    Ok(match &a.pos[0] {
+        Value::Bool(b) => Value::Int(*b as i64),
+        other => other.clone(),
+    })
+}
+
+fn int_as_integer_ratio(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    Ok(Value::tuple(vec![Value::from_bigint(this_int(a)?), Value::Int(1)]))
+}
+
+fn byteorder(vm: &mut Vm, a: &mut Args, pos: usize) -> Res<bool> {
+    let v = super::take_kw(a, "byteorder").or_else(|| a.pos.get(pos).cloned()).unwrap_or(Value::str("big"));
+    match &v {
+        Value::Str(s) if s.as_str() == "big" => Ok(true),
+        Value::Str(s) if s.as_str() == "little" => Ok(false),
+        Value::Str(_) => Err(Exc::value_error("byteorder must be either 'little' or 'big'")),
+        other => Err(Exc::type_error(format!("to_bytes() argument 'byteorder' must be str, not {}", vm.type_name(other)))),
+    }
+}
+
+fn to_bytes(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let signed = match super::take_kw(a, "signed") {
+        Some(v) => vm.truthy(&v)?,
+        None => false,
+    };
+    let length = super::take_kw(a, "length").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::Int(1));
+    let big = byteorder(vm, a, 2)?;
+    let n = this_int(a)?;
+    let length = vm.index_value(&length)?;
+    if length < 0 {
+        return Err(Exc::value_error("length argument must be non-negative"));
+    }
+    if n.is_negative() && !signed {
+        return Err(Exc::overflow("can't convert negative int to unsigned"));
+    }
+    let mut bytes = if signed { n.to_signed_bytes_le() } else { n.to_bytes_le().1 };
+    if n.is_zero() {
+        bytes.clear();
+    }
+    if bytes.len() > length as usize {
+        return Err(Exc::overflow("int too big to convert"));
+    }
+    let fill = if n.is_negative() { 0xff } else { 0 };
+    bytes.resize(length as usize, fill);
+    if big {
+        bytes.reverse();
+    }
+    Ok(Value::Bytes(Rc::from(bytes)))
+}
+
+fn from_bytes(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    // Called as a class method: pos[0] is the class.
+    let signed = match super::take_kw(a, "signed") {
+        Some(v) => vm.truthy(&v)?,
+        None => false,
+    };
+    let data = super::take_kw(a, "bytes").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::None);
+    let big = byteorder(vm, a, 2)?;
+    let mut bytes = match &data {
+        Value::Bytes(_) | Value::ByteArray(_) => vm.bytes_like(&data)?,
+        other => {
+            let items = vm.collect(other)?;
+            let mut v = Vec::new();
+            for i in items {
+                v.push(vm.index_value(&i)? as u8);
+            }
+            v
+        }
+    };
+    if big {
+        bytes.reverse();
+    }
+    let n = if signed { BigInt::from_signed_bytes_le(&bytes) } else { BigInt::from_bytes_le(Sign::Plus, &bytes) };
+    Ok(Value::from_bigint(n))
+}
+
+fn this_float(vm: &mut Vm, a: &Args) -> Res<f64> {
+    match a.pos.first() {
+        Some(v) => vm.to_float(&v.clone()),
+        None => Err(Exc::type_error("descriptor requires a 'float' object")),
+    }
+}
+
+fn is_integer(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_float(vm, a)?;
+    Ok(Value::Bool(f.is_finite() && f.fract() == 0.0))
+}
+
+fn float_as_integer_ratio(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_float(vm, a)?;
+    if f.is_nan() {
+        return Err(Exc::value_error("cannot convert NaN to integer ratio"));
+    }
+    if f.is_infinite() {
+        return Err(Exc::overflow("cannot convert Infinity to integer ratio"));
+    }
+    let bits = f.to_bits();
+    let sign = if bits >> 63 == 1 { -1 } else { 1 };
+    let exp = ((bits >> 52) & 0x7ff) as i64;
+    let mant = if exp == 0 { (bits & ((1 << 52) - 1)) << 1 } else { (bits & ((1 << 52) - 1)) | (1 << 52) };
+    let mut num = BigInt::from(mant) * sign;
+    let mut den = BigInt::from(1);
+    let e = exp - 1075;
+    if e > 0 {
+        num <<= e as usize;
+    } else {
+        den <<= (-e) as usize;
+    }
+    let g = num_integer::Integer::gcd(&num, &den);
+    if !g.is_zero() {
+        num /= &g;
+        den /= &g;
+    }
+    Ok(Value::tuple(vec![Value::from_bigint(num), Value::from_bigint(den)]))
+}
+
+fn float_hex(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_float(vm, a)?;
+    if f.is_nan() {
+        return Ok(Value::str("nan"));
+    }
+    if f.is_infinite() {
+        return Ok(Value::str(if f > 0.0 { "inf" } else { "-inf" }));
+    }
+    let sign = if f.is_sign_negative() { "-" } else { "" };
+    if f == 0.0 {
+        return Ok(Value::string(format!("{sign}0x0.0p+0")));
+    }
+    let bits = f.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64;
+    let mant = bits & ((1 << 52) - 1);
+    let (lead, e) = if exp == 0 { (0, -1022) } else { (1, exp - 1023) };
+    let mut hex = format!("{mant:013x}");
+    while hex.len() > 1 && hex.ends_with('0') {
+        hex.pop();
+    }
+    Ok(Value::string(format!("{sign}0x{lead}.{hex}p{}{}", if e >= 0 { "+" } else { "-" }, e.abs())))
+}
+
+fn range_index(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("index", a, 2, 2)?;
+    let Value::Range(r) = &a.pos[0] else { return Err(Exc::type_error("range expected")) };
+    let r = r.clone();
+    let v = a.pos[1].clone();
+    if vm.contains(&Value::Range(r.clone()), &v)? {
+        if let Value::Int(i) = v {
+            return Ok(Value::Int((i - r.start) / r.step));
+        }
+    }
+    let rep = vm.repr(&v)?;
+    Err(Exc::value_error(format!("{rep} is not in range")))
+}
+
+fn range_count(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("count", a, 2, 2)?;
+    let (r, v) = (a.pos[0].clone(), a.pos[1].clone());
+    Ok(Value::Int(vm.contains(&r, &v)? as i64))
+}
+
+fn slice_indices(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("indices", a, 2, 2)?;
+    let Value::Slice(s) = &a.pos[0] else { return Err(Exc::type_error("slice expected")) };
+    let s = s.clone();
+    let n = vm.index_value(&a.pos[1].clone())?;
+    if n < 0 {
+        return Err(Exc::value_error("length should not be negative"));
+    }
+    let (x, y, z) = vm.resolve_slice(&s, n as usize)?;
+    Ok(Value::tuple(vec![Value::Int(x), Value::Int(y), Value::Int(z)]))
+}
+
+// ---- explicit dunders of built-in types ----
+
+fn is_num(v: &Value) -> bool {
+    matches!(v, Value::Int(_) | Value::Bool(_) | Value::BigInt(_) | Value::Float(_))
+}
+
+/// Whether `other` is an operand the built-in type of `this` handles itself.
+fn compatible(this: &Value, other: &Value) -> bool {
+    match this {
+        Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => matches!(other, Value::Int(_) | Value::Bool(_) | Value::BigInt(_)),
+        Value::Float(_) => is_num(other),
+        Value::Str(_) => matches!(other, Value::Str(_)),
+        Value::List(_) => matches!(other, Value::List(_)),
+        Value::Tuple(_) => matches!(other, Value::Tuple(_)),
+        Value::Bytes(_) | Value::ByteArray(_) => matches!(other, Value::Bytes(_) | Value::ByteArray(_)),
+        Value::Set(_) | Value::FrozenSet(_) => matches!(other, Value::Set(_) | Value::FrozenSet(_)),
+        Value::Dict(_) => matches!(other, Value::Dict(_)),
+        _ => false,
+    }
+}
+
+fn binop(vm: &mut Vm, a: &Args, op: BinOp, reflected: bool) -> Res<Value> {
+    let this = a.pos.first().cloned().unwrap_or(Value::None);
+    let other = a.pos.get(1).cloned().unwrap_or(Value::None);
+    let ok = compatible(&this, &other)
+        || (matches!(op, BinOp::Mult) && matches!(this, Value::Str(_) | Value::List(_) | Value::Tuple(_)) && matches!(other, Value::Int(_)))
+        || (matches!(op, BinOp::Mod) && matches!(this, Value::Str(_)));
+    if !ok {
+        return Ok(Value::NotImplemented);
+    }
+    if reflected {
+        vm.binary_op(op, other, this)
+    } else {
+        vm.binary_op(op, this, other)
+    }
+}
+
+fn cmpop(vm: &mut Vm, a: &Args, kind: CmpKind) -> Res<Value> {
+    let this = a.pos.first().cloned().unwrap_or(Value::None);
+    let other = a.pos.get(1).cloned().unwrap_or(Value::None);
+    if !compatible(&this, &other) && !(is_num(&this) && is_num(&other)) {
+        return Ok(Value::NotImplemented);
+    }
+    vm.compare(kind, &this, &other)
+}
+
+macro_rules! dunders {
+    ($($name:ident => $body:expr;)*) => {
+        $(fn $name(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+            let f: fn(&mut Vm, &Args) -> Res<Value> = $body;
+            f(vm, a)
+        })*
+    };
+}
+
+dunders! {
+    d_add => |vm, a| binop(vm, a, BinOp::Add, false);
+    d_radd => |vm, a| binop(vm, a, BinOp::Add, true);
+    d_sub => |vm, a| binop(vm, a, BinOp::Sub, false);
+    d_rsub => |vm, a| binop(vm, a, BinOp::Sub, true);
+    d_mul => |vm, a| binop(vm, a, BinOp::Mult, false);
+    d_rmul => |vm, a| binop(vm, a, BinOp::Mult, true);
+    d_truediv => |vm, a| binop(vm, a, BinOp::Div, false);
+    d_rtruediv => |vm, a| binop(vm, a, BinOp::Div, true);
+    d_floordiv => |vm, a| binop(vm, a, BinOp::FloorDiv, false);
+    d_rfloordiv => |vm, a| binop(vm, a, BinOp::FloorDiv, true);
+    d_mod => |vm, a| binop(vm, a, BinOp::Mod, false);
+    d_rmod => |vm, a| binop(vm, a, BinOp::Mod, true);
+    d_pow => |vm, a| binop(vm, a, BinOp::Pow, false);
+    d_rpow => |vm, a| binop(vm, a, BinOp::Pow, true);
+    d_and => |vm, a| binop(vm, a, BinOp::BitAnd, false);
+    d_or => |vm, a| binop(vm, a, BinOp::BitOr, false);
+    d_xor => |vm, a| binop(vm, a, BinOp::BitXor, false);
+    d_lshift => |vm, a| binop(vm, a, BinOp::LShift, false);
+    d_rshift => |vm, a| binop(vm, a, BinOp::RShift, false);
+    d_eq => |vm, a| cmpop(vm, a, CmpKind::Eq);
+    d_ne => |vm, a| cmpop(vm, a, CmpKind::Ne);
+    d_lt => |vm, a| cmpop(vm, a, CmpKind::Lt);
+    d_le => |vm, a| cmpop(vm, a, CmpKind::Le);
+    d_gt => |vm, a| cmpop(vm, a, CmpKind::Gt);
+    d_ge => |vm, a| cmpop(vm, a, CmpKind::Ge);
+    d_neg => |vm, a| vm.unary_op(crate::ast::UnaryOp::USub, a.pos[0].clone());
+    d_pos => |vm, a| vm.unary_op(crate::ast::UnaryOp::UAdd, a.pos[0].clone());
+    d_invert => |vm, a| vm.unary_op(crate::ast::UnaryOp::Invert, a.pos[0].clone());
+    d_hash => |vm, a| vm.hash(&a.pos[0].clone()).map(Value::Int);
+    d_repr => |vm, a| vm.repr(&a.pos[0].clone()).map(Value::string);
+    d_str => |vm, a| vm.str_of(&a.pos[0].clone()).map(Value::string);
+    d_bool => |vm, a| vm.truthy(&a.pos[0].clone()).map(Value::Bool);
+    d_len => |vm, a| super::functions::len_of(vm, &a.pos[0].clone()).map(Value::Int);
+    d_contains => |vm, a| vm.contains(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None)).map(Value::Bool);
+    d_getitem => |vm, a| vm.get_item(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None));
+    d_iter => |vm, a| vm.get_iter(&a.pos[0].clone());
+    d_int => |vm, a| super::constructors::to_int(vm, &a.pos[0].clone());
+    d_float => |vm, a| vm.to_float(&a.pos[0].clone()).map(Value::Float);
+    d_format => |vm, a| {
+        let spec = match a.pos.get(1) { Some(Value::Str(s)) => s.as_str().to_string(), _ => String::new() };
+        vm.format(&a.pos[0].clone(), &spec).map(Value::string)
+    };
+}
+
+/// Registers the methods.
+pub fn install(vm: &mut Vm) {
+    let arith: &[(&'static str, NativeFn)] = &[
+        ("__add__", d_add),
+        ("__radd__", d_radd),
+        ("__sub__", d_sub),
+        ("__rsub__", d_rsub),
+        ("__mul__", d_mul),
+        ("__rmul__", d_rmul),
+        ("__truediv__", d_truediv),
+        ("__rtruediv__", d_rtruediv),
+        ("__floordiv__", d_floordiv),
+        ("__rfloordiv__", d_rfloordiv),
+        ("__mod__", d_mod),
+        ("__rmod__", d_rmod),
+        ("__pow__", d_pow),
+        ("__rpow__", d_rpow),
+        ("__neg__", d_neg),
+        ("__pos__", d_pos),
+        ("__abs__", d_pos),
+        ("__int__", d_int),
+        ("__float__", d_float),
+        ("__bool__", d_bool),
+    ];
+    let compare: &[(&'static str, NativeFn)] = &[
+        ("__eq__", d_eq),
+        ("__ne__", d_ne),
+        ("__lt__", d_lt),
+        ("__le__", d_le),
+        ("__gt__", d_gt),
+        ("__ge__", d_ge),
+        ("__hash__", d_hash),
+        ("__repr__", d_repr),
+        ("__str__", d_str),
+        ("__format__", d_format),
+    ];
+    let bits: &[(&'static str, NativeFn)] = &[
+        ("__and__", d_and),
+        ("__or__", d_or),
+        ("__xor__", d_xor),
+        ("__lshift__", d_lshift),
+        ("__rshift__", d_rshift),
+        ("__invert__", d_invert),
+        ("__index__", d_int),
+        ("bit_length", bit_length),
+        ("bit_count", bit_count),
+        ("conjugate", conjugate),
+        ("as_integer_ratio", int_as_integer_ratio),
+        ("to_bytes", to_bytes),
+    ];
+    let container: &[(&'static str, NativeFn)] =
+        &[("__contains__", d_contains), ("__getitem__", d_getitem), ("__iter__", d_iter), ("__len__", d_len)];
+    for id in [TypeId::Int, TypeId::Float] {
+        vm.add_methods(id, arith);
+        vm.add_methods(id, compare);
+    }
+    vm.add_methods(TypeId::Int, bits);
+    vm.add_methods(
+        TypeId::Float,
+        &[("is_integer", is_integer), ("as_integer_ratio", float_as_integer_ratio), ("hex", float_hex), ("conjugate", conjugate)],
+    );
+    for id in [TypeId::Str, TypeId::List, TypeId::Tuple, TypeId::Bytes] {
+        vm.add_methods(id, &[("__add__", d_add), ("__mul__", d_mul), ("__rmul__", d_rmul)]);
+        vm.add_methods(id, compare);
+        vm.add_methods(id, container);
+    }
+    vm.add_methods(TypeId::Str, &[("__mod__", d_mod)]);
+    for id in [TypeId::Dict, TypeId::Set, TypeId::FrozenSet, TypeId::Range] {
+        vm.add_methods(id, container);
+        vm.add_methods(id, &[("__eq__", d_eq), ("__ne__", d_ne), ("__repr__", d_repr)]);
+    }
+    vm.add_methods(TypeId::Range, &[("index", range_index), ("count", range_count)]);
+    vm.add_methods(TypeId::Slice, &[("indices", slice_indices)]);
+    let fb = Value::Native(Rc::new(NativeFunction { name: "from_bytes", func: from_bytes, receiver: None, owner: Some("int") }));
+    vm.type_class(TypeId::Int)
+        .dict
+        .borrow_mut()
+        .insert(Sym::new("from_bytes"), Value::Descriptor(Rc::new(crate::vm::value::Descriptor::ClassMethod(fb))));
+    let _ = BigInt::zero().to_i64();
+}
