@@ -330,6 +330,9 @@ impl Vm {
                         }
                     }
                 }
+                if class.builtin.is_some() {
+                    return Err(Exc::attribute_error(format!("'{}' object has no attribute '{}'", class.name, name)));
+                }
                 if let Some(sa) = class.lookup(self.syms.setattr) {
                     if !matches!(sa, Value::Native(_)) {
                         self.call(&sa, vec![obj.clone(), Value::str(&name.as_rc()), value])?;

@@ -208,7 +208,7 @@ impl Vm {
         }
         let e = self.exception_with_args(ExcKind::ModuleNotFoundError, vec![Value::string(format!("No module named '{key}'"))]);
         if let Exc::Obj(i) = &e {
-            i.set_attr(self.syms.name, Value::str(&key));
+            i.set_attr(Sym::new("name"), Value::str(&key));
         }
         Err(e)
     }

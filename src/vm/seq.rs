@@ -148,6 +148,13 @@ impl Vm {
                 Some(f) => self.call(&f, vec![obj.clone(), key.clone()]),
                 None => Err(Exc::type_error(format!("'{}' object is not subscriptable", i.class.name))),
             },
+            (Value::Other(o), _) => {
+                let o = o.clone();
+                match o.get_attr(self, obj, self.syms.getitem)? {
+                    Some(f) => self.call(&f, vec![key.clone()]),
+                    None => Err(Exc::type_error(format!("'{}' object is not subscriptable", o.type_name()))),
+                }
+            }
             (Value::Class(c), _) => match c.lookup(self.syms.class_getitem) {
                 Some(f) => self.call(&f, vec![key.clone()]),
                 None => {
