@@ -1,7 +1,7 @@
 //! Calls: binding arguments to parameters, pushing script frames, calling natives,
 //! instantiating classes, and building classes.
 
-use super::frame::{Frame, ReturnMode};
+use super::frame::{Detached, Frame, ReturnMode};
 use super::gen::{GenKind, GenObj, GenState};
 use super::value::{Args, Class, DictObj, Function, Instance, Layout, Value};
 use super::{Exc, ExcKind, Res, Sym, Vm};
@@ -74,11 +74,10 @@ impl Vm {
 
     /// The `Call`/`CallKw`/`CallMethod` instructions: `argc` values above the callable.
     pub(crate) fn call_from_stack(&mut self, argc: usize, kwnames: Option<Value>) -> Res<()> {
-        let frame = self.frames.last_mut().expect("frame");
-        let func_at = frame.stack.len() - argc - 1;
-        let func = frame.stack[func_at].clone();
+        let func_at = self.stack.len() - argc - 1;
         // The hot path: a plain script function called positionally with the exact count.
-        if let (Value::Function(f), None) = (&func, &kwnames) {
+        // The arguments stay where they are and become the callee's first locals.
+        if let (Value::Function(f), None) = (&self.stack[func_at], &kwnames) {
             let code = &f.code;
             if argc == code.argcount as usize
                 && code.kwonlyargcount == 0
@@ -91,19 +90,16 @@ impl Vm {
             {
                 self.check_depth()?;
                 let f = f.clone();
-                let frame = self.frames.last_mut().expect("frame");
-                let mut stack = Vec::with_capacity(f.code.nlocals() + 8);
-                stack.extend(frame.stack.drain(func_at + 1..));
-                frame.stack.pop();
-                stack.resize(f.code.nlocals(), Value::Undef);
-                let new = self.frame_for(&f, stack, ReturnMode::Push);
-                self.frames.push(new);
+                let base = func_at + 1;
+                self.stack.resize(base + f.code.nlocals(), Value::Undef);
+                let frame = self.frame_for(&f, base, func_at, ReturnMode::Push);
+                self.frames.push(frame);
                 return Ok(());
             }
         }
-        let frame = self.frames.last_mut().expect("frame");
-        let mut args: Vec<Value> = frame.stack.drain(func_at + 1..).collect();
-        frame.stack.pop();
+        let func = self.stack[func_at].clone();
+        let mut args: Vec<Value> = self.stack.drain(func_at + 1..).collect();
+        self.stack.pop();
         let kw = match kwnames {
             Some(Value::Tuple(names)) => {
                 let k = names.len();
@@ -133,7 +129,7 @@ impl Vm {
                     self.push(g);
                 } else {
                     self.check_depth()?;
-                    self.frames.push(frame);
+                    self.push_detached(frame);
                 }
                 Ok(())
             }
@@ -156,7 +152,7 @@ impl Vm {
                             a.extend(args);
                             let frame = self.bind_frame(&init, a, kw, ReturnMode::Init(inst))?;
                             self.check_depth()?;
-                            self.frames.push(frame);
+                            self.push_detached(frame);
                             return Ok(());
                         }
                     }
@@ -192,7 +188,7 @@ impl Vm {
         self.call_push(func, args, kw)
     }
 
-    fn frame_for(&mut self, f: &Rc<Function>, stack: Vec<Value>, ret: ReturnMode) -> Frame {
+    fn frame_for(&mut self, f: &Rc<Function>, base: usize, ret_sp: usize, ret: ReturnMode) -> Frame {
         let code = f.code.clone();
         let mut cells: Vec<Rc<RefCell<Value>>> = Vec::with_capacity(code.cellvars.len() + code.freevars.len());
         for _ in 0..code.cellvars.len() {
@@ -202,7 +198,8 @@ impl Vm {
         Frame {
             code,
             ip: 0,
-            stack,
+            base,
+            ret_sp,
             cells,
             globals: f.globals.clone(),
             handlers: Vec::new(),
@@ -213,7 +210,7 @@ impl Vm {
     }
 
     /// Binds arguments to a function's parameters and builds its frame.
-    pub(crate) fn bind_frame(&mut self, f: &Rc<Function>, args: Vec<Value>, kw: Vec<(Sym, Value)>, ret: ReturnMode) -> Res<Frame> {
+    pub(crate) fn bind_frame(&mut self, f: &Rc<Function>, args: Vec<Value>, kw: Vec<(Sym, Value)>, ret: ReturnMode) -> Res<Detached> {
         let code = f.code.clone();
         let nparams = code.argcount as usize;
         let nkwonly = code.kwonlyargcount as usize;
@@ -328,16 +325,16 @@ impl Vm {
                 name_list(&missing)
             )));
         }
-        let mut frame = self.frame_for(f, locals, ret);
+        let frame = self.frame_for(f, 0, 0, ret);
         for (cell, param) in &code.cell_params {
-            let v = std::mem::take(&mut frame.stack[*param as usize]);
+            let v = std::mem::take(&mut locals[*param as usize]);
             *frame.cells[*cell as usize].borrow_mut() = v;
         }
-        Ok(frame)
+        Ok(Detached { frame, values: locals })
     }
 
     /// Wraps a bound frame into a generator, coroutine or async generator.
-    fn make_gen(&mut self, f: &Rc<Function>, frame: Frame) -> Value {
+    fn make_gen(&mut self, f: &Rc<Function>, frame: Detached) -> Value {
         let kind = if f.code.flags.coroutine {
             GenKind::Coroutine
         } else if f.code.flags.async_generator {
@@ -519,7 +516,7 @@ impl Vm {
         }
         let ns = Rc::new(DictObj { d: RefCell::new(super::dict::Dict::new()) });
         let mut frame = self.bind_frame(&body, vec![], vec![], ReturnMode::Push)?;
-        frame.namespace = Some(ns.clone());
+        frame.frame.namespace = Some(ns.clone());
         let cell = self.run_frame(frame)?;
         let mro = c3_mro(&base_classes).ok_or_else(|| {
             Exc::type_error(format!(

@@ -72,6 +72,9 @@ pub fn fast_eq(a: &Value, b: &Value) -> Option<bool> {
             true
         }
         (Instance(_), _) | (_, Instance(_)) | (FrozenSet(_), _) | (_, FrozenSet(_)) => return Option::None,
+        // Containers compare element-wise, which may run script code.
+        (List(_), List(_)) | (Dict(_), Dict(_)) | (Set(_), Set(_)) | (Range(_), Range(_)) => return Option::None,
+        (ByteArray(_), ByteArray(_) | Bytes(_)) | (Bytes(_), ByteArray(_)) => return Option::None,
         (Other(_), _) | (_, Other(_)) => return Option::None,
         _ => false,
     })

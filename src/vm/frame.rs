@@ -21,8 +21,17 @@ pub enum ReturnMode {
 pub struct Handler {
     /// Instruction index of the handler.
     pub target: u32,
-    /// Stack length (locals included) when the handler was set up.
+    /// Stack height above the frame's base (locals included) when the handler was set up.
     pub depth: u32,
+}
+
+/// A frame that is not on the VM's frame stack (being built, or a suspended generator),
+/// with its locals and operand stack held aside.
+pub struct Detached {
+    /// The frame (its `base` and `ret_sp` are set again when it is pushed).
+    pub frame: Frame,
+    /// Locals followed by the operand stack.
+    pub values: Vec<Value>,
 }
 
 /// One activation of a code object.
@@ -31,8 +40,10 @@ pub struct Frame {
     pub code: Rc<Code>,
     /// The next instruction.
     pub ip: usize,
-    /// Locals (`code.nlocals()` slots) followed by the operand stack.
-    pub stack: Vec<Value>,
+    /// Index in the VM's value stack of local slot 0; the operand stack follows the locals.
+    pub base: usize,
+    /// Stack height to restore when the frame ends (below the callee and its arguments).
+    pub ret_sp: usize,
     /// Cell variables then free variables.
     pub cells: Vec<Rc<RefCell<Value>>>,
     /// The module whose globals the code sees.

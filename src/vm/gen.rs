@@ -1,6 +1,6 @@
 //! Generators, coroutines and async generators: a suspended frame and its state.
 
-use super::frame::Frame;
+use super::frame::Detached;
 use super::value::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -34,7 +34,7 @@ pub struct GenObj {
     /// Generator, coroutine or async generator.
     pub kind: GenKind,
     /// The frame while not running (taken out while it runs).
-    pub frame: RefCell<Option<Box<Frame>>>,
+    pub frame: RefCell<Option<Box<Detached>>>,
     /// Where it is in its life.
     pub state: Cell<GenState>,
     /// `__name__`.
@@ -126,25 +126,24 @@ impl Vm {
             }
             GenState::Suspended => {}
         }
-        let Some(mut frame) = g.frame.borrow_mut().take() else {
+        self.check_depth()?;
+        let Some(saved) = g.frame.borrow_mut().take() else {
             return Ok(GenResult::Return(Value::None));
         };
         let started = g.state.get() == GenState::Suspended;
         g.state.set(GenState::Running);
         g.awaited.set(true);
-        self.check_depth()?;
-        frame.handled_base = self.handled.len();
         let base = self.frames.len();
+        self.push_detached(*saved);
         let input_exc = match input {
             Ok(v) => {
                 if started {
-                    frame.stack.push(v);
+                    self.stack.push(v);
                 }
                 None
             }
             Err(e) => Some(e),
         };
-        self.frames.push(*frame);
         self.native_depth += 1;
         let r = match input_exc {
             Some(e) => self.run_with_exception(base, e),
@@ -155,7 +154,8 @@ impl Vm {
             Ok(super::interp::Halt::Yield(v)) => {
                 let f = self.frames.pop().expect("generator frame");
                 self.handled.truncate(f.handled_base);
-                *g.frame.borrow_mut() = Some(Box::new(f));
+                let values = self.stack.split_off(f.base);
+                *g.frame.borrow_mut() = Some(Box::new(Detached { frame: f, values }));
                 g.state.set(GenState::Suspended);
                 Ok(GenResult::Yield(v))
             }

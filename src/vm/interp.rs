@@ -4,7 +4,7 @@
 //! error raised by the instruction sees `ip - 1` as the failing instruction, and a call
 //! that pushes a frame resumes the caller at the right place.
 
-use super::frame::{Frame, Handler, ReturnMode};
+use super::frame::{Detached, Frame, Handler, ReturnMode};
 use super::gen::GenResult;
 use super::other::{TraceEntry, Traceback};
 use super::value::{IterState, Value};
@@ -24,43 +24,57 @@ impl Vm {
     /// Pushes a value on the current frame's stack.
     #[inline]
     pub(crate) fn push(&mut self, v: Value) {
-        self.frames.last_mut().expect("a frame is running").stack.push(v);
+        self.stack.push(v);
     }
     /// Pops a value from the current frame's stack.
     #[inline]
     pub(crate) fn pop(&mut self) -> Value {
-        self.frames.last_mut().expect("a frame is running").stack.pop().unwrap_or_default()
-    }
-    #[inline]
-    fn top(&mut self) -> &mut Value {
-        self.frames.last_mut().expect("a frame is running").stack.last_mut().expect("stack underflow")
+        self.stack.pop().unwrap_or_default()
     }
 
     /// Runs a module body in `globals`.
     pub fn run_module_code(&mut self, code: Rc<Code>, globals: Rc<super::value::Module>) -> Res<Value> {
-        let frame = self.new_frame(code, globals, ReturnMode::Push);
-        self.run_frame(frame)
+        let values = vec![Value::Undef; code.nlocals()];
+        let cells = (0..code.cellvars.len()).map(|_| Rc::new(std::cell::RefCell::new(Value::Undef))).collect();
+        let frame = Frame {
+            code,
+            ip: 0,
+            base: 0,
+            ret_sp: 0,
+            cells,
+            globals,
+            handlers: Vec::new(),
+            namespace: None,
+            ret: ReturnMode::Push,
+            handled_base: self.handled.len(),
+        };
+        self.run_frame(Detached { frame, values })
     }
 
-    /// Builds a frame with empty locals.
-    pub(crate) fn new_frame(&mut self, code: Rc<Code>, globals: Rc<super::value::Module>, ret: ReturnMode) -> Frame {
-        let mut stack = Vec::with_capacity(code.nlocals() + 8);
-        stack.resize(code.nlocals(), Value::Undef);
-        let cells = (0..code.cellvars.len()).map(|_| Rc::new(std::cell::RefCell::new(Value::Undef))).collect();
-        Frame { code, ip: 0, stack, cells, globals, handlers: Vec::new(), namespace: None, ret, handled_base: self.handled.len() }
+    /// Pushes a detached frame and its values on top of the current stacks.
+    pub(crate) fn push_detached(&mut self, d: Detached) {
+        let Detached { mut frame, values } = d;
+        frame.base = self.stack.len();
+        frame.ret_sp = frame.base;
+        frame.handled_base = self.handled.len();
+        self.stack.extend(values);
+        self.frames.push(frame);
     }
 
     /// Runs a frame to completion in a nested dispatch loop (used by natives calling script code).
-    pub(crate) fn run_frame(&mut self, frame: Frame) -> Res<Value> {
+    pub(crate) fn run_frame(&mut self, d: Detached) -> Res<Value> {
         self.check_depth()?;
         self.native_depth += 1;
         let base = self.frames.len();
-        self.frames.push(frame);
+        self.push_detached(d);
         let r = self.run(base);
         self.native_depth -= 1;
         match r? {
             Halt::Return(v) => Ok(v),
             Halt::Yield(_) => {
+                if let Some(f) = self.frames.pop() {
+                    self.stack.truncate(f.ret_sp);
+                }
                 self.frames.truncate(base);
                 Err(Exc::runtime_error("yield from a frame that is not a generator"))
             }
@@ -106,15 +120,15 @@ impl Vm {
             }
             first = false;
             if let Some(h) = frame.handlers.pop() {
-                frame.stack.truncate(h.depth as usize);
-                frame.stack.push(exc_val);
+                self.stack.truncate(frame.base + h.depth as usize);
+                self.stack.push(exc_val);
                 frame.ip = h.target as usize;
                 return Ok(());
             }
             let idx = self.frames.len() - 1;
             let f = self.frames.pop().expect("frame");
             self.handled.truncate(f.handled_base);
-            self.recycle(f);
+            self.stack.truncate(f.ret_sp);
             if idx == base {
                 return Err(Exc::Obj(inst));
             }
@@ -149,11 +163,6 @@ impl Vm {
         }
     }
 
-    /// Returns a finished frame's stack to the pool.
-    fn recycle(&mut self, f: Frame) {
-        drop(f);
-    }
-
     /// Delivers a return value to the caller of the frame just popped.
     fn deliver(&mut self, ret: ReturnMode, v: Value) -> Res<()> {
         match ret {
@@ -178,38 +187,38 @@ impl Vm {
                 Op::Nop => {}
                 Op::LoadConst(k) => {
                     let v = frame.code.consts[k.0 as usize].clone();
-                    frame.stack.push(v);
+                    self.stack.push(v);
                 }
                 Op::Pop => {
-                    frame.stack.pop();
+                    self.stack.pop();
                 }
                 Op::Dup => {
-                    let v = frame.stack.last().cloned().unwrap_or_default();
-                    frame.stack.push(v);
+                    let v = self.stack.last().cloned().unwrap_or_default();
+                    self.stack.push(v);
                 }
                 Op::DupTwo => {
-                    let n = frame.stack.len();
-                    let a = frame.stack[n - 2].clone();
-                    let b = frame.stack[n - 1].clone();
-                    frame.stack.push(a);
-                    frame.stack.push(b);
+                    let n = self.stack.len();
+                    let a = self.stack[n - 2].clone();
+                    let b = self.stack[n - 1].clone();
+                    self.stack.push(a);
+                    self.stack.push(b);
                 }
                 Op::Rot2 => {
-                    let n = frame.stack.len();
-                    frame.stack.swap(n - 1, n - 2);
+                    let n = self.stack.len();
+                    self.stack.swap(n - 1, n - 2);
                 }
                 Op::Rot3 => {
-                    let v = frame.stack.pop().unwrap_or_default();
-                    let n = frame.stack.len();
-                    frame.stack.insert(n - 2, v);
+                    let v = self.stack.pop().unwrap_or_default();
+                    let n = self.stack.len();
+                    self.stack.insert(n - 2, v);
                 }
                 Op::Rot4 => {
-                    let v = frame.stack.pop().unwrap_or_default();
-                    let n = frame.stack.len();
-                    frame.stack.insert(n - 3, v);
+                    let v = self.stack.pop().unwrap_or_default();
+                    let n = self.stack.len();
+                    self.stack.insert(n - 3, v);
                 }
                 Op::LoadFast(s) => {
-                    let v = frame.stack[s.0 as usize].clone();
+                    let v = self.stack[frame.base + s.0 as usize].clone();
                     if v.is_undef() {
                         let name = frame.code.varnames[s.0 as usize];
                         return Err(Exc::new(
@@ -217,21 +226,21 @@ impl Vm {
                             format!("cannot access local variable '{name}' where it is not associated with a value"),
                         ));
                     }
-                    frame.stack.push(v);
+                    self.stack.push(v);
                 }
                 Op::StoreFast(s) => {
-                    let v = frame.stack.pop().unwrap_or_default();
-                    frame.stack[s.0 as usize] = v;
+                    let v = self.stack.pop().unwrap_or_default();
+                    self.stack[frame.base + s.0 as usize] = v;
                 }
                 Op::DeleteFast(s) => {
-                    if frame.stack[s.0 as usize].is_undef() {
+                    if self.stack[frame.base + s.0 as usize].is_undef() {
                         let name = frame.code.varnames[s.0 as usize];
                         return Err(Exc::new(
                             ExcKind::UnboundLocalError,
                             format!("cannot access local variable '{name}' where it is not associated with a value"),
                         ));
                     }
-                    frame.stack[s.0 as usize] = Value::Undef;
+                    self.stack[frame.base + s.0 as usize] = Value::Undef;
                 }
                 Op::LoadDeref(c) => {
                     let v = frame.cells[c.0 as usize].borrow().clone();
@@ -241,7 +250,7 @@ impl Vm {
                     self.push(v);
                 }
                 Op::StoreDeref(c) => {
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     *frame.cells[c.0 as usize].borrow_mut() = v;
                 }
                 Op::DeleteDeref(c) => {
@@ -269,7 +278,7 @@ impl Vm {
                 }
                 Op::LoadClosure(c) => {
                     let cell = frame.cells[c.0 as usize].clone();
-                    frame.stack.push(Value::Cell(cell));
+                    self.stack.push(Value::Cell(cell));
                 }
                 Op::LoadGlobal(n) => {
                     let name = frame.code.names[n.0 as usize];
@@ -285,7 +294,7 @@ impl Vm {
                 }
                 Op::StoreGlobal(n) => {
                     let name = frame.code.names[n.0 as usize];
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     frame.globals.set(name, v);
                 }
                 Op::DeleteGlobal(n) => {
@@ -301,7 +310,7 @@ impl Vm {
                 }
                 Op::StoreName(n) => {
                     let name = frame.code.names[n.0 as usize];
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     self.store_name(name, v)?;
                 }
                 Op::DeleteName(n) => {
@@ -310,34 +319,33 @@ impl Vm {
                 }
                 Op::LoadAttr(n) => {
                     let name = frame.code.names[n.0 as usize];
-                    let obj = frame.stack.pop().unwrap_or_default();
+                    let obj = self.stack.pop().unwrap_or_default();
                     let v = self.get_attr(&obj, name)?;
                     self.push(v);
                 }
                 Op::StoreAttr(n) => {
                     let name = frame.code.names[n.0 as usize];
-                    let obj = frame.stack.pop().unwrap_or_default();
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let obj = self.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     self.set_attr(&obj, name, v)?;
                 }
                 Op::DeleteAttr(n) => {
                     let name = frame.code.names[n.0 as usize];
-                    let obj = frame.stack.pop().unwrap_or_default();
+                    let obj = self.stack.pop().unwrap_or_default();
                     self.del_attr(&obj, name)?;
                 }
                 Op::LoadMethod(n) => {
                     let name = frame.code.names[n.0 as usize];
-                    let obj = frame.stack.pop().unwrap_or_default();
+                    let obj = self.stack.pop().unwrap_or_default();
                     let (f, this) = self.load_method(obj, name)?;
-                    let frame = self.frames.last_mut().expect("frame");
-                    frame.stack.push(f);
-                    frame.stack.push(this);
+                    self.stack.push(f);
+                    self.stack.push(this);
                 }
                 Op::CallMethod(argc) => {
-                    let n = frame.stack.len();
+                    let n = self.stack.len();
                     let self_at = n - argc as usize - 1;
-                    if frame.stack[self_at].is_undef() {
-                        frame.stack.remove(self_at);
+                    if self.stack[self_at].is_undef() {
+                        self.stack.remove(self_at);
                         self.call_from_stack(argc as usize, None)?;
                     } else {
                         self.call_from_stack(argc as usize + 1, None)?;
@@ -345,18 +353,18 @@ impl Vm {
                 }
                 Op::Call(argc) => self.call_from_stack(argc as usize, None)?,
                 Op::CallKw(argc) => {
-                    let names = frame.stack.pop().unwrap_or_default();
+                    let names = self.stack.pop().unwrap_or_default();
                     self.call_from_stack(argc as usize, Some(names))?;
                 }
                 Op::CallEx(has_kw) => {
-                    let kwargs = if has_kw { Some(frame.stack.pop().unwrap_or_default()) } else { None };
-                    let args = frame.stack.pop().unwrap_or_default();
-                    let func = frame.stack.pop().unwrap_or_default();
+                    let kwargs = if has_kw { Some(self.stack.pop().unwrap_or_default()) } else { None };
+                    let args = self.stack.pop().unwrap_or_default();
+                    let func = self.stack.pop().unwrap_or_default();
                     self.call_ex(func, args, kwargs)?;
                 }
                 Op::BinarySubscr => {
-                    let key = frame.stack.pop().unwrap_or_default();
-                    let obj = frame.stack.pop().unwrap_or_default();
+                    let key = self.stack.pop().unwrap_or_default();
+                    let obj = self.stack.pop().unwrap_or_default();
                     // Fast path: list[int].
                     if let (Value::List(l), Value::Int(i)) = (&obj, &key) {
                         let items = l.items.borrow();
@@ -365,7 +373,7 @@ impl Vm {
                         if idx >= 0 && idx < len {
                             let v = items[idx as usize].clone();
                             drop(items);
-                            frame.stack.push(v);
+                            self.stack.push(v);
                             continue;
                         }
                     }
@@ -373,40 +381,44 @@ impl Vm {
                     self.push(v);
                 }
                 Op::StoreSubscr => {
-                    let key = frame.stack.pop().unwrap_or_default();
-                    let obj = frame.stack.pop().unwrap_or_default();
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let key = self.stack.pop().unwrap_or_default();
+                    let obj = self.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     self.set_item(&obj, key, v)?;
                 }
                 Op::DeleteSubscr => {
-                    let key = frame.stack.pop().unwrap_or_default();
-                    let obj = frame.stack.pop().unwrap_or_default();
+                    let key = self.stack.pop().unwrap_or_default();
+                    let obj = self.stack.pop().unwrap_or_default();
                     self.del_item(&obj, &key)?;
                 }
                 Op::BuildSlice(n) => {
-                    let step = if n == 3 { frame.stack.pop().unwrap_or_default() } else { Value::None };
-                    let stop = frame.stack.pop().unwrap_or_default();
-                    let start = frame.stack.pop().unwrap_or_default();
-                    frame.stack.push(Value::Slice(Rc::new(super::value::SliceObj { start, stop, step })));
+                    let step = if n == 3 { self.stack.pop().unwrap_or_default() } else { Value::None };
+                    let stop = self.stack.pop().unwrap_or_default();
+                    let start = self.stack.pop().unwrap_or_default();
+                    self.stack.push(Value::Slice(Rc::new(super::value::SliceObj { start, stop, step })));
                 }
                 Op::Binary(bop) => {
-                    let b = frame.stack.pop().unwrap_or_default();
-                    let a = frame.stack.pop().unwrap_or_default();
-                    if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
+                    let n = self.stack.len();
+                    if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
                         if let Some(v) = super::ops::int_fast(bop, *x, *y) {
-                            frame.stack.push(v);
+                            // Both operands are immediates: overwrite without dropping.
+                            std::mem::forget(self.stack.pop());
+                            let slot = &mut self.stack[n - 2];
+                            std::mem::forget(std::mem::replace(slot, v));
                             continue;
                         }
                     }
+                    let b = self.stack.pop().unwrap_or_default();
+                    let a = self.stack.pop().unwrap_or_default();
                     let v = self.binary_op(bop, a, b)?;
                     self.push(v);
                 }
                 Op::Inplace(bop) => {
-                    let b = frame.stack.pop().unwrap_or_default();
-                    let a = frame.stack.pop().unwrap_or_default();
+                    let b = self.stack.pop().unwrap_or_default();
+                    let a = self.stack.pop().unwrap_or_default();
                     if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
                         if let Some(v) = super::ops::int_fast(bop, *x, *y) {
-                            frame.stack.push(v);
+                            self.stack.push(v);
                             continue;
                         }
                     }
@@ -414,54 +426,57 @@ impl Vm {
                     self.push(v);
                 }
                 Op::Unary(uop) => {
-                    let a = frame.stack.pop().unwrap_or_default();
+                    let a = self.stack.pop().unwrap_or_default();
                     let v = self.unary_op(uop, a)?;
                     self.push(v);
                 }
                 Op::Compare(kind) => {
-                    let b = frame.stack.pop().unwrap_or_default();
-                    let a = frame.stack.pop().unwrap_or_default();
-                    if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
-                        frame.stack.push(Value::Bool(super::ops::cmp_i64(kind, *x, *y)));
+                    let n = self.stack.len();
+                    if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
+                        let r = Value::Bool(super::ops::cmp_i64(kind, *x, *y));
+                        std::mem::forget(self.stack.pop());
+                        std::mem::forget(std::mem::replace(&mut self.stack[n - 2], r));
                         continue;
                     }
+                    let b = self.stack.pop().unwrap_or_default();
+                    let a = self.stack.pop().unwrap_or_default();
                     let v = self.compare(kind, &a, &b)?;
                     self.push(v);
                 }
                 Op::Is(neg) => {
-                    let b = frame.stack.pop().unwrap_or_default();
-                    let a = frame.stack.pop().unwrap_or_default();
-                    frame.stack.push(Value::Bool(a.is(&b) != neg));
+                    let b = self.stack.pop().unwrap_or_default();
+                    let a = self.stack.pop().unwrap_or_default();
+                    self.stack.push(Value::Bool(a.is(&b) != neg));
                 }
                 Op::In(neg) => {
-                    let container = frame.stack.pop().unwrap_or_default();
-                    let item = frame.stack.pop().unwrap_or_default();
+                    let container = self.stack.pop().unwrap_or_default();
+                    let item = self.stack.pop().unwrap_or_default();
                     let r = self.contains(&container, &item)?;
                     self.push(Value::Bool(r != neg));
                 }
                 Op::Jump(t) => frame.ip = t.0 as usize,
                 Op::PopJumpIfFalse(t) => {
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     let truth = match v {
                         Value::Bool(b) => b,
-                        other => self.truthy(&other)?,
+                        other => self.truthy_slow(other)?,
                     };
                     if !truth {
                         self.frames.last_mut().expect("frame").ip = t.0 as usize;
                     }
                 }
                 Op::PopJumpIfTrue(t) => {
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     let truth = match v {
                         Value::Bool(b) => b,
-                        other => self.truthy(&other)?,
+                        other => self.truthy_slow(other)?,
                     };
                     if truth {
                         self.frames.last_mut().expect("frame").ip = t.0 as usize;
                     }
                 }
                 Op::JumpIfFalseOrPop(t) => {
-                    let v = frame.stack.last().cloned().unwrap_or_default();
+                    let v = self.stack.last().cloned().unwrap_or_default();
                     if !self.truthy(&v)? {
                         self.frames.last_mut().expect("frame").ip = t.0 as usize;
                     } else {
@@ -469,7 +484,7 @@ impl Vm {
                     }
                 }
                 Op::JumpIfTrueOrPop(t) => {
-                    let v = frame.stack.last().cloned().unwrap_or_default();
+                    let v = self.stack.last().cloned().unwrap_or_default();
                     if self.truthy(&v)? {
                         self.frames.last_mut().expect("frame").ip = t.0 as usize;
                     } else {
@@ -477,13 +492,13 @@ impl Vm {
                     }
                 }
                 Op::GetIter => {
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     let it = self.get_iter(&v)?;
                     self.push(it);
                 }
                 Op::ForIter(t) => {
                     // Fast paths for range and list iterators.
-                    if let Some(Value::Iter(it)) = frame.stack.last() {
+                    if let Some(Value::Iter(it)) = self.stack.last() {
                         let mut st = it.borrow_mut();
                         match &mut *st {
                             IterState::Range { next, stop, step } => {
@@ -491,10 +506,10 @@ impl Vm {
                                 if (*step > 0 && cur < *stop) || (*step < 0 && cur > *stop) {
                                     *next = cur.wrapping_add(*step);
                                     drop(st);
-                                    frame.stack.push(Value::Int(cur));
+                                    self.stack.push(Value::Int(cur));
                                 } else {
                                     drop(st);
-                                    frame.stack.pop();
+                                    self.stack.pop();
                                     frame.ip = t.0 as usize;
                                 }
                                 continue;
@@ -506,12 +521,12 @@ impl Vm {
                                     drop(items);
                                     *index += 1;
                                     drop(st);
-                                    frame.stack.push(v);
+                                    self.stack.push(v);
                                 } else {
                                     drop(items);
                                     *st = IterState::Done;
                                     drop(st);
-                                    frame.stack.pop();
+                                    self.stack.pop();
                                     frame.ip = t.0 as usize;
                                 }
                                 continue;
@@ -519,123 +534,121 @@ impl Vm {
                             _ => {}
                         }
                     }
-                    let it = frame.stack.last().cloned().unwrap_or_default();
+                    let it = self.stack.last().cloned().unwrap_or_default();
                     match self.next(&it)? {
                         Some(v) => self.push(v),
                         None => {
                             let frame = self.frames.last_mut().expect("frame");
-                            frame.stack.pop();
+                            self.stack.pop();
                             frame.ip = t.0 as usize;
                         }
                     }
                 }
                 Op::Return => {
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     let idx = self.frames.len() - 1;
                     let f = self.frames.pop().expect("frame");
                     self.handled.truncate(f.handled_base);
-                    let ret = f.ret.clone();
-                    self.recycle(f);
+                    self.stack.truncate(f.ret_sp);
                     if idx == base {
                         return Ok(Halt::Return(v));
                     }
-                    self.deliver(ret, v)?;
+                    self.deliver(f.ret, v)?;
                 }
                 Op::MakeFunction(flags) => {
-                    let code = frame.stack.pop().unwrap_or_default();
-                    let closure = if flags & 4 != 0 { Some(frame.stack.pop().unwrap_or_default()) } else { None };
-                    let kwdefaults = if flags & 2 != 0 { Some(frame.stack.pop().unwrap_or_default()) } else { None };
-                    let defaults = if flags & 1 != 0 { Some(frame.stack.pop().unwrap_or_default()) } else { None };
+                    let code = self.stack.pop().unwrap_or_default();
+                    let closure = if flags & 4 != 0 { Some(self.stack.pop().unwrap_or_default()) } else { None };
+                    let kwdefaults = if flags & 2 != 0 { Some(self.stack.pop().unwrap_or_default()) } else { None };
+                    let defaults = if flags & 1 != 0 { Some(self.stack.pop().unwrap_or_default()) } else { None };
                     let globals = frame.globals.clone();
                     let f = self.make_function(code, globals, defaults, kwdefaults, closure)?;
                     self.push(f);
                 }
                 Op::BuildTuple(n) => {
-                    let at = frame.stack.len() - n as usize;
-                    let items: Vec<Value> = frame.stack.drain(at..).collect();
-                    frame.stack.push(Value::tuple(items));
+                    let at = self.stack.len() - n as usize;
+                    let items: Vec<Value> = self.stack.drain(at..).collect();
+                    self.stack.push(Value::tuple(items));
                 }
                 Op::BuildList(n) => {
-                    let at = frame.stack.len() - n as usize;
-                    let items: Vec<Value> = frame.stack.drain(at..).collect();
-                    frame.stack.push(Value::list(items));
+                    let at = self.stack.len() - n as usize;
+                    let items: Vec<Value> = self.stack.drain(at..).collect();
+                    self.stack.push(Value::list(items));
                 }
                 Op::BuildSet(n) => {
-                    let at = frame.stack.len() - n as usize;
-                    let items: Vec<Value> = frame.stack.drain(at..).collect();
+                    let at = self.stack.len() - n as usize;
+                    let items: Vec<Value> = self.stack.drain(at..).collect();
                     let s = self.new_set(items)?;
                     self.push(s);
                 }
                 Op::BuildMap(n) => {
-                    let at = frame.stack.len() - 2 * n as usize;
-                    let items: Vec<Value> = frame.stack.drain(at..).collect();
+                    let at = self.stack.len() - 2 * n as usize;
+                    let items: Vec<Value> = self.stack.drain(at..).collect();
                     let d = self.new_dict_from_pairs(items)?;
                     self.push(d);
                 }
                 Op::BuildString(n) => {
-                    let at = frame.stack.len() - n as usize;
+                    let at = self.stack.len() - n as usize;
                     let mut s = String::new();
-                    for v in frame.stack.drain(at..) {
+                    for v in self.stack.drain(at..) {
                         if let Value::Str(p) = v {
                             s.push_str(p.as_str());
                         }
                     }
-                    frame.stack.push(Value::string(s));
+                    self.stack.push(Value::string(s));
                 }
                 Op::ListAppend(depth) => {
-                    let v = frame.stack.pop().unwrap_or_default();
-                    let n = frame.stack.len();
-                    if let Value::List(l) = &frame.stack[n - depth as usize] {
+                    let v = self.stack.pop().unwrap_or_default();
+                    let n = self.stack.len();
+                    if let Value::List(l) = &self.stack[n - depth as usize] {
                         l.items.borrow_mut().push(v);
                     }
                 }
                 Op::SetAdd(depth) => {
-                    let v = frame.stack.pop().unwrap_or_default();
-                    let n = frame.stack.len();
-                    let set = frame.stack[n - depth as usize].clone();
+                    let v = self.stack.pop().unwrap_or_default();
+                    let n = self.stack.len();
+                    let set = self.stack[n - depth as usize].clone();
                     self.set_add(&set, v)?;
                 }
                 Op::MapAdd(depth) => {
-                    let v = frame.stack.pop().unwrap_or_default();
-                    let k = frame.stack.pop().unwrap_or_default();
-                    let n = frame.stack.len();
-                    let d = frame.stack[n - depth as usize].clone();
+                    let v = self.stack.pop().unwrap_or_default();
+                    let k = self.stack.pop().unwrap_or_default();
+                    let n = self.stack.len();
+                    let d = self.stack[n - depth as usize].clone();
                     self.set_item(&d, k, v)?;
                 }
                 Op::ListExtend => {
-                    let it = frame.stack.pop().unwrap_or_default();
-                    let list = frame.stack.last().cloned().unwrap_or_default();
+                    let it = self.stack.pop().unwrap_or_default();
+                    let list = self.stack.last().cloned().unwrap_or_default();
                     let items = self.collect(&it)?;
                     if let Value::List(l) = list {
                         l.items.borrow_mut().extend(items);
                     }
                 }
                 Op::SetUpdate => {
-                    let it = frame.stack.pop().unwrap_or_default();
-                    let set = frame.stack.last().cloned().unwrap_or_default();
+                    let it = self.stack.pop().unwrap_or_default();
+                    let set = self.stack.last().cloned().unwrap_or_default();
                     for v in self.collect(&it)? {
                         self.set_add(&set, v)?;
                     }
                 }
                 Op::DictUpdate | Op::DictMerge => {
-                    let m = frame.stack.pop().unwrap_or_default();
-                    let d = frame.stack.last().cloned().unwrap_or_default();
+                    let m = self.stack.pop().unwrap_or_default();
+                    let d = self.stack.last().cloned().unwrap_or_default();
                     self.dict_update_from(&d, &m, op == Op::DictMerge)?;
                 }
                 Op::ListToTuple => {
-                    if let Some(Value::List(l)) = frame.stack.pop() {
+                    if let Some(Value::List(l)) = self.stack.pop() {
                         let items = std::mem::take(&mut *l.items.borrow_mut());
-                        frame.stack.push(Value::tuple(items));
+                        self.stack.push(Value::tuple(items));
                     }
                 }
                 Op::UnpackSequence(n) => {
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     let items = self.unpack(&v, n as usize)?;
-                    let frame = self.frames.last_mut().expect("frame");
-                    frame.stack.extend(items.into_iter().rev());
+                    self.stack.extend(items.into_iter().rev());
                 }
                 Op::UnpackEx { before, after } => {
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     let items = self.collect(&v)?;
                     let (b, a) = (before as usize, after as usize);
                     if items.len() < b + a {
@@ -648,18 +661,17 @@ impl Vm {
                     let mut items = items;
                     let tail: Vec<Value> = items.split_off(items.len() - a);
                     let middle: Vec<Value> = items.split_off(b);
-                    let frame = self.frames.last_mut().expect("frame");
                     for v in tail.into_iter().rev() {
-                        frame.stack.push(v);
+                        self.stack.push(v);
                     }
-                    frame.stack.push(Value::list(middle));
+                    self.stack.push(Value::list(middle));
                     for v in items.into_iter().rev() {
-                        frame.stack.push(v);
+                        self.stack.push(v);
                     }
                 }
                 Op::FormatValue(flags) => {
-                    let spec = if flags & 4 != 0 { Some(frame.stack.pop().unwrap_or_default()) } else { None };
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let spec = if flags & 4 != 0 { Some(self.stack.pop().unwrap_or_default()) } else { None };
+                    let v = self.stack.pop().unwrap_or_default();
                     let v = match flags & 3 {
                         1 => Value::string(self.str_of(&v)?),
                         2 => Value::string(self.repr(&v)?),
@@ -679,11 +691,11 @@ impl Vm {
                     self.push(s);
                 }
                 Op::SetupHandler(t) => {
-                    let depth = frame.stack.len() as u32;
+                    let depth = (self.stack.len() - frame.base) as u32;
                     frame.handlers.push(Handler { target: t.0, depth });
                 }
                 Op::SetupWith(t) => {
-                    let depth = frame.stack.len() as u32 - 1;
+                    let depth = (self.stack.len() - frame.base) as u32 - 1;
                     frame.handlers.push(Handler { target: t.0, depth });
                 }
                 Op::PopBlock => {
@@ -691,57 +703,54 @@ impl Vm {
                 }
                 Op::Raise(n) => return Err(self.raise_op(n)?),
                 Op::Reraise => {
-                    let e = frame.stack.pop().unwrap_or_default();
+                    let e = self.stack.pop().unwrap_or_default();
                     self.reraising = true;
                     return Err(self.to_exc(e)?);
                 }
                 Op::PushExcInfo => {
-                    let e = frame.stack.last().cloned().unwrap_or_default();
+                    let e = self.stack.last().cloned().unwrap_or_default();
                     self.handled.push(e);
                 }
                 Op::PopExcept => {
                     self.handled.pop();
                 }
                 Op::CheckExcMatch => {
-                    let cls = frame.stack.pop().unwrap_or_default();
-                    let e = frame.stack.last().cloned().unwrap_or_default();
+                    let cls = self.stack.pop().unwrap_or_default();
+                    let e = self.stack.last().cloned().unwrap_or_default();
                     let m = self.exception_matches(&e, &cls)?;
                     self.push(Value::Bool(m));
                 }
                 Op::CheckEgMatch => {
-                    let cls = frame.stack.pop().unwrap_or_default();
-                    let eg = frame.stack.pop().unwrap_or_default();
+                    let cls = self.stack.pop().unwrap_or_default();
+                    let eg = self.stack.pop().unwrap_or_default();
                     let (rest, matched) = self.split_exception_group(&eg, &cls)?;
-                    let frame = self.frames.last_mut().expect("frame");
-                    frame.stack.push(rest);
-                    frame.stack.push(matched);
+                    self.stack.push(rest);
+                    self.stack.push(matched);
                 }
                 Op::PrepReraiseStar => {
-                    let list = frame.stack.pop().unwrap_or_default();
-                    let orig = frame.stack.pop().unwrap_or_default();
+                    let list = self.stack.pop().unwrap_or_default();
+                    let orig = self.stack.pop().unwrap_or_default();
                     let v = self.prep_reraise_star(&orig, &list)?;
                     self.push(v);
                 }
                 Op::BeforeWith => {
-                    let mgr = frame.stack.pop().unwrap_or_default();
+                    let mgr = self.stack.pop().unwrap_or_default();
                     let (exit, res) = self.before_with(mgr)?;
-                    let frame = self.frames.last_mut().expect("frame");
-                    frame.stack.push(exit);
-                    frame.stack.push(res);
+                    self.stack.push(exit);
+                    self.stack.push(res);
                 }
                 Op::WithExceptStart => {
-                    let n = frame.stack.len();
-                    let exit = frame.stack[n - 2].clone();
-                    let e = frame.stack[n - 1].clone();
+                    let n = self.stack.len();
+                    let exit = self.stack[n - 2].clone();
+                    let e = self.stack[n - 1].clone();
                     let r = self.call_exit_with_exception(&exit, &e)?;
                     self.push(r);
                 }
                 Op::BeforeAsyncWith => {
-                    let mgr = frame.stack.pop().unwrap_or_default();
+                    let mgr = self.stack.pop().unwrap_or_default();
                     let (exit, aw) = self.before_async_with(mgr)?;
-                    let frame = self.frames.last_mut().expect("frame");
-                    frame.stack.push(exit);
-                    frame.stack.push(aw);
+                    self.stack.push(exit);
+                    self.stack.push(aw);
                 }
                 Op::LoadAssertionError => {
                     let c = Value::Class(self.exc_types[ExcKind::AssertionError as usize].clone());
@@ -754,12 +763,12 @@ impl Vm {
                 }
                 Op::ImportFrom(n) => {
                     let name = frame.code.names[n.0 as usize];
-                    let m = frame.stack.last().cloned().unwrap_or_default();
+                    let m = self.stack.last().cloned().unwrap_or_default();
                     let v = self.import_from(&m, name)?;
                     self.push(v);
                 }
                 Op::ImportStar => {
-                    let m = frame.stack.pop().unwrap_or_default();
+                    let m = self.stack.pop().unwrap_or_default();
                     self.import_star(&m)?;
                 }
                 Op::LoadBuildClass => {
@@ -767,53 +776,53 @@ impl Vm {
                     self.push(v);
                 }
                 Op::YieldValue => {
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     if self.frames.len() - 1 != base {
                         return Err(Exc::runtime_error("yield outside of a generator frame"));
                     }
                     return Ok(Halt::Yield(v));
                 }
                 Op::AsyncGenWrap => {
-                    let v = frame.stack.pop().unwrap_or_default();
-                    frame.stack.push(super::gen::wrap_async_gen_value(v));
+                    let v = self.stack.pop().unwrap_or_default();
+                    self.stack.push(super::gen::wrap_async_gen_value(v));
                 }
                 Op::Send(t) => {
-                    let v = frame.stack.pop().unwrap_or_default();
-                    let sub = frame.stack.last().cloned().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
+                    let sub = self.stack.last().cloned().unwrap_or_default();
                     match self.send_to(&sub, v)? {
                         GenResult::Yield(y) => self.push(y),
                         GenResult::Return(r) => {
                             let frame = self.frames.last_mut().expect("frame");
-                            frame.stack.pop();
-                            frame.stack.push(r);
+                            self.stack.pop();
+                            self.stack.push(r);
                             frame.ip = t.0 as usize;
                             // Skip the YieldValue + Jump that follow the Send.
                         }
                     }
                 }
                 Op::GetAwaitable => {
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     let a = self.get_awaitable(v)?;
                     self.push(a);
                 }
                 Op::GetYieldFromIter => {
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     let it = self.get_yield_from_iter(v)?;
                     self.push(it);
                 }
                 Op::GetAiter => {
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     let it = self.get_aiter(v)?;
                     self.push(it);
                 }
                 Op::GetAnext => {
-                    let it = frame.stack.last().cloned().unwrap_or_default();
+                    let it = self.stack.last().cloned().unwrap_or_default();
                     let aw = self.get_anext_awaitable(&it)?;
                     self.push(aw);
                 }
                 Op::EndAsyncFor => {
-                    let e = frame.stack.pop().unwrap_or_default();
-                    frame.stack.pop();
+                    let e = self.stack.pop().unwrap_or_default();
+                    self.stack.pop();
                     let stop = Value::Class(self.exc_class(ExcKind::StopAsyncIteration).clone());
                     if !self.exception_matches(&e, &stop)? {
                         self.reraising = true;
@@ -822,7 +831,7 @@ impl Vm {
                     self.handled_pop_if(&e);
                 }
                 Op::PrintExpr => {
-                    let v = frame.stack.pop().unwrap_or_default();
+                    let v = self.stack.pop().unwrap_or_default();
                     if !v.is_none() {
                         let r = self.repr(&v)?;
                         self.write_stdout(&r);
@@ -835,6 +844,12 @@ impl Vm {
         }
     }
 
+    #[inline(never)]
+    fn truthy_slow(&mut self, v: Value) -> Res<bool> {
+        self.truthy(&v)
+    }
+
+    #[inline(never)]
     fn unbound_cell(&self, idx: u32) -> Exc {
         let name = self.cell_name(idx);
         let frame = self.frames.last().expect("frame");

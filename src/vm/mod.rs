@@ -181,6 +181,8 @@ impl Syms {
 pub struct Vm {
     /// The frame stack of the code currently running (innermost last).
     pub frames: Vec<Frame>,
+    /// The value stack shared by all running frames: each frame's locals, then its operands.
+    pub stack: Vec<Value>,
     /// Built-in type classes indexed by `TypeId`.
     pub types: Vec<Rc<Class>>,
     /// Built-in exception classes indexed by `ExcKind`.
@@ -256,6 +258,7 @@ impl Vm {
         }
         let mut vm = Vm {
             frames: Vec::new(),
+            stack: Vec::with_capacity(1024),
             types: types_v,
             exc_types,
             other_classes: RefCell::default(),

@@ -2,7 +2,7 @@
 //! `repr`/`str`, subscripts, iteration, containers.
 
 use super::dict::{Dict, Lookup};
-use super::value::{DictObj, IterState, SetObj, Str, Value};
+use super::value::{DictObj, SetObj, Str, Value};
 use super::{Exc, ExcKind, Res, Sym, Vm};
 use crate::ast::{BinOp, UnaryOp};
 use crate::bytecode::CmpKind;

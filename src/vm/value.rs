@@ -12,7 +12,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 /// A script-visible value.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub enum Value {
     /// Internal marker: an unbound local, an empty stack slot, "no self" in method calls.
     /// Never visible to scripts.
@@ -378,7 +378,65 @@ pub enum IterState {
     Done,
 }
 
+impl Clone for Value {
+    /// Immediates are copied inline; heap values bump a reference count out of line.
+    #[inline(always)]
+    fn clone(&self) -> Value {
+        match self {
+            Value::Int(i) => Value::Int(*i),
+            Value::None => Value::None,
+            Value::Bool(b) => Value::Bool(*b),
+            Value::Float(f) => Value::Float(*f),
+            Value::Undef => Value::Undef,
+            _ => self.clone_heap(),
+        }
+    }
+}
+
 impl Value {
+    #[inline(never)]
+    fn clone_heap(&self) -> Value {
+        use Value::*;
+        match self {
+            Undef => Undef,
+            None => None,
+            NotImplemented => NotImplemented,
+            Ellipsis => Ellipsis,
+            Bool(b) => Bool(*b),
+            Int(i) => Int(*i),
+            BigInt(r) => BigInt(r.clone()),
+            Float(f) => Float(*f),
+            Str(r) => Str(r.clone()),
+            Bytes(r) => Bytes(r.clone()),
+            ByteArray(r) => ByteArray(r.clone()),
+            List(r) => List(r.clone()),
+            Tuple(r) => Tuple(r.clone()),
+            Dict(r) => Dict(r.clone()),
+            Set(r) => Set(r.clone()),
+            FrozenSet(r) => FrozenSet(r.clone()),
+            Range(r) => Range(r.clone()),
+            Slice(r) => Slice(r.clone()),
+            Function(r) => Function(r.clone()),
+            BoundMethod(r) => BoundMethod(r.clone()),
+            Native(r) => Native(r.clone()),
+            Class(r) => Class(r.clone()),
+            Instance(r) => Instance(r.clone()),
+            Module(r) => Module(r.clone()),
+            Iter(r) => Iter(r.clone()),
+            Descriptor(r) => Descriptor(r.clone()),
+            Cell(r) => Cell(r.clone()),
+            Code(r) => Code(r.clone()),
+            Gen(r) => Gen(r.clone()),
+            Other(r) => Other(r.clone()),
+        }
+    }
+
+    /// True for values with no heap part (dropping them is a no-op).
+    #[inline(always)]
+    pub fn is_immediate(&self) -> bool {
+        matches!(self, Value::Int(_) | Value::None | Value::Bool(_) | Value::Float(_) | Value::Undef)
+    }
+
     /// A `str` value.
     pub fn str(s: &str) -> Value {
         Value::Str(Rc::new(Str::new(s)))
