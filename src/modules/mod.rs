@@ -2,6 +2,8 @@
 
 mod gc;
 mod math;
+mod params;
+mod random;
 mod sys;
 mod time;
 
@@ -15,6 +17,7 @@ pub fn install(vm: &mut Vm) {
     vm.native_modules.insert("math", math::init);
     vm.native_modules.insert("time", time::init);
     vm.native_modules.insert("gc", gc::init);
+    vm.native_modules.insert("random", random::init);
 }
 
 /// A module with the given native functions.
