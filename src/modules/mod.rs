@@ -1,6 +1,7 @@
 //! Native modules (`sys`, `math`, `time`, `gc`, ...), one file each, registered here.
 
 mod gc;
+mod json;
 mod math;
 mod params;
 mod random;
@@ -18,6 +19,7 @@ pub fn install(vm: &mut Vm) {
     vm.native_modules.insert("time", time::init);
     vm.native_modules.insert("gc", gc::init);
     vm.native_modules.insert("random", random::init);
+    vm.native_modules.insert("json", json::init);
 }
 
 /// A module with the given native functions.
