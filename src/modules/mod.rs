@@ -3,6 +3,7 @@
 mod gc;
 mod json;
 mod math;
+mod os;
 mod params;
 mod random;
 mod sys;
@@ -20,6 +21,8 @@ pub fn install(vm: &mut Vm) {
     vm.native_modules.insert("gc", gc::init);
     vm.native_modules.insert("random", random::init);
     vm.native_modules.insert("json", json::init);
+    vm.native_modules.insert("os", os::init);
+    vm.native_modules.insert("os.path", os::init_dotted);
 }
 
 /// A module with the given native functions.
