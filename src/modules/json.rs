@@ -77,7 +77,10 @@ impl Encoder {
 
     fn enter(&mut self, vm: &Vm, v: &Value, what: &str) -> Res<()> {
         if self.depth + vm.frames.len() + vm.native_depth >= vm.recursion_limit.min(200_000) {
-            return Err(Exc::new(ExcKind::RecursionError, format!("maximum recursion depth exceeded while encoding a JSON {what}")));
+            return Err(Exc::new(
+                ExcKind::RecursionError,
+                format!("maximum recursion depth exceeded while encoding a JSON {what}"),
+            ));
         }
         self.depth += 1;
         if self.check_circular {
@@ -130,7 +133,8 @@ impl Encoder {
                 self.array(vm, v, &items, level)?;
             }
             Value::Dict(d) => {
-                let pairs: Vec<(Value, Value)> = d.d.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
+                let pairs: Vec<(Value, Value)> =
+                    d.d.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
                 self.object(vm, v, pairs, level)?;
             }
             other => {
@@ -261,7 +265,8 @@ fn sort_pairs(vm: &mut Vm, pairs: Vec<(Value, Value)>) -> Res<Vec<(Value, Value)
     Ok(idx.into_iter().filter_map(|i| slots[i].take()).collect())
 }
 
-const DUMPS_KW: &[&str] = &["skipkeys", "ensure_ascii", "check_circular", "allow_nan", "cls", "indent", "separators", "default", "sort_keys"];
+const DUMPS_KW: &[&str] =
+    &["skipkeys", "ensure_ascii", "check_circular", "allow_nan", "cls", "indent", "separators", "default", "sort_keys"];
 
 fn flag(vm: &mut Vm, v: &Option<Value>, default: bool) -> Res<bool> {
     match v {
@@ -277,7 +282,10 @@ fn make_encoder(vm: &mut Vm, kw: &[Option<Value>]) -> Res<Encoder> {
         Some(Value::Str(s)) => Some(s.as_str().to_string()),
         Some(v @ (Value::Int(_) | Value::Bool(_))) => Some(" ".repeat(vm.index_value(v)?.max(0) as usize)),
         Some(other) => {
-            return Err(Exc::type_error(format!("can't multiply sequence by non-int of type '{}'", vm.type_name(other))));
+            return Err(Exc::type_error(format!(
+                "can't multiply sequence by non-int of type '{}'",
+                vm.type_name(other)
+            )));
         }
     };
     let (item_sep, key_sep) = match &kw[6] {
@@ -289,7 +297,10 @@ fn make_encoder(vm: &mut Vm, kw: &[Option<Value>]) -> Res<Encoder> {
                 match p {
                     Value::Str(s) => strs.push(s.as_str().to_string()),
                     other => {
-                        return Err(Exc::type_error(format!("make_encoder() argument 6 must be str, not {}", vm.type_name(&other))));
+                        return Err(Exc::type_error(format!(
+                            "make_encoder() argument 6 must be str, not {}",
+                            vm.type_name(&other)
+                        )));
                     }
                 }
             }
@@ -517,7 +528,9 @@ impl Decoder<'_> {
                     Err(_) => {
                         let digits = text.trim_start_matches('-').len();
                         if digits > 4300 {
-                            return Err(DErr::Exc(Exc::value_error(crate::text::int_text::int_parse_limit_message(digits))));
+                            return Err(DErr::Exc(Exc::value_error(crate::text::int_text::int_parse_limit_message(
+                                digits,
+                            ))));
                         }
                         match text.parse::<num_bigint::BigInt>() {
                             Ok(b) => Value::from_bigint(b),
@@ -542,7 +555,9 @@ impl Decoder<'_> {
             Some('f') if self.matches(i, "false") => Ok((Value::Bool(false), i + 5)),
             Some('N') if self.matches(i, "NaN") => Ok((self.constant(vm, "NaN", f64::NAN)?, i + 3)),
             Some('I') if self.matches(i, "Infinity") => Ok((self.constant(vm, "Infinity", f64::INFINITY)?, i + 8)),
-            Some('-') if self.matches(i, "-Infinity") => Ok((self.constant(vm, "-Infinity", f64::NEG_INFINITY)?, i + 9)),
+            Some('-') if self.matches(i, "-Infinity") => {
+                Ok((self.constant(vm, "-Infinity", f64::NEG_INFINITY)?, i + 9))
+            }
             Some('-' | '0'..='9') => self.number(vm, i),
             _ => Err(DErr::At("Expecting value", i)),
         }
@@ -632,7 +647,9 @@ impl Decoder<'_> {
                         match self.at(idx) {
                             Some(']') => {
                                 idx += 1;
-                                let Some(Open::Arr(items)) = stack.pop() else { return Err(DErr::At("Expecting value", idx)) };
+                                let Some(Open::Arr(items)) = stack.pop() else {
+                                    return Err(DErr::At("Expecting value", idx));
+                                };
                                 val = Value::list(items);
                             }
                             Some(',') => {
@@ -648,7 +665,9 @@ impl Decoder<'_> {
                         match self.at(idx) {
                             Some('}') => {
                                 idx += 1;
-                                let Some(Open::Obj(pairs, _)) = stack.pop() else { return Err(DErr::At("Expecting value", idx)) };
+                                let Some(Open::Obj(pairs, _)) = stack.pop() else {
+                                    return Err(DErr::At("Expecting value", idx));
+                                };
                                 val = self.finish_object(vm, pairs)?;
                             }
                             Some(',') => {
@@ -705,7 +724,8 @@ fn decode_bytes(vm: &mut Vm, b: &[u8]) -> Res<String> {
     }
 }
 
-const LOADS_KW: &[&str] = &["cls", "object_hook", "parse_float", "parse_int", "parse_constant", "object_pairs_hook", "strict"];
+const LOADS_KW: &[&str] =
+    &["cls", "object_hook", "parse_float", "parse_int", "parse_constant", "object_pairs_hook", "strict"];
 
 fn class_of_receiver(v: &Value) -> Res<Rc<Class>> {
     match v {
@@ -729,7 +749,10 @@ fn loads_impl(vm: &mut Vm, class: &Rc<Class>, doc: &Value, kw: &[Option<Value>])
             decode_bytes(vm, &v)?
         }
         other => {
-            return Err(Exc::type_error(format!("the JSON object must be str, bytes or bytearray, not {}", vm.type_name(other))));
+            return Err(Exc::type_error(format!(
+                "the JSON object must be str, bytes or bytearray, not {}",
+                vm.type_name(other)
+            )));
         }
     };
     if !is_none(&kw[0]) {
@@ -782,7 +805,10 @@ fn load(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 /// `JSONDecodeError.__init__(self, msg, doc, pos)`.
 fn jde_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let b = bind(a, &Sig { name: "JSONDecodeError.__init__", params: &["self", "msg", "doc", "pos"], required: 4, kwonly: &[] })?;
+    let b = bind(
+        a,
+        &Sig { name: "JSONDecodeError.__init__", params: &["self", "msg", "doc", "pos"], required: 4, kwonly: &[] },
+    )?;
     let Some(Value::Instance(inst)) = &b[0] else { return Ok(Value::None) };
     let msg = vm.str_of(&or_none(&b[1]))?;
     let doc = or_none(&b[2]);
@@ -810,7 +836,12 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     dict.insert(Sym::new("__module__"), Value::str("json.decoder"));
     dict.insert(
         Sym::new("__init__"),
-        Value::Native(Rc::new(NativeFunction { name: "__init__", func: jde_init, receiver: None, owner: Some("JSONDecodeError") })),
+        Value::Native(Rc::new(NativeFunction {
+            name: "__init__",
+            func: jde_init,
+            receiver: None,
+            owner: Some("JSONDecodeError"),
+        })),
     );
     let class = Rc::new(Class {
         name: Rc::from("JSONDecodeError"),

@@ -67,9 +67,15 @@ fn path_arg(vm: &mut Vm, v: &Value, fname: &str, what: &str) -> Res<String> {
                     return Ok(s.as_str().to_string());
                 }
             }
-            Err(Exc::type_error(format!("{fname}: {what} should be string, bytes or os.PathLike, not {}", vm.type_name(v))))
+            Err(Exc::type_error(format!(
+                "{fname}: {what} should be string, bytes or os.PathLike, not {}",
+                vm.type_name(v)
+            )))
         }
-        other => Err(Exc::type_error(format!("{fname}: {what} should be string, bytes or os.PathLike, not {}", vm.type_name(other)))),
+        other => Err(Exc::type_error(format!(
+            "{fname}: {what} should be string, bytes or os.PathLike, not {}",
+            vm.type_name(other)
+        ))),
     }
 }
 
@@ -86,7 +92,9 @@ fn fspath(vm: &mut Vm, v: &Value) -> Res<String> {
             }
             Err(Exc::type_error(format!("expected str, bytes or os.PathLike object, not {}", vm.type_name(v))))
         }
-        other => Err(Exc::type_error(format!("expected str, bytes or os.PathLike object, not {}", vm.type_name(other)))),
+        other => {
+            Err(Exc::type_error(format!("expected str, bytes or os.PathLike object, not {}", vm.type_name(other))))
+        }
     }
 }
 
@@ -130,7 +138,9 @@ fn urandom(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return Err(Exc::value_error("negative argument not allowed"));
     }
     let mut buf = vec![0u8; n as usize];
-    std::fs::File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf)).map_err(|e| os_error(vm, &e, None, None))?;
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .map_err(|e| os_error(vm, &e, None, None))?;
     Ok(Value::Bytes(Rc::from(buf)))
 }
 
@@ -218,7 +228,10 @@ fn getenv(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn walk(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let b = bind(a, &Sig { name: "walk", params: &["top", "topdown", "onerror", "followlinks"], required: 1, kwonly: &[] })?;
+    let b = bind(
+        a,
+        &Sig { name: "walk", params: &["top", "topdown", "onerror", "followlinks"], required: 1, kwonly: &[] },
+    )?;
     let top = path_arg(vm, &or_none(&b[0]), "walk", "top")?;
     let topdown = match &b[1] {
         Some(v) => vm.truthy(v)?,
@@ -282,8 +295,8 @@ fn p_join(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     }
     let first = a.pos[0].clone();
     let mut path = fspath(vm, &first)?;
-    for v in a.pos[1..].to_vec() {
-        let s = match &v {
+    for v in &a.pos[1..] {
+        let s = match v {
             Value::Str(s) => s.as_str().to_string(),
             Value::Bytes(_) => return Err(Exc::type_error("Can't mix strings and bytes in path components")),
             other => {
@@ -489,7 +502,12 @@ fn p_getmtime(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let b = bind(a, &Sig { name: "getmtime", params: &["filename"], required: 1, kwonly: &[] })?;
     let p = path_arg(vm, &or_none(&b[0]), "stat", "path")?;
     let m = std::fs::metadata(&p).map_err(|e| os_error(vm, &e, Some(&p), None))?;
-    let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    let t = m
+        .modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_secs_f64())
+        .unwrap_or(0.0);
     Ok(Value::Float(t))
 }
 

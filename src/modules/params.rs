@@ -37,7 +37,9 @@ pub fn bind(a: &mut Args, sig: &Sig) -> Res<Vec<Option<Value>>> {
             Some(i) => i,
             None => match sig.kwonly.iter().position(|p| *p == key) {
                 Some(i) => np + i,
-                None => return Err(Exc::type_error(format!("{}() got an unexpected keyword argument '{key}'", sig.name))),
+                None => {
+                    return Err(Exc::type_error(format!("{}() got an unexpected keyword argument '{key}'", sig.name)))
+                }
             },
         };
         if out[slot].is_some() {
@@ -45,7 +47,8 @@ pub fn bind(a: &mut Args, sig: &Sig) -> Res<Vec<Option<Value>>> {
         }
         out[slot] = Some(v);
     }
-    let missing: Vec<String> = (0..sig.required).filter(|i| out[*i].is_none()).map(|i| format!("'{}'", sig.params[i])).collect();
+    let missing: Vec<String> =
+        (0..sig.required).filter(|i| out[*i].is_none()).map(|i| format!("'{}'", sig.params[i])).collect();
     if !missing.is_empty() {
         let list = match missing.len() {
             1 => missing[0].clone(),

@@ -155,7 +155,9 @@ fn seed_impl(vm: &mut Vm, this: &Value, x: &Value) -> Res<()> {
         }
         Value::Float(_) => BigInt::from(vm.hash(x)?.unsigned_abs()),
         _ => {
-            return Err(Exc::type_error("The only supported seed types are: None,\nint, float, str, bytes, and bytearray."));
+            return Err(Exc::type_error(
+                "The only supported seed types are: None,\nint, float, str, bytes, and bytearray.",
+            ));
         }
     };
     with_rng(this, |mt| mt.seed_from_int(&n))
@@ -173,7 +175,10 @@ fn r_seed(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         let version = vm.index_value(v).unwrap_or(2);
         if version == 1 {
             if let Some(Value::Str(_) | Value::Bytes(_)) = &b[1] {
-                return Err(Exc::new(ExcKind::NotImplementedError, "aio does not support random.seed(version=1) for str or bytes"));
+                return Err(Exc::new(
+                    ExcKind::NotImplementedError,
+                    "aio does not support random.seed(version=1) for str or bytes",
+                ));
             }
         }
     }
@@ -186,7 +191,10 @@ fn r_random(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
         if !a.kw.is_empty() {
             return Err(Exc::type_error("Random.random() takes no keyword arguments"));
         }
-        return Err(Exc::type_error(format!("Random.random() takes no arguments ({} given)", a.pos.len().saturating_sub(1))));
+        return Err(Exc::type_error(format!(
+            "Random.random() takes no arguments ({} given)",
+            a.pos.len().saturating_sub(1)
+        )));
     }
     Ok(Value::Float(with_rng(&this(a), |mt| mt.random())?))
 }
@@ -196,7 +204,10 @@ fn r_getrandbits(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         if !a.kw.is_empty() {
             return Err(Exc::type_error("Random.getrandbits() takes no keyword arguments"));
         }
-        return Err(Exc::type_error(format!("Random.getrandbits() takes exactly one argument ({} given)", a.pos.len().saturating_sub(1))));
+        return Err(Exc::type_error(format!(
+            "Random.getrandbits() takes exactly one argument ({} given)",
+            a.pos.len().saturating_sub(1)
+        )));
     }
     let k = vm.index_value(&a.pos[1].clone())?;
     let r = with_rng(&this(a), |mt| mt.getrandbits(k))?.map_err(text_err)?;
@@ -220,7 +231,10 @@ fn r_randbytes(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn r_randrange(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let b = bind(a, &Sig { name: "Random.randrange", params: &["self", "start", "stop", "step"], required: 2, kwonly: &[] })?;
+    let b = bind(
+        a,
+        &Sig { name: "Random.randrange", params: &["self", "start", "stop", "step"], required: 2, kwonly: &[] },
+    )?;
     let start = range_arg(vm, &or_none(&b[1]), "arg 1")?;
     let stop = match &b[2] {
         None | Some(Value::None) => {
@@ -265,7 +279,9 @@ fn num_f64(vm: &mut Vm, v: &Value) -> Res<f64> {
     match v {
         Value::Int(_) | Value::BigInt(_) | Value::Bool(_) | Value::Float(_) => vm.to_float(v),
         Value::Instance(_) => vm.to_float(v),
-        other => Err(Exc::type_error(format!("unsupported operand type(s) for +: '{}' and 'float'", vm.type_name(other)))),
+        other => {
+            Err(Exc::type_error(format!("unsupported operand type(s) for +: '{}' and 'float'", vm.type_name(other))))
+        }
     }
 }
 
@@ -284,7 +300,10 @@ fn accumulate(vm: &mut Vm, weights: &Value) -> Res<Vec<f64>> {
             }
             other => {
                 let t0 = vm.type_name(&items[0]);
-                return Err(Exc::type_error(format!("unsupported operand type(s) for +: '{t0}' and '{}'", vm.type_name(other))));
+                return Err(Exc::type_error(format!(
+                    "unsupported operand type(s) for +: '{t0}' and '{}'",
+                    vm.type_name(other)
+                )));
             }
         };
         total = if i == 0 { x } else { total + x };
@@ -308,7 +327,15 @@ fn bisect_right(a: &[f64], x: f64, lo: usize, hi: usize) -> usize {
 }
 
 fn r_choices(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let b = bind(a, &Sig { name: "Random.choices", params: &["self", "population", "weights"], required: 2, kwonly: &["cum_weights", "k"] })?;
+    let b = bind(
+        a,
+        &Sig {
+            name: "Random.choices",
+            params: &["self", "population", "weights"],
+            required: 2,
+            kwonly: &["cum_weights", "k"],
+        },
+    )?;
     let me = or_none(&b[0]);
     let population = or_none(&b[1]);
     let k = match &b[4] {
@@ -395,7 +422,10 @@ fn r_shuffle(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn r_sample(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let b = bind(a, &Sig { name: "Random.sample", params: &["self", "population", "k"], required: 3, kwonly: &["counts"] })?;
+    let b = bind(
+        a,
+        &Sig { name: "Random.sample", params: &["self", "population", "k"], required: 3, kwonly: &["counts"] },
+    )?;
     let me = or_none(&b[0]);
     let population = or_none(&b[1]);
     let is_seq = matches!(
@@ -460,7 +490,10 @@ fn r_uniform(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn r_triangular(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let b = bind(a, &Sig { name: "Random.triangular", params: &["self", "low", "high", "mode"], required: 1, kwonly: &[] })?;
+    let b = bind(
+        a,
+        &Sig { name: "Random.triangular", params: &["self", "low", "high", "mode"], required: 1, kwonly: &[] },
+    )?;
     let low = float_arg(vm, &b[1], 0.0)?;
     let high = float_arg(vm, &b[2], 1.0)?;
     let mode = match &b[3] {
@@ -511,10 +544,7 @@ fn r_normalvariate(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn r_lognormvariate(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let mut b = Args::default();
-    b.pos = a.pos.clone();
-    b.kw = std::mem::take(&mut a.kw);
-    let v = r_normalvariate(vm, &mut b)?;
+    let v = r_normalvariate(vm, a)?;
     let x = vm.to_float(&v)?;
     Ok(Value::Float(x.exp()))
 }
@@ -540,7 +570,8 @@ fn r_paretovariate(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn r_weibullvariate(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let b = bind(a, &Sig { name: "Random.weibullvariate", params: &["self", "alpha", "beta"], required: 3, kwonly: &[] })?;
+    let b =
+        bind(a, &Sig { name: "Random.weibullvariate", params: &["self", "alpha", "beta"], required: 3, kwonly: &[] })?;
     let alpha = float_arg(vm, &b[1], 1.0)?;
     let beta = float_arg(vm, &b[2], 1.0)?;
     let u = 1.0 - with_rng(&or_none(&b[0]), |mt| mt.random())?;
@@ -613,10 +644,18 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     dict.insert(Sym::new("__module__"), Value::str("random"));
     dict.insert(
         Sym::new("__init__"),
-        Value::Native(Rc::new(NativeFunction { name: "__init__", func: r_init, receiver: None, owner: Some("Random") })),
+        Value::Native(Rc::new(NativeFunction {
+            name: "__init__",
+            func: r_init,
+            receiver: None,
+            owner: Some("Random"),
+        })),
     );
     for (name, f) in METHODS {
-        dict.insert(Sym::new(name), Value::Native(Rc::new(NativeFunction { name, func: *f, receiver: None, owner: Some("Random") })));
+        dict.insert(
+            Sym::new(name),
+            Value::Native(Rc::new(NativeFunction { name, func: *f, receiver: None, owner: Some("Random") })),
+        );
     }
     let class = Rc::new(Class {
         name: Rc::from("Random"),
@@ -628,7 +667,10 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
         builtin: None,
         version: Cell::new(0),
     });
-    let inst = Value::Instance(Rc::new(Instance { class: class.clone(), attrs: RefCell::new(vec![(state_sym(), new_state())]) }));
+    let inst = Value::Instance(Rc::new(Instance {
+        class: class.clone(),
+        attrs: RefCell::new(vec![(state_sym(), new_state())]),
+    }));
     let m = super::native_module("random", &[]);
     for (name, f) in METHODS {
         super::set(&m, name, crate::builtins::bound_native(inst.clone(), name, *f));
