@@ -790,13 +790,15 @@ fn loads_impl(vm: &mut Vm, class: &Rc<Class>, doc: &Value, kw: &[Option<Value>])
 }
 
 fn loads(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let class = class_of_receiver(&a.pos.remove(0))?;
+    let receiver = if a.pos.is_empty() { Value::None } else { a.pos.remove(0) };
+    let class = class_of_receiver(&receiver)?;
     let b = bind(a, &Sig { name: "loads", params: &["s"], required: 1, kwonly: LOADS_KW })?;
     loads_impl(vm, &class, &or_none(&b[0]), &b[1..])
 }
 
 fn load(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let class = class_of_receiver(&a.pos.remove(0))?;
+    let receiver = if a.pos.is_empty() { Value::None } else { a.pos.remove(0) };
+    let class = class_of_receiver(&receiver)?;
     let b = bind(a, &Sig { name: "load", params: &["fp"], required: 1, kwonly: LOADS_KW })?;
     let read = vm.get_attr(&or_none(&b[0]), Sym::new("read"))?;
     let doc = vm.call(&read, vec![])?;

@@ -213,7 +213,7 @@ fn rename(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 /// `getenv(key, default=None)`: reads `os.environ` (the bound receiver), so assignments to
 /// `os.environ` are seen, as in CPython.
 fn getenv(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let env = a.pos.remove(0);
+    let env = if a.pos.is_empty() { Value::None } else { a.pos.remove(0) };
     let b = bind(a, &Sig { name: "getenv", params: &["key", "default"], required: 1, kwonly: &[] })?;
     let key = or_none(&b[0]);
     if !matches!(key, Value::Str(_)) {
