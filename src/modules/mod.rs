@@ -1,7 +1,11 @@
 //! Native modules (`sys`, `math`, `time`, `gc`, ...), one file each, registered here.
 
 mod gc;
+mod json;
 mod math;
+mod os;
+mod params;
+mod random;
 pub mod structseq;
 mod sys;
 mod time;
@@ -16,6 +20,10 @@ pub fn install(vm: &mut Vm) {
     vm.native_modules.insert("math", math::init);
     vm.native_modules.insert("time", time::init);
     vm.native_modules.insert("gc", gc::init);
+    vm.native_modules.insert("random", random::init);
+    vm.native_modules.insert("json", json::init);
+    vm.native_modules.insert("os", os::init);
+    vm.native_modules.insert("os.path", os::init_dotted);
 }
 
 /// A module with the given native functions.
