@@ -41,6 +41,7 @@ impl Engine {
         self.vm.modules.borrow_mut().insert(Rc::from("__main__"), Value::Module(module.clone()));
         self.vm.register_source(filename, source);
         let r = self.vm.exec_source(source, filename, module);
+        self.vm.run_finalizers();
         let out = match r {
             Ok(_) => Outcome::Ok,
             Err(e) => self.report(e),

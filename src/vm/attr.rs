@@ -55,6 +55,11 @@ impl Vm {
                     if let Some(v) = self.exception_default_attr(name) {
                         return Ok(Some(v));
                     }
+                    if class.is_subclass(self.exc_class(ExcKind::ImportError))
+                        && name.with_str(|s| matches!(s, "name" | "path" | "msg"))
+                    {
+                        return Ok(Some(Value::None));
+                    }
                 }
                 if let Some(ga) = class.lookup(self.syms.getattr) {
                     let r = self.call(&ga, vec![obj.clone(), Value::str(&name.as_rc())]);

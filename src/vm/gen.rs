@@ -49,6 +49,52 @@ pub struct GenObj {
     pub pending: RefCell<Value>,
 }
 
+/// Work left by objects that died while suspended: generators to close, coroutines that
+/// were never awaited. Drop cannot reach the VM, so it queues the work here and the VM
+/// runs it at its next safe point.
+pub enum Finalize {
+    /// Close a suspended generator (runs its `finally` blocks).
+    Close(Rc<GenObj>),
+    /// Warn that a coroutine was never awaited.
+    NeverAwaited(Rc<str>),
+}
+
+thread_local! {
+    static PENDING: RefCell<Vec<Finalize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// True when finalisers are waiting.
+pub fn finalizers_pending() -> bool {
+    PENDING.with(|p| !p.borrow().is_empty())
+}
+
+impl Drop for GenObj {
+    fn drop(&mut self) {
+        let state = self.state.get();
+        let frame = self.frame.get_mut().take();
+        match (state, frame) {
+            (GenState::Suspended, Some(d)) if !d.frame.handlers.is_empty() => {
+                let g = GenObj {
+                    kind: self.kind,
+                    frame: RefCell::new(Some(d)),
+                    state: Cell::new(GenState::Suspended),
+                    name: self.name.clone(),
+                    qualname: self.qualname.clone(),
+                    awaited: Cell::new(true),
+                    ag_running: Cell::new(false),
+                    pending: RefCell::new(Value::None),
+                };
+                let _ = PENDING.try_with(|p| p.borrow_mut().push(Finalize::Close(Rc::new(g))));
+            }
+            (GenState::Created, Some(_)) if self.kind == GenKind::Coroutine && !self.awaited.get() => {
+                let q = self.qualname.clone();
+                let _ = PENDING.try_with(|p| p.borrow_mut().push(Finalize::NeverAwaited(q)));
+            }
+            _ => {}
+        }
+    }
+}
+
 /// What one resumption of a generator produced.
 pub enum GenResult {
     /// It yielded a value.
@@ -78,6 +124,39 @@ pub fn wrap_async_gen_value(v: Value) -> Value {
 use super::{Exc, ExcKind, Res, Vm};
 
 impl Vm {
+    /// Runs queued finalisers: closes generators that died suspended inside `try`/`with`,
+    /// and reports coroutines that were never awaited.
+    pub fn run_finalizers(&mut self) {
+        loop {
+            let Some(job) = PENDING.with(|p| p.borrow_mut().pop()) else { return };
+            match job {
+                Finalize::Close(g) => {
+                    let exit = Exc::new(ExcKind::GeneratorExit, "");
+                    match self.gen_throw(&g, exit) {
+                        Ok(GenResult::Return(_)) => {}
+                        Ok(GenResult::Yield(_)) => {
+                            g.state.set(GenState::Closed);
+                            g.frame.borrow_mut().take();
+                            let repr = format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                            self.write_stderr(&format!("Exception ignored in: {repr}\nRuntimeError: generator ignored GeneratorExit\n"));
+                        }
+                        Err(e) => {
+                            let inst = self.materialize(e);
+                            if !inst.class.is_subclass(self.exc_class(ExcKind::GeneratorExit)) {
+                                let repr = format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                                let text = crate::traceback::format_exception(self, &inst);
+                                self.write_stderr(&format!("Exception ignored in: {repr}\n{text}"));
+                            }
+                        }
+                    }
+                }
+                Finalize::NeverAwaited(q) => {
+                    self.write_stderr(&format!("<sys>:0: RuntimeWarning: coroutine '{q}' was never awaited\n"));
+                }
+            }
+        }
+    }
+
     /// Resumes a generator with `v` (the value of the pending `yield`).
     pub fn gen_send(&mut self, g: &Rc<GenObj>, v: Value) -> Res<GenResult> {
         self.gen_resume(g, Ok(v))

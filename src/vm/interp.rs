@@ -191,6 +191,9 @@ impl Vm {
                 }
                 Op::Pop => {
                     self.stack.pop();
+                    if super::gen::finalizers_pending() {
+                        self.run_finalizers();
+                    }
                 }
                 Op::Dup => {
                     let v = self.stack.last().cloned().unwrap_or_default();
@@ -241,6 +244,9 @@ impl Vm {
                         ));
                     }
                     self.stack[frame.base + s.0 as usize] = Value::Undef;
+                    if super::gen::finalizers_pending() {
+                        self.run_finalizers();
+                    }
                 }
                 Op::LoadDeref(c) => {
                     let v = frame.cells[c.0 as usize].borrow().clone();
@@ -299,8 +305,13 @@ impl Vm {
                 }
                 Op::DeleteGlobal(n) => {
                     let name = frame.code.names[n.0 as usize];
-                    if frame.globals.dict.borrow_mut().remove(&name).is_none() {
+                    let old = frame.globals.dict.borrow_mut().remove(&name);
+                    if old.is_none() {
                         return Err(Exc::new(ExcKind::NameError, format!("name '{name}' is not defined")));
+                    }
+                    drop(old);
+                    if super::gen::finalizers_pending() {
+                        self.run_finalizers();
                     }
                 }
                 Op::LoadName(n) => {
@@ -316,6 +327,9 @@ impl Vm {
                 Op::DeleteName(n) => {
                     let name = frame.code.names[n.0 as usize];
                     self.delete_name(name)?;
+                    if super::gen::finalizers_pending() {
+                        self.run_finalizers();
+                    }
                 }
                 Op::LoadAttr(n) => {
                     let name = frame.code.names[n.0 as usize];
@@ -550,6 +564,9 @@ impl Vm {
                     let f = self.frames.pop().expect("frame");
                     self.handled.truncate(f.handled_base);
                     self.stack.truncate(f.ret_sp);
+                    if super::gen::finalizers_pending() {
+                        self.run_finalizers();
+                    }
                     if idx == base {
                         return Ok(Halt::Return(v));
                     }

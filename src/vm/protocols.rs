@@ -252,7 +252,18 @@ impl Vm {
                     _ => String::new(),
                 };
                 let file = if file.contains('<') { " (unknown location)".to_string() } else { file };
-                Err(Exc::new(ExcKind::ImportError, format!("cannot import name '{name}' from '{mname}'{file}")))
+                let e = self.exception_with_args(
+                    ExcKind::ImportError,
+                    vec![Value::string(format!("cannot import name '{name}' from '{mname}'{file}"))],
+                );
+                if let Exc::Obj(i) = &e {
+                    i.set_attr(Sym::new("name"), Value::str(&mname));
+                    i.set_attr(Sym::new("msg"), i.get_attr(self.syms.args).and_then(|a| match a {
+                        Value::Tuple(t) => t.first().cloned(),
+                        _ => None,
+                    }).unwrap_or(Value::None));
+                }
+                Err(e)
             }
         }
     }
