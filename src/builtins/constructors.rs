@@ -251,24 +251,25 @@ fn dict_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn set_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     no_more_kw("set", a)?;
     check_args("set", a, 0, 1)?;
-    let items = match a.pos.first().cloned() {
-        None => vec![],
-        Some(v) => vm.collect(&v)?,
-    };
-    vm.new_set(items)
+    let s = vm.new_set(vec![])?;
+    if let Some(v) = a.pos.first().cloned() {
+        vm.set_update(&s, &v)?;
+    }
+    Ok(s)
 }
 
 fn frozenset_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     no_more_kw("frozenset", a)?;
     check_args("frozenset", a, 0, 1)?;
-    let items = match a.pos.first().cloned() {
-        None => vec![],
-        Some(Value::FrozenSet(s)) => return Ok(Value::FrozenSet(s)),
-        Some(v) => vm.collect(&v)?,
-    };
-    match vm.new_set(items)? {
+    let s = vm.new_set(vec![])?;
+    match a.pos.first().cloned() {
+        None => {}
+        Some(Value::FrozenSet(f)) => return Ok(Value::FrozenSet(f)),
+        Some(v) => vm.set_update(&s, &v)?,
+    }
+    match s {
         Value::Set(s) => Ok(Value::FrozenSet(s)),
-        _ => Ok(Value::FrozenSet(Rc::new(SetObj { d: RefCell::new(Dict::new()) }))),
+        _ => Ok(Value::FrozenSet(Rc::new(SetObj::new(crate::vm::set_table::SetTable::new())))),
     }
 }
 

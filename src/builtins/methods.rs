@@ -447,7 +447,7 @@ fn set_add(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn set_discard(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("discard", a, 2, 2)?;
     let s = this_set(a)?;
-    vm.dict_remove(&s.d, &a.pos[1].clone())?;
+    vm.set_discard(&s, &a.pos[1].clone())?;
     Ok(Value::None)
 }
 
@@ -455,19 +455,17 @@ fn set_remove(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("remove", a, 2, 2)?;
     let s = this_set(a)?;
     let k = a.pos[1].clone();
-    match vm.dict_remove(&s.d, &k)? {
-        Some(_) => Ok(Value::None),
-        None => Err(vm.exception_with_args(ExcKind::KeyError, vec![k])),
+    if vm.set_discard(&s, &k)? {
+        Ok(Value::None)
+    } else {
+        Err(vm.exception_with_args(ExcKind::KeyError, vec![k]))
     }
 }
 
 fn set_pop(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let s = this_set(a)?;
-    let pos = s.d.borrow().first_pos();
-    match pos {
-        Some(p) => Ok(s.d.borrow_mut().remove_at(p).key),
-        None => Err(Exc::new(ExcKind::KeyError, "pop from an empty set")),
-    }
+    let v = s.d.borrow_mut().pop();
+    v.ok_or_else(|| Exc::new(ExcKind::KeyError, "pop from an empty set"))
 }
 
 fn set_clear(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -477,8 +475,7 @@ fn set_clear(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn set_copy(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let s = this_set(a)?;
-    let keys = s.d.borrow().keys();
-    let n = vm.new_set(keys)?;
+    let n = vm.set_copy(&s);
     match (&a.pos[0], n) {
         (Value::FrozenSet(_), Value::Set(x)) => Ok(Value::FrozenSet(x)),
         (_, n) => Ok(n),
@@ -489,13 +486,19 @@ fn set_binop(vm: &mut Vm, a: &mut Args, op: crate::ast::BinOp) -> Res<Value> {
     let mut acc = a.pos[0].clone();
     let frozen = matches!(acc, Value::FrozenSet(_));
     for other in a.pos[1..].to_vec() {
-        let items = vm.collect(&other)?;
-        let o = vm.new_set(items)?;
+        let o = match &other {
+            Value::Set(_) | Value::FrozenSet(_) => other.clone(),
+            _ => {
+                let o = vm.new_set(vec![])?;
+                vm.set_update(&o, &other)?;
+                o
+            }
+        };
         acc = vm.binary_op(op, acc, o)?;
     }
     if a.pos.len() == 1 {
-        let keys = this_set(a)?.d.borrow().keys();
-        acc = vm.new_set(keys)?;
+        let me = this_set(a)?;
+        acc = vm.set_copy(&me);
     }
     if let (true, Value::Set(s)) = (frozen, &acc) {
         return Ok(Value::FrozenSet(s.clone()));
@@ -519,9 +522,7 @@ fn set_symmetric_difference(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn set_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let s = a.pos[0].clone();
     for other in a.pos[1..].to_vec() {
-        for v in vm.collect(&other)? {
-            vm.set_add(&s, v)?;
-        }
+        vm.set_update(&s, &other)?;
     }
     Ok(Value::None)
 }

@@ -18,6 +18,7 @@ mod ops;
 pub use ops::{ascii_escape, repr_bytes, repr_str};
 mod protocols;
 mod seq;
+pub mod set_table;
 pub use seq::{norm_index, slice_indices, slice_positions};
 pub mod other;
 mod types;

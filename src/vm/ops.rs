@@ -2,6 +2,7 @@
 //! `repr`/`str`, subscripts, iteration, containers.
 
 use super::dict::{Dict, Lookup};
+use super::set_table::SetTable;
 use super::value::{DictObj, SetObj, Str, Value};
 use super::{Exc, ExcKind, Res, Sym, Vm};
 use crate::ast::{BinOp, UnaryOp};
@@ -824,11 +825,40 @@ impl Vm {
                 drop(items);
                 return Ok(a);
             }
-            (Value::Set(_), BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor) if matches!(b, Value::Set(_) | Value::FrozenSet(_)) => {
-                let r = self.binary_op(op, a.clone(), b)?;
-                if let (Value::Set(dst), Value::Set(src)) = (&a, &r) {
-                    let d = src.d.borrow().clone();
-                    *dst.d.borrow_mut() = d;
+            (Value::Set(dst), BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor)
+                if matches!(b, Value::Set(_) | Value::FrozenSet(_)) =>
+            {
+                let dst = dst.clone();
+                let (Value::Set(src) | Value::FrozenSet(src)) = &b else { return Ok(a) };
+                match op {
+                    BinOp::BitOr => self.set_update(&a, &b)?,
+                    BinOp::Sub => {
+                        if Rc::ptr_eq(&dst, src) {
+                            dst.d.borrow_mut().clear();
+                        } else {
+                            for k in src.d.borrow().keys() {
+                                self.set_discard(&dst, &k)?;
+                            }
+                        }
+                    }
+                    BinOp::BitXor => {
+                        if Rc::ptr_eq(&dst, src) {
+                            dst.d.borrow_mut().clear();
+                        } else {
+                            for k in src.d.borrow().keys() {
+                                if !self.set_discard(&dst, &k)? {
+                                    self.set_add(&a, k)?;
+                                }
+                            }
+                        }
+                    }
+                    _ => {
+                        let r = self.set_op(op, &a, &b)?;
+                        if let Value::Set(rs) = r {
+                            let t = rs.d.borrow().clone();
+                            *dst.d.borrow_mut() = t;
+                        }
+                    }
                 }
                 return Ok(a);
             }
@@ -1262,13 +1292,75 @@ impl Vm {
     pub fn set_contains(&mut self, s: &Rc<SetObj>, key: &Value) -> Res<bool> {
         let key = self.set_key(key);
         let h = self.hash(&key)?;
-        Ok(self.dict_find(&s.d, h, &key)?.is_some())
+        Ok(self.set_find(&s.d, h, &key)?.is_some())
+    }
+
+    /// Finds the slot of `key` in a set table, running script `__eq__` if needed.
+    pub fn set_find(&mut self, t: &RefCell<SetTable>, h: i64, key: &Value) -> Res<Option<usize>> {
+        let lookup = t.borrow().lookup(h, key);
+        match lookup {
+            Lookup::Found(p) => Ok(Some(p)),
+            Lookup::Absent => Ok(None),
+            Lookup::Slow(cands) => {
+                for (pos, k) in cands {
+                    if self.eq(&k, key)? {
+                        let still = t.borrow().key_at(pos).map(|e| e.is(&k)).unwrap_or(false);
+                        if still {
+                            return Ok(Some(pos));
+                        }
+                    }
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    /// Removes `key` from a set; false when it was absent.
+    pub fn set_discard(&mut self, s: &Rc<SetObj>, key: &Value) -> Res<bool> {
+        let key = self.set_key(key);
+        let h = self.hash(&key)?;
+        match self.set_find(&s.d, h, &key)? {
+            Some(pos) => {
+                s.d.borrow_mut().remove_at(pos);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// `dst.update(src)` with CPython's merge rules (they decide the iteration order).
+    pub fn set_update(&mut self, dst: &Value, src: &Value) -> Res<()> {
+        let (Value::Set(d) | Value::FrozenSet(d)) = dst else { return Ok(()) };
+        if let Value::Set(o) | Value::FrozenSet(o) = src {
+            if d.d.borrow().is_empty() {
+                let other = o.d.borrow().clone();
+                d.d.borrow_mut().merge_into_empty(&other);
+                return Ok(());
+            }
+            let n = o.d.borrow().len();
+            d.d.borrow_mut().reserve_for_merge(n);
+            for k in o.d.borrow().keys() {
+                self.set_add(dst, k)?;
+            }
+            return Ok(());
+        }
+        for v in self.collect(src)? {
+            self.set_add(dst, v)?;
+        }
+        Ok(())
+    }
+
+    /// A new `set` holding a copy of `src`'s elements.
+    pub fn set_copy(&mut self, src: &Rc<SetObj>) -> Value {
+        let mut t = SetTable::new();
+        t.merge_into_empty(&src.d.borrow());
+        Value::Set(Rc::new(SetObj::new(t)))
     }
 
     /// A set used as a set element or lookup key is compared as a frozenset.
     fn set_key(&self, key: &Value) -> Value {
         match key {
-            Value::Set(s) => Value::FrozenSet(Rc::new(SetObj { d: RefCell::new(s.d.borrow().clone()) })),
+            Value::Set(s) => Value::FrozenSet(Rc::new(SetObj::new(s.d.borrow().clone()))),
             other => other.clone(),
         }
     }
@@ -1277,8 +1369,8 @@ impl Vm {
     pub fn set_add(&mut self, set: &Value, v: Value) -> Res<()> {
         if let Value::Set(s) | Value::FrozenSet(s) = set {
             let h = self.hash(&v)?;
-            if self.dict_find(&s.d, h, &v)?.is_none() {
-                s.d.borrow_mut().insert_new(h, v, Value::None);
+            if self.set_find(&s.d, h, &v)?.is_none() {
+                s.d.borrow_mut().insert_new(h, v);
             }
         }
         Ok(())
@@ -1286,7 +1378,7 @@ impl Vm {
 
     /// A new set from values.
     pub fn new_set(&mut self, items: Vec<Value>) -> Res<Value> {
-        let s = Value::Set(Rc::new(SetObj { d: RefCell::new(Dict::with_capacity(items.len())) }));
+        let s = Value::Set(Rc::new(SetObj::new(SetTable::new())));
         for v in items {
             self.set_add(&s, v)?;
         }
@@ -1358,49 +1450,62 @@ impl Vm {
         Ok(())
     }
 
+    /// `a | b`, `a & b`, `a - b`, `a ^ b` for sets, following CPython's algorithms (which
+    /// decide the result's iteration order).
     fn set_op(&mut self, op: BinOp, a: &Value, b: &Value) -> Res<Value> {
         let (Value::Set(x) | Value::FrozenSet(x)) = a else { return Ok(Value::None) };
         let (Value::Set(y) | Value::FrozenSet(y)) = b else { return Ok(Value::None) };
-        let xs = x.d.borrow().keys();
-        let ys = y.d.borrow().keys();
-        let mut out = Vec::new();
-        match op {
+        let result = match op {
             BinOp::BitOr => {
-                out.extend(xs);
-                out.extend(ys);
+                let r = self.set_copy(x);
+                self.set_update(&r, b)?;
+                r
             }
             BinOp::BitAnd => {
-                for k in xs {
-                    if self.set_contains(y, &k)? {
-                        out.push(k);
+                let r = self.new_set(vec![])?;
+                let (small, big) = if y.d.borrow().len() > x.d.borrow().len() { (x, y) } else { (y, x) };
+                for k in small.d.borrow().keys() {
+                    if self.set_contains(big, &k)? {
+                        self.set_add(&r, k)?;
                     }
                 }
+                r
             }
             BinOp::Sub => {
-                for k in xs {
-                    if !self.set_contains(y, &k)? {
-                        out.push(k);
+                if (x.d.borrow().len() >> 2) > y.d.borrow().len() {
+                    let r = self.set_copy(x);
+                    if let Value::Set(rs) = &r {
+                        for k in y.d.borrow().keys() {
+                            self.set_discard(rs, &k)?;
+                        }
                     }
+                    r
+                } else {
+                    let r = self.new_set(vec![])?;
+                    for k in x.d.borrow().keys() {
+                        if !self.set_contains(y, &k)? {
+                            self.set_add(&r, k)?;
+                        }
+                    }
+                    r
                 }
             }
             _ => {
-                for k in xs {
-                    if !self.set_contains(y, &k)? {
-                        out.push(k);
+                let r = self.set_copy(y);
+                if let Value::Set(rs) = &r {
+                    for k in x.d.borrow().keys() {
+                        if !self.set_discard(rs, &k)? {
+                            self.set_add(&r, k)?;
+                        }
                     }
                 }
-                for k in ys {
-                    if !self.set_contains(x, &k)? {
-                        out.push(k);
-                    }
-                }
+                r
             }
-        }
-        let s = self.new_set(out)?;
-        if let (Value::FrozenSet(_), Value::Set(inner)) = (a, &s) {
+        };
+        if let (Value::FrozenSet(_), Value::Set(inner)) = (a, &result) {
             return Ok(Value::FrozenSet(inner.clone()));
         }
-        Ok(s)
+        Ok(result)
     }
 
     /// Raises `RecursionError` when native nesting is too deep.

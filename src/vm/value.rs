@@ -117,10 +117,17 @@ pub struct DictObj {
     pub d: RefCell<Dict>,
 }
 
-/// A `set` or `frozenset`: a dict whose values are unused.
+/// A `set` or `frozenset`.
 pub struct SetObj {
-    /// The table (values are `None`).
-    pub d: RefCell<Dict>,
+    /// The table, laid out as CPython's so iteration order matches.
+    pub d: RefCell<super::set_table::SetTable>,
+}
+
+impl SetObj {
+    /// A set object around a table.
+    pub fn new(t: super::set_table::SetTable) -> SetObj {
+        SetObj { d: RefCell::new(t) }
+    }
 }
 
 /// A `range(start, stop, step)`.
