@@ -281,25 +281,25 @@ fn range_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if a.pos.len() > 3 {
         return Err(Exc::type_error(format!("range expected at most 3 arguments, got {}", a.pos.len())));
     }
-    let mut nums = Vec::new();
+    let mut nums: Vec<BigInt> = Vec::new();
     for v in a.pos.clone() {
         match &v {
-            Value::BigInt(_) => return Err(Exc::overflow("Python int too large to convert to C ssize_t")),
+            Value::BigInt(b) => nums.push((**b).clone()),
             Value::Float(_) | Value::Str(_) | Value::None | Value::List(_) => {
                 return Err(Exc::type_error(format!("'{}' object cannot be interpreted as an integer", vm.type_name(&v))))
             }
-            _ => nums.push(vm.index_value(&v)?),
+            _ => nums.push(BigInt::from(vm.index_value(&v)?)),
         }
     }
     let (start, stop, step) = match nums.len() {
-        1 => (0, nums[0], 1),
-        2 => (nums[0], nums[1], 1),
-        _ => (nums[0], nums[1], nums[2]),
+        1 => (BigInt::from(0), nums[0].clone(), BigInt::from(1)),
+        2 => (nums[0].clone(), nums[1].clone(), BigInt::from(1)),
+        _ => (nums[0].clone(), nums[1].clone(), nums[2].clone()),
     };
-    if step == 0 {
+    if num_traits::Zero::is_zero(&step) {
         return Err(Exc::value_error("range() arg 3 must not be zero"));
     }
-    Ok(Value::Range(Rc::new(RangeObj { start, stop, step })))
+    Ok(Value::Range(Rc::new(RangeObj::from_big(start, stop, step))))
 }
 
 fn slice_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -448,6 +448,16 @@ fn reversed_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let v = a.pos[0].clone();
     let st = match &v {
         Value::List(l) => IterState::ListRev { list: l.clone(), index: l.items.borrow().len() },
+        Value::Range(r) if r.big.is_some() => {
+            let n = r.big_len();
+            if num_traits::Zero::is_zero(&n) {
+                IterState::Done
+            } else {
+                let (start, _, step) = r.parts();
+                let last = r.big_item(&(n - 1));
+                IterState::BigRange { next: last, stop: start - &step, step: -step }
+            }
+        }
         Value::Range(r) => {
             let n = r.len();
             if n == 0 {

@@ -59,7 +59,10 @@ pub fn len_of(vm: &mut Vm, v: &Value) -> Res<i64> {
         Value::Set(s) | Value::FrozenSet(s) => s.d.borrow().len() as i64,
         Value::Bytes(b) => b.len() as i64,
         Value::ByteArray(b) => b.borrow().len() as i64,
-        Value::Range(r) => r.len(),
+        Value::Range(r) => match num_traits::ToPrimitive::to_i64(&r.big_len()) {
+            Some(n) => n,
+            None => return Err(Exc::overflow("Python int too large to convert to C ssize_t")),
+        },
         Value::Instance(i) => match i.class.lookup(vm.syms.len) {
             Some(f) => {
                 let r = vm.call(&f, vec![v.clone()])?;

@@ -178,8 +178,9 @@ fn range_index(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let r = r.clone();
     let v = a.pos[1].clone();
     if vm.contains(&Value::Range(r.clone()), &v)? {
-        if let Value::Int(i) = v {
-            return Ok(Value::Int((i - r.start) / r.step));
+        if let Some(i) = big_of(&v) {
+            let (start, _, step) = r.parts();
+            return Ok(Value::from_bigint((i - start) / step));
         }
     }
     let rep = vm.repr(&v)?;

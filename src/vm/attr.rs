@@ -282,9 +282,9 @@ impl Vm {
             (Value::Slice(sl), "start") => Some(sl.start.clone()),
             (Value::Slice(sl), "stop") => Some(sl.stop.clone()),
             (Value::Slice(sl), "step") => Some(sl.step.clone()),
-            (Value::Range(r), "start") => Some(Value::Int(r.start)),
-            (Value::Range(r), "stop") => Some(Value::Int(r.stop)),
-            (Value::Range(r), "step") => Some(Value::Int(r.step)),
+            (Value::Range(r), "start") => Some(Value::from_bigint(r.parts().0)),
+            (Value::Range(r), "stop") => Some(Value::from_bigint(r.parts().1)),
+            (Value::Range(r), "step") => Some(Value::from_bigint(r.parts().2)),
             (Value::Native(n), "__name__") => Some(Value::str(n.name)),
             (Value::Native(n), "__qualname__") => Some(Value::str(&match n.owner {
                 Some(o) => format!("{o}.{}", n.name),

@@ -238,6 +238,14 @@ impl Vm {
                     inner
                 }
             }
+            Value::Range(r) if r.big.is_some() => {
+                let (a, b, c) = r.parts();
+                if c == BigInt::from(1) {
+                    format!("range({a}, {b})")
+                } else {
+                    format!("range({a}, {b}, {c})")
+                }
+            }
             Value::Range(r) => {
                 if r.step == 1 {
                     format!("range({}, {})", r.start, r.stop)
@@ -660,8 +668,10 @@ impl Vm {
                 return Ok(Some(eq == (kind == CmpKind::Eq)));
             }
             (Value::Range(x), Value::Range(y)) if matches!(kind, CmpKind::Eq | CmpKind::Ne) => {
-                let eq = (x.is_empty() && y.is_empty())
-                    || (x.start == y.start && x.len() == y.len() && (x.len() == 1 || x.step == y.step));
+                let (xl, yl) = (x.big_len(), y.big_len());
+                let (xs, _, xc) = x.parts();
+                let (ys, _, yc) = y.parts();
+                let eq = (xl.is_zero() && yl.is_zero()) || (xs == ys && xl == yl && (xl == BigInt::from(1) || xc == yc));
                 return Ok(Some(eq == (kind == CmpKind::Eq)));
             }
             _ => match (num_of(a), num_of(b)) {
@@ -1172,6 +1182,18 @@ impl Vm {
             }
             Value::Dict(d) => Ok(self.dict_get(d, item)?.is_some()),
             Value::Set(s) | Value::FrozenSet(s) => self.set_contains(s, item),
+            Value::Range(r) if r.big.is_some() || matches!(item, Value::BigInt(_)) => match item {
+                Value::Int(_) | Value::BigInt(_) | Value::Bool(_) => {
+                    let v = match item {
+                        Value::Int(i) => BigInt::from(*i),
+                        Value::Bool(b) => BigInt::from(*b as i64),
+                        Value::BigInt(b) => (**b).clone(),
+                        _ => BigInt::zero(),
+                    };
+                    Ok(r.contains_big(&v))
+                }
+                _ => Ok(false),
+            },
             Value::Range(r) => match item {
                 Value::Int(i) => {
                     let (i, r) = (*i, &**r);

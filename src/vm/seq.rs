@@ -2,6 +2,7 @@
 
 use super::gen::GenResult;
 use super::value::{IterState, RangeObj, Value};
+use num_bigint::BigInt;
 use super::{Exc, ExcKind, Res, Vm};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -74,6 +75,50 @@ impl Vm {
         slice_indices(a, b, c, len)
     }
 
+    fn slice_is_big(&self, s: &super::value::SliceObj) -> bool {
+        [&s.start, &s.stop, &s.step].iter().any(|v| matches!(v, Value::BigInt(_)))
+    }
+
+    /// `range[slice]` with exact integer arithmetic (CPython's `compute_slice`).
+    fn big_slice_of_range(&mut self, r: &RangeObj, s: &super::value::SliceObj) -> Res<(BigInt, BigInt, BigInt)> {
+        use num_traits::{One, Signed, Zero};
+        let mut part = |v: &Value| -> Res<Option<BigInt>> {
+            match v {
+                Value::None => Ok(None),
+                Value::BigInt(b) => Ok(Some((**b).clone())),
+                other => Ok(Some(BigInt::from(self.index_value(other).map_err(|_| {
+                    Exc::type_error("slice indices must be integers or None or have an __index__ method")
+                })?))),
+            }
+        };
+        let (a, b, c) = (part(&s.start)?, part(&s.stop)?, part(&s.step)?);
+        let step = c.unwrap_or_else(BigInt::one);
+        if step.is_zero() {
+            return Err(Exc::value_error("slice step cannot be zero"));
+        }
+        let len = r.big_len();
+        let neg = step.is_negative();
+        let (lower, upper) = if neg { (BigInt::from(-1), &len - 1) } else { (BigInt::zero(), len.clone()) };
+        let clamp = |v: Option<BigInt>, default: &BigInt| -> BigInt {
+            match v {
+                None => default.clone(),
+                Some(x) => {
+                    let x = if x.is_negative() { x + &len } else { x };
+                    if x < lower {
+                        lower.clone()
+                    } else if x > upper {
+                        upper.clone()
+                    } else {
+                        x
+                    }
+                }
+            }
+        };
+        let (start_i, stop_i) = if neg { (clamp(a, &upper), clamp(b, &lower)) } else { (clamp(a, &lower), clamp(b, &upper)) };
+        let (rs, _, rstep) = r.parts();
+        Ok((&rs + &rstep * &start_i, &rs + &rstep * &stop_i, rstep * step))
+    }
+
     /// `obj[key]`.
     pub fn get_item(&mut self, obj: &Value, key: &Value) -> Res<Value> {
         match (obj, key) {
@@ -100,12 +145,16 @@ impl Vm {
                 let (a, b, c) = self.resolve_slice(s, v.len())?;
                 Ok(Value::ByteArray(Rc::new(RefCell::new(slice_positions(a, b, c).map(|i| v[i]).collect()))))
             }
+            (Value::Range(r), Value::Slice(s)) if r.big.is_some() || self.slice_is_big(s) => {
+                let (start, stop, step) = self.big_slice_of_range(r, s)?;
+                Ok(Value::Range(Rc::new(RangeObj::from_big(start, stop, step))))
+            }
             (Value::Range(r), Value::Slice(s)) => {
                 let len = r.len() as usize;
                 let (a, b, c) = self.resolve_slice(s, len)?;
                 let start = r.start + a * r.step;
                 let stop = r.start + b * r.step;
-                Ok(Value::Range(Rc::new(RangeObj { start, stop, step: r.step * c })))
+                Ok(Value::Range(Rc::new(RangeObj::new(start, stop, r.step * c))))
             }
             (Value::List(l), _) => {
                 let i = self.seq_index(key, "list")?;
@@ -133,6 +182,18 @@ impl Vm {
                 let i = self.seq_index(key, "bytearray")?;
                 let b = b.borrow();
                 norm_index(i, b.len()).map(|j| Value::Int(b[j] as i64)).ok_or_else(|| Exc::index_error("bytearray index out of range"))
+            }
+            (Value::Range(r), _) if r.big.is_some() || matches!(key, Value::BigInt(_)) => {
+                let i = match key {
+                    Value::BigInt(b) => (**b).clone(),
+                    other => num_bigint::BigInt::from(self.seq_index(other, "range")?),
+                };
+                let len = r.big_len();
+                let i = if num_traits::Signed::is_negative(&i) { i + &len } else { i };
+                if num_traits::Signed::is_negative(&i) || i >= len {
+                    return Err(Exc::index_error("range object index out of range"));
+                }
+                Ok(Value::from_bigint(r.big_item(&i)))
             }
             (Value::Range(r), _) => {
                 let i = self.seq_index(key, "range")?;
@@ -289,6 +350,10 @@ impl Vm {
         let st = match v {
             Value::List(l) => IterState::List { list: l.clone(), index: 0 },
             Value::Tuple(t) => IterState::Tuple { items: t.clone(), index: 0 },
+            Value::Range(r) if r.big.is_some() => {
+                let (next, stop, step) = r.parts();
+                IterState::BigRange { next, stop, step }
+            }
             Value::Range(r) => IterState::Range { next: r.start, stop: r.stop, step: r.step },
             Value::Str(s) => IterState::Str { s: s.clone(), pos: 0 },
             Value::Bytes(b) => IterState::Bytes { b: b.clone(), index: 0 },
@@ -391,6 +456,16 @@ impl Vm {
                 let r = items.get(*index).cloned();
                 *index += 1;
                 r
+            }
+            IterState::BigRange { next, stop, step } => {
+                let more = if num_traits::Signed::is_positive(&*step) { *next < *stop } else { *next > *stop };
+                if more {
+                    let cur = next.clone();
+                    *next += &*step;
+                    Some(Value::from_bigint(cur))
+                } else {
+                    None
+                }
             }
             IterState::ListRev { list, index } => {
                 let items = list.items.borrow();

@@ -139,7 +139,7 @@ impl super::Vm {
                 super::gen::GenKind::AsyncGenerator => TypeId::AsyncGenerator,
             },
             Value::Iter(it) => match &*it.borrow() {
-                IterState::Range { .. } => TypeId::RangeIterator,
+                IterState::Range { .. } | IterState::BigRange { .. } => TypeId::RangeIterator,
                 IterState::List { .. } => TypeId::ListIterator,
                 IterState::ListRev { .. } => TypeId::ListReverseIterator,
                 IterState::Tuple { .. } => TypeId::TupleIterator,

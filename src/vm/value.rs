@@ -138,11 +138,68 @@ pub struct RangeObj {
     pub stop: i64,
     /// Step, never zero.
     pub step: i64,
+    /// For ranges whose bounds or length do not fit in 64 bits: the exact bounds
+    /// (then the `i64` fields are unused).
+    pub big: Option<Box<[BigInt; 3]>>,
 }
 
 impl RangeObj {
-    /// The number of values in the range.
+    /// A range of 64-bit bounds.
+    pub fn new(start: i64, stop: i64, step: i64) -> RangeObj {
+        let r = RangeObj { start, stop, step, big: None };
+        if (r.len() as i128) * (step as i128).abs() > i64::MAX as i128 / 2 {
+            return RangeObj { big: Some(Box::new([BigInt::from(start), BigInt::from(stop), BigInt::from(step)])), ..r };
+        }
+        r
+    }
+    /// A range of arbitrary bounds (normalised to 64 bits when they fit).
+    pub fn from_big(start: BigInt, stop: BigInt, step: BigInt) -> RangeObj {
+        use num_traits::ToPrimitive;
+        if let (Some(a), Some(b), Some(c)) = (start.to_i64(), stop.to_i64(), step.to_i64()) {
+            if a.checked_sub(b).is_some() && b.checked_sub(a).is_some() && c.checked_abs().is_some() {
+                return RangeObj::new(a, b, c);
+            }
+        }
+        RangeObj { start: 0, stop: 0, step: 1, big: Some(Box::new([start, stop, step])) }
+    }
+    /// `(start, stop, step)` exactly.
+    pub fn parts(&self) -> (BigInt, BigInt, BigInt) {
+        match &self.big {
+            Some(b) => (b[0].clone(), b[1].clone(), b[2].clone()),
+            None => (BigInt::from(self.start), BigInt::from(self.stop), BigInt::from(self.step)),
+        }
+    }
+    /// The exact length.
+    pub fn big_len(&self) -> BigInt {
+        use num_integer::Integer;
+        use num_traits::{Signed, Zero};
+        let (a, b, c) = self.parts();
+        let (lo, hi, st) = if c.is_positive() { (a, b, c) } else { (b, a, -c) };
+        if hi <= lo {
+            return BigInt::zero();
+        }
+        let span: BigInt = hi - lo - 1;
+        span.div_floor(&st) + 1
+    }
+    /// The `i`-th value (0-based, non-negative `i` below the length).
+    pub fn big_item(&self, i: &BigInt) -> BigInt {
+        let (a, _, c) = self.parts();
+        a + c * i
+    }
+    /// True when `v` is one of the values.
+    pub fn contains_big(&self, v: &BigInt) -> bool {
+        use num_integer::Integer;
+        use num_traits::{Signed, Zero};
+        let (a, b, c) = self.parts();
+        let inside = if c.is_positive() { *v >= a && *v < b } else { *v <= a && *v > b };
+        inside && (v - &a).mod_floor(&c).is_zero()
+    }
+    /// The number of values in the range (saturating for big ranges; see `big_len`).
     pub fn len(&self) -> i64 {
+        if self.big.is_some() {
+            use num_traits::ToPrimitive;
+            return self.big_len().to_i64().unwrap_or(i64::MAX);
+        }
         if self.step > 0 {
             if self.stop > self.start {
                 ((self.stop as i128 - self.start as i128 - 1) / self.step as i128 + 1) as i64
@@ -353,6 +410,8 @@ pub enum Descriptor {
 pub enum IterState {
     /// Over a range: next value, bound, step.
     Range { next: i64, stop: i64, step: i64 },
+    /// Over a range with bounds beyond 64 bits.
+    BigRange { next: BigInt, stop: BigInt, step: BigInt },
     /// Over a list by index (sees appends, like CPython).
     List { list: Rc<List>, index: usize },
     /// Over a tuple.
