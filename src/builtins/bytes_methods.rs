@@ -643,6 +643,90 @@ fn zfill(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(mk(ba, out))
 }
 
+fn expandtabs(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let (b, ba, p) = start(vm, a, "expandtabs", Sig::Kw(&["tabsize"]))?;
+    let tabsize = int_arg(vm, arg(&p, 0), 8)?;
+    let mut out = Vec::with_capacity(b.len());
+    let mut col: i64 = 0;
+    for &c in &b {
+        match c {
+            b'\t' => {
+                if tabsize > 0 {
+                    let n = tabsize - col % tabsize;
+                    out.extend(std::iter::repeat_n(b' ', n as usize));
+                    col += n;
+                }
+            }
+            b'\n' | b'\r' => {
+                out.push(c);
+                col = 0;
+            }
+            _ => {
+                out.push(c);
+                col += 1;
+            }
+        }
+    }
+    Ok(mk(ba, out))
+}
+
+fn translate(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let (b, ba) = recv(vm, a, "translate")?;
+    let delete = match super::take_kw(a, "delete") {
+        Some(d) => Some(d),
+        None => a.pos.get(2).cloned(),
+    };
+    if a.pos.len() < 2 {
+        return Err(Exc::type_error("translate() takes at least 1 positional argument (0 given)"));
+    }
+    if a.pos.len() > 3 {
+        return Err(Exc::type_error(format!("translate() takes at most 2 arguments ({} given)", a.pos.len() - 1)));
+    }
+    super::no_more_kw("translate", a)?;
+    let table = match a.pos.get(1).cloned() {
+        None | Some(Value::None) => None,
+        Some(t) => {
+            let t = vm.bytes_like(&t)?;
+            if t.len() != 256 {
+                return Err(Exc::value_error("translation table must be 256 characters long"));
+            }
+            Some(t)
+        }
+    };
+    let delete = match delete {
+        Some(d) => vm.bytes_like(&d)?,
+        None => Vec::new(),
+    };
+    let out: Vec<u8> = b
+        .iter()
+        .filter(|c| !delete.contains(c))
+        .map(|&c| table.as_ref().and_then(|t| t.get(c as usize).copied()).unwrap_or(c))
+        .collect();
+    Ok(mk(ba, out))
+}
+
+fn maketrans(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    // A static method: no receiver.
+    if !a.kw.is_empty() {
+        return Err(Exc::type_error("maketrans() takes no keyword arguments"));
+    }
+    if a.pos.len() != 2 {
+        return Err(Exc::type_error(format!("maketrans expected 2 arguments, got {}", a.pos.len())));
+    }
+    let from = vm.bytes_like(&a.pos[0].clone())?;
+    let to = vm.bytes_like(&a.pos[1].clone())?;
+    if from.len() != to.len() {
+        return Err(Exc::value_error("maketrans arguments must have same length"));
+    }
+    let mut table: Vec<u8> = (0..=255u8).collect();
+    for (f, t) in from.iter().zip(to.iter()) {
+        if let Some(slot) = table.get_mut(*f as usize) {
+            *slot = *t;
+        }
+    }
+    Ok(mk(false, table))
+}
+
 // ---- hex, fromhex, decode ----
 
 fn hex(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -959,6 +1043,8 @@ pub fn install(vm: &mut Vm) {
         ("ljust", ljust),
         ("rjust", rjust),
         ("zfill", zfill),
+        ("expandtabs", expandtabs),
+        ("translate", translate),
         ("__len__", dunder_len),
     ];
     vm.add_methods(TypeId::Bytes, shared);
@@ -978,9 +1064,9 @@ pub fn install(vm: &mut Vm) {
     );
     for id in [TypeId::Bytes, TypeId::ByteArray] {
         let f = super::native("fromhex", fromhex);
-        vm.type_class(id)
-            .dict
-            .borrow_mut()
-            .insert(Sym::new("fromhex"), Value::Descriptor(Rc::new(Descriptor::ClassMethod(f))));
+        let m = super::native("maketrans", maketrans);
+        let mut d = vm.type_class(id).dict.borrow_mut();
+        d.insert(Sym::new("fromhex"), Value::Descriptor(Rc::new(Descriptor::ClassMethod(f))));
+        d.insert(Sym::new("maketrans"), Value::Descriptor(Rc::new(Descriptor::StaticMethod(m))));
     }
 }
