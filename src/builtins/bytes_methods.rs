@@ -5,7 +5,7 @@
 //! `bytearray`). The in-place methods of `bytearray` come last.
 
 use super::str_methods::{
-    adjust_indices, exc_is, int_arg, lookup_codec, opt_str_arg, parse_args, slice_arg, Codec, Sig,
+    adjust_indices, check_len, exc_is, int_arg, lookup_codec, opt_str_arg, parse_args, slice_arg, Codec, Sig,
 };
 use crate::vm::value::{Descriptor, Value};
 use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, TypeId, Vm};
@@ -509,6 +509,8 @@ fn replace(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let new = bytes_arg(vm, arg(&p, 1))?;
     let count = int_arg(vm, arg(&p, 2), -1)?;
     let mut left = if count < 0 { usize::MAX } else { count as usize };
+    let hits = if old.is_empty() { b.len() + 1 } else { count_sub(&b, &old) }.min(left);
+    check_len(hits.saturating_mul(new.len()).saturating_add(b.len()))?;
     let mut out = Vec::with_capacity(b.len());
     if old.is_empty() {
         for &c in &b {
@@ -582,6 +584,7 @@ fn removesuffix(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn pad_args(vm: &mut Vm, a: &mut Args, name: &str) -> Res<(Vec<u8>, bool, usize, u8)> {
     let (b, ba, p) = start(vm, a, name, Sig::Expected(1, 2))?;
     let width = int_arg(vm, arg(&p, 0), 0)?.max(0) as usize;
+    check_len(width)?;
     let fill = match arg(&p, 1) {
         None => b' ',
         Some(Value::Bytes(f)) if f.len() == 1 => f[0],
@@ -631,6 +634,7 @@ fn zfill(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if width <= b.len() {
         return Ok(mk(ba, b));
     }
+    check_len(width)?;
     let fill = width - b.len();
     let (sign, body) = match b.first() {
         Some(c @ (b'+' | b'-')) => (Some(*c), b.get(1..).unwrap_or(&[])),
@@ -646,6 +650,9 @@ fn zfill(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn expandtabs(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (b, ba, p) = start(vm, a, "expandtabs", Sig::Kw(&["tabsize"]))?;
     let tabsize = int_arg(vm, arg(&p, 0), 8)?;
+    if i32::try_from(tabsize).is_err() {
+        return Err(Exc::overflow("Python int too large to convert to C int"));
+    }
     let mut out = Vec::with_capacity(b.len());
     let mut col: i64 = 0;
     for &c in &b {
@@ -653,6 +660,7 @@ fn expandtabs(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             b'\t' => {
                 if tabsize > 0 {
                     let n = tabsize - col % tabsize;
+                    check_len(out.len().saturating_add(n as usize))?;
                     out.extend(std::iter::repeat_n(b' ', n as usize));
                     col += n;
                 }

@@ -204,6 +204,18 @@ pub(crate) fn int_arg(vm: &mut Vm, v: Option<&Value>, default: i64) -> Res<i64> 
     }
 }
 
+/// The largest string or bytes result a method builds (beyond it: `MemoryError`, not an abort).
+const MAX_LEN: usize = 1 << 32;
+
+/// Fails with `MemoryError` when a result of `n` elements would be unreasonably large.
+pub(crate) fn check_len(n: usize) -> Res<()> {
+    if n > MAX_LEN {
+        Err(Exc::new(ExcKind::MemoryError, ""))
+    } else {
+        Ok(())
+    }
+}
+
 /// Whether an exception is (a subclass of) `kind`.
 pub(crate) fn exc_is(vm: &Vm, e: &Exc, kind: ExcKind) -> bool {
     let target = vm.exc_class(kind);
@@ -914,6 +926,8 @@ fn replace(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let count = int_arg(vm, count.as_ref(), -1)?;
     let limit = if count < 0 { usize::MAX } else { count as usize };
     let text = s.as_str();
+    let hits = if old.s.is_empty() { s.chars + 1 } else { text.matches(old.as_str()).count() }.min(limit);
+    check_len(hits.saturating_mul(new.s.len()).saturating_add(text.len()))?;
     if old.s.is_empty() {
         let mut out = String::with_capacity(text.len() + new.s.len() * (s.chars + 1).min(limit));
         let mut done = 0;
@@ -984,7 +998,9 @@ fn pad_args(vm: &mut Vm, a: &mut Args, name: &str) -> Res<(Rc<Str>, usize, char)
             )))
         }
     };
-    Ok((s, width.max(0) as usize, fill))
+    let width = width.max(0) as usize;
+    check_len(width)?;
+    Ok((s, width, fill))
 }
 
 fn padded(s: &Rc<Str>, left: usize, right: usize, fill: char) -> Value {
@@ -1026,6 +1042,7 @@ fn zfill(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if width <= s.chars {
         return Ok(Value::Str(s));
     }
+    check_len(width)?;
     let fill = width - s.chars;
     let text = s.as_str();
     let mut out = String::with_capacity(width);
@@ -1045,6 +1062,9 @@ fn expandtabs(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let s = recv(vm, a, "expandtabs")?;
     let p = parse_args(a, "str", "expandtabs", Sig::Kw(&["tabsize"]))?;
     let tabsize = int_arg(vm, p.first().and_then(|x| x.as_ref()), 8)?;
+    if i32::try_from(tabsize).is_err() {
+        return Err(Exc::overflow("Python int too large to convert to C int"));
+    }
     let mut out = String::with_capacity(s.s.len());
     let mut col: i64 = 0;
     for c in s.as_str().chars() {
@@ -1052,6 +1072,7 @@ fn expandtabs(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             '\t' => {
                 if tabsize > 0 {
                     let n = tabsize - col % tabsize;
+                    check_len(out.len().saturating_add(n as usize))?;
                     out.extend(std::iter::repeat_n(' ', n as usize));
                     col += n;
                 }
