@@ -705,47 +705,18 @@ fn property_with(a: &Args, which: u8) -> Res<Value> {
     Ok(Value::Descriptor(Rc::new(Descriptor::Property { fget: g, fset: s, fdel: dl, doc: doc.clone() })))
 }
 
-/// Decodes bytes for `bytes.decode` and `str(b, encoding)`.
+/// Decodes bytes for `str(b, encoding, errors)`.
 pub fn decode_bytes(bytes: &[u8], encoding: Option<Value>, errors: Option<Value>) -> Res<Value> {
     let enc = match &encoding {
-        Some(Value::Str(s)) => s.as_str().to_lowercase().replace(['-', '_'], ""),
-        _ => "utf8".into(),
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        _ => "utf-8".into(),
     };
     let errors = match &errors {
         Some(Value::Str(s)) => s.as_str().to_string(),
         _ => "strict".into(),
     };
-    match enc.as_str() {
-        "utf8" => match std::str::from_utf8(bytes) {
-            Ok(s) => Ok(Value::str(s)),
-            Err(e) => {
-                if errors == "strict" {
-                    let pos = e.valid_up_to();
-                    Err(Exc::new(
-                        ExcKind::UnicodeDecodeError,
-                        format!("'utf-8' codec can't decode byte 0x{:02x} in position {}: invalid start byte", bytes[pos], pos),
-                    ))
-                } else if errors == "ignore" {
-                    Ok(Value::string(String::from_utf8_lossy(bytes).replace('\u{fffd}', "")))
-                } else {
-                    Ok(Value::string(String::from_utf8_lossy(bytes).to_string()))
-                }
-            }
-        },
-        "ascii" => {
-            if let Some(pos) = bytes.iter().position(|b| *b >= 0x80) {
-                if errors == "strict" {
-                    return Err(Exc::new(
-                        ExcKind::UnicodeDecodeError,
-                        format!("'ascii' codec can't decode byte 0x{:02x} in position {}: ordinal not in range(128)", bytes[pos], pos),
-                    ));
-                }
-            }
-            Ok(Value::string(bytes.iter().filter(|b| **b < 0x80 || errors != "ignore").map(|b| if *b < 0x80 { *b as char } else { '\u{fffd}' }).collect()))
-        }
-        "latin1" | "iso88591" => Ok(Value::string(bytes.iter().map(|b| *b as char).collect())),
-        _ => Err(Exc::new(ExcKind::LookupError, format!("unknown encoding: {}", encoding.map(|e| if let Value::Str(s) = e { s.as_str().to_string() } else { String::new() }).unwrap_or_default()))),
-    }
+    let codec = super::str_methods::lookup_codec(&enc)?;
+    super::bytes_methods::decode_with(bytes, codec, &errors).map(Value::string)
 }
 
 fn len_method(vm: &mut Vm, a: &mut Args) -> Res<Value> {

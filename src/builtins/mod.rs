@@ -8,6 +8,7 @@ mod functions;
 mod methods;
 mod num_methods;
 mod str_methods;
+pub use str_methods::is_printable;
 
 use crate::vm::value::NativeFunction;
 use crate::vm::{Args, Exc, NativeFn, Res, Sym, Value, Vm};

@@ -653,7 +653,10 @@ impl Vm {
         let ord: Option<Ordering> = match (a, b) {
             (Value::Instance(_), _) | (_, Value::Instance(_)) => return Ok(None),
             (Value::Str(x), Value::Str(y)) => Some(x.as_str().cmp(y.as_str())),
-            (Value::Bytes(x), Value::Bytes(y)) => Some(x.as_ref().cmp(y.as_ref())),
+            (Value::Bytes(_) | Value::ByteArray(_), Value::Bytes(_) | Value::ByteArray(_)) => {
+                let (x, y) = (self.bytes_like(a)?, self.bytes_like(b)?);
+                Some(x.cmp(&y))
+            }
             (Value::List(x), Value::List(y)) => {
                 let (xs, ys) = (x.items.borrow().clone(), y.items.borrow().clone());
                 return self.compare_seq(kind, &xs, &ys).map(Some);
@@ -1608,8 +1611,7 @@ pub fn repr_str(s: &str) -> String {
 }
 
 fn is_unprintable(c: char) -> bool {
-    let n = c as u32;
-    (0x80..0xa0).contains(&n) || n == 0xad || (0xd800..0xe000).contains(&n) || n == 0x2028 || n == 0x2029 || (0xfff0..=0xffff).contains(&n) && n != 0xfffd
+    !crate::builtins::is_printable(c)
 }
 
 /// `repr` of bytes.

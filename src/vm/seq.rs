@@ -283,6 +283,43 @@ impl Vm {
                     None => Err(Exc::index_error("list assignment index out of range")),
                 }
             }
+            (Value::ByteArray(b), Value::Slice(s)) => {
+                let new_items: Vec<u8> = match &value {
+                    Value::Bytes(_) | Value::ByteArray(_) => self.bytes_like(&value)?,
+                    Value::Int(_) => return Err(Exc::type_error("can assign only bytes, buffers, or iterables of ints in range(0, 256)")),
+                    other => {
+                        let mut out = Vec::new();
+                        for v in self.collect(other)? {
+                            let n = self.index_value(&v)?;
+                            if !(0..256).contains(&n) {
+                                return Err(Exc::value_error("byte must be in range(0, 256)"));
+                            }
+                            out.push(n as u8);
+                        }
+                        out
+                    }
+                };
+                let len = b.borrow().len();
+                let (x, y, z) = self.resolve_slice(s, len)?;
+                let mut bytes = b.borrow_mut();
+                if z == 1 {
+                    let y = y.max(x);
+                    bytes.splice(x as usize..y as usize, new_items);
+                } else {
+                    let pos: Vec<usize> = slice_positions(x, y, z).collect();
+                    if pos.len() != new_items.len() {
+                        return Err(Exc::value_error(format!(
+                            "attempt to assign bytes of size {} to extended slice of size {}",
+                            new_items.len(),
+                            pos.len()
+                        )));
+                    }
+                    for (p, v) in pos.into_iter().zip(new_items) {
+                        bytes[p] = v;
+                    }
+                }
+                Ok(())
+            }
             (Value::ByteArray(b), _) => {
                 let i = self.seq_index(&key, "bytearray")?;
                 let v = self.index_value(&value)?;
