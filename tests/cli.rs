@@ -66,12 +66,7 @@ fn code(out: &Output) -> Option<i32> {
 
 /// Shows everything about a run, for assertion messages.
 fn describe(out: &Output) -> String {
-    format!(
-        "status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        out.status,
-        stdout(out),
-        stderr(out)
-    )
+    format!("status: {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}", out.status, stdout(out), stderr(out))
 }
 
 #[test]
@@ -87,11 +82,7 @@ fn help_mentions_the_subcommands() {
     assert_eq!(code(&out), Some(0), "{}", describe(&out));
     let text = stdout(&out);
     for word in ["run", "check", "-c"] {
-        assert!(
-            text.contains(word),
-            "--help should mention {word:?}\n{}",
-            describe(&out)
-        );
+        assert!(text.contains(word), "--help should mention {word:?}\n{}", describe(&out));
     }
 }
 
@@ -180,10 +171,7 @@ fn check_reports_every_bad_file() {
     dir.file("first_bad.aio", "x = (1,\n");
     dir.file("fine.aio", "x = 1\n");
     dir.file("second_bad.aio", "if True\n    pass\n");
-    let out = aio_in(
-        &dir.path,
-        &["check", "first_bad.aio", "fine.aio", "second_bad.aio"],
-    );
+    let out = aio_in(&dir.path, &["check", "first_bad.aio", "fine.aio", "second_bad.aio"]);
     assert_eq!(code(&out), Some(1), "{}", describe(&out));
     let err = stderr(&out);
     assert!(err.contains("first_bad.aio"), "{}", describe(&out));
@@ -195,30 +183,17 @@ fn check_reports_every_bad_file() {
 fn assert_one_line(out: &Output) {
     let err = stderr(out);
     let lines: Vec<&str> = err.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "expected a one-line error\n{}",
-        describe(out)
-    );
+    assert_eq!(lines.len(), 1, "expected a one-line error\n{}", describe(out));
 }
 
 #[test]
 fn missing_file_exits_2_with_one_line() {
     let dir = TempDir::new();
-    for args in [
-        &["run", "no_such_file.aio"][..],
-        &["no_such_file.aio"][..],
-        &["check", "no_such_file.aio"][..],
-    ] {
+    for args in [&["run", "no_such_file.aio"][..], &["no_such_file.aio"][..], &["check", "no_such_file.aio"][..]] {
         let out = aio_in(&dir.path, args);
         assert_eq!(code(&out), Some(2), "aio {args:?}\n{}", describe(&out));
         assert_eq!(stdout(&out), "");
-        assert!(
-            stderr(&out).contains("No such file or directory"),
-            "aio {args:?}\n{}",
-            describe(&out)
-        );
+        assert!(stderr(&out).contains("No such file or directory"), "aio {args:?}\n{}", describe(&out));
         assert_one_line(&out);
     }
 }
@@ -263,10 +238,7 @@ fn syntax_error_runs_nothing_and_exits_1() {
 #[test]
 fn uncaught_exception_prints_traceback_and_exits_1() {
     let dir = TempDir::new();
-    dir.file(
-        "boom.aio",
-        "def f(x):\n    return 1 / x\n\nprint('start')\nf(0)\nprint('never')\n",
-    );
+    dir.file("boom.aio", "def f(x):\n    return 1 / x\n\nprint('start')\nf(0)\nprint('never')\n");
     let out = aio_in(&dir.path, &["run", "boom.aio"]);
     assert_eq!(code(&out), Some(1), "{}", describe(&out));
     assert_eq!(stdout(&out), "start\n", "{}", describe(&out));
@@ -279,29 +251,17 @@ fn uncaught_exception_prints_traceback_and_exits_1() {
             .map(|i| i + from)
             .unwrap_or_else(|| panic!("stderr lacks {what} after line {from}\n{}", describe(&out)))
     };
-    let tb = find(
-        &|l| l == "Traceback (most recent call last):",
-        0,
-        "the traceback header",
-    );
+    let tb = find(&|l| l == "Traceback (most recent call last):", 0, "the traceback header");
     let outer = find(
         &|l| l.starts_with("  File \"") && l.ends_with("boom.aio\", line 5, in <module>"),
         tb,
         "the <module> frame",
     );
     let outer_src = find(&|l| l == "    f(0)", outer, "the source line f(0)");
-    let inner = find(
-        &|l| l.starts_with("  File \"") && l.ends_with("boom.aio\", line 2, in f"),
-        outer_src,
-        "the frame of f",
-    );
+    let inner =
+        find(&|l| l.starts_with("  File \"") && l.ends_with("boom.aio\", line 2, in f"), outer_src, "the frame of f");
     find(&|l| l == "    return 1 / x", inner, "the source line of f");
-    assert_eq!(
-        lines.last().copied(),
-        Some("ZeroDivisionError: division by zero"),
-        "{}",
-        describe(&out)
-    );
+    assert_eq!(lines.last().copied(), Some("ZeroDivisionError: division by zero"), "{}", describe(&out));
 }
 
 #[test]
@@ -309,20 +269,13 @@ fn uncaught_exception_in_dash_c_exits_1() {
     let out = aio(&["-c", "print('a')\nraise ValueError('bad')"]);
     assert_eq!(code(&out), Some(1), "{}", describe(&out));
     assert_eq!(stdout(&out), "a\n");
-    assert!(
-        stderr(&out).lines().last() == Some("ValueError: bad"),
-        "{}",
-        describe(&out)
-    );
+    assert!(stderr(&out).lines().last() == Some("ValueError: bad"), "{}", describe(&out));
 }
 
 #[test]
 fn sys_exit_message_goes_to_stderr() {
     let dir = TempDir::new();
-    dir.file(
-        "quit.aio",
-        "import sys\nprint('out')\nsys.exit('leaving now')\n",
-    );
+    dir.file("quit.aio", "import sys\nprint('out')\nsys.exit('leaving now')\n");
     let out = aio_in(&dir.path, &["run", "quit.aio"]);
     assert_eq!(code(&out), Some(1), "{}", describe(&out));
     assert_eq!(stdout(&out), "out\n");

@@ -54,11 +54,7 @@ fn main() {
                 .expect("script lies under its root")
                 .to_string_lossy()
                 .replace('\\', "/");
-            let label = if wishlist {
-                format!("wishlist/{rel}")
-            } else {
-                rel
-            };
+            let label = if wishlist { format!("wishlist/{rel}") } else { rel };
             trials.push(aio_trial(&label, script.clone(), wishlist, bless));
             trials.push(cpython_trial(&label, script, python.clone(), bless));
         }
@@ -76,9 +72,7 @@ fn collect_scripts(dir: &Path, out: &mut Vec<PathBuf>) {
         if path.is_dir() {
             collect_scripts(&path, out);
         } else if path.extension().is_some_and(|e| e == "aio")
-            && !path
-                .file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with('_'))
+            && !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('_'))
         {
             out.push(path);
         }
@@ -91,9 +85,7 @@ fn find_python() -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("python3"))
-        .find(|candidate| candidate.is_file())
+    std::env::split_paths(&path).map(|dir| dir.join("python3")).find(|candidate| candidate.is_file())
 }
 
 /// What a script is expected to do: its stdout and exit status.
@@ -112,10 +104,7 @@ fn read_expected(script: &Path) -> Result<Expected, Failed> {
     })?;
     let code_path = script.with_extension("code");
     let code = match fs::read_to_string(&code_path) {
-        Ok(text) => text
-            .trim()
-            .parse()
-            .map_err(|e| format!("{}: not an exit status: {e}", code_path.display()))?,
+        Ok(text) => text.trim().parse().map_err(|e| format!("{}: not an exit status: {e}", code_path.display()))?,
         Err(_) => 0,
     };
     Ok(Expected { stdout, code })
@@ -130,18 +119,14 @@ struct Ran {
 
 /// Runs `cmd` with stdin closed, killing it after [`TIMEOUT`].
 fn run_with_timeout(mut cmd: Command) -> Result<Ran, Failed> {
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     // Its own process group, so that a timeout also kills whatever the script started.
     #[cfg(unix)]
     {
         use std::os::unix::process::CommandExt;
         cmd.process_group(0);
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
+    let mut child = cmd.spawn().map_err(|e| format!("cannot start {cmd:?}: {e}"))?;
     let mut out_pipe = child.stdout.take().expect("stdout is piped");
     let mut err_pipe = child.stderr.take().expect("stderr is piped");
     let out_reader = std::thread::spawn(move || {
@@ -214,23 +199,15 @@ fn compare(who: &str, expected: &Expected, ran: &Ran) -> Result<(), String> {
         report.push_str(&first_difference(&expected.stdout, &ran.stdout));
     }
     if ran.code != Some(expected.code) {
-        let got = ran
-            .code
-            .map_or_else(|| "none".to_string(), |c| c.to_string());
-        report.push_str(&format!(
-            "{who}: exit status {got}, expected {}\n",
-            expected.code
-        ));
+        let got = ran.code.map_or_else(|| "none".to_string(), |c| c.to_string());
+        report.push_str(&format!("{who}: exit status {got}, expected {}\n", expected.code));
     }
     if report.is_empty() {
         return Ok(());
     }
     let lines: Vec<&str> = ran.stderr.lines().collect();
     let tail = &lines[lines.len().saturating_sub(STDERR_TAIL)..];
-    report.push_str(&format!(
-        "--- stderr (last {} lines) ---\n",
-        STDERR_TAIL.min(lines.len())
-    ));
+    report.push_str(&format!("--- stderr (last {} lines) ---\n", STDERR_TAIL.min(lines.len())));
     for line in tail {
         report.push_str(line);
         report.push('\n');
@@ -242,11 +219,7 @@ fn compare(who: &str, expected: &Expected, ran: &Ran) -> Result<(), String> {
 fn first_difference(expected: &str, got: &str) -> String {
     let exp: Vec<&str> = expected.split_inclusive('\n').collect();
     let act: Vec<&str> = got.split_inclusive('\n').collect();
-    let at = exp
-        .iter()
-        .zip(act.iter())
-        .position(|(a, b)| a != b)
-        .unwrap_or(exp.len().min(act.len()));
+    let at = exp.iter().zip(act.iter()).position(|(a, b)| a != b).unwrap_or(exp.len().min(act.len()));
     let mut s = format!("first difference at line {}:\n", at + 1);
     for line in &exp[at.saturating_sub(2)..at] {
         s.push_str(&format!("  {}\n", line.trim_end_matches('\n')));
@@ -257,33 +230,23 @@ fn first_difference(expected: &str, got: &str) -> String {
     };
     s.push_str(&format!("- expected: {}\n", show(exp.get(at))));
     s.push_str(&format!("+ got:      {}\n", show(act.get(at))));
-    s.push_str(&format!(
-        "(expected {} lines, got {} lines)\n",
-        exp.len(),
-        act.len()
-    ));
+    s.push_str(&format!("(expected {} lines, got {} lines)\n", exp.len(), act.len()));
     s
 }
 
 fn aio_trial(label: &str, script: PathBuf, wishlist: bool, bless: bool) -> Trial {
     Trial::ignorable_test(format!("aio::{label}"), move || {
         if bless {
-            return Ok(Completion::ignored_with(
-                "AIO_BLESS is set: only CPython runs",
-            ));
+            return Ok(Completion::ignored_with("AIO_BLESS is set: only CPython runs"));
         }
         let result = run_aio(&script);
         match (result, wishlist) {
             (Ok(()), false) => Ok(Completion::Completed),
             (Err(report), false) => Err(report.into()),
-            (Ok(()), true) => Ok(Completion::ignored_with(
-                "wishlist script PASSES now: move it into tests/scripts/",
-            )),
+            (Ok(()), true) => Ok(Completion::ignored_with("wishlist script PASSES now: move it into tests/scripts/")),
             (Err(report), true) => {
                 let first = report.lines().take(4).collect::<Vec<_>>().join(" | ");
-                Ok(Completion::ignored_with(format!(
-                    "wishlist script still fails: {first}"
-                )))
+                Ok(Completion::ignored_with(format!("wishlist script still fails: {first}")))
             }
         }
     })
@@ -306,9 +269,7 @@ fn failed_text(f: Failed) -> String {
 fn cpython_trial(label: &str, script: PathBuf, python: Option<PathBuf>, bless: bool) -> Trial {
     Trial::ignorable_test(format!("cpython::{label}"), move || {
         let Some(python) = python else {
-            return Ok(Completion::ignored_with(
-                "python3 is not on PATH: expectations not checked against CPython",
-            ));
+            return Ok(Completion::ignored_with("python3 is not on PATH: expectations not checked against CPython"));
         };
         let ran = run_cpython(&python, &script)?;
         if bless {
@@ -328,9 +289,7 @@ fn run_cpython(python: &Path, script: &Path) -> Result<Ran, Failed> {
     for entry in fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
         let path = entry.map_err(|e| e.to_string())?.path();
         if path.is_file() && path.extension().is_some_and(|e| e == "aio") {
-            let target = tmp
-                .path
-                .join(path.with_extension("py").file_name().unwrap());
+            let target = tmp.path.join(path.with_extension("py").file_name().unwrap());
             fs::copy(&path, &target).map_err(|e| format!("copy {}: {e}", path.display()))?;
         }
     }
@@ -351,8 +310,7 @@ fn run_cpython(python: &Path, script: &Path) -> Result<Ran, Failed> {
 /// Stores CPython's stdout and exit status as the script's expectation.
 fn write_expected(script: &Path, ran: &Ran) -> Result<(), Failed> {
     let code = ran.code.ok_or("python3 exited without a status")?;
-    fs::write(script.with_extension("out"), &ran.stdout)
-        .map_err(|e| format!("writing .out: {e}"))?;
+    fs::write(script.with_extension("out"), &ran.stdout).map_err(|e| format!("writing .out: {e}"))?;
     let code_path = script.with_extension("code");
     if code == 0 {
         let _ = fs::remove_file(code_path);

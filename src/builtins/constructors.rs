@@ -127,7 +127,9 @@ pub fn to_int(vm: &mut Vm, x: &Value) -> Res<Value> {
                     return match r {
                         Value::Int(_) | Value::BigInt(_) => Ok(r),
                         Value::Bool(b) => Ok(Value::Int(b as i64)),
-                        other => Err(Exc::type_error(format!("__int__ returned non-int (type {})", vm.type_name(&other)))),
+                        other => {
+                            Err(Exc::type_error(format!("__int__ returned non-int (type {})", vm.type_name(&other))))
+                        }
                     };
                 }
             }
@@ -181,7 +183,11 @@ fn float_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 let r = vm.call(&f, vec![x.clone()])?;
                 return match r {
                     Value::Float(_) => Ok(r),
-                    other => Err(Exc::type_error(format!("{}.__float__ returned non-float (type {})", class.name, vm.type_name(&other)))),
+                    other => Err(Exc::type_error(format!(
+                        "{}.__float__ returned non-float (type {})",
+                        class.name,
+                        vm.type_name(&other)
+                    ))),
                 };
             }
             if let Some(f) = class.lookup(vm.syms.index) {
@@ -207,7 +213,9 @@ fn str_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let encoding = encoding.or_else(|| a.pos.get(1).cloned());
     let errors = errors.or_else(|| a.pos.get(2).cloned());
     if encoding.is_some() || errors.is_some() {
-        let bytes = vm.bytes_like(&x).map_err(|_| Exc::type_error(format!("decoding to str: need a bytes-like object, {} found", vm.type_name(&x))))?;
+        let bytes = vm.bytes_like(&x).map_err(|_| {
+            Exc::type_error(format!("decoding to str: need a bytes-like object, {} found", vm.type_name(&x)))
+        })?;
         return super::methods::decode_bytes(&bytes, encoding, errors);
     }
     match x {
@@ -286,7 +294,10 @@ fn range_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         match &v {
             Value::BigInt(b) => nums.push((**b).clone()),
             Value::Float(_) | Value::Str(_) | Value::None | Value::List(_) => {
-                return Err(Exc::type_error(format!("'{}' object cannot be interpreted as an integer", vm.type_name(&v))))
+                return Err(Exc::type_error(format!(
+                    "'{}' object cannot be interpreted as an integer",
+                    vm.type_name(&v)
+                )))
             }
             _ => nums.push(BigInt::from(vm.index_value(&v)?)),
         }
@@ -487,6 +498,13 @@ fn reversed_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 items.push(vm.get_item(&v, &Value::Int(k))?);
             }
             IterState::Vec { items, index: 0 }
+        }
+        Value::Other(o) => {
+            let o = o.clone();
+            match o.get_attr(vm, &v, crate::vm::Sym::new("__reversed__"))? {
+                Some(f) => return vm.call(&f, vec![]),
+                None => return Err(Exc::type_error(format!("'{}' object is not reversible", o.type_name()))),
+            }
         }
         other => return Err(Exc::type_error(format!("'{}' object is not reversible", vm.type_name(other)))),
     };

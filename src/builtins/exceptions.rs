@@ -38,7 +38,10 @@ fn base_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn group_init(vm: &mut Vm, this: &Value, args: &[Value]) -> Res<Value> {
     let Value::Instance(i) = this else { return Ok(Value::None) };
     if args.len() != 2 {
-        return Err(Exc::type_error(format!("BaseExceptionGroup.__new__() takes exactly 2 arguments ({} given)", args.len())));
+        return Err(Exc::type_error(format!(
+            "BaseExceptionGroup.__new__() takes exactly 2 arguments ({} given)",
+            args.len()
+        )));
     }
     let msg = args[0].clone();
     if !matches!(msg, Value::Str(_)) {
@@ -135,7 +138,8 @@ fn split(vm: &mut Vm, eg: &Value, cond: &Value) -> Res<(Value, Value)> {
     let mut m = Vec::new();
     let mut r = Vec::new();
     for e in vm.group_exceptions(eg) {
-        let is_group = matches!(&e, Value::Instance(i) if i.class.is_subclass(vm.exc_class(ExcKind::BaseExceptionGroup)));
+        let is_group =
+            matches!(&e, Value::Instance(i) if i.class.is_subclass(vm.exc_class(ExcKind::BaseExceptionGroup)));
         if is_group {
             let (rr, mm) = split(vm, &e, cond)?;
             if !mm.is_none() {
@@ -171,7 +175,8 @@ fn group_derive(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 /// Registers exception classes in builtins and their methods.
 pub fn install(vm: &mut Vm) {
-    let base_methods: &[(&'static str, NativeFn)] = &[("__init__", base_init), ("with_traceback", with_traceback), ("add_note", add_note)];
+    let base_methods: &[(&'static str, NativeFn)] =
+        &[("__init__", base_init), ("with_traceback", with_traceback), ("add_note", add_note)];
     let group_methods: &[(&'static str, NativeFn)] =
         &[("__str__", group_str), ("split", group_split), ("subgroup", group_subgroup), ("derive", group_derive)];
     let set = |vm: &mut Vm, kind: ExcKind, methods: &[(&'static str, NativeFn)]| {

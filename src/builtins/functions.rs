@@ -151,7 +151,11 @@ pub fn sort_values(vm: &mut Vm, items: Vec<Value>, keys: Vec<Value>, reverse: bo
             let (mut l, mut r, mut k) = (i, mid, i);
             while l < mid && r < hi {
                 // Take from the right only when strictly less (stability), reversed keeps stability too.
-                let take_right = if reverse { less(vm, &keys[idx[l]], &keys[idx[r]])? } else { less(vm, &keys[idx[r]], &keys[idx[l]])? };
+                let take_right = if reverse {
+                    less(vm, &keys[idx[l]], &keys[idx[r]])?
+                } else {
+                    less(vm, &keys[idx[r]], &keys[idx[l]])?
+                };
                 if take_right {
                     buf[k] = idx[r];
                     r += 1;
@@ -216,7 +220,9 @@ fn min_max(vm: &mut Vm, a: &mut Args, want_max: bool) -> Res<Value> {
         }
         _ => {
             if default.is_some() {
-                return Err(Exc::type_error(format!("Cannot specify a default for {name}() with multiple positional arguments")));
+                return Err(Exc::type_error(format!(
+                    "Cannot specify a default for {name}() with multiple positional arguments"
+                )));
             }
             a.pos.to_vec()
         }
@@ -467,7 +473,10 @@ fn ord(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     match &a.pos[0] {
         Value::Str(s) => {
             if s.chars != 1 {
-                return Err(Exc::type_error(format!("ord() expected a character, but string of length {} found", s.chars)));
+                return Err(Exc::type_error(format!(
+                    "ord() expected a character, but string of length {} found",
+                    s.chars
+                )));
             }
             Ok(Value::Int(s.as_str().chars().next().map(|c| c as i64).unwrap_or(0)))
         }
@@ -762,4 +771,3 @@ pub const FUNCTIONS: &[(&str, NativeFn)] = &[
     ("exit", exit_),
     ("quit", exit_),
 ];
-

@@ -282,6 +282,7 @@ impl NativeObject for DictView {
             "__sub__" => view_sub,
             "__xor__" | "__rxor__" => view_xor,
             "__eq__" => view_eq,
+            "__reversed__" => view_reversed,
             _ => return Ok(None),
         };
         let name: &'static str = match s.as_str() {
@@ -290,6 +291,7 @@ impl NativeObject for DictView {
             "__sub__" => "__sub__",
             "__xor__" | "__rxor__" => "__xor__",
             "__eq__" => "__eq__",
+            "__reversed__" => "__reversed__",
             "__iter__" => "__iter__",
             "__len__" => "__len__",
             "__contains__" => "__contains__",
@@ -316,6 +318,13 @@ fn view_iter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (d, kind) = view_of(a)?;
     let len = d.d.borrow().len();
     Ok(Value::Iter(Rc::new(RefCell::new(IterState::DictView { dict: d, index: 0, kind, len }))))
+}
+
+fn view_reversed(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let (d, kind) = view_of(a)?;
+    let mut items = view_items(&d, kind);
+    items.reverse();
+    Ok(Value::Iter(Rc::new(RefCell::new(IterState::Vec { items, index: 0 }))))
 }
 
 fn view_len(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -787,8 +796,13 @@ pub fn install(vm: &mut Vm) {
     ];
     vm.add_methods(TypeId::Set, set_methods);
     vm.add_methods(TypeId::FrozenSet, set_methods);
-    let gen_methods: &[(&'static str, NativeFn)] =
-        &[("send", gen_send), ("throw", gen_throw), ("close", gen_close), ("__next__", gen_next), ("__iter__", gen_iter)];
+    let gen_methods: &[(&'static str, NativeFn)] = &[
+        ("send", gen_send),
+        ("throw", gen_throw),
+        ("close", gen_close),
+        ("__next__", gen_next),
+        ("__iter__", gen_iter),
+    ];
     vm.add_methods(TypeId::Generator, gen_methods);
     vm.add_methods(TypeId::Coroutine, &[("send", gen_send), ("throw", gen_throw), ("close", gen_close)]);
     vm.add_methods(TypeId::Object, &[("__init__", object_init)]);
@@ -802,6 +816,9 @@ pub fn install(vm: &mut Vm) {
         .dict
         .borrow_mut()
         .insert(Sym::new("__new__"), Value::Descriptor(Rc::new(crate::vm::value::Descriptor::StaticMethod(new))));
-    vm.add_methods(TypeId::Property, &[("setter", property_setter), ("getter", property_getter), ("deleter", property_deleter)]);
+    vm.add_methods(
+        TypeId::Property,
+        &[("setter", property_setter), ("getter", property_getter), ("deleter", property_deleter)],
+    );
     super::str_methods::install(vm);
 }

@@ -22,9 +22,9 @@ pub fn install(vm: &mut Vm) {
     for id in crate::vm::TypeId::ALL {
         let c = vm.type_class(*id).clone();
         match id.name() {
-            "object" | "type" | "int" | "bool" | "float" | "str" | "bytes" | "bytearray" | "list" | "tuple" | "dict" | "set"
-            | "frozenset" | "range" | "slice" | "property" | "staticmethod" | "classmethod" | "super" | "enumerate" | "zip"
-            | "map" | "filter" | "reversed" => {
+            "object" | "type" | "int" | "bool" | "float" | "str" | "bytes" | "bytearray" | "list" | "tuple"
+            | "dict" | "set" | "frozenset" | "range" | "slice" | "property" | "staticmethod" | "classmethod"
+            | "super" | "enumerate" | "zip" | "map" | "filter" | "reversed" => {
                 vm.builtins.set(Sym::new(id.name()), Value::Class(c));
             }
             _ => {}

@@ -49,7 +49,9 @@ fn byteorder(vm: &mut Vm, a: &mut Args, pos: usize) -> Res<bool> {
         Value::Str(s) if s.as_str() == "big" => Ok(true),
         Value::Str(s) if s.as_str() == "little" => Ok(false),
         Value::Str(_) => Err(Exc::value_error("byteorder must be either 'little' or 'big'")),
-        other => Err(Exc::type_error(format!("to_bytes() argument 'byteorder' must be str, not {}", vm.type_name(other)))),
+        other => {
+            Err(Exc::type_error(format!("to_bytes() argument 'byteorder' must be str, not {}", vm.type_name(other))))
+        }
     }
 }
 
@@ -214,7 +216,9 @@ fn is_num(v: &Value) -> bool {
 /// Whether `other` is an operand the built-in type of `this` handles itself.
 fn compatible(this: &Value, other: &Value) -> bool {
     match this {
-        Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => matches!(other, Value::Int(_) | Value::Bool(_) | Value::BigInt(_)),
+        Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => {
+            matches!(other, Value::Int(_) | Value::Bool(_) | Value::BigInt(_))
+        }
         Value::Float(_) => is_num(other),
         Value::Str(_) => matches!(other, Value::Str(_)),
         Value::List(_) => matches!(other, Value::List(_)),
@@ -230,7 +234,9 @@ fn binop(vm: &mut Vm, a: &Args, op: BinOp, reflected: bool) -> Res<Value> {
     let this = a.pos.first().cloned().unwrap_or(Value::None);
     let other = a.pos.get(1).cloned().unwrap_or(Value::None);
     let ok = compatible(&this, &other)
-        || (matches!(op, BinOp::Mult) && matches!(this, Value::Str(_) | Value::List(_) | Value::Tuple(_)) && matches!(other, Value::Int(_)))
+        || (matches!(op, BinOp::Mult)
+            && matches!(this, Value::Str(_) | Value::List(_) | Value::Tuple(_))
+            && matches!(other, Value::Int(_)))
         || (matches!(op, BinOp::Mod) && matches!(this, Value::Str(_)));
     if !ok {
         return Ok(Value::NotImplemented);
@@ -364,7 +370,12 @@ pub fn install(vm: &mut Vm) {
     vm.add_methods(TypeId::Int, bits);
     vm.add_methods(
         TypeId::Float,
-        &[("is_integer", is_integer), ("as_integer_ratio", float_as_integer_ratio), ("hex", float_hex), ("conjugate", conjugate)],
+        &[
+            ("is_integer", is_integer),
+            ("as_integer_ratio", float_as_integer_ratio),
+            ("hex", float_hex),
+            ("conjugate", conjugate),
+        ],
     );
     for id in [TypeId::Str, TypeId::List, TypeId::Tuple, TypeId::Bytes] {
         vm.add_methods(id, &[("__add__", d_add), ("__mul__", d_mul), ("__rmul__", d_rmul)]);
@@ -378,7 +389,12 @@ pub fn install(vm: &mut Vm) {
     }
     vm.add_methods(TypeId::Range, &[("index", range_index), ("count", range_count)]);
     vm.add_methods(TypeId::Slice, &[("indices", slice_indices)]);
-    let fb = Value::Native(Rc::new(NativeFunction { name: "from_bytes", func: from_bytes, receiver: None, owner: Some("int") }));
+    let fb = Value::Native(Rc::new(NativeFunction {
+        name: "from_bytes",
+        func: from_bytes,
+        receiver: None,
+        owner: Some("int"),
+    }));
     vm.type_class(TypeId::Int)
         .dict
         .borrow_mut()

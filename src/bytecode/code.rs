@@ -68,9 +68,7 @@ impl Code {
     }
     /// Number of parameter slots including `*args` and `**kwargs`.
     pub fn total_params(&self) -> usize {
-        (self.argcount + self.kwonlyargcount) as usize
-            + self.flags.varargs as usize
-            + self.flags.varkw as usize
+        (self.argcount + self.kwonlyargcount) as usize + self.flags.varargs as usize + self.flags.varkw as usize
     }
     /// The source line of the instruction at `ip`.
     pub fn line_at(&self, ip: usize) -> u32 {

@@ -195,12 +195,18 @@ impl<'a> Compiler<'a> {
                 self.make_function(node_key(e), "<lambda>", params, FunctionBody::Expr(body), false, line)?;
             }
             ExprKind::FString(parts) => self.fstring(parts, line)?,
-            ExprKind::ListComp { elt, generators } => self.comprehension(e, CompKind::List, generators, elt, None, line)?,
-            ExprKind::SetComp { elt, generators } => self.comprehension(e, CompKind::Set, generators, elt, None, line)?,
+            ExprKind::ListComp { elt, generators } => {
+                self.comprehension(e, CompKind::List, generators, elt, None, line)?
+            }
+            ExprKind::SetComp { elt, generators } => {
+                self.comprehension(e, CompKind::Set, generators, elt, None, line)?
+            }
             ExprKind::DictComp { key, value, generators } => {
                 self.comprehension(e, CompKind::Dict, generators, key, Some(value), line)?
             }
-            ExprKind::GeneratorExp { elt, generators } => self.comprehension(e, CompKind::Gen, generators, elt, None, line)?,
+            ExprKind::GeneratorExp { elt, generators } => {
+                self.comprehension(e, CompKind::Gen, generators, elt, None, line)?
+            }
             ExprKind::Await(v) => {
                 if !self.unit().is_async {
                     return Err(self.error("'await' outside async function", e.span));
@@ -372,7 +378,8 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
-        let simple = !args.iter().any(|a| matches!(a.kind, ExprKind::Starred(_))) && keywords.iter().all(|k| k.name.is_some());
+        let simple =
+            !args.iter().any(|a| matches!(a.kind, ExprKind::Starred(_))) && keywords.iter().all(|k| k.name.is_some());
         if let ExprKind::Attribute { value, attr } = &func.kind {
             if simple && keywords.is_empty() {
                 self.expr(value)?;
@@ -391,8 +398,15 @@ impl<'a> Compiler<'a> {
 
     /// With the callable (and `extra` positional values) already on the stack, pushes the
     /// arguments and emits the call.
-    pub(super) fn call_with_args(&mut self, extra: u32, args: &'a [Expr], keywords: &'a [Keyword], line: u32) -> CResult {
-        let simple = !args.iter().any(|a| matches!(a.kind, ExprKind::Starred(_))) && keywords.iter().all(|k| k.name.is_some());
+    pub(super) fn call_with_args(
+        &mut self,
+        extra: u32,
+        args: &'a [Expr],
+        keywords: &'a [Keyword],
+        line: u32,
+    ) -> CResult {
+        let simple =
+            !args.iter().any(|a| matches!(a.kind, ExprKind::Starred(_))) && keywords.iter().all(|k| k.name.is_some());
         if simple {
             for a in args {
                 self.expr(a)?;
@@ -492,7 +506,9 @@ impl<'a> Compiler<'a> {
             self.emit(Op::LoadConst(k), line);
         } else if n > 1 {
             self.emit(Op::BuildString(n), line);
-        } else if let Some(FStringPart::Literal(_)) = parts.iter().find(|p| !matches!(p, FStringPart::Literal(s) if s.is_empty())) {
+        } else if let Some(FStringPart::Literal(_)) =
+            parts.iter().find(|p| !matches!(p, FStringPart::Literal(s) if s.is_empty()))
+        {
             // A lone literal is already a str.
         }
         Ok(())
@@ -515,7 +531,8 @@ impl<'a> Compiler<'a> {
             CompKind::Dict => "<dictcomp>",
             CompKind::Gen => "<genexpr>",
         };
-        let is_async = generators.iter().any(|g| g.is_async) || contains_await(elt) || value.is_some_and(contains_await);
+        let is_async =
+            generators.iter().any(|g| g.is_async) || contains_await(elt) || value.is_some_and(contains_await);
         if is_async && kind != CompKind::Gen && !self.unit().is_async {
             return Err(self.error("asynchronous comprehension outside of an asynchronous function", e.span));
         }
@@ -666,7 +683,9 @@ fn contains_await(e: &Expr) -> bool {
         ExprKind::BoolOp { values, .. } => values.iter().any(contains_await),
         ExprKind::BinOp { left, right, .. } => contains_await(left) || contains_await(right),
         ExprKind::UnaryOp { operand, .. } => contains_await(operand),
-        ExprKind::IfExp { test, body, orelse } => contains_await(test) || contains_await(body) || contains_await(orelse),
+        ExprKind::IfExp { test, body, orelse } => {
+            contains_await(test) || contains_await(body) || contains_await(orelse)
+        }
         ExprKind::Call { func, args, keywords } => {
             contains_await(func) || args.iter().any(contains_await) || keywords.iter().any(|k| contains_await(&k.value))
         }
@@ -676,8 +695,12 @@ fn contains_await(e: &Expr) -> bool {
         ExprKind::Tuple(v) | ExprKind::List(v) | ExprKind::Set(v) => v.iter().any(contains_await),
         ExprKind::Starred(v) => contains_await(v),
         ExprKind::NamedExpr { value, .. } => contains_await(value),
-        ExprKind::FString(parts) => parts.iter().any(|p| matches!(p, FStringPart::Value { value, .. } if contains_await(value))),
-        ExprKind::Dict { keys, values } => keys.iter().flatten().any(contains_await) || values.iter().any(contains_await),
+        ExprKind::FString(parts) => {
+            parts.iter().any(|p| matches!(p, FStringPart::Value { value, .. } if contains_await(value)))
+        }
+        ExprKind::Dict { keys, values } => {
+            keys.iter().flatten().any(contains_await) || values.iter().any(contains_await)
+        }
         _ => false,
     }
 }

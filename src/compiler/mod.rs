@@ -67,7 +67,9 @@ fn line_starts(source: &str) -> Vec<u32> {
 /// The docstring of a body, if its first statement is a string literal.
 fn docstring(body: &[ast::Stmt]) -> Option<String> {
     match body.first().map(|s| &s.kind) {
-        Some(ast::StmtKind::Expr(ast::Expr { kind: ast::ExprKind::Constant(ast::Constant::Str(s)), .. })) => Some(s.clone()),
+        Some(ast::StmtKind::Expr(ast::Expr { kind: ast::ExprKind::Constant(ast::Constant::Str(s)), .. })) => {
+            Some(s.clone())
+        }
         _ => None,
     }
 }
@@ -414,7 +416,10 @@ impl<'a> Compiler<'a> {
     fn enter(&mut self, span: Span) -> CResult {
         self.depth += 1;
         if self.depth > MAX_NESTING {
-            return Err(SyntaxError::new("too many nested expressions or statements (RecursionError during compilation)", span));
+            return Err(SyntaxError::new(
+                "too many nested expressions or statements (RecursionError during compilation)",
+                span,
+            ));
         }
         Ok(())
     }

@@ -311,7 +311,14 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    fn try_except(&mut self, body: &'a [Stmt], handlers: &'a [ExceptHandler], orelse: &'a [Stmt], star: bool, line: u32) -> CResult {
+    fn try_except(
+        &mut self,
+        body: &'a [Stmt],
+        handlers: &'a [ExceptHandler],
+        orelse: &'a [Stmt],
+        star: bool,
+        line: u32,
+    ) -> CResult {
         let except_l = self.new_label();
         let end = self.new_label();
         self.emit_jump(Op::SetupHandler, except_l, line);
@@ -549,7 +556,15 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    fn async_for(&mut self, target: &'a Expr, iter: &'a Expr, body: &'a [Stmt], orelse: &'a [Stmt], span: Span, line: u32) -> CResult {
+    fn async_for(
+        &mut self,
+        target: &'a Expr,
+        iter: &'a Expr,
+        body: &'a [Stmt],
+        orelse: &'a [Stmt],
+        span: Span,
+        line: u32,
+    ) -> CResult {
         if !self.unit().is_async {
             return Err(self.error("'async for' outside async function", span));
         }
@@ -647,7 +662,9 @@ impl<'a> Compiler<'a> {
                     }
                 }
             }
-            ExprKind::Starred(_) => return Err(self.error("starred assignment target must be in a list or tuple", t.span)),
+            ExprKind::Starred(_) => {
+                return Err(self.error("starred assignment target must be in a list or tuple", t.span))
+            }
             _ => return Err(self.error("cannot assign to expression", t.span)),
         }
         Ok(())
@@ -721,7 +738,8 @@ impl<'a> Compiler<'a> {
             self.emit(Op::BuildMap(kwdefaults.len() as u32), line);
             flags |= 2;
         }
-        let scope = *self.table.by_node.get(&key).ok_or_else(|| self.error("internal: missing scope", Span::default()))?;
+        let scope =
+            *self.table.by_node.get(&key).ok_or_else(|| self.error("internal: missing scope", Span::default()))?;
         let qualname = self.child_qualname(name);
         self.push_unit(scope, name, &qualname, line);
         {
@@ -799,7 +817,8 @@ impl<'a> Compiler<'a> {
             self.expr(d)?;
         }
         self.emit(Op::LoadBuildClass, line);
-        let scope = *self.table.by_node.get(&node_key(c)).ok_or_else(|| self.error("internal: missing scope", c.name_span))?;
+        let scope =
+            *self.table.by_node.get(&node_key(c)).ok_or_else(|| self.error("internal: missing scope", c.name_span))?;
         let qualname = self.child_qualname(&c.name);
         self.push_unit(scope, &c.name, &qualname, line);
         self.unit().flags.class_body = true;

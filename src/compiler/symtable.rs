@@ -123,7 +123,12 @@ pub struct SymTable {
 
 /// Analyses a module.
 pub fn analyse(module: &Module) -> Result<SymTable, ScopeError> {
-    let mut b = Builder { scopes: vec![Scope::new(ScopeKind::Module, None)], by_node: FxHashMap::default(), cur: 0, error: None };
+    let mut b = Builder {
+        scopes: vec![Scope::new(ScopeKind::Module, None)],
+        by_node: FxHashMap::default(),
+        cur: 0,
+        error: None,
+    };
     for s in &module.body {
         b.stmt(s);
     }
@@ -194,7 +199,8 @@ impl Builder {
 
     fn params(&mut self, p: &Parameters) {
         // CPython's slot order: positional, keyword-only, then *args and **kwargs.
-        let all = p.posonly.iter().chain(p.args.iter()).chain(p.kwonly.iter()).chain(p.vararg.iter()).chain(p.kwarg.iter());
+        let all =
+            p.posonly.iter().chain(p.args.iter()).chain(p.kwonly.iter()).chain(p.vararg.iter()).chain(p.kwarg.iter());
         for param in all {
             let s = self.scope();
             s.params.push(param.name.clone());
@@ -463,7 +469,10 @@ impl Builder {
                     if id != self.cur {
                         let kind = self.scopes[id].kind;
                         if kind == ScopeKind::Class {
-                            self.err("assignment expression within a comprehension cannot be used in a class body".into(), e.span);
+                            self.err(
+                                "assignment expression within a comprehension cannot be used in a class body".into(),
+                                e.span,
+                            );
                             return;
                         }
                         self.scopes[id].bind(n);
@@ -504,7 +513,9 @@ impl Builder {
                 }
                 values.iter().for_each(|v| self.expr(v));
             }
-            ExprKind::Set(items) | ExprKind::List(items) | ExprKind::Tuple(items) => items.iter().for_each(|v| self.expr(v)),
+            ExprKind::Set(items) | ExprKind::List(items) | ExprKind::Tuple(items) => {
+                items.iter().for_each(|v| self.expr(v))
+            }
             ExprKind::ListComp { elt, generators } | ExprKind::SetComp { elt, generators } => {
                 self.comprehension(node_key(e), generators, &[elt]);
             }
@@ -576,7 +587,10 @@ impl SymTable {
         for n in nonlocals {
             let found = enclosing.iter().rev().any(|&e| self.binds_local(e, &n));
             if !found {
-                return Err(ScopeError { message: format!("no binding for nonlocal '{n}' found"), span: Span::default() });
+                return Err(ScopeError {
+                    message: format!("no binding for nonlocal '{n}' found"),
+                    span: Span::default(),
+                });
             }
             self.scopes[id].access.insert(n.clone(), Access::Free);
         }
@@ -659,7 +673,8 @@ impl SymTable {
         // Our own free names.
         let own_free: Vec<String> = {
             let s = &self.scopes[id];
-            let mut v: Vec<String> = s.access.iter().filter(|(_, a)| **a == Access::Free).map(|(k, _)| k.clone()).collect();
+            let mut v: Vec<String> =
+                s.access.iter().filter(|(_, a)| **a == Access::Free).map(|(k, _)| k.clone()).collect();
             v.sort();
             v
         };
@@ -673,6 +688,8 @@ impl SymTable {
 
     fn binds_local(&self, id: usize, name: &str) -> bool {
         let s = &self.scopes[id];
-        s.kind == ScopeKind::Function && !s.globals.contains(name) && (s.assigned.contains(name) || s.nonlocals.contains(name))
+        s.kind == ScopeKind::Function
+            && !s.globals.contains(name)
+            && (s.assigned.contains(name) || s.nonlocals.contains(name))
     }
 }

@@ -21,5 +21,8 @@ fn isenabled(vm: &mut Vm, _a: &mut Args) -> Res<Value> {
 
 /// Builds the module.
 pub fn init(_vm: &mut Vm) -> Res<Rc<Module>> {
-    Ok(super::native_module("gc", &[("collect", collect), ("enable", enable), ("disable", disable), ("isenabled", isenabled)]))
+    Ok(super::native_module(
+        "gc",
+        &[("collect", collect), ("enable", enable), ("disable", disable), ("isenabled", isenabled)],
+    ))
 }

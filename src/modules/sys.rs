@@ -69,7 +69,9 @@ fn stream_write(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let err = o.as_any().downcast_ref::<Stream>().map(|s| s.err).unwrap_or(false);
     let s = match a.pos.get(1) {
         Some(Value::Str(s)) => s.as_str().to_string(),
-        Some(other) => return Err(Exc::type_error(format!("write() argument must be str, not {}", vm.type_name(other)))),
+        Some(other) => {
+            return Err(Exc::type_error(format!("write() argument must be str, not {}", vm.type_name(other))))
+        }
         None => return Err(Exc::type_error("write() takes exactly one argument (0 given)")),
     };
     let n = s.chars().count();
@@ -135,7 +137,11 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     );
     super::set(&m, "maxsize", Value::Int(i64::MAX));
     super::set(&m, "byteorder", Value::str("little"));
-    super::set(&m, "executable", Value::str(&std::env::current_exe().map(|p| p.to_string_lossy().to_string()).unwrap_or_default()));
+    super::set(
+        &m,
+        "executable",
+        Value::str(&std::env::current_exe().map(|p| p.to_string_lossy().to_string()).unwrap_or_default()),
+    );
     super::set(&m, "stdout", Value::Other(Rc::new(Stream { err: false })));
     super::set(&m, "stderr", Value::Other(Rc::new(Stream { err: true })));
     let path: Vec<Value> = vm.search_path.iter().map(|p| Value::string(p.to_string_lossy().to_string())).collect();

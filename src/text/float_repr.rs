@@ -113,11 +113,7 @@ pub fn double_to_string(val: f64, code: char, precision: usize, flags: DtoaFlags
         }
         _ => DigitMode::Shortest,
     };
-    let code = if matches!(code, 'e' | 'f' | 'g') {
-        code
-    } else {
-        'r'
-    };
+    let code = if matches!(code, 'e' | 'f' | 'g') { code } else { 'r' };
     let mut out = String::new();
     if val.is_nan() {
         if flags.always_add_sign {
@@ -230,13 +226,5 @@ pub fn double_to_string(val: f64, code: char, precision: usize, flags: DtoaFlags
 /// `repr(x)` (and `str(x)`) for a Python float, e.g. `1.0`, `0.1`,
 /// `1e+16`, `1.5e-05`, `-0.0`, `inf`, `nan`.
 pub fn float_repr(x: f64) -> String {
-    double_to_string(
-        x,
-        'r',
-        0,
-        DtoaFlags {
-            add_dot_0: true,
-            ..DtoaFlags::default()
-        },
-    )
+    double_to_string(x, 'r', 0, DtoaFlags { add_dot_0: true, ..DtoaFlags::default() })
 }

@@ -121,9 +121,7 @@ pub fn parse(spec: &str, type_name: &str) -> Result<FormatSpec, TextError> {
         }
     }
     if end - pos > 1 {
-        return Err(TextError::value(format!(
-            "Invalid format specifier '{spec}' for object of type '{type_name}'"
-        )));
+        return Err(TextError::value(format!("Invalid format specifier '{spec}' for object of type '{type_name}'")));
     }
     if end - pos == 1 {
         f.ty = Some(chars[pos]);
@@ -144,10 +142,7 @@ fn code_text(c: char) -> String {
 
 /// `Unknown format code 'X' for object of type 'T'`.
 fn unknown_code(c: char, type_name: &str) -> TextError {
-    TextError::value(format!(
-        "Unknown format code '{}' for object of type '{type_name}'",
-        code_text(c)
-    ))
+    TextError::value(format!("Unknown format code '{}' for object of type '{type_name}'", code_text(c)))
 }
 
 /// CPython's check of the thousands separator against the (defaulted)
@@ -159,23 +154,14 @@ fn check_grouping(spec: &FormatSpec, ty: Option<char>) -> Result<usize, TextErro
     match ty {
         None | Some('d' | 'e' | 'f' | 'g' | 'E' | 'G' | '%' | 'F') => Ok(3),
         Some('b' | 'o' | 'x' | 'X') if sep == '_' => Ok(4),
-        Some(c) => Err(TextError::value(format!(
-            "Cannot specify '{sep}' with '{}'.",
-            code_text(c)
-        ))),
+        Some(c) => Err(TextError::value(format!("Cannot specify '{sep}' with '{}'.", code_text(c)))),
     }
 }
 
 /// Fill and alignment after applying a type's default alignment.
 fn resolved_fill_align(spec: &FormatSpec, default_align: char) -> (char, char) {
     let fill = spec.fill.unwrap_or(if spec.zero_pad { '0' } else { ' ' });
-    let align = spec
-        .align
-        .unwrap_or(if spec.zero_pad && default_align == '>' {
-            '='
-        } else {
-            default_align
-        });
+    let align = spec.align.unwrap_or(if spec.zero_pad && default_align == '>' { '=' } else { default_align });
     (fill, align)
 }
 
@@ -259,20 +245,10 @@ fn fill_number(
     };
     let width = spec.width.map(|w| w as isize).unwrap_or(-1);
     let n_prefix = parts.prefix.chars().count() as isize;
-    let n_non_digit = isize::from(sign.is_some())
-        + n_prefix
-        + isize::from(parts.has_decimal)
-        + parts.remainder.len() as isize;
-    let min_width = if fill == '0' && align == '=' {
-        width - n_non_digit
-    } else {
-        0
-    };
-    let grouped = if parts.digits.is_empty() {
-        Vec::new()
-    } else {
-        group_digits(parts.digits, min_width, sep)
-    };
+    let n_non_digit =
+        isize::from(sign.is_some()) + n_prefix + isize::from(parts.has_decimal) + parts.remainder.len() as isize;
+    let min_width = if fill == '0' && align == '=' { width - n_non_digit } else { 0 };
+    let grouped = if parts.digits.is_empty() { Vec::new() } else { group_digits(parts.digits, min_width, sep) };
     let n_padding = width - (n_non_digit + grouped.len() as isize);
     let (mut lpad, mut spad, mut rpad) = (0, 0, 0);
     if n_padding > 0 {
@@ -316,44 +292,29 @@ pub fn format_int(v: &BigInt, spec: &FormatSpec, type_name: &str) -> Result<Stri
     match ty {
         'b' | 'c' | 'd' | 'o' | 'x' | 'X' | 'n' => {}
         'e' | 'E' | 'f' | 'F' | 'g' | 'G' | '%' => {
-            let x = bigint_to_f64(v)
-                .map_err(|_| TextError::overflow("int too large to convert to float"))?;
+            let x = bigint_to_f64(v).map_err(|_| TextError::overflow("int too large to convert to float"))?;
             return format_float(x, spec, "float");
         }
         other => return Err(unknown_code(other, type_name)),
     }
     if spec.precision.is_some() {
-        return Err(TextError::value(
-            "Precision not allowed in integer format specifier",
-        ));
+        return Err(TextError::value("Precision not allowed in integer format specifier"));
     }
     if spec.no_neg_0 {
-        return Err(TextError::value(
-            "Negative zero coercion (z) not allowed in integer format specifier",
-        ));
+        return Err(TextError::value("Negative zero coercion (z) not allowed in integer format specifier"));
     }
     let (fill, align) = resolved_fill_align(spec, '>');
     let sep = spec.grouping.filter(|_| ty != 'n').map(|c| (c, group));
     if ty == 'c' {
         if spec.sign.is_some() {
-            return Err(TextError::value(
-                "Sign not allowed with integer format specifier 'c'",
-            ));
+            return Err(TextError::value("Sign not allowed with integer format specifier 'c'"));
         }
         if spec.alternate {
-            return Err(TextError::value(
-                "Alternate form (#) not allowed with integer format specifier 'c'",
-            ));
+            return Err(TextError::value("Alternate form (#) not allowed with integer format specifier 'c'"));
         }
         let ch = char_from_int(v)?;
         let remainder = [ch];
-        let parts = NumberParts {
-            negative: false,
-            prefix: "",
-            digits: &[],
-            has_decimal: false,
-            remainder: &remainder,
-        };
+        let parts = NumberParts { negative: false, prefix: "", digits: &[], has_decimal: false, remainder: &remainder };
         return Ok(fill_number(&parts, spec, fill, align, sep));
     }
     let (radix, prefix) = match ty {
@@ -383,14 +344,11 @@ pub fn format_int(v: &BigInt, spec: &FormatSpec, type_name: &str) -> Result<Stri
 /// code points (which Rust strings cannot hold) are a `ValueError`.
 pub fn char_from_int(v: &BigInt) -> Result<char, TextError> {
     use num_traits::ToPrimitive;
-    let n = v
-        .to_i64()
-        .ok_or_else(|| TextError::overflow("Python int too large to convert to C long"))?;
+    let n = v.to_i64().ok_or_else(|| TextError::overflow("Python int too large to convert to C long"))?;
     if !(0..=0x10ffff).contains(&n) {
         return Err(TextError::overflow("%c arg not in range(0x110000)"));
     }
-    char::from_u32(n as u32)
-        .ok_or_else(|| TextError::value("surrogate code points are not supported"))
+    char::from_u32(n as u32).ok_or_else(|| TextError::value("surrogate code points are not supported"))
 }
 
 /// Formats a float: `format(v, spec)` for types `e E f F g G n %` and none
@@ -408,11 +366,7 @@ pub fn format_float(v: f64, spec: &FormatSpec, type_name: &str) -> Result<String
     if precision.is_some_and(|p| p > i32::MAX as usize) {
         return Err(TextError::value("precision too big"));
     }
-    let mut flags = DtoaFlags {
-        alt: spec.alternate,
-        no_neg_0: spec.no_neg_0,
-        ..DtoaFlags::default()
-    };
+    let mut flags = DtoaFlags { alt: spec.alternate, no_neg_0: spec.no_neg_0, ..DtoaFlags::default() };
     let mut code = ty.unwrap_or('r');
     let mut default_precision = 6;
     if ty.is_none() {
@@ -451,17 +405,9 @@ pub fn format_float(v: f64, spec: &FormatSpec, type_name: &str) -> Result<String
     let has_decimal = body.get(n_int) == Some(&'.');
     let rem_start = n_int + usize::from(has_decimal);
     let (fill, align) = resolved_fill_align(spec, '>');
-    let sep = spec
-        .grouping
-        .filter(|_| ty != Some('n'))
-        .map(|c| (c, group));
-    let parts = NumberParts {
-        negative,
-        prefix: "",
-        digits: &body[..n_int],
-        has_decimal,
-        remainder: &body[rem_start..],
-    };
+    let sep = spec.grouping.filter(|_| ty != Some('n')).map(|c| (c, group));
+    let parts =
+        NumberParts { negative, prefix: "", digits: &body[..n_int], has_decimal, remainder: &body[rem_start..] };
     Ok(fill_number(&parts, spec, fill, align, sep))
 }
 
@@ -474,33 +420,19 @@ pub fn format_str(v: &str, spec: &FormatSpec, type_name: &str) -> Result<String,
         return Err(unknown_code(ty, type_name));
     }
     match spec.sign {
-        Some(' ') => {
-            return Err(TextError::value(
-                "Space not allowed in string format specifier",
-            ))
-        }
-        Some(_) => {
-            return Err(TextError::value(
-                "Sign not allowed in string format specifier",
-            ))
-        }
+        Some(' ') => return Err(TextError::value("Space not allowed in string format specifier")),
+        Some(_) => return Err(TextError::value("Sign not allowed in string format specifier")),
         None => {}
     }
     if spec.no_neg_0 {
-        return Err(TextError::value(
-            "Negative zero coercion (z) not allowed in string format specifier",
-        ));
+        return Err(TextError::value("Negative zero coercion (z) not allowed in string format specifier"));
     }
     if spec.alternate {
-        return Err(TextError::value(
-            "Alternate form (#) not allowed in string format specifier",
-        ));
+        return Err(TextError::value("Alternate form (#) not allowed in string format specifier"));
     }
     let (fill, align) = resolved_fill_align(spec, '<');
     if align == '=' {
-        return Err(TextError::value(
-            "'=' alignment not allowed in string format specifier",
-        ));
+        return Err(TextError::value("'=' alignment not allowed in string format specifier"));
     }
     let mut len = v.chars().count();
     let text: &str = match spec.precision {

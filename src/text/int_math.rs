@@ -30,11 +30,7 @@ fn ldexp(mut x: f64, mut e: i64) -> f64 {
             return x;
         }
     }
-    let p = if e >= -1022 {
-        f64::from_bits(((1023 + e) as u64) << 52)
-    } else {
-        f64::from_bits(1u64 << (e + 1074))
-    };
+    let p = if e >= -1022 { f64::from_bits(((1023 + e) as u64) << 52) } else { f64::from_bits(1u64 << (e + 1074)) };
     x * p
 }
 
@@ -91,9 +87,7 @@ pub fn hash_i64(v: i64) -> i64 {
 
 /// `hash(v)` for an int: `sign * (|v| mod (2**61 - 1))`, with -1 mapped to -2.
 pub fn hash_int(v: &BigInt) -> i64 {
-    let m = (v.magnitude() % BigUint::from(HASH_MODULUS))
-        .to_i64()
-        .unwrap_or(0);
+    let m = (v.magnitude() % BigUint::from(HASH_MODULUS)).to_i64().unwrap_or(0);
     fix_hash(if v.sign() == Sign::Minus { -m } else { m })
 }
 
@@ -132,10 +126,7 @@ pub fn hash_str(s: &str) -> i64 {
 /// `OverflowError: integer division result too large for a float`.
 pub fn int_true_div(a: &BigInt, b: &BigInt) -> Result<f64, TextError> {
     if b.is_zero() {
-        return Err(TextError {
-            kind: super::ErrorKind::ZeroDivisionError,
-            message: "division by zero".into(),
-        });
+        return Err(TextError { kind: super::ErrorKind::ZeroDivisionError, message: "division by zero".into() });
     }
     let negative = (a.sign() == Sign::Minus) != (b.sign() == Sign::Minus);
     let sign = |x: f64| if negative { -x } else { x };
@@ -150,11 +141,7 @@ pub fn int_true_div(a: &BigInt, b: &BigInt) -> Result<f64, TextError> {
         return Ok(sign(x / y));
     }
     let quotient_with_shift = |k: i64| -> BigUint {
-        let (q, r) = if k >= 0 {
-            na.div_rem(&(nb << (k as u64)))
-        } else {
-            (na << ((-k) as u64)).div_rem(nb)
-        };
+        let (q, r) = if k >= 0 { na.div_rem(&(nb << (k as u64))) } else { (na << ((-k) as u64)).div_rem(nb) };
         if r.is_zero() {
             q
         } else {
@@ -281,11 +268,7 @@ pub fn float_to_bigint(x: f64) -> Option<BigInt> {
         return None;
     }
     let (negative, m, e) = decompose(x.trunc());
-    let mag = if e >= 0 {
-        BigUint::from(m) << (e as u64)
-    } else {
-        BigUint::from(m >> (-e).min(63) as u64)
-    };
+    let mag = if e >= 0 { BigUint::from(m) << (e as u64) } else { BigUint::from(m >> (-e).min(63) as u64) };
     let sign = if negative { Sign::Minus } else { Sign::Plus };
     Some(BigInt::from_biguint(sign, mag))
 }

@@ -28,9 +28,9 @@ impl IntParseError {
     /// as given by the caller.
     pub fn to_error(self, literal_repr: &str, base: u32) -> TextError {
         match self {
-            IntParseError::Invalid => TextError::value(format!(
-                "invalid literal for int() with base {base}: {literal_repr}"
-            )),
+            IntParseError::Invalid => {
+                TextError::value(format!("invalid literal for int() with base {base}: {literal_repr}"))
+            }
             IntParseError::TooManyDigits(n) => TextError::value(int_parse_limit_message(n)),
             IntParseError::BadBase => TextError::value("int() base must be >= 2 and <= 36, or 0"),
         }
@@ -54,12 +54,11 @@ pub const INT_TO_STR_LIMIT_MESSAGE: &str = "Exceeds the limit (4300 digits) for 
 /// Code points of the digit zero of every Unicode (14.0) decimal-digit
 /// run outside ASCII; each run holds the digits 0..=9 consecutively.
 const UNICODE_DIGIT_ZEROS: [u32; 65] = [
-    0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6,
-    0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50,
-    0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10,
-    0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650,
-    0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50,
-    0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
+    0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6, 0xe50, 0xed0, 0xf20,
+    0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50, 0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0,
+    0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10, 0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0,
+    0x11450, 0x114d0, 0x11650, 0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0,
+    0x16b50, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
 ];
 
 /// The decimal value of a non-ASCII Unicode decimal digit (`str.isdecimal`).
@@ -166,9 +165,7 @@ pub fn parse_int(s: &str, base: u32) -> Result<BigInt, IntParseError> {
         };
     }
     let p = at(i + 1).to_ascii_lowercase();
-    if at(i) == b'0'
-        && ((base == 16 && p == b'x') || (base == 8 && p == b'o') || (base == 2 && p == b'b'))
-    {
+    if at(i) == b'0' && ((base == 16 && p == b'x') || (base == 8 && p == b'o') || (base == 2 && p == b'b')) {
         i += 2;
         if at(i) == b'_' {
             i += 1;
@@ -197,11 +194,7 @@ pub fn parse_int(s: &str, base: u32) -> Result<BigInt, IntParseError> {
     if !base.is_power_of_two() && digits > INT_MAX_STR_DIGITS {
         return Err(IntParseError::TooManyDigits(digits));
     }
-    let body: Vec<u8> = bytes[start..i]
-        .iter()
-        .copied()
-        .filter(|&b| b != b'_')
-        .collect();
+    let body: Vec<u8> = bytes[start..i].iter().copied().filter(|&b| b != b'_').collect();
     let mut j = i;
     while c_isspace(at(j)) {
         j += 1;
@@ -213,10 +206,7 @@ pub fn parse_int(s: &str, base: u32) -> Result<BigInt, IntParseError> {
     if error_if_nonzero && mag != BigUint::default() {
         return Err(IntParseError::Invalid);
     }
-    Ok(BigInt::from_biguint(
-        if negative { Sign::Minus } else { Sign::Plus },
-        mag,
-    ))
+    Ok(BigInt::from_biguint(if negative { Sign::Minus } else { Sign::Plus }, mag))
 }
 
 /// `10**4300`, computed once.
@@ -287,11 +277,7 @@ pub fn parse_float(s: &str) -> Option<f64> {
     let lower = unsigned.to_ascii_lowercase();
     if matches!(lower.as_str(), "inf" | "infinity" | "nan") {
         let neg = text.starts_with('-');
-        let v = if lower == "nan" {
-            f64::NAN
-        } else {
-            f64::INFINITY
-        };
+        let v = if lower == "nan" { f64::NAN } else { f64::INFINITY };
         return Some(if neg { -v } else { v });
     }
     // Python's grammar: digits [. digits] or . digits, then [e [sign] digits].

@@ -36,11 +36,7 @@ fn value_error(msg: &str) -> TextError {
 impl Mt19937 {
     /// A generator seeded as `random.seed(0)`.
     pub fn new() -> Self {
-        let mut mt = Mt19937 {
-            state: Box::new([0; N]),
-            index: N + 1,
-            gauss_next: None,
-        };
+        let mut mt = Mt19937 { state: Box::new([0; N]), index: N + 1, gauss_next: None };
         mt.seed_from_int(&BigInt::zero());
         mt
     }
@@ -50,9 +46,7 @@ impl Mt19937 {
         self.state[0] = s;
         for i in 1..N {
             let prev = self.state[i - 1];
-            self.state[i] = 1_812_433_253u32
-                .wrapping_mul(prev ^ (prev >> 30))
-                .wrapping_add(i as u32);
+            self.state[i] = 1_812_433_253u32.wrapping_mul(prev ^ (prev >> 30)).wrapping_add(i as u32);
         }
         self.index = N;
     }
@@ -66,9 +60,8 @@ impl Mt19937 {
         while k > 0 {
             let prev = self.state[i - 1];
             let kj = key.get(j).copied().unwrap_or(0);
-            self.state[i] = (self.state[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_664_525))
-                .wrapping_add(kj)
-                .wrapping_add(j as u32);
+            self.state[i] =
+                (self.state[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_664_525)).wrapping_add(kj).wrapping_add(j as u32);
             i += 1;
             j += 1;
             if i >= N {
@@ -83,8 +76,7 @@ impl Mt19937 {
         k = N - 1;
         while k > 0 {
             let prev = self.state[i - 1];
-            self.state[i] = (self.state[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_566_083_941))
-                .wrapping_sub(i as u32);
+            self.state[i] = (self.state[i] ^ (prev ^ (prev >> 30)).wrapping_mul(1_566_083_941)).wrapping_sub(i as u32);
             i += 1;
             if i >= N {
                 self.state[0] = self.state[N - 1];
@@ -212,12 +204,7 @@ impl Mt19937 {
     /// `random.randrange(start, stop, step)`; pass `stop = None` for the
     /// one-argument form (then `step` must be 1). Errors as CPython's
     /// (`empty range for randrange() (5, 5, 0)`, `zero step for randrange()`, ...).
-    pub fn randrange(
-        &mut self,
-        start: &BigInt,
-        stop: Option<&BigInt>,
-        step: &BigInt,
-    ) -> Result<BigInt, TextError> {
+    pub fn randrange(&mut self, start: &BigInt, stop: Option<&BigInt>, step: &BigInt) -> Result<BigInt, TextError> {
         let Some(stop) = stop else {
             if start.is_positive() {
                 return Ok(self.randbelow(start));
@@ -229,9 +216,7 @@ impl Mt19937 {
             if width.is_positive() {
                 return Ok(start + self.randbelow(&width));
             }
-            return Err(value_error(&format!(
-                "empty range for randrange() ({start}, {stop}, {width})"
-            )));
+            return Err(value_error(&format!("empty range for randrange() ({start}, {stop}, {width})")));
         }
         let n = if step.is_positive() {
             num_integer::Integer::div_floor(&(&width + step - 1), step)
@@ -472,20 +457,13 @@ pub fn sha512(data: &[u8]) -> [u8; 64] {
         for t in 16..80 {
             let s0 = w[t - 15].rotate_right(1) ^ w[t - 15].rotate_right(8) ^ (w[t - 15] >> 7);
             let s1 = w[t - 2].rotate_right(19) ^ w[t - 2].rotate_right(61) ^ (w[t - 2] >> 6);
-            w[t] = w[t - 16]
-                .wrapping_add(s0)
-                .wrapping_add(w[t - 7])
-                .wrapping_add(s1);
+            w[t] = w[t - 16].wrapping_add(s0).wrapping_add(w[t - 7]).wrapping_add(s1);
         }
         let [mut a, mut b, mut c, mut d, mut e, mut f, mut g, mut hh] = h;
         for t in 0..80 {
             let s1 = e.rotate_right(14) ^ e.rotate_right(18) ^ e.rotate_right(41);
             let ch = (e & f) ^ (!e & g);
-            let t1 = hh
-                .wrapping_add(s1)
-                .wrapping_add(ch)
-                .wrapping_add(K[t])
-                .wrapping_add(w[t]);
+            let t1 = hh.wrapping_add(s1).wrapping_add(ch).wrapping_add(K[t]).wrapping_add(w[t]);
             let s0 = a.rotate_right(28) ^ a.rotate_right(34) ^ a.rotate_right(39);
             let maj = (a & b) ^ (a & c) ^ (b & c);
             let t2 = s0.wrapping_add(maj);

@@ -41,26 +41,17 @@ pub struct TextError {
 impl TextError {
     /// A `ValueError` with the given message.
     pub fn value(message: impl Into<String>) -> Self {
-        TextError {
-            kind: ErrorKind::ValueError,
-            message: message.into(),
-        }
+        TextError { kind: ErrorKind::ValueError, message: message.into() }
     }
 
     /// An `OverflowError` with the given message.
     pub fn overflow(message: impl Into<String>) -> Self {
-        TextError {
-            kind: ErrorKind::OverflowError,
-            message: message.into(),
-        }
+        TextError { kind: ErrorKind::OverflowError, message: message.into() }
     }
 
     /// A `TypeError` with the given message.
     pub fn type_error(message: impl Into<String>) -> Self {
-        TextError {
-            kind: ErrorKind::TypeError,
-            message: message.into(),
-        }
+        TextError { kind: ErrorKind::TypeError, message: message.into() }
     }
 }
 

@@ -201,14 +201,7 @@ fn parse_spec(chars: &[char], pos: &mut usize) -> Result<PercentSpec, TextError>
     if matches!(c, 'h' | 'l' | 'L') {
         c = next(pos).ok_or_else(incomplete)?;
     }
-    Ok(PercentSpec {
-        key,
-        flags,
-        width,
-        precision,
-        conv: c,
-        index: *pos - 1,
-    })
+    Ok(PercentSpec { key, flags, width, precision, conv: c, index: *pos - 1 })
 }
 
 /// Resolves a `*` width argument: a negative value sets left-justification
@@ -229,20 +222,12 @@ pub fn resolve_star_precision(p: i64) -> usize {
 pub fn unsupported_char_error(conv: char, index: usize) -> TextError {
     let n = conv as u32;
     let shown = if (31..=126).contains(&n) { conv } else { '?' };
-    TextError::value(format!(
-        "unsupported format character '{shown}' (0x{n:x}) at index {index}"
-    ))
+    TextError::value(format!("unsupported format character '{shown}' (0x{n:x}) at index {index}"))
 }
 
 /// Port of `unicode_format_arg_output`: pads `text` to `width`, placing a
 /// sign (numbers only) and the `0x`/`0o` prefix before zero padding.
-fn output(
-    text: &str,
-    flags: &PercentFlags,
-    width: Option<usize>,
-    conv: char,
-    numeric: bool,
-) -> String {
+fn output(text: &str, flags: &PercentFlags, width: Option<usize>, conv: char, numeric: bool) -> String {
     let chars: Vec<char> = text.chars().collect();
     let mut len = chars.len();
     let mut width = width.unwrap_or(0);
@@ -349,15 +334,8 @@ pub fn format_percent_float(
     precision: Option<usize>,
     conv: char,
 ) -> String {
-    let conv = if matches!(conv, 'e' | 'E' | 'f' | 'F' | 'g' | 'G') {
-        conv
-    } else {
-        'g'
-    };
-    let dflags = DtoaFlags {
-        alt: flags.alt,
-        ..DtoaFlags::default()
-    };
+    let conv = if matches!(conv, 'e' | 'E' | 'f' | 'F' | 'g' | 'G') { conv } else { 'g' };
+    let dflags = DtoaFlags { alt: flags.alt, ..DtoaFlags::default() };
     let text = double_to_string(v, conv, precision.unwrap_or(6), dflags);
     output(&text, flags, width, conv, true)
 }
@@ -366,12 +344,7 @@ pub fn format_percent_float(
 /// `precision` characters (for `s r a`; pass `None` for `c`) and pads to
 /// `width` (left-justified with the `-` flag). The `0`, `+`, ` ` and `#`
 /// flags have no effect.
-pub fn format_percent_str(
-    s: &str,
-    flags: &PercentFlags,
-    width: Option<usize>,
-    precision: Option<usize>,
-) -> String {
+pub fn format_percent_str(s: &str, flags: &PercentFlags, width: Option<usize>, precision: Option<usize>) -> String {
     let text = match precision {
         Some(p) => match s.char_indices().nth(p) {
             Some((cut, _)) => &s[..cut],

@@ -51,7 +51,9 @@ impl NativeObject for ASend {
     fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
         let s = name.to_string_owned();
         Ok(match s.as_str() {
-            "__await__" | "__iter__" => Some(crate::builtins::bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone()))),
+            "__await__" | "__iter__" => {
+                Some(crate::builtins::bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone())))
+            }
             "__next__" => Some(crate::builtins::bound_native(this.clone(), "__next__", |vm, a| {
                 let this = a.pos[0].clone();
                 let Value::Other(o) = &this else { return Err(Exc::type_error("bad asend")) };

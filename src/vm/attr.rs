@@ -31,7 +31,10 @@ impl Vm {
                 if let Some(Value::Descriptor(d)) = &cls_attr {
                     if let Descriptor::Property { fget, .. } = &**d {
                         if fget.is_none() {
-                            return Err(Exc::attribute_error(format!("property '{}' of '{}' object has no getter", name, class.name)));
+                            return Err(Exc::attribute_error(format!(
+                                "property '{}' of '{}' object has no getter",
+                                name, class.name
+                            )));
                         }
                         let f = fget.clone();
                         return self.call(&f, vec![obj.clone()]).map(Some);
@@ -164,9 +167,12 @@ impl Vm {
     fn bind_class_attr(&mut self, a: Value, obj: &Value, class: &Rc<Class>) -> Res<Value> {
         Ok(match a {
             Value::Function(_) => bind(a, obj.clone()),
-            Value::Native(n) if n.receiver.is_none() => {
-                Value::Native(Rc::new(NativeFunction { name: n.name, func: n.func, receiver: Some(obj.clone()), owner: n.owner }))
-            }
+            Value::Native(n) if n.receiver.is_none() => Value::Native(Rc::new(NativeFunction {
+                name: n.name,
+                func: n.func,
+                receiver: Some(obj.clone()),
+                owner: n.owner,
+            })),
             Value::Descriptor(d) => match &*d {
                 Descriptor::StaticMethod(f) => f.clone(),
                 Descriptor::ClassMethod(f) => bind(f.clone(), Value::Class(class.clone())),
@@ -222,7 +228,8 @@ impl Vm {
             "__doc__" => Some(Value::None),
             "__module__" => Some(Value::str("builtins")),
             "__dict__" => {
-                let pairs: Vec<Value> = c.dict.borrow().iter().flat_map(|(k, v)| [Value::str(&k.as_rc()), v.clone()]).collect();
+                let pairs: Vec<Value> =
+                    c.dict.borrow().iter().flat_map(|(k, v)| [Value::str(&k.as_rc()), v.clone()]).collect();
                 Some(self.new_dict_from_pairs(pairs)?)
             }
             _ => None,
@@ -274,7 +281,9 @@ impl Vm {
     fn builtin_value_attr(&mut self, obj: &Value, name: Sym) -> Res<Option<Value>> {
         let s = name.to_string_owned();
         Ok(match (obj, s.as_str()) {
-            (Value::Int(_) | Value::BigInt(_) | Value::Bool(_), "real" | "numerator") => Some(self.unary_op(crate::ast::UnaryOp::UAdd, obj.clone())?),
+            (Value::Int(_) | Value::BigInt(_) | Value::Bool(_), "real" | "numerator") => {
+                Some(self.unary_op(crate::ast::UnaryOp::UAdd, obj.clone())?)
+            }
             (Value::Int(_) | Value::BigInt(_) | Value::Bool(_), "imag") => Some(Value::Int(0)),
             (Value::Int(_) | Value::BigInt(_) | Value::Bool(_), "denominator") => Some(Value::Int(1)),
             (Value::Float(f), "real") => Some(Value::Float(*f)),

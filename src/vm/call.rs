@@ -146,7 +146,10 @@ impl Vm {
                 if c.layout == Layout::Object && c.builtin.is_none() && !self.has_custom_new(c) {
                     if let Some(Value::Function(init)) = c.lookup(self.syms.init) {
                         if !(init.code.flags.generator || init.code.flags.coroutine) {
-                            let inst = Value::Instance(Rc::new(Instance { class: c.clone(), attrs: RefCell::new(Vec::new()) }));
+                            let inst = Value::Instance(Rc::new(Instance {
+                                class: c.clone(),
+                                attrs: RefCell::new(Vec::new()),
+                            }));
                             let mut a = Vec::with_capacity(args.len() + 1);
                             a.push(inst.clone());
                             a.extend(args);
@@ -210,7 +213,13 @@ impl Vm {
     }
 
     /// Binds arguments to a function's parameters and builds its frame.
-    pub(crate) fn bind_frame(&mut self, f: &Rc<Function>, args: Vec<Value>, kw: Vec<(Sym, Value)>, ret: ReturnMode) -> Res<Detached> {
+    pub(crate) fn bind_frame(
+        &mut self,
+        f: &Rc<Function>,
+        args: Vec<Value>,
+        kw: Vec<(Sym, Value)>,
+        ret: ReturnMode,
+    ) -> Res<Detached> {
         let code = f.code.clone();
         let nparams = code.argcount as usize;
         let nkwonly = code.kwonlyargcount as usize;
@@ -260,7 +269,11 @@ impl Vm {
             match pos {
                 Some(p) if p >= code.posonlyargcount as usize => {
                     if !locals[p].is_undef() {
-                        return Err(Exc::type_error(format!("{}() got multiple values for argument '{}'", fname(), name)));
+                        return Err(Exc::type_error(format!(
+                            "{}() got multiple values for argument '{}'",
+                            fname(),
+                            name
+                        )));
                     }
                     locals[p] = v;
                 }
@@ -271,7 +284,11 @@ impl Vm {
                     } else if other.is_some() {
                         posonly_as_kw.push(name.to_string_owned());
                     } else {
-                        return Err(Exc::type_error(format!("{}() got an unexpected keyword argument '{}'", fname(), name)));
+                        return Err(Exc::type_error(format!(
+                            "{}() got an unexpected keyword argument '{}'",
+                            fname(),
+                            name
+                        )));
                     }
                 }
             }
@@ -398,7 +415,10 @@ impl Vm {
                 a.extend(args);
                 let r = self.call_kw(&init, a, kw)?;
                 if !r.is_none() {
-                    return Err(Exc::type_error(format!("__init__() should return None, not '{}'", self.type_name(&r))));
+                    return Err(Exc::type_error(format!(
+                        "__init__() should return None, not '{}'",
+                        self.type_name(&r)
+                    )));
                 }
             }
             Some(Value::Native(n)) => {
@@ -437,7 +457,10 @@ impl Vm {
             return Ok(Value::Instance(self.new_exception_object(c.clone(), args.to_vec())));
         }
         if c.layout == Layout::Builtin {
-            return Err(Exc::new(ExcKind::NotImplementedError, format!("aio cannot yet subclass the built-in type of '{}'", c.name)));
+            return Err(Exc::new(
+                ExcKind::NotImplementedError,
+                format!("aio cannot yet subclass the built-in type of '{}'", c.name),
+            ));
         }
         Ok(Value::Instance(Rc::new(Instance { class: c.clone(), attrs: RefCell::new(Vec::new()) })))
     }
@@ -457,15 +480,15 @@ impl Vm {
             _ => Vec::new(),
         };
         let kwdefaults = match kwdefaults {
-            Some(Value::Dict(d)) => d
-                .d
-                .borrow()
-                .iter()
-                .map(|e| match &e.key {
-                    Value::Str(s) => (Sym::new(s.as_str()), e.value.clone()),
-                    _ => (Sym::new(""), e.value.clone()),
-                })
-                .collect(),
+            Some(Value::Dict(d)) => {
+                d.d.borrow()
+                    .iter()
+                    .map(|e| match &e.key {
+                        Value::Str(s) => (Sym::new(s.as_str()), e.value.clone()),
+                        _ => (Sym::new(""), e.value.clone()),
+                    })
+                    .collect()
+            }
             _ => Vec::new(),
         };
         let closure = match closure {
@@ -497,7 +520,9 @@ impl Vm {
 
     /// `__build_class__(body, name, *bases, **kw)`.
     pub fn build_class(&mut self, body: Value, name: Value, bases: Vec<Value>, kw: Vec<(Sym, Value)>) -> Res<Value> {
-        let Value::Function(body) = body else { return Err(Exc::type_error("__build_class__: func must be a function")) };
+        let Value::Function(body) = body else {
+            return Err(Exc::type_error("__build_class__: func must be a function"));
+        };
         let Value::Str(name) = name else { return Err(Exc::type_error("__build_class__: name is not a string")) };
         let mut base_classes = Vec::new();
         for b in &bases {

@@ -139,10 +139,7 @@ impl Dict {
         if let Ok(slot) = self.index.find_entry(hash as u64, |&p| p as usize == pos) {
             slot.remove();
         }
-        let e = std::mem::replace(
-            &mut self.entries[pos],
-            Entry { hash: 0, key: Value::Undef, value: Value::Undef },
-        );
+        let e = std::mem::replace(&mut self.entries[pos], Entry { hash: 0, key: Value::Undef, value: Value::Undef });
         self.live -= 1;
         if self.entries.len() > 16 && self.live * 2 < self.entries.len() {
             self.compact();

@@ -137,13 +137,17 @@ impl Vm {
                         Ok(GenResult::Yield(_)) => {
                             g.state.set(GenState::Closed);
                             g.frame.borrow_mut().take();
-                            let repr = format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
-                            self.write_stderr(&format!("Exception ignored in: {repr}\nRuntimeError: generator ignored GeneratorExit\n"));
+                            let repr =
+                                format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                            self.write_stderr(&format!(
+                                "Exception ignored in: {repr}\nRuntimeError: generator ignored GeneratorExit\n"
+                            ));
                         }
                         Err(e) => {
                             let inst = self.materialize(e);
                             if !inst.class.is_subclass(self.exc_class(ExcKind::GeneratorExit)) {
-                                let repr = format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                                let repr =
+                                    format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
                                 let text = crate::traceback::format_exception(self, &inst);
                                 self.write_stderr(&format!("Exception ignored in: {repr}\n{text}"));
                             }
@@ -257,7 +261,9 @@ impl Vm {
                     new.set_attr(self.syms.context, Value::Instance(inst));
                     return Err(Exc::Obj(new));
                 }
-                if g.kind == GenKind::AsyncGenerator && inst.class.is_subclass(self.exc_class(ExcKind::StopAsyncIteration)) {
+                if g.kind == GenKind::AsyncGenerator
+                    && inst.class.is_subclass(self.exc_class(ExcKind::StopAsyncIteration))
+                {
                     let new = self.materialize(Exc::runtime_error("async generator raised StopAsyncIteration"));
                     new.set_attr(self.syms.cause, Value::Instance(inst.clone()));
                     return Err(Exc::Obj(new));
@@ -326,7 +332,9 @@ impl Vm {
                 let o = o.clone();
                 match o.get_attr(self, &v, self.syms.await_)? {
                     Some(f) => self.call(&f, vec![]),
-                    None => Err(Exc::type_error(format!("object {} can't be used in 'await' expression", o.type_name()))),
+                    None => {
+                        Err(Exc::type_error(format!("object {} can't be used in 'await' expression", o.type_name())))
+                    }
                 }
             }
             _ => Err(Exc::type_error(format!("object {} can't be used in 'await' expression", self.type_name(&v)))),
@@ -361,7 +369,9 @@ impl Vm {
     /// `GetAnext`: the awaitable for the next item.
     pub(crate) fn get_anext_awaitable(&mut self, it: &Value) -> Res<Value> {
         match it {
-            Value::Gen(g) if g.kind == GenKind::AsyncGenerator => Ok(super::asyncgen::asend_awaitable(g.clone(), Value::None)),
+            Value::Gen(g) if g.kind == GenKind::AsyncGenerator => {
+                Ok(super::asyncgen::asend_awaitable(g.clone(), Value::None))
+            }
             _ => match self.get_attr_opt(it, self.syms.anext)? {
                 Some(f) => {
                     let aw = self.call(&f, vec![])?;

@@ -115,7 +115,8 @@ impl Vm {
                 return Err(Exc::Obj(inst));
             };
             if !(first && reraise) {
-                let entry = TraceEntry { file: frame.code.filename.clone(), line: frame.line(), name: frame.code.name.clone() };
+                let entry =
+                    TraceEntry { file: frame.code.filename.clone(), line: frame.line(), name: frame.code.name.clone() };
                 add_trace(&inst, entry, self.syms.traceback);
             }
             first = false;
@@ -169,7 +170,10 @@ impl Vm {
             ReturnMode::Push => self.push(v),
             ReturnMode::Init(inst) => {
                 if !v.is_none() {
-                    return Err(Exc::type_error(format!("__init__() should return None, not '{}'", self.type_name(&v))));
+                    return Err(Exc::type_error(format!(
+                        "__init__() should return None, not '{}'",
+                        self.type_name(&v)
+                    )));
                 }
                 self.push(inst);
             }
@@ -871,9 +875,17 @@ impl Vm {
         let name = self.cell_name(idx);
         let frame = self.frames.last().expect("frame");
         if (idx as usize) < frame.code.cellvars.len() {
-            Exc::new(ExcKind::UnboundLocalError, format!("cannot access local variable '{name}' where it is not associated with a value"))
+            Exc::new(
+                ExcKind::UnboundLocalError,
+                format!("cannot access local variable '{name}' where it is not associated with a value"),
+            )
         } else {
-            Exc::new(ExcKind::NameError, format!("cannot access free variable '{name}' where it is not associated with a value in enclosing scope"))
+            Exc::new(
+                ExcKind::NameError,
+                format!(
+                    "cannot access free variable '{name}' where it is not associated with a value in enclosing scope"
+                ),
+            )
         }
     }
 
@@ -929,7 +941,8 @@ impl Vm {
         match frame.namespace.clone() {
             Some(ns) => {
                 let key = Value::Str(Rc::new(super::value::Str::new(&*name.as_rc())));
-                self.del_item(&Value::Dict(ns), &key).map_err(|_| Exc::new(ExcKind::NameError, format!("name '{name}' is not defined")))
+                self.del_item(&Value::Dict(ns), &key)
+                    .map_err(|_| Exc::new(ExcKind::NameError, format!("name '{name}' is not defined")))
             }
             None => {
                 if frame.globals.dict.borrow_mut().remove(&name).is_none() {

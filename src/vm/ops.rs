@@ -154,7 +154,10 @@ impl Vm {
                     let r = self.call(&f, vec![v.clone()])?;
                     return match r {
                         Value::Bool(b) => Ok(b),
-                        other => Err(Exc::type_error(format!("__bool__ should return bool, returned {}", self.type_name(&other)))),
+                        other => Err(Exc::type_error(format!(
+                            "__bool__ should return bool, returned {}",
+                            self.type_name(&other)
+                        ))),
                     };
                 }
                 if let Some(f) = class.lookup(self.syms.len) {
@@ -210,7 +213,8 @@ impl Vm {
                 self.repr_guarded(v, "(...)", |vm| vm.repr_seq(&items, "(", ")", items.len() == 1))?
             }
             Value::Dict(d) => {
-                let entries: Vec<(Value, Value)> = d.d.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
+                let entries: Vec<(Value, Value)> =
+                    d.d.borrow().iter().map(|e| (e.key.clone(), e.value.clone())).collect();
                 self.repr_guarded(v, "{...}", |vm| {
                     let mut s = String::from("{");
                     for (i, (k, val)) in entries.iter().enumerate() {
@@ -292,7 +296,10 @@ impl Vm {
                     let r = self.call(&f, vec![v.clone()])?;
                     return match r {
                         Value::Str(s) => Ok(s.as_str().to_string()),
-                        other => Err(Exc::type_error(format!("__repr__ returned non-string (type {})", self.type_name(&other)))),
+                        other => Err(Exc::type_error(format!(
+                            "__repr__ returned non-string (type {})",
+                            self.type_name(&other)
+                        ))),
                     };
                 }
                 if class.layout == super::value::Layout::Exception {
@@ -372,7 +379,10 @@ impl Vm {
                     let r = self.call(&f, vec![v.clone()])?;
                     return match r {
                         Value::Str(s) => Ok(s.as_str().to_string()),
-                        other => Err(Exc::type_error(format!("__str__ returned non-string (type {})", self.type_name(&other)))),
+                        other => Err(Exc::type_error(format!(
+                            "__str__ returned non-string (type {})",
+                            self.type_name(&other)
+                        ))),
                     };
                 }
                 if class.layout == super::value::Layout::Exception && class.lookup(self.syms.repr).is_none() {
@@ -572,7 +582,9 @@ impl Vm {
         // A subclass's reflected method goes first.
         let a_class = self.class_of(a);
         let b_class = self.class_of(b);
-        let b_first = !Rc::ptr_eq(&a_class, &b_class) && b_class.is_subclass(&a_class) && b_class.dict.borrow().contains_key(&rname);
+        let b_first = !Rc::ptr_eq(&a_class, &b_class)
+            && b_class.is_subclass(&a_class)
+            && b_class.dict.borrow().contains_key(&rname);
         if b_first {
             if let Some(r) = self.try_cmp_dunder(kind, b, rname, a)? {
                 return Ok(r);
@@ -665,7 +677,9 @@ impl Vm {
                 let (xs, ys) = (x.clone(), y.clone());
                 return self.compare_seq(kind, &xs, &ys).map(Some);
             }
-            (Value::Set(_) | Value::FrozenSet(_), Value::Set(_) | Value::FrozenSet(_)) => return self.compare_sets(kind, a, b).map(Some),
+            (Value::Set(_) | Value::FrozenSet(_), Value::Set(_) | Value::FrozenSet(_)) => {
+                return self.compare_sets(kind, a, b).map(Some)
+            }
             (Value::Dict(x), Value::Dict(y)) if matches!(kind, CmpKind::Eq | CmpKind::Ne) => {
                 let eq = self.dicts_equal(x, y)?;
                 return Ok(Some(eq == (kind == CmpKind::Eq)));
@@ -674,7 +688,8 @@ impl Vm {
                 let (xl, yl) = (x.big_len(), y.big_len());
                 let (xs, _, xc) = x.parts();
                 let (ys, _, yc) = y.parts();
-                let eq = (xl.is_zero() && yl.is_zero()) || (xs == ys && xl == yl && (xl == BigInt::from(1) || xc == yc));
+                let eq =
+                    (xl.is_zero() && yl.is_zero()) || (xs == ys && xl == yl && (xl == BigInt::from(1) || xc == yc));
                 return Ok(Some(eq == (kind == CmpKind::Eq)));
             }
             _ => match (num_of(a), num_of(b)) {
@@ -781,7 +796,8 @@ impl Vm {
         let (name, rname) = (Sym::new(name), Sym::new(rname));
         let a_class = self.class_of(&a);
         let b_class = self.class_of(&b);
-        let b_first = !Rc::ptr_eq(&a_class, &b_class) && b_class.is_subclass(&a_class) && matches!(b, Value::Instance(_));
+        let b_first =
+            !Rc::ptr_eq(&a_class, &b_class) && b_class.is_subclass(&a_class) && matches!(b, Value::Instance(_));
         if b_first {
             if let Some(r) = self.try_dunder(&b, rname, &a)? {
                 return Ok(r);
@@ -802,11 +818,20 @@ impl Vm {
             return Err(Exc::type_error(format!("can only concatenate list (not \"{}\") to list", self.type_name(&b))));
         }
         if op == BinOp::Add && matches!(a, Value::Tuple(_)) {
-            return Err(Exc::type_error(format!("can only concatenate tuple (not \"{}\") to tuple", self.type_name(&b))));
+            return Err(Exc::type_error(format!(
+                "can only concatenate tuple (not \"{}\") to tuple",
+                self.type_name(&b)
+            )));
         }
-        if op == BinOp::Mult && (matches!(a, Value::Str(_) | Value::List(_) | Value::Tuple(_)) || matches!(b, Value::Str(_) | Value::List(_) | Value::Tuple(_))) {
+        if op == BinOp::Mult
+            && (matches!(a, Value::Str(_) | Value::List(_) | Value::Tuple(_))
+                || matches!(b, Value::Str(_) | Value::List(_) | Value::Tuple(_)))
+        {
             let other = if matches!(a, Value::Str(_) | Value::List(_) | Value::Tuple(_)) { &b } else { &a };
-            return Err(Exc::type_error(format!("can't multiply sequence by non-int of type '{}'", self.type_name(other))));
+            return Err(Exc::type_error(format!(
+                "can't multiply sequence by non-int of type '{}'",
+                self.type_name(other)
+            )));
         }
         Err(Exc::type_error(format!(
             "unsupported operand type(s) for {}: '{}' and '{}'",
@@ -915,7 +940,9 @@ impl Vm {
                 s.push_str(y.as_str());
                 return Ok(Some(Value::string(s)));
             }
-            (Value::Str(x), Value::Int(_) | Value::Bool(_)) | (Value::Int(_) | Value::Bool(_), Value::Str(x)) if op == BinOp::Mult => {
+            (Value::Str(x), Value::Int(_) | Value::Bool(_)) | (Value::Int(_) | Value::Bool(_), Value::Str(x))
+                if op == BinOp::Mult =>
+            {
                 let n = self.index_value(if matches!(a, Value::Str(_)) { b } else { a })?;
                 let n = n.max(0) as usize;
                 if x.s.len().saturating_mul(n) > (1 << 40) {
@@ -937,7 +964,8 @@ impl Vm {
                 v.extend(y.iter().cloned());
                 return Ok(Some(Value::tuple(v)));
             }
-            (Value::List(_) | Value::Tuple(_), Value::Int(_) | Value::Bool(_)) | (Value::Int(_) | Value::Bool(_), Value::List(_) | Value::Tuple(_))
+            (Value::List(_) | Value::Tuple(_), Value::Int(_) | Value::Bool(_))
+            | (Value::Int(_) | Value::Bool(_), Value::List(_) | Value::Tuple(_))
                 if op == BinOp::Mult =>
             {
                 let (seq, n) = if matches!(a, Value::Int(_) | Value::Bool(_)) { (b, a) } else { (a, b) };
@@ -1000,9 +1028,14 @@ impl Vm {
                         return Ok(Value::Float(*p as f64 / *q as f64));
                     }
                 }
-                return text::int_math::int_true_div(&bx, &by).map(Value::Float).map_err(|e| Exc::overflow(e.to_string()));
+                return text::int_math::int_true_div(&bx, &by)
+                    .map(Value::Float)
+                    .map_err(|e| Exc::overflow(e.to_string()));
             }
-            if matches!(op, BinOp::LShift | BinOp::RShift | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::MatMult) {
+            if matches!(
+                op,
+                BinOp::LShift | BinOp::RShift | BinOp::BitAnd | BinOp::BitOr | BinOp::BitXor | BinOp::MatMult
+            ) {
                 return Err(Exc::type_error(format!(
                     "unsupported operand type(s) for {}: '{}' and '{}'",
                     op_dunders(op).3,
@@ -1110,7 +1143,9 @@ impl Vm {
             return Err(Exc::zero_division("0.0 cannot be raised to a negative power"));
         }
         if x < 0.0 && y.fract() != 0.0 && y.is_finite() {
-            return Err(Exc::value_error("complex numbers are not supported by aio (negative number raised to a fractional power)"));
+            return Err(Exc::value_error(
+                "complex numbers are not supported by aio (negative number raised to a fractional power)",
+            ));
         }
         let r = x.powf(y);
         if r.is_infinite() && x.is_finite() && y.is_finite() {
@@ -1163,7 +1198,10 @@ impl Vm {
         match container {
             Value::Str(s) => match item {
                 Value::Str(sub) => Ok(s.as_str().contains(sub.as_str())),
-                _ => Err(Exc::type_error(format!("'in <string>' requires string as left operand, not {}", self.type_name(item)))),
+                _ => Err(Exc::type_error(format!(
+                    "'in <string>' requires string as left operand, not {}",
+                    self.type_name(item)
+                ))),
             },
             Value::List(l) => {
                 let items = l.items.borrow().clone();
@@ -1200,7 +1238,8 @@ impl Vm {
             Value::Range(r) => match item {
                 Value::Int(i) => {
                     let (i, r) = (*i, &**r);
-                    Ok(if r.step > 0 { i >= r.start && i < r.stop } else { i <= r.start && i > r.stop } && (i - r.start) % r.step == 0)
+                    Ok(if r.step > 0 { i >= r.start && i < r.stop } else { i <= r.start && i > r.stop }
+                        && (i - r.start) % r.step == 0)
                 }
                 Value::Bool(b) => self.contains(container, &Value::Int(*b as i64)),
                 _ => {
@@ -1449,7 +1488,9 @@ impl Vm {
                     } else {
                         for (i, item) in self.collect(m)?.into_iter().enumerate() {
                             let kv = self.collect(&item).map_err(|_| {
-                                Exc::type_error(format!("cannot convert dictionary update sequence element #{i} to a sequence"))
+                                Exc::type_error(format!(
+                                    "cannot convert dictionary update sequence element #{i} to a sequence"
+                                ))
                             })?;
                             if kv.len() != 2 {
                                 return Err(Exc::value_error(format!(
@@ -1536,7 +1577,10 @@ impl Vm {
     /// Raises `RecursionError` when native nesting is too deep.
     pub(crate) fn check_depth_native(&self) -> Res<()> {
         if self.repr_stack.len() + self.native_depth + self.frames.len() > self.recursion_limit + 50 {
-            return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded while getting the repr of an object"));
+            return Err(Exc::new(
+                ExcKind::RecursionError,
+                "maximum recursion depth exceeded while getting the repr of an object",
+            ));
         }
         Ok(())
     }

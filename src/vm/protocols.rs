@@ -24,7 +24,9 @@ impl Vm {
             }
             Value::Class(c) => {
                 if !c.is_subclass(self.exc_class(ExcKind::BaseException)) {
-                    return Err(Exc::type_error("catching classes that do not inherit from BaseException is not allowed"));
+                    return Err(Exc::type_error(
+                        "catching classes that do not inherit from BaseException is not allowed",
+                    ));
                 }
                 Ok(self.class_of(e).is_subclass(c))
             }
@@ -132,7 +134,8 @@ impl Vm {
         let enter = self.get_attr_opt(&mgr, self.syms.enter)?;
         let exit = self.get_attr_opt(&mgr, self.syms.exit)?;
         let (Some(enter), Some(exit)) = (enter, exit) else {
-            let missing = if self.get_attr_opt(&mgr, self.syms.enter)?.is_none() { "" } else { " (missed __exit__ method)" };
+            let missing =
+                if self.get_attr_opt(&mgr, self.syms.enter)?.is_none() { "" } else { " (missed __exit__ method)" };
             return Err(Exc::type_error(format!(
                 "'{}' object does not support the context manager protocol{}",
                 self.type_name(&mgr),
@@ -206,7 +209,8 @@ impl Vm {
                 return Ok(v);
             }
         }
-        let e = self.exception_with_args(ExcKind::ModuleNotFoundError, vec![Value::string(format!("No module named '{key}'"))]);
+        let e = self
+            .exception_with_args(ExcKind::ModuleNotFoundError, vec![Value::string(format!("No module named '{key}'"))]);
         if let Exc::Obj(i) = &e {
             i.set_attr(Sym::new("name"), Value::str(&key));
         }
@@ -217,7 +221,8 @@ impl Vm {
     pub fn exec_source(&mut self, source: &str, filename: &str, module: Rc<Module>) -> Res<Value> {
         self.register_source(filename, source);
         let ast = crate::parser::parse_module(source).map_err(|e| self.syntax_error_exc(&e, filename, source))?;
-        let code = crate::compiler::compile_module(&ast, filename, source).map_err(|e| self.syntax_error_exc(&e, filename, source))?;
+        let code = crate::compiler::compile_module(&ast, filename, source)
+            .map_err(|e| self.syntax_error_exc(&e, filename, source))?;
         self.run_module_code(code, module)
     }
 
@@ -258,10 +263,15 @@ impl Vm {
                 );
                 if let Exc::Obj(i) = &e {
                     i.set_attr(Sym::new("name"), Value::str(&mname));
-                    i.set_attr(Sym::new("msg"), i.get_attr(self.syms.args).and_then(|a| match a {
-                        Value::Tuple(t) => t.first().cloned(),
-                        _ => None,
-                    }).unwrap_or(Value::None));
+                    i.set_attr(
+                        Sym::new("msg"),
+                        i.get_attr(self.syms.args)
+                            .and_then(|a| match a {
+                                Value::Tuple(t) => t.first().cloned(),
+                                _ => None,
+                            })
+                            .unwrap_or(Value::None),
+                    );
                 }
                 Err(e)
             }
@@ -289,7 +299,9 @@ impl Vm {
         };
         let mapping = match args {
             Value::Dict(_) => Some(args.clone()),
-            Value::Instance(i) if i.class.lookup(self.syms.getitem).is_some() && !matches!(args, Value::Tuple(_)) => Some(args.clone()),
+            Value::Instance(i) if i.class.lookup(self.syms.getitem).is_some() && !matches!(args, Value::Tuple(_)) => {
+                Some(args.clone())
+            }
             _ => None,
         };
         let mut out = String::new();
@@ -371,7 +383,10 @@ impl Vm {
                     self.get_item(&m, &Value::str(k))?
                 }
                 None => {
-                    let a = items.get(idx).cloned().ok_or_else(|| Exc::type_error("not enough arguments for format string"))?;
+                    let a = items
+                        .get(idx)
+                        .cloned()
+                        .ok_or_else(|| Exc::type_error("not enough arguments for format string"))?;
                     idx += 1;
                     a
                 }
@@ -466,7 +481,8 @@ impl Vm {
             Value::Int(_) | Value::BigInt(_) => Ok(arg.clone()),
             Value::Bool(b) => Ok(Value::Int(*b as i64)),
             Value::Float(f) if conv == "d" => Ok(Value::from_bigint(
-                crate::text::int_math::float_to_bigint(*f).ok_or_else(|| Exc::overflow("cannot convert float infinity to integer"))?,
+                crate::text::int_math::float_to_bigint(*f)
+                    .ok_or_else(|| Exc::overflow("cannot convert float infinity to integer"))?,
             )),
             other => Err(Exc::type_error(format!(
                 "%{} format: {} is required, not {}",
@@ -483,7 +499,9 @@ impl Vm {
             Value::Float(f) => Ok(*f),
             Value::Int(i) => Ok(*i as f64),
             Value::Bool(b) => Ok(*b as i64 as f64),
-            Value::BigInt(b) => crate::text::int_math::bigint_to_f64(b).map_err(|_| Exc::overflow("int too large to convert to float")),
+            Value::BigInt(b) => {
+                crate::text::int_math::bigint_to_f64(b).map_err(|_| Exc::overflow("int too large to convert to float"))
+            }
             Value::Instance(i) => match i.class.lookup(self.syms.float) {
                 Some(f) => {
                     let r = self.call(&f, vec![v.clone()])?;

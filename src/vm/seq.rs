@@ -2,8 +2,8 @@
 
 use super::gen::GenResult;
 use super::value::{IterState, RangeObj, Value};
-use num_bigint::BigInt;
 use super::{Exc, ExcKind, Res, Vm};
+use num_bigint::BigInt;
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -60,10 +60,13 @@ impl Vm {
         let mut part = |v: &Value| -> Res<Option<i64>> {
             match v {
                 Value::None => Ok(None),
-                Value::BigInt(b) => Ok(Some(if num_traits::Signed::is_negative(&**b) { i64::MIN / 2 } else { i64::MAX / 2 })),
-                other => self.index_value(other).map(Some).map_err(|_| {
-                    Exc::type_error("slice indices must be integers or None or have an __index__ method")
-                }),
+                Value::BigInt(b) => {
+                    Ok(Some(if num_traits::Signed::is_negative(&**b) { i64::MIN / 2 } else { i64::MAX / 2 }))
+                }
+                other => self
+                    .index_value(other)
+                    .map(Some)
+                    .map_err(|_| Exc::type_error("slice indices must be integers or None or have an __index__ method")),
             }
         };
         Ok((part(&s.start)?, part(&s.stop)?, part(&s.step)?))
@@ -114,7 +117,8 @@ impl Vm {
                 }
             }
         };
-        let (start_i, stop_i) = if neg { (clamp(a, &upper), clamp(b, &lower)) } else { (clamp(a, &lower), clamp(b, &upper)) };
+        let (start_i, stop_i) =
+            if neg { (clamp(a, &upper), clamp(b, &lower)) } else { (clamp(a, &lower), clamp(b, &upper)) };
         let (rs, _, rstep) = r.parts();
         Ok((&rs + &rstep * &start_i, &rs + &rstep * &stop_i, rstep * step))
     }
@@ -159,7 +163,9 @@ impl Vm {
             (Value::List(l), _) => {
                 let i = self.seq_index(key, "list")?;
                 let items = l.items.borrow();
-                norm_index(i, items.len()).map(|j| items[j].clone()).ok_or_else(|| Exc::index_error("list index out of range"))
+                norm_index(i, items.len())
+                    .map(|j| items[j].clone())
+                    .ok_or_else(|| Exc::index_error("list index out of range"))
             }
             (Value::Tuple(t), _) => {
                 let i = self.seq_index(key, "tuple")?;
@@ -176,12 +182,16 @@ impl Vm {
             }
             (Value::Bytes(b), _) => {
                 let i = self.seq_index(key, "bytes")?;
-                norm_index(i, b.len()).map(|j| Value::Int(b[j] as i64)).ok_or_else(|| Exc::index_error("index out of range"))
+                norm_index(i, b.len())
+                    .map(|j| Value::Int(b[j] as i64))
+                    .ok_or_else(|| Exc::index_error("index out of range"))
             }
             (Value::ByteArray(b), _) => {
                 let i = self.seq_index(key, "bytearray")?;
                 let b = b.borrow();
-                norm_index(i, b.len()).map(|j| Value::Int(b[j] as i64)).ok_or_else(|| Exc::index_error("bytearray index out of range"))
+                norm_index(i, b.len())
+                    .map(|j| Value::Int(b[j] as i64))
+                    .ok_or_else(|| Exc::index_error("bytearray index out of range"))
             }
             (Value::Range(r), _) if r.big.is_some() || matches!(key, Value::BigInt(_)) => {
                 let i = match key {
@@ -286,7 +296,11 @@ impl Vm {
             (Value::ByteArray(b), Value::Slice(s)) => {
                 let new_items: Vec<u8> = match &value {
                     Value::Bytes(_) | Value::ByteArray(_) => self.bytes_like(&value)?,
-                    Value::Int(_) => return Err(Exc::type_error("can assign only bytes, buffers, or iterables of ints in range(0, 256)")),
+                    Value::Int(_) => {
+                        return Err(Exc::type_error(
+                            "can assign only bytes, buffers, or iterables of ints in range(0, 256)",
+                        ))
+                    }
                     other => {
                         let mut out = Vec::new();
                         for v in self.collect(other)? {
@@ -402,7 +416,10 @@ impl Vm {
                 if let Some(f) = i.class.lookup(self.syms.iter) {
                     let it = self.call(&f, vec![v.clone()])?;
                     if !self.is_iterator(&it) {
-                        return Err(Exc::type_error(format!("iter() returned non-iterator of type '{}'", self.type_name(&it))));
+                        return Err(Exc::type_error(format!(
+                            "iter() returned non-iterator of type '{}'",
+                            self.type_name(&it)
+                        )));
                     }
                     return Ok(it);
                 }
@@ -604,12 +621,22 @@ impl Vm {
                             if strict && (i > 0 || inners.len() > 1) {
                                 if i > 0 {
                                     let plural = if i == 1 { " " } else { "s 1-" };
-                                    return Err(Exc::value_error(format!("zip() argument {} is shorter than argument{}{}", i + 1, plural, i)));
+                                    return Err(Exc::value_error(format!(
+                                        "zip() argument {} is shorter than argument{}{}",
+                                        i + 1,
+                                        plural,
+                                        i
+                                    )));
                                 }
                                 for (j, other) in inners.iter().enumerate().skip(1) {
                                     if self.next(other)?.is_some() {
                                         let plural = if j == 1 { " " } else { "s 1-" };
-                                        return Err(Exc::value_error(format!("zip() argument {} is longer than argument{}{}", j + 1, plural, j)));
+                                        return Err(Exc::value_error(format!(
+                                            "zip() argument {} is longer than argument{}{}",
+                                            j + 1,
+                                            plural,
+                                            j
+                                        )));
                                     }
                                 }
                             }
@@ -704,7 +731,9 @@ impl Vm {
             Value::Tuple(t) => t.to_vec(),
             Value::List(l) => l.items.borrow().clone(),
             _ => {
-                let it = self.get_iter(v).map_err(|_| Exc::type_error(format!("cannot unpack non-iterable {} object", self.type_name(v))))?;
+                let it = self
+                    .get_iter(v)
+                    .map_err(|_| Exc::type_error(format!("cannot unpack non-iterable {} object", self.type_name(v))))?;
                 let mut out = Vec::with_capacity(n);
                 while let Some(x) = self.next(&it)? {
                     out.push(x);

@@ -192,7 +192,12 @@ impl super::Vm {
         for (name, f) in methods {
             d.insert(
                 Sym::new(name),
-                Value::Native(Rc::new(super::value::NativeFunction { name, func: *f, receiver: None, owner: Some(id.name()) })),
+                Value::Native(Rc::new(super::value::NativeFunction {
+                    name,
+                    func: *f,
+                    receiver: None,
+                    owner: Some(id.name()),
+                })),
             );
         }
     }

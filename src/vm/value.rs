@@ -148,7 +148,10 @@ impl RangeObj {
     pub fn new(start: i64, stop: i64, step: i64) -> RangeObj {
         let r = RangeObj { start, stop, step, big: None };
         if (r.len() as i128) * (step as i128).abs() > i64::MAX as i128 / 2 {
-            return RangeObj { big: Some(Box::new([BigInt::from(start), BigInt::from(stop), BigInt::from(step)])), ..r };
+            return RangeObj {
+                big: Some(Box::new([BigInt::from(start), BigInt::from(stop), BigInt::from(step)])),
+                ..r
+            };
         }
         r
     }

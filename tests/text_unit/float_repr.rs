@@ -61,10 +61,7 @@ fn double_to_string_modes() {
     let alt = DtoaFlags { alt: true, ..plain };
     assert_eq!(double_to_string(1.0, 'g', 3, alt), "1.00");
     assert_eq!(double_to_string(1.0, 'f', 0, alt), "1.");
-    let sign = DtoaFlags {
-        always_add_sign: true,
-        ..plain
-    };
+    let sign = DtoaFlags { always_add_sign: true, ..plain };
     assert_eq!(double_to_string(1.0, 'f', 1, sign), "+1.0");
     assert_eq!(double_to_string(f64::NAN, 'f', 1, sign), "+nan");
 }

@@ -5,30 +5,18 @@ use num_bigint::BigInt;
 
 fn check_f(v: f64, spec: &str, want: &str) {
     let s = parse(spec, "float").unwrap();
-    assert_eq!(
-        format_float(v, &s, "float").unwrap(),
-        want,
-        "format({v}, {spec:?})"
-    );
+    assert_eq!(format_float(v, &s, "float").unwrap(), want, "format({v}, {spec:?})");
 }
 
 fn check_i(v: &str, spec: &str, want: &str) {
     let s = parse(spec, "int").unwrap();
     let n: BigInt = v.parse().unwrap();
-    assert_eq!(
-        format_int(&n, &s, "int").unwrap(),
-        want,
-        "format({v}, {spec:?})"
-    );
+    assert_eq!(format_int(&n, &s, "int").unwrap(), want, "format({v}, {spec:?})");
 }
 
 fn check_s(v: &str, spec: &str, want: &str) {
     let s = parse(spec, "str").unwrap();
-    assert_eq!(
-        format_str(v, &s, "str").unwrap(),
-        want,
-        "format({v:?}, {spec:?})"
-    );
+    assert_eq!(format_str(v, &s, "str").unwrap(), want, "format({v:?}, {spec:?})");
 }
 
 fn check_f_err(v: f64, spec: &str, want: &str) {
@@ -131,86 +119,26 @@ fn python_cases() {
     check_s("héllo", ".3", "hél");
     check_s("ab", "05", "ab000");
     check_s("abc", "", "abc");
-    check_f_err(
-        1.0_f64,
-        "d",
-        "ValueError: Unknown format code 'd' for object of type 'float'",
-    );
-    check_f_err(
-        1.0_f64,
-        "c",
-        "ValueError: Unknown format code 'c' for object of type 'float'",
-    );
-    check_s_err(
-        "a",
-        "+",
-        "ValueError: Sign not allowed in string format specifier",
-    );
-    check_s_err(
-        "a",
-        " ",
-        "ValueError: Space not allowed in string format specifier",
-    );
-    check_s_err(
-        "a",
-        "=",
-        "ValueError: '=' alignment not allowed in string format specifier",
-    );
-    check_s_err(
-        "a",
-        "#",
-        "ValueError: Alternate form (#) not allowed in string format specifier",
-    );
-    check_s_err(
-        "a",
-        "z",
-        "ValueError: Negative zero coercion (z) not allowed in string format specifier",
-    );
+    check_f_err(1.0_f64, "d", "ValueError: Unknown format code 'd' for object of type 'float'");
+    check_f_err(1.0_f64, "c", "ValueError: Unknown format code 'c' for object of type 'float'");
+    check_s_err("a", "+", "ValueError: Sign not allowed in string format specifier");
+    check_s_err("a", " ", "ValueError: Space not allowed in string format specifier");
+    check_s_err("a", "=", "ValueError: '=' alignment not allowed in string format specifier");
+    check_s_err("a", "#", "ValueError: Alternate form (#) not allowed in string format specifier");
+    check_s_err("a", "z", "ValueError: Negative zero coercion (z) not allowed in string format specifier");
     check_s_err("a", ",", "ValueError: Cannot specify ',' with 's'.");
-    check_i_err(
-        "1",
-        ".2",
-        "ValueError: Precision not allowed in integer format specifier",
-    );
-    check_i_err(
-        "1",
-        "z",
-        "ValueError: Negative zero coercion (z) not allowed in integer format specifier",
-    );
-    check_i_err(
-        "1",
-        "+c",
-        "ValueError: Sign not allowed with integer format specifier 'c'",
-    );
-    check_i_err(
-        "1",
-        "#c",
-        "ValueError: Alternate form (#) not allowed with integer format specifier 'c'",
-    );
+    check_i_err("1", ".2", "ValueError: Precision not allowed in integer format specifier");
+    check_i_err("1", "z", "ValueError: Negative zero coercion (z) not allowed in integer format specifier");
+    check_i_err("1", "+c", "ValueError: Sign not allowed with integer format specifier 'c'");
+    check_i_err("1", "#c", "ValueError: Alternate form (#) not allowed with integer format specifier 'c'");
     check_i_err("-1", "c", "OverflowError: %c arg not in range(0x110000)");
-    check_i_err(
-        "1",
-        "ab",
-        "ValueError: Invalid format specifier 'ab' for object of type 'int'",
-    );
+    check_i_err("1", "ab", "ValueError: Invalid format specifier 'ab' for object of type 'int'");
     check_i_err("1", ",_", "ValueError: Cannot specify both ',' and '_'.");
     check_i_err("1", ".", "ValueError: Format specifier missing precision");
     check_i_err("1", "_n", "ValueError: Cannot specify '_' with 'n'.");
     check_i_err("1", ",b", "ValueError: Cannot specify ',' with 'b'.");
-    check_i_err(
-        "1",
-        "99999999999999999999",
-        "ValueError: Too many decimal digits in format string",
-    );
-    check_i_err(
-        "1",
-        "y",
-        "ValueError: Unknown format code 'y' for object of type 'int'",
-    );
-    check_s_err(
-        "a",
-        "\u{1}",
-        "ValueError: Unknown format code '\\x1' for object of type 'str'",
-    );
+    check_i_err("1", "99999999999999999999", "ValueError: Too many decimal digits in format string");
+    check_i_err("1", "y", "ValueError: Unknown format code 'y' for object of type 'int'");
+    check_s_err("a", "\u{1}", "ValueError: Unknown format code '\\x1' for object of type 'str'");
     check_i_err("10000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000", "f", "OverflowError: int too large to convert to float");
 }

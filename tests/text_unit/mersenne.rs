@@ -16,9 +16,7 @@ fn seeded(seed: &str) -> Mt19937 {
 #[test]
 fn randint_and_random() {
     let mut r = seeded("1");
-    let v: Vec<String> = (0..10)
-        .map(|_| r.randint(&b("1"), &b("6")).unwrap().to_string())
-        .collect();
+    let v: Vec<String> = (0..10).map(|_| r.randint(&b("1"), &b("6")).unwrap().to_string()).collect();
     assert_eq!(v.join(","), "2,5,1,3,1,4,4,4,6,4");
     assert_eq!(seeded("42").random(), 0.6394267984578837);
     let mut r = seeded("1000000000000000000000000000000");
@@ -40,19 +38,9 @@ fn shuffle_sample_choice() {
     let mut r = seeded("5");
     let s = r.sample_indices(1_000_000, 30).unwrap();
     assert_eq!(s[..5], [653159, 267853, 777820, 375951, 833820]);
-    assert_eq!(
-        r.randrange(&b("100"), Some(&b("0")), &b("-3")).unwrap(),
-        b("55")
-    );
+    assert_eq!(r.randrange(&b("100"), Some(&b("0")), &b("-3")).unwrap(), b("55"));
     let mut r = seeded("12345");
-    let v: Vec<usize> = (0..8)
-        .map(|_| {
-            r.randrange(&b("10"), None, &b("1"))
-                .unwrap()
-                .try_into()
-                .unwrap()
-        })
-        .collect();
+    let v: Vec<usize> = (0..8).map(|_| r.randrange(&b("10"), None, &b("1")).unwrap().try_into().unwrap()).collect();
     assert_eq!(v, RANDRANGE10);
     assert_eq!(r.sample_indices(30, 10).unwrap(), SAMPLE30);
     assert_eq!(r.choices_index(7), CHOICES7);
@@ -62,17 +50,11 @@ fn shuffle_sample_choice() {
 fn big_and_float_variates() {
     let mut r = Mt19937::new();
     r.seed_from_int(&(BigInt::from(1u128 << 100) + 12345));
-    assert_eq!(
-        r.getrandbits(100).unwrap(),
-        b("736989827579395688601110131798")
-    );
+    assert_eq!(r.getrandbits(100).unwrap(), b("736989827579395688601110131798"));
     assert_eq!(r.getrandbits(7).unwrap(), b("88"));
     let lo = b("-100000000000000000000");
     let hi = b("100000000000000000000");
-    assert_eq!(
-        r.randrange(&lo, Some(&hi), &b("7")).unwrap(),
-        b("29378807169055154725")
-    );
+    assert_eq!(r.randrange(&lo, Some(&hi), &b("7")).unwrap(), b("29378807169055154725"));
     let mut r = seeded("-7");
     assert_eq!(r.gauss(0.0, 1.0), -0.2558802884476004);
     assert_eq!(r.gauss(1.0, 2.0), 2.022863025033028);
@@ -102,14 +84,8 @@ fn errors() {
     let mut r = seeded("1");
     let one = b("1");
     let msg = |e: crate::text::TextError| e.to_string();
-    assert_eq!(
-        msg(r.choice_index(0).unwrap_err()),
-        "IndexError: Cannot choose from an empty sequence"
-    );
-    assert_eq!(
-        msg(r.randrange(&b("0"), None, &one).unwrap_err()),
-        "ValueError: empty range for randrange()"
-    );
+    assert_eq!(msg(r.choice_index(0).unwrap_err()), "IndexError: Cannot choose from an empty sequence");
+    assert_eq!(msg(r.randrange(&b("0"), None, &one).unwrap_err()), "ValueError: empty range for randrange()");
     assert_eq!(
         msg(r.randrange(&b("5"), Some(&b("5")), &one).unwrap_err()),
         "ValueError: empty range for randrange() (5, 5, 0)"
@@ -122,18 +98,9 @@ fn errors() {
         msg(r.randrange(&b("10"), Some(&b("0")), &b("2")).unwrap_err()),
         "ValueError: empty range for randrange()"
     );
-    assert_eq!(
-        msg(r.randint(&b("5"), &b("1")).unwrap_err()),
-        "ValueError: empty range for randrange() (5, 2, -3)"
-    );
-    assert_eq!(
-        msg(r.sample_indices(3, 5).unwrap_err()),
-        "ValueError: Sample larger than population or is negative"
-    );
-    assert_eq!(
-        msg(r.getrandbits(-1).unwrap_err()),
-        "ValueError: number of bits must be non-negative"
-    );
+    assert_eq!(msg(r.randint(&b("5"), &b("1")).unwrap_err()), "ValueError: empty range for randrange() (5, 2, -3)");
+    assert_eq!(msg(r.sample_indices(3, 5).unwrap_err()), "ValueError: Sample larger than population or is negative");
+    assert_eq!(msg(r.getrandbits(-1).unwrap_err()), "ValueError: number of bits must be non-negative");
 }
 
 const RANDOM_BIG_SEED: f64 = 0.9341508484568806;

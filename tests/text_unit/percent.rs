@@ -41,9 +41,7 @@ fn parse_pieces() {
     let pieces = parse_percent("a%%b%(x(y))-+ #012.5ld!");
     assert_eq!(pieces.len(), 3);
     assert_eq!(pieces[0], PercentPiece::Literal("a%b".into()));
-    let PercentPiece::Spec(s) = &pieces[1] else {
-        panic!()
-    };
+    let PercentPiece::Spec(s) = &pieces[1] else { panic!() };
     assert_eq!(s.key.as_deref(), Some("x(y)"));
     assert!(s.flags.left && s.flags.sign && s.flags.blank && s.flags.alt && s.flags.zero);
     assert_eq!(s.width, Some(Count::Fixed(12)));
@@ -51,10 +49,7 @@ fn parse_pieces() {
     assert_eq!((s.conv, s.index), ('d', 21));
     assert_eq!(pieces[2], PercentPiece::Literal("!".into()));
     let s = spec("%*.*f");
-    assert_eq!(
-        (s.width, s.precision),
-        (Some(Count::Star), Some(Count::Star))
-    );
+    assert_eq!((s.width, s.precision), (Some(Count::Star), Some(Count::Star)));
     assert_eq!(spec("%.f").precision, Some(Count::Fixed(0)));
     assert_eq!(spec("%5%").conv, '%');
 }
@@ -71,24 +66,11 @@ fn parse_errors() {
         ("%5.5l", "incomplete format"),
     ] {
         let last = parse_percent(fmt).pop().unwrap();
-        assert_eq!(
-            last,
-            PercentPiece::Error(crate::text::TextError::value(msg)),
-            "{fmt}"
-        );
+        assert_eq!(last, PercentPiece::Error(crate::text::TextError::value(msg)), "{fmt}");
     }
-    assert_eq!(
-        unsupported_char_error('y', 1).message,
-        "unsupported format character 'y' (0x79) at index 1"
-    );
-    assert_eq!(
-        unsupported_char_error('\u{1}', 1).message,
-        "unsupported format character '?' (0x1) at index 1"
-    );
-    assert_eq!(
-        unsupported_char_error('é', 1).message,
-        "unsupported format character '?' (0xe9) at index 1"
-    );
+    assert_eq!(unsupported_char_error('y', 1).message, "unsupported format character 'y' (0x79) at index 1");
+    assert_eq!(unsupported_char_error('\u{1}', 1).message, "unsupported format character '?' (0x1) at index 1");
+    assert_eq!(unsupported_char_error('é', 1).message, "unsupported format character '?' (0xe9) at index 1");
 }
 
 #[test]
@@ -130,11 +112,7 @@ fn floats() {
 #[test]
 fn strings_and_chars() {
     let f = PercentFlags::default();
-    let zero = PercentFlags {
-        zero: true,
-        sign: true,
-        ..f
-    };
+    let zero = PercentFlags { zero: true, sign: true, ..f };
     let left = PercentFlags { left: true, ..f };
     assert_eq!(format_percent_str("ab", &zero, Some(5), None), "   ab");
     assert_eq!(format_percent_str("ab", &f, None, Some(1)), "a");
@@ -142,10 +120,7 @@ fn strings_and_chars() {
     assert_eq!(format_percent_str("A", &left, Some(5), None), "A    ");
     assert_eq!(percent_char_from_int(&BigInt::from(65)), Ok('A'));
     let huge = num_traits::pow(BigInt::from(10), 30);
-    assert_eq!(
-        percent_char_from_int(&huge).unwrap_err().message,
-        "%c arg not in range(0x110000)"
-    );
+    assert_eq!(percent_char_from_int(&huge).unwrap_err().message, "%c arg not in range(0x110000)");
     let mut flags = f;
     assert_eq!(resolve_star_width(-5, &mut flags), 5);
     assert!(flags.left);
