@@ -294,15 +294,15 @@ pub fn is_instance(vm: &mut Vm, v: &Value, c: &Value) -> Res<bool> {
     }
 }
 
-fn issubclass(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+fn issubclass(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("issubclass", a, 2, 2)?;
     let Value::Class(sub) = &a.pos[0] else { return Err(Exc::type_error("issubclass() arg 1 must be a class")) };
-    fn check(vm: &Vm, sub: &Rc<crate::vm::Class>, c: &Value) -> Res<bool> {
+    fn check(sub: &Rc<crate::vm::Class>, c: &Value) -> Res<bool> {
         match c {
             Value::Class(cls) => Ok(sub.is_subclass(cls)),
             Value::Tuple(t) => {
                 for x in t.iter() {
-                    if check(vm, sub, x)? {
+                    if check(sub, x)? {
                         return Ok(true);
                     }
                 }
@@ -311,7 +311,7 @@ fn issubclass(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             _ => Err(Exc::type_error("issubclass() arg 2 must be a class, a tuple of classes, or a union")),
         }
     }
-    check(vm, sub, &a.pos[1]).map(Value::Bool)
+    check(sub, &a.pos[1]).map(Value::Bool)
 }
 
 fn attr_name(vm: &Vm, v: &Value) -> Res<Sym> {

@@ -494,7 +494,8 @@ fn set_copy(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn set_binop(vm: &mut Vm, a: &mut Args, op: crate::ast::BinOp) -> Res<Value> {
     let mut acc = a.pos[0].clone();
     let frozen = matches!(acc, Value::FrozenSet(_));
-    for other in a.pos[1..].to_vec() {
+    let others: Vec<Value> = a.pos[1..].iter().cloned().collect();
+    for other in others {
         let o = match &other {
             Value::Set(_) | Value::FrozenSet(_) => other.clone(),
             _ => {
@@ -530,7 +531,8 @@ fn set_symmetric_difference(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn set_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let s = a.pos[0].clone();
-    for other in a.pos[1..].to_vec() {
+    let others: Vec<Value> = a.pos[1..].iter().cloned().collect();
+    for other in others {
         vm.set_update(&s, &other)?;
     }
     Ok(Value::None)
@@ -623,13 +625,13 @@ fn throw_exc(vm: &mut Vm, a: &Args) -> Res<Exc> {
     match (t, v) {
         (Value::Class(c), Some(val)) if !val.is_none() => {
             if matches!(&val, Value::Instance(i) if i.class.is_subclass(&c)) {
-                vm.to_exc(val)
+                vm.exc_from_value(val)
             } else {
                 let inst = vm.call(&Value::Class(c), vec![val])?;
-                vm.to_exc(inst)
+                vm.exc_from_value(inst)
             }
         }
-        (t, _) => vm.to_exc(t),
+        (t, _) => vm.exc_from_value(t),
     }
 }
 

@@ -251,7 +251,7 @@ fn binop(vm: &mut Vm, a: &Args, op: BinOp, reflected: bool) -> Res<Value> {
 fn cmpop(vm: &mut Vm, a: &Args, kind: CmpKind) -> Res<Value> {
     let this = a.pos.first().cloned().unwrap_or(Value::None);
     let other = a.pos.get(1).cloned().unwrap_or(Value::None);
-    if !compatible(&this, &other) && !(is_num(&this) && is_num(&other)) {
+    if !(compatible(&this, &other) || is_num(&this) && is_num(&other)) {
         return Ok(Value::NotImplemented);
     }
     vm.compare(kind, &this, &other)

@@ -65,18 +65,7 @@ impl Vm {
                     }
                 }
                 if let Some(ga) = class.lookup(self.syms.getattr) {
-                    let r = self.call(&ga, vec![obj.clone(), Value::str(&name.as_rc())]);
-                    return match r {
-                        Ok(v) => Ok(Some(v)),
-                        Err(e) => {
-                            let inst = self.materialize(e);
-                            if inst.class.is_subclass(self.exc_class(ExcKind::AttributeError)) {
-                                Err(Exc::Obj(inst))
-                            } else {
-                                Err(Exc::Obj(inst))
-                            }
-                        }
-                    };
+                    return self.call(&ga, vec![obj.clone(), Value::str(&name.as_rc())]).map(Some);
                 }
                 Ok(None)
             }

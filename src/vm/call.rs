@@ -306,10 +306,10 @@ impl Vm {
         // Defaults and missing arguments.
         let ndef = f.defaults.len();
         let mut missing = Vec::new();
-        for i in 0..nparams {
-            if locals[i].is_undef() {
+        for (i, slot) in locals.iter_mut().enumerate().take(nparams) {
+            if slot.is_undef() {
                 if i >= nparams - ndef {
-                    locals[i] = f.defaults[i - (nparams - ndef)].clone();
+                    *slot = f.defaults[i - (nparams - ndef)].clone();
                 } else {
                     missing.push(code.varnames[i].to_string_owned());
                 }
@@ -324,11 +324,12 @@ impl Vm {
                 name_list(&missing)
             )));
         }
-        for i in nparams..nparams + nkwonly {
-            if locals[i].is_undef() {
-                let name = code.varnames[i];
-                match f.kwdefaults.iter().find(|(k, _)| *k == name) {
-                    Some((_, v)) => locals[i] = v.clone(),
+        for (slot, name) in
+            locals[nparams..nparams + nkwonly].iter_mut().zip(&code.varnames[nparams..nparams + nkwonly])
+        {
+            if slot.is_undef() {
+                match f.kwdefaults.iter().find(|(k, _)| k == name) {
+                    Some((_, v)) => *slot = v.clone(),
                     None => missing.push(name.to_string_owned()),
                 }
             }

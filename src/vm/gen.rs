@@ -308,10 +308,8 @@ impl Vm {
     pub(crate) fn get_awaitable(&mut self, v: Value) -> Res<Value> {
         match &v {
             Value::Gen(g) if g.kind == GenKind::Coroutine => {
-                if g.state.get() == GenState::Closed || g.awaited.get() && g.state.get() != GenState::Created {
-                    if g.state.get() == GenState::Closed {
-                        return Err(Exc::runtime_error("cannot reuse already awaited coroutine"));
-                    }
+                if g.state.get() == GenState::Closed {
+                    return Err(Exc::runtime_error("cannot reuse already awaited coroutine"));
                 }
                 g.awaited.set(true);
                 Ok(v)

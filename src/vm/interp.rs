@@ -726,7 +726,7 @@ impl Vm {
                 Op::Reraise => {
                     let e = self.stack.pop().unwrap_or_default();
                     self.reraising = true;
-                    return Err(self.to_exc(e)?);
+                    return Err(self.exc_from_value(e)?);
                 }
                 Op::PushExcInfo => {
                     let e = self.stack.last().cloned().unwrap_or_default();
@@ -847,7 +847,7 @@ impl Vm {
                     let stop = Value::Class(self.exc_class(ExcKind::StopAsyncIteration).clone());
                     if !self.exception_matches(&e, &stop)? {
                         self.reraising = true;
-                        return Err(self.to_exc(e)?);
+                        return Err(self.exc_from_value(e)?);
                     }
                     self.handled_pop_if(&e);
                 }
@@ -959,22 +959,22 @@ impl Vm {
             0 => match self.handled.last().cloned() {
                 Some(e) => {
                     self.reraising = true;
-                    self.to_exc(e)
+                    self.exc_from_value(e)
                 }
                 None => Ok(Exc::runtime_error("No active exception to reraise")),
             },
             1 => {
                 let e = self.pop();
-                self.to_exc(e)
+                self.exc_from_value(e)
             }
             _ => {
                 let cause = self.pop();
                 let e = self.pop();
-                let exc = self.to_exc(e)?;
+                let exc = self.exc_from_value(e)?;
                 let inst = self.materialize(exc);
                 let cause = match cause {
                     Value::None => Value::None,
-                    c => match self.to_exc(c)? {
+                    c => match self.exc_from_value(c)? {
                         Exc::Obj(i) => Value::Instance(i),
                         other => Value::Instance(self.materialize(other)),
                     },
@@ -987,7 +987,7 @@ impl Vm {
     }
 
     /// Converts a raised value (an exception instance or class) into an `Exc`.
-    pub(crate) fn to_exc(&mut self, v: Value) -> Res<Exc> {
+    pub(crate) fn exc_from_value(&mut self, v: Value) -> Res<Exc> {
         match v {
             Value::Instance(i) if i.class.is_subclass(self.exc_class(ExcKind::BaseException)) => Ok(Exc::Obj(i)),
             Value::Class(c) if c.is_subclass(self.exc_class(ExcKind::BaseException)) => {

@@ -1107,7 +1107,7 @@ impl Vm {
                     return Ok(Value::Float(fx.powf(fy)));
                 }
                 let e = by.to_u64().ok_or_else(|| Exc::overflow("exponent too large"))?;
-                if bx.bits() as u128 * e as u128 > 64 * 1024 * 1024 * 8 && !(bx.bits() <= 1) {
+                if bx.bits() as u128 * e as u128 > 64 * 1024 * 1024 * 8 && bx.bits() > 1 {
                     return Err(Exc::new(ExcKind::MemoryError, ""));
                 }
                 Value::from_bigint(num_traits::pow::Pow::pow(&bx, e))

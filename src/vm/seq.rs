@@ -244,7 +244,7 @@ impl Vm {
         match key {
             Value::Int(i) => Ok(*i),
             Value::Bool(b) => Ok(*b as i64),
-            Value::BigInt(_) => Err(Exc::index_error(format!("cannot fit 'int' into an index-sized integer"))),
+            Value::BigInt(_) => Err(Exc::index_error("cannot fit 'int' into an index-sized integer".to_string())),
             Value::Instance(_) => self.index_value(key),
             _ => Err(Exc::type_error(format!(
                 "{} indices must be integers or slices, not {}",
