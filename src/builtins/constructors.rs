@@ -440,8 +440,7 @@ fn map_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     }
     let func = a.pos[0].clone();
     let mut inners = Vec::new();
-    let rest: Vec<Value> = a.pos[1..].iter().cloned().collect();
-    for v in &rest {
+    for v in &a.pos[1..] {
         inners.push(vm.get_iter(v)?);
     }
     Ok(Value::Iter(Rc::new(RefCell::new(IterState::Map { func, inners }))))

@@ -494,13 +494,12 @@ fn set_copy(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn set_binop(vm: &mut Vm, a: &mut Args, op: crate::ast::BinOp) -> Res<Value> {
     let mut acc = a.pos[0].clone();
     let frozen = matches!(acc, Value::FrozenSet(_));
-    let others: Vec<Value> = a.pos[1..].iter().cloned().collect();
-    for other in others {
+    for other in &a.pos[1..] {
         let o = match &other {
             Value::Set(_) | Value::FrozenSet(_) => other.clone(),
             _ => {
                 let o = vm.new_set(vec![])?;
-                vm.set_update(&o, &other)?;
+                vm.set_update(&o, other)?;
                 o
             }
         };
@@ -531,9 +530,8 @@ fn set_symmetric_difference(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn set_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let s = a.pos[0].clone();
-    let others: Vec<Value> = a.pos[1..].iter().cloned().collect();
-    for other in others {
-        vm.set_update(&s, &other)?;
+    for other in &a.pos[1..] {
+        vm.set_update(&s, other)?;
     }
     Ok(Value::None)
 }
