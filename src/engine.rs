@@ -31,6 +31,7 @@ impl Engine {
     pub fn new() -> Engine {
         let mut vm = Vm::new();
         crate::modules::install(&mut vm);
+        crate::vm::value::bump_class_epoch();
         Engine { vm }
     }
 

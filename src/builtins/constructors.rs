@@ -43,6 +43,7 @@ fn type_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                     }
                 }
             }
+            crate::vm::value::bump_class_epoch();
             Ok(class)
         }
         _ => Err(Exc::type_error("type() takes 1 or 3 arguments")),

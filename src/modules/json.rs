@@ -854,6 +854,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
         layout: Layout::Exception,
         builtin: None,
         version: Cell::new(0),
+        cache: Default::default(),
     });
     let m = super::native_module("json", &[("dumps", dumps), ("dump", dump)]);
     let cv = Value::Class(class);

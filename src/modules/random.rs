@@ -666,6 +666,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
         layout: Layout::Object,
         builtin: None,
         version: Cell::new(0),
+        cache: Default::default(),
     });
     let inst = Value::Instance(Rc::new(Instance {
         class: class.clone(),

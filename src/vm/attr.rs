@@ -353,6 +353,7 @@ impl Vm {
                     )));
                 }
                 c.dict.borrow_mut().insert(name, value);
+                super::value::bump_class_epoch();
                 c.version.set(c.version.get().wrapping_add(1));
                 Ok(())
             }
@@ -407,7 +408,9 @@ impl Vm {
                 }
             }
             Value::Class(c) => {
-                if c.dict.borrow_mut().remove(&name).is_some() {
+                let removed = c.dict.borrow_mut().remove(&name);
+                super::value::bump_class_epoch();
+                if removed.is_some() {
                     Ok(())
                 } else {
                     Err(self.no_attribute(obj, name))

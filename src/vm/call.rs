@@ -579,7 +579,9 @@ impl Vm {
             layout,
             builtin: None,
             version: Cell::new(0),
+            cache: Default::default(),
         });
+        super::value::bump_class_epoch();
         if let Value::Cell(c) = cell {
             *c.borrow_mut() = Value::Class(class.clone());
         }

@@ -255,6 +255,7 @@ impl Vm {
                 layout: Layout::Exception,
                 builtin: None,
                 version: std::cell::Cell::new(0),
+                cache: Default::default(),
             }));
         }
         let mut vm = Vm {
@@ -282,6 +283,7 @@ impl Vm {
             gc_enabled: true,
         };
         crate::builtins::install(&mut vm);
+        value::bump_class_epoch();
         vm
     }
 

@@ -178,6 +178,7 @@ impl Vm {
         }
         if let Some(init) = self.native_modules.get(&*key).copied() {
             let m = init(self)?;
+            super::value::bump_class_epoch();
             let v = Value::Module(m);
             self.modules.borrow_mut().insert(key.clone(), v.clone());
             return Ok(v);

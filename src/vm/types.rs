@@ -91,6 +91,7 @@ pub fn make_builtin_class(id: TypeId, base: Option<&Rc<Class>>) -> Rc<Class> {
         layout: Layout::Builtin,
         builtin: Some(id),
         version: Cell::new(0),
+        cache: Default::default(),
     })
 }
 
@@ -172,6 +173,7 @@ impl super::Vm {
                     layout: Layout::Builtin,
                     builtin: None,
                     version: Cell::new(0),
+                    cache: Default::default(),
                 });
                 self.other_classes.borrow_mut().insert(name, c.clone());
                 return c;
@@ -188,6 +190,7 @@ impl super::Vm {
     /// Registers native methods on a built-in type.
     pub fn add_methods(&mut self, id: TypeId, methods: &[(&'static str, super::value::NativeFn)]) {
         let class = self.types[id as usize].clone();
+        super::value::bump_class_epoch();
         let mut d = class.dict.borrow_mut();
         for (name, f) in methods {
             d.insert(

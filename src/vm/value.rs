@@ -314,11 +314,61 @@ pub struct Class {
     pub builtin: Option<super::types::TypeId>,
     /// Bumped on every change to this class's dict or a base's; caches compare it.
     pub version: Cell<u32>,
+    /// Cached attribute lookups.
+    pub cache: ClassCache,
+}
+
+thread_local! {
+    static CLASS_EPOCH: Cell<u64> = const { Cell::new(1) };
+}
+
+/// Invalidates every cached class attribute lookup (call after changing any class
+/// namespace, and after creating a class).
+pub fn bump_class_epoch() {
+    CLASS_EPOCH.with(|e| e.set(e.get() + 1));
+}
+
+const CACHE_SIZE: usize = 32;
+
+#[derive(Clone, Default)]
+struct CacheEntry {
+    name: u32,
+    epoch: u64,
+    value: Option<Value>,
+}
+
+/// A small direct-mapped cache of a class's attribute lookups (hits and misses), valid
+/// while the global class epoch is unchanged.
+#[derive(Default)]
+pub struct ClassCache {
+    entries: RefCell<Vec<CacheEntry>>,
 }
 
 impl Class {
-    /// Looks `name` up in the class and its MRO.
+    /// Looks `name` up in the class and its MRO (through the class's lookup cache).
+    #[inline]
     pub fn lookup(&self, name: Sym) -> Option<Value> {
+        let epoch = CLASS_EPOCH.with(|e| e.get());
+        let i = name.0 as usize % CACHE_SIZE;
+        {
+            let entries = self.cache.entries.borrow();
+            if let Some(e) = entries.get(i) {
+                if e.name == name.0 && e.epoch == epoch {
+                    return e.value.clone();
+                }
+            }
+        }
+        let v = self.lookup_uncached(name);
+        let mut entries = self.cache.entries.borrow_mut();
+        if entries.is_empty() {
+            entries.resize(CACHE_SIZE, CacheEntry::default());
+        }
+        entries[i] = CacheEntry { name: name.0, epoch, value: v.clone() };
+        v
+    }
+
+    /// Looks `name` up by walking the MRO.
+    pub fn lookup_uncached(&self, name: Sym) -> Option<Value> {
         if let Some(v) = self.dict.borrow().get(&name) {
             return Some(v.clone());
         }
