@@ -26,6 +26,12 @@ impl Vm {
     pub fn get_attr_opt(&mut self, obj: &Value, name: Sym) -> Res<Option<Value>> {
         match obj {
             Value::Instance(inst) => {
+                // Fast path: an instance attribute that no class descriptor overrides.
+                if !inst.class.may_have_descriptor(name) {
+                    if let Some(v) = inst.get_attr(name) {
+                        return Ok(Some(v));
+                    }
+                }
                 let class = inst.class.clone();
                 let cls_attr = class.lookup(name);
                 if let Some(Value::Descriptor(d)) = &cls_attr {
@@ -311,6 +317,15 @@ impl Vm {
     pub fn set_attr(&mut self, obj: &Value, name: Sym, value: Value) -> Res<()> {
         match obj {
             Value::Instance(inst) => {
+                // Fast path: a plain object with no descriptor and no custom `__setattr__`.
+                let setattr = self.syms.setattr;
+                if inst.class.builtin.is_none()
+                    && !inst.class.may_have_descriptor(name)
+                    && inst.class.with_lookup(setattr, |v| !matches!(v, Some(Value::Function(_) | Value::BoundMethod(_))))
+                {
+                    inst.set_attr(name, value);
+                    return Ok(());
+                }
                 let class = inst.class.clone();
                 if let Some(a) = class.lookup(name) {
                     if let Value::Descriptor(d) = &a {

@@ -97,6 +97,37 @@ impl Vm {
                 return Ok(());
             }
         }
+        // Instantiating a plain script class whose `__init__` takes exactly these arguments:
+        // the new instance is inserted as `self` and `__init__` runs in place.
+        if let (Value::Class(c), None) = (&self.stack[func_at], &kwnames) {
+            if c.layout == Layout::Object && c.builtin.is_none() {
+                let c = c.clone();
+                if !self.has_custom_new(&c) {
+                    let init = c.lookup(self.syms.init);
+                    if let Some(Value::Function(f)) = init {
+                        let code = &f.code;
+                        if argc + 1 == code.argcount as usize
+                            && code.kwonlyargcount == 0
+                            && !code.flags.varargs
+                            && !code.flags.varkw
+                            && !code.flags.generator
+                            && !code.flags.coroutine
+                            && !code.flags.async_generator
+                            && code.cell_params.is_empty()
+                        {
+                            self.check_depth()?;
+                            let inst = Value::Instance(Rc::new(Instance { class: c, attrs: RefCell::new(Vec::with_capacity(4)) }));
+                            let base = func_at + 1;
+                            self.stack.insert(base, inst.clone());
+                            self.stack.resize(base + f.code.nlocals(), Value::Undef);
+                            let frame = self.frame_for(&f, base, func_at, ReturnMode::Init(inst));
+                            self.frames.push(frame);
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
         let func = self.stack[func_at].clone();
         let mut args: Vec<Value> = self.stack.drain(func_at + 1..).collect();
         self.stack.pop();
@@ -442,14 +473,14 @@ impl Vm {
 
     /// True when a class (or a base other than `object`) defines `__new__`.
     pub fn has_custom_new(&self, c: &Rc<Class>) -> bool {
-        match c.lookup(self.syms.new) {
+        c.with_lookup(self.syms.new, |v| match v {
             None => false,
-            Some(Value::Descriptor(d)) => match &*d {
+            Some(Value::Descriptor(d)) => match &**d {
                 super::value::Descriptor::StaticMethod(Value::Native(n)) => n.owner != Some("object"),
                 _ => true,
             },
             Some(_) => true,
-        }
+        })
     }
 
     /// A fresh instance of a script class (exceptions get their `args`).

@@ -367,6 +367,38 @@ impl Class {
         v
     }
 
+    /// Runs `f` on the looked-up attribute without cloning it (through the cache).
+    #[inline]
+    pub fn with_lookup<R>(&self, name: Sym, f: impl FnOnce(Option<&Value>) -> R) -> R {
+        let epoch = CLASS_EPOCH.with(|e| e.get());
+        let i = name.0 as usize % CACHE_SIZE;
+        {
+            let entries = self.cache.entries.borrow();
+            if let Some(e) = entries.get(i) {
+                if e.name == name.0 && e.epoch == epoch {
+                    return f(e.value.as_ref());
+                }
+            }
+        }
+        let v = self.lookup_uncached(name);
+        let r = f(v.as_ref());
+        let mut entries = self.cache.entries.borrow_mut();
+        if entries.is_empty() {
+            entries.resize(CACHE_SIZE, CacheEntry::default());
+        }
+        entries[i] = CacheEntry { name: name.0, epoch, value: v };
+        r
+    }
+
+    /// True when the class attribute `name` could take over instance attribute access
+    /// (a property, or a script object that may define `__get__`/`__set__`).
+    #[inline]
+    pub fn may_have_descriptor(&self, name: Sym) -> bool {
+        self.with_lookup(name, |v| {
+            matches!(v, Some(Value::Descriptor(d)) if matches!(**d, Descriptor::Property { .. })) || matches!(v, Some(Value::Instance(_)))
+        })
+    }
+
     /// Looks `name` up by walking the MRO.
     pub fn lookup_uncached(&self, name: Sym) -> Option<Value> {
         if let Some(v) = self.dict.borrow().get(&name) {
