@@ -12,6 +12,14 @@ use super::{Exc, ExcKind, Res, Sym, Vm};
 use crate::bytecode::{Code, Op};
 use std::rc::Rc;
 
+/// What `exec` tells `dispatch`.
+enum Flow {
+    /// The frame stack changed: reload the top frame.
+    Switch,
+    /// Execution of the base frame ended or yielded.
+    Halt(Halt),
+}
+
 /// Why the dispatch loop stopped.
 pub enum Halt {
     /// The base frame returned this value (the frame is gone).
@@ -182,15 +190,37 @@ impl Vm {
         Ok(())
     }
 
+    /// Runs instructions, re-entering `exec` whenever the current frame changes.
     fn dispatch(&mut self, base: usize) -> Res<Halt> {
         loop {
-            let frame = self.frames.last_mut().expect("a frame is running");
-            let op = frame.code.ops[frame.ip];
-            frame.ip += 1;
+            let fi = self.frames.len() - 1;
+            let code = self.frames[fi].code.clone();
+            let bp = self.frames[fi].base;
+            let mut ip = self.frames[fi].ip;
+            let r = self.exec(base, fi, bp, &code, &mut ip);
+            // Write `ip` back (savepc) unless the frame is gone (it returned).
+            if let Some(f) = self.frames.get_mut(fi) {
+                f.ip = ip;
+            }
+            match r {
+                Ok(Flow::Switch) => {}
+                Ok(Flow::Halt(h)) => return Ok(h),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The instruction loop of one frame: hot state (`code`, `bp`, `ip`) lives in locals;
+    /// it returns when the frame stack changes (a call or return) or execution halts.
+    #[inline(always)]
+    fn exec(&mut self, base: usize, fi: usize, bp: usize, code: &Code, ip: &mut usize) -> Res<Flow> {
+        loop {
+            let op = code.ops[*ip];
+            *ip += 1;
             match op {
                 Op::Nop => {}
                 Op::LoadConst(k) => {
-                    let v = frame.code.consts[k.0 as usize].clone();
+                    let v = code.consts[k.0 as usize].clone();
                     self.stack.push(v);
                 }
                 Op::Pop => {
@@ -225,9 +255,9 @@ impl Vm {
                     self.stack.insert(n - 3, v);
                 }
                 Op::LoadFast(s) => {
-                    let v = self.stack[frame.base + s.0 as usize].clone();
+                    let v = self.stack[bp + s.0 as usize].clone();
                     if v.is_undef() {
-                        let name = frame.code.varnames[s.0 as usize];
+                        let name = code.varnames[s.0 as usize];
                         return Err(Exc::new(
                             ExcKind::UnboundLocalError,
                             format!("cannot access local variable '{name}' where it is not associated with a value"),
@@ -237,23 +267,23 @@ impl Vm {
                 }
                 Op::StoreFast(s) => {
                     let v = self.stack.pop().unwrap_or_default();
-                    self.stack[frame.base + s.0 as usize] = v;
+                    self.stack[bp + s.0 as usize] = v;
                 }
                 Op::DeleteFast(s) => {
-                    if self.stack[frame.base + s.0 as usize].is_undef() {
-                        let name = frame.code.varnames[s.0 as usize];
+                    if self.stack[bp + s.0 as usize].is_undef() {
+                        let name = code.varnames[s.0 as usize];
                         return Err(Exc::new(
                             ExcKind::UnboundLocalError,
                             format!("cannot access local variable '{name}' where it is not associated with a value"),
                         ));
                     }
-                    self.stack[frame.base + s.0 as usize] = Value::Undef;
+                    self.stack[bp + s.0 as usize] = Value::Undef;
                     if super::gen::finalizers_pending() {
                         self.run_finalizers();
                     }
                 }
                 Op::LoadDeref(c) => {
-                    let v = frame.cells[c.0 as usize].borrow().clone();
+                    let v = self.frames[fi].cells[c.0 as usize].borrow().clone();
                     if v.is_undef() {
                         return Err(self.unbound_cell(c.0));
                     }
@@ -261,23 +291,22 @@ impl Vm {
                 }
                 Op::StoreDeref(c) => {
                     let v = self.stack.pop().unwrap_or_default();
-                    *frame.cells[c.0 as usize].borrow_mut() = v;
+                    *self.frames[fi].cells[c.0 as usize].borrow_mut() = v;
                 }
                 Op::DeleteDeref(c) => {
-                    let old = std::mem::take(&mut *frame.cells[c.0 as usize].borrow_mut());
+                    let old = std::mem::take(&mut *self.frames[fi].cells[c.0 as usize].borrow_mut());
                     if old.is_undef() {
                         return Err(self.unbound_cell(c.0));
                     }
                 }
                 Op::LoadClassDeref(c) => {
                     let name = self.cell_name(c.0);
-                    let ns = self.frames.last().expect("frame").namespace.clone();
+                    let ns = self.frames[fi].namespace.clone();
                     let ns_val = ns.and_then(|ns| self.dict_get_str_key(&ns, name));
                     let v = match ns_val {
                         Some(v) => v,
                         None => {
-                            let frame = self.frames.last_mut().expect("frame");
-                            let v = frame.cells[c.0 as usize].borrow().clone();
+                                                        let v = self.frames[fi].cells[c.0 as usize].borrow().clone();
                             if v.is_undef() {
                                 return Err(self.unbound_cell(c.0));
                             }
@@ -287,12 +316,12 @@ impl Vm {
                     self.push(v);
                 }
                 Op::LoadClosure(c) => {
-                    let cell = frame.cells[c.0 as usize].clone();
+                    let cell = self.frames[fi].cells[c.0 as usize].clone();
                     self.stack.push(Value::Cell(cell));
                 }
                 Op::LoadGlobal(n) => {
-                    let name = frame.code.names[n.0 as usize];
-                    let v = frame.globals.get(name);
+                    let name = code.names[n.0 as usize];
+                    let v = self.frames[fi].globals.get(name);
                     let v = match v {
                         Some(v) => v,
                         None => match self.builtins.get(name) {
@@ -303,13 +332,13 @@ impl Vm {
                     self.push(v);
                 }
                 Op::StoreGlobal(n) => {
-                    let name = frame.code.names[n.0 as usize];
+                    let name = code.names[n.0 as usize];
                     let v = self.stack.pop().unwrap_or_default();
-                    frame.globals.set(name, v);
+                    self.frames[fi].globals.set(name, v);
                 }
                 Op::DeleteGlobal(n) => {
-                    let name = frame.code.names[n.0 as usize];
-                    let old = frame.globals.dict.borrow_mut().remove(&name);
+                    let name = code.names[n.0 as usize];
+                    let old = self.frames[fi].globals.dict.borrow_mut().remove(&name);
                     if old.is_none() {
                         return Err(Exc::new(ExcKind::NameError, format!("name '{name}' is not defined")));
                     }
@@ -319,41 +348,41 @@ impl Vm {
                     }
                 }
                 Op::LoadName(n) => {
-                    let name = frame.code.names[n.0 as usize];
+                    let name = code.names[n.0 as usize];
                     let v = self.load_name(name)?;
                     self.push(v);
                 }
                 Op::StoreName(n) => {
-                    let name = frame.code.names[n.0 as usize];
+                    let name = code.names[n.0 as usize];
                     let v = self.stack.pop().unwrap_or_default();
                     self.store_name(name, v)?;
                 }
                 Op::DeleteName(n) => {
-                    let name = frame.code.names[n.0 as usize];
+                    let name = code.names[n.0 as usize];
                     self.delete_name(name)?;
                     if super::gen::finalizers_pending() {
                         self.run_finalizers();
                     }
                 }
                 Op::LoadAttr(n) => {
-                    let name = frame.code.names[n.0 as usize];
+                    let name = code.names[n.0 as usize];
                     let obj = self.stack.pop().unwrap_or_default();
                     let v = self.get_attr(&obj, name)?;
                     self.push(v);
                 }
                 Op::StoreAttr(n) => {
-                    let name = frame.code.names[n.0 as usize];
+                    let name = code.names[n.0 as usize];
                     let obj = self.stack.pop().unwrap_or_default();
                     let v = self.stack.pop().unwrap_or_default();
                     self.set_attr(&obj, name, v)?;
                 }
                 Op::DeleteAttr(n) => {
-                    let name = frame.code.names[n.0 as usize];
+                    let name = code.names[n.0 as usize];
                     let obj = self.stack.pop().unwrap_or_default();
                     self.del_attr(&obj, name)?;
                 }
                 Op::LoadMethod(n) => {
-                    let name = frame.code.names[n.0 as usize];
+                    let name = code.names[n.0 as usize];
                     let obj = self.stack.pop().unwrap_or_default();
                     let (f, this) = self.load_method(obj, name)?;
                     self.stack.push(f);
@@ -368,17 +397,31 @@ impl Vm {
                     } else {
                         self.call_from_stack(argc as usize + 1, None)?;
                     }
+                    if self.frames.len() != fi + 1 {
+                        return Ok(Flow::Switch);
+                    }
                 }
-                Op::Call(argc) => self.call_from_stack(argc as usize, None)?,
+                Op::Call(argc) => {
+                    self.call_from_stack(argc as usize, None)?;
+                    if self.frames.len() != fi + 1 {
+                        return Ok(Flow::Switch);
+                    }
+                }
                 Op::CallKw(argc) => {
                     let names = self.stack.pop().unwrap_or_default();
                     self.call_from_stack(argc as usize, Some(names))?;
+                    if self.frames.len() != fi + 1 {
+                        return Ok(Flow::Switch);
+                    }
                 }
                 Op::CallEx(has_kw) => {
                     let kwargs = if has_kw { Some(self.stack.pop().unwrap_or_default()) } else { None };
                     let args = self.stack.pop().unwrap_or_default();
                     let func = self.stack.pop().unwrap_or_default();
                     self.call_ex(func, args, kwargs)?;
+                    if self.frames.len() != fi + 1 {
+                        return Ok(Flow::Switch);
+                    }
                 }
                 Op::BinarySubscr => {
                     let key = self.stack.pop().unwrap_or_default();
@@ -472,7 +515,7 @@ impl Vm {
                     let r = self.contains(&container, &item)?;
                     self.push(Value::Bool(r != neg));
                 }
-                Op::Jump(t) => frame.ip = t.0 as usize,
+                Op::Jump(t) => *ip = t.0 as usize,
                 Op::PopJumpIfFalse(t) => {
                     let v = self.stack.pop().unwrap_or_default();
                     let truth = match v {
@@ -480,7 +523,7 @@ impl Vm {
                         other => self.truthy_slow(other)?,
                     };
                     if !truth {
-                        self.frames.last_mut().expect("frame").ip = t.0 as usize;
+                        *ip = t.0 as usize;
                     }
                 }
                 Op::PopJumpIfTrue(t) => {
@@ -490,13 +533,13 @@ impl Vm {
                         other => self.truthy_slow(other)?,
                     };
                     if truth {
-                        self.frames.last_mut().expect("frame").ip = t.0 as usize;
+                        *ip = t.0 as usize;
                     }
                 }
                 Op::JumpIfFalseOrPop(t) => {
                     let v = self.stack.last().cloned().unwrap_or_default();
                     if !self.truthy(&v)? {
-                        self.frames.last_mut().expect("frame").ip = t.0 as usize;
+                        *ip = t.0 as usize;
                     } else {
                         self.pop();
                     }
@@ -504,7 +547,7 @@ impl Vm {
                 Op::JumpIfTrueOrPop(t) => {
                     let v = self.stack.last().cloned().unwrap_or_default();
                     if self.truthy(&v)? {
-                        self.frames.last_mut().expect("frame").ip = t.0 as usize;
+                        *ip = t.0 as usize;
                     } else {
                         self.pop();
                     }
@@ -528,7 +571,7 @@ impl Vm {
                                 } else {
                                     drop(st);
                                     self.stack.pop();
-                                    frame.ip = t.0 as usize;
+                                    *ip = t.0 as usize;
                                 }
                                 continue;
                             }
@@ -545,7 +588,7 @@ impl Vm {
                                     *st = IterState::Done;
                                     drop(st);
                                     self.stack.pop();
-                                    frame.ip = t.0 as usize;
+                                    *ip = t.0 as usize;
                                 }
                                 continue;
                             }
@@ -556,9 +599,8 @@ impl Vm {
                     match self.next(&it)? {
                         Some(v) => self.push(v),
                         None => {
-                            let frame = self.frames.last_mut().expect("frame");
-                            self.stack.pop();
-                            frame.ip = t.0 as usize;
+                                                        self.stack.pop();
+                            *ip = t.0 as usize;
                         }
                     }
                 }
@@ -572,16 +614,17 @@ impl Vm {
                         self.run_finalizers();
                     }
                     if idx == base {
-                        return Ok(Halt::Return(v));
+                        return Ok(Flow::Halt(Halt::Return(v)));
                     }
                     self.deliver(f.ret, v)?;
+                    return Ok(Flow::Switch);
                 }
                 Op::MakeFunction(flags) => {
                     let code = self.stack.pop().unwrap_or_default();
                     let closure = if flags & 4 != 0 { Some(self.stack.pop().unwrap_or_default()) } else { None };
                     let kwdefaults = if flags & 2 != 0 { Some(self.stack.pop().unwrap_or_default()) } else { None };
                     let defaults = if flags & 1 != 0 { Some(self.stack.pop().unwrap_or_default()) } else { None };
-                    let globals = frame.globals.clone();
+                    let globals = self.frames[fi].globals.clone();
                     let f = self.make_function(code, globals, defaults, kwdefaults, closure)?;
                     self.push(f);
                 }
@@ -712,15 +755,15 @@ impl Vm {
                     self.push(s);
                 }
                 Op::SetupHandler(t) => {
-                    let depth = (self.stack.len() - frame.base) as u32;
-                    frame.handlers.push(Handler { target: t.0, depth });
+                    let depth = (self.stack.len() - bp) as u32;
+                    self.frames[fi].handlers.push(Handler { target: t.0, depth });
                 }
                 Op::SetupWith(t) => {
-                    let depth = (self.stack.len() - frame.base) as u32 - 1;
-                    frame.handlers.push(Handler { target: t.0, depth });
+                    let depth = (self.stack.len() - bp) as u32 - 1;
+                    self.frames[fi].handlers.push(Handler { target: t.0, depth });
                 }
                 Op::PopBlock => {
-                    frame.handlers.pop();
+                    self.frames[fi].handlers.pop();
                 }
                 Op::Raise(n) => return Err(self.raise_op(n)?),
                 Op::Reraise => {
@@ -778,12 +821,12 @@ impl Vm {
                     self.push(c);
                 }
                 Op::ImportName(n) => {
-                    let name = frame.code.names[n.0 as usize];
+                    let name = code.names[n.0 as usize];
                     let m = self.import_module(name)?;
                     self.push(m);
                 }
                 Op::ImportFrom(n) => {
-                    let name = frame.code.names[n.0 as usize];
+                    let name = code.names[n.0 as usize];
                     let m = self.stack.last().cloned().unwrap_or_default();
                     let v = self.import_from(&m, name)?;
                     self.push(v);
@@ -801,7 +844,7 @@ impl Vm {
                     if self.frames.len() - 1 != base {
                         return Err(Exc::runtime_error("yield outside of a generator frame"));
                     }
-                    return Ok(Halt::Yield(v));
+                    return Ok(Flow::Halt(Halt::Yield(v)));
                 }
                 Op::AsyncGenWrap => {
                     let v = self.stack.pop().unwrap_or_default();
@@ -813,10 +856,9 @@ impl Vm {
                     match self.send_to(&sub, v)? {
                         GenResult::Yield(y) => self.push(y),
                         GenResult::Return(r) => {
-                            let frame = self.frames.last_mut().expect("frame");
-                            self.stack.pop();
+                                                        self.stack.pop();
                             self.stack.push(r);
-                            frame.ip = t.0 as usize;
+                            *ip = t.0 as usize;
                             // Skip the YieldValue + Jump that follow the Send.
                         }
                     }
