@@ -70,6 +70,7 @@ fn empty_code() -> crate::bytecode::Code {
         flags: crate::bytecode::CodeFlags { class_body: true, ..Default::default() },
         first_line: 1,
         doc: None,
+        global_cache: Default::default(),
     }
 }
 

@@ -59,6 +59,21 @@ pub struct Code {
     pub first_line: u32,
     /// The docstring, if the body starts with one.
     pub doc: Option<Rc<str>>,
+    /// Per-name cache for `LoadGlobal`, filled by the VM.
+    pub global_cache: std::cell::RefCell<Vec<GlobalCacheEntry>>,
+}
+
+/// A cached global lookup: valid while the module and builtins versions are unchanged.
+#[derive(Clone, Default)]
+pub struct GlobalCacheEntry {
+    /// Identity of the globals module.
+    pub module: usize,
+    /// The module's version when cached.
+    pub version: u64,
+    /// The builtins module's version when cached.
+    pub builtins_version: u64,
+    /// The value found.
+    pub value: Value,
 }
 
 impl Code {

@@ -6,6 +6,6 @@ mod code;
 mod dis;
 mod op;
 
-pub use code::{Code, CodeFlags};
+pub use code::{Code, CodeFlags, GlobalCacheEntry};
 pub use dis::disassemble;
 pub use op::{CellIdx, CmpKind, ConstIdx, JumpTarget, LocalSlot, NameIdx, Op};

@@ -237,6 +237,7 @@ impl<'a> Compiler<'a> {
             flags: u.flags,
             first_line: u.first_line,
             doc: u.doc,
+            global_cache: Default::default(),
         }
     }
 

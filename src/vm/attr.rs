@@ -432,7 +432,7 @@ impl Vm {
                 }
             }
             Value::Module(m) => {
-                if m.dict.borrow_mut().remove(&name).is_some() {
+                if m.remove(name).is_some() {
                     Ok(())
                 } else {
                     Err(self.no_attribute(obj, name))

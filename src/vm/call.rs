@@ -128,6 +128,21 @@ impl Vm {
                 }
             }
         }
+        // Built-in functions and methods: arguments go straight from the stack to the
+        // native's inline argument vector.
+        if let (Value::Native(n), None) = (&self.stack[func_at], &kwnames) {
+            let n = n.clone();
+            let mut a = Args { pos: SmallVec::new(), kw: Vec::new() };
+            if let Some(r) = &n.receiver {
+                a.pos.push(r.clone());
+            }
+            a.pos.extend(self.stack.drain(func_at + 1..));
+            self.stack.pop();
+            self.check_depth()?;
+            let v = (n.func)(self, &mut a)?;
+            self.stack.push(v);
+            return Ok(());
+        }
         let func = self.stack[func_at].clone();
         let mut args: Vec<Value> = self.stack.drain(func_at + 1..).collect();
         self.stack.pop();

@@ -320,6 +320,16 @@ impl Vm {
                     self.stack.push(Value::Cell(cell));
                 }
                 Op::LoadGlobal(n) => {
+                    let m = &self.frames[fi].globals;
+                    let key = Rc::as_ptr(m) as usize;
+                    let (ver, bver) = (m.version.get(), self.builtins.version.get());
+                    let hit = code.global_cache.borrow().get(n.0 as usize).and_then(|e| {
+                        (e.module == key && e.version == ver && e.builtins_version == bver).then(|| e.value.clone())
+                    });
+                    if let Some(v) = hit {
+                        self.stack.push(v);
+                        continue;
+                    }
                     let name = code.names[n.0 as usize];
                     let v = self.frames[fi].globals.get(name);
                     let v = match v {
@@ -329,6 +339,20 @@ impl Vm {
                             None => return Err(Exc::new(ExcKind::NameError, format!("name '{name}' is not defined"))),
                         },
                     };
+                    // Only values whose extra reference cannot be observed are cached (a cached
+                    // generator or file would outlive its last `del`).
+                    if matches!(v, Value::Function(_) | Value::Class(_) | Value::Native(_) | Value::Module(_)) {
+                        let mut cache = code.global_cache.borrow_mut();
+                        if cache.len() < code.names.len() {
+                            cache.resize(code.names.len(), Default::default());
+                        }
+                        cache[n.0 as usize] = crate::bytecode::GlobalCacheEntry {
+                            module: key,
+                            version: ver,
+                            builtins_version: bver,
+                            value: v.clone(),
+                        };
+                    }
                     self.push(v);
                 }
                 Op::StoreGlobal(n) => {
@@ -338,7 +362,7 @@ impl Vm {
                 }
                 Op::DeleteGlobal(n) => {
                     let name = code.names[n.0 as usize];
-                    let old = self.frames[fi].globals.dict.borrow_mut().remove(&name);
+                    let old = self.frames[fi].globals.remove(name);
                     if old.is_none() {
                         return Err(Exc::new(ExcKind::NameError, format!("name '{name}' is not defined")));
                     }
@@ -987,7 +1011,7 @@ impl Vm {
                     .map_err(|_| Exc::new(ExcKind::NameError, format!("name '{name}' is not defined")))
             }
             None => {
-                if frame.globals.dict.borrow_mut().remove(&name).is_none() {
+                if frame.globals.remove(name).is_none() {
                     return Err(Exc::new(ExcKind::NameError, format!("name '{name}' is not defined")));
                 }
                 Ok(())

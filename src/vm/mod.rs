@@ -260,7 +260,7 @@ impl Vm {
         }
         let mut vm = Vm {
             frames: Vec::new(),
-            stack: Vec::with_capacity(1024),
+            stack: Vec::with_capacity(4096),
             types: types_v,
             exc_types,
             other_classes: RefCell::default(),

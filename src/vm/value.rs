@@ -460,12 +460,14 @@ pub struct Module {
     pub dict: RefCell<rustc_hash::FxHashMap<Sym, Value>>,
     /// The source file, for tracebacks.
     pub file: Rc<str>,
+    /// Bumped on every write or delete of a global (validates `LoadGlobal` caches).
+    pub version: Cell<u64>,
 }
 
 impl Module {
     /// A module with an empty namespace except `__name__`.
     pub fn new(name: &str, file: &str) -> Module {
-        let m = Module { name: Rc::from(name), dict: RefCell::default(), file: Rc::from(file) };
+        let m = Module { name: Rc::from(name), dict: RefCell::default(), file: Rc::from(file), version: Cell::new(0) };
         m.dict.borrow_mut().insert(Sym::new("__name__"), Value::str(name));
         m
     }
@@ -476,6 +478,12 @@ impl Module {
     /// Writes a global.
     pub fn set(&self, name: Sym, v: Value) {
         self.dict.borrow_mut().insert(name, v);
+        self.version.set(self.version.get() + 1);
+    }
+    /// Deletes a global, returning its value.
+    pub fn remove(&self, name: Sym) -> Option<Value> {
+        self.version.set(self.version.get() + 1);
+        self.dict.borrow_mut().remove(&name)
     }
 }
 
