@@ -43,6 +43,15 @@ pub enum CmpKind {
 pub enum Op {
     /// Does nothing. `stack: ->`
     Nop,
+    /// Superinstruction: `LoadFast(a)` then `LoadFast(b)`; skips the `LoadFast(b)` that
+    /// follows it. `stack: -> local_a local_b`
+    LoadFastFast(u16, u16),
+    /// Superinstruction: `LoadFast(a)` then `LoadConst(k)`; skips the `LoadConst` that
+    /// follows it. `stack: -> local_a const_k`
+    LoadFastConst(u16, u16),
+    /// Superinstruction: `Compare(kind)` then `PopJumpIfFalse(target)`; skips the jump that
+    /// follows it. `stack: a b ->`
+    CompareJumpIfFalse(CmpKind, JumpTarget),
     /// Pushes a constant. `stack: -> consts[i]`
     LoadConst(ConstIdx),
     /// Discards the top. `stack: a ->`

@@ -64,6 +64,20 @@ fn line_starts(source: &str) -> Vec<u32> {
     v
 }
 
+/// Rewrites common pairs into superinstructions. The second instruction of each pair stays
+/// in place (the fused one skips it), so jump targets and line numbers are unchanged.
+fn fuse_superinstructions(ops: &mut [Op]) {
+    for i in 0..ops.len().saturating_sub(1) {
+        let fused = match (ops[i], ops[i + 1]) {
+            (Op::LoadFast(a), Op::LoadFast(b)) if a.0 < 0x10000 && b.0 < 0x10000 => Op::LoadFastFast(a.0 as u16, b.0 as u16),
+            (Op::LoadFast(a), Op::LoadConst(k)) if a.0 < 0x10000 && k.0 < 0x10000 => Op::LoadFastConst(a.0 as u16, k.0 as u16),
+            (Op::Compare(kind), Op::PopJumpIfFalse(t)) => Op::CompareJumpIfFalse(kind, t),
+            _ => continue,
+        };
+        ops[i] = fused;
+    }
+}
+
 /// The docstring of a body, if its first statement is a string literal.
 fn docstring(body: &[ast::Stmt]) -> Option<String> {
     match body.first().map(|s| &s.kind) {
@@ -210,6 +224,7 @@ impl<'a> Compiler<'a> {
                 other => other,
             };
         }
+        fuse_superinstructions(&mut ops);
         let s = &self.table.scopes[u.scope];
         let mut cell_params = Vec::new();
         for (ci, c) in u.cellvars.iter().enumerate() {

@@ -219,6 +219,43 @@ impl Vm {
             *ip += 1;
             match op {
                 Op::Nop => {}
+                Op::LoadFastFast(a, b) => {
+                    let va = self.stack[bp + a as usize].clone();
+                    let vb = self.stack[bp + b as usize].clone();
+                    if va.is_undef() || vb.is_undef() {
+                        // Let the plain instructions report the unbound local.
+                        *ip -= 1;
+                        return self.unbound_local(code, if va.is_undef() { a } else { b });
+                    }
+                    self.stack.push(va);
+                    self.stack.push(vb);
+                    *ip += 1;
+                }
+                Op::LoadFastConst(a, k) => {
+                    let va = self.stack[bp + a as usize].clone();
+                    if va.is_undef() {
+                        return self.unbound_local(code, a);
+                    }
+                    self.stack.push(va);
+                    self.stack.push(code.consts[k as usize].clone());
+                    *ip += 1;
+                }
+                Op::CompareJumpIfFalse(kind, t) => {
+                    let n = self.stack.len();
+                    let truth = if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
+                        let r = super::ops::cmp_i64(kind, *x, *y);
+                        std::mem::forget(self.stack.pop());
+                        std::mem::forget(self.stack.pop());
+                        r
+                    } else {
+                        self.compare_truth_slow(kind)?
+                    };
+                    if truth {
+                        *ip += 1;
+                    } else {
+                        *ip = t.0 as usize;
+                    }
+                }
                 Op::LoadConst(k) => {
                     let v = code.consts[k.0 as usize].clone();
                     self.stack.push(v);
@@ -929,6 +966,28 @@ impl Vm {
                 Op::Unreachable => return Err(Exc::runtime_error("unreachable instruction")),
             }
         }
+    }
+
+    /// Pops two operands, compares them and returns the truth of the result.
+    #[inline(never)]
+    fn compare_truth_slow(&mut self, kind: crate::bytecode::CmpKind) -> Res<bool> {
+        let b = self.stack.pop().unwrap_or_default();
+        let a = self.stack.pop().unwrap_or_default();
+        let v = self.compare(kind, &a, &b)?;
+        match v {
+            Value::Bool(b) => Ok(b),
+            other => self.truthy(&other),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn unbound_local(&self, code: &Code, slot: u16) -> Res<Flow> {
+        let name = code.varnames[slot as usize];
+        Err(Exc::new(
+            ExcKind::UnboundLocalError,
+            format!("cannot access local variable '{name}' where it is not associated with a value"),
+        ))
     }
 
     #[inline(never)]
