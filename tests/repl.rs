@@ -74,7 +74,28 @@ impl Screen {
         command.push_str("; echo \"[exit $?]\"; sleep 120");
         screen.tmux(&["new-session", "-d", "-s", "repl", "-x", "100", "-y", "50", &command]);
         screen.wait_for_prompt(">>>");
+        screen.sync();
         screen
+    }
+
+    /// Waits until the line editor really reads keys: right after the first prompt appears,
+    /// rustyline may still be setting up the terminal (querying the cursor position), and
+    /// keys typed then can be lost. Types `#` until it is echoed, then erases it.
+    fn sync(&self) {
+        let start = Instant::now();
+        loop {
+            self.type_text("#");
+            let echoed = Instant::now();
+            while echoed.elapsed() < Duration::from_millis(500) {
+                if self.text().lines().last().is_some_and(|l| l.starts_with(">>> #")) {
+                    self.press("C-u");
+                    self.wait_for_prompt(">>>");
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            assert!(start.elapsed() < TIMEOUT, "the REPL never echoed a key:\n{}", self.text());
+        }
     }
 
     fn tmux(&self, args: &[&str]) -> String {
@@ -213,12 +234,14 @@ fn ctrl_c_clears_the_line_and_ctrl_d_exits_0() {
     }
     let s = Screen::start(&[], &[("AIO_HISTORY", Path::new(""))]);
     s.type_text("this is discarded");
+    s.wait_for(">>> this is discarded");
     s.press("C-c");
     s.wait_for_prompt(">>>");
     assert!(s.text().contains("KeyboardInterrupt"), "{}", s.text());
     // Ctrl-C in the middle of a block drops the whole block.
     s.line("if True:", "...");
     s.type_text("    print('never')");
+    s.wait_for("...     print('never')");
     s.press("C-c");
     s.wait_for_prompt(">>>");
     s.line("1 + 1", ">>>");

@@ -38,8 +38,15 @@ pub const INPUT_NAME: &str = "<stdin>";
 /// Runs the REPL on the terminal until Ctrl-D, `exit()` or `raise SystemExit`, and returns
 /// the exit status. `globals` is the namespace the inputs run in (the `__main__` of a script
 /// already run by `aio -i`, or a fresh one).
-pub fn run(engine: Engine, globals: Rc<Module>) -> u8 {
+pub fn run(mut engine: Engine, globals: Rc<Module>) -> u8 {
     let interactive = std::io::stdin().is_terminal();
+    if std::io::stdout().is_terminal() {
+        // Line-buffered, as CPython's stdout is on a terminal: a long-running statement shows
+        // each printed line at once rather than when the input finishes.
+        engine.vm.stdout = crate::vm::Output::Callback(Rc::new(|text: &str| {
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }));
+    }
     let no_color = std::env::var_os("NO_COLOR").is_some();
     let color = interactive && std::io::stdout().is_terminal() && !no_color;
     let stderr_color = std::io::stderr().is_terminal() && !no_color;
@@ -67,7 +74,7 @@ pub fn run(engine: Engine, globals: Rc<Module>) -> u8 {
         let _ = editor.load_history(path);
     }
     if interactive {
-        println!("aio {} — type Python, Ctrl-D to exit", env!("CARGO_PKG_VERSION"));
+        eprintln!("aio {} — type Python, Ctrl-D to exit", env!("CARGO_PKG_VERSION"));
     }
     let mut pending = String::new();
     loop {
