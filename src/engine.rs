@@ -4,6 +4,8 @@ use crate::vm::value::{Module, Value};
 use crate::vm::{Exc, ExcKind, Vm};
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// How a script run ended, for the CLI's exit status.
 #[derive(Debug, PartialEq, Eq)]
@@ -18,6 +20,23 @@ pub enum Outcome {
 pub struct Engine {
     /// The VM.
     pub vm: Vm,
+    /// Set (from any thread, e.g. a SIGINT handler) to ask the running code to stop with
+    /// `KeyboardInterrupt`; see [`Engine::interrupt_flag`].
+    interrupt: Arc<AtomicBool>,
+}
+
+/// How one piece of interactive input ended (see [`Engine::run_interactive`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Interactive {
+    /// It ran to the end (echoed values are already written).
+    Ok,
+    /// It did not parse or compile; the report, rendered against the input, is already written
+    /// to stderr.
+    SyntaxError,
+    /// It raised; the traceback is already written to stderr. The session goes on.
+    Raised,
+    /// It raised `SystemExit`: the session should end with this status.
+    Exit(i32),
 }
 
 impl Default for Engine {
@@ -32,7 +51,7 @@ impl Engine {
         let mut vm = Vm::new();
         crate::modules::install(&mut vm);
         crate::vm::value::bump_class_epoch();
-        Engine { vm }
+        Engine { vm, interrupt: Arc::new(AtomicBool::new(false)) }
     }
 
     /// Runs a source string as the `__main__` module, printing any uncaught exception.
@@ -83,5 +102,125 @@ impl Engine {
             return Outcome::Exit(130);
         }
         Outcome::Exit(1)
+    }
+
+    /// The `__main__` module, created empty (with `__name__` and `__file__`) if no script
+    /// has run yet. Its globals are the REPL's namespace.
+    pub fn main_module(&mut self, filename: &str) -> Rc<Module> {
+        if let Some(Value::Module(m)) = self.vm.modules.borrow().get("__main__") {
+            return m.clone();
+        }
+        let module = Rc::new(Module::new("__main__", filename));
+        self.vm.modules.borrow_mut().insert(Rc::from("__main__"), Value::Module(module.clone()));
+        module
+    }
+
+    /// Parses, compiles (in interactive mode: expression statements echo their `repr` and
+    /// bind `_`) and runs one piece of REPL input in `globals`. Errors are written to stderr:
+    /// syntax errors rendered against `source` (named `filename`), exceptions as tracebacks.
+    pub fn run_interactive(&mut self, source: &str, filename: &str, globals: &Rc<Module>, color: bool) -> Interactive {
+        let compiled = crate::parser::parse_module(source)
+            .and_then(|ast| crate::compiler::compile_interactive(&ast, filename, source));
+        let code = match compiled {
+            Ok(code) => code,
+            Err(e) => {
+                // HOOK(top-level await): once the event loop exists, an input whose only error
+                // is `'await' outside function` is recompiled as a coroutine body (CPython's
+                // PyCF_ALLOW_TOP_LEVEL_AWAIT) and run with `run_until_complete` on the loop
+                // this engine keeps between inputs, so tasks created at the prompt survive.
+                let text = crate::diagnostics::render(&e, filename, source, color);
+                self.vm.write_stderr(&text);
+                return Interactive::SyntaxError;
+            }
+        };
+        self.interrupt.store(false, Ordering::Relaxed);
+        let r = self.vm.run_module_code(code, globals.clone());
+        self.vm.run_finalizers();
+        let out = match r {
+            Ok(_) => Interactive::Ok,
+            Err(e) => {
+                let inst = self.vm.materialize(e);
+                let exit = inst.class.is_subclass(self.vm.exc_class(ExcKind::SystemExit));
+                match self.report(Exc::Obj(inst)) {
+                    Outcome::Exit(n) if exit => Interactive::Exit(n),
+                    _ => Interactive::Raised,
+                }
+            }
+        };
+        self.vm.flush_stdout();
+        out
+    }
+
+    /// The flag that asks running code to stop with `KeyboardInterrupt`, for a host's
+    /// SIGINT handler or watchdog thread to set.
+    ///
+    /// Status: the REPL clears it before each input, but the VM does not poll it yet. The VM
+    /// side needs: a check of this flag (one relaxed load) at the places fuel will be counted —
+    /// backward jumps and calls — that raises `KeyboardInterrupt` at the current instruction
+    /// and clears the flag; `Vm` would hold a clone of this `Arc`.
+    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
+        self.interrupt.clone()
+    }
+
+    /// The names bound in a module's globals, sorted (for completion).
+    pub fn global_names(&self, globals: &Module) -> Vec<String> {
+        let mut names: Vec<String> = globals.dict.borrow().keys().map(|k| k.to_string_owned()).collect();
+        names.sort();
+        names
+    }
+
+    /// The names of the built-in functions, types and constants, sorted.
+    pub fn builtin_names(&self) -> Vec<String> {
+        self.global_names(&self.vm.builtins)
+    }
+
+    /// Looks a plain name up in `globals`, then in the builtins, without running any code.
+    pub fn lookup_name(&self, globals: &Module, name: &str) -> Option<Value> {
+        let sym = crate::vm::Sym::new(name);
+        globals.get(sym).or_else(|| self.vm.builtins.get(sym))
+    }
+
+    /// The attribute names `dir(value)` lists, sorted, found without running any code
+    /// (module members, instance attributes, and the names in the class and its MRO).
+    pub fn attribute_names(&self, value: &Value) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        match value {
+            Value::Module(m) => names.extend(m.dict.borrow().keys().map(|k| k.to_string_owned())),
+            v => {
+                let class = match v {
+                    Value::Class(c) => c.clone(),
+                    other => self.vm.class_of(other),
+                };
+                if let Value::Instance(i) = v {
+                    names.extend(i.attrs.borrow().iter().map(|(k, _)| k.to_string_owned()));
+                }
+                names.extend(class.dict.borrow().keys().map(|k| k.to_string_owned()));
+                for c in &class.mro {
+                    names.extend(c.dict.borrow().keys().map(|k| k.to_string_owned()));
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The names `import` can find without running code: native modules, modules already
+    /// imported, and `.aio` files in the search path, sorted.
+    pub fn module_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.vm.native_modules.keys().map(|k| k.to_string()).collect();
+        names.extend(self.vm.modules.borrow().keys().filter(|k| !k.starts_with('_')).map(|k| k.to_string()));
+        for dir in &self.vm.search_path {
+            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().to_string();
+                if let Some(stem) = name.strip_suffix(".aio") {
+                    names.push(stem.to_string());
+                }
+            }
+        }
+        names.sort();
+        names.dedup();
+        names
     }
 }

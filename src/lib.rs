@@ -17,8 +17,9 @@ mod engine;
 pub mod lexer;
 pub mod modules;
 pub mod parser;
+pub mod repl;
 pub mod text;
 pub mod traceback;
 pub mod vm;
 
-pub use engine::{Engine, Outcome};
+pub use engine::{Engine, Interactive, Outcome};

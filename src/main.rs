@@ -13,7 +13,9 @@ Commands:
                             run a script; --dis prints its bytecode instead
   aio -c CODE [ARGS...]     run CODE as a script
   aio check FILE...         parse and compile each FILE; report every syntax error
-  aio                       read a program from standard input and run it
+  aio -i FILE [ARGS...]     run a script, then open the REPL with its globals
+  aio                       on a terminal, open the REPL; otherwise read a program
+                            from standard input and run it
   aio --version             print the version
   aio --help                print this help
 ";
@@ -59,6 +61,10 @@ fn real_main() -> u8 {
             }
         },
         Some("check") => check(&args[1..]),
+        Some("-i") => match args.get(1) {
+            Some(file) => inspect(file, &args[1..]),
+            None => repl(),
+        },
         Some("run") => {
             let mut rest = &args[1..];
             let mut dis = false;
@@ -79,11 +85,9 @@ fn real_main() -> u8 {
             2
         }
         Some(file) if file != "-" => run_file(file, &args, false),
+        _ if std::io::stdin().is_terminal() => repl(),
         _ => {
             let mut src = String::new();
-            if std::io::stdin().is_terminal() {
-                eprintln!("aio {} — type a program, then Ctrl-D to run it", env!("CARGO_PKG_VERSION"));
-            }
             if let Err(e) = std::io::stdin().read_to_string(&mut src) {
                 eprintln!("aio: cannot read standard input: {e}");
                 return 2;
@@ -152,7 +156,8 @@ fn color() -> bool {
     std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
 }
 
-fn run_source(src: &str, name: &str, argv: Vec<String>, path: Option<&Path>) -> u8 {
+/// An engine with `sys.argv` and the `AIOPATH` search directories set.
+fn new_engine(argv: Vec<String>) -> Engine {
     let mut engine = Engine::new();
     engine.vm.argv = argv;
     if let Some(p) = std::env::var_os("AIOPATH") {
@@ -160,6 +165,36 @@ fn run_source(src: &str, name: &str, argv: Vec<String>, path: Option<&Path>) -> 
             engine.vm.search_path.push(d);
         }
     }
+    engine
+}
+
+/// The REPL in a fresh `__main__`.
+fn repl() -> u8 {
+    let mut engine = new_engine(vec!["".into()]);
+    let globals = engine.main_module(aio::repl::INPUT_NAME);
+    aio::repl::run(engine, globals)
+}
+
+/// `aio -i FILE`: runs the script (an uncaught exception is reported, not fatal), then opens
+/// the REPL in its `__main__` globals, as `python3 -i` does.
+fn inspect(file: &str, argv: &[String]) -> u8 {
+    let src = match read_script(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let mut engine = new_engine(argv.to_vec());
+    match aio::parser::parse_module(&src) {
+        Ok(_) => {
+            engine.run_file(Path::new(file), &src);
+        }
+        Err(e) => eprint!("{}", aio::diagnostics::render(&e, file, &src, color())),
+    }
+    let globals = engine.main_module(file);
+    aio::repl::run(engine, globals)
+}
+
+fn run_source(src: &str, name: &str, argv: Vec<String>, path: Option<&Path>) -> u8 {
+    let mut engine = new_engine(argv);
     // Syntax errors are reported with the source span before anything runs.
     if let Err(e) = aio::parser::parse_module(src) {
         eprint!("{}", aio::diagnostics::render(&e, name, src, color()));

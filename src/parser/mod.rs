@@ -41,6 +41,46 @@ pub fn parse_module_all(source: &str) -> Result<Module, Vec<SyntaxError>> {
     }
 }
 
+/// Whether a failed parse ran out of input, so that more lines could complete it (for a REPL
+/// deciding between a `... ` prompt and an error report).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unfinished {
+    /// The error is not about the end of the input.
+    No,
+    /// A bracket, a triple-quoted string or a backslash continuation is still open at the end:
+    /// any further line, even a blank one, belongs to the same input.
+    Open,
+    /// The grammar wanted more at the end: an indented block, an `except`, a decorated `def`.
+    Statement,
+}
+
+/// Parses interactive input like [`parse_module`]; on failure also says whether the error is
+/// only that the input stopped early ([`Unfinished`]).
+pub fn parse_input(source: &str) -> Result<Module, (SyntaxError, Unfinished)> {
+    let lexed = tokenize(source, 0, source.len(), Mode::Module);
+    if let Some(e) = &lexed.error {
+        let open = e.message.ends_with("was never closed")
+            || e.message == "unexpected EOF while parsing"
+            || e.message.starts_with("unterminated triple-quoted string literal");
+        if open {
+            return Err((e.clone(), Unfinished::Open));
+        }
+    }
+    let (result, at_eof) = run_reporting_eof(source, 0, source.len(), Mode::Module);
+    match result {
+        Ok(nodes::Top::Module(body)) => Ok(Module { body }),
+        Ok(nodes::Top::Expr(e)) => Err((SyntaxError::new("invalid syntax", e.span), Unfinished::No)),
+        Err(mut errors) => {
+            let unfinished = if at_eof && errors.len() == 1 && lexed.error.is_none() {
+                Unfinished::Statement
+            } else {
+                Unfinished::No
+            };
+            Err((errors.swap_remove(0), unfinished))
+        }
+    }
+}
+
 /// Parses a lone expression (as `eval` does); line breaks inside are ignored.
 pub fn parse_expression(source: &str) -> Result<Expr, SyntaxError> {
     parse_expression_at(source, 0, source.len())
@@ -56,7 +96,18 @@ pub(crate) fn parse_expression_at(source: &str, start: usize, end: usize) -> Res
 }
 
 /// Lexes and parses `source[start..end]`; on failure returns at least one error.
-fn run(source: &str, mut start: usize, end: usize, mode: Mode) -> Result<nodes::Top, Vec<SyntaxError>> {
+fn run(source: &str, start: usize, end: usize, mode: Mode) -> Result<nodes::Top, Vec<SyntaxError>> {
+    run_reporting_eof(source, start, end, mode).0
+}
+
+/// [`run`], also saying whether the parser's final error was an unexpected end of input with
+/// no error recovered before it.
+fn run_reporting_eof(
+    source: &str,
+    mut start: usize,
+    end: usize,
+    mode: Mode,
+) -> (Result<nodes::Top, Vec<SyntaxError>>, bool) {
     if mode == Mode::Module && source[start..end].starts_with('\u{feff}') {
         start += '\u{feff}'.len_utf8(); // a UTF-8 byte order mark, which CPython skips
     }
@@ -77,7 +128,7 @@ fn run(source: &str, mut start: usize, end: usize, mode: Mode) -> Result<nodes::
     let top = match result {
         Ok(top) => Some(top),
         Err(e) => {
-            at_eof = matches!(e, ParseError::UnrecognizedEof { .. });
+            at_eof = matches!(e, ParseError::UnrecognizedEof { .. }) && errors.is_empty();
             errors.push(errors::convert(e, &tokens, source));
             None
         }
@@ -98,10 +149,11 @@ fn run(source: &str, mut start: usize, end: usize, mode: Mode) -> Result<nodes::
             Some(_) => errors.push(lex_error),
         }
     }
-    match top {
+    let result = match top {
         Some(top) if errors.is_empty() => Ok(top),
         _ => Err(errors),
-    }
+    };
+    (result, at_eof)
 }
 
 /// Marks `with (a as b, c):` brackets so the grammar can tell them from a parenthesised
