@@ -764,6 +764,36 @@ fn m_seek(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::Int(pos as i64))
 }
 
+fn m_truncate(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let (_, o) = this(a)?;
+    let f = file_of(&o)?;
+    let a = rest(a);
+    no_kw("truncate", &a)?;
+    check_args("truncate", &a, 0, 1)?;
+    let size = match a.pos.first() {
+        None | Some(Value::None) => None,
+        Some(v) => Some(vm.index_value(v)?),
+    };
+    check_open(f, if f.is_text() { CLOSED } else { "truncate of closed file" })?;
+    if !f.writable {
+        return Err(unsupported(vm, "truncate"));
+    }
+    if size.is_some_and(|s| s < 0) {
+        return Err(io_err(vm, std::io::Error::from_raw_os_error(22)));
+    }
+    let r = {
+        let mut core = f.core.borrow_mut();
+        core.tell().and_then(|pos| {
+            let size = size.map_or(pos, |s| s as u64);
+            core.seek(SeekFrom::Start(pos))?;
+            core.file()?.set_len(size)?;
+            Ok(size)
+        })
+    };
+    let size = r.map_err(|e| io_err(vm, e))?;
+    Ok(Value::Int(size as i64))
+}
+
 fn m_fileno(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     use std::os::unix::io::AsRawFd;
     let (_, o) = this(a)?;
@@ -887,6 +917,7 @@ impl NativeObject for FileObj {
             "seek" => method("seek", m_seek),
             "tell" => method("tell", m_tell),
             "fileno" => method("fileno", m_fileno),
+            "truncate" => method("truncate", m_truncate),
             "isatty" => method("isatty", m_isatty),
             "readable" => method("readable", m_readable),
             "writable" => method("writable", m_writable),
