@@ -71,18 +71,19 @@ impl Core {
         Ok(())
     }
 
-    /// Before a read: flush writes and move the unconsumed bytes to the buffer's front.
+    /// Before a read: hand pending writes to the OS first.
     fn start_read(&mut self) -> std::io::Result<()> {
-        self.flush_write()?;
+        self.flush_write()
+    }
+
+    /// Reads more bytes onto the end of the read buffer; `false` at end of file. The
+    /// consumed bytes are dropped first, so offsets from `rpos` stay valid across a fill
+    /// (and absolute offsets do not).
+    fn fill(&mut self) -> std::io::Result<bool> {
         if self.rpos > 0 {
             self.rbuf.drain(..self.rpos);
             self.rpos = 0;
         }
-        Ok(())
-    }
-
-    /// Reads more bytes onto the end of the read buffer; `false` at end of file.
-    fn fill(&mut self) -> std::io::Result<bool> {
         let mut chunk = vec![0u8; READ_CHUNK];
         loop {
             let f = self.file()?;
@@ -122,7 +123,8 @@ impl Core {
     /// Everything up to the end of the file.
     fn read_all(&mut self) -> std::io::Result<Vec<u8>> {
         self.start_read()?;
-        let mut out = std::mem::take(&mut self.rbuf);
+        let mut out = self.rbuf.split_off(self.rpos);
+        self.rbuf.clear();
         self.rpos = 0;
         self.file()?.read_to_end(&mut out)?;
         Ok(out)
@@ -132,16 +134,17 @@ impl Core {
     fn read_bytes(&mut self, n: usize) -> std::io::Result<Vec<u8>> {
         self.start_read()?;
         self.fill_to(n)?;
-        let end = self.rbuf.len().min(n);
+        let end = self.rbuf.len().min(self.rpos.saturating_add(n));
         Ok(self.take(end))
     }
 
     /// One line as raw bytes, ending as `ends` decides, at most `limit` bytes long.
     fn read_line(&mut self, ends: LineEnd, limit: Option<usize>) -> std::io::Result<Vec<u8>> {
         self.start_read()?;
+        // Offsets from `rpos`: `from` is where the search resumes after a fill.
         let mut from = 0;
-        let end = loop {
-            let buf = &self.rbuf;
+        let len = loop {
+            let buf = &self.rbuf[self.rpos..];
             let found = match ends {
                 LineEnd::Lf => buf[from..].iter().position(|b| *b == b'\n').map(|i| Some(from + i + 1)),
                 LineEnd::Cr => buf[from..].iter().position(|b| *b == b'\r').map(|i| Some(from + i + 1)),
@@ -157,30 +160,28 @@ impl Core {
                     }
                 }),
             };
+            let have = buf.len();
             match found {
-                Some(Some(end)) => break end,
+                Some(Some(len)) => break len,
                 Some(None) => {
-                    let at = self.rbuf.len() - 1;
-                    if !self.fill()? {
-                        break at + 1;
+                    if limit.is_some_and(|l| have >= l) || !self.fill()? {
+                        break have;
                     }
-                    from = at;
+                    from = have - 1;
                 }
                 None => {
-                    if limit.is_some_and(|l| self.rbuf.len() >= l) {
-                        break self.rbuf.len();
+                    if limit.is_some_and(|l| have >= l) || !self.fill()? {
+                        break have;
                     }
-                    from = self.rbuf.len().saturating_sub(1);
-                    if !self.fill()? {
-                        break self.rbuf.len();
-                    }
+                    from = have.saturating_sub(1);
                 }
             }
         };
-        let end = match limit {
-            Some(l) => end.min(l),
-            None => end,
+        let len = match limit {
+            Some(l) => len.min(l),
+            None => len,
         };
+        let end = self.rpos + len;
         Ok(self.take(end))
     }
 
@@ -289,8 +290,14 @@ impl Text {
         self.newline.is_none()
     }
 
-    fn decode(&self, raw: &[u8]) -> Res<String> {
-        let s = decode_with(raw, self.codec, &self.errors)?;
+    fn decode(&self, raw: Vec<u8>) -> Res<String> {
+        let s = match (self.codec, String::from_utf8(raw)) {
+            // Valid UTF-8 (also valid ASCII when it has no byte above 0x7f): no copy.
+            (Codec::Utf8, Ok(s)) => s,
+            (Codec::Ascii, Ok(s)) if s.is_ascii() => s,
+            (_, Ok(s)) => decode_with(s.as_bytes(), self.codec, &self.errors)?,
+            (_, Err(e)) => decode_with(e.as_bytes(), self.codec, &self.errors)?,
+        };
         if self.translates() && s.contains('\r') {
             return Ok(s.replace("\r\n", "\n").replace('\r', "\n"));
         }
@@ -505,7 +512,7 @@ fn read_line_value(vm: &mut Vm, f: &FileObj, limit: Option<usize>) -> Res<Value>
                 }
             }
             drop(core);
-            Ok(Value::string(t.decode(&line)?))
+            Ok(Value::string(t.decode(line)?))
         }
         None => {
             let line = f.core.borrow_mut().read_line(LineEnd::Lf, limit).map_err(|e| io_err(vm, e))?;
@@ -559,7 +566,7 @@ fn m_read(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     };
     let raw = raw.map_err(|e| io_err(vm, e))?;
     match &f.text {
-        Some(t) => Ok(Value::string(t.decode(&raw)?)),
+        Some(t) => Ok(Value::string(t.decode(raw)?)),
         None => Ok(Value::Bytes(Rc::from(raw))),
     }
 }
