@@ -291,3 +291,25 @@ fn script_imports_sibling_module_from_another_working_directory() {
     assert_eq!(code(&out), Some(0), "{}", describe(&out));
     assert_eq!(stdout(&out), "42\n");
 }
+
+#[test]
+fn unclosed_files_are_flushed_at_exit() {
+    // `keep` makes a cycle (the function holds the module's globals, which hold the
+    // function), so the files are never dropped: their writes must still reach the disk,
+    // on a normal exit, on `sys.exit` and after an uncaught exception, as in CPython.
+    let tmp = TempDir::new();
+    let cases = [
+        ("normal.txt", "", 0),
+        ("exited.txt", "import sys\nsys.exit(3)\n", 3),
+        ("raised.txt", "raise KeyError('x')\n", 1),
+    ];
+    for (name, ending, status) in cases {
+        let script = format!(
+            "def keep():\n    return f, b\nf = open('{name}', 'w')\nf.write('text ' * 3)\nb = open('{name}.bin', 'wb')\nb.write(b'\\x00\\x01')\n{ending}"
+        );
+        let out = aio_in(&tmp.path, &["-c", &script]);
+        assert_eq!(code(&out), Some(status), "{}", describe(&out));
+        assert_eq!(fs::read_to_string(tmp.path.join(name)).unwrap_or_default(), "text text text ");
+        assert_eq!(fs::read(tmp.path.join(format!("{name}.bin"))).unwrap_or_default(), vec![0u8, 1]);
+    }
+}

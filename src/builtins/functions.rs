@@ -770,4 +770,5 @@ pub const FUNCTIONS: &[(&str, NativeFn)] = &[
     ("anext", anext),
     ("exit", exit_),
     ("quit", exit_),
+    ("open", super::file::open),
 ];

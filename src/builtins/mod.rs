@@ -4,6 +4,7 @@
 mod bytes_methods;
 mod constructors;
 mod exceptions;
+mod file;
 mod functions;
 mod methods;
 mod num_methods;

@@ -3,8 +3,8 @@
 mod gc;
 mod json;
 mod math;
-mod os;
-mod params;
+pub(crate) mod os;
+pub(crate) mod params;
 mod random;
 pub mod structseq;
 mod sys;

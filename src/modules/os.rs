@@ -35,7 +35,7 @@ fn strerror(e: &std::io::Error) -> String {
 }
 
 /// An `OSError` (subclass by errno) for a failed call on `file` (and `file2`).
-fn os_error(vm: &mut Vm, e: &std::io::Error, file: Option<&str>, file2: Option<&str>) -> Exc {
+pub(crate) fn os_error(vm: &mut Vm, e: &std::io::Error, file: Option<&str>, file2: Option<&str>) -> Exc {
     let errno = e.raw_os_error().unwrap_or(0);
     let msg = strerror(e);
     let mut text = format!("[Errno {errno}] {msg}");
