@@ -62,6 +62,11 @@ impl Vm {
                 inst.set_attr(key, v);
             }
         }
+        // As CPython's split: the parts get independent copies of the notes.
+        let notes = Sym::new("__notes__");
+        if let Some(Value::List(l)) = t.get_attr(notes) {
+            inst.set_attr(notes, Value::list(l.items.borrow().clone()));
+        }
         Ok(Value::Instance(inst))
     }
 
