@@ -416,10 +416,8 @@ impl<'a> Compiler<'a> {
     fn enter(&mut self, span: Span) -> CResult {
         self.depth += 1;
         if self.depth > MAX_NESTING {
-            return Err(SyntaxError::new(
-                "too many nested expressions or statements (RecursionError during compilation)",
-                span,
-            ));
+            return Err(SyntaxError::new("maximum recursion depth exceeded during compilation", span)
+                .with_kind(crate::diagnostics::SyntaxErrorKind::Recursion));
         }
         Ok(())
     }

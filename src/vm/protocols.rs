@@ -238,6 +238,7 @@ impl Vm {
             crate::diagnostics::SyntaxErrorKind::Syntax => ExcKind::SyntaxError,
             crate::diagnostics::SyntaxErrorKind::Indentation => ExcKind::IndentationError,
             crate::diagnostics::SyntaxErrorKind::Tab => ExcKind::TabError,
+            crate::diagnostics::SyntaxErrorKind::Recursion => ExcKind::RecursionError,
         };
         let (line, col) = crate::diagnostics::line_col(source, e.span.start as usize);
         let inst = self.materialize(Exc::Msg(kind, e.message.clone()));
