@@ -347,8 +347,8 @@ impl Vm {
         if self.repr_stack.contains(&id) {
             return Ok(busy.to_string());
         }
-        self.repr_stack.push(id);
         self.check_depth_native()?;
+        self.repr_stack.push(id);
         let r = f(self);
         self.repr_stack.pop();
         r
