@@ -166,17 +166,6 @@ fn print_group(vm: &mut Vm, ctx: &mut Ctx, exc: &Rc<Instance>) {
 }
 
 fn print_exception(vm: &mut Vm, ctx: &mut Ctx, exc: &Rc<Instance>) {
-    if let Some(Value::Str(r)) = exc.get_attr(Sym::new("_aio_rendered")) {
-        // A syntax error from an imported module, already rendered with its span.
-        for line in r.as_str().split_inclusive('\n') {
-            ctx.write_indented_margin();
-            ctx.out.push_str(line);
-        }
-        if !ctx.out.ends_with('\n') {
-            ctx.out.push('\n');
-        }
-        return;
-    }
     if let Some(Value::Other(o)) = exc.get_attr(vm.syms.traceback) {
         if let Some(tb) = o.as_any().downcast_ref::<Traceback>() {
             let entries = tb.entries.borrow();
@@ -195,6 +184,17 @@ fn print_exception(vm: &mut Vm, ctx: &mut Ctx, exc: &Rc<Instance>) {
                 print_entries(vm, ctx, shown.iter().rev());
             }
         }
+    }
+    if let Some(Value::Str(r)) = exc.get_attr(Sym::new("_aio_rendered")) {
+        // A syntax error from an imported module, already rendered with its span.
+        for line in r.as_str().split_inclusive('\n') {
+            ctx.write_indented_margin();
+            ctx.out.push_str(line);
+        }
+        if !ctx.out.ends_with('\n') {
+            ctx.out.push('\n');
+        }
+        return;
     }
     let line = exception_line(vm, exc);
     ctx.write_indented_margin();
