@@ -6,6 +6,8 @@
 mod expr;
 mod stmt;
 pub mod symtable;
+#[cfg(test)]
+mod tests;
 
 use crate::ast::{self, Span};
 use crate::bytecode::{CellIdx, Code, CodeFlags, ConstIdx, JumpTarget, LocalSlot, NameIdx, Op};
