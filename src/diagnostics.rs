@@ -14,6 +14,8 @@ pub enum SyntaxErrorKind {
     Indentation,
     /// `TabError` (a subclass of `IndentationError`).
     Tab,
+    /// `RecursionError` (not a `SyntaxError`): the program nests too deeply to compile.
+    Recursion,
 }
 
 impl SyntaxErrorKind {
@@ -23,6 +25,7 @@ impl SyntaxErrorKind {
             SyntaxErrorKind::Syntax => "SyntaxError",
             SyntaxErrorKind::Indentation => "IndentationError",
             SyntaxErrorKind::Tab => "TabError",
+            SyntaxErrorKind::Recursion => "RecursionError",
         }
     }
 }
@@ -113,6 +116,11 @@ fn clamp(source: &str, span: Span) -> std::ops::Range<usize> {
 /// location, the labelled span (and related span) and the hint as a help line. With
 /// `color == false` the output is plain ASCII, stable enough for golden files.
 pub fn render(err: &SyntaxError, filename: &str, source: &str, color: bool) -> String {
+    if err.kind == SyntaxErrorKind::Recursion {
+        // As CPython: a bare `RecursionError: ...` line, no source excerpt (the span is
+        // typically the whole pathological expression).
+        return format!("{}: {}\n", err.kind.class_name(), err.message);
+    }
     let config = Config::default().with_index_type(IndexType::Byte).with_color(color).with_char_set(if color {
         CharSet::Unicode
     } else {

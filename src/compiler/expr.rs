@@ -208,6 +208,9 @@ impl<'a> Compiler<'a> {
                 self.comprehension(e, CompKind::Gen, generators, elt, None, line)?
             }
             ExprKind::Await(v) => {
+                if !self.unit().is_function {
+                    return Err(self.error("'await' outside function", e.span));
+                }
                 if !self.unit().is_async {
                     return Err(self.error("'await' outside async function", e.span));
                 }

@@ -6,6 +6,8 @@
 mod expr;
 mod stmt;
 pub mod symtable;
+#[cfg(test)]
+mod tests;
 
 use crate::ast::{self, Span};
 use crate::bytecode::{CellIdx, Code, CodeFlags, ConstIdx, JumpTarget, LocalSlot, NameIdx, Op};
@@ -69,8 +71,12 @@ fn line_starts(source: &str) -> Vec<u32> {
 fn fuse_superinstructions(ops: &mut [Op]) {
     for i in 0..ops.len().saturating_sub(1) {
         let fused = match (ops[i], ops[i + 1]) {
-            (Op::LoadFast(a), Op::LoadFast(b)) if a.0 < 0x10000 && b.0 < 0x10000 => Op::LoadFastFast(a.0 as u16, b.0 as u16),
-            (Op::LoadFast(a), Op::LoadConst(k)) if a.0 < 0x10000 && k.0 < 0x10000 => Op::LoadFastConst(a.0 as u16, k.0 as u16),
+            (Op::LoadFast(a), Op::LoadFast(b)) if a.0 < 0x10000 && b.0 < 0x10000 => {
+                Op::LoadFastFast(a.0 as u16, b.0 as u16)
+            }
+            (Op::LoadFast(a), Op::LoadConst(k)) if a.0 < 0x10000 && k.0 < 0x10000 => {
+                Op::LoadFastConst(a.0 as u16, k.0 as u16)
+            }
             (Op::Compare(kind), Op::PopJumpIfFalse(t)) => Op::CompareJumpIfFalse(kind, t),
             _ => continue,
         };
@@ -432,10 +438,8 @@ impl<'a> Compiler<'a> {
     fn enter(&mut self, span: Span) -> CResult {
         self.depth += 1;
         if self.depth > MAX_NESTING {
-            return Err(SyntaxError::new(
-                "too many nested expressions or statements (RecursionError during compilation)",
-                span,
-            ));
+            return Err(SyntaxError::new("maximum recursion depth exceeded during compilation", span)
+                .with_kind(crate::diagnostics::SyntaxErrorKind::Recursion));
         }
         Ok(())
     }

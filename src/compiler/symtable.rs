@@ -366,17 +366,19 @@ impl Builder {
                 for n in names {
                     let sc = &self.scopes[self.cur];
                     let before = if sc.assigned.contains(n) {
-                        Some("assigned to")
+                        Some("assigned to before")
                     } else if sc.used.contains(n) {
-                        Some("used")
+                        Some("used prior to")
                     } else {
                         None
                     };
                     let is_param = sc.params.contains(n);
-                    if is_param {
+                    if sc.nonlocals.contains(n) {
+                        self.err(format!("name '{n}' is nonlocal and global"), s.span);
+                    } else if is_param {
                         self.err(format!("name '{n}' is parameter and global"), s.span);
                     } else if let Some(what) = before {
-                        self.err(format!("name '{n}' is {what} before global declaration"), s.span);
+                        self.err(format!("name '{n}' is {what} global declaration"), s.span);
                     }
                     self.scope().globals.insert(n.clone());
                 }
@@ -390,16 +392,18 @@ impl Builder {
                     let sc = &self.scopes[self.cur];
                     let is_param = sc.params.contains(n);
                     let before = if sc.assigned.contains(n) {
-                        Some("assigned to")
+                        Some("assigned to before")
                     } else if sc.used.contains(n) {
-                        Some("used")
+                        Some("used prior to")
                     } else {
                         None
                     };
-                    if is_param {
+                    if sc.globals.contains(n) {
+                        self.err(format!("name '{n}' is nonlocal and global"), s.span);
+                    } else if is_param {
                         self.err(format!("name '{n}' is parameter and nonlocal"), s.span);
                     } else if let Some(what) = before {
-                        self.err(format!("name '{n}' is {what} before nonlocal declaration"), s.span);
+                        self.err(format!("name '{n}' is {what} nonlocal declaration"), s.span);
                     }
                     self.scope().nonlocals.insert(n.clone());
                 }

@@ -28,7 +28,11 @@ const MAX_REPORTED_ERRORS: usize = 50;
 
 /// Parses a module, returning the first syntax error.
 pub fn parse_module(source: &str) -> Result<Module, SyntaxError> {
-    parse_module_all(source).map_err(|mut errors| errors.swap_remove(0))
+    match run(source, 0, source.len(), Mode::Module) {
+        Ok(nodes::Top::Module(body)) => Ok(Module { body }),
+        Ok(nodes::Top::Expr(e)) => Err(SyntaxError::new("invalid syntax", e.span)),
+        Err((mut errors, primary)) => Err(errors.swap_remove(primary)),
+    }
 }
 
 /// Parses a module, returning every syntax error found (in source order, never empty on `Err`).
@@ -37,7 +41,7 @@ pub fn parse_module_all(source: &str) -> Result<Module, Vec<SyntaxError>> {
     match run(source, 0, source.len(), Mode::Module) {
         Ok(nodes::Top::Module(body)) => Ok(Module { body }),
         Ok(nodes::Top::Expr(e)) => Err(vec![SyntaxError::new("invalid syntax", e.span)]),
-        Err(errors) => Err(errors),
+        Err((errors, _)) => Err(errors),
     }
 }
 
@@ -70,13 +74,13 @@ pub fn parse_input(source: &str) -> Result<Module, (SyntaxError, Unfinished)> {
     match result {
         Ok(nodes::Top::Module(body)) => Ok(Module { body }),
         Ok(nodes::Top::Expr(e)) => Err((SyntaxError::new("invalid syntax", e.span), Unfinished::No)),
-        Err(mut errors) => {
+        Err((mut errors, primary)) => {
             let unfinished = if at_eof && errors.len() == 1 && lexed.error.is_none() {
                 Unfinished::Statement
             } else {
                 Unfinished::No
             };
-            Err((errors.swap_remove(0), unfinished))
+            Err((errors.swap_remove(primary), unfinished))
         }
     }
 }
@@ -91,12 +95,13 @@ pub(crate) fn parse_expression_at(source: &str, start: usize, end: usize) -> Res
     match run(source, start, end, Mode::Expression) {
         Ok(nodes::Top::Expr(e)) => Ok(e),
         Ok(nodes::Top::Module(_)) => Err(SyntaxError::new("invalid syntax", crate::ast::Span::new(start, end))),
-        Err(mut errors) => Err(errors.swap_remove(0)),
+        Err((mut errors, primary)) => Err(errors.swap_remove(primary)),
     }
 }
 
-/// Lexes and parses `source[start..end]`; on failure returns at least one error.
-fn run(source: &str, start: usize, end: usize, mode: Mode) -> Result<nodes::Top, Vec<SyntaxError>> {
+/// Lexes and parses `source[start..end]`; on failure returns at least one error, in source
+/// order, with the index of the one CPython would report.
+fn run(source: &str, start: usize, end: usize, mode: Mode) -> Result<nodes::Top, (Vec<SyntaxError>, usize)> {
     run_reporting_eof(source, start, end, mode).0
 }
 
@@ -107,7 +112,7 @@ fn run_reporting_eof(
     mut start: usize,
     end: usize,
     mode: Mode,
-) -> (Result<nodes::Top, Vec<SyntaxError>>, bool) {
+) -> (Result<nodes::Top, (Vec<SyntaxError>, usize)>, bool) {
     if mode == Mode::Module && source[start..end].starts_with('\u{feff}') {
         start += '\u{feff}'.len_utf8(); // a UTF-8 byte order mark, which CPython skips
     }
@@ -133,25 +138,31 @@ fn run_reporting_eof(
             None
         }
     };
+    let mut primary = 0;
     if let Some(lex_error) = lexed.error {
         // Like CPython, a tokenizer error wins over a generic parser error, and over any error
         // the parser could only find after the tokenizer failed (e.g. inside a bracket that is
-        // never closed).
-        match errors.first() {
-            None => errors.push(lex_error),
-            Some(first)
-                if (at_eof && errors.len() == 1)
+        // never closed). Parser errors at or after the tokenizer error are its consequences
+        // (the token stream stops there); earlier ones stay, for `aio check`.
+        let wins = match errors.first() {
+            None => true,
+            Some(first) => {
+                (at_eof && errors.len() == 1)
                     || first.message == "invalid syntax"
-                    || first.span.start >= lex_error.span.start =>
-            {
-                errors[0] = lex_error
+                    || first.span.start >= lex_error.span.start
             }
-            Some(_) => errors.push(lex_error),
+        };
+        let lex_at = (lex_error.span.start as usize).min(source.len());
+        let line_start = source.get(..lex_at).and_then(|b| b.rfind('\n')).map_or(0, |i| i + 1);
+        errors.retain(|e| (e.span.start as usize) < line_start);
+        errors.push(lex_error);
+        if wins {
+            primary = errors.len() - 1;
         }
     }
     let result = match top {
         Some(top) if errors.is_empty() => Ok(top),
-        _ => Err(errors),
+        _ => Err((errors, primary)),
     };
     (result, at_eof)
 }

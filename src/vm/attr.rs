@@ -321,7 +321,9 @@ impl Vm {
                 let setattr = self.syms.setattr;
                 if inst.class.builtin.is_none()
                     && !inst.class.may_have_descriptor(name)
-                    && inst.class.with_lookup(setattr, |v| !matches!(v, Some(Value::Function(_) | Value::BoundMethod(_))))
+                    && inst
+                        .class
+                        .with_lookup(setattr, |v| !matches!(v, Some(Value::Function(_) | Value::BoundMethod(_))))
                 {
                     inst.set_attr(name, value);
                     return Ok(());

@@ -116,7 +116,10 @@ impl Vm {
                             && code.cell_params.is_empty()
                         {
                             self.check_depth()?;
-                            let inst = Value::Instance(Rc::new(Instance { class: c, attrs: RefCell::new(Vec::with_capacity(4)) }));
+                            let inst = Value::Instance(Rc::new(Instance {
+                                class: c,
+                                attrs: RefCell::new(Vec::with_capacity(4)),
+                            }));
                             let base = func_at + 1;
                             self.stack.insert(base, inst.clone());
                             self.stack.resize(base + f.code.nlocals(), Value::Undef);

@@ -39,6 +39,15 @@ pub enum Lookup {
 
 /// Compares two keys without running script code; `None` when script code must decide.
 pub fn fast_eq(a: &Value, b: &Value) -> Option<bool> {
+    fast_eq_at(a, b, 0)
+}
+
+/// Nested tuples deeper than this are left to the VM's comparison, which counts against
+/// the recursion limit (so a pathologically deep tuple neither overflows the Rust stack
+/// nor makes every level re-walk the whole depth).
+const FAST_EQ_MAX_DEPTH: u32 = 64;
+
+fn fast_eq_at(a: &Value, b: &Value, depth: u32) -> Option<bool> {
     use Value::*;
     if a.is(b) {
         return Some(true);
@@ -64,8 +73,11 @@ pub fn fast_eq(a: &Value, b: &Value) -> Option<bool> {
             if x.len() != y.len() {
                 return Some(false);
             }
+            if depth >= FAST_EQ_MAX_DEPTH {
+                return Option::None;
+            }
             for (p, q) in x.iter().zip(y.iter()) {
-                if !fast_eq(p, q)? {
+                if !fast_eq_at(p, q, depth + 1)? {
                     return Some(false);
                 }
             }

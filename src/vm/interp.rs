@@ -343,7 +343,7 @@ impl Vm {
                     let v = match ns_val {
                         Some(v) => v,
                         None => {
-                                                        let v = self.frames[fi].cells[c.0 as usize].borrow().clone();
+                            let v = self.frames[fi].cells[c.0 as usize].borrow().clone();
                             if v.is_undef() {
                                 return Err(self.unbound_cell(c.0));
                             }
@@ -660,7 +660,7 @@ impl Vm {
                     match self.next(&it)? {
                         Some(v) => self.push(v),
                         None => {
-                                                        self.stack.pop();
+                            self.stack.pop();
                             *ip = t.0 as usize;
                         }
                     }
@@ -917,7 +917,7 @@ impl Vm {
                     match self.send_to(&sub, v)? {
                         GenResult::Yield(y) => self.push(y),
                         GenResult::Return(r) => {
-                                                        self.stack.pop();
+                            self.stack.pop();
                             self.stack.push(r);
                             *ip = t.0 as usize;
                             // Skip the YieldValue + Jump that follow the Send.

@@ -246,10 +246,18 @@ impl Vm {
             };
             let mut mro = vec![base.clone()];
             mro.extend(base.mro.iter().cloned());
+            let mut bases = vec![base];
+            if *kind == ExcKind::ExceptionGroup {
+                // class ExceptionGroup(BaseExceptionGroup, Exception): C3 puts Exception
+                // between BaseExceptionGroup and BaseException.
+                let exception = exc_types[ExcKind::Exception as usize].clone();
+                mro.insert(1, exception.clone());
+                bases.push(exception);
+            }
             exc_types.push(Rc::new(Class {
                 name: Rc::from(kind.name()),
                 qualname: RefCell::new(Rc::from(kind.name())),
-                bases: vec![base],
+                bases,
                 mro,
                 dict: RefCell::default(),
                 layout: Layout::Exception,

@@ -347,8 +347,8 @@ impl Vm {
         if self.repr_stack.contains(&id) {
             return Ok(busy.to_string());
         }
-        self.repr_stack.push(id);
         self.check_depth_native()?;
+        self.repr_stack.push(id);
         let r = f(self);
         self.repr_stack.pop();
         r
@@ -660,7 +660,30 @@ impl Vm {
     }
 
     /// Comparison of built-in values; `None` when neither side is a built-in comparable pair.
+    ///
+    /// Containers compare their items recursively in Rust: each level counts against the
+    /// recursion limit, as CPython's `Py_EnterRecursiveCall(" in comparison")`.
     fn compare_builtin(&mut self, kind: CmpKind, a: &Value, b: &Value) -> Res<Option<bool>> {
+        let container = matches!(
+            (a, b),
+            (Value::List(_), Value::List(_))
+                | (Value::Tuple(_), Value::Tuple(_))
+                | (Value::Dict(_), Value::Dict(_))
+                | (Value::Set(_) | Value::FrozenSet(_), Value::Set(_) | Value::FrozenSet(_))
+        );
+        if !container {
+            return self.compare_builtin_inner(kind, a, b);
+        }
+        if self.frames.len() + self.native_depth >= self.recursion_limit {
+            return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded in comparison"));
+        }
+        self.native_depth += 1;
+        let r = self.compare_builtin_inner(kind, a, b);
+        self.native_depth -= 1;
+        r
+    }
+
+    fn compare_builtin_inner(&mut self, kind: CmpKind, a: &Value, b: &Value) -> Res<Option<bool>> {
         use std::cmp::Ordering;
         let ord: Option<Ordering> = match (a, b) {
             (Value::Instance(_), _) | (_, Value::Instance(_)) => return Ok(None),

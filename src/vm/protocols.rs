@@ -62,6 +62,11 @@ impl Vm {
                 inst.set_attr(key, v);
             }
         }
+        // As CPython's split: the parts get independent copies of the notes.
+        let notes = Sym::new("__notes__");
+        if let Some(Value::List(l)) = t.get_attr(notes) {
+            inst.set_attr(notes, Value::list(l.items.borrow().clone()));
+        }
         Ok(Value::Instance(inst))
     }
 
@@ -233,6 +238,7 @@ impl Vm {
             crate::diagnostics::SyntaxErrorKind::Syntax => ExcKind::SyntaxError,
             crate::diagnostics::SyntaxErrorKind::Indentation => ExcKind::IndentationError,
             crate::diagnostics::SyntaxErrorKind::Tab => ExcKind::TabError,
+            crate::diagnostics::SyntaxErrorKind::Recursion => ExcKind::RecursionError,
         };
         let (line, col) = crate::diagnostics::line_col(source, e.span.start as usize);
         let inst = self.materialize(Exc::Msg(kind, e.message.clone()));

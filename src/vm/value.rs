@@ -395,7 +395,8 @@ impl Class {
     #[inline]
     pub fn may_have_descriptor(&self, name: Sym) -> bool {
         self.with_lookup(name, |v| {
-            matches!(v, Some(Value::Descriptor(d)) if matches!(**d, Descriptor::Property { .. })) || matches!(v, Some(Value::Instance(_)))
+            matches!(v, Some(Value::Descriptor(d)) if matches!(**d, Descriptor::Property { .. }))
+                || matches!(v, Some(Value::Instance(_)))
         })
     }
 
