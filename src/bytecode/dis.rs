@@ -42,6 +42,10 @@ fn describe(code: &Code, op: &Op) -> String {
     };
     match *op {
         Op::LoadConst(c) => format!("LoadConst {} ({})", c.0, const_text(code.consts.get(c.0 as usize))),
+        Op::LoadFastFast(a, b) => format!("LoadFastFast {a} {b} ({}, {})", var(a as u32), var(b as u32)),
+        Op::LoadFastConst(a, k) => {
+            format!("LoadFastConst {a} {k} ({}, {})", var(a as u32), const_text(code.consts.get(k as usize)))
+        }
         Op::LoadFast(s) | Op::StoreFast(s) | Op::DeleteFast(s) => {
             format!("{} {} ({})", op_name(op), s.0, var(s.0))
         }
