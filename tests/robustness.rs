@@ -458,7 +458,6 @@ g(0)
 }
 
 #[test]
-#[ignore = "known bug: native re-entry depth is bounded only by sys.getrecursionlimit() (src/vm/interp.rs check_depth)"]
 fn huge_recursion_limit_with_native_reentry_does_not_crash() {
     let r = run_script("huge_limit.aio", native_reentry(1_000_000));
     assert_eq!(r.code, 0, "{}", tail(&r.stderr));

@@ -199,6 +199,10 @@ impl Dict {
     pub fn first_pos(&self) -> Option<usize> {
         self.entries.iter().position(|e| !e.key.is_undef())
     }
+    /// Consumes the table, yielding every key and value (for freeing).
+    pub fn into_values(self) -> impl Iterator<Item = Value> {
+        self.entries.into_iter().flat_map(|e| [e.key, e.value])
+    }
     /// The keys in order.
     pub fn keys(&self) -> Vec<Value> {
         self.iter().map(|e| e.key.clone()).collect()

@@ -12,6 +12,10 @@ use super::{Exc, ExcKind, Res, Sym, Vm};
 use crate::bytecode::{Code, Op};
 use std::rc::Rc;
 
+/// How deeply native code (`repr`, `sorted(key=)`, `__eq__` in lookups, generator resumption)
+/// may re-enter the dispatch loop; each level uses Rust stack.
+const MAX_NATIVE_DEPTH: usize = 8_000;
+
 /// What `exec` tells `dispatch`.
 enum Flow {
     /// The frame stack changed: reload the top frame.
@@ -92,8 +96,17 @@ impl Vm {
     /// Raises `RecursionError` when the frame stack is at the limit.
     #[inline]
     pub(crate) fn check_depth(&self) -> Res<()> {
-        if self.frames.len() + self.native_depth >= self.recursion_limit {
+        // The outermost nested run (the module body) is not a Python-level frame of its own.
+        if self.frames.len() + self.native_depth > self.recursion_limit {
             return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded"));
+        }
+        // Native code re-entering script code uses the Rust stack: bound that nesting
+        // whatever `sys.setrecursionlimit` says, as CPython bounds its C recursion.
+        if self.native_depth > MAX_NATIVE_DEPTH {
+            return Err(Exc::new(
+                ExcKind::RecursionError,
+                "maximum recursion depth exceeded while calling a Python object",
+            ));
         }
         Ok(())
     }

@@ -705,3 +705,70 @@ impl Value {
         }
     }
 }
+
+/// Freeing deeply nested containers without deep Rust recursion (CPython's "trashcan"):
+/// past a fixed nesting of container drops, children are queued and the outermost drop
+/// frees the queue in a loop.
+mod trashcan {
+    use super::Value;
+    use std::cell::{Cell, RefCell};
+
+    const MAX_NESTING: u32 = 500;
+
+    thread_local! {
+        static DEPTH: Cell<u32> = const { Cell::new(0) };
+        static DEFERRED: RefCell<Vec<Value>> = const { RefCell::new(Vec::new()) };
+    }
+
+    /// Drops `values`, deferring them when container drops are already deeply nested.
+    pub fn release(values: impl IntoIterator<Item = Value>) {
+        let depth = DEPTH.with(|d| d.get());
+        if depth >= MAX_NESTING {
+            let _ = DEFERRED.try_with(|q| q.borrow_mut().extend(values));
+            return;
+        }
+        DEPTH.with(|d| d.set(depth + 1));
+        for v in values {
+            drop(v);
+        }
+        DEPTH.with(|d| d.set(depth));
+        if depth == 0 {
+            loop {
+                let batch = DEFERRED.try_with(|q| std::mem::take(&mut *q.borrow_mut())).unwrap_or_default();
+                if batch.is_empty() {
+                    break;
+                }
+                DEPTH.with(|d| d.set(1));
+                drop(batch);
+                DEPTH.with(|d| d.set(0));
+            }
+        }
+    }
+}
+
+impl Drop for List {
+    fn drop(&mut self) {
+        let items = std::mem::take(self.items.get_mut());
+        if !items.is_empty() {
+            trashcan::release(items);
+        }
+    }
+}
+
+impl Drop for DictObj {
+    fn drop(&mut self) {
+        let d = std::mem::take(self.d.get_mut());
+        if !d.is_empty() {
+            trashcan::release(d.into_values());
+        }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let attrs = std::mem::take(self.attrs.get_mut());
+        if !attrs.is_empty() {
+            trashcan::release(attrs.into_iter().map(|(_, v)| v));
+        }
+    }
+}
