@@ -210,15 +210,55 @@ impl Vm {
             GenState::Suspended => {}
         }
         self.check_depth()?;
-        let Some(saved) = g.frame.borrow_mut().take() else {
+        let Some(mut saved) = g.frame.borrow_mut().take() else {
             return Ok(GenResult::Return(Value::None));
         };
         let started = g.state.get() == GenState::Suspended;
         g.state.set(GenState::Running);
         g.awaited.set(true);
+        let mut input = input;
+        // A `throw` into a generator suspended in `yield from`/`await` goes to the
+        // sub-iterator first, as in CPython.
+        if let (Err(_), Some(done)) = (&input, delegating_send_target(&saved)) {
+            let sub = saved.values.last().cloned().unwrap_or_default();
+            let exc = match std::mem::replace(&mut input, Ok(Value::Undef)) {
+                Err(e) => e,
+                Ok(_) => Exc::runtime_error("throw without an exception"),
+            };
+            let exc_val = Value::Instance(self.materialize(exc));
+            let is_exit = self.exception_matches(&exc_val, &Value::Class(self.exc_class(ExcKind::GeneratorExit).clone()))?;
+            let outcome = if is_exit {
+                if let Value::Gen(sg) = &sub {
+                    let _ = self.gen_close_inner(sg);
+                }
+                Err(self.exc_from_value(exc_val)?)
+            } else {
+                match self.throw_to(&sub, exc_val.clone()) {
+                    Ok(Some(r)) => Ok(r),
+                    Ok(None) => Err(self.exc_from_value(exc_val)?),
+                    Err(e) => Err(e),
+                }
+            };
+            match outcome {
+                Ok(GenResult::Yield(y)) => {
+                    *g.frame.borrow_mut() = Some(saved);
+                    g.state.set(GenState::Suspended);
+                    return Ok(GenResult::Yield(y));
+                }
+                Ok(GenResult::Return(v)) => {
+                    // The sub-iterator finished: continue after the delegation with its value.
+                    saved.values.pop();
+                    saved.values.push(v);
+                    saved.frame.ip = done;
+                    input = Ok(Value::Undef);
+                }
+                Err(e) => input = Err(e),
+            }
+        }
         let base = self.frames.len();
         self.push_detached(*saved);
         let input_exc = match input {
+            Ok(Value::Undef) => None,
             Ok(v) => {
                 if started {
                     self.stack.push(v);
@@ -273,17 +313,97 @@ impl Vm {
         }
     }
 
+    /// `throw` into a sub-iterator; `Ok(None)` when it has no `throw` (raise in the caller).
+    fn throw_to(&mut self, sub: &Value, exc: Value) -> Res<Option<GenResult>> {
+        match sub {
+            Value::Gen(g) => {
+                let e = self.exc_from_value(exc)?;
+                self.gen_throw(g, e).map(Some)
+            }
+            Value::Other(o) => {
+                let o = o.clone();
+                if let Some(r) = o.throw(self, exc.clone()) {
+                    return r.map(Some);
+                }
+                match o.get_attr(self, sub, Sym::new("throw"))? {
+                    Some(f) => self.call_catching_stop(&f, vec![exc]).map(Some),
+                    None => Ok(None),
+                }
+            }
+            _ => match self.get_attr_opt(sub, Sym::new("throw"))? {
+                Some(f) => self.call_catching_stop(&f, vec![exc]).map(Some),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// Calls `f(args)`: a return is a yield; `StopIteration` is a return with its value.
+    fn call_catching_stop(&mut self, f: &Value, args: Vec<Value>) -> Res<GenResult> {
+        match self.call(f, args) {
+            Ok(v) => Ok(GenResult::Yield(v)),
+            Err(e) => {
+                let inst = self.materialize(e);
+                if inst.class.is_subclass(self.exc_class(ExcKind::StopIteration)) {
+                    Ok(GenResult::Return(inst.get_attr(self.syms.value).unwrap_or(Value::None)))
+                } else {
+                    Err(Exc::Obj(inst))
+                }
+            }
+        }
+    }
+
+    /// `close()` of a generator: throws `GeneratorExit` and checks that it finished.
+    pub fn gen_close_inner(&mut self, g: &Rc<GenObj>) -> Res<()> {
+        match g.state.get() {
+            GenState::Created | GenState::Closed => {
+                g.state.set(GenState::Closed);
+                g.frame.borrow_mut().take();
+                return Ok(());
+            }
+            _ => {}
+        }
+        match self.gen_throw(g, Exc::new(ExcKind::GeneratorExit, "")) {
+            Ok(GenResult::Yield(_)) => Err(Exc::runtime_error("generator ignored GeneratorExit")),
+            Ok(GenResult::Return(_)) => Ok(()),
+            Err(e) => {
+                let inst = self.materialize(e);
+                if inst.class.is_subclass(self.exc_class(ExcKind::GeneratorExit))
+                    || inst.class.is_subclass(self.exc_class(ExcKind::StopIteration))
+                {
+                    Ok(())
+                } else {
+                    Err(Exc::Obj(inst))
+                }
+            }
+        }
+    }
+
     /// `Send`: one step of `yield from` / `await` on a sub-iterator.
     pub(crate) fn send_to(&mut self, sub: &Value, v: Value) -> Res<GenResult> {
         match sub {
             Value::Gen(g) => self.gen_send(g, v),
+            Value::Other(o) => {
+                let o = o.clone();
+                if let Some(r) = o.send(self, v.clone()) {
+                    return r;
+                }
+                let name = if v.is_none() { self.syms.next } else { Sym::new("send") };
+                let args = if v.is_none() { vec![] } else { vec![v] };
+                match o.get_attr(self, sub, name)? {
+                    Some(f) => self.call_catching_stop(&f, args),
+                    None => Err(Exc::type_error(format!("'{}' object is not an iterator", o.type_name()))),
+                }
+            }
             _ => {
                 let r = if v.is_none() {
-                    match self.next(sub) {
-                        Ok(Some(y)) => return Ok(GenResult::Yield(y)),
-                        Ok(None) => return Ok(GenResult::Return(Value::None)),
-                        Err(e) => Err(e),
+                    if let Value::Instance(_) = sub {
+                        let next = self.get_attr(sub, self.syms.next)?;
+                        return self.call_catching_stop(&next, vec![]);
                     }
+                    return Ok(match self.next(sub)? {
+                        Some(y) => GenResult::Yield(y),
+                        None => GenResult::Return(Value::None),
+                    });
                 } else {
                     let send = self.get_attr(sub, Sym::new("send"))?;
                     self.call(&send, vec![v]).map(GenResult::Yield)
@@ -385,3 +505,16 @@ impl Vm {
 }
 
 use super::intern::Sym;
+
+/// If a suspended frame is inside a `yield from`/`await` loop, the instruction index the
+/// delegation continues at when the sub-iterator finishes.
+fn delegating_send_target(d: &Detached) -> Option<usize> {
+    let ops = &d.frame.code.ops;
+    match ops.get(d.frame.ip) {
+        Some(crate::bytecode::Op::Jump(t)) => match ops.get(t.0 as usize) {
+            Some(crate::bytecode::Op::Send(done)) => Some(done.0 as usize),
+            _ => None,
+        },
+        _ => None,
+    }
+}

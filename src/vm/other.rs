@@ -15,6 +15,17 @@ pub trait NativeObject: Any {
         let _ = (vm, this, name);
         Ok(None)
     }
+    /// For native awaitables: one `send` step (`yield from`/`await` drive it without a
+    /// Python-level call). `None` when the object is not a native iterator.
+    fn send(&self, vm: &mut Vm, value: Value) -> Option<Res<super::gen::GenResult>> {
+        let _ = (vm, value);
+        None
+    }
+    /// For native awaitables: `throw(exc)`; `None` when not supported.
+    fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<super::gen::GenResult>> {
+        let _ = (vm, exc);
+        None
+    }
     /// `repr(x)`.
     fn repr(&self) -> String {
         format!("<{} object>", self.type_name())
