@@ -9,6 +9,7 @@
 //! ```
 
 pub mod ast;
+pub mod asyncio;
 pub mod builtins;
 pub mod bytecode;
 pub mod compiler;
@@ -18,6 +19,7 @@ pub mod lexer;
 pub mod modules;
 pub mod parser;
 pub mod repl;
+pub mod stdlib;
 pub mod text;
 pub mod traceback;
 pub mod vm;

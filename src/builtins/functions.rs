@@ -715,7 +715,48 @@ fn anext(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("anext", a, 1, 2)?;
     let v = a.pos[0].clone();
     let f = vm.get_attr(&v, vm.syms.anext)?;
-    vm.call(&f, vec![])
+    let aw = vm.call(&f, vec![])?;
+    match a.pos.get(1) {
+        None => Ok(aw),
+        Some(default) => {
+            let inner = vm.awaitable_iter(aw)?;
+            Ok(Value::Other(Rc::new(AnextDefault { inner, default: default.clone() })))
+        }
+    }
+}
+
+/// `anext(it, default)`: awaits `it.__anext__()`, turning `StopAsyncIteration` into `default`.
+struct AnextDefault {
+    inner: Value,
+    default: Value,
+}
+
+impl crate::vm::other::NativeObject for AnextDefault {
+    fn type_name(&self) -> &'static str {
+        "anext_awaitable"
+    }
+    fn send(&self, vm: &mut Vm, value: Value) -> Option<Res<crate::vm::gen::GenResult>> {
+        Some(match vm.send_value(&self.inner, value) {
+            Err(e) => {
+                let inst = vm.materialize(e);
+                if inst.class.is_subclass(vm.exc_class(ExcKind::StopAsyncIteration)) {
+                    Ok(crate::vm::gen::GenResult::Return(self.default.clone()))
+                } else {
+                    Err(Exc::Obj(inst))
+                }
+            }
+            ok => ok,
+        })
+    }
+    fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        if name.to_string_owned() == "__await__" {
+            return Ok(Some(super::bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone()))));
+        }
+        Ok(None)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 fn exit_(vm: &mut Vm, a: &mut Args) -> Res<Value> {

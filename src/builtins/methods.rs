@@ -672,6 +672,16 @@ fn gen_iter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(a.pos[0].clone())
 }
 
+fn agen_anext(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let g = this_gen(a)?;
+    Ok(crate::vm::asyncgen::asend_awaitable(g, Value::None))
+}
+
+fn agen_asend(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let g = this_gen(a)?;
+    Ok(crate::vm::asyncgen::asend_awaitable(g, a.pos.get(1).cloned().unwrap_or(Value::None)))
+}
+
 // ---- misc ----
 
 fn object_init(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
@@ -805,6 +815,10 @@ pub fn install(vm: &mut Vm) {
     ];
     vm.add_methods(TypeId::Generator, gen_methods);
     vm.add_methods(TypeId::Coroutine, &[("send", gen_send), ("throw", gen_throw), ("close", gen_close)]);
+    vm.add_methods(
+        TypeId::AsyncGenerator,
+        &[("__aiter__", gen_iter), ("__anext__", agen_anext), ("asend", agen_asend)],
+    );
     vm.add_methods(TypeId::Object, &[("__init__", object_init)]);
     let new = Value::Native(Rc::new(crate::vm::value::NativeFunction {
         name: "__new__",

@@ -17,6 +17,7 @@ use std::rc::Rc;
 /// Registers every native module's initialiser.
 pub fn install(vm: &mut Vm) {
     vm.native_modules.insert("sys", sys::init);
+    vm.native_modules.insert("_asyncio", crate::asyncio::init);
     vm.native_modules.insert("math", math::init);
     vm.native_modules.insert("time", time::init);
     vm.native_modules.insert("gc", gc::init);

@@ -226,7 +226,8 @@ impl Vm {
                 Ok(_) => Exc::runtime_error("throw without an exception"),
             };
             let exc_val = Value::Instance(self.materialize(exc));
-            let is_exit = self.exception_matches(&exc_val, &Value::Class(self.exc_class(ExcKind::GeneratorExit).clone()))?;
+            let is_exit =
+                self.exception_matches(&exc_val, &Value::Class(self.exc_class(ExcKind::GeneratorExit).clone()))?;
             let outcome = if is_exit {
                 if let Value::Gen(sg) = &sub {
                     let _ = self.gen_close_inner(sg);
@@ -376,6 +377,16 @@ impl Vm {
                 }
             }
         }
+    }
+
+    /// The iterator `await v` drives (`__await__`, or the coroutine itself).
+    pub fn awaitable_iter(&mut self, v: Value) -> Res<Value> {
+        self.get_awaitable(v)
+    }
+
+    /// One `send` step into an awaitable iterator, as `await` performs it.
+    pub fn send_value(&mut self, it: &Value, v: Value) -> Res<GenResult> {
+        self.send_to(it, v)
     }
 
     /// `Send`: one step of `yield from` / `await` on a sub-iterator.

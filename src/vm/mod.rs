@@ -5,7 +5,7 @@
 //! (`sorted(key=...)`, `__eq__` during a dict lookup, `__repr__`), and that nesting is
 //! counted against the recursion limit. The VM never touches the event loop's I/O.
 
-mod asyncgen;
+pub mod asyncgen;
 mod attr;
 mod call;
 pub mod dict;

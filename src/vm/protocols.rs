@@ -188,6 +188,17 @@ impl Vm {
             self.modules.borrow_mut().insert(key.clone(), v.clone());
             return Ok(v);
         }
+        if let Some(src) = crate::stdlib::source(&key) {
+            let fname = format!("<stdlib>/{key}.aio");
+            let module = Rc::new(Module::new(&key, &fname));
+            let v = Value::Module(module.clone());
+            self.modules.borrow_mut().insert(key.clone(), v.clone());
+            if let Err(e) = self.exec_source(src, &fname, module) {
+                self.modules.borrow_mut().remove(&key);
+                return Err(e);
+            }
+            return Ok(v);
+        }
         let file = format!("{}.aio", key.replace('.', "/"));
         let mut dirs: Vec<std::path::PathBuf> = Vec::new();
         if let Some(f) = self.frames.last() {

@@ -1,0 +1,240 @@
+//! The event loop: a FIFO ready queue of callbacks, a timer heap (FIFO among equal
+//! deadlines), and a `mio::Poll` to wait on when nothing is ready.
+//!
+//! **Invariant:** the loop never runs script code except through `run_once`, one ready
+//! callback at a time, in the order they became ready.
+
+use super::future::{task_step, task_wakeup, FutureObj};
+use crate::vm::value::Value;
+use crate::vm::{Exc, Res, Vm};
+use std::cell::{Cell, RefCell};
+use std::cmp::Ordering;
+use std::collections::{BinaryHeap, VecDeque};
+use std::rc::{Rc, Weak};
+use std::time::{Duration, Instant};
+
+/// What a ready handle does when it runs.
+pub enum Callback {
+    /// Call a script or native callable with arguments.
+    Call(Value, Vec<Value>),
+    /// Run one step of a task, optionally throwing an exception into it.
+    Step(Rc<FutureObj>, Option<Value>),
+    /// Wake a task whose awaited future finished.
+    Wakeup(Rc<FutureObj>, Rc<FutureObj>),
+}
+
+/// A scheduled callback (`asyncio.Handle` / `TimerHandle`).
+pub struct Handle {
+    /// What to run.
+    pub callback: RefCell<Option<Callback>>,
+    /// Set by `cancel()`.
+    pub cancelled: Cell<bool>,
+    /// Deadline in loop time, for timer handles.
+    pub when: Option<f64>,
+}
+
+struct Timer {
+    when: f64,
+    seq: u64,
+    handle: Rc<Handle>,
+}
+
+impl PartialEq for Timer {
+    fn eq(&self, o: &Self) -> bool {
+        self.when == o.when && self.seq == o.seq
+    }
+}
+impl Eq for Timer {}
+impl PartialOrd for Timer {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Timer {
+    fn cmp(&self, o: &Self) -> Ordering {
+        // Reversed: BinaryHeap is a max-heap and we want the earliest (then oldest) first.
+        o.when.partial_cmp(&self.when).unwrap_or(Ordering::Equal).then(o.seq.cmp(&self.seq))
+    }
+}
+
+/// An event loop.
+pub struct EventLoop {
+    ready: RefCell<VecDeque<Rc<Handle>>>,
+    timers: RefCell<BinaryHeap<Timer>>,
+    seq: Cell<u64>,
+    /// True while `run_forever` runs.
+    pub running: Cell<bool>,
+    stopping: Cell<bool>,
+    /// True after `close()`.
+    pub closed: Cell<bool>,
+    start: Instant,
+    poll: RefCell<Option<mio::Poll>>,
+    /// Every task created on this loop (for `all_tasks`).
+    pub tasks: RefCell<Vec<Weak<FutureObj>>>,
+    /// The task whose step is running.
+    pub current_task: RefCell<Option<Rc<FutureObj>>>,
+    /// Debug mode.
+    pub debug: Cell<bool>,
+}
+
+impl EventLoop {
+    /// A new, idle loop.
+    pub fn new() -> Rc<EventLoop> {
+        Rc::new(EventLoop {
+            ready: RefCell::default(),
+            timers: RefCell::default(),
+            seq: Cell::new(0),
+            running: Cell::new(false),
+            stopping: Cell::new(false),
+            closed: Cell::new(false),
+            start: Instant::now(),
+            poll: RefCell::new(None),
+            tasks: RefCell::default(),
+            current_task: RefCell::new(None),
+            debug: Cell::new(false),
+        })
+    }
+
+    /// `loop.time()`: seconds on a monotonic clock.
+    pub fn time(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    /// `loop.call_soon`.
+    pub fn call_soon(&self, cb: Callback) -> Rc<Handle> {
+        let h = Rc::new(Handle { callback: RefCell::new(Some(cb)), cancelled: Cell::new(false), when: None });
+        self.ready.borrow_mut().push_back(h.clone());
+        h
+    }
+
+    /// `loop.call_at`.
+    pub fn call_at(&self, when: f64, cb: Callback) -> Rc<Handle> {
+        let h = Rc::new(Handle { callback: RefCell::new(Some(cb)), cancelled: Cell::new(false), when: Some(when) });
+        let seq = self.seq.get();
+        self.seq.set(seq + 1);
+        self.timers.borrow_mut().push(Timer { when, seq, handle: h.clone() });
+        h
+    }
+
+    /// Asks `run_forever` to return after the current iteration.
+    pub fn stop(&self) {
+        self.stopping.set(true);
+    }
+
+    /// Runs until `stop()`.
+    pub fn run_forever(self: &Rc<Self>, vm: &mut Vm) -> Res<()> {
+        if self.closed.get() {
+            return Err(Exc::runtime_error("Event loop is closed"));
+        }
+        if self.running.get() {
+            return Err(Exc::runtime_error("This event loop is already running"));
+        }
+        if super::running_loop().is_some() {
+            return Err(Exc::runtime_error("Cannot run the event loop while another loop is running"));
+        }
+        self.running.set(true);
+        super::set_running_loop(Some(self.clone()));
+        let r = loop {
+            if let Err(e) = self.run_once(vm) {
+                break Err(e);
+            }
+            if self.stopping.get() {
+                break Ok(());
+            }
+        };
+        self.stopping.set(false);
+        self.running.set(false);
+        super::set_running_loop(None);
+        r
+    }
+
+    /// One iteration: wait for the nearest timer (or not at all when work is ready), move
+    /// due timers to the ready queue, then run the callbacks that were ready at that point.
+    fn run_once(self: &Rc<Self>, vm: &mut Vm) -> Res<()> {
+        // Drop cancelled timers at the front.
+        loop {
+            let mut timers = self.timers.borrow_mut();
+            match timers.peek() {
+                Some(t) if t.handle.cancelled.get() => {
+                    timers.pop();
+                }
+                _ => break,
+            }
+        }
+        let timeout = if !self.ready.borrow().is_empty() || self.stopping.get() {
+            Some(Duration::ZERO)
+        } else {
+            self.timers.borrow().peek().map(|t| Duration::from_secs_f64((t.when - self.time()).max(0.0)))
+        };
+        if timeout != Some(Duration::ZERO) {
+            vm.flush_stdout();
+            self.wait(timeout)?;
+        }
+        let now = self.time();
+        loop {
+            let mut timers = self.timers.borrow_mut();
+            match timers.peek() {
+                Some(t) if t.when <= now => {
+                    let t = timers.pop().expect("peeked");
+                    if !t.handle.cancelled.get() {
+                        self.ready.borrow_mut().push_back(t.handle);
+                    }
+                }
+                _ => break,
+            }
+        }
+        let n = self.ready.borrow().len();
+        for _ in 0..n {
+            let Some(h) = self.ready.borrow_mut().pop_front() else { break };
+            if h.cancelled.get() {
+                continue;
+            }
+            let cb = h.callback.borrow_mut().take();
+            if let Some(cb) = cb {
+                self.run_callback(vm, cb)?;
+            }
+        }
+        vm.run_finalizers();
+        Ok(())
+    }
+
+    fn wait(&self, timeout: Option<Duration>) -> Res<()> {
+        let Some(t) = timeout else {
+            // Nothing can ever become ready: CPython would block forever here.
+            return Err(Exc::runtime_error("event loop has nothing to wait for (deadlock)"));
+        };
+        let mut poll = self.poll.borrow_mut();
+        if poll.is_none() {
+            *poll = Some(mio::Poll::new().map_err(|e| Exc::new(crate::vm::ExcKind::OSError, e.to_string()))?);
+        }
+        let mut events = mio::Events::with_capacity(16);
+        if let Some(p) = poll.as_mut() {
+            // A signal interrupting the wait is not an error: the loop just iterates again.
+            let _ = p.poll(&mut events, Some(t));
+        }
+        Ok(())
+    }
+
+    fn run_callback(self: &Rc<Self>, vm: &mut Vm, cb: Callback) -> Res<()> {
+        let r = match cb {
+            Callback::Call(f, args) => vm.call(&f, args).map(|_| ()),
+            Callback::Step(task, exc) => task_step(vm, self, &task, exc),
+            Callback::Wakeup(task, fut) => task_wakeup(vm, self, &task, &fut),
+        };
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                let inst = vm.materialize(e);
+                // KeyboardInterrupt and SystemExit end the loop; anything else is reported.
+                if inst.class.is_subclass(vm.exc_class(crate::vm::ExcKind::KeyboardInterrupt))
+                    || inst.class.is_subclass(vm.exc_class(crate::vm::ExcKind::SystemExit))
+                {
+                    return Err(Exc::Obj(inst));
+                }
+                let text = crate::traceback::format_exception(vm, &inst);
+                vm.write_stderr(&format!("Exception in callback\n{text}"));
+                Ok(())
+            }
+        }
+    }
+}

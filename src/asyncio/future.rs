@@ -1,0 +1,526 @@
+//! Futures and tasks: results delivered through done callbacks scheduled on the loop, and
+//! tasks that drive a coroutine one step per ready callback.
+
+use super::event_loop::{Callback, EventLoop};
+use crate::vm::gen::GenResult;
+use crate::vm::other::NativeObject;
+use crate::vm::value::Value;
+use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Vm};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// A future's state.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum State {
+    /// Not done.
+    Pending,
+    /// Has a result or an exception.
+    Finished,
+    /// Cancelled.
+    Cancelled,
+}
+
+/// The part of a future that only tasks have.
+pub struct TaskPart {
+    /// The coroutine (or native awaitable) the task drives.
+    pub coro: Value,
+    /// `get_name()`.
+    pub name: RefCell<Value>,
+    /// The future the task is waiting on.
+    pub waiter: RefCell<Option<Rc<FutureObj>>>,
+    /// A cancellation requested while not waiting on anything.
+    pub must_cancel: Cell<bool>,
+    /// `cancelling()`.
+    pub cancels: Cell<u32>,
+}
+
+/// `asyncio.Future` and `asyncio.Task`.
+pub struct FutureObj {
+    /// The loop it belongs to.
+    pub lp: Rc<EventLoop>,
+    /// Pending, finished or cancelled.
+    pub state: Cell<State>,
+    /// The result once finished.
+    pub result: RefCell<Value>,
+    /// The exception once finished with one (`None` otherwise).
+    pub exception: RefCell<Value>,
+    /// Done callbacks, in the order added.
+    pub callbacks: RefCell<Vec<Value>>,
+    /// The message given to `cancel()`.
+    pub cancel_msg: RefCell<Value>,
+    /// True once `result()`/`exception()` saw the exception.
+    pub retrieved: Cell<bool>,
+    /// Present for tasks.
+    pub task: Option<TaskPart>,
+    /// A weak self-reference, to turn `&FutureObj` back into the shared handle.
+    me: std::rc::Weak<FutureObj>,
+}
+
+impl FutureObj {
+    /// A pending future on `lp`.
+    pub fn new(lp: &Rc<EventLoop>, task: Option<TaskPart>) -> Rc<FutureObj> {
+        Rc::new_cyclic(|me| FutureObj {
+            lp: lp.clone(),
+            state: Cell::new(State::Pending),
+            result: RefCell::new(Value::None),
+            exception: RefCell::new(Value::None),
+            callbacks: RefCell::default(),
+            cancel_msg: RefCell::new(Value::None),
+            retrieved: Cell::new(false),
+            task,
+            me: me.clone(),
+        })
+    }
+    /// True when not pending.
+    pub fn done(&self) -> bool {
+        self.state.get() != State::Pending
+    }
+    /// Schedules every done callback with this future as its argument.
+    fn schedule_callbacks(self: &Rc<Self>) {
+        let cbs = std::mem::take(&mut *self.callbacks.borrow_mut());
+        for cb in cbs {
+            self.lp.call_soon(Callback::Call(cb, vec![Value::Other(self.clone())]));
+        }
+    }
+    /// `set_result`.
+    pub fn set_result(self: &Rc<Self>, v: Value) -> Res<()> {
+        if self.done() {
+            return Err(Exc::new(ExcKind::InvalidStateError, "invalid state"));
+        }
+        *self.result.borrow_mut() = v;
+        self.state.set(State::Finished);
+        self.schedule_callbacks();
+        Ok(())
+    }
+    /// `set_exception`.
+    pub fn set_exception(self: &Rc<Self>, vm: &mut Vm, e: Value) -> Res<()> {
+        if self.done() {
+            return Err(Exc::new(ExcKind::InvalidStateError, "invalid state"));
+        }
+        let e = match e {
+            Value::Class(_) => vm.call(&e, vec![])?,
+            other => other,
+        };
+        if vm.exception_matches(&e, &Value::Class(vm.exc_class(ExcKind::StopIteration).clone()))? {
+            return Err(Exc::type_error(
+                "StopIteration interacts badly with generators and cannot be raised into a Future",
+            ));
+        }
+        *self.exception.borrow_mut() = e;
+        self.state.set(State::Finished);
+        self.schedule_callbacks();
+        Ok(())
+    }
+    /// `cancel(msg)`: true if it was pending.
+    pub fn cancel(self: &Rc<Self>, msg: Value) -> bool {
+        if let Some(t) = &self.task {
+            if self.done() {
+                return false;
+            }
+            t.cancels.set(t.cancels.get() + 1);
+            let waiter = t.waiter.borrow().clone();
+            if let Some(w) = waiter {
+                if w.cancel(msg.clone()) {
+                    // The task will see CancelledError when it wakes up.
+                    *self.cancel_msg.borrow_mut() = msg;
+                    return true;
+                }
+            }
+            t.must_cancel.set(true);
+            *self.cancel_msg.borrow_mut() = msg;
+            return true;
+        }
+        if self.done() {
+            return false;
+        }
+        *self.cancel_msg.borrow_mut() = msg;
+        self.state.set(State::Cancelled);
+        self.schedule_callbacks();
+        true
+    }
+    /// The `CancelledError` this future raises.
+    pub fn cancelled_error(&self, vm: &mut Vm) -> Exc {
+        let msg = self.cancel_msg.borrow().clone();
+        let args = if msg.is_none() { vec![] } else { vec![msg] };
+        vm.exception_with_args(ExcKind::CancelledError, args)
+    }
+    /// `result()`.
+    pub fn get_result(&self, vm: &mut Vm) -> Res<Value> {
+        match self.state.get() {
+            State::Pending => Err(Exc::new(ExcKind::InvalidStateError, "Result is not set.")),
+            State::Cancelled => Err(self.cancelled_error(vm)),
+            State::Finished => {
+                self.retrieved.set(true);
+                let e = self.exception.borrow().clone();
+                if !e.is_none() {
+                    return Err(vm.exc_from_value(e)?);
+                }
+                Ok(self.result.borrow().clone())
+            }
+        }
+    }
+}
+
+/// Wraps a future as a script value.
+pub fn future_value(f: &Rc<FutureObj>) -> Value {
+    Value::Other(f.clone())
+}
+
+impl NativeObject for FutureObj {
+    fn type_name(&self) -> &'static str {
+        if self.task.is_some() {
+            "Task"
+        } else {
+            "Future"
+        }
+    }
+    fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        future_attr(vm, this, name, self.task.is_some())
+    }
+    fn repr(&self) -> String {
+        let state = match self.state.get() {
+            State::Pending => "pending",
+            State::Finished => "finished",
+            State::Cancelled => "cancelled",
+        };
+        match &self.task {
+            Some(t) => {
+                let name = match &*t.name.borrow() {
+                    Value::Str(s) => s.as_str().to_string(),
+                    _ => "Task".into(),
+                };
+                format!("<Task {state} name='{name}'>")
+            }
+            None => format!("<Future {state}>"),
+        }
+    }
+    fn send(&self, vm: &mut Vm, _value: Value) -> Option<Res<GenResult>> {
+        // `await fut` drives the future itself: yield it while pending, then its result.
+        Some(if !self.done() {
+            Err(Exc::runtime_error("await wasn't used with future"))
+        } else {
+            self.get_result(vm).map(GenResult::Return)
+        })
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Finds our future in a script value.
+pub fn future_of(v: &Value) -> Option<Rc<FutureObj>> {
+    match v {
+        Value::Other(o) => o.as_any().downcast_ref::<FutureObj>().and_then(|f| f.me.upgrade()),
+        _ => None,
+    }
+}
+
+fn this_future(a: &Args) -> Res<Rc<FutureObj>> {
+    a.pos.first().and_then(future_of).ok_or_else(|| Exc::type_error("a Future is required"))
+}
+
+fn fut_done(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    Ok(Value::Bool(this_future(a)?.done()))
+}
+fn fut_cancelled(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    Ok(Value::Bool(this_future(a)?.state.get() == State::Cancelled))
+}
+fn fut_result(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    this_future(a)?.get_result(vm)
+}
+fn fut_exception(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    match f.state.get() {
+        State::Pending => Err(Exc::new(ExcKind::InvalidStateError, "Exception is not set.")),
+        State::Cancelled => Err(f.cancelled_error(vm)),
+        State::Finished => {
+            f.retrieved.set(true);
+            Ok(f.exception.borrow().clone())
+        }
+    }
+}
+fn fut_set_result(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    f.set_result(a.pos.get(1).cloned().unwrap_or(Value::None))?;
+    Ok(Value::None)
+}
+fn fut_set_exception(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    f.set_exception(vm, a.pos.get(1).cloned().unwrap_or(Value::None))?;
+    Ok(Value::None)
+}
+fn fut_cancel(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    let msg = crate::builtins::take_kw(a, "msg").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::None);
+    Ok(Value::Bool(f.cancel(msg)))
+}
+fn fut_add_done_callback(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    crate::builtins::take_kw(a, "context");
+    let cb = a.pos.get(1).cloned().unwrap_or(Value::None);
+    if f.done() {
+        f.lp.call_soon(Callback::Call(cb, vec![a.pos[0].clone()]));
+    } else {
+        f.callbacks.borrow_mut().push(cb);
+    }
+    Ok(Value::None)
+}
+fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    let cb = a.pos.get(1).cloned().unwrap_or(Value::None);
+    let old = std::mem::take(&mut *f.callbacks.borrow_mut());
+    let mut kept = Vec::new();
+    let mut removed = 0;
+    for c in old {
+        if vm.eq(&c, &cb)? {
+            removed += 1;
+        } else {
+            kept.push(c);
+        }
+    }
+    *f.callbacks.borrow_mut() = kept;
+    Ok(Value::Int(removed))
+}
+fn fut_await(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    Ok(Value::Other(Rc::new(FutureIter { fut: f, yielded: Cell::new(false) })))
+}
+fn fut_get_loop(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    Ok(super::loop_value(&f.lp))
+}
+fn task_get_name(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    Ok(f.task.as_ref().map(|t| t.name.borrow().clone()).unwrap_or(Value::None))
+}
+fn task_set_name(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    let n = a.pos.get(1).cloned().unwrap_or(Value::None);
+    let s = vm.str_of(&n)?;
+    if let Some(t) = &f.task {
+        *t.name.borrow_mut() = Value::string(s);
+    }
+    Ok(Value::None)
+}
+fn task_get_coro(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    Ok(f.task.as_ref().map(|t| t.coro.clone()).unwrap_or(Value::None))
+}
+fn task_cancelling(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    Ok(Value::Int(f.task.as_ref().map(|t| t.cancels.get() as i64).unwrap_or(0)))
+}
+fn task_uncancel(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    let n = match &f.task {
+        Some(t) => {
+            let n = t.cancels.get().saturating_sub(1);
+            t.cancels.set(n);
+            n
+        }
+        None => 0,
+    };
+    Ok(Value::Int(n as i64))
+}
+
+fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Option<Value>> {
+    let _ = vm;
+    let s = name.to_string_owned();
+    let f: (&'static str, NativeFn) = match s.as_str() {
+        "done" => ("done", fut_done),
+        "cancelled" => ("cancelled", fut_cancelled),
+        "result" => ("result", fut_result),
+        "exception" => ("exception", fut_exception),
+        "set_result" if !is_task => ("set_result", fut_set_result),
+        "set_exception" if !is_task => ("set_exception", fut_set_exception),
+        "cancel" => ("cancel", fut_cancel),
+        "add_done_callback" => ("add_done_callback", fut_add_done_callback),
+        "remove_done_callback" => ("remove_done_callback", fut_remove_done_callback),
+        "__await__" | "__iter__" => ("__await__", fut_await),
+        "get_loop" => ("get_loop", fut_get_loop),
+        "get_name" if is_task => ("get_name", task_get_name),
+        "set_name" if is_task => ("set_name", task_set_name),
+        "get_coro" if is_task => ("get_coro", task_get_coro),
+        "cancelling" if is_task => ("cancelling", task_cancelling),
+        "uncancel" if is_task => ("uncancel", task_uncancel),
+        _ => return Ok(None),
+    };
+    Ok(Some(crate::builtins::bound_native(this.clone(), f.0, f.1)))
+}
+
+/// The iterator `await fut` drives: yields the future while it is pending, then returns
+/// its result (or raises its exception).
+pub struct FutureIter {
+    fut: Rc<FutureObj>,
+    yielded: Cell<bool>,
+}
+
+impl NativeObject for FutureIter {
+    fn type_name(&self) -> &'static str {
+        "FutureIter"
+    }
+    fn send(&self, vm: &mut Vm, _value: Value) -> Option<Res<GenResult>> {
+        if !self.fut.done() {
+            if self.yielded.get() {
+                return Some(Err(Exc::runtime_error("await wasn't used with future")));
+            }
+            self.yielded.set(true);
+            return Some(Ok(GenResult::Yield(future_value(&self.fut))));
+        }
+        Some(self.fut.get_result(vm).map(GenResult::Return))
+    }
+    fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
+        Some(vm.exc_from_value(exc).and_then(Err))
+    }
+    fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        if name.to_string_owned() == "__next__" {
+            return Ok(Some(crate::builtins::bound_native(this.clone(), "__next__", iter_next)));
+        }
+        Ok(None)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+fn iter_next(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let this = a.pos[0].clone();
+    let Value::Other(o) = &this else { return Err(Exc::type_error("FutureIter expected")) };
+    match o.send(vm, Value::None) {
+        Some(Ok(GenResult::Yield(v))) => Ok(v),
+        Some(Ok(GenResult::Return(v))) => {
+            let e = vm.exception_with_args(ExcKind::StopIteration, vec![v.clone()]);
+            if let Exc::Obj(i) = &e {
+                i.set_attr(vm.syms.value, v);
+            }
+            Err(e)
+        }
+        Some(Err(e)) => Err(e),
+        None => Err(Exc::type_error("not an iterator")),
+    }
+}
+
+/// One step of a task: resume its coroutine (or throw into it) and deal with what it yields.
+pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Option<Value>) -> Res<()> {
+    let Some(t) = &task.task else { return Ok(()) };
+    if task.done() {
+        return Ok(());
+    }
+    let mut exc = exc;
+    if t.must_cancel.get() {
+        t.must_cancel.set(false);
+        let e = task.cancelled_error(vm);
+        exc = Some(Value::Instance(vm.materialize(e)));
+    }
+    *t.waiter.borrow_mut() = None;
+    let prev = lp.current_task.replace(Some(task.clone()));
+    let coro = t.coro.clone();
+    let r = match (&coro, exc) {
+        (Value::Gen(g), None) => vm.gen_send(g, Value::None),
+        (Value::Gen(g), Some(e)) => {
+            let e = vm.exc_from_value(e)?;
+            vm.gen_throw(g, e)
+        }
+        (Value::Other(o), None) => o.send(vm, Value::None).unwrap_or(Ok(GenResult::Return(Value::None))),
+        (Value::Other(o), Some(e)) => o.throw(vm, e.clone()).unwrap_or_else(|| vm.exc_from_value(e).and_then(Err)),
+        _ => Err(Exc::type_error("a coroutine was expected")),
+    };
+    *lp.current_task.borrow_mut() = prev;
+    match r {
+        Ok(GenResult::Return(v)) => {
+            if t.must_cancel.get() {
+                // Cancelled while finishing: report it as cancelled.
+                task.state.set(super::future::State::Cancelled);
+                task.schedule_callbacks();
+            } else {
+                task.set_result(v)?;
+            }
+        }
+        Ok(GenResult::Yield(y)) => match future_of(&y) {
+            Some(f) => {
+                if Rc::ptr_eq(&f, task) {
+                    let e = Exc::runtime_error(format!("Task cannot await on itself: {}", task.repr()));
+                    let ev = Value::Instance(vm.materialize(e));
+                    lp.call_soon(Callback::Step(task.clone(), Some(ev)));
+                } else if f.done() {
+                    lp.call_soon(Callback::Wakeup(task.clone(), f));
+                } else {
+                    f.callbacks.borrow_mut().push(wakeup_callback(task, &f));
+                    *t.waiter.borrow_mut() = Some(f.clone());
+                    if t.must_cancel.get() {
+                        let msg = task.cancel_msg.borrow().clone();
+                        if f.cancel(msg) {
+                            t.must_cancel.set(false);
+                        }
+                    }
+                }
+            }
+            None if y.is_none() => {
+                lp.call_soon(Callback::Step(task.clone(), None));
+            }
+            None => {
+                let r = vm.repr(&y)?;
+                let e = Exc::runtime_error(format!("Task got bad yield: {r}"));
+                let ev = Value::Instance(vm.materialize(e));
+                lp.call_soon(Callback::Step(task.clone(), Some(ev)));
+            }
+        },
+        Err(e) => {
+            let inst = vm.materialize(e);
+            if inst.class.is_subclass(vm.exc_class(ExcKind::CancelledError)) {
+                task.state.set(State::Cancelled);
+                if let Some(Value::Tuple(args)) = inst.get_attr(vm.syms.args) {
+                    if let Some(m) = args.first() {
+                        *task.cancel_msg.borrow_mut() = m.clone();
+                    }
+                }
+                task.schedule_callbacks();
+            } else {
+                let fatal = inst.class.is_subclass(vm.exc_class(ExcKind::KeyboardInterrupt))
+                    || inst.class.is_subclass(vm.exc_class(ExcKind::SystemExit));
+                task.set_exception(vm, Value::Instance(inst.clone()))?;
+                if fatal {
+                    return Err(Exc::Obj(inst));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The done callback a task leaves on the future it awaits.
+fn wakeup_callback(task: &Rc<FutureObj>, _f: &Rc<FutureObj>) -> Value {
+    crate::builtins::bound_native(Value::Other(Rc::new(TaskRef(task.clone()))), "__wakeup", wakeup_native)
+}
+
+struct TaskRef(Rc<FutureObj>);
+
+impl NativeObject for TaskRef {
+    fn type_name(&self) -> &'static str {
+        "Task"
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+fn wakeup_native(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let Some(Value::Other(o)) = a.pos.first() else { return Ok(Value::None) };
+    let Some(t) = o.as_any().downcast_ref::<TaskRef>() else { return Ok(Value::None) };
+    let task = t.0.clone();
+    let Some(fut) = a.pos.get(1).and_then(future_of) else { return Ok(Value::None) };
+    let lp = task.lp.clone();
+    task_wakeup(vm, &lp, &task, &fut)?;
+    Ok(Value::None)
+}
+
+/// Resumes a task after the future it awaited finished.
+pub fn task_wakeup(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, fut: &Rc<FutureObj>) -> Res<()> {
+    match fut.get_result(vm) {
+        Ok(_) => task_step(vm, lp, task, None),
+        Err(e) => {
+            let ev = Value::Instance(vm.materialize(e));
+            task_step(vm, lp, task, Some(ev))
+        }
+    }
+}

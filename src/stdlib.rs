@@ -1,0 +1,9 @@
+//! Modules written in aio itself, compiled into the binary.
+
+/// The source of an embedded standard-library module, by module name.
+pub fn source(name: &str) -> Option<&'static str> {
+    match name {
+        "asyncio" => Some(include_str!("../stdlib/asyncio.aio")),
+        _ => None,
+    }
+}
