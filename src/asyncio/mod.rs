@@ -144,8 +144,14 @@ pub fn create_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Va
             cancels: Cell::new(0),
         }),
     );
-    lp.tasks.borrow_mut().retain(|t| t.strong_count() > 0);
-    lp.tasks.borrow_mut().push(Rc::downgrade(&task));
+    {
+        // Prune dead entries when the list doubles, keeping `create_task` amortised O(1).
+        let mut tasks = lp.tasks.borrow_mut();
+        if tasks.len() >= 64 && tasks.len().is_power_of_two() {
+            tasks.retain(|t| t.strong_count() > 0);
+        }
+        tasks.push(Rc::downgrade(&task));
+    }
     lp.call_soon(Callback::Step(task.clone(), None));
     Ok(task)
 }
