@@ -411,7 +411,7 @@ impl Vm {
         };
         Value::Gen(Rc::new(GenObj {
             kind,
-            frame: RefCell::new(Some(Box::new(frame))),
+            frame: RefCell::new(Some(frame)),
             state: Cell::new(GenState::Created),
             name: f.name.borrow().clone(),
             qualname: f.qualname.borrow().clone(),

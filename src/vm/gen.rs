@@ -34,7 +34,7 @@ pub struct GenObj {
     /// Generator, coroutine or async generator.
     pub kind: GenKind,
     /// The frame while not running (taken out while it runs).
-    pub frame: RefCell<Option<Box<Detached>>>,
+    pub frame: RefCell<Option<Detached>>,
     /// Where it is in its life.
     pub state: Cell<GenState>,
     /// `__name__`.
@@ -257,7 +257,14 @@ impl Vm {
             }
         }
         let base = self.frames.len();
-        self.push_detached(*saved);
+        // Move the frame and its values onto the stacks, keeping the values' buffer (and the
+        // box) for the next suspension: resuming and yielding allocate nothing.
+        let Detached { mut frame, mut values } = saved;
+        frame.base = self.stack.len();
+        frame.ret_sp = frame.base;
+        frame.handled_base = self.handled.len();
+        self.stack.append(&mut values);
+        self.frames.push(frame);
         let input_exc = match input {
             Ok(Value::Undef) => None,
             Ok(v) => {
@@ -278,8 +285,8 @@ impl Vm {
             Ok(super::interp::Halt::Yield(v)) => {
                 let f = self.frames.pop().expect("generator frame");
                 self.handled.truncate(f.handled_base);
-                let values = self.stack.split_off(f.base);
-                *g.frame.borrow_mut() = Some(Box::new(Detached { frame: f, values }));
+                values.extend(self.stack.drain(f.base..));
+                *g.frame.borrow_mut() = Some(Detached { frame: f, values });
                 g.state.set(GenState::Suspended);
                 Ok(GenResult::Yield(v))
             }
