@@ -1,18 +1,28 @@
-//! Every `tests/parse_corpus/*.py` (the benchmark programs and the seed documents' code
-//! blocks, copied here so the test does not depend on `/work/shared`) must parse.
+//! Every benchmark program (`bench/*.py`) and every example (`examples/**/*.aio`, the seed
+//! notes' code blocks among them) must parse.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+fn files_in(dir: &Path, ext: &str, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            files_in(&p, ext, out);
+        } else if p.extension().is_some_and(|x| x == ext) {
+            out.push(p);
+        }
+    }
+}
 
 #[test]
 fn corpus_parses_without_error() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/parse_corpus");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .expect("tests/parse_corpus exists")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "py"))
-        .collect();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut files = Vec::new();
+    files_in(&root.join("bench"), "py", &mut files);
+    files_in(&root.join("examples"), "aio", &mut files);
     files.sort();
-    assert!(!files.is_empty());
+    assert!(files.len() >= 20, "expected the benchmarks and examples, found {}", files.len());
     let mut failures = Vec::new();
     for path in &files {
         let source = std::fs::read_to_string(path).expect("corpus file is readable");
