@@ -85,6 +85,21 @@ impl Code {
     pub fn total_params(&self) -> usize {
         (self.argcount + self.kwonlyargcount) as usize + self.flags.varargs as usize + self.flags.varkw as usize
     }
+    /// True for a plain function (not a generator or coroutine, no `*args`, `**kwargs`,
+    /// keyword-only or captured parameters) taking exactly `n` positional arguments: such a
+    /// call can run with the arguments left in place as its first locals.
+    #[inline]
+    pub fn takes_exactly(&self, n: usize) -> bool {
+        n == self.argcount as usize
+            && self.kwonlyargcount == 0
+            && !self.flags.varargs
+            && !self.flags.varkw
+            && !self.flags.generator
+            && !self.flags.coroutine
+            && !self.flags.async_generator
+            && self.cell_params.is_empty()
+    }
+
     /// The source line of the instruction at `ip`.
     pub fn line_at(&self, ip: usize) -> u32 {
         self.lines.get(ip).copied().unwrap_or(self.first_line)

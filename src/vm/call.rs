@@ -78,16 +78,7 @@ impl Vm {
         // The hot path: a plain script function called positionally with the exact count.
         // The arguments stay where they are and become the callee's first locals.
         if let (Value::Function(f), None) = (&self.stack[func_at], &kwnames) {
-            let code = &f.code;
-            if argc == code.argcount as usize
-                && code.kwonlyargcount == 0
-                && !code.flags.varargs
-                && !code.flags.varkw
-                && !code.flags.generator
-                && !code.flags.coroutine
-                && !code.flags.async_generator
-                && code.cell_params.is_empty()
-            {
+            if f.code.takes_exactly(argc) {
                 self.check_depth()?;
                 let f = f.clone();
                 let base = func_at + 1;
@@ -105,16 +96,7 @@ impl Vm {
                 if !self.has_custom_new(&c) {
                     let init = c.lookup(self.syms.init);
                     if let Some(Value::Function(f)) = init {
-                        let code = &f.code;
-                        if argc + 1 == code.argcount as usize
-                            && code.kwonlyargcount == 0
-                            && !code.flags.varargs
-                            && !code.flags.varkw
-                            && !code.flags.generator
-                            && !code.flags.coroutine
-                            && !code.flags.async_generator
-                            && code.cell_params.is_empty()
-                        {
+                        if f.code.takes_exactly(argc + 1) {
                             self.check_depth()?;
                             let inst = Value::Instance(Rc::new(Instance {
                                 class: c,
