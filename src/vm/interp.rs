@@ -206,6 +206,9 @@ impl Vm {
     /// Runs instructions, re-entering `exec` whenever the current frame changes.
     fn dispatch(&mut self, base: usize) -> Res<Halt> {
         loop {
+            // Ctrl-C: every call and return passes here (one relaxed load), so recursive code
+            // without loops is interruptible too. Raised in the frame about to run.
+            self.take_interrupt()?;
             let fi = self.frames.len() - 1;
             let code = self.frames[fi].code.clone();
             let bp = self.frames[fi].base;
@@ -589,7 +592,13 @@ impl Vm {
                     let r = self.contains(&container, &item)?;
                     self.push(Value::Bool(r != neg));
                 }
-                Op::Jump(t) => *ip = t.0 as usize,
+                Op::Jump(t) => {
+                    // Ctrl-C: every loop (`while`, `for`, `continue`) ends in a backward jump.
+                    if (t.0 as usize) < *ip {
+                        self.take_interrupt()?;
+                    }
+                    *ip = t.0 as usize
+                }
                 Op::PopJumpIfFalse(t) => {
                     let v = self.stack.pop().unwrap_or_default();
                     let truth = match v {

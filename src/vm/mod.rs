@@ -224,6 +224,10 @@ pub struct Vm {
     pub gc_enabled: bool,
     /// Source text of loaded files, for tracebacks.
     pub sources: RefCell<FxHashMap<Rc<str>, Rc<str>>>,
+    /// Set (from a SIGINT handler or another thread) to make the running code raise
+    /// `KeyboardInterrupt`; polled at backward jumps, frame switches and event-loop waits
+    /// (see [`Vm::take_interrupt`]).
+    pub interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Vm {
@@ -289,6 +293,7 @@ impl Vm {
             builtin_constructors: FxHashMap::default(),
             sources: RefCell::default(),
             gc_enabled: true,
+            interrupt: Default::default(),
         };
         crate::builtins::install(&mut vm);
         value::bump_class_epoch();
@@ -369,6 +374,23 @@ impl Drop for Vm {
 }
 
 impl Vm {
+    /// If an interrupt was requested (Ctrl-C), clears the request and returns the
+    /// `KeyboardInterrupt` to raise. One relaxed load when nothing is pending.
+    #[inline(always)]
+    pub fn take_interrupt(&self) -> Res<()> {
+        if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+            return Err(self.interrupted());
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn interrupted(&self) -> Exc {
+        self.interrupt.store(false, std::sync::atomic::Ordering::Relaxed);
+        Exc::new(ExcKind::KeyboardInterrupt, "")
+    }
+
     /// Remembers a file's source text for tracebacks.
     pub fn register_source(&mut self, file: &str, source: &str) {
         self.sources.borrow_mut().insert(Rc::from(file), Rc::from(source));
