@@ -79,6 +79,9 @@ pub struct EventLoop {
     pub current_task: RefCell<Option<Rc<FutureObj>>>,
     /// Debug mode.
     pub debug: Cell<bool>,
+    /// The script object for this loop while one is alive, so that every way of getting
+    /// the loop gives the same object (`get_running_loop() is get_event_loop()`).
+    pub script_value: RefCell<Weak<super::LoopRef>>,
 }
 
 impl EventLoop {
@@ -96,6 +99,7 @@ impl EventLoop {
             tasks: RefCell::default(),
             current_task: RefCell::new(None),
             debug: Cell::new(false),
+            script_value: RefCell::new(Weak::new()),
         })
     }
 

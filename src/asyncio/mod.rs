@@ -49,7 +49,12 @@ fn set_running_loop(lp: Option<Rc<EventLoop>>) {
 
 /// The script value of a loop.
 pub fn loop_value(lp: &Rc<EventLoop>) -> Value {
-    Value::Other(Rc::new(LoopRef(lp.clone())))
+    if let Some(v) = lp.script_value.borrow().upgrade() {
+        return Value::Other(v);
+    }
+    let v = Rc::new(LoopRef(lp.clone()));
+    *lp.script_value.borrow_mut() = Rc::downgrade(&v);
+    Value::Other(v)
 }
 
 /// `asyncio.AbstractEventLoop` as scripts see it.
