@@ -2,11 +2,11 @@
 
 use crate::asyncio::event_loop::EventLoop;
 use crate::vm::value::{Module, Value};
+use crate::vm::INTERRUPT;
 use crate::vm::{Exc, ExcKind, Vm};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// How a script run ended, for the CLI's exit status.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,9 +21,6 @@ pub enum Outcome {
 pub struct Engine {
     /// The VM.
     pub vm: Vm,
-    /// Set (from any thread, e.g. a SIGINT handler) to ask the running code to stop with
-    /// `KeyboardInterrupt`; see [`Engine::interrupt_flag`].
-    interrupt: Arc<AtomicBool>,
     /// The event loop an interactive session keeps between inputs (created by the first
     /// [`Engine::run_interactive`]): inputs that `await` run on it, and tasks created at the
     /// prompt live on it.
@@ -56,8 +53,7 @@ impl Engine {
         let mut vm = Vm::new();
         crate::modules::install(&mut vm);
         crate::vm::value::bump_class_epoch();
-        let interrupt = vm.interrupt.clone();
-        Engine { vm, interrupt, host_loop: None }
+        Engine { vm, host_loop: None }
     }
 
     /// Runs a source string as the `__main__` module, printing any uncaught exception.
@@ -145,7 +141,7 @@ impl Engine {
                 Err(e) => return self.syntax_error(&e, filename, source, color),
             },
         };
-        self.interrupt.store(false, Ordering::Relaxed);
+        INTERRUPT.store(false, Ordering::Relaxed);
         let r = if awaits {
             let coro = self.vm.module_coroutine(code, globals.clone());
             self.run_on_host(&host, coro)
@@ -154,7 +150,7 @@ impl Engine {
         };
         self.vm.run_finalizers();
         let out = self.interactive_outcome(r);
-        self.interrupt.store(false, Ordering::Relaxed);
+        INTERRUPT.store(false, Ordering::Relaxed);
         out
     }
 
@@ -163,11 +159,11 @@ impl Engine {
     /// the loop (`KeyboardInterrupt`, `SystemExit`) is reported as for an input.
     pub fn run_background(&mut self) -> Interactive {
         let Some(host) = self.host_loop.clone() else { return Interactive::Ok };
-        self.interrupt.store(false, Ordering::Relaxed);
+        INTERRUPT.store(false, Ordering::Relaxed);
         let r = host.run_ready(&mut self.vm, 10_000);
         self.vm.run_finalizers();
         let out = self.interactive_outcome(r.map(|_| Value::None));
-        self.interrupt.store(false, Ordering::Relaxed);
+        INTERRUPT.store(false, Ordering::Relaxed);
         out
     }
 
@@ -228,26 +224,25 @@ impl Engine {
     }
 
     /// Makes SIGINT (Ctrl-C) ask the running code to stop with `KeyboardInterrupt` (it sets
-    /// [`Engine::interrupt_flag`], which the VM polls at backward jumps, calls and returns,
-    /// and while the event loop waits) instead of ending the process. A second SIGINT while
-    /// the first is still pending — the code is stuck in a blocking native call such as
-    /// reading stdin — ends the process at once with status 130. The handler is
-    /// process-wide; install it once, in a program's main interpreter.
+    /// [`Engine::interrupt_flag`], which the VM polls at backward jumps and calls, and which
+    /// `time.sleep` and the event loop's waits poll too) instead of ending the process. A
+    /// second SIGINT while the first is still pending — the code is stuck in a blocking
+    /// native call such as reading stdin — ends the process at once with status 130. The
+    /// handler is process-wide; install it once, in a program's main interpreter.
     pub fn install_sigint_handler(&self) -> std::io::Result<()> {
         use signal_hook::consts::SIGINT;
         // Registered first, so it sees the flag as it was before this signal sets it.
-        signal_hook::flag::register_conditional_shutdown(SIGINT, 130, self.interrupt.clone())?;
-        signal_hook::flag::register(SIGINT, self.interrupt.clone())?;
+        signal_hook::flag::register_conditional_shutdown(SIGINT, 130, &INTERRUPT)?;
+        signal_hook::flag::register(SIGINT, &INTERRUPT)?;
         Ok(())
     }
 
     /// The flag that asks running code to stop with `KeyboardInterrupt`, for a host's
     /// SIGINT handler or watchdog thread to set (see [`Engine::install_sigint_handler`]).
-    /// The VM polls it with one relaxed load at backward jumps and at every frame switch
-    /// (call or return), `time.sleep` and the event loop's waits poll it too; raising
-    /// `KeyboardInterrupt` clears it.
-    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
-        self.interrupt.clone()
+    /// Raising `KeyboardInterrupt` clears it. It is one flag for the process (signals are
+    /// per process): every engine running when it is set sees it.
+    pub fn interrupt_flag(&self) -> &'static AtomicBool {
+        &INTERRUPT
     }
 
     /// The names bound in a module's globals, sorted (for completion).

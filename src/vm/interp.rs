@@ -96,6 +96,9 @@ impl Vm {
     /// Raises `RecursionError` when the frame stack is at the limit.
     #[inline]
     pub(crate) fn check_depth(&self) -> Res<()> {
+        // Ctrl-C: every script call (and generator resumption) passes here, so recursive code
+        // without loops is interruptible too; raised in the caller, at the call. One load.
+        self.take_interrupt()?;
         // The outermost nested run (the module body) is not a Python-level frame of its own.
         if self.frames.len() + self.native_depth > self.recursion_limit {
             return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded"));
@@ -206,9 +209,6 @@ impl Vm {
     /// Runs instructions, re-entering `exec` whenever the current frame changes.
     fn dispatch(&mut self, base: usize) -> Res<Halt> {
         loop {
-            // Ctrl-C: every call and return passes here (one relaxed load), so recursive code
-            // without loops is interruptible too. Raised in the frame about to run.
-            self.take_interrupt()?;
             let fi = self.frames.len() - 1;
             let code = self.frames[fi].code.clone();
             let bp = self.frames[fi].base;

@@ -224,10 +224,6 @@ pub struct Vm {
     pub gc_enabled: bool,
     /// Source text of loaded files, for tracebacks.
     pub sources: RefCell<FxHashMap<Rc<str>, Rc<str>>>,
-    /// Set (from a SIGINT handler or another thread) to make the running code raise
-    /// `KeyboardInterrupt`; polled at backward jumps, frame switches and event-loop waits
-    /// (see [`Vm::take_interrupt`]).
-    pub interrupt: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Vm {
@@ -293,7 +289,6 @@ impl Vm {
             builtin_constructors: FxHashMap::default(),
             sources: RefCell::default(),
             gc_enabled: true,
-            interrupt: Default::default(),
         };
         crate::builtins::install(&mut vm);
         value::bump_class_epoch();
@@ -367,6 +362,12 @@ impl Vm {
     }
 }
 
+/// Set (by the SIGINT handler, or by any thread) to make the running code raise
+/// `KeyboardInterrupt`; see [`Vm::take_interrupt`]. One flag for the process, as signals
+/// are per process: a static costs a single load where the VM polls it (an `Arc` in the
+/// `Vm` cost a dependent second load, measurable on tight loops).
+pub static INTERRUPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 impl Drop for Vm {
     fn drop(&mut self) {
         self.flush_stdout();
@@ -374,11 +375,13 @@ impl Drop for Vm {
 }
 
 impl Vm {
-    /// If an interrupt was requested (Ctrl-C), clears the request and returns the
-    /// `KeyboardInterrupt` to raise. One relaxed load when nothing is pending.
+    /// If an interrupt was requested ([`INTERRUPT`], set by Ctrl-C), clears the request and
+    /// returns the `KeyboardInterrupt` to raise. One relaxed load when nothing is pending.
+    /// Polled at backward jumps, script calls, generator resumption, `time.sleep` and the
+    /// event loop's waits.
     #[inline(always)]
     pub fn take_interrupt(&self) -> Res<()> {
-        if self.interrupt.load(std::sync::atomic::Ordering::Relaxed) {
+        if INTERRUPT.load(std::sync::atomic::Ordering::Relaxed) {
             return Err(self.interrupted());
         }
         Ok(())
@@ -387,7 +390,7 @@ impl Vm {
     #[cold]
     #[inline(never)]
     fn interrupted(&self) -> Exc {
-        self.interrupt.store(false, std::sync::atomic::Ordering::Relaxed);
+        INTERRUPT.store(false, std::sync::atomic::Ordering::Relaxed);
         Exc::new(ExcKind::KeyboardInterrupt, "")
     }
 
