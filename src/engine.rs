@@ -1,11 +1,12 @@
 //! The embedding facade: a VM plus the conveniences a host or the CLI needs.
 
+use crate::asyncio::event_loop::EventLoop;
 use crate::vm::value::{Module, Value};
+use crate::vm::INTERRUPT;
 use crate::vm::{Exc, ExcKind, Vm};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 
 /// How a script run ended, for the CLI's exit status.
 #[derive(Debug, PartialEq, Eq)]
@@ -20,9 +21,10 @@ pub enum Outcome {
 pub struct Engine {
     /// The VM.
     pub vm: Vm,
-    /// Set (from any thread, e.g. a SIGINT handler) to ask the running code to stop with
-    /// `KeyboardInterrupt`; see [`Engine::interrupt_flag`].
-    interrupt: Arc<AtomicBool>,
+    /// The event loop an interactive session keeps between inputs (created by the first
+    /// [`Engine::run_interactive`]): inputs that `await` run on it, and tasks created at the
+    /// prompt live on it.
+    host_loop: Option<Rc<EventLoop>>,
 }
 
 /// How one piece of interactive input ended (see [`Engine::run_interactive`]).
@@ -51,7 +53,7 @@ impl Engine {
         let mut vm = Vm::new();
         crate::modules::install(&mut vm);
         crate::vm::value::bump_class_epoch();
-        Engine { vm, interrupt: Arc::new(AtomicBool::new(false)) }
+        Engine { vm, host_loop: None }
     }
 
     /// Runs a source string as the `__main__` module, printing any uncaught exception.
@@ -118,24 +120,94 @@ impl Engine {
     /// Parses, compiles (in interactive mode: expression statements echo their `repr` and
     /// bind `_`) and runs one piece of REPL input in `globals`. Errors are written to stderr:
     /// syntax errors rendered against `source` (named `filename`), exceptions as tracebacks.
+    ///
+    /// Input that uses `await`, `async for` or `async with` at top level (an error in a
+    /// module) is recompiled as a coroutine body with module scope
+    /// ([`crate::compiler::compile_interactive_async`], CPython's
+    /// `PyCF_ALLOW_TOP_LEVEL_AWAIT`) and run to completion as a task on the session's host
+    /// loop, which also runs the tasks created by earlier inputs.
     pub fn run_interactive(&mut self, source: &str, filename: &str, globals: &Rc<Module>, color: bool) -> Interactive {
-        let compiled = crate::parser::parse_module(source)
-            .and_then(|ast| crate::compiler::compile_interactive(&ast, filename, source));
-        let code = match compiled {
-            Ok(code) => code,
-            Err(e) => {
-                // HOOK(top-level await): once the event loop exists, an input whose only error
-                // is `'await' outside function` is recompiled as a coroutine body (CPython's
-                // PyCF_ALLOW_TOP_LEVEL_AWAIT) and run with `run_until_complete` on the loop
-                // this engine keeps between inputs, so tasks created at the prompt survive.
-                let text = crate::diagnostics::render(&e, filename, source, color);
-                self.vm.write_stderr(&text);
-                return Interactive::SyntaxError;
+        let host = self.host_loop();
+        let ast = match crate::parser::parse_module(source) {
+            Ok(ast) => ast,
+            Err(e) => return self.syntax_error(&e, filename, source, color),
+        };
+        let (code, awaits) = match crate::compiler::compile_interactive(&ast, filename, source) {
+            Ok(code) => (code, false),
+            // Only `await` and friends compile differently in the async mode, so its error
+            // (if any) is the input's first real error.
+            Err(_) => match crate::compiler::compile_interactive_async(&ast, filename, source) {
+                Ok(code) => (code, true),
+                Err(e) => return self.syntax_error(&e, filename, source, color),
+            },
+        };
+        INTERRUPT.store(false, Ordering::Relaxed);
+        let r = if awaits {
+            let coro = self.vm.module_coroutine(code, globals.clone());
+            self.run_on_host(&host, coro)
+        } else {
+            self.vm.run_module_code(code, globals.clone())
+        };
+        self.vm.run_finalizers();
+        let out = self.interactive_outcome(r);
+        INTERRUPT.store(false, Ordering::Relaxed);
+        out
+    }
+
+    /// Runs, without waiting, the host loop's ready callbacks and due timers (the tasks
+    /// started at the prompt), as the REPL does before each prompt. An exception that escapes
+    /// the loop (`KeyboardInterrupt`, `SystemExit`) is reported as for an input.
+    pub fn run_background(&mut self) -> Interactive {
+        let Some(host) = self.host_loop.clone() else { return Interactive::Ok };
+        INTERRUPT.store(false, Ordering::Relaxed);
+        let r = host.run_ready(&mut self.vm, 10_000);
+        self.vm.run_finalizers();
+        let out = self.interactive_outcome(r.map(|_| Value::None));
+        INTERRUPT.store(false, Ordering::Relaxed);
+        out
+    }
+
+    /// The session's host loop, created on first use (and again if a script closed it).
+    fn host_loop(&mut self) -> Rc<EventLoop> {
+        let lp = match &self.host_loop {
+            Some(lp) if !lp.closed.get() => lp.clone(),
+            _ => {
+                let lp = EventLoop::new();
+                self.host_loop = Some(lp.clone());
+                lp
             }
         };
-        self.interrupt.store(false, Ordering::Relaxed);
-        let r = self.vm.run_module_code(code, globals.clone());
-        self.vm.run_finalizers();
+        crate::asyncio::set_host_loop(Some(lp.clone()));
+        lp
+    }
+
+    /// Runs a coroutine as a task on the host loop until it finishes. If it is interrupted
+    /// (Ctrl-C while the loop waits), the task is cancelled so that it does not go on in
+    /// the background.
+    fn run_on_host(&mut self, host: &Rc<EventLoop>, coro: Value) -> crate::vm::Res<Value> {
+        let task = crate::asyncio::create_task(&mut self.vm, host, coro, None)?;
+        let r = crate::asyncio::run_until_complete(&mut self.vm, host, crate::asyncio::future::future_value(&task));
+        if r.is_err() && !task.done() {
+            task.cancel(Value::None);
+            let _ = host.run_ready(&mut self.vm, 100);
+        }
+        r
+    }
+
+    fn syntax_error(
+        &mut self,
+        e: &crate::diagnostics::SyntaxError,
+        filename: &str,
+        source: &str,
+        color: bool,
+    ) -> Interactive {
+        let text = crate::diagnostics::render(e, filename, source, color);
+        self.vm.write_stderr(&text);
+        Interactive::SyntaxError
+    }
+
+    /// Reports how an input ended (traceback on stderr) and flushes stdout.
+    fn interactive_outcome(&mut self, r: crate::vm::Res<Value>) -> Interactive {
         let out = match r {
             Ok(_) => Interactive::Ok,
             Err(e) => {
@@ -151,15 +223,26 @@ impl Engine {
         out
     }
 
+    /// Makes SIGINT (Ctrl-C) ask the running code to stop with `KeyboardInterrupt` (it sets
+    /// [`Engine::interrupt_flag`], which the VM polls at backward jumps and calls, and which
+    /// `time.sleep` and the event loop's waits poll too) instead of ending the process. A
+    /// second SIGINT while the first is still pending — the code is stuck in a blocking
+    /// native call such as reading stdin — ends the process at once with status 130. The
+    /// handler is process-wide; install it once, in a program's main interpreter.
+    pub fn install_sigint_handler(&self) -> std::io::Result<()> {
+        use signal_hook::consts::SIGINT;
+        // Registered first, so it sees the flag as it was before this signal sets it.
+        signal_hook::flag::register_conditional_shutdown(SIGINT, 130, &INTERRUPT)?;
+        signal_hook::flag::register(SIGINT, &INTERRUPT)?;
+        Ok(())
+    }
+
     /// The flag that asks running code to stop with `KeyboardInterrupt`, for a host's
-    /// SIGINT handler or watchdog thread to set.
-    ///
-    /// Status: the REPL clears it before each input, but the VM does not poll it yet. The VM
-    /// side needs: a check of this flag (one relaxed load) at the places fuel will be counted —
-    /// backward jumps and calls — that raises `KeyboardInterrupt` at the current instruction
-    /// and clears the flag; `Vm` would hold a clone of this `Arc`.
-    pub fn interrupt_flag(&self) -> Arc<AtomicBool> {
-        self.interrupt.clone()
+    /// SIGINT handler or watchdog thread to set (see [`Engine::install_sigint_handler`]).
+    /// Raising `KeyboardInterrupt` clears it. It is one flag for the process (signals are
+    /// per process): every engine running when it is set sees it.
+    pub fn interrupt_flag(&self) -> &'static AtomicBool {
+        &INTERRUPT
     }
 
     /// The names bound in a module's globals, sorted (for completion).

@@ -159,6 +159,10 @@ fn color() -> bool {
 /// An engine with `sys.argv` and the `AIOPATH` search directories set.
 fn new_engine(argv: Vec<String>) -> Engine {
     let mut engine = Engine::new();
+    // Ctrl-C raises `KeyboardInterrupt` in the script (status 130 if uncaught), as in CPython.
+    if let Err(e) = engine.install_sigint_handler() {
+        eprintln!("aio: cannot install the SIGINT handler: {e}");
+    }
     engine.vm.argv = argv;
     if let Some(p) = std::env::var_os("AIOPATH") {
         for d in std::env::split_paths(&p) {

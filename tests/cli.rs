@@ -313,3 +313,58 @@ fn unclosed_files_are_flushed_at_exit() {
         assert_eq!(fs::read(tmp.path.join(format!("{name}.bin"))).unwrap_or_default(), vec![0u8, 1]);
     }
 }
+
+/// Starts `aio run SCRIPT`, waits until it prints its first line (so it is running and its
+/// SIGINT handler is installed), sends it SIGINT with `kill -INT` as a terminal's Ctrl-C
+/// would, and returns how it ended and what it printed.
+fn interrupted(script: &str) -> (Output, String) {
+    use std::io::BufRead;
+    let dir = TempDir::new();
+    let path = dir.file("interrupted.aio", script);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aio"))
+        .arg("run")
+        .arg(&path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("aio binary starts");
+    let mut out = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut first = String::new();
+    out.read_line(&mut first).expect("read the first line");
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("run kill");
+    assert!(killed.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).expect("read the rest");
+    let output = child.wait_with_output().expect("wait");
+    (output, first + &rest)
+}
+
+#[test]
+fn sigint_in_an_endless_loop_raises_keyboard_interrupt_and_exits_130() {
+    let (out, printed) = interrupted("print('started', flush=True)\nwhile True:\n    pass\n");
+    assert_eq!(printed, "started\n");
+    assert_eq!(code(&out), Some(130), "{}", describe(&out));
+    let err = stderr(&out);
+    assert!(err.starts_with("Traceback (most recent call last):") && err.ends_with("KeyboardInterrupt\n"), "{err}");
+}
+
+#[test]
+fn sigint_can_be_caught_by_the_script() {
+    let (out, printed) = interrupted(
+        "def spin(n):\n    return spin(n) if n < 0 else n\ntry:\n    print('started', flush=True)\n    while True:\n        spin(1)\nexcept KeyboardInterrupt:\n    print('caught')\n",
+    );
+    assert_eq!(printed, "started\ncaught\n", "{}", describe(&out));
+    assert_eq!(code(&out), Some(0), "{}", describe(&out));
+}
+
+#[test]
+fn sigint_during_asyncio_run_cancels_the_main_task_and_exits_130() {
+    let (out, printed) = interrupted(
+        "import asyncio\nasync def main():\n    try:\n        print('sleeping', flush=True)\n        await asyncio.sleep(10)\n    finally:\n        print('cleanup')\nasyncio.run(main())\nprint('not reached')\n",
+    );
+    assert_eq!(printed, "sleeping\ncleanup\n", "{}", describe(&out));
+    assert_eq!(code(&out), Some(130), "{}", describe(&out));
+    assert!(stderr(&out).ends_with("KeyboardInterrupt\n"), "{}", describe(&out));
+}

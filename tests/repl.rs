@@ -252,6 +252,97 @@ fn ctrl_c_clears_the_line_and_ctrl_d_exits_0() {
 }
 
 #[test]
+fn top_level_await_and_background_tasks() {
+    if !have_tmux() {
+        return;
+    }
+    let s = Screen::start(&[], &[("AIO_HISTORY", Path::new(""))]);
+    s.line("import asyncio", ">>>");
+    s.line("await asyncio.sleep(0.01)", ">>>");
+    assert_eq!(s.after(">>> await asyncio.sleep(0.01)\n"), ">>>", "None is not echoed");
+    s.line("async def fetch(n):", "...");
+    s.line("    await asyncio.sleep(0.01)", "...");
+    s.line("    return n * 2", "...");
+    s.line("", ">>>");
+    s.line("x = await fetch(21)", ">>>");
+    s.line("x", ">>>");
+    assert_eq!(s.after(">>> x\n"), "42\n>>>");
+    s.line("await asyncio.gather(fetch(1), fetch(2))", ">>>");
+    assert_eq!(s.after(">>> await asyncio.gather(fetch(1), fetch(2))\n"), "[2, 4]\n>>>");
+    s.line("_", ">>>");
+    assert_eq!(s.after(">>> _\n"), "[2, 4]\n>>>");
+    // The prompt's code sees the session's loop as the running loop.
+    s.line("asyncio.get_running_loop() is asyncio.get_event_loop()", ">>>");
+    assert_eq!(s.after(">>> asyncio.get_running_loop() is asyncio.get_event_loop()\n"), "True\n>>>");
+
+    // A task created at the prompt goes on running while later inputs run.
+    s.line("async def later():", "...");
+    s.line("    await asyncio.sleep(0.2)", "...");
+    s.line("    print('background done')", "...");
+    s.line("", ">>>");
+    s.line("t = asyncio.create_task(later())", ">>>");
+    s.line("t.done()", ">>>");
+    assert_eq!(s.after(">>> t.done()\n"), "False\n>>>");
+    s.line("await asyncio.sleep(0.5)", ">>>");
+    assert_eq!(s.after(">>> await asyncio.sleep(0.5)\n"), "background done\n>>>");
+    s.line("t.done()", ">>>");
+    assert_eq!(s.after(">>> t.done()\n"), "True\n>>>");
+
+    // async for / async with at top level; an exception in an awaited input is a traceback.
+    s.line("async def agen():", "...");
+    s.line("    yield 1", "...");
+    s.line("    yield 2", "...");
+    s.line("", ">>>");
+    s.line("async for v in agen(): print(v)", "...");
+    s.line("", ">>>");
+    assert_eq!(s.after(">>> async for v in agen(): print(v)\n"), "...\n1\n2\n>>>");
+    s.line("await fetch('a') + 1", ">>>");
+    let tb = s.after(">>> await fetch('a') + 1\n");
+    assert!(tb.starts_with("Traceback (most recent call last):") && tb.contains("TypeError"), "{tb}");
+    s.line("x", ">>>");
+    assert_eq!(s.after(">>> x\n"), "42\n>>>");
+    s.press("C-d");
+    s.wait_for("[exit 0]");
+}
+
+#[test]
+fn ctrl_c_interrupts_a_running_statement() {
+    if !have_tmux() {
+        return;
+    }
+    let s = Screen::start(&[], &[("AIO_HISTORY", Path::new(""))]);
+    s.line("kept = 'still here'", ">>>");
+    s.line("while True: pass", "...");
+    s.type_text("");
+    s.press("Enter");
+    // Give the loop time to start, then interrupt it.
+    std::thread::sleep(Duration::from_millis(300));
+    s.press("C-c");
+    s.wait_for("KeyboardInterrupt");
+    s.wait_for_prompt(">>>");
+    // The terminal echoes `^C` before the traceback, as with CPython.
+    let tb = s.after(">>> while True: pass\n...\n");
+    assert!(tb.contains("Traceback (most recent call last):") && tb.ends_with("KeyboardInterrupt\n>>>"), "{tb}");
+    s.line("kept", ">>>");
+    assert_eq!(s.after(">>> kept\n"), "'still here'\n>>>");
+
+    // Also while the event loop waits.
+    s.line("import asyncio", ">>>");
+    s.type_text("await asyncio.sleep(30)");
+    s.wait_for(">>> await asyncio.sleep(30)");
+    s.press("Enter");
+    std::thread::sleep(Duration::from_millis(300));
+    s.press("C-c");
+    s.wait_for_prompt(">>>");
+    let tb = s.after(">>> await asyncio.sleep(30)\n");
+    assert!(tb.ends_with("KeyboardInterrupt\n>>>"), "{tb}");
+    s.line("await asyncio.sleep(0.01); kept", ">>>");
+    assert_eq!(s.after(">>> await asyncio.sleep(0.01); kept\n"), "'still here'\n>>>");
+    s.press("C-d");
+    s.wait_for("[exit 0]");
+}
+
+#[test]
 fn exit_with_a_status() {
     if !have_tmux() {
         return;

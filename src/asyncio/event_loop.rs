@@ -13,6 +13,10 @@ use std::collections::{BinaryHeap, VecDeque};
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
+/// The longest single `mio::Poll` wait, so that a Ctrl-C is noticed within this time even
+/// if its signal arrived just before the wait began.
+const INTERRUPT_SLICE: Duration = Duration::from_millis(100);
+
 /// What a ready handle does when it runs.
 pub enum Callback {
     /// Call a script or native callable with arguments.
@@ -75,6 +79,9 @@ pub struct EventLoop {
     pub current_task: RefCell<Option<Rc<FutureObj>>>,
     /// Debug mode.
     pub debug: Cell<bool>,
+    /// The script object for this loop while one is alive, so that every way of getting
+    /// the loop gives the same object (`get_running_loop() is get_event_loop()`).
+    pub script_value: RefCell<Weak<super::LoopRef>>,
 }
 
 impl EventLoop {
@@ -92,6 +99,7 @@ impl EventLoop {
             tasks: RefCell::default(),
             current_task: RefCell::new(None),
             debug: Cell::new(false),
+            script_value: RefCell::new(Weak::new()),
         })
     }
 
@@ -129,7 +137,7 @@ impl EventLoop {
         if self.running.get() {
             return Err(Exc::runtime_error("This event loop is already running"));
         }
-        if super::running_loop().is_some() {
+        if super::loop_in_run_forever().is_some() {
             return Err(Exc::runtime_error("Cannot run the event loop while another loop is running"));
         }
         self.running.set(true);
@@ -146,6 +154,42 @@ impl EventLoop {
         self.running.set(false);
         super::set_running_loop(None);
         r
+    }
+
+    /// Runs, without waiting, what is ready now: ready callbacks and timers already due,
+    /// again while their work makes more ready, for at most `max_rounds` iterations. The
+    /// REPL calls it between inputs so that tasks created at the prompt make progress.
+    pub fn run_ready(self: &Rc<Self>, vm: &mut Vm, max_rounds: usize) -> Res<()> {
+        if self.closed.get() || self.running.get() || super::loop_in_run_forever().is_some() {
+            return Ok(());
+        }
+        self.running.set(true);
+        super::set_running_loop(Some(self.clone()));
+        let mut r = Ok(());
+        for _ in 0..max_rounds {
+            if !self.has_ready_work() {
+                break;
+            }
+            // `stopping` makes `run_once` poll with a zero timeout.
+            self.stopping.set(true);
+            r = self.run_once(vm);
+            if r.is_err() {
+                break;
+            }
+        }
+        self.stopping.set(false);
+        self.running.set(false);
+        super::set_running_loop(None);
+        r
+    }
+
+    /// True when a callback is ready or a timer is due.
+    fn has_ready_work(&self) -> bool {
+        if self.ready.borrow().iter().any(|h| !h.cancelled.get()) {
+            return true;
+        }
+        let now = self.time();
+        self.timers.borrow().iter().any(|t| t.when <= now && !t.handle.cancelled.get())
     }
 
     /// One iteration: wait for the nearest timer (or not at all when work is ready), move
@@ -168,7 +212,7 @@ impl EventLoop {
         };
         if timeout != Some(Duration::ZERO) {
             vm.flush_stdout();
-            self.wait(timeout)?;
+            self.wait(vm, timeout)?;
         }
         let now = self.time();
         loop {
@@ -198,7 +242,11 @@ impl EventLoop {
         Ok(())
     }
 
-    fn wait(&self, timeout: Option<Duration>) -> Res<()> {
+    /// Waits up to `timeout` in `mio::Poll`. A pending Ctrl-C (the VM's interrupt flag)
+    /// ends the wait with `KeyboardInterrupt`: the signal makes `epoll_wait` return early
+    /// (`EINTR`), and the wait is cut into slices of at most [`INTERRUPT_SLICE`] so that a
+    /// signal landing just before the poll starts is seen soon too.
+    fn wait(&self, vm: &Vm, timeout: Option<Duration>) -> Res<()> {
         let Some(t) = timeout else {
             // Nothing can ever become ready: CPython would block forever here.
             return Err(Exc::runtime_error("event loop has nothing to wait for (deadlock)"));
@@ -208,11 +256,19 @@ impl EventLoop {
             *poll = Some(mio::Poll::new().map_err(|e| Exc::new(crate::vm::ExcKind::OSError, e.to_string()))?);
         }
         let mut events = mio::Events::with_capacity(16);
-        if let Some(p) = poll.as_mut() {
-            // A signal interrupting the wait is not an error: the loop just iterates again.
-            let _ = p.poll(&mut events, Some(t));
+        let deadline = Instant::now() + t;
+        loop {
+            vm.take_interrupt()?;
+            let left = deadline.saturating_duration_since(Instant::now());
+            if let Some(p) = poll.as_mut() {
+                // A signal interrupting the wait is not an error: check the flag and go on.
+                let _ = p.poll(&mut events, Some(left.min(INTERRUPT_SLICE)));
+            }
+            if !events.is_empty() || Instant::now() >= deadline {
+                break;
+            }
         }
-        Ok(())
+        vm.take_interrupt()
     }
 
     fn run_callback(self: &Rc<Self>, vm: &mut Vm, cb: Callback) -> Res<()> {

@@ -20,11 +20,27 @@ use std::rc::Rc;
 thread_local! {
     static RUNNING: RefCell<Option<Rc<EventLoop>>> = const { RefCell::new(None) };
     static CURRENT: RefCell<Option<Rc<EventLoop>>> = const { RefCell::new(None) };
+    static HOST: RefCell<Option<Rc<EventLoop>>> = const { RefCell::new(None) };
 }
 
-/// The loop running on this thread, if any.
+/// The loop running on this thread, if any: the one inside `run_forever`, else the host loop
+/// of an interactive session (see [`set_host_loop`]).
 pub fn running_loop() -> Option<Rc<EventLoop>> {
+    RUNNING.with(|r| r.borrow().clone()).or_else(|| HOST.with(|h| h.borrow().clone()))
+}
+
+/// The loop inside `run_forever` on this thread, if any (never the host loop).
+fn loop_in_run_forever() -> Option<Rc<EventLoop>> {
     RUNNING.with(|r| r.borrow().clone())
+}
+
+/// Makes `lp` the *host loop* of an interactive session: the REPL keeps it between inputs
+/// and runs it for inputs that `await` and between inputs. Code typed at the prompt sees it as
+/// the running loop (`get_running_loop()`, `create_task()` work as in `python3 -m asyncio`),
+/// yet `asyncio.run()` and `loop.run_until_complete()` may still be called from a plain
+/// input, since no `run_forever` is active then.
+pub fn set_host_loop(lp: Option<Rc<EventLoop>>) {
+    HOST.with(|h| *h.borrow_mut() = lp);
 }
 
 fn set_running_loop(lp: Option<Rc<EventLoop>>) {
@@ -33,7 +49,12 @@ fn set_running_loop(lp: Option<Rc<EventLoop>>) {
 
 /// The script value of a loop.
 pub fn loop_value(lp: &Rc<EventLoop>) -> Value {
-    Value::Other(Rc::new(LoopRef(lp.clone())))
+    if let Some(v) = lp.script_value.borrow().upgrade() {
+        return Value::Other(v);
+    }
+    let v = Rc::new(LoopRef(lp.clone()));
+    *lp.script_value.borrow_mut() = Rc::downgrade(&v);
+    Value::Other(v)
 }
 
 /// `asyncio.AbstractEventLoop` as scripts see it.
@@ -549,7 +570,7 @@ fn run(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let debug = take_kw(a, "debug");
     check_args("run", a, 1, 1)?;
     let main = a.pos[0].clone();
-    if running_loop().is_some() {
+    if loop_in_run_forever().is_some() {
         if let Value::Gen(g) = &main {
             g.awaited.set(true);
         }

@@ -208,7 +208,8 @@ impl<'a> Compiler<'a> {
                 self.comprehension(e, CompKind::Gen, generators, elt, None, line)?
             }
             ExprKind::Await(v) => {
-                if !self.unit().is_function {
+                // `is_async` without `is_function`: top-level await (compile_interactive_async).
+                if !self.unit().is_function && !self.unit().is_async {
                     return Err(self.error("'await' outside function", e.span));
                 }
                 if !self.unit().is_async {

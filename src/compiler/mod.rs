@@ -21,15 +21,29 @@ const MAX_NESTING: usize = 2_000;
 
 /// Compiles a parsed module into its code object.
 pub fn compile_module(module: &ast::Module, filename: &str, source: &str) -> Result<Rc<Code>, SyntaxError> {
-    compile(module, filename, source, false)
+    compile(module, filename, source, false, false)
 }
 
 /// Compiles a module for the REPL: expression statements print their value.
 pub fn compile_interactive(module: &ast::Module, filename: &str, source: &str) -> Result<Rc<Code>, SyntaxError> {
-    compile(module, filename, source, true)
+    compile(module, filename, source, true, false)
 }
 
-fn compile(module: &ast::Module, filename: &str, source: &str, interactive: bool) -> Result<Rc<Code>, SyntaxError> {
+/// Compiles REPL input that uses `await`, `async for` or `async with` at top level (CPython's
+/// `PyCF_ALLOW_TOP_LEVEL_AWAIT`): the module body becomes a *coroutine* code object with
+/// module scope (names are the module's globals) and the interactive echo. The caller runs
+/// it as a coroutine on an event loop ([`crate::vm::Vm::module_coroutine`]).
+pub fn compile_interactive_async(module: &ast::Module, filename: &str, source: &str) -> Result<Rc<Code>, SyntaxError> {
+    compile(module, filename, source, true, true)
+}
+
+fn compile(
+    module: &ast::Module,
+    filename: &str,
+    source: &str,
+    interactive: bool,
+    top_level_await: bool,
+) -> Result<Rc<Code>, SyntaxError> {
     let table = symtable::analyse(module).map_err(|e| SyntaxError::new(e.message, e.span))?;
     let mut c = Compiler {
         table,
@@ -41,6 +55,13 @@ fn compile(module: &ast::Module, filename: &str, source: &str, interactive: bool
     };
     c.push_unit(0, "<module>", "<module>", 1);
     c.unit().flags.module = true;
+    if top_level_await {
+        // `await` is allowed at top level: the body is compiled as an `async def` body would
+        // be, but keeps module scope (the unit is still not a function: `return` and `yield`
+        // stay errors).
+        c.unit().is_async = true;
+        c.unit().flags.coroutine = true;
+    }
     let body = &module.body;
     if let Some(doc) = docstring(body) {
         let k = c.const_str(&doc);

@@ -168,6 +168,38 @@ fn await_outside_function_and_outside_async_function() {
     compiles("(await x for x in y)\n");
 }
 
+/// The error `compile_interactive_async` (the REPL's top-level await) gives, or "" if none.
+fn top_level_await_error(src: &str) -> String {
+    let m = parse_module(src).unwrap_or_else(|e| panic!("{src:?} should parse, got {}", e.message));
+    match super::compile_interactive_async(&m, "<stdin>", src) {
+        Ok(code) => {
+            assert!(code.flags.coroutine && code.flags.module, "a coroutine with module scope");
+            String::new()
+        }
+        Err(e) => e.message,
+    }
+}
+
+#[test]
+fn top_level_await_mode_allows_await_at_module_level_only() {
+    for ok in [
+        "await x\n",
+        "y = await f()\n",
+        "async for v in g(): print(v)\n",
+        "async with m() as c: pass\n",
+        "[v async for v in g()]\n",
+        "[await v for v in g()]\n",
+        "if c:\n    await x\n",
+        "x = 1\n",
+    ] {
+        assert_eq!(top_level_await_error(ok), "", "{ok:?}");
+    }
+    assert_eq!(top_level_await_error("return 1\n"), "'return' outside function");
+    assert_eq!(top_level_await_error("yield 1\n"), "'yield' outside function");
+    assert_eq!(top_level_await_error("class C:\n    await x\n"), "'await' outside function");
+    assert_eq!(top_level_await_error("def f():\n    await x\n"), "'await' outside async function");
+}
+
 #[test]
 fn break_and_continue_outside_loops() {
     assert_eq!(compile_error("break\n"), "'break' outside loop");

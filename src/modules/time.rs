@@ -26,8 +26,17 @@ fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return Err(Exc::value_error("sleep length must be non-negative"));
     }
     vm.flush_stdout();
-    std::thread::sleep(std::time::Duration::from_secs_f64(s.min(1e9)));
-    Ok(Value::None)
+    // In slices, so that Ctrl-C (the VM's interrupt flag) ends the sleep with
+    // `KeyboardInterrupt` within a few milliseconds, as in CPython.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(s.min(1e9));
+    loop {
+        vm.take_interrupt()?;
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Ok(Value::None);
+        }
+        std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+    }
 }
 
 fn time_ns(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {

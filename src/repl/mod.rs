@@ -8,6 +8,15 @@
 //! every line. Each finished input runs through [`Engine::run_interactive`]: expression
 //! values are echoed, syntax errors are rendered against the text typed, exceptions print a
 //! traceback, and the session goes on.
+//!
+//! Top-level `await` runs the input as a task on the engine's *host loop*, which lives for
+//! the session; tasks created at the prompt live on it too. They run whenever the loop runs:
+//! while an input that awaits runs, and before each `>>> ` prompt (ready callbacks and due
+//! timers only, never waiting). They do not run while the prompt waits for a line: that would
+//! need readline on another thread, but completion reads the engine, which is not `Send`
+//! (CPython's `python3 -m asyncio` reads lines on a thread for this reason). Ctrl-C while an
+//! input runs is SIGINT (rustyline leaves raw mode between lines), turned into
+//! `KeyboardInterrupt` by the handler `Engine::install_sigint_handler` installs.
 
 mod complete;
 mod highlight;
@@ -78,6 +87,15 @@ pub fn run(mut engine: Engine, globals: Rc<Module>) -> u8 {
     }
     let mut pending = String::new();
     loop {
+        if pending.is_empty() {
+            // Tasks started at the prompt run their ready steps and due timers here, and
+            // while an input that awaits runs (not while the prompt waits: see the module doc).
+            let outcome = engine.borrow_mut().run_background();
+            let _ = std::io::stdout().flush();
+            if let Interactive::Exit(status) = outcome {
+                return (status & 0xff) as u8;
+            }
+        }
         let prompt = if pending.is_empty() { ">>> " } else { "... " };
         let line = match editor.readline(prompt) {
             Ok(line) => line,

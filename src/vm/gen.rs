@@ -124,6 +124,38 @@ pub fn wrap_async_gen_value(v: Value) -> Value {
 use super::{Exc, ExcKind, Res, Vm};
 
 impl Vm {
+    /// A coroutine object running a module-level code object compiled with top-level `await`
+    /// (`compiler::compile_interactive_async`) in `globals`: what the REPL hands to the event
+    /// loop for an input that awaits.
+    pub fn module_coroutine(&mut self, code: Rc<crate::bytecode::Code>, globals: Rc<super::value::Module>) -> Value {
+        let values = vec![Value::Undef; code.nlocals()];
+        let cells = (0..code.cellvars.len()).map(|_| Rc::new(RefCell::new(Value::Undef))).collect();
+        let name = code.name.clone();
+        let qualname = code.qualname.clone();
+        let frame = super::frame::Frame {
+            code,
+            ip: 0,
+            base: 0,
+            ret_sp: 0,
+            cells,
+            globals,
+            handlers: Vec::new(),
+            namespace: None,
+            ret: super::frame::ReturnMode::Push,
+            handled_base: self.handled.len(),
+        };
+        Value::Gen(Rc::new(GenObj {
+            kind: GenKind::Coroutine,
+            frame: RefCell::new(Some(Box::new(Detached { frame, values }))),
+            state: Cell::new(GenState::Created),
+            name,
+            qualname,
+            awaited: Cell::new(false),
+            ag_running: Cell::new(false),
+            pending: RefCell::new(Value::None),
+        }))
+    }
+
     /// Runs queued finalisers: closes generators that died suspended inside `try`/`with`,
     /// and reports coroutines that were never awaited.
     pub fn run_finalizers(&mut self) {

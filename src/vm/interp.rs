@@ -96,6 +96,9 @@ impl Vm {
     /// Raises `RecursionError` when the frame stack is at the limit.
     #[inline]
     pub(crate) fn check_depth(&self) -> Res<()> {
+        // Ctrl-C: every script call (and generator resumption) passes here, so recursive code
+        // without loops is interruptible too; raised in the caller, at the call. One load.
+        self.take_interrupt()?;
         // The outermost nested run (the module body) is not a Python-level frame of its own.
         if self.frames.len() + self.native_depth > self.recursion_limit {
             return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded"));
@@ -589,7 +592,13 @@ impl Vm {
                     let r = self.contains(&container, &item)?;
                     self.push(Value::Bool(r != neg));
                 }
-                Op::Jump(t) => *ip = t.0 as usize,
+                Op::Jump(t) => {
+                    // Ctrl-C: every loop (`while`, `for`, `continue`) ends in a backward jump.
+                    if (t.0 as usize) < *ip {
+                        self.take_interrupt()?;
+                    }
+                    *ip = t.0 as usize
+                }
                 Op::PopJumpIfFalse(t) => {
                     let v = self.stack.pop().unwrap_or_default();
                     let truth = match v {
