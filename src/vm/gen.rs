@@ -146,7 +146,7 @@ impl Vm {
         };
         Value::Gen(Rc::new(GenObj {
             kind: GenKind::Coroutine,
-            frame: RefCell::new(Some(Box::new(Detached { frame, values }))),
+            frame: RefCell::new(Some(Detached { frame, values })),
             state: Cell::new(GenState::Created),
             name,
             qualname,
