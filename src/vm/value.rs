@@ -328,7 +328,14 @@ pub fn bump_class_epoch() {
     CLASS_EPOCH.with(|e| e.set(e.get() + 1));
 }
 
-const CACHE_SIZE: usize = 32;
+const CACHE_SIZE: usize = 64;
+
+/// The first of the two cache slots (a 2-way set) for a name: Fibonacci hashing spreads
+/// symbol numbers so that names interned close together do not collide.
+#[inline(always)]
+fn cache_set(name: Sym) -> usize {
+    ((name.0.wrapping_mul(0x9E37_79B1) >> 27) as usize) * 2
+}
 
 #[derive(Clone, Default)]
 struct CacheEntry {
@@ -348,35 +355,21 @@ impl Class {
     /// Looks `name` up in the class and its MRO (through the class's lookup cache).
     #[inline]
     pub fn lookup(&self, name: Sym) -> Option<Value> {
-        let epoch = CLASS_EPOCH.with(|e| e.get());
-        let i = name.0 as usize % CACHE_SIZE;
-        {
-            let entries = self.cache.entries.borrow();
-            if let Some(e) = entries.get(i) {
-                if e.name == name.0 && e.epoch == epoch {
-                    return e.value.clone();
-                }
-            }
-        }
-        let v = self.lookup_uncached(name);
-        let mut entries = self.cache.entries.borrow_mut();
-        if entries.is_empty() {
-            entries.resize(CACHE_SIZE, CacheEntry::default());
-        }
-        entries[i] = CacheEntry { name: name.0, epoch, value: v.clone() };
-        v
+        self.with_lookup(name, |v| v.cloned())
     }
 
     /// Runs `f` on the looked-up attribute without cloning it (through the cache).
     #[inline]
     pub fn with_lookup<R>(&self, name: Sym, f: impl FnOnce(Option<&Value>) -> R) -> R {
         let epoch = CLASS_EPOCH.with(|e| e.get());
-        let i = name.0 as usize % CACHE_SIZE;
+        let i = cache_set(name);
         {
             let entries = self.cache.entries.borrow();
-            if let Some(e) = entries.get(i) {
-                if e.name == name.0 && e.epoch == epoch {
-                    return f(e.value.as_ref());
+            if entries.len() == CACHE_SIZE {
+                for e in &entries[i..i + 2] {
+                    if e.name == name.0 && e.epoch == epoch {
+                        return f(e.value.as_ref());
+                    }
                 }
             }
         }
@@ -386,7 +379,17 @@ impl Class {
         if entries.is_empty() {
             entries.resize(CACHE_SIZE, CacheEntry::default());
         }
-        entries[i] = CacheEntry { name: name.0, epoch, value: v };
+        // Replace a stale entry if there is one, else move the first entry to the second slot.
+        let slot = if entries[i].epoch != epoch {
+            i
+        } else if entries[i + 1].epoch != epoch {
+            i + 1
+        } else {
+            let first = std::mem::take(&mut entries[i]);
+            entries[i + 1] = first;
+            i
+        };
+        entries[slot] = CacheEntry { name: name.0, epoch, value: v };
         r
     }
 
@@ -717,6 +720,7 @@ mod trashcan {
 
     thread_local! {
         static DEPTH: Cell<u32> = const { Cell::new(0) };
+        static HAS_DEFERRED: Cell<bool> = const { Cell::new(false) };
         static DEFERRED: RefCell<Vec<Value>> = const { RefCell::new(Vec::new()) };
     }
 
@@ -725,6 +729,7 @@ mod trashcan {
         let depth = DEPTH.with(|d| d.get());
         if depth >= MAX_NESTING {
             let _ = DEFERRED.try_with(|q| q.borrow_mut().extend(values));
+            HAS_DEFERRED.with(|h| h.set(true));
             return;
         }
         DEPTH.with(|d| d.set(depth + 1));
@@ -732,7 +737,7 @@ mod trashcan {
             drop(v);
         }
         DEPTH.with(|d| d.set(depth));
-        if depth == 0 {
+        if depth == 0 && HAS_DEFERRED.with(|h| h.replace(false)) {
             loop {
                 let batch = DEFERRED.try_with(|q| std::mem::take(&mut *q.borrow_mut())).unwrap_or_default();
                 if batch.is_empty() {
@@ -749,7 +754,8 @@ mod trashcan {
 impl Drop for List {
     fn drop(&mut self) {
         let items = std::mem::take(self.items.get_mut());
-        if !items.is_empty() {
+        // Only containers of heap values can nest; immediates drop for free.
+        if !items.iter().all(Value::is_immediate) {
             trashcan::release(items);
         }
     }
@@ -767,7 +773,7 @@ impl Drop for DictObj {
 impl Drop for Instance {
     fn drop(&mut self) {
         let attrs = std::mem::take(self.attrs.get_mut());
-        if !attrs.is_empty() {
+        if !attrs.iter().all(|(_, v)| v.is_immediate()) {
             trashcan::release(attrs.into_iter().map(|(_, v)| v));
         }
     }
