@@ -293,14 +293,7 @@ impl Vm {
             Value::Instance(i) => {
                 let class = i.class.clone();
                 if let Some(f) = class.lookup(self.syms.repr) {
-                    let r = self.call(&f, vec![v.clone()])?;
-                    return match r {
-                        Value::Str(s) => Ok(s.as_str().to_string()),
-                        other => Err(Exc::type_error(format!(
-                            "__repr__ returned non-string (type {})",
-                            self.type_name(&other)
-                        ))),
-                    };
+                    return self.call_text_dunder(&f, v, "__repr__");
                 }
                 if class.layout == super::value::Layout::Exception {
                     return self.exception_repr(i);
@@ -369,6 +362,14 @@ impl Vm {
         Ok(s)
     }
 
+    /// Calls a script `__repr__`/`__str__` and checks that it returned a string.
+    fn call_text_dunder(&mut self, f: &Value, v: &Value, which: &str) -> Res<String> {
+        match self.call(f, vec![v.clone()])? {
+            Value::Str(s) => Ok(s.as_str().to_string()),
+            other => Err(Exc::type_error(format!("{which} returned non-string (type {})", self.type_name(&other)))),
+        }
+    }
+
     /// `str(v)`.
     pub fn str_of(&mut self, v: &Value) -> Res<String> {
         match v {
@@ -376,14 +377,7 @@ impl Vm {
             Value::Instance(i) => {
                 let class = i.class.clone();
                 if let Some(f) = class.lookup(self.syms.str_) {
-                    let r = self.call(&f, vec![v.clone()])?;
-                    return match r {
-                        Value::Str(s) => Ok(s.as_str().to_string()),
-                        other => Err(Exc::type_error(format!(
-                            "__str__ returned non-string (type {})",
-                            self.type_name(&other)
-                        ))),
-                    };
+                    return self.call_text_dunder(&f, v, "__str__");
                 }
                 if class.layout == super::value::Layout::Exception && class.lookup(self.syms.repr).is_none() {
                     return self.exception_str(i);
