@@ -4,7 +4,6 @@
 //! than the recursion limit raises `RecursionError` as CPython does.
 
 use super::params::{bind, is_none, or_none, Sig};
-use crate::bytecode::CmpKind;
 use crate::text::float_repr::float_repr;
 use crate::vm::value::{Class, Layout, Module, NativeFunction};
 use crate::vm::{Args, Exc, ExcKind, Res, Sym, Value, Vm};
@@ -222,47 +221,20 @@ impl Encoder {
     }
 }
 
-/// `a < b` with script semantics.
-fn less(vm: &mut Vm, a: &Value, b: &Value) -> Res<bool> {
-    if let (Value::Str(x), Value::Str(y)) = (a, b) {
-        return Ok(x.as_str() < y.as_str());
-    }
-    let r = vm.compare(CmpKind::Lt, a, b)?;
-    vm.truthy(&r)
-}
-
-/// A stable merge sort of dict items by key (what `sorted(d.items())` does for distinct keys).
+/// Dict items sorted by key, stably (what `sorted(d.items())` does for distinct keys), with
+/// the interpreter's own merge sort.
 fn sort_pairs(vm: &mut Vm, pairs: Vec<(Value, Value)>) -> Res<Vec<(Value, Value)>> {
-    let n = pairs.len();
-    let mut idx: Vec<usize> = (0..n).collect();
-    let mut buf = vec![0usize; n];
-    let mut width = 1;
-    while width < n {
-        let mut i = 0;
-        while i < n {
-            let mid = (i + width).min(n);
-            let hi = (i + 2 * width).min(n);
-            let (mut l, mut r, mut k) = (i, mid, i);
-            while l < mid && r < hi {
-                if less(vm, &pairs[idx[r]].0, &pairs[idx[l]].0)? {
-                    buf[k] = idx[r];
-                    r += 1;
-                } else {
-                    buf[k] = idx[l];
-                    l += 1;
-                }
-                k += 1;
-            }
-            buf[k..k + (mid - l)].copy_from_slice(&idx[l..mid]);
-            k += mid - l;
-            buf[k..k + (hi - r)].copy_from_slice(&idx[r..hi]);
-            i += 2 * width;
-        }
-        std::mem::swap(&mut idx, &mut buf);
-        width *= 2;
-    }
+    let keys: Vec<Value> = pairs.iter().map(|(k, _)| k.clone()).collect();
+    let order: Vec<Value> = (0..pairs.len()).map(|i| Value::Int(i as i64)).collect();
+    let sorted = crate::builtins::sort_values(vm, order, keys, false)?;
     let mut slots: Vec<Option<(Value, Value)>> = pairs.into_iter().map(Some).collect();
-    Ok(idx.into_iter().filter_map(|i| slots[i].take()).collect())
+    Ok(sorted
+        .into_iter()
+        .filter_map(|i| match i {
+            Value::Int(i) => slots.get_mut(i as usize).and_then(Option::take),
+            _ => None,
+        })
+        .collect())
 }
 
 const DUMPS_KW: &[&str] =

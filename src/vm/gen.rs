@@ -61,11 +61,19 @@ pub enum Finalize {
 
 thread_local! {
     static PENDING: RefCell<Vec<Finalize>> = const { RefCell::new(Vec::new()) };
+    // Mirrors `!PENDING.is_empty()` so the dispatch loop's check is one load, no borrow.
+    static ANY_PENDING: Cell<bool> = const { Cell::new(false) };
 }
 
 /// True when finalisers are waiting.
+#[inline]
 pub fn finalizers_pending() -> bool {
-    PENDING.with(|p| !p.borrow().is_empty())
+    ANY_PENDING.with(|p| p.get())
+}
+
+fn queue_finalizer(job: Finalize) {
+    let _ = PENDING.try_with(|p| p.borrow_mut().push(job));
+    let _ = ANY_PENDING.try_with(|p| p.set(true));
 }
 
 impl Drop for GenObj {
@@ -84,11 +92,11 @@ impl Drop for GenObj {
                     ag_running: Cell::new(false),
                     pending: RefCell::new(Value::None),
                 };
-                let _ = PENDING.try_with(|p| p.borrow_mut().push(Finalize::Close(Rc::new(g))));
+                queue_finalizer(Finalize::Close(Rc::new(g)));
             }
             (GenState::Created, Some(_)) if self.kind == GenKind::Coroutine && !self.awaited.get() => {
                 let q = self.qualname.clone();
-                let _ = PENDING.try_with(|p| p.borrow_mut().push(Finalize::NeverAwaited(q)));
+                queue_finalizer(Finalize::NeverAwaited(q));
             }
             _ => {}
         }
@@ -160,7 +168,10 @@ impl Vm {
     /// and reports coroutines that were never awaited.
     pub fn run_finalizers(&mut self) {
         loop {
-            let Some(job) = PENDING.with(|p| p.borrow_mut().pop()) else { return };
+            let Some(job) = PENDING.with(|p| p.borrow_mut().pop()) else {
+                ANY_PENDING.with(|p| p.set(false));
+                return;
+            };
             match job {
                 Finalize::Close(g) => {
                     let exit = Exc::new(ExcKind::GeneratorExit, "");

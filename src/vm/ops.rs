@@ -1317,6 +1317,22 @@ impl Vm {
         }
     }
 
+    /// Compares the candidates of a slow lookup with script `__eq__` (no table borrow held);
+    /// a match counts only if its slot still holds the same key afterwards.
+    fn match_candidates(
+        &mut self,
+        cands: Vec<(usize, Value)>,
+        key: &Value,
+        still_there: impl Fn(usize, &Value) -> bool,
+    ) -> Res<Option<usize>> {
+        for (pos, k) in cands {
+            if self.eq(&k, key)? && still_there(pos, &k) {
+                return Ok(Some(pos));
+            }
+        }
+        Ok(None)
+    }
+
     /// Finds the entry position of `key` (hash `h`), running script `__eq__` if needed.
     pub fn dict_find(&mut self, d: &RefCell<Dict>, h: i64, key: &Value) -> Res<Option<usize>> {
         let lookup = d.borrow().lookup(h, key);
@@ -1324,15 +1340,7 @@ impl Vm {
             Lookup::Found(p) => Ok(Some(p)),
             Lookup::Absent => Ok(None),
             Lookup::Slow(cands) => {
-                for (pos, k) in cands {
-                    if self.eq(&k, key)? {
-                        let still = d.borrow().entry(pos).map(|e| e.key.is(&k)).unwrap_or(false);
-                        if still {
-                            return Ok(Some(pos));
-                        }
-                    }
-                }
-                Ok(None)
+                self.match_candidates(cands, key, |pos, k| d.borrow().entry(pos).map(|e| e.key.is(k)).unwrap_or(false))
             }
         }
     }
@@ -1383,15 +1391,7 @@ impl Vm {
             Lookup::Found(p) => Ok(Some(p)),
             Lookup::Absent => Ok(None),
             Lookup::Slow(cands) => {
-                for (pos, k) in cands {
-                    if self.eq(&k, key)? {
-                        let still = t.borrow().key_at(pos).map(|e| e.is(&k)).unwrap_or(false);
-                        if still {
-                            return Ok(Some(pos));
-                        }
-                    }
-                }
-                Ok(None)
+                self.match_candidates(cands, key, |pos, k| t.borrow().key_at(pos).map(|e| e.is(k)).unwrap_or(false))
             }
         }
     }

@@ -55,6 +55,28 @@ pub fn slice_positions(start: i64, stop: i64, step: i64) -> impl Iterator<Item =
     })
 }
 
+/// `seq[start:stop:step] = new_items` on resolved slice bounds: a plain slice may change the
+/// length; an extended slice must match it (`what` names the items in the error).
+fn assign_slice<T>(seq: &mut Vec<T>, (start, stop, step): (i64, i64, i64), new_items: Vec<T>, what: &str) -> Res<()> {
+    if step == 1 {
+        let stop = stop.max(start);
+        seq.splice(start as usize..stop as usize, new_items);
+        return Ok(());
+    }
+    let pos: Vec<usize> = slice_positions(start, stop, step).collect();
+    if pos.len() != new_items.len() {
+        return Err(Exc::value_error(format!(
+            "attempt to assign {what} of size {} to extended slice of size {}",
+            new_items.len(),
+            pos.len()
+        )));
+    }
+    for (p, v) in pos.into_iter().zip(new_items) {
+        seq[p] = v;
+    }
+    Ok(())
+}
+
 impl Vm {
     fn slice_parts(&mut self, s: &super::value::SliceObj) -> Res<(Option<i64>, Option<i64>, Option<i64>)> {
         let mut part = |v: &Value| -> Res<Option<i64>> {
@@ -261,25 +283,8 @@ impl Vm {
             (Value::List(l), Value::Slice(s)) => {
                 let new_items = self.collect(&value)?;
                 let len = l.items.borrow().len();
-                let (a, b, c) = self.resolve_slice(s, len)?;
-                let mut items = l.items.borrow_mut();
-                if c == 1 {
-                    let b = b.max(a);
-                    items.splice(a as usize..b as usize, new_items);
-                } else {
-                    let pos: Vec<usize> = slice_positions(a, b, c).collect();
-                    if pos.len() != new_items.len() {
-                        return Err(Exc::value_error(format!(
-                            "attempt to assign sequence of size {} to extended slice of size {}",
-                            new_items.len(),
-                            pos.len()
-                        )));
-                    }
-                    for (p, v) in pos.into_iter().zip(new_items) {
-                        items[p] = v;
-                    }
-                }
-                Ok(())
+                let bounds = self.resolve_slice(s, len)?;
+                assign_slice(&mut l.items.borrow_mut(), bounds, new_items, "sequence")
             }
             (Value::List(l), _) => {
                 let i = self.seq_index(&key, "list")?;
@@ -314,25 +319,8 @@ impl Vm {
                     }
                 };
                 let len = b.borrow().len();
-                let (x, y, z) = self.resolve_slice(s, len)?;
-                let mut bytes = b.borrow_mut();
-                if z == 1 {
-                    let y = y.max(x);
-                    bytes.splice(x as usize..y as usize, new_items);
-                } else {
-                    let pos: Vec<usize> = slice_positions(x, y, z).collect();
-                    if pos.len() != new_items.len() {
-                        return Err(Exc::value_error(format!(
-                            "attempt to assign bytes of size {} to extended slice of size {}",
-                            new_items.len(),
-                            pos.len()
-                        )));
-                    }
-                    for (p, v) in pos.into_iter().zip(new_items) {
-                        bytes[p] = v;
-                    }
-                }
-                Ok(())
+                let bounds = self.resolve_slice(s, len)?;
+                assign_slice(&mut b.borrow_mut(), bounds, new_items, "bytes")
             }
             (Value::ByteArray(b), _) => {
                 let i = self.seq_index(&key, "bytearray")?;
