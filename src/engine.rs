@@ -167,6 +167,14 @@ impl Engine {
         out
     }
 
+    /// How long the REPL may wait for input before the host loop has work to run (see
+    /// [`EventLoop::next_wakeup`]), at most `cap`; `None` when there is no host loop, so
+    /// nothing runs in the background.
+    pub fn background_wakeup(&self, cap: std::time::Duration) -> Option<std::time::Duration> {
+        let lp = self.host_loop.as_ref().filter(|lp| !lp.closed.get())?;
+        Some(lp.next_wakeup().map_or(cap, |d| d.min(cap)))
+    }
+
     /// The session's host loop, created on first use (and again if a script closed it).
     fn host_loop(&mut self) -> Rc<EventLoop> {
         let lp = match &self.host_loop {

@@ -288,6 +288,12 @@ fn top_level_await_and_background_tasks() {
     s.line("t.done()", ">>>");
     assert_eq!(s.after(">>> t.done()\n"), "True\n>>>");
 
+    // ... and while the prompt waits for a line, with nothing typed.
+    s.line("t = asyncio.create_task(later())", ">>>");
+    s.wait_for(">>> background done");
+    s.line("t.done() and 'finished'", ">>>");
+    assert_eq!(s.after("t.done() and 'finished'\n"), "'finished'\n>>>");
+
     // async for / async with at top level; an exception in an awaited input is a traceback.
     s.line("async def agen():", "...");
     s.line("    yield 1", "...");

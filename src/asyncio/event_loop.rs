@@ -183,6 +183,19 @@ impl EventLoop {
         r
     }
 
+    /// How long until this loop has work: zero when a callback is ready, the time to the
+    /// nearest live timer, or `None` when nothing is scheduled. The REPL waits this long for
+    /// typed input before running the loop again.
+    pub fn next_wakeup(&self) -> Option<Duration> {
+        if self.ready.borrow().iter().any(|h| !h.cancelled.get()) {
+            return Some(Duration::ZERO);
+        }
+        let now = self.time();
+        let timers = self.timers.borrow();
+        let next = timers.iter().filter(|t| !t.handle.cancelled.get()).map(|t| t.when).min_by(f64::total_cmp)?;
+        Some(Duration::from_secs_f64((next - now).max(0.0)))
+    }
+
     /// True when a callback is ready or a timer is due.
     fn has_ready_work(&self) -> bool {
         if self.ready.borrow().iter().any(|h| !h.cancelled.get()) {
