@@ -151,7 +151,11 @@ enum FromReader {
 /// Waits for the reader thread's next line (or Ctrl-C, Ctrl-D), running the host loop's
 /// background tasks meanwhile and answering completion requests. `Err` carries the exit
 /// status when a background task ended the session (`sys.exit`).
-fn wait_for_line(engine: &mut Engine, globals: &Rc<Module>, from_reader: &mpsc::Receiver<FromReader>) -> Result<FromReader, u8> {
+fn wait_for_line(
+    engine: &mut Engine,
+    globals: &Rc<Module>,
+    from_reader: &mpsc::Receiver<FromReader>,
+) -> Result<FromReader, u8> {
     /// The longest wait between two runs of the loop, so I/O readiness is noticed too.
     const SLICE: Duration = Duration::from_millis(50);
     loop {
