@@ -17,6 +17,16 @@ use std::time::{Duration, Instant};
 /// if its signal arrived just before the wait began.
 const INTERRUPT_SLICE: Duration = Duration::from_millis(100);
 
+/// Debug mode reports callbacks that run at least this long (CPython's
+/// `loop.slow_callback_duration`).
+const SLOW_CALLBACK: f64 = 0.1;
+
+/// Whether new loops start in debug mode: `PYTHONASYNCIODEBUG` set to a non-empty value, as
+/// CPython's `coroutines._is_debug_mode()` reads it.
+fn debug_from_env() -> bool {
+    std::env::var_os("PYTHONASYNCIODEBUG").is_some_and(|v| !v.is_empty())
+}
+
 /// What a ready handle does when it runs.
 pub enum Callback {
     /// Call a script or native callable with arguments.
@@ -98,7 +108,7 @@ impl EventLoop {
             poll: RefCell::new(None),
             tasks: RefCell::default(),
             current_task: RefCell::new(None),
-            debug: Cell::new(false),
+            debug: Cell::new(debug_from_env()),
             script_value: RefCell::new(Weak::new()),
         })
     }
@@ -142,6 +152,7 @@ impl EventLoop {
         }
         self.running.set(true);
         super::set_running_loop(Some(self.clone()));
+        let tracked = crate::vm::gen::set_origin_tracking(self.debug.get());
         let r = loop {
             if let Err(e) = self.run_once(vm) {
                 break Err(e);
@@ -150,6 +161,7 @@ impl EventLoop {
                 break Ok(());
             }
         };
+        crate::vm::gen::set_origin_tracking(tracked);
         self.stopping.set(false);
         self.running.set(false);
         super::set_running_loop(None);
@@ -248,7 +260,11 @@ impl EventLoop {
             }
             let cb = h.callback.borrow_mut().take();
             if let Some(cb) = cb {
-                self.run_callback(vm, cb)?;
+                if self.debug.get() {
+                    self.run_timed(vm, cb)?;
+                } else {
+                    self.run_callback(vm, cb)?;
+                }
             }
         }
         vm.run_finalizers();
@@ -282,6 +298,31 @@ impl EventLoop {
             }
         }
         vm.take_interrupt()
+    }
+
+    /// Debug mode: runs a callback and reports it when it took longer than
+    /// [`SLOW_CALLBACK`], as CPython's loop does ("Executing <...> took 0.150 seconds").
+    fn run_timed(self: &Rc<Self>, vm: &mut Vm, cb: Callback) -> Res<()> {
+        let what = match &cb {
+            Callback::Step(task, _) | Callback::Wakeup(task, _) => Some(task.clone()),
+            Callback::Call(..) => None,
+        };
+        let label = match &cb {
+            Callback::Call(f, _) => Some(super::future::callback_text(f)),
+            _ => None,
+        };
+        let start = Instant::now();
+        let r = self.run_callback(vm, cb);
+        let took = start.elapsed().as_secs_f64();
+        if took >= SLOW_CALLBACK {
+            let shown = match (what, label) {
+                (Some(task), _) => super::future::future_repr(vm, &task).unwrap_or_else(|_| crate::vm::other::NativeObject::repr(&*task)),
+                (None, Some(l)) => format!("<Handle {l}>"),
+                (None, None) => "<Handle>".into(),
+            };
+            vm.write_stderr(&format!("Executing {shown} took {took:.3} seconds\n"));
+        }
+        r
     }
 
     fn run_callback(self: &Rc<Self>, vm: &mut Vm, cb: Callback) -> Res<()> {

@@ -52,6 +52,11 @@ pub struct FutureObj {
     pub retrieved: Cell<bool>,
     /// Present for tasks.
     pub task: Option<TaskPart>,
+    /// For the future `gather()` returns: its children, which `cancel()` cancels instead of
+    /// the future itself (CPython's `_GatheringFuture`).
+    pub gather_children: RefCell<Option<Vec<Rc<FutureObj>>>>,
+    /// Set when `cancel()` cancelled a gathering future's children.
+    pub cancel_requested: Cell<bool>,
     /// A weak self-reference, to turn `&FutureObj` back into the shared handle.
     me: std::rc::Weak<FutureObj>,
 }
@@ -68,6 +73,8 @@ impl FutureObj {
             cancel_msg: RefCell::new(Value::None),
             retrieved: Cell::new(false),
             task,
+            gather_children: RefCell::new(None),
+            cancel_requested: Cell::new(false),
             me: me.clone(),
         })
     }
@@ -133,6 +140,19 @@ impl FutureObj {
         if self.done() {
             return false;
         }
+        let children = self.gather_children.borrow().clone();
+        if let Some(children) = children {
+            // A gathering future is cancelled through its children; gather's done callback
+            // then finishes it with their CancelledError.
+            let mut any = false;
+            for child in children {
+                any |= child.cancel(msg.clone());
+            }
+            if any {
+                self.cancel_requested.set(true);
+            }
+            return any;
+        }
         *self.cancel_msg.borrow_mut() = msg;
         self.state.set(State::Cancelled);
         self.schedule_callbacks();
@@ -161,6 +181,142 @@ impl FutureObj {
     }
 }
 
+impl FutureObj {
+    /// The words inside `<Future ...>` / `<Task ...>`, as CPython's `_future_repr_info` and
+    /// `_task_repr_info` give them; `outcome` is the already-formatted `result=`/`exception=`.
+    fn repr_info(&self, outcome: Option<String>) -> Vec<String> {
+        let mut info = Vec::new();
+        let cancelling = self.task.as_ref().is_some_and(|t| t.cancels.get() > 0 || t.must_cancel.get());
+        info.push(
+            match self.state.get() {
+                State::Pending if cancelling => "cancelling",
+                State::Pending => "pending",
+                State::Finished => "finished",
+                State::Cancelled => "cancelled",
+            }
+            .to_string(),
+        );
+        if let Some(t) = &self.task {
+            let name = match &*t.name.borrow() {
+                Value::Str(s) => s.as_str().to_string(),
+                _ => "Task".into(),
+            };
+            info.push(format!("name='{name}'"));
+            info.push(format!("coro=<{}>", coro_text(&t.coro)));
+        }
+        if let Some(o) = outcome {
+            info.push(o);
+        }
+        if self.state.get() == State::Pending {
+            let cbs = self.callbacks.borrow();
+            let texts: Vec<String> = cbs.iter().map(callback_text).collect();
+            match texts.len() {
+                0 => {}
+                1 | 2 => info.push(format!("cb=[{}]", texts.join(", "))),
+                n => info.push(format!("cb=[{}, <{} more>, {}]", texts[0], n - 2, texts[n - 1])),
+            }
+        }
+        if let Some(t) = &self.task {
+            if let Some(w) = &*t.waiter.borrow() {
+                info.push(format!("wait_for={}", w.repr()));
+            }
+        }
+        info
+    }
+}
+
+/// A coroutine as CPython's `coroutines._format_coroutine` shows it in a task's repr.
+fn coro_text(coro: &Value) -> String {
+    match coro {
+        Value::Gen(g) => {
+            let file = &g.code.filename;
+            match (&*g.frame.borrow(), g.state.get()) {
+                (Some(d), crate::vm::gen::GenState::Suspended) => {
+                    format!("{}() running at {file}:{}", g.qualname, d.frame.code.line_at(d.frame.ip.saturating_sub(1)))
+                }
+                (Some(_), crate::vm::gen::GenState::Created) => {
+                    format!("{}() running at {file}:{}", g.qualname, g.code.first_line)
+                }
+                (_, crate::vm::gen::GenState::Running) => format!("{}() running", g.qualname),
+                _ => format!("{}() done, defined at {file}:{}", g.qualname, g.code.first_line),
+            }
+        }
+        Value::Other(o) => o.repr(),
+        _ => "coroutine".into(),
+    }
+}
+
+/// A done callback as CPython's `_format_callback_source` shows it.
+pub fn callback_text(cb: &Value) -> String {
+    match cb {
+        Value::Function(f) => format!("{}() at {}:{}", f.qualname.borrow(), f.code.filename, f.code.first_line),
+        Value::BoundMethod(m) => match &m.func {
+            Value::Function(f) => format!("{}() at {}:{}", f.qualname.borrow(), f.code.filename, f.code.first_line),
+            _ => "<bound method>()".into(),
+        },
+        _ => "<TaskWakeupMethWrapper>()".into(),
+    }
+}
+
+/// `repr(future)` with its result or exception, which needs the VM.
+pub fn future_repr(vm: &mut Vm, f: &FutureObj) -> Res<String> {
+    let outcome = if f.state.get() == State::Finished {
+        let exc = f.exception.borrow().clone();
+        Some(if exc.is_none() {
+            let r = f.result.borrow().clone();
+            format!("result={}", vm.repr(&r)?)
+        } else {
+            format!("exception={}", vm.repr(&exc)?)
+        })
+    } else {
+        None
+    };
+    let kind = if f.task.is_some() { "Task" } else { "Future" };
+    Ok(format!("<{kind} {}>", f.repr_info(outcome).join(" ")))
+}
+
+fn fut_repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    Ok(Value::str(&future_repr(vm, &f)?))
+}
+
+impl Drop for FutureObj {
+    /// A future dropped with an exception nobody retrieved reports it, as CPython's
+    /// `Future.__del__` does ("Task exception was never retrieved").
+    fn drop(&mut self) {
+        if self.state.get() != State::Finished || self.retrieved.get() || self.exception.get_mut().is_none() {
+            return;
+        }
+        let exc = std::mem::replace(self.exception.get_mut(), Value::None);
+        let Value::Instance(inst) = exc.clone() else { return };
+        let snapshot = FutureObj {
+            lp: self.lp.clone(),
+            state: Cell::new(State::Finished),
+            result: RefCell::new(Value::None),
+            exception: RefCell::new(exc),
+            callbacks: RefCell::default(),
+            cancel_msg: RefCell::new(Value::None),
+            retrieved: Cell::new(true),
+            task: self.task.as_mut().map(|t| TaskPart {
+                coro: std::mem::replace(&mut t.coro, Value::None),
+                name: RefCell::new(t.name.get_mut().clone()),
+                waiter: RefCell::new(None),
+                must_cancel: Cell::new(false),
+                cancels: Cell::new(0),
+            }),
+            gather_children: RefCell::new(None),
+            cancel_requested: Cell::new(false),
+            me: std::rc::Weak::new(),
+        };
+        crate::vm::gen::queue_job(Box::new(move |vm: &mut Vm| {
+            let kind = if snapshot.task.is_some() { "Task" } else { "Future" };
+            let repr = future_repr(vm, &snapshot).unwrap_or_else(|_| snapshot.repr());
+            let text = crate::traceback::format_exception(vm, &inst);
+            vm.write_stderr(&format!("{kind} exception was never retrieved\nfuture: {repr}\n{text}"));
+        }));
+    }
+}
+
 /// Wraps a future as a script value.
 pub fn future_value(f: &Rc<FutureObj>) -> Value {
     Value::Other(f.clone())
@@ -178,21 +334,8 @@ impl NativeObject for FutureObj {
         future_attr(vm, this, name, self.task.is_some())
     }
     fn repr(&self) -> String {
-        let state = match self.state.get() {
-            State::Pending => "pending",
-            State::Finished => "finished",
-            State::Cancelled => "cancelled",
-        };
-        match &self.task {
-            Some(t) => {
-                let name = match &*t.name.borrow() {
-                    Value::Str(s) => s.as_str().to_string(),
-                    _ => "Task".into(),
-                };
-                format!("<Task {state} name='{name}'>")
-            }
-            None => format!("<Future {state}>"),
-        }
+        // Without the VM, results and exceptions are left out; `__repr__` gives them.
+        format!("<{} {}>", self.type_name(), self.repr_info(None).join(" "))
     }
     fn send(&self, vm: &mut Vm, _value: Value) -> Option<Res<GenResult>> {
         // `await fut` drives the future itself: yield it while pending, then its result.
@@ -338,6 +481,7 @@ fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Optio
         "remove_done_callback" => ("remove_done_callback", fut_remove_done_callback),
         "__await__" | "__iter__" => ("__await__", fut_await),
         "get_loop" => ("get_loop", fut_get_loop),
+        "__repr__" => ("__repr__", fut_repr),
         "get_name" if is_task => ("get_name", task_get_name),
         "set_name" if is_task => ("set_name", task_set_name),
         "get_coro" if is_task => ("get_coro", task_get_coro),

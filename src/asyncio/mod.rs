@@ -144,16 +144,15 @@ pub fn create_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Va
     thread_local! {
         static COUNTER: Cell<u64> = const { Cell::new(1) };
     }
+    // The counter advances for named tasks too, as CPython's does.
+    let n = COUNTER.with(|c| {
+        let v = c.get();
+        c.set(v + 1);
+        v
+    });
     let name = match name {
         Some(n) if !n.is_none() => Value::string(vm.str_of(&n)?),
-        _ => {
-            let n = COUNTER.with(|c| {
-                let v = c.get();
-                c.set(v + 1);
-                v
-            });
-            Value::string(format!("Task-{n}"))
-        }
+        _ => Value::string(format!("Task-{n}")),
     };
     let task = FutureObj::new(
         lp,
@@ -179,6 +178,16 @@ pub fn create_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Va
 
 /// `loop.run_until_complete(aw)`.
 pub fn run_until_complete(vm: &mut Vm, lp: &Rc<EventLoop>, aw: Value) -> Res<Value> {
+    // CPython checks before it wraps the awaitable.
+    if lp.closed.get() {
+        return Err(Exc::runtime_error("Event loop is closed"));
+    }
+    if lp.running.get() {
+        return Err(Exc::runtime_error("This event loop is already running"));
+    }
+    if loop_in_run_forever().is_some() {
+        return Err(Exc::runtime_error("Cannot run the event loop while another loop is running"));
+    }
     let fut = match future_of(&aw) {
         Some(f) => f,
         None => create_task(vm, lp, aw, None)?,
@@ -586,37 +595,58 @@ fn run(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     }
     CURRENT.with(|c| *c.borrow_mut() = Some(lp.clone()));
     let r = run_until_complete(vm, &lp, main);
-    // Cancel what is left, let it finish, then close.
-    let left: Vec<Rc<FutureObj>> = lp.tasks.borrow().iter().filter_map(|w| w.upgrade()).filter(|t| !t.done()).collect();
-    if !left.is_empty() {
-        for t in &left {
-            t.cancel(Value::None);
-        }
-        for _ in 0..100 {
-            if left.iter().all(|t| t.done()) {
-                break;
-            }
-            let pending = left.iter().find(|t| !t.done()).cloned();
-            if let Some(t) = pending {
-                let _ = run_until_complete(vm, &lp, future_value(&t));
-            }
-        }
-        for t in &left {
-            if t.state.get() == future::State::Finished && !t.exception.borrow().is_none() && !t.retrieved.get() {
-                let e = t.exception.borrow().clone();
-                if let Value::Instance(i) = e {
-                    let text = crate::traceback::format_exception(vm, &i);
-                    vm.write_stderr(&format!(
-                        "unhandled exception during asyncio.run() shutdown\ntask: {}\n{text}",
-                        t.repr()
-                    ));
-                }
-            }
-        }
-    }
+    cancel_all_tasks(vm, &lp);
     lp.closed.set(true);
     CURRENT.with(|c| *c.borrow_mut() = None);
     r
+}
+
+/// Cancels the tasks left on `lp` and runs the loop until they finish, reporting those that
+/// end with an exception nobody retrieved (CPython's `asyncio.runners._cancel_all_tasks`).
+fn cancel_all_tasks(vm: &mut Vm, lp: &Rc<EventLoop>) {
+    let left: Vec<Rc<FutureObj>> = lp.tasks.borrow().iter().filter_map(|w| w.upgrade()).filter(|t| !t.done()).collect();
+    if left.is_empty() {
+        return;
+    }
+    for t in &left {
+        t.cancel(Value::None);
+    }
+    for _ in 0..100 {
+        let pending = left.iter().find(|t| !t.done()).cloned();
+        match pending {
+            Some(t) => {
+                let _ = run_until_complete(vm, lp, future_value(&t));
+            }
+            None => break,
+        }
+    }
+    for t in &left {
+        if t.state.get() == future::State::Finished && !t.exception.borrow().is_none() && !t.retrieved.get() {
+            let e = t.exception.borrow().clone();
+            if let Value::Instance(i) = e {
+                let text = crate::traceback::format_exception(vm, &i);
+                vm.write_stderr(&format!(
+                    "unhandled exception during asyncio.run() shutdown\ntask: {}\n{text}",
+                    t.repr()
+                ));
+            }
+        }
+    }
+}
+
+/// `_cancel_all_tasks(loop)`, for `Runner.close()`.
+fn cancel_all_tasks_fn(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let lp = this_loop(a)?;
+    if lp.closed.get() {
+        return Err(Exc::runtime_error("Event loop is closed"));
+    }
+    cancel_all_tasks(vm, &lp);
+    Ok(Value::None)
+}
+
+/// `_get_running_loop()`: the running loop or `None`.
+fn get_running_loop_or_none(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
+    Ok(running_loop().map_or(Value::None, |l| loop_value(&l)))
 }
 
 /// Builds `_asyncio`.
@@ -636,6 +666,10 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ("all_tasks", all_tasks),
             ("iscoroutine", iscoroutine),
             ("iscoroutinefunction", iscoroutinefunction),
+            ("_gathering_future", gathering_future),
+            ("_gather_cancel_requested", gather_cancel_requested),
+            ("_cancel_all_tasks", cancel_all_tasks_fn),
+            ("_get_running_loop", get_running_loop_or_none),
         ],
     );
     // Classes for isinstance() and construction.
@@ -659,6 +693,28 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     m.set(Sym::new("TimeoutError"), Value::Class(vm.exc_class(ExcKind::TimeoutError).clone()));
     crate::vm::value::bump_class_epoch();
     Ok(m)
+}
+
+/// `_gathering_future(loop, children)`: the future `gather()` returns, whose `cancel()`
+/// cancels the children.
+fn gathering_future(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let lp = this_loop(a)?;
+    let mut children = Vec::new();
+    let list = a.pos.get(1).cloned().unwrap_or(Value::None);
+    if let Value::List(items) = &list {
+        for item in items.items.borrow().iter() {
+            children.push(future::future_of(item).ok_or_else(|| Exc::type_error("gather children must be futures"))?);
+        }
+    }
+    let outer = FutureObj::new(&lp, None);
+    *outer.gather_children.borrow_mut() = Some(children);
+    Ok(future::future_value(&outer))
+}
+
+/// `_gather_cancel_requested(fut)`: whether `cancel()` was called on a gathering future.
+fn gather_cancel_requested(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = a.pos.first().and_then(future::future_of).ok_or_else(|| Exc::type_error("a Future is required"))?;
+    Ok(Value::Bool(f.cancel_requested.get()))
 }
 
 /// A class for native objects of a given type name, with a native `__new__`.

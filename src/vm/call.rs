@@ -73,7 +73,10 @@ impl Vm {
     }
 
     /// The `Call`/`CallKw`/`CallMethod` instructions: `argc` values above the callable.
-    pub(crate) fn call_from_stack(&mut self, argc: usize, kwnames: Option<Value>) -> Res<()> {
+    /// `ip` is the caller's next instruction: the slow path stores it in the caller's frame,
+    /// so code that inspects the stack there (coroutine origins in debug mode, warnings)
+    /// sees the calling line.
+    pub(crate) fn call_from_stack(&mut self, argc: usize, kwnames: Option<Value>, ip: usize) -> Res<()> {
         let func_at = self.stack.len() - argc - 1;
         // The hot path: a plain script function called positionally with the exact count.
         // The arguments stay where they are and become the callee's first locals.
@@ -127,6 +130,9 @@ impl Vm {
             let v = (n.func)(self, &mut a)?;
             self.stack.push(v);
             return Ok(());
+        }
+        if let Some(caller) = self.frames.last_mut() {
+            caller.ip = ip;
         }
         let func = self.stack[func_at].clone();
         let mut args: Vec<Value> = self.stack.drain(func_at + 1..).collect();
@@ -397,6 +403,21 @@ impl Vm {
             state: Cell::new(GenState::Created),
             name: f.name.borrow().clone(),
             qualname: f.qualname.borrow().clone(),
+            code: f.code.clone(),
+            origin: if kind == GenKind::Coroutine && super::gen::origin_tracking() {
+                let stack = self
+                    .frames
+                    .iter()
+                    .map(|fr| super::other::TraceEntry {
+                        file: fr.code.filename.clone(),
+                        line: fr.line(),
+                        name: fr.code.name.clone(),
+                    })
+                    .collect();
+                Some(Box::new(stack))
+            } else {
+                None
+            },
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
             pending: RefCell::new(Value::None),

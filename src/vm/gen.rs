@@ -1,6 +1,7 @@
 //! Generators, coroutines and async generators: a suspended frame and its state.
 
 use super::frame::Detached;
+use super::other::TraceEntry;
 use super::value::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -41,6 +42,11 @@ pub struct GenObj {
     pub name: Rc<str>,
     /// `__qualname__`.
     pub qualname: Rc<str>,
+    /// The code it runs (for `gi_code`/`cr_code` and "defined at" in reprs).
+    pub code: Rc<crate::bytecode::Code>,
+    /// For coroutines created while origin tracking was on (asyncio debug mode): the stack
+    /// that created it, outermost first.
+    pub origin: Option<Box<Vec<TraceEntry>>>,
     /// For coroutines: whether it was ever awaited or started (for the never-awaited warning).
     pub awaited: Cell<bool>,
     /// For async generators: the running `asend`/`athrow` awaitable count (0 or 1).
@@ -55,8 +61,10 @@ pub struct GenObj {
 pub enum Finalize {
     /// Close a suspended generator (runs its `finally` blocks).
     Close(Rc<GenObj>),
-    /// Warn that a coroutine was never awaited.
-    NeverAwaited(Rc<str>),
+    /// Warn that a coroutine was never awaited (with where it was created, in debug mode).
+    NeverAwaited(Rc<str>, Option<Box<Vec<TraceEntry>>>),
+    /// Any other work that needs the VM (e.g. reporting a task's unretrieved exception).
+    Job(Box<dyn FnOnce(&mut Vm)>),
 }
 
 thread_local! {
@@ -69,6 +77,26 @@ thread_local! {
 #[inline]
 pub fn finalizers_pending() -> bool {
     ANY_PENDING.with(|p| p.get())
+}
+
+thread_local! {
+    static TRACK_ORIGINS: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Turns recording of where coroutines are created on or off (asyncio debug mode, like
+/// CPython's `sys.set_coroutine_origin_tracking_depth`); returns the previous setting.
+pub fn set_origin_tracking(on: bool) -> bool {
+    TRACK_ORIGINS.with(|t| t.replace(on))
+}
+
+/// True while coroutine origins are recorded.
+pub fn origin_tracking() -> bool {
+    TRACK_ORIGINS.with(|t| t.get())
+}
+
+/// Queues `job` to run with the VM at its next safe point (for `Drop` impls elsewhere).
+pub fn queue_job(job: Box<dyn FnOnce(&mut Vm)>) {
+    queue_finalizer(Finalize::Job(job));
 }
 
 fn queue_finalizer(job: Finalize) {
@@ -88,6 +116,8 @@ impl Drop for GenObj {
                     state: Cell::new(GenState::Suspended),
                     name: self.name.clone(),
                     qualname: self.qualname.clone(),
+                    code: self.code.clone(),
+                    origin: None,
                     awaited: Cell::new(true),
                     ag_running: Cell::new(false),
                     pending: RefCell::new(Value::None),
@@ -96,7 +126,7 @@ impl Drop for GenObj {
             }
             (GenState::Created, Some(_)) if self.kind == GenKind::Coroutine && !self.awaited.get() => {
                 let q = self.qualname.clone();
-                queue_finalizer(Finalize::NeverAwaited(q));
+                queue_finalizer(Finalize::NeverAwaited(q, self.origin.take()));
             }
             _ => {}
         }
@@ -141,7 +171,7 @@ impl Vm {
         let name = code.name.clone();
         let qualname = code.qualname.clone();
         let frame = super::frame::Frame {
-            code,
+            code: code.clone(),
             ip: 0,
             base: 0,
             ret_sp: 0,
@@ -158,6 +188,8 @@ impl Vm {
             state: Cell::new(GenState::Created),
             name,
             qualname,
+            code,
+            origin: None,
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
             pending: RefCell::new(Value::None),
@@ -197,8 +229,31 @@ impl Vm {
                         }
                     }
                 }
-                Finalize::NeverAwaited(q) => {
-                    self.write_stderr(&format!("<sys>:0: RuntimeWarning: coroutine '{q}' was never awaited\n"));
+                Finalize::Job(job) => job(self),
+                Finalize::NeverAwaited(q, origin) => {
+                    // Reported where the coroutine was dropped, as CPython's `warnings` does.
+                    let place = self.frames.last().map(|f| (f.code.filename.clone(), f.line()));
+                    let mut text = match &place {
+                        Some((file, line)) => format!("{file}:{line}: RuntimeWarning: coroutine '{q}' was never awaited\n"),
+                        None => format!("<sys>:0: RuntimeWarning: coroutine '{q}' was never awaited\n"),
+                    };
+                    if let Some(origin) = origin {
+                        text.push_str("Coroutine created at (most recent call last)\n");
+                        for e in origin.iter() {
+                            text.push_str(&format!("  File \"{}\", line {}, in {}\n", e.file, e.line, e.name));
+                            if let Some(src) = self.source_line(&e.file, e.line) {
+                                text.push_str(&format!("    {}\n", src.trim()));
+                            }
+                        }
+                    }
+                    if let Some((file, line)) = place {
+                        if let Some(src) = self.source_line(&file, line) {
+                            text.push_str(&format!("  {}\n", src.trim()));
+                        }
+                    }
+                    self.write_stderr(&format!(
+                        "{text}RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n"
+                    ));
                 }
             }
         }
@@ -498,10 +553,16 @@ impl Vm {
             Value::Instance(i) => match i.class.lookup(self.syms.await_) {
                 Some(f) => {
                     let it = self.call(&f, vec![v.clone()])?;
-                    if let Value::Gen(g) = &it {
-                        if g.kind == GenKind::Coroutine {
+                    match &it {
+                        Value::Gen(g) if g.kind == GenKind::Coroutine => {
                             return Err(Exc::type_error("__await__() returned a coroutine"));
                         }
+                        Value::Gen(_) => {}
+                        _ if self.get_attr(&it, self.syms.next).is_err() => {
+                            let t = self.type_name(&it);
+                            return Err(Exc::type_error(format!("__await__() returned non-iterator of type '{t}'")));
+                        }
+                        _ => {}
                     }
                     Ok(it)
                 }

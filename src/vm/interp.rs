@@ -470,23 +470,23 @@ impl Vm {
                     let self_at = n - argc as usize - 1;
                     if self.stack[self_at].is_undef() {
                         self.stack.remove(self_at);
-                        self.call_from_stack(argc as usize, None)?;
+                        self.call_from_stack(argc as usize, None, *ip)?;
                     } else {
-                        self.call_from_stack(argc as usize + 1, None)?;
+                        self.call_from_stack(argc as usize + 1, None, *ip)?;
                     }
                     if self.frames.len() != fi + 1 {
                         return Ok(Flow::Switch);
                     }
                 }
                 Op::Call(argc) => {
-                    self.call_from_stack(argc as usize, None)?;
+                    self.call_from_stack(argc as usize, None, *ip)?;
                     if self.frames.len() != fi + 1 {
                         return Ok(Flow::Switch);
                     }
                 }
                 Op::CallKw(argc) => {
                     let names = self.stack.pop().unwrap_or_default();
-                    self.call_from_stack(argc as usize, Some(names))?;
+                    self.call_from_stack(argc as usize, Some(names), *ip)?;
                     if self.frames.len() != fi + 1 {
                         return Ok(Flow::Switch);
                     }
@@ -495,6 +495,7 @@ impl Vm {
                     let kwargs = if has_kw { Some(self.stack.pop().unwrap_or_default()) } else { None };
                     let args = self.stack.pop().unwrap_or_default();
                     let func = self.stack.pop().unwrap_or_default();
+                    self.frames[fi].ip = *ip;
                     self.call_ex(func, args, kwargs)?;
                     if self.frames.len() != fi + 1 {
                         return Ok(Flow::Switch);
