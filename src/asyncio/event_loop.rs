@@ -316,7 +316,8 @@ impl EventLoop {
         let took = start.elapsed().as_secs_f64();
         if took >= SLOW_CALLBACK {
             let shown = match (what, label) {
-                (Some(task), _) => super::future::future_repr(vm, &task).unwrap_or_else(|_| crate::vm::other::NativeObject::repr(&*task)),
+                (Some(task), _) => super::future::future_repr(vm, &task)
+                    .unwrap_or_else(|_| crate::vm::other::NativeObject::repr(&*task)),
                 (None, Some(l)) => format!("<Handle {l}>"),
                 (None, None) => "<Handle>".into(),
             };

@@ -421,6 +421,7 @@ impl Vm {
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
             pending: RefCell::new(Value::None),
+            spare: Cell::new(Vec::new()),
         }))
     }
 

@@ -14,6 +14,13 @@ pub enum ReturnMode {
     Init(Value),
     /// Discard it (a call made for its effect, e.g. a setter).
     Discard,
+    /// A generator frame resumed in place by the caller's `ForIter`: a `yield` hands the
+    /// value to the loop body; finishing pops the iterator and jumps to the loop's exit.
+    GenFor(Rc<super::gen::GenObj>, u32),
+    /// A generator or coroutine frame resumed in place by the caller's `Send` (`yield from`,
+    /// `await`): a `yield` passes the value up; finishing replaces the sub-iterator with the
+    /// return value and jumps to the instruction after the delegation.
+    GenSend(Rc<super::gen::GenObj>, u32),
 }
 
 /// An active exception handler: where to jump and the stack depth to restore.

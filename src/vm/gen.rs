@@ -53,6 +53,9 @@ pub struct GenObj {
     pub ag_running: Cell<bool>,
     /// Value the generator should see as the sent value on the next resume.
     pub pending: RefCell<Value>,
+    /// The emptied buffer of the frame's values while it runs in place (see
+    /// `Vm::resume_inline`), reused at the next suspension so yielding allocates nothing.
+    pub spare: Cell<Vec<Value>>,
 }
 
 /// Work left by objects that died while suspended: generators to close, coroutines that
@@ -121,6 +124,7 @@ impl Drop for GenObj {
                     awaited: Cell::new(true),
                     ag_running: Cell::new(false),
                     pending: RefCell::new(Value::None),
+                    spare: Cell::new(Vec::new()),
                 };
                 queue_finalizer(Finalize::Close(Rc::new(g)));
             }
@@ -193,6 +197,7 @@ impl Vm {
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
             pending: RefCell::new(Value::None),
+            spare: Cell::new(Vec::new()),
         }))
     }
 
@@ -234,7 +239,9 @@ impl Vm {
                     // Reported where the coroutine was dropped, as CPython's `warnings` does.
                     let place = self.frames.last().map(|f| (f.code.filename.clone(), f.line()));
                     let mut text = match &place {
-                        Some((file, line)) => format!("{file}:{line}: RuntimeWarning: coroutine '{q}' was never awaited\n"),
+                        Some((file, line)) => {
+                            format!("{file}:{line}: RuntimeWarning: coroutine '{q}' was never awaited\n")
+                        }
                         None => format!("<sys>:0: RuntimeWarning: coroutine '{q}' was never awaited\n"),
                     };
                     if let Some(origin) = origin {
@@ -257,6 +264,85 @@ impl Vm {
                 }
             }
         }
+    }
+
+    /// True when `g` can be resumed in place by the dispatch loop ([`Vm::resume_inline`]):
+    /// a generator or coroutine that is suspended (or not started and sent `None`).
+    #[inline]
+    pub(crate) fn can_resume_inline(g: &GenObj, sent_none: bool) -> bool {
+        g.kind != GenKind::AsyncGenerator
+            && match g.state.get() {
+                GenState::Suspended => true,
+                GenState::Created => sent_none,
+                _ => false,
+            }
+    }
+
+    /// Resumes `g` in place: its frame goes on top of the frame stack with `ret` and the
+    /// dispatch loop switches to it, so resuming a generator from `for` or `yield from` /
+    /// `await` never recurses in Rust. `sent` becomes the value of the pending `yield`
+    /// (nothing is pushed for a generator that has not started). The caller checked
+    /// [`Vm::can_resume_inline`]. The frame goes back into `g` at its next `yield`
+    /// (`Op::YieldValue`), or is dropped when it returns or raises.
+    pub(crate) fn resume_inline(&mut self, g: &Rc<GenObj>, sent: Value, ret: super::frame::ReturnMode) -> Res<()> {
+        self.check_depth()?;
+        let Some(saved) = g.frame.borrow_mut().take() else {
+            return Err(Exc::runtime_error("generator has no frame"));
+        };
+        let started = g.state.get() == GenState::Suspended;
+        g.state.set(GenState::Running);
+        g.awaited.set(true);
+        let Detached { mut frame, mut values } = saved;
+        frame.base = self.stack.len();
+        frame.ret_sp = frame.base;
+        frame.handled_base = self.handled.len();
+        frame.ret = ret;
+        self.stack.append(&mut values);
+        g.spare.set(values);
+        if started {
+            self.stack.push(sent);
+        }
+        self.frames.push(frame);
+        Ok(())
+    }
+
+    /// `yield` in a frame resumed in place: the frame goes back into its generator and the
+    /// value goes to the resuming frame's stack.
+    pub(crate) fn suspend_inline(&mut self, ip: usize, v: Value) {
+        let Some(mut f) = self.frames.pop() else { return };
+        f.ip = ip;
+        self.handled.truncate(f.handled_base);
+        let g = match std::mem::replace(&mut f.ret, super::frame::ReturnMode::Push) {
+            super::frame::ReturnMode::GenFor(g, _) | super::frame::ReturnMode::GenSend(g, _) => g,
+            _ => return,
+        };
+        let mut values = g.spare.take();
+        values.extend(self.stack.drain(f.base..));
+        *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+        g.state.set(GenState::Suspended);
+        self.stack.push(v);
+    }
+
+    /// PEP 479 for a generator frame that an exception leaves: `StopIteration` becomes
+    /// `RuntimeError` (with the original as cause and context); the generator is closed.
+    pub(crate) fn gen_exception_escapes(
+        &mut self,
+        g: &GenObj,
+        inst: Rc<super::value::Instance>,
+    ) -> Rc<super::value::Instance> {
+        g.state.set(GenState::Closed);
+        if !inst.class.is_subclass(self.exc_class(ExcKind::StopIteration)) {
+            return inst;
+        }
+        let what = match g.kind {
+            GenKind::Generator => "generator raised StopIteration",
+            GenKind::Coroutine => "coroutine raised StopIteration",
+            GenKind::AsyncGenerator => "async generator raised StopIteration",
+        };
+        let new = self.materialize(Exc::runtime_error(what));
+        new.set_attr(self.syms.cause, Value::Instance(inst.clone()));
+        new.set_attr(self.syms.context, Value::Instance(inst));
+        new
     }
 
     /// Resumes a generator with `v` (the value of the pending `yield`).

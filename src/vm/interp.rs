@@ -128,8 +128,8 @@ impl Vm {
     /// exception leaves the base frame (which is then popped too).
     pub(crate) fn unwind(&mut self, exc: Exc, base: usize) -> Res<()> {
         let reraise = std::mem::take(&mut self.reraising);
-        let inst = self.materialize(exc);
-        let exc_val = Value::Instance(inst.clone());
+        let mut inst = self.materialize(exc);
+        let mut exc_val = Value::Instance(inst.clone());
         if !reraise {
             self.set_context(&exc_val);
         }
@@ -154,6 +154,12 @@ impl Vm {
             let f = self.frames.pop().expect("frame");
             self.handled.truncate(f.handled_base);
             self.stack.truncate(f.ret_sp);
+            if let ReturnMode::GenFor(g, _) | ReturnMode::GenSend(g, _) = &f.ret {
+                // The exception leaves a generator resumed in place: it is closed, and goes
+                // on into the resuming frame (as `StopIteration` no more: PEP 479).
+                inst = self.gen_exception_escapes(g, inst);
+                exc_val = Value::Instance(inst.clone());
+            }
             if idx == base {
                 return Err(Exc::Obj(inst));
             }
@@ -202,6 +208,23 @@ impl Vm {
                 self.push(inst);
             }
             ReturnMode::Discard => {}
+            ReturnMode::GenFor(g, exit) => {
+                // The generator is exhausted: the loop ends.
+                g.state.set(super::gen::GenState::Closed);
+                self.stack.pop();
+                if let Some(caller) = self.frames.last_mut() {
+                    caller.ip = exit as usize;
+                }
+            }
+            ReturnMode::GenSend(g, exit) => {
+                // `yield from` / `await` finished: its value replaces the sub-iterator.
+                g.state.set(super::gen::GenState::Closed);
+                self.stack.pop();
+                self.stack.push(v);
+                if let Some(caller) = self.frames.last_mut() {
+                    caller.ip = exit as usize;
+                }
+            }
         }
         Ok(())
     }
@@ -642,6 +665,14 @@ impl Vm {
                     self.push(it);
                 }
                 Op::ForIter(t) => {
+                    // A generator resumes in place: its frame runs on this dispatch loop.
+                    if let Some(Value::Gen(g)) = self.stack.last() {
+                        if Self::can_resume_inline(g, true) && g.kind == super::gen::GenKind::Generator {
+                            let g = g.clone();
+                            self.resume_inline(&g, Value::None, ReturnMode::GenFor(g.clone(), t.0))?;
+                            return Ok(Flow::Switch);
+                        }
+                    }
                     // Fast paths for range and list iterators.
                     if let Some(Value::Iter(it)) = self.stack.last() {
                         let mut st = it.borrow_mut();
@@ -925,6 +956,10 @@ impl Vm {
                 }
                 Op::YieldValue => {
                     let v = self.stack.pop().unwrap_or_default();
+                    if matches!(self.frames[fi].ret, ReturnMode::GenFor(..) | ReturnMode::GenSend(..)) {
+                        self.suspend_inline(*ip, v);
+                        return Ok(Flow::Switch);
+                    }
                     if self.frames.len() - 1 != base {
                         return Err(Exc::runtime_error("yield outside of a generator frame"));
                     }
@@ -936,6 +971,13 @@ impl Vm {
                 }
                 Op::Send(t) => {
                     let v = self.stack.pop().unwrap_or_default();
+                    if let Some(Value::Gen(g)) = self.stack.last() {
+                        if Self::can_resume_inline(g, v.is_none()) {
+                            let g = g.clone();
+                            self.resume_inline(&g, v, ReturnMode::GenSend(g.clone(), t.0))?;
+                            return Ok(Flow::Switch);
+                        }
+                    }
                     let sub = self.stack.last().cloned().unwrap_or_default();
                     match self.send_to(&sub, v)? {
                         GenResult::Yield(y) => self.push(y),
