@@ -85,6 +85,9 @@ pub struct EventLoop {
     poll: RefCell<Option<mio::Poll>>,
     /// Every task created on this loop (for `all_tasks`).
     pub tasks: RefCell<Vec<Weak<FutureObj>>>,
+    /// Async generators first iterated while this loop ran (CPython's `_asyncgens`), for
+    /// `shutdown_asyncgens`.
+    pub asyncgens: RefCell<Vec<Weak<crate::vm::gen::GenObj>>>,
     /// The task whose step is running.
     pub current_task: RefCell<Option<Rc<FutureObj>>>,
     /// Debug mode.
@@ -107,6 +110,7 @@ impl EventLoop {
             start: Instant::now(),
             poll: RefCell::new(None),
             tasks: RefCell::default(),
+            asyncgens: RefCell::default(),
             current_task: RefCell::new(None),
             debug: Cell::new(debug_from_env()),
             script_value: RefCell::new(Weak::new()),

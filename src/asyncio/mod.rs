@@ -127,9 +127,59 @@ impl NativeObject for HandleRef {
 fn is_coroutine(v: &Value) -> bool {
     match v {
         Value::Gen(g) => g.kind == GenKind::Coroutine,
-        Value::Other(o) => o.as_any().is::<Sleep>(),
+        Value::Other(o) => o.as_any().is::<Sleep>() || crate::vm::asyncgen::is_step_awaitable(v),
         _ => false,
     }
+}
+
+/// The first-iteration hook of async generators (CPython's `sys.set_asyncgen_hooks`
+/// `firstiter`): a generator first iterated while a loop runs is remembered by that loop,
+/// which closes it in `shutdown_asyncgens` if it is still open then.
+pub fn asyncgen_firstiter(g: &Rc<crate::vm::gen::GenObj>) {
+    if let Some(lp) = running_loop() {
+        let mut gens = lp.asyncgens.borrow_mut();
+        gens.retain(|w| w.strong_count() > 0);
+        gens.push(Rc::downgrade(g));
+    }
+}
+
+/// The finalizer hook of async generators: an unfinished one that is dropped while a loop
+/// runs is closed by `aclose()` in a task of its own, scheduled with `call_soon` as CPython
+/// does. Returns false when no loop runs (the caller closes it at once).
+pub fn asyncgen_finalize(vm: &mut Vm, g: Rc<crate::vm::gen::GenObj>) -> bool {
+    let Some(lp) = running_loop() else { return false };
+    if lp.closed.get() {
+        return false;
+    }
+    let aclose = crate::vm::asyncgen::aclose_awaitable(g);
+    let start = crate::builtins::bound_native(aclose, "create_task", |vm, a| {
+        let lp = running_loop().ok_or_else(|| Exc::runtime_error("no running event loop"))?;
+        create_task(vm, &lp, a.pos[0].clone(), None)?;
+        Ok(Value::None)
+    });
+    let _ = vm;
+    lp.call_soon(Callback::Call(start, Vec::new()));
+    true
+}
+
+/// The async generators `lp` still has open, for `shutdown_asyncgens`.
+fn open_asyncgens(lp: &EventLoop) -> Vec<Value> {
+    let gens = std::mem::take(&mut *lp.asyncgens.borrow_mut());
+    gens.iter()
+        .filter_map(|w| w.upgrade())
+        .filter(|g| g.state.get() != crate::vm::gen::GenState::Closed)
+        .map(Value::Gen)
+        .collect()
+}
+
+/// `loop.shutdown_asyncgens()`: a coroutine that closes every async generator still open
+/// (`_shutdown_asyncgens` in the aio part of `asyncio`).
+fn loop_shutdown_asyncgens(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let lp = this_loop(a)?;
+    let gens = open_asyncgens(&lp);
+    let module = vm.import_module(Sym::new("asyncio"))?;
+    let f = vm.get_attr(&module, Sym::new("_shutdown_asyncgens"))?;
+    vm.call(&f, vec![Value::list(gens)])
 }
 
 /// Creates a task for a coroutine on `lp` and schedules its first step.
@@ -307,7 +357,7 @@ impl NativeObject for LoopRef {
             "run_forever" => ("run_forever", loop_run_forever),
             "set_debug" => ("set_debug", loop_set_debug),
             "get_debug" => ("get_debug", loop_get_debug),
-            "shutdown_asyncgens" => ("shutdown_asyncgens", loop_noop_async),
+            "shutdown_asyncgens" => ("shutdown_asyncgens", loop_shutdown_asyncgens),
             "shutdown_default_executor" => ("shutdown_default_executor", loop_noop_async),
             _ => return Ok(None),
         };
@@ -596,6 +646,13 @@ fn run(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     CURRENT.with(|c| *c.borrow_mut() = Some(lp.clone()));
     let r = run_until_complete(vm, &lp, main);
     cancel_all_tasks(vm, &lp);
+    let shutdown = crate::builtins::bound_native(loop_value(&lp), "shutdown_asyncgens", loop_shutdown_asyncgens);
+    if let Ok(coro) = vm.call(&shutdown, Vec::new()) {
+        let _ = run_until_complete(vm, &lp, coro);
+    }
+    // CPython then waits for the default executor's shutdown, which lets what is still
+    // ready (e.g. `aclose()` tasks of async generators dropped at the end) run.
+    let _ = lp.run_ready(vm, 100);
     lp.closed.set(true);
     CURRENT.with(|c| *c.borrow_mut() = None);
     r

@@ -707,15 +707,24 @@ fn dir(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn aiter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("aiter", a, 1, 1)?;
     let v = a.pos[0].clone();
-    let f = vm.get_attr(&v, vm.syms.aiter)?;
+    let Some(f) = vm.get_attr_opt(&v, vm.syms.aiter)? else {
+        return Err(Exc::type_error(format!("'{}' object is not an async iterable", vm.type_name(&v))));
+    };
     vm.call(&f, vec![])
 }
 
 fn anext(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("anext", a, 1, 2)?;
     let v = a.pos[0].clone();
-    let f = vm.get_attr(&v, vm.syms.anext)?;
-    let aw = vm.call(&f, vec![])?;
+    let aw = match &v {
+        Value::Gen(_) => vm.get_anext_awaitable(&v)?,
+        _ => {
+            let Some(f) = vm.get_attr_opt(&v, vm.syms.anext)? else {
+                return Err(Exc::type_error(format!("'{}' object is not an async iterator", vm.type_name(&v))));
+            };
+            vm.call(&f, vec![])?
+        }
+    };
     match a.pos.get(1) {
         None => Ok(aw),
         Some(default) => {

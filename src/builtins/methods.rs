@@ -668,17 +668,75 @@ fn gen_close(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     }
 }
 
+/// `coroutine.__await__()`: an iterator driving the coroutine (CPython's `coroutine_wrapper`).
+fn coro_await(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let g = this_gen(a)?;
+    Ok(Value::Other(Rc::new(CoroWrapper(g))))
+}
+
+/// The iterator `coroutine.__await__()` returns: `send`/`throw`/`close`/`__next__` go to the
+/// coroutine itself.
+struct CoroWrapper(Rc<crate::vm::gen::GenObj>);
+
+impl crate::vm::other::NativeObject for CoroWrapper {
+    fn type_name(&self) -> &'static str {
+        "coroutine_wrapper"
+    }
+    fn get_attr(&self, _vm: &mut Vm, _this: &Value, name: Sym) -> Res<Option<Value>> {
+        let coro = Value::Gen(self.0.clone());
+        let f: (&'static str, NativeFn) = match name.to_string_owned().as_str() {
+            "__next__" => ("__next__", gen_next),
+            "send" => ("send", gen_send),
+            "throw" => ("throw", gen_throw),
+            "close" => ("close", gen_close),
+            "__iter__" => return Ok(Some(crate::builtins::bound_native(_this.clone(), "__iter__", gen_iter))),
+            _ => return Ok(None),
+        };
+        Ok(Some(crate::builtins::bound_native(coro, f.0, f.1)))
+    }
+    fn send(&self, vm: &mut Vm, value: Value) -> Option<Res<GenResult>> {
+        Some(vm.gen_send(&self.0, value))
+    }
+    fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
+        Some(vm.exc_from_value(exc).and_then(|e| vm.gen_throw(&self.0, e)))
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
 fn gen_iter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(a.pos[0].clone())
 }
 
-fn agen_anext(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+/// The async generator a method was called on, registered with the running loop the
+/// first time it is iterated (CPython's `firstiter` hook).
+fn this_agen(a: &Args) -> Res<Rc<crate::vm::gen::GenObj>> {
     let g = this_gen(a)?;
+    crate::vm::asyncgen::first_iteration(&g);
+    Ok(g)
+}
+
+fn agen_anext(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let g = this_agen(a)?;
     Ok(crate::vm::asyncgen::asend_awaitable(g, Value::None))
 }
 
+fn agen_athrow(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("athrow", a, 2, 4)?;
+    let g = this_agen(a)?;
+    let e = throw_exc(vm, a)?;
+    let inst = vm.materialize(e);
+    Ok(crate::vm::asyncgen::athrow_awaitable(g, Value::Instance(inst)))
+}
+
+fn agen_aclose(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let g = this_agen(a)?;
+    Ok(crate::vm::asyncgen::aclose_awaitable(g))
+}
+
 fn agen_asend(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let g = this_gen(a)?;
+    let g = this_agen(a)?;
     Ok(crate::vm::asyncgen::asend_awaitable(g, a.pos.get(1).cloned().unwrap_or(Value::None)))
 }
 
@@ -814,10 +872,19 @@ pub fn install(vm: &mut Vm) {
         ("__iter__", gen_iter),
     ];
     vm.add_methods(TypeId::Generator, gen_methods);
-    vm.add_methods(TypeId::Coroutine, &[("send", gen_send), ("throw", gen_throw), ("close", gen_close)]);
+    vm.add_methods(
+        TypeId::Coroutine,
+        &[("send", gen_send), ("throw", gen_throw), ("close", gen_close), ("__await__", coro_await)],
+    );
     vm.add_methods(
         TypeId::AsyncGenerator,
-        &[("__aiter__", gen_iter), ("__anext__", agen_anext), ("asend", agen_asend)],
+        &[
+            ("__aiter__", gen_iter),
+            ("__anext__", agen_anext),
+            ("asend", agen_asend),
+            ("athrow", agen_athrow),
+            ("aclose", agen_aclose),
+        ],
     );
     vm.add_methods(TypeId::Object, &[("__init__", object_init)]);
     let new = Value::Native(Rc::new(crate::vm::value::NativeFunction {

@@ -1,79 +1,220 @@
-//! The awaitables returned by an async generator's `__anext__`/`asend`/`athrow`.
+//! The awaitables returned by an async generator's `__anext__`/`asend`/`athrow`/`aclose`.
+//!
+//! Each drives the generator one step: a value the generator `yield`s (wrapped by
+//! `AsyncGenWrap`) ends the await with that value; anything else it yields comes from an
+//! `await` inside it and passes up to the event loop unchanged.
 
-use super::gen::{AsyncGenValue, GenObj, GenResult};
+use super::gen::{AsyncGenValue, GenKind, GenObj, GenResult, GenState};
 use super::intern::Sym;
 use super::other::NativeObject;
 use super::value::Value;
 use super::{Exc, ExcKind, Res, Vm};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+/// Which method made the awaitable.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `asend(v)` / `__anext__()`.
+    Send,
+    /// `athrow(exc)`.
+    Throw,
+    /// `aclose()`.
+    Close,
+}
+
 /// An awaitable that drives one step of an async generator.
-pub struct ASend {
+pub struct AStep {
     gen: Rc<GenObj>,
-    value: RefCell<Option<Value>>,
+    mode: Mode,
+    /// The value to send or the exception to throw on the first step.
+    first: RefCell<Option<Value>>,
+    /// True once the step finished (the awaitable cannot be reused).
+    done: Cell<bool>,
 }
 
 /// The awaitable for `agen.asend(v)` (and `__anext__`, which sends `None`).
 pub fn asend_awaitable(gen: Rc<GenObj>, v: Value) -> Value {
-    Value::Other(Rc::new(ASend { gen, value: RefCell::new(Some(v)) }))
+    step_value(gen, Mode::Send, v)
 }
 
-impl ASend {
-    /// One step: a wrapped yield ends the await with that value; anything else passes up.
-    pub fn step(&self, vm: &mut Vm, sent: Value) -> Res<Value> {
-        let v = match self.value.borrow_mut().take() {
-            Some(first) => first,
-            None => sent,
+/// The awaitable for `agen.athrow(exc)`.
+pub fn athrow_awaitable(gen: Rc<GenObj>, exc: Value) -> Value {
+    step_value(gen, Mode::Throw, exc)
+}
+
+/// The awaitable for `agen.aclose()`.
+pub fn aclose_awaitable(gen: Rc<GenObj>) -> Value {
+    step_value(gen, Mode::Close, Value::None)
+}
+
+fn step_value(gen: Rc<GenObj>, mode: Mode, v: Value) -> Value {
+    Value::Other(Rc::new(AStep { gen, mode, first: RefCell::new(Some(v)), done: Cell::new(false) }))
+}
+
+impl AStep {
+    /// One step, with `input` the value sent in (`Ok`) or the exception thrown in (`Err`):
+    /// `Yield` passes an inner `await`'s value up; `Return` ends the await.
+    fn advance(&self, vm: &mut Vm, input: Result<Value, Value>) -> Res<GenResult> {
+        if self.done.get() {
+            return Err(Exc::runtime_error(match self.mode {
+                Mode::Send => "cannot reuse already awaited __anext__()/asend()",
+                _ => "cannot reuse already awaited aclose()/athrow()",
+            }));
+        }
+        let first = self.first.borrow_mut().take();
+        let r = match (first, input) {
+            (Some(v), Ok(_)) => match self.mode {
+                Mode::Send => {
+                    if self.gen.state.get() == GenState::Closed {
+                        self.done.set(true);
+                        return Err(Exc::new(ExcKind::StopAsyncIteration, ""));
+                    }
+                    vm.gen_send(&self.gen, v)
+                }
+                Mode::Throw => {
+                    if self.gen.state.get() == GenState::Closed {
+                        self.done.set(true);
+                        return Ok(GenResult::Return(Value::None));
+                    }
+                    let e = vm.exc_from_value(v)?;
+                    vm.gen_throw(&self.gen, e)
+                }
+                Mode::Close => {
+                    if matches!(self.gen.state.get(), GenState::Created | GenState::Closed) {
+                        self.gen.state.set(GenState::Closed);
+                        self.gen.frame.borrow_mut().take();
+                        self.done.set(true);
+                        return Ok(GenResult::Return(Value::None));
+                    }
+                    vm.gen_throw(&self.gen, Exc::new(ExcKind::GeneratorExit, ""))
+                }
+            },
+            (_, Ok(v)) => vm.gen_send(&self.gen, v),
+            (_, Err(e)) => {
+                let e = vm.exc_from_value(e)?;
+                vm.gen_throw(&self.gen, e)
+            }
         };
-        match vm.gen_send(&self.gen, v)? {
-            GenResult::Yield(y) => {
+        self.finish(vm, r)
+    }
+
+    /// Turns what the generator did into the outcome of this await.
+    fn finish(&self, vm: &mut Vm, r: Res<GenResult>) -> Res<GenResult> {
+        match r {
+            Ok(GenResult::Yield(y)) => {
                 if let Value::Other(o) = &y {
                     if let Some(w) = o.as_any().downcast_ref::<AsyncGenValue>() {
-                        let stop = vm.exception_with_args(ExcKind::StopIteration, vec![w.0.clone()]);
-                        if let Exc::Obj(i) = &stop {
-                            i.set_attr(Sym::new("value"), w.0.clone());
+                        self.done.set(true);
+                        if self.mode == Mode::Close {
+                            return Err(Exc::runtime_error("async generator ignored GeneratorExit"));
                         }
-                        return Err(stop);
+                        return Ok(GenResult::Return(w.0.clone()));
                     }
                 }
-                Ok(y)
+                Ok(GenResult::Yield(y))
             }
-            GenResult::Return(_) => Err(Exc::new(ExcKind::StopAsyncIteration, "")),
+            Ok(GenResult::Return(_)) => {
+                self.done.set(true);
+                match self.mode {
+                    Mode::Close => Ok(GenResult::Return(Value::None)),
+                    _ => Err(Exc::new(ExcKind::StopAsyncIteration, "")),
+                }
+            }
+            Err(e) => {
+                self.done.set(true);
+                if self.mode == Mode::Close {
+                    let inst = vm.materialize(e);
+                    if inst.class.is_subclass(vm.exc_class(ExcKind::GeneratorExit))
+                        || inst.class.is_subclass(vm.exc_class(ExcKind::StopAsyncIteration))
+                    {
+                        return Ok(GenResult::Return(Value::None));
+                    }
+                    return Err(Exc::Obj(inst));
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// `send`/`__next__` called from script code: the end of the await is `StopIteration`.
+    fn step_raising(&self, vm: &mut Vm, input: Result<Value, Value>) -> Res<Value> {
+        match self.advance(vm, input)? {
+            GenResult::Yield(y) => Ok(y),
+            GenResult::Return(v) => {
+                let stop = vm.exception_with_args(ExcKind::StopIteration, vec![v.clone()]);
+                if let Exc::Obj(i) = &stop {
+                    i.set_attr(Sym::new("value"), v);
+                }
+                Err(stop)
+            }
         }
     }
 }
 
-impl NativeObject for ASend {
+fn this_step(a: &crate::vm::Args) -> Res<&AStep> {
+    match a.pos.first() {
+        Some(Value::Other(o)) => o.as_any().downcast_ref::<AStep>().ok_or_else(|| Exc::type_error("bad awaitable")),
+        _ => Err(Exc::type_error("bad awaitable")),
+    }
+}
+
+impl NativeObject for AStep {
     fn type_name(&self) -> &'static str {
-        "async_generator_asend"
+        match self.mode {
+            Mode::Send => "async_generator_asend",
+            _ => "async_generator_athrow",
+        }
     }
     fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        let _ = vm;
         let s = name.to_string_owned();
         Ok(match s.as_str() {
             "__await__" | "__iter__" => {
                 Some(crate::builtins::bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone())))
             }
             "__next__" => Some(crate::builtins::bound_native(this.clone(), "__next__", |vm, a| {
-                let this = a.pos[0].clone();
-                let Value::Other(o) = &this else { return Err(Exc::type_error("bad asend")) };
-                let Some(me) = o.as_any().downcast_ref::<ASend>() else { return Err(Exc::type_error("bad asend")) };
-                me.step(vm, Value::None)
+                let a2 = a.pos[0].clone();
+                let Value::Other(o) = &a2 else { return Err(Exc::type_error("bad awaitable")) };
+                let _ = this_step(a)?;
+                let me = o.as_any().downcast_ref::<AStep>().ok_or_else(|| Exc::type_error("bad awaitable"))?;
+                me.step_raising(vm, Ok(Value::None))
             })),
             "send" => Some(crate::builtins::bound_native(this.clone(), "send", |vm, a| {
-                let this = a.pos[0].clone();
                 let v = a.pos.get(1).cloned().unwrap_or(Value::None);
-                let Value::Other(o) = &this else { return Err(Exc::type_error("bad asend")) };
-                let Some(me) = o.as_any().downcast_ref::<ASend>() else { return Err(Exc::type_error("bad asend")) };
-                me.step(vm, v)
+                this_step(a)?.step_raising(vm, Ok(v))
             })),
-            _ => {
-                let _ = vm;
-                None
-            }
+            "throw" => Some(crate::builtins::bound_native(this.clone(), "throw", |vm, a| {
+                let e = a.pos.get(1).cloned().unwrap_or(Value::None);
+                this_step(a)?.step_raising(vm, Err(e))
+            })),
+            "close" => Some(crate::builtins::bound_native(this.clone(), "close", |_vm, a| {
+                this_step(a)?.done.set(true);
+                Ok(Value::None)
+            })),
+            _ => None,
         })
+    }
+    fn send(&self, vm: &mut Vm, value: Value) -> Option<Res<GenResult>> {
+        Some(self.advance(vm, Ok(value)))
+    }
+    fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
+        Some(self.advance(vm, Err(exc)))
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+/// True when `v` is one of these awaitables (a task may drive it like a coroutine).
+pub fn is_step_awaitable(v: &Value) -> bool {
+    matches!(v, Value::Other(o) if o.as_any().is::<AStep>())
+}
+
+/// Registers an async generator with the running loop the first time it is iterated
+/// (CPython's `firstiter` hook), so the loop can close it at shutdown.
+pub fn first_iteration(g: &Rc<GenObj>) {
+    if g.kind == GenKind::AsyncGenerator && g.state.get() == GenState::Created && !g.awaited.replace(true) {
+        crate::asyncio::asyncgen_firstiter(g);
     }
 }

@@ -422,6 +422,7 @@ impl Vm {
             ag_running: Cell::new(false),
             pending: RefCell::new(Value::None),
             spare: Cell::new(Vec::new()),
+            handled: Cell::new(Vec::new()),
         }))
     }
 

@@ -56,6 +56,9 @@ pub struct GenObj {
     /// The emptied buffer of the frame's values while it runs in place (see
     /// `Vm::resume_inline`), reused at the next suspension so yielding allocates nothing.
     pub spare: Cell<Vec<Value>>,
+    /// The exceptions being handled in the frame when it suspended (a `yield` or `await`
+    /// inside an `except` block), restored when it resumes: CPython's `gi_exc_state`.
+    pub handled: Cell<Vec<Value>>,
 }
 
 /// Work left by objects that died while suspended: generators to close, coroutines that
@@ -107,26 +110,45 @@ fn queue_finalizer(job: Finalize) {
     let _ = ANY_PENDING.try_with(|p| p.set(true));
 }
 
+impl GenObj {
+    /// A new generator object owning the suspended frame of one being dropped, so that its
+    /// `finally` blocks can still run.
+    fn revived(&self, d: Detached) -> GenObj {
+        GenObj {
+            kind: self.kind,
+            frame: RefCell::new(Some(d)),
+            state: Cell::new(GenState::Suspended),
+            name: self.name.clone(),
+            qualname: self.qualname.clone(),
+            code: self.code.clone(),
+            origin: None,
+            awaited: Cell::new(true),
+            ag_running: Cell::new(false),
+            pending: RefCell::new(Value::None),
+            spare: Cell::new(Vec::new()),
+            handled: Cell::new(self.handled.take()),
+        }
+    }
+}
+
 impl Drop for GenObj {
     fn drop(&mut self) {
         let state = self.state.get();
         let frame = self.frame.get_mut().take();
         match (state, frame) {
+            (GenState::Suspended, Some(d)) if self.kind == GenKind::AsyncGenerator => {
+                // The event loop's finalizer hook closes it with `aclose()` in a task.
+                let has_handlers = !d.frame.handlers.is_empty();
+                let g = Rc::new(self.revived(d));
+                queue_job(Box::new(move |vm: &mut Vm| {
+                    if !crate::asyncio::asyncgen_finalize(vm, g.clone()) && has_handlers {
+                        // No loop runs: close it here, as a plain generator is.
+                        queue_finalizer(Finalize::Close(g));
+                    }
+                }));
+            }
             (GenState::Suspended, Some(d)) if !d.frame.handlers.is_empty() => {
-                let g = GenObj {
-                    kind: self.kind,
-                    frame: RefCell::new(Some(d)),
-                    state: Cell::new(GenState::Suspended),
-                    name: self.name.clone(),
-                    qualname: self.qualname.clone(),
-                    code: self.code.clone(),
-                    origin: None,
-                    awaited: Cell::new(true),
-                    ag_running: Cell::new(false),
-                    pending: RefCell::new(Value::None),
-                    spare: Cell::new(Vec::new()),
-                };
-                queue_finalizer(Finalize::Close(Rc::new(g)));
+                queue_finalizer(Finalize::Close(Rc::new(self.revived(d))));
             }
             (GenState::Created, Some(_)) if self.kind == GenKind::Coroutine && !self.awaited.get() => {
                 let q = self.qualname.clone();
@@ -198,6 +220,7 @@ impl Vm {
             ag_running: Cell::new(false),
             pending: RefCell::new(Value::None),
             spare: Cell::new(Vec::new()),
+            handled: Cell::new(Vec::new()),
         }))
     }
 
@@ -297,6 +320,7 @@ impl Vm {
         frame.ret_sp = frame.base;
         frame.handled_base = self.handled.len();
         frame.ret = ret;
+        self.restore_handled(g);
         self.stack.append(&mut values);
         g.spare.set(values);
         if started {
@@ -306,16 +330,32 @@ impl Vm {
         Ok(())
     }
 
+    /// Moves the exceptions a suspending generator frame is handling (those above
+    /// `handled_base`) into the generator.
+    fn save_handled(&mut self, g: &GenObj, handled_base: usize) {
+        if self.handled.len() > handled_base {
+            g.handled.set(self.handled.split_off(handled_base));
+        }
+    }
+
+    /// Puts back the exceptions a generator was handling when it suspended.
+    fn restore_handled(&mut self, g: &GenObj) {
+        let saved = g.handled.take();
+        if !saved.is_empty() {
+            self.handled.extend(saved);
+        }
+    }
+
     /// `yield` in a frame resumed in place: the frame goes back into its generator and the
     /// value goes to the resuming frame's stack.
     pub(crate) fn suspend_inline(&mut self, ip: usize, v: Value) {
         let Some(mut f) = self.frames.pop() else { return };
         f.ip = ip;
-        self.handled.truncate(f.handled_base);
         let g = match std::mem::replace(&mut f.ret, super::frame::ReturnMode::Push) {
             super::frame::ReturnMode::GenFor(g, _) | super::frame::ReturnMode::GenSend(g, _) => g,
             _ => return,
         };
+        self.save_handled(&g, f.handled_base);
         let mut values = g.spare.take();
         values.extend(self.stack.drain(f.base..));
         *g.frame.borrow_mut() = Some(Detached { frame: f, values });
@@ -447,6 +487,7 @@ impl Vm {
         frame.base = self.stack.len();
         frame.ret_sp = frame.base;
         frame.handled_base = self.handled.len();
+        self.restore_handled(g);
         self.stack.append(&mut values);
         self.frames.push(frame);
         let input_exc = match input {
@@ -468,7 +509,7 @@ impl Vm {
         match r {
             Ok(super::interp::Halt::Yield(v)) => {
                 let f = self.frames.pop().expect("generator frame");
-                self.handled.truncate(f.handled_base);
+                self.save_handled(g, f.handled_base);
                 values.extend(self.stack.drain(f.base..));
                 *g.frame.borrow_mut() = Some(Detached { frame: f, values });
                 g.state.set(GenState::Suspended);
@@ -696,12 +737,19 @@ impl Vm {
     pub(crate) fn get_anext_awaitable(&mut self, it: &Value) -> Res<Value> {
         match it {
             Value::Gen(g) if g.kind == GenKind::AsyncGenerator => {
+                super::asyncgen::first_iteration(g);
                 Ok(super::asyncgen::asend_awaitable(g.clone(), Value::None))
             }
             _ => match self.get_attr_opt(it, self.syms.anext)? {
                 Some(f) => {
                     let aw = self.call(&f, vec![])?;
-                    self.get_awaitable(aw)
+                    let t = self.type_name(&aw);
+                    self.get_awaitable(aw).map_err(|e| match &e {
+                        Exc::Msg(ExcKind::TypeError, _) => {
+                            Exc::type_error(format!("'async for' received an invalid object from __anext__: {t}"))
+                        }
+                        _ => e,
+                    })
                 }
                 None => Err(Exc::type_error(format!(
                     "'async for' received an object from __aiter__ that does not implement __anext__: {}",

@@ -155,9 +155,11 @@ impl Vm {
     pub(crate) fn before_async_with(&mut self, mgr: Value) -> Res<(Value, Value)> {
         let enter = self.get_attr_opt(&mgr, self.syms.aenter)?;
         let exit = self.get_attr_opt(&mgr, self.syms.aexit)?;
+        let has_enter = enter.is_some();
         let (Some(enter), Some(exit)) = (enter, exit) else {
+            let missing = if has_enter { " (missed __aexit__ method)" } else { "" };
             return Err(Exc::type_error(format!(
-                "'{}' object does not support the asynchronous context manager protocol",
+                "'{}' object does not support the asynchronous context manager protocol{missing}",
                 self.type_name(&mgr)
             )));
         };
