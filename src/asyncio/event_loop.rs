@@ -292,6 +292,9 @@ impl EventLoop {
             if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
                 r |= Ready::WRITE;
             }
+            if ev.is_read_closed() || ev.is_write_closed() || ev.is_error() {
+                r |= Ready::HUP;
+            }
             let cb = Callback::Io(h.clone(), Ready(r));
             ready.push_back(Rc::new(Handle { callback: RefCell::new(Some(cb)), cancelled: Cell::new(false), when: None }));
         }
@@ -344,6 +347,9 @@ impl Ready {
     pub const READ: u8 = 1;
     /// Writable, or the write side closed.
     pub const WRITE: u8 = 2;
+    /// The peer closed a side, or an error is pending: a read will see EOF or the error
+    /// even after a short read seemed to drain the source.
+    pub const HUP: u8 = 4;
     /// True when the readable bit is set.
     pub fn readable(self) -> bool {
         self.0 & Self::READ != 0
@@ -351,6 +357,10 @@ impl Ready {
     /// True when the writable bit is set.
     pub fn writable(self) -> bool {
         self.0 & Self::WRITE != 0
+    }
+    /// True when the hang-up/error bit is set.
+    pub fn hup(self) -> bool {
+        self.0 & Self::HUP != 0
     }
 }
 

@@ -184,6 +184,8 @@ pub struct Transport {
     paused: Cell<bool>,
     /// Readiness that arrived while not reading.
     read_pending: Cell<bool>,
+    /// The poll reported a hang-up or error: EOF or an error waits behind the data.
+    hup: Cell<bool>,
     wbuf: RefCell<Vec<u8>>,
     wpos: Cell<usize>,
     high: Cell<usize>,
@@ -231,6 +233,7 @@ impl Transport {
             reading: Cell::new(false),
             paused: Cell::new(false),
             read_pending: Cell::new(false),
+            hup: Cell::new(false),
             wbuf: RefCell::default(),
             wpos: Cell::new(0),
             high: Cell::new(64 * 1024),
@@ -368,7 +371,7 @@ impl Transport {
         match r {
             Ok(Ok((0, _))) => self.on_eof(vm),
             Ok(Ok((n, delivered))) => {
-                if n == MAX_READ {
+                if n == MAX_READ || self.hup.get() {
                     self.schedule_read();
                 }
                 if let Err(e) = delivered {
@@ -382,7 +385,7 @@ impl Transport {
                     Value::Bytes(b) => b.len(),
                     _ => 0,
                 };
-                if n == MAX_READ {
+                if n == MAX_READ || self.hup.get() {
                     self.schedule_read();
                 }
                 let p = self.proto.borrow().value();
@@ -753,8 +756,11 @@ impl IoHandler for Transport {
         if self.sock.borrow().is_none() {
             return Ok(());
         }
+        if ready.hup() {
+            self.hup.set(true);
+        }
         if ready.writable() {
-            if self.kind == Kind::WritePipe && ready.0 & Ready::READ != 0 {
+            if self.kind == Kind::WritePipe && ready.hup() {
                 // The reader closed the pipe (EPOLLERR): `_UnixWritePipeTransport._read_ready`.
                 if self.buffer_size() > 0 {
                     let e = plain_error(vm, ExcKind::BrokenPipeError, "");
