@@ -164,6 +164,15 @@ pub fn install(vm: &mut Vm, m: &Rc<Module>) {
     crate::vm::value::bump_class_epoch();
 }
 
+/// `import asyncio.subprocess`: as for `os.path`, the import of a dotted native name
+/// yields the package (`asyncio`), whose `subprocess` attribute is the submodule.
+pub fn subprocess_module(vm: &mut Vm) -> Res<Rc<Module>> {
+    match vm.import_module(Sym::new("asyncio"))? {
+        Value::Module(m) => Ok(m),
+        _ => Err(Exc::new(ExcKind::ImportError, "asyncio is not a module")),
+    }
+}
+
 fn no_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let name = match a.pos.first() {
         Some(Value::Class(c)) => c.name.to_string(),
