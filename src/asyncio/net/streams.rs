@@ -586,6 +586,9 @@ pub struct StreamProtocol {
     transport: RefCell<Option<Rc<Transport>>>,
     /// The client callback's task, kept alive while the connection lives.
     task: RefCell<Value>,
+    /// A server connection's writer, kept (as CPython's protocol keeps it) until the
+    /// connection is lost, so the handler may drop it without closing the connection.
+    writer: RefCell<Option<Rc<StreamWriter>>>,
     paused: Cell<bool>,
     drain_waiters: RefCell<Vec<Rc<FutureObj>>>,
     connection_lost: Cell<bool>,
@@ -601,6 +604,7 @@ impl StreamProtocol {
             client_cb: RefCell::new(client_cb),
             transport: RefCell::new(None),
             task: RefCell::new(Value::None),
+            writer: RefCell::new(None),
             paused: Cell::new(false),
             drain_waiters: RefCell::default(),
             connection_lost: Cell::new(false),
@@ -622,10 +626,14 @@ impl StreamProtocol {
         let cb = std::mem::replace(&mut *self.client_cb.borrow_mut(), Value::None);
         if !cb.is_none() {
             let writer = StreamWriter::new(t.clone(), self.clone(), reader.clone());
+            *self.writer.borrow_mut() = Some(writer.clone());
             let rv = reader.map(|r| Value::Other(r as Rc<dyn NativeObject>)).unwrap_or(Value::None);
             let res = vm.call(&cb, vec![rv, Value::Other(writer)])?;
             if crate::asyncio::is_coroutine(&res) {
                 let task = crate::asyncio::create_task(vm, &self.lp, res, None)?;
+                // An exception ending the handler is reported and closes the connection.
+                let cb = bound_native(Value::Other(t.clone()), "callback", client_task_done);
+                task.callbacks.borrow_mut().push(cb);
                 *self.task.borrow_mut() = future_value(&task);
             }
         }
@@ -666,6 +674,8 @@ impl StreamProtocol {
         *self.reader.borrow_mut() = None;
         *self.task.borrow_mut() = Value::None;
         *self.transport.borrow_mut() = None;
+        let w = self.writer.borrow_mut().take();
+        drop(w);
     }
 
     /// `data_received`.
@@ -699,6 +709,24 @@ impl StreamProtocol {
             }
         }
     }
+}
+
+/// The done callback of a client handler task: `Unhandled exception in
+/// client_connected_cb` closes the transport.
+fn client_task_done(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let Some(t) = a.pos.first().and_then(downcast_value::<Transport>) else { return Ok(Value::None) };
+    let Some(task) = a.pos.get(1).and_then(crate::asyncio::future::future_of) else { return Ok(Value::None) };
+    if task.state.get() != crate::asyncio::future::State::Finished {
+        return Ok(Value::None);
+    }
+    task.retrieved.set(true);
+    let exc = task.exception.borrow().clone();
+    if !exc.is_none() {
+        let r = t.repr();
+        super::support::report(vm, &format!("Unhandled exception in client_connected_cb\ntransport: {r}"), Some(&exc));
+        t.close();
+    }
+    Ok(Value::None)
 }
 
 fn proto_arg(a: &Args) -> Res<Rc<StreamProtocol>> {
@@ -782,6 +810,16 @@ pub struct StreamWriter {
     pub transport: Rc<Transport>,
     protocol: Rc<StreamProtocol>,
     reader: Option<Rc<StreamReader>>,
+}
+
+impl Drop for StreamWriter {
+    /// CPython's `StreamWriter.__del__`: a writer dropped while its transport is open
+    /// closes it (CPython also warns with a ResourceWarning, ignored by default).
+    fn drop(&mut self) {
+        if !self.transport.is_closing() {
+            self.transport.close();
+        }
+    }
 }
 
 impl StreamWriter {

@@ -469,9 +469,13 @@ impl Transport {
         if data.is_empty() {
             return Ok(());
         }
-        if self.conn_lost.get() > 0 {
+        if self.conn_lost.get() > 0 || (self.kind == Kind::WritePipe && self.closing.get()) {
             if self.conn_lost.get() >= 5 {
-                vm.write_stderr("socket.send() raised exception.\n");
+                vm.write_stderr(if self.kind == Kind::WritePipe {
+                    "pipe closed by peer or os.write(pipe, data) raised exception.\n"
+                } else {
+                    "socket.send() raised exception.\n"
+                });
             }
             self.conn_lost.set(self.conn_lost.get() + 1);
             return Ok(());
