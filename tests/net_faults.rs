@@ -145,8 +145,7 @@ fn limited(limit: u32, script: &std::path::Path, arg: &str) -> Command {
 fn server_out_of_file_descriptors_keeps_serving() {
     let server = write_script("emfile_server.aio", SERVER);
     let clients = write_script("emfile_clients.aio", CLIENTS);
-    let mut child =
-        limited(256, &server, "").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("sh starts");
+    let mut child = limited(256, &server, "").stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("sh starts");
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     out.read_line(&mut first).unwrap();

@@ -296,7 +296,11 @@ impl EventLoop {
                 r |= Ready::HUP;
             }
             let cb = Callback::Io(h.clone(), Ready(r));
-            ready.push_back(Rc::new(Handle { callback: RefCell::new(Some(cb)), cancelled: Cell::new(false), when: None }));
+            ready.push_back(Rc::new(Handle {
+                callback: RefCell::new(Some(cb)),
+                cancelled: Cell::new(false),
+                when: None,
+            }));
         }
         drop(ready);
         vm.take_interrupt()

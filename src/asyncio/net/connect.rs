@@ -91,10 +91,8 @@ impl Connect {
                     Ok(s) => s,
                     Err(e) => return Err(io_error(vm, &e)),
                 };
-                let tok = self
-                    .lp
-                    .io_register(&mut s, mio::Interest::WRITABLE, handler)
-                    .map_err(|e| io_error(vm, &e))?;
+                let tok =
+                    self.lp.io_register(&mut s, mio::Interest::WRITABLE, handler).map_err(|e| io_error(vm, &e))?;
                 drop(target);
                 *self.state.borrow_mut() = State::Connecting(i, Pending::Tcp(s, tok, a));
                 Ok(Some(Step::Wait(fut)))
@@ -361,4 +359,3 @@ fn new_connect(lp: &Rc<EventLoop>, factory: Value, host: Value, port: Value, fam
         result: RefCell::new(None),
     }
 }
-

@@ -2,9 +2,9 @@
 //! (`_SelectorDatagramTransport`): `datagram_received`, `error_received`, `sendto`.
 
 use super::socket::TransportSocket;
-use super::support::{io_error_value, 
-    addr_value, call_method, coro, data_arg, exc_value, io_error, opt_bool, opt_int, report, resolve_host, this, Op,
-    Step,
+use super::support::{
+    addr_value, call_method, coro, data_arg, exc_value, io_error, io_error_value, opt_bool, opt_int, report,
+    resolve_host, this, Op, Step,
 };
 use crate::asyncio::event_loop::{EventLoop, IoHandler, Ready};
 use crate::asyncio::future::FutureObj;
@@ -19,6 +19,8 @@ use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::{Rc, Weak};
+
+crate::self_rc!(DatagramTransport);
 
 /// The largest datagram read, as CPython's `max_size`.
 const MAX_DATAGRAM: usize = 256 * 1024;
@@ -235,7 +237,8 @@ impl DatagramTransport {
 
     fn call_connection_lost(&self, vm: &mut Vm, exc: Value) -> Res<()> {
         let p = std::mem::replace(&mut *self.proto.borrow_mut(), Value::None);
-        let r = if p.is_none() { Ok(()) } else { call_method(vm, &p, Sym::new("connection_lost"), vec![exc]).map(|_| ()) };
+        let r =
+            if p.is_none() { Ok(()) } else { call_method(vm, &p, Sym::new("connection_lost"), vec![exc]).map(|_| ()) };
         let sock = self.sock.borrow_mut().take();
         if let Some(mut s) = sock {
             if let Some(t) = self.token.take() {

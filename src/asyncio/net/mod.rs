@@ -136,9 +136,7 @@ pub fn install(vm: &mut Vm, m: &Rc<Module>) {
         let c = native_class(vm, name, None, no_new);
         m.set(Sym::new(name), Value::Class(c));
     }
-    for (name, f) in [("_spawn", subprocess::spawn as NativeFn)] {
-        m.set(Sym::new(name), crate::builtins::native(name, f));
-    }
+    m.set(Sym::new("_spawn"), crate::builtins::native("_spawn", subprocess::spawn));
     // `asyncio.subprocess`: the constants here; `Process` and the functions are added by
     // stdlib/asyncio.aio.
     let sub = Rc::new(Module::new("asyncio.subprocess", "<asyncio.subprocess>"));

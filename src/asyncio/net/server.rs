@@ -2,9 +2,9 @@
 //! (`loop.create_server`, `loop.create_unix_server`, and through them `start_server`).
 
 use super::socket::TransportSocket;
-use super::support::{io_error_value, 
-    addr_value, coro, exc_value, io_error, opt_bool, opt_int, os_error, report, resolve_host, strerror, this, Op,
-    Step,
+use super::support::{
+    addr_value, coro, exc_value, io_error, io_error_value, opt_bool, opt_int, os_error, report, resolve_host, strerror,
+    this, Op, Step,
 };
 use super::transport::{tcp_extra, unix_extra, Kind, Proto, Sock, Transport};
 use crate::asyncio::event_loop::{Callback, EventLoop, IoHandler, Ready};
@@ -18,6 +18,8 @@ use std::cell::{Cell, RefCell};
 use std::io::ErrorKind;
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::{Rc, Weak};
+
+crate::self_rc!(Server);
 
 /// CPython's `constants.ACCEPT_RETRY_DELAY`: how long accepting pauses when the process is
 /// out of file descriptors.
@@ -49,7 +51,14 @@ pub struct ListenSock {
 
 impl ListenSock {
     fn socket_value(&self) -> Value {
-        TransportSocket::value(self.fd, self.family, 1, if self.family == 1 { 0 } else { 6 }, self.laddr.clone(), Value::None)
+        TransportSocket::value(
+            self.fd,
+            self.family,
+            1,
+            if self.family == 1 { 0 } else { 6 },
+            self.laddr.clone(),
+            Value::None,
+        )
     }
 
     fn listen(self: &Rc<Self>, lp: &Rc<EventLoop>, backlog: i32) -> std::io::Result<()> {
@@ -125,7 +134,8 @@ impl ListenSock {
                     let ev = exc_value(vm, exc);
                     if matches!(errno, 24 | 23 | 105 | 12) {
                         // EMFILE, ENFILE, ENOBUFS, ENOMEM: pause accepting for a while.
-                        let msg = format!("socket.accept() out of system resource\nsocket: {}", self.socket_value_repr());
+                        let msg =
+                            format!("socket.accept() out of system resource\nsocket: {}", self.socket_value_repr());
                         report(vm, &msg, Some(&ev));
                         self.backoff.set(true);
                         let me = self.clone();
@@ -741,4 +751,3 @@ pub fn create_unix_server(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<
         server: RefCell::new(None),
     }))
 }
-

@@ -7,10 +7,13 @@ use crate::vm::other::NativeObject;
 use crate::vm::value::Value;
 use crate::vm::{Args, NativeFn, Res, Sym, Vm};
 use std::os::fd::RawFd;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+
+crate::self_rc!(TransportSocket);
 
 /// A snapshot of a socket's identity and addresses.
 pub struct TransportSocket {
+    me: Weak<TransportSocket>,
     fd: RawFd,
     family: i64,
     stype: i64,
@@ -22,7 +25,7 @@ pub struct TransportSocket {
 impl TransportSocket {
     /// A `TransportSocket` value.
     pub fn value(fd: RawFd, family: i64, stype: i64, proto: i64, laddr: Value, raddr: Value) -> Value {
-        Value::Other(Rc::new(TransportSocket { fd, family, stype, proto, laddr, raddr }))
+        Value::Other(Rc::new_cyclic(|me| TransportSocket { me: me.clone(), fd, family, stype, proto, laddr, raddr }))
     }
 }
 

@@ -12,7 +12,11 @@ use crate::vm::other::NativeObject;
 use crate::vm::value::Value;
 use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Vm};
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+
+crate::self_rc!(StreamReader);
+crate::self_rc!(StreamProtocol);
+crate::self_rc!(StreamWriter);
 
 /// `asyncio.streams._DEFAULT_LIMIT`.
 pub const DEFAULT_LIMIT: usize = 1 << 16;
@@ -21,6 +25,7 @@ pub const DEFAULT_LIMIT: usize = 1 << 16;
 
 /// `asyncio.StreamReader`.
 pub struct StreamReader {
+    me: Weak<StreamReader>,
     /// The line length limit (and half the buffer limit).
     pub limit: usize,
     lp: Rc<EventLoop>,
@@ -37,7 +42,8 @@ pub struct StreamReader {
 impl StreamReader {
     /// A reader on `lp`.
     pub fn new(lp: &Rc<EventLoop>, limit: usize) -> Rc<StreamReader> {
-        Rc::new(StreamReader {
+        Rc::new_cyclic(|me| StreamReader {
+            me: me.clone(),
             limit,
             lp: lp.clone(),
             buf: RefCell::default(),
@@ -268,27 +274,26 @@ impl ReadOp {
         let r = &self.r;
         r.raise_exception(vm)?;
         let seplen = sep.len();
-        let isep;
-        loop {
-            let buflen = r.len();
-            let offset = self.offset.get();
-            if buflen >= offset + seplen {
-                if let Some(i) = r.find(sep, offset) {
-                    isep = i;
-                    break;
-                }
+        let buflen = r.len();
+        let offset = self.offset.get();
+        let mut found = None;
+        if buflen >= offset + seplen {
+            found = r.find(sep, offset);
+            if found.is_none() {
                 let off = buflen + 1 - seplen;
                 self.offset.set(off);
                 if off > r.limit {
                     return Err(limit_overrun(vm, "Separator is not found, and chunk exceed the limit", off));
                 }
             }
+        }
+        let Some(isep) = found else {
             if r.eof.get() {
                 let chunk = r.take(r.len());
                 return Err(incomplete_read(vm, chunk, Value::None));
             }
             return Ok(Err(self.wait(func)?));
-        }
+        };
         if isep > r.limit {
             return Err(limit_overrun(vm, "Separator is found, but chunk is longer than limit", isep));
         }
@@ -408,13 +413,7 @@ impl Op for ReadOp {
 }
 
 fn read_op(r: &Rc<StreamReader>, kind: ReadKind) -> Value {
-    coro(ReadOp {
-        r: r.clone(),
-        kind,
-        offset: Cell::new(0),
-        acc: RefCell::default(),
-        waiting: RefCell::new(None),
-    })
+    coro(ReadOp { r: r.clone(), kind, offset: Cell::new(0), acc: RefCell::default(), waiting: RefCell::new(None) })
 }
 
 fn reader_arg(a: &Args) -> Res<Rc<StreamReader>> {
@@ -578,6 +577,7 @@ pub fn stream_reader_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 /// `asyncio.StreamReaderProtocol`: feeds a reader, starts the client callback of a stream
 /// server, and holds the write flow control state `drain` waits on.
 pub struct StreamProtocol {
+    me: Weak<StreamProtocol>,
     lp: Rc<EventLoop>,
     /// The reader fed by the transport (none for a write-only pipe).
     pub reader: RefCell<Option<Rc<StreamReader>>>,
@@ -598,7 +598,8 @@ pub struct StreamProtocol {
 impl StreamProtocol {
     /// A protocol feeding `reader`, calling `client_cb(reader, writer)` on connection.
     pub fn new(lp: &Rc<EventLoop>, reader: Option<Rc<StreamReader>>, client_cb: Value) -> Rc<StreamProtocol> {
-        Rc::new(StreamProtocol {
+        Rc::new_cyclic(|me| StreamProtocol {
+            me: me.clone(),
             lp: lp.clone(),
             reader: RefCell::new(reader),
             client_cb: RefCell::new(client_cb),
@@ -806,6 +807,7 @@ pub fn stream_protocol_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 /// `asyncio.StreamWriter`: a transport plus the protocol whose flow control `drain` uses.
 pub struct StreamWriter {
+    me: Weak<StreamWriter>,
     /// The transport written to.
     pub transport: Rc<Transport>,
     protocol: Rc<StreamProtocol>,
@@ -825,7 +827,7 @@ impl Drop for StreamWriter {
 impl StreamWriter {
     /// A writer over `transport`.
     pub fn new(transport: Rc<Transport>, protocol: Rc<StreamProtocol>, reader: Option<Rc<StreamReader>>) -> Rc<Self> {
-        Rc::new(StreamWriter { transport, protocol, reader })
+        Rc::new_cyclic(|me| StreamWriter { me: me.clone(), transport, protocol, reader })
     }
 }
 
@@ -987,7 +989,8 @@ pub fn stream_writer_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let p = take_kw(a, "protocol").or_else(|| a.pos.get(2).cloned()).unwrap_or(Value::None);
     let r = take_kw(a, "reader").or_else(|| a.pos.get(3).cloned()).unwrap_or(Value::None);
     let t = downcast_value::<Transport>(&t).ok_or_else(|| Exc::type_error("a native transport is required"))?;
-    let p = downcast_value::<StreamProtocol>(&p).ok_or_else(|| Exc::type_error("a StreamReaderProtocol is required"))?;
+    let p =
+        downcast_value::<StreamProtocol>(&p).ok_or_else(|| Exc::type_error("a StreamReaderProtocol is required"))?;
     let r = match &r {
         Value::None => None,
         v => Some(downcast_value::<StreamReader>(v).ok_or_else(|| Exc::type_error("a StreamReader is required"))?),

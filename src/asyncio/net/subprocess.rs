@@ -17,7 +17,9 @@ use crate::vm::{Args, Exc, NativeFn, Res, Sym, Vm};
 use std::cell::{Cell, RefCell};
 use std::io::Read;
 use std::process::{Command, Stdio};
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
+
+crate::self_rc!(ProcHandle);
 
 /// `asyncio.subprocess.PIPE`.
 pub const PIPE: i64 = -1;
@@ -28,6 +30,7 @@ pub const DEVNULL: i64 = -3;
 
 /// A running (or finished) child and its pipes.
 pub struct ProcHandle {
+    me: Weak<ProcHandle>,
     lp: Rc<EventLoop>,
     pid: u32,
     child: RefCell<Option<std::process::Child>>,
@@ -184,6 +187,14 @@ impl IoHandler for ChildWatcher {
 
 // ---------------------------------------------------------------- spawning
 
+/// A pipe for a child's output: our end non-blocking, the child's end blocking (as a
+/// program expects its standard streams).
+fn child_pipe() -> std::io::Result<(mio::unix::pipe::Receiver, std::os::fd::OwnedFd)> {
+    let (tx, rx) = mio::unix::pipe::new()?;
+    tx.set_nonblocking(false)?;
+    Ok((rx, std::os::fd::OwnedFd::from(tx)))
+}
+
 enum Io {
     Inherit,
     Pipe,
@@ -240,7 +251,7 @@ impl Op for Spawn {
         let mut stdout_w = None;
         let mut stdout_r = None;
         if matches!(o, Io::Pipe) {
-            let (r, w) = std::io::pipe().map_err(|e| io_error(vm, &e))?;
+            let (r, w) = child_pipe().map_err(|e| io_error(vm, &e))?;
             stdout_r = Some(r);
             stdout_w = Some(w);
         }
@@ -252,7 +263,7 @@ impl Op for Spawn {
         let mut stderr_r = None;
         match e {
             Io::Pipe => {
-                let (r, w) = std::io::pipe().map_err(|e| io_error(vm, &e))?;
+                let (r, w) = child_pipe().map_err(|e| io_error(vm, &e))?;
                 stderr_r = Some(r);
                 cmd.stderr(Stdio::from(w));
             }
@@ -290,9 +301,7 @@ impl Op for Spawn {
         let pid = child.id();
         let mut pipes = 0u8;
         let mut waiter = None;
-        let mut make_reader = |r: std::io::PipeReader, vm: &mut Vm| -> Res<(Value, Rc<Transport>)> {
-            let rx = mio::unix::pipe::Receiver::from(std::os::fd::OwnedFd::from(r));
-            rx.set_nonblocking(true).map_err(|e| io_error(vm, &e))?;
+        let mut make_reader = |rx: mio::unix::pipe::Receiver, vm: &mut Vm| -> Res<(Value, Rc<Transport>)> {
             let reader = StreamReader::new(&lp, limit);
             let proto = StreamProtocol::new(&lp, Some(reader.clone()), Value::None);
             let w = FutureObj::new(&lp, None);
@@ -349,7 +358,8 @@ impl Op for Spawn {
             }
             None => (Value::None, None),
         };
-        let h = Rc::new(ProcHandle {
+        let h = Rc::new_cyclic(|me| ProcHandle {
+            me: me.clone(),
             lp: lp.clone(),
             pid,
             child: RefCell::new(Some(child)),

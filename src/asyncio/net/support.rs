@@ -312,10 +312,7 @@ pub fn resolve_host(vm: &mut Vm, host: &Value, port: &Value, passive: bool, fami
             if passive {
                 vec![SocketAddr::from(([0, 0, 0, 0], port)), SocketAddr::from(([0u16; 8], port))]
             } else {
-                vec![
-                    SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port)),
-                    SocketAddr::from(([127, 0, 0, 1], port)),
-                ]
+                vec![SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, port)), SocketAddr::from(([127, 0, 0, 1], port))]
             }
         }
         Value::Str(s) => {
@@ -456,36 +453,37 @@ pub fn call_method(vm: &mut Vm, obj: &Value, name: Sym, args: Vec<Value>) -> Res
     vm.call(&f, args)
 }
 
+/// A native object that can hand out a shared handle to itself (each keeps a weak
+/// self-reference), so a method receiver seen as `&dyn NativeObject` becomes `Rc<T>`.
+pub trait SelfRc: NativeObject + Sized {
+    /// The shared handle, while the object is alive.
+    fn self_rc(&self) -> Option<Rc<Self>>;
+}
+
 /// The native object of type `T` in `a.pos[0]`.
-pub fn this<T: NativeObject>(a: &Args, what: &str) -> Res<Rc<T>> {
-    if let Some(Value::Other(o)) = a.pos.first() {
-        if o.as_any().is::<T>() {
-            if let Ok(rc) = rc_downcast::<T>(o.clone()) {
-                return Ok(rc);
-            }
-        }
-    }
-    Err(Exc::type_error(format!("descriptor requires a '{what}' object")))
-}
-
-/// Downcasts a shared native object to its concrete type.
-pub fn rc_downcast<T: NativeObject>(o: Rc<dyn NativeObject>) -> Result<Rc<T>, Rc<dyn NativeObject>> {
-    if o.as_any().is::<T>() {
-        let raw: Rc<dyn std::any::Any> = as_any_rc(o);
-        Ok(raw.downcast::<T>().unwrap_or_else(|_| unreachable!("type checked above")))
-    } else {
-        Err(o)
-    }
-}
-
-fn as_any_rc(o: Rc<dyn NativeObject>) -> Rc<dyn std::any::Any> {
-    o
+pub fn this<T: SelfRc>(a: &Args, what: &str) -> Res<Rc<T>> {
+    a.pos
+        .first()
+        .and_then(downcast_value::<T>)
+        .ok_or_else(|| Exc::type_error(format!("descriptor requires a '{what}' object")))
 }
 
 /// The native object of type `T` in a value, if it is one.
-pub fn downcast_value<T: NativeObject>(v: &Value) -> Option<Rc<T>> {
+pub fn downcast_value<T: SelfRc>(v: &Value) -> Option<Rc<T>> {
     match v {
-        Value::Other(o) => rc_downcast::<T>(o.clone()).ok(),
+        Value::Other(o) => o.as_any().downcast_ref::<T>().and_then(|t| t.self_rc()),
         _ => None,
     }
+}
+
+/// Implements [`SelfRc`] for a type with a `me: Weak<Self>` field.
+#[macro_export]
+macro_rules! self_rc {
+    ($t:ty) => {
+        impl $crate::asyncio::net::support::SelfRc for $t {
+            fn self_rc(&self) -> Option<std::rc::Rc<Self>> {
+                self.me.upgrade()
+            }
+        }
+    };
 }

@@ -14,8 +14,8 @@
 
 use super::socket::TransportSocket;
 use super::streams::StreamProtocol;
-use super::support::{io_error_value, 
-    call_method, data_arg, exc_value, io_error, is_os_error, opt_int, plain_error, report, this,
+use super::support::{
+    call_method, data_arg, exc_value, io_error, io_error_value, is_os_error, opt_int, plain_error, report, this,
 };
 use crate::asyncio::event_loop::{EventLoop, IoHandler, Ready};
 use crate::builtins::{bound_native, take_kw};
@@ -26,6 +26,8 @@ use std::cell::{Cell, RefCell};
 use std::io::{ErrorKind, Read, Write};
 use std::os::fd::{AsRawFd, RawFd};
 use std::rc::{Rc, Weak};
+
+crate::self_rc!(Transport);
 
 /// recv() size, as CPython's `max_size`.
 const MAX_READ: usize = 256 * 1024;
