@@ -35,6 +35,10 @@ pub enum Callback {
     Step(Rc<FutureObj>, Option<Value>),
     /// Wake a task whose awaited future finished.
     Wakeup(Rc<FutureObj>, Rc<FutureObj>),
+    /// A registered I/O source became ready (see the I/O registry below).
+    Io(Rc<dyn IoHandler>, Ready),
+    /// A native step (transports and servers schedule their own work this way).
+    Native(Box<dyn FnOnce(&mut Vm) -> Res<()>>),
 }
 
 /// A scheduled callback (`asyncio.Handle` / `TimerHandle`).
@@ -95,6 +99,8 @@ pub struct EventLoop {
     /// The script object for this loop while one is alive, so that every way of getting
     /// the loop gives the same object (`get_running_loop() is get_event_loop()`).
     pub script_value: RefCell<Weak<super::LoopRef>>,
+    /// Registered I/O sources (see the I/O registry below).
+    io: RefCell<IoTable>,
 }
 
 impl EventLoop {
@@ -114,6 +120,7 @@ impl EventLoop {
             current_task: RefCell::new(None),
             debug: Cell::new(debug_from_env()),
             script_value: RefCell::new(Weak::new()),
+            io: RefCell::default(),
         })
     }
 
@@ -242,6 +249,9 @@ impl EventLoop {
         if timeout != Some(Duration::ZERO) {
             vm.flush_stdout();
             self.wait(vm, timeout)?;
+        } else if self.io.borrow().live > 0 {
+            // Ready work never starves I/O: poll without waiting.
+            self.wait(vm, timeout)?;
         }
         let now = self.time();
         loop {
@@ -280,27 +290,52 @@ impl EventLoop {
     /// (`EINTR`), and the wait is cut into slices of at most [`INTERRUPT_SLICE`] so that a
     /// signal landing just before the poll starts is seen soon too.
     fn wait(&self, vm: &Vm, timeout: Option<Duration>) -> Res<()> {
-        let Some(t) = timeout else {
+        let io_live = self.io.borrow().live > 0;
+        if timeout.is_none() && !io_live {
             // Nothing can ever become ready: CPython would block forever here.
             return Err(Exc::runtime_error("event loop has nothing to wait for (deadlock)"));
-        };
-        let mut poll = self.poll.borrow_mut();
-        if poll.is_none() {
-            *poll = Some(mio::Poll::new().map_err(|e| Exc::new(crate::vm::ExcKind::OSError, e.to_string()))?);
         }
-        let mut events = mio::Events::with_capacity(16);
-        let deadline = Instant::now() + t;
+        self.ensure_poll()?;
+        let mut poll = self.poll.borrow_mut();
+        let mut io = self.io.borrow_mut();
+        let io = &mut *io;
+        let events = io.events.get_or_insert_with(|| mio::Events::with_capacity(1024));
+        let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             vm.take_interrupt()?;
-            let left = deadline.saturating_duration_since(Instant::now());
+            let left = match deadline {
+                Some(d) => d.saturating_duration_since(Instant::now()).min(INTERRUPT_SLICE),
+                None => INTERRUPT_SLICE,
+            };
             if let Some(p) = poll.as_mut() {
                 // A signal interrupting the wait is not an error: check the flag and go on.
-                let _ = p.poll(&mut events, Some(left.min(INTERRUPT_SLICE)));
+                let _ = p.poll(events, Some(left));
             }
-            if !events.is_empty() || Instant::now() >= deadline {
+            if !events.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
         }
+        let mut ready = self.ready.borrow_mut();
+        for ev in events.iter() {
+            let Some(Some(h)) = io.handlers.get(ev.token().0) else { continue };
+            let mut r = 0;
+            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                r |= Ready::READ;
+            }
+            if ev.is_writable() || ev.is_write_closed() || ev.is_error() {
+                r |= Ready::WRITE;
+            }
+            if ev.is_read_closed() || ev.is_write_closed() || ev.is_error() {
+                r |= Ready::HUP;
+            }
+            let cb = Callback::Io(h.clone(), Ready(r));
+            ready.push_back(Rc::new(Handle {
+                callback: RefCell::new(Some(cb)),
+                cancelled: Cell::new(false),
+                when: None,
+            }));
+        }
+        drop(ready);
         vm.take_interrupt()
     }
 
@@ -335,6 +370,8 @@ impl EventLoop {
             Callback::Call(f, args) => vm.call(&f, args).map(|_| ()),
             Callback::Step(task, exc) => task_step(vm, self, &task, exc),
             Callback::Wakeup(task, fut) => task_wakeup(vm, self, &task, &fut),
+            Callback::Io(h, ready) => h.io_ready(vm, ready),
+            Callback::Native(f) => f(vm),
         };
         match r {
             Ok(()) => Ok(()),
@@ -351,5 +388,141 @@ impl EventLoop {
                 Ok(())
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------- I/O registry
+//
+// Sources (sockets, pipes, raw fds) are registered with the loop's `mio::Poll` under a
+// token that indexes a table of handlers. mio is edge-triggered: a handler is told once
+// per readiness change and must read or write until `WouldBlock` (or emulate level
+// triggering, as `add_reader` does by re-arming). A readiness event becomes a
+// `Callback::Io` in the ready queue, so I/O callbacks run in CPython's order: after the
+// callbacks already ready, before the timers that fall due.
+
+/// Readiness reported by the poll: a bit set of [`Ready::READ`] and [`Ready::WRITE`]
+/// (errors and hang-ups set both, so the handler's next read or write reports them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ready(pub u8);
+
+impl Ready {
+    /// Readable, or the read side closed.
+    pub const READ: u8 = 1;
+    /// Writable, or the write side closed.
+    pub const WRITE: u8 = 2;
+    /// The peer closed a side, or an error is pending: a read will see EOF or the error
+    /// even after a short read seemed to drain the source.
+    pub const HUP: u8 = 4;
+    /// True when the readable bit is set.
+    pub fn readable(self) -> bool {
+        self.0 & Self::READ != 0
+    }
+    /// True when the writable bit is set.
+    pub fn writable(self) -> bool {
+        self.0 & Self::WRITE != 0
+    }
+    /// True when the hang-up/error bit is set.
+    pub fn hup(self) -> bool {
+        self.0 & Self::HUP != 0
+    }
+}
+
+/// What reacts when a registered source becomes ready. It runs from the ready queue, so
+/// it may run script code; it must check its own state (the source may have been closed
+/// between the event and the callback).
+pub trait IoHandler {
+    /// Handles readiness of the source registered with this handler.
+    fn io_ready(self: Rc<Self>, vm: &mut Vm, ready: Ready) -> Res<()>;
+}
+
+/// The registered handlers, indexed by token, with a free list of tokens.
+#[derive(Default)]
+struct IoTable {
+    handlers: Vec<Option<Rc<dyn IoHandler>>>,
+    free: Vec<usize>,
+    /// How many sources are registered: the loop may wait without a timer while any is.
+    live: usize,
+    /// The poll's event buffer, kept between waits.
+    events: Option<mio::Events>,
+}
+
+impl EventLoop {
+    fn ensure_poll(&self) -> Res<()> {
+        let mut poll = self.poll.borrow_mut();
+        if poll.is_none() {
+            *poll = Some(mio::Poll::new().map_err(|e| Exc::new(crate::vm::ExcKind::OSError, e.to_string()))?);
+        }
+        Ok(())
+    }
+
+    /// Registers `src` for `interest`; readiness is reported to `handler` until
+    /// [`EventLoop::io_deregister`].
+    pub fn io_register(
+        &self,
+        src: &mut dyn mio::event::Source,
+        interest: mio::Interest,
+        handler: Rc<dyn IoHandler>,
+    ) -> std::io::Result<mio::Token> {
+        self.ensure_poll().map_err(|_| std::io::Error::other("cannot create the poll"))?;
+        let mut io = self.io.borrow_mut();
+        let idx = match io.free.pop() {
+            Some(i) => i,
+            None => {
+                io.handlers.push(None);
+                io.handlers.len() - 1
+            }
+        };
+        let token = mio::Token(idx);
+        let poll = self.poll.borrow();
+        let r = poll.as_ref().map(|p| p.registry().register(src, token, interest));
+        match r {
+            Some(Ok(())) => {
+                io.handlers[idx] = Some(handler);
+                io.live += 1;
+                Ok(token)
+            }
+            Some(Err(e)) => {
+                io.free.push(idx);
+                Err(e)
+            }
+            None => {
+                io.free.push(idx);
+                Err(std::io::Error::other("no poll"))
+            }
+        }
+    }
+
+    /// Changes the interest of a registered source; with edge triggering this also
+    /// re-arms it (an event is reported again if the source is ready now).
+    pub fn io_reregister(
+        &self,
+        src: &mut dyn mio::event::Source,
+        token: mio::Token,
+        interest: mio::Interest,
+    ) -> std::io::Result<()> {
+        match self.poll.borrow().as_ref() {
+            Some(p) => p.registry().reregister(src, token, interest),
+            None => Err(std::io::Error::other("no poll")),
+        }
+    }
+
+    /// Removes a source; its token may be reused afterwards. Events already queued for
+    /// it still reach its handler, which must see that it is closed.
+    pub fn io_deregister(&self, src: &mut dyn mio::event::Source, token: mio::Token) {
+        if let Some(p) = self.poll.borrow().as_ref() {
+            let _ = p.registry().deregister(src);
+        }
+        let mut io = self.io.borrow_mut();
+        if let Some(slot) = io.handlers.get_mut(token.0) {
+            if slot.take().is_some() {
+                io.live -= 1;
+                io.free.push(token.0);
+            }
+        }
+    }
+
+    /// Queues `cb` at the end of the ready queue (as `call_soon`, without a handle).
+    pub fn call_soon_native(&self, f: impl FnOnce(&mut Vm) -> Res<()> + 'static) {
+        self.call_soon(Callback::Native(Box::new(f)));
     }
 }

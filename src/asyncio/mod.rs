@@ -6,6 +6,7 @@
 
 pub mod event_loop;
 pub mod future;
+pub mod net;
 
 use crate::builtins::{bound_native, check_args, take_kw};
 use crate::vm::gen::{GenKind, GenResult};
@@ -124,10 +125,13 @@ impl NativeObject for HandleRef {
     }
 }
 
-fn is_coroutine(v: &Value) -> bool {
+/// True for coroutine objects: script coroutines and native ones (`sleep`, stream reads).
+pub(crate) fn is_coroutine(v: &Value) -> bool {
     match v {
         Value::Gen(g) => g.kind == GenKind::Coroutine,
-        Value::Other(o) => o.as_any().is::<Sleep>() || crate::vm::asyncgen::is_step_awaitable(v),
+        Value::Other(o) => {
+            o.as_any().is::<Sleep>() || o.type_name() == "coroutine" || crate::vm::asyncgen::is_step_awaitable(v)
+        }
         _ => false,
     }
 }
@@ -191,18 +195,11 @@ pub fn create_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Va
     if lp.closed.get() {
         return Err(Exc::runtime_error("Event loop is closed"));
     }
-    thread_local! {
-        static COUNTER: Cell<u64> = const { Cell::new(1) };
-    }
-    // The counter advances for named tasks too, as CPython's does.
-    let n = COUNTER.with(|c| {
-        let v = c.get();
-        c.set(v + 1);
-        v
-    });
+    // The counter advances for named tasks too, as `asyncio.create_task` does.
+    let default_name = next_task_name();
     let name = match name {
         Some(n) if !n.is_none() => Value::string(vm.str_of(&n)?),
-        _ => Value::string(format!("Task-{n}")),
+        _ => default_name,
     };
     let task = FutureObj::new(
         lp,
@@ -224,6 +221,21 @@ pub fn create_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Va
     }
     lp.call_soon(Callback::Step(task.clone(), None));
     Ok(task)
+}
+
+thread_local! {
+    static TASK_COUNTER: Cell<u64> = const { Cell::new(1) };
+}
+
+/// The next default task name (`Task-N`); also used where CPython creates a task that aio
+/// does not need (an address lookup), so later task names stay the same as CPython's.
+pub(crate) fn next_task_name() -> Value {
+    let n = TASK_COUNTER.with(|c| {
+        let v = c.get();
+        c.set(v + 1);
+        v
+    });
+    Value::string(format!("Task-{n}"))
 }
 
 /// `loop.run_until_complete(aw)`.
@@ -359,7 +371,7 @@ impl NativeObject for LoopRef {
             "get_debug" => ("get_debug", loop_get_debug),
             "shutdown_asyncgens" => ("shutdown_asyncgens", loop_shutdown_asyncgens),
             "shutdown_default_executor" => ("shutdown_default_executor", loop_noop_async),
-            _ => return Ok(None),
+            _ => return Ok(net::loop_method(this, name)),
         };
         Ok(Some(bound_native(this.clone(), f.0, f.1)))
     }
@@ -748,6 +760,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
         m.set(Sym::new(name), Value::Class(c));
     }
     m.set(Sym::new("TimeoutError"), Value::Class(vm.exc_class(ExcKind::TimeoutError).clone()));
+    net::install(vm, &m);
     crate::vm::value::bump_class_epoch();
     Ok(m)
 }
@@ -775,7 +788,7 @@ fn gather_cancel_requested(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 /// A class for native objects of a given type name, with a native `__new__`.
-fn native_class(
+pub(crate) fn native_class(
     vm: &mut Vm,
     name: &'static str,
     base: Option<Rc<crate::vm::Class>>,

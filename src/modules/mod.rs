@@ -18,6 +18,7 @@ use std::rc::Rc;
 pub fn install(vm: &mut Vm) {
     vm.native_modules.insert("sys", sys::init);
     vm.native_modules.insert("_asyncio", crate::asyncio::init);
+    vm.native_modules.insert("asyncio.subprocess", crate::asyncio::net::subprocess_module);
     vm.native_modules.insert("math", math::init);
     vm.native_modules.insert("time", time::init);
     vm.native_modules.insert("gc", gc::init);
