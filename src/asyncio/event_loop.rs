@@ -344,7 +344,7 @@ impl EventLoop {
     fn run_timed(self: &Rc<Self>, vm: &mut Vm, cb: Callback) -> Res<()> {
         let what = match &cb {
             Callback::Step(task, _) | Callback::Wakeup(task, _) => Some(task.clone()),
-            Callback::Call(..) => None,
+            _ => None,
         };
         let label = match &cb {
             Callback::Call(f, _) => Some(super::future::callback_text(f)),
