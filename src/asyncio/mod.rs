@@ -402,6 +402,9 @@ impl NativeObject for Sleep {
     fn type_name(&self) -> &'static str {
         "coroutine"
     }
+    fn awaits_itself(&self) -> bool {
+        true
+    }
     fn send(&self, vm: &mut Vm, _v: Value) -> Option<Res<GenResult>> {
         Some(match self.state.get() {
             0 => {

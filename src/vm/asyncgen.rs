@@ -195,6 +195,9 @@ impl NativeObject for AStep {
             _ => None,
         })
     }
+    fn awaits_itself(&self) -> bool {
+        true
+    }
     fn send(&self, vm: &mut Vm, value: Value) -> Option<Res<GenResult>> {
         Some(self.advance(vm, Ok(value)))
     }

@@ -695,6 +695,7 @@ impl Vm {
                 }
                 None => Err(Exc::type_error(format!("object {} can't be used in 'await' expression", i.class.name))),
             },
+            Value::Other(o) if o.awaits_itself() => Ok(v),
             Value::Other(o) => {
                 let o = o.clone();
                 match o.get_attr(self, &v, self.syms.await_)? {

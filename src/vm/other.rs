@@ -26,6 +26,12 @@ pub trait NativeObject: Any {
         let _ = (vm, exc);
         None
     }
+    /// True for native awaitables whose `__await__()` returns the object itself (native
+    /// coroutines such as `asyncio.sleep()`, async generator steps): `await` then uses it
+    /// directly, without calling `__await__`.
+    fn awaits_itself(&self) -> bool {
+        false
+    }
     /// `repr(x)`.
     fn repr(&self) -> String {
         format!("<{} object>", self.type_name())
