@@ -6,6 +6,9 @@
 
 pub mod event_loop;
 pub mod future;
+pub mod native_coro;
+pub mod queues;
+pub mod sync;
 
 use crate::builtins::{bound_native, check_args, take_kw};
 use crate::vm::gen::{GenKind, GenResult};
@@ -127,7 +130,7 @@ impl NativeObject for HandleRef {
 fn is_coroutine(v: &Value) -> bool {
     match v {
         Value::Gen(g) => g.kind == GenKind::Coroutine,
-        Value::Other(o) => o.as_any().is::<Sleep>(),
+        Value::Other(o) => o.is_coroutine(),
         _ => false,
     }
 }
@@ -330,6 +333,9 @@ pub struct Sleep {
 impl NativeObject for Sleep {
     fn type_name(&self) -> &'static str {
         "coroutine"
+    }
+    fn is_coroutine(&self) -> bool {
+        true
     }
     fn send(&self, vm: &mut Vm, _v: Value) -> Option<Res<GenResult>> {
         Some(match self.state.get() {
@@ -657,6 +663,8 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
         m.set(Sym::new(name), Value::Class(c));
     }
     m.set(Sym::new("TimeoutError"), Value::Class(vm.exc_class(ExcKind::TimeoutError).clone()));
+    sync::register(vm, &m);
+    queues::register(vm, &m);
     crate::vm::value::bump_class_epoch();
     Ok(m)
 }

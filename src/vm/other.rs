@@ -26,6 +26,11 @@ pub trait NativeObject: Any {
         let _ = (vm, exc);
         None
     }
+    /// True for native coroutine objects (`asyncio.sleep()`, `lock.acquire()`, ...): `await`
+    /// drives the object itself, without an `__await__` call.
+    fn is_coroutine(&self) -> bool {
+        false
+    }
     /// `repr(x)`.
     fn repr(&self) -> String {
         format!("<{} object>", self.type_name())
