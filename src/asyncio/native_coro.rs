@@ -367,8 +367,14 @@ pub fn set_state<T: 'static>(this: &Value, state: Rc<T>) -> Res<()> {
 #[inline]
 pub fn state_of<T: 'static>(this: &Value) -> Option<Rc<T>> {
     let Value::Instance(inst) = this else { return None };
-    let sym = STATE_SYM.with(|s| *s);
     let attrs = inst.attrs.borrow();
+    // The state is normally the first attribute (`__init__` sets it).
+    if let Some((_, Value::Other(o))) = attrs.first() {
+        if let Some(h) = o.as_any().downcast_ref::<Hidden<T>>() {
+            return Some(h.0.clone());
+        }
+    }
+    let sym = STATE_SYM.with(|s| *s);
     let (_, v) = attrs.iter().find(|(k, _)| *k == sym)?;
     match v {
         Value::Other(o) => o.as_any().downcast_ref::<Hidden<T>>().map(|h| h.0.clone()),

@@ -160,6 +160,11 @@ impl QueueState {
         if self.is_full(vm, this)? {
             return Err(Exc::new(ExcKind::QueueFull, ""));
         }
+        self.push_item(vm, this, item)
+    }
+    /// `put_nowait` after its `full()` check: `_put`, count the task, wake a getter.
+    #[inline]
+    fn push_item(&self, vm: &mut Vm, this: &Value, item: Value) -> Res<()> {
         if self.hooks {
             call_method(vm, this, "_put", vec![item])?;
         } else {
@@ -420,6 +425,19 @@ impl Machine for QueuePut {
                 return Err(e);
             }
         }
+        // Fast path: a native queue with a numeric bound needs no second `full()` check.
+        if !q.hooks {
+            let full = match q.limit {
+                Limit::Unbounded => Some(false),
+                Limit::Bounded(n) => Some(q.items.borrow().len() >= n),
+                Limit::Dynamic => None,
+            };
+            if full == Some(false) {
+                let item = std::mem::take(&mut self.item);
+                q.push_item(vm, &self.this, item)?;
+                return Ok(GenResult::Return(Value::None));
+            }
+        }
         if q.is_full(vm, &self.this)? {
             let putter = q.new_waiter(vm, &self.this)?;
             q.putters.borrow_mut().push_back(putter.clone());
@@ -455,6 +473,12 @@ impl Machine for QueueGet {
                 }
                 return Err(e);
             }
+        }
+        // Fast path: a native queue with items.
+        if !q.hooks && !q.items.borrow().is_empty() {
+            let item = q.native_get(vm, &self.this)?;
+            wakeup_next(&q.putters);
+            return Ok(GenResult::Return(item));
         }
         if q.is_empty(vm, &self.this)? {
             let getter = q.new_waiter(vm, &self.this)?;
@@ -494,6 +518,26 @@ impl Machine for QueueJoin {
 
 fn state(vm: &Vm, a: &Args) -> Res<Rc<QueueState>> {
     receiver::<QueueState>(vm, a, "_maxsize")
+}
+
+/// The `item` argument of `put`/`put_nowait` (positional or keyword).
+#[inline]
+fn item_arg(a: &mut Args, name: &str) -> Res<Value> {
+    if a.kw.is_empty() && a.pos.len() == 2 {
+        return Ok(a.pos[1].clone());
+    }
+    let kw = take_kw(a, "item");
+    if let Some((k, _)) = a.kw.first() {
+        return Err(Exc::type_error(format!("{name}() got an unexpected keyword argument '{k}'")));
+    }
+    let given = a.pos.len() + kw.is_some() as usize;
+    if given > 2 {
+        return Err(Exc::type_error(format!("{name}() takes 2 positional arguments but {given} were given")));
+    }
+    match kw {
+        Some(i) => Ok(i),
+        None => arg(a, 1, name),
+    }
 }
 
 fn arg(a: &Args, i: usize, name: &str) -> Res<Value> {
@@ -565,10 +609,7 @@ fn lq_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn q_put(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let q = state(vm, a)?;
-    let item = match take_kw(a, "item") {
-        Some(i) => i,
-        None => arg(a, 1, "Queue.put")?,
-    };
+    let item = item_arg(a, "Queue.put")?;
     Ok(Coro::value("Queue.put", QueuePut { q, this: a.pos[0].clone(), item, fut: None }))
 }
 fn q_get(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -577,10 +618,7 @@ fn q_get(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 fn q_put_nowait(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let q = state(vm, a)?;
-    let item = match take_kw(a, "item") {
-        Some(i) => i,
-        None => arg(a, 1, "Queue.put_nowait")?,
-    };
+    let item = item_arg(a, "Queue.put_nowait")?;
     q.native_put_nowait(vm, &a.pos[0], item)?;
     Ok(Value::None)
 }
