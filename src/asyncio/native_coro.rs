@@ -34,6 +34,9 @@ pub trait Machine: 'static {
     /// Runs until the next suspension (`Yield`, normally a waiter future) or the end
     /// (`Return`, or an error).
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult>;
+    /// Called once the coroutine has finished: a pooled machine drops what it holds, so an
+    /// idle coroutine in a [`Pool`] keeps nothing alive.
+    fn finish(&mut self) {}
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -46,27 +49,36 @@ enum CoroState {
 
 /// A native coroutine object (`type(lock.acquire())` is `coroutine`, as in CPython).
 pub struct Coro<M: Machine> {
-    qualname: &'static str,
+    qualname: Cell<&'static str>,
     state: Cell<CoroState>,
     machine: RefCell<M>,
 }
 
 impl<M: Machine> Coro<M> {
-    /// A new, not yet started coroutine named `qualname` (`"Lock.acquire"`).
-    pub fn value(qualname: &'static str, machine: M) -> Value {
-        Value::Other(Rc::new(Coro { qualname, state: Cell::new(CoroState::Created), machine: RefCell::new(machine) }))
+    fn new(qualname: &'static str, machine: M) -> Coro<M> {
+        Coro { qualname: Cell::new(qualname), state: Cell::new(CoroState::Created), machine: RefCell::new(machine) }
     }
 
+    /// A new, not yet started coroutine named `qualname` (`"Lock.acquire"`).
+    pub fn value(qualname: &'static str, machine: M) -> Value {
+        Value::Other(Rc::new(Coro::new(qualname, machine)))
+    }
+
+    #[inline]
     fn step(&self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         self.state.set(CoroState::Running);
-        let r = self.machine.borrow_mut().resume(vm, how);
-        self.state.set(match r {
-            Ok(GenResult::Yield(_)) => CoroState::Suspended,
-            _ => CoroState::Closed,
-        });
+        let mut m = self.machine.borrow_mut();
+        let r = m.resume(vm, how);
+        if let Ok(GenResult::Yield(_)) = r {
+            self.state.set(CoroState::Suspended);
+        } else {
+            self.state.set(CoroState::Closed);
+            m.finish();
+        }
         r
     }
 
+    #[inline]
     fn do_send(&self, vm: &mut Vm, v: Value) -> Res<GenResult> {
         match self.state.get() {
             CoroState::Created if !v.is_none() => {
@@ -83,6 +95,7 @@ impl<M: Machine> Coro<M> {
         match self.state.get() {
             CoroState::Created => {
                 self.state.set(CoroState::Closed);
+                self.machine.borrow_mut().finish();
                 Err(e)
             }
             CoroState::Suspended => {
@@ -97,7 +110,9 @@ impl<M: Machine> Coro<M> {
     fn do_close(&self, vm: &mut Vm) -> Res<()> {
         match self.state.get() {
             CoroState::Created | CoroState::Closed => {
-                self.state.set(CoroState::Closed);
+                if self.state.replace(CoroState::Closed) == CoroState::Created {
+                    self.machine.borrow_mut().finish();
+                }
                 Ok(())
             }
             CoroState::Running => Err(Exc::value_error("coroutine already executing")),
@@ -186,7 +201,7 @@ impl<M: Machine> NativeObject for Coro<M> {
         if name == vm.syms.await_ {
             return Ok(Some(bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone()))));
         }
-        let qualname = self.qualname;
+        let qualname = self.qualname.get();
         let state = self.state.get();
         Ok(name.with_str(|s| match s {
             "send" => Some(bound_native(this.clone(), "send", coro_send)),
@@ -200,10 +215,43 @@ impl<M: Machine> NativeObject for Coro<M> {
         }))
     }
     fn repr(&self) -> String {
-        format!("<coroutine object {} at 0x{:x}>", self.qualname, self as *const Self as *const u8 as usize)
+        format!("<coroutine object {} at 0x{:x}>", self.qualname.get(), self as *const Self as *const u8 as usize)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+/// How many idle coroutine objects of one kind a [`Pool`] keeps.
+const POOL_SIZE: usize = 4;
+
+/// A few coroutine objects of one kind, reused once nothing else refers to them (as
+/// CPython keeps free lists), so that `await queue.get()` allocates nothing in the steady
+/// state. Idle ones hold nothing (see [`Machine::finish`]).
+pub struct Pool<M: Machine>(RefCell<Vec<Rc<Coro<M>>>>);
+
+impl<M: Machine> Pool<M> {
+    /// An empty pool (for a `thread_local!`).
+    pub const fn new() -> Pool<M> {
+        Pool(RefCell::new(Vec::new()))
+    }
+
+    /// A not yet started coroutine running `machine`: an idle pooled object, else a new one.
+    #[inline]
+    pub fn coro(&self, qualname: &'static str, machine: M) -> Value {
+        let mut pool = self.0.borrow_mut();
+        if let Some(c) = pool.iter().find(|c| Rc::strong_count(c) == 1) {
+            // Only the pool refers to it: nobody can observe the reuse.
+            *c.machine.borrow_mut() = machine;
+            c.state.set(CoroState::Created);
+            c.qualname.set(qualname);
+            return Value::Other(c.clone());
+        }
+        let c = Rc::new(Coro::new(qualname, machine));
+        if pool.len() < POOL_SIZE {
+            pool.push(c.clone());
+        }
+        Value::Other(c)
     }
 }
 
@@ -364,7 +412,7 @@ pub fn set_state<T: 'static>(this: &Value, state: Rc<T>) -> Res<()> {
 }
 
 /// The native state of `this`, if its `__init__` ran.
-#[inline]
+#[inline(always)]
 pub fn state_of<T: 'static>(this: &Value) -> Option<Rc<T>> {
     let Value::Instance(inst) = this else { return None };
     let attrs = inst.attrs.borrow();
@@ -384,11 +432,18 @@ pub fn state_of<T: 'static>(this: &Value) -> Option<Rc<T>> {
 
 /// The native state of the receiver `a.pos[0]`, or the `AttributeError` CPython gives for
 /// an object whose `__init__` did not run (`missing` is the attribute it would miss).
-#[inline]
+#[inline(always)]
 pub fn receiver<T: 'static>(vm: &Vm, a: &Args, missing: &str) -> Res<Rc<T>> {
     let this = a.pos.first().ok_or_else(|| Exc::type_error("method needs an instance"))?;
-    state_of::<T>(this)
-        .ok_or_else(|| Exc::attribute_error(format!("'{}' object has no attribute '{missing}'", vm.type_name(this))))
+    match state_of::<T>(this) {
+        Some(s) => Ok(s),
+        None => Err(no_state(vm, this, missing)),
+    }
+}
+
+#[cold]
+fn no_state(vm: &Vm, this: &Value, missing: &str) -> Exc {
+    Exc::attribute_error(format!("'{}' object has no attribute '{missing}'", vm.type_name(this)))
 }
 
 /// Creates a class whose methods are natives (`Layout::Object`, so scripts may subclass it).
@@ -440,7 +495,8 @@ pub fn native_class(
 /// instance attribute), so a native caller may skip the script-level call.
 pub fn method_is(this: &Value, name: Sym, f: NativeFn) -> bool {
     let Value::Instance(inst) = this else { return false };
-    let native = inst.class.with_lookup(name, |v| matches!(v, Some(Value::Native(n)) if std::ptr::fn_addr_eq(n.func, f)));
+    let native =
+        inst.class.with_lookup(name, |v| matches!(v, Some(Value::Native(n)) if std::ptr::fn_addr_eq(n.func, f)));
     native && inst.get_attr(name).is_none()
 }
 
@@ -448,6 +504,23 @@ pub fn method_is(this: &Value, name: Sym, f: NativeFn) -> bool {
 pub fn call_method(vm: &mut Vm, this: &Value, name: &str, args: Vec<Value>) -> Res<Value> {
     let m = vm.get_attr(this, Sym::new(name))?;
     vm.call(&m, args)
+}
+
+/// Fails unless the call had at most `max` positional arguments (the receiver counts) and
+/// no keywords.
+#[inline]
+pub fn no_args(name: &str, a: &Args, max: usize) -> Res<()> {
+    if let Some((k, _)) = a.kw.first() {
+        return Err(Exc::type_error(format!("{name}() got an unexpected keyword argument '{k}'")));
+    }
+    let given = a.pos.len();
+    if given > max {
+        return Err(Exc::type_error(format!(
+            "{name}() takes {max} positional argument{} but {given} were given",
+            if max == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
 }
 
 /// `<module.qualname object at 0x... [extra]>`, the repr of every primitive.

@@ -10,8 +10,8 @@
 
 use super::future::FutureObj;
 use super::native_coro::{
-    awaited_result, call_method, cancelled, method_is, native_class, receiver, remove_waiter, set_state,
-    yield_future, Coro, LoopBinding, Machine, Resume, Waiters,
+    awaited_result, call_method, cancelled, method_is, native_class, no_args, receiver, remove_waiter, set_state,
+    yield_future, Coro, LoopBinding, Machine, Pool, Resume, Waiters,
 };
 use super::sync::{EventState, EventWait};
 use crate::builtins::take_kw;
@@ -59,7 +59,15 @@ pub struct QueueState {
     binding: LoopBinding,
 }
 
+#[inline]
 fn wakeup_next(waiters: &Waiters) {
+    if waiters.borrow().is_empty() {
+        return;
+    }
+    wakeup_next_slow(waiters)
+}
+
+fn wakeup_next_slow(waiters: &Waiters) {
     loop {
         let next = waiters.borrow_mut().pop_front();
         match next {
@@ -122,6 +130,7 @@ impl QueueState {
         let ge = vm.compare(CmpKind::Ge, &n, &self.maxsize)?;
         vm.truthy(&ge)
     }
+    #[inline]
     fn native_put(&self, vm: &mut Vm, this: &Value, item: Value) -> Res<()> {
         if let Some(q) = self.script_queue(this) {
             return match (self.kind, &q) {
@@ -138,6 +147,7 @@ impl QueueState {
             Kind::Priority => heap_push(vm, &self.items, item),
         }
     }
+    #[inline]
     fn native_get(&self, vm: &mut Vm, this: &Value) -> Res<Value> {
         if let Some(q) = self.script_queue(this) {
             return match (self.kind, &q) {
@@ -402,15 +412,19 @@ fn heap_pop(vm: &mut Vm, heap: &dyn Heap) -> Res<Value> {
 
 /// `Queue.put(item)`.
 pub struct QueuePut {
-    q: Rc<QueueState>,
+    q: Option<Rc<QueueState>>,
     this: Value,
     item: Value,
     fut: Option<Rc<FutureObj>>,
 }
 
+fn finished() -> Exc {
+    Exc::runtime_error("cannot reuse already awaited coroutine")
+}
+
 impl Machine for QueuePut {
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
-        let q = &self.q;
+        let Some(q) = &self.q else { return Err(finished()) };
         if let Some(putter) = self.fut.take() {
             let r = match how {
                 Resume::Send(_) => awaited_result(vm, &putter),
@@ -448,18 +462,24 @@ impl Machine for QueuePut {
         q.put_nowait(vm, &self.this, item)?;
         Ok(GenResult::Return(Value::None))
     }
+    fn finish(&mut self) {
+        self.q = None;
+        self.this = Value::None;
+        self.item = Value::None;
+        self.fut = None;
+    }
 }
 
 /// `Queue.get()`.
 pub struct QueueGet {
-    q: Rc<QueueState>,
+    q: Option<Rc<QueueState>>,
     this: Value,
     fut: Option<Rc<FutureObj>>,
 }
 
 impl Machine for QueueGet {
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
-        let q = &self.q;
+        let Some(q) = &self.q else { return Err(finished()) };
         if let Some(getter) = self.fut.take() {
             let r = match how {
                 Resume::Send(_) => awaited_result(vm, &getter),
@@ -488,6 +508,16 @@ impl Machine for QueueGet {
         }
         q.get_nowait(vm, &self.this).map(GenResult::Return)
     }
+    fn finish(&mut self) {
+        self.q = None;
+        self.this = Value::None;
+        self.fut = None;
+    }
+}
+
+thread_local! {
+    static PUTS: Pool<QueuePut> = const { Pool::new() };
+    static GETS: Pool<QueueGet> = const { Pool::new() };
 }
 
 /// `Queue.join()`.
@@ -516,6 +546,7 @@ impl Machine for QueueJoin {
 
 // ---- methods ----
 
+#[inline(always)]
 fn state(vm: &Vm, a: &Args) -> Res<Rc<QueueState>> {
     receiver::<QueueState>(vm, a, "_maxsize")
 }
@@ -541,9 +572,10 @@ fn item_arg(a: &mut Args, name: &str) -> Res<Value> {
 }
 
 fn arg(a: &Args, i: usize, name: &str) -> Res<Value> {
-    a.pos.get(i).cloned().ok_or_else(|| {
-        Exc::type_error(format!("{name}() missing 1 required positional argument: 'item'"))
-    })
+    a.pos
+        .get(i)
+        .cloned()
+        .ok_or_else(|| Exc::type_error(format!("{name}() missing 1 required positional argument: 'item'")))
 }
 
 fn init_kind(vm: &mut Vm, a: &mut Args, kind: Kind) -> Res<Value> {
@@ -609,12 +641,16 @@ fn lq_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn q_put(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let q = state(vm, a)?;
-    let item = item_arg(a, "Queue.put")?;
-    Ok(Coro::value("Queue.put", QueuePut { q, this: a.pos[0].clone(), item, fut: None }))
+    let item =
+        if a.pos.len() == 2 && a.kw.is_empty() { std::mem::take(&mut a.pos[1]) } else { item_arg(a, "Queue.put")? };
+    let m = QueuePut { q: Some(q), this: std::mem::take(&mut a.pos[0]), item, fut: None };
+    Ok(PUTS.with(|p| p.coro("Queue.put", m)))
 }
 fn q_get(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let q = state(vm, a)?;
-    Ok(Coro::value("Queue.get", QueueGet { q, this: a.pos[0].clone(), fut: None }))
+    no_args("Queue.get", a, 1)?;
+    let m = QueueGet { q: Some(q), this: std::mem::take(&mut a.pos[0]), fut: None };
+    Ok(GETS.with(|p| p.coro("Queue.get", m)))
 }
 fn q_put_nowait(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let q = state(vm, a)?;
@@ -697,10 +733,7 @@ fn q_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         "_getters" => list(&q.getters),
         "_putters" => list(&q.putters),
         _ => {
-            return Err(Exc::attribute_error(format!(
-                "'{}' object has no attribute '{name}'",
-                vm.type_name(&a.pos[0])
-            )))
+            return Err(Exc::attribute_error(format!("'{}' object has no attribute '{name}'", vm.type_name(&a.pos[0]))))
         }
     })
 }

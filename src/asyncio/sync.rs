@@ -9,8 +9,8 @@
 
 use super::future::FutureObj;
 use super::native_coro::{
-    awaited_result, bare_instance, call_method, cancelled, method_is, native_class, primitive_repr, receiver,
-    remove_waiter, set_state, state_of, yield_future, Coro, LoopBinding, Machine, Resume, SubAwait, Waiters,
+    awaited_result, bare_instance, call_method, cancelled, method_is, native_class, no_args, primitive_repr, receiver,
+    remove_waiter, set_state, state_of, yield_future, Coro, LoopBinding, Machine, Pool, Resume, SubAwait, Waiters,
 };
 use crate::builtins::take_kw;
 use crate::vm::gen::GenResult;
@@ -38,6 +38,18 @@ fn class_of(pick: fn(&Classes) -> &Rc<Class>) -> Res<Rc<Class>> {
         .ok_or_else(|| Exc::runtime_error("asyncio is not initialised"))
 }
 
+thread_local! {
+    static LOCK_ACQUIRES: Pool<LockAcquire> = const { Pool::new() };
+    static SEM_ACQUIRES: Pool<SemAcquire> = const { Pool::new() };
+    static EVENT_WAITS: Pool<EventWait> = const { Pool::new() };
+    static AENTERS: Pool<AEnter> = const { Pool::new() };
+    static AEXITS: Pool<AExit> = const { Pool::new() };
+}
+
+fn finished() -> Exc {
+    Exc::runtime_error("cannot reuse already awaited coroutine")
+}
+
 fn exc_of(v: Value) -> Exc {
     match v {
         Value::Instance(i) => Exc::Obj(i),
@@ -57,20 +69,6 @@ fn waiters_suffix(extra: String, n: usize) -> String {
     } else {
         extra
     }
-}
-
-fn no_args(name: &str, a: &Args, max: usize) -> Res<()> {
-    if let Some((k, _)) = a.kw.first() {
-        return Err(Exc::type_error(format!("{name}() got an unexpected keyword argument '{k}'")));
-    }
-    let given = a.pos.len();
-    if given > max {
-        return Err(Exc::type_error(format!(
-            "{name}() takes {max} positional argument{} but {given} were given",
-            if max == 1 { "" } else { "s" }
-        )));
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------
@@ -110,20 +108,20 @@ impl LockState {
 
 /// `Lock.acquire()`.
 pub struct LockAcquire {
-    lock: Rc<LockState>,
+    lock: Option<Rc<LockState>>,
     this: Value,
     fut: Option<Rc<FutureObj>>,
 }
 
 impl LockAcquire {
     fn new(lock: Rc<LockState>, this: Value) -> LockAcquire {
-        LockAcquire { lock, this, fut: None }
+        LockAcquire { lock: Some(lock), this, fut: None }
     }
 }
 
 impl Machine for LockAcquire {
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
-        let lock = &self.lock;
+        let Some(lock) = &self.lock else { return Err(finished()) };
         let Some(fut) = self.fut.take() else {
             if !lock.locked.get() && lock.waiters.borrow().iter().all(|w| cancelled(w)) {
                 lock.locked.set(true);
@@ -155,6 +153,11 @@ impl Machine for LockAcquire {
             }
         }
     }
+    fn finish(&mut self) {
+        self.lock = None;
+        self.this = Value::None;
+        self.fut = None;
+    }
 }
 
 fn lock_init(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -165,7 +168,8 @@ fn lock_init(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn lock_acquire(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let st = receiver::<LockState>(vm, a, "_locked")?;
     no_args("Lock.acquire", a, 1)?;
-    Ok(Coro::value("Lock.acquire", LockAcquire::new(st, a.pos[0].clone())))
+    let m = LockAcquire::new(st, std::mem::take(&mut a.pos[0]));
+    Ok(LOCK_ACQUIRES.with(|p| p.coro("Lock.acquire", m)))
 }
 fn lock_release(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     receiver::<LockState>(vm, a, "_locked")?.release()?;
@@ -185,10 +189,11 @@ fn lock_aenter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     } else {
         Acquire::Script(None, this)
     };
-    Ok(Coro::value("_ContextManagerMixin.__aenter__", AEnter { acq }))
+    Ok(AENTERS.with(|p| p.coro("_ContextManagerMixin.__aenter__", AEnter { acq })))
 }
 fn lock_aexit(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    Ok(Coro::value("_ContextManagerMixin.__aexit__", AExit { this: a.pos[0].clone() }))
+    let m = AExit { this: a.pos[0].clone() };
+    Ok(AEXITS.with(|p| p.coro("_ContextManagerMixin.__aexit__", m)))
 }
 fn lock_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let st = receiver::<LockState>(vm, a, "_locked")?;
@@ -224,6 +229,8 @@ enum Acquire {
     Sem(SemAcquire),
     /// The awaitable, once created, and the object whose `acquire()` makes it.
     Script(Option<SubAwait>, Value),
+    /// Finished (an idle pooled `__aenter__`).
+    Done,
 }
 
 impl Acquire {
@@ -231,6 +238,7 @@ impl Acquire {
         match self {
             Acquire::Lock(m) => m.resume(vm, how),
             Acquire::Sem(m) => m.resume(vm, how),
+            Acquire::Done => Err(finished()),
             Acquire::Script(sub, obj) => match sub {
                 Some(s) => s.resume(vm, how),
                 None => {
@@ -257,6 +265,9 @@ impl Machine for AEnter {
             y => Ok(y),
         }
     }
+    fn finish(&mut self) {
+        self.acq = Acquire::Done;
+    }
 }
 
 /// `__aexit__`: `self.release()`.
@@ -281,6 +292,9 @@ impl Machine for AExit {
         }
         call_method(vm, this, "release", vec![])?;
         Ok(GenResult::Return(Value::None))
+    }
+    fn finish(&mut self) {
+        self.this = Value::None;
     }
 }
 
@@ -324,7 +338,7 @@ impl EventState {
 
 /// `Event.wait()`.
 pub struct EventWait {
-    ev: Rc<EventState>,
+    ev: Option<Rc<EventState>>,
     this: Value,
     fut: Option<Rc<FutureObj>>,
 }
@@ -333,13 +347,13 @@ impl EventWait {
     /// Waits on `ev`; `this` is the script object for error messages (`None` for an
     /// internal event).
     pub fn new(ev: Rc<EventState>, this: Value) -> EventWait {
-        EventWait { ev, this, fut: None }
+        EventWait { ev: Some(ev), this, fut: None }
     }
 }
 
 impl Machine for EventWait {
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
-        let ev = &self.ev;
+        let Some(ev) = &self.ev else { return Err(finished()) };
         let Some(fut) = self.fut.take() else {
             if ev.value.get() {
                 return Ok(GenResult::Return(Value::Bool(true)));
@@ -363,6 +377,11 @@ impl Machine for EventWait {
         };
         remove_waiter(&ev.waiters, &fut);
         outcome.map(|_| GenResult::Return(Value::Bool(true)))
+    }
+    fn finish(&mut self) {
+        self.ev = None;
+        self.this = Value::None;
+        self.fut = None;
     }
 }
 
@@ -388,7 +407,8 @@ fn event_is_set(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn event_wait(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let st = event_state(vm, a)?;
     no_args("Event.wait", a, 1)?;
-    Ok(Coro::value("Event.wait", EventWait::new(st, a.pos[0].clone())))
+    let m = EventWait::new(st, std::mem::take(&mut a.pos[0]));
+    Ok(EVENT_WAITS.with(|p| p.coro("Event.wait", m)))
 }
 fn event_repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let st = event_state(vm, a)?;
@@ -443,14 +463,14 @@ impl SemState {
 
 /// `Semaphore.acquire()`.
 pub struct SemAcquire {
-    sem: Rc<SemState>,
+    sem: Option<Rc<SemState>>,
     this: Value,
     fut: Option<Rc<FutureObj>>,
 }
 
 impl Machine for SemAcquire {
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
-        let sem = &self.sem;
+        let Some(sem) = &self.sem else { return Err(finished()) };
         let Some(fut) = self.fut.take() else {
             if !sem.locked() {
                 sem.value.set(sem.value.get() - 1);
@@ -485,6 +505,11 @@ impl Machine for SemAcquire {
             }
         }
     }
+    fn finish(&mut self) {
+        self.sem = None;
+        self.this = Value::None;
+        self.fut = None;
+    }
 }
 
 fn sem_value_arg(vm: &mut Vm, a: &mut Args, name: &str) -> Res<i64> {
@@ -516,7 +541,8 @@ fn sem_state(vm: &Vm, a: &Args) -> Res<Rc<SemState>> {
 fn sem_acquire(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let sem = sem_state(vm, a)?;
     no_args("Semaphore.acquire", a, 1)?;
-    Ok(Coro::value("Semaphore.acquire", SemAcquire { sem, this: a.pos[0].clone(), fut: None }))
+    let m = SemAcquire { sem: Some(sem), this: std::mem::take(&mut a.pos[0]), fut: None };
+    Ok(SEM_ACQUIRES.with(|p| p.coro("Semaphore.acquire", m)))
 }
 fn sem_release(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     sem_state(vm, a)?.release()?;
@@ -532,11 +558,11 @@ fn sem_repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn sem_aenter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let this = a.pos[0].clone();
     let acq = if method_is(&this, Sym::new("acquire"), sem_acquire) {
-        Acquire::Sem(SemAcquire { sem: sem_state(vm, a)?, this, fut: None })
+        Acquire::Sem(SemAcquire { sem: Some(sem_state(vm, a)?), this, fut: None })
     } else {
         Acquire::Script(None, this)
     };
-    Ok(Coro::value("_ContextManagerMixin.__aenter__", AEnter { acq }))
+    Ok(AENTERS.with(|p| p.coro("_ContextManagerMixin.__aenter__", AEnter { acq })))
 }
 fn sem_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let st = sem_state(vm, a)?;
@@ -626,7 +652,11 @@ enum WaitPhase {
     Start,
     Waiting(Rc<FutureObj>),
     /// Re-acquiring the lock (even when cancelled), then giving `outcome`.
-    Reacquire { outcome: Res<()>, cancelled: bool, acq: Option<Acquire> },
+    Reacquire {
+        outcome: Res<()>,
+        cancelled: bool,
+        acq: Option<Acquire>,
+    },
     Done,
 }
 
@@ -870,7 +900,7 @@ fn cond_aenter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     } else {
         Acquire::Script(None, this)
     };
-    Ok(Coro::value("_ContextManagerMixin.__aenter__", AEnter { acq }))
+    Ok(AENTERS.with(|p| p.coro("_ContextManagerMixin.__aenter__", AEnter { acq })))
 }
 fn cond_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let st = cond_state(vm, a)?;
@@ -975,7 +1005,7 @@ impl BarrierWait {
         outcome.map(GenResult::Return)
     }
     /// The `finally` of the `try` in `wait()`, then leaving the `async with`.
-    fn finish(&self, vm: &mut Vm, outcome: Res<Value>) -> Res<GenResult> {
+    fn end_try(&self, vm: &mut Vm, outcome: Res<Value>) -> Res<GenResult> {
         let b = &self.b;
         b.count.set(b.count.get() - 1);
         if let Err(e) = b.exit(vm) {
@@ -1016,7 +1046,7 @@ impl Machine for BarrierWait {
                         if index + 1 == b.parties {
                             b.state.set(BState::Draining);
                             let r = b.cond.notify_all(vm).map(|_| Value::Int(index));
-                            return self.finish(vm, r);
+                            return self.end_try(vm, r);
                         }
                         self.phase = BPhase::Wait(self.wait_for(Predicate::BarrierFilled(b)), index);
                     }
@@ -1026,14 +1056,14 @@ impl Machine for BarrierWait {
                         self.phase = BPhase::Wait(w, index);
                         return Ok(GenResult::Yield(y));
                     }
-                    Err(e) => return self.finish(vm, Err(e)),
+                    Err(e) => return self.end_try(vm, Err(e)),
                     Ok(GenResult::Return(_)) => {
                         let r = if matches!(self.b.state.get(), BState::Broken | BState::Resetting) {
                             Err(broken_barrier("Abort or reset of barrier"))
                         } else {
                             Ok(Value::Int(index))
                         };
-                        return self.finish(vm, r);
+                        return self.end_try(vm, r);
                     }
                 },
                 BPhase::Done => return Err(Exc::runtime_error("cannot reuse already awaited coroutine")),
