@@ -506,6 +506,20 @@ pub fn call_method(vm: &mut Vm, this: &Value, name: &str, args: Vec<Value>) -> R
     vm.call(&m, args)
 }
 
+/// `__getattr__` of the primitives: CPython's private attributes (`sem._value`,
+/// `lock._locked`, `q._queue`, ...) as read-only snapshots of the native state.
+pub fn private_attr<T: 'static>(vm: &mut Vm, a: &Args, f: impl FnOnce(&T, &str) -> Option<Value>) -> Res<Value> {
+    let name = match a.pos.get(1) {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        _ => return Err(Exc::type_error("attribute name must be string")),
+    };
+    let this = a.pos.first().cloned().unwrap_or(Value::None);
+    match state_of::<T>(&this).and_then(|st| f(&st, &name)) {
+        Some(v) => Ok(v),
+        None => Err(Exc::attribute_error(format!("'{}' object has no attribute '{name}'", vm.type_name(&this)))),
+    }
+}
+
 /// Fails unless the call had at most `max` positional arguments (the receiver counts) and
 /// no keywords.
 #[inline]

@@ -10,8 +10,8 @@
 
 use super::future::FutureObj;
 use super::native_coro::{
-    awaited_result, call_method, cancelled, method_is, native_class, no_args, receiver, remove_waiter, set_state,
-    yield_future, Coro, LoopBinding, Machine, Pool, Resume, Waiters,
+    awaited_result, call_method, cancelled, method_is, native_class, no_args, private_attr, receiver, remove_waiter,
+    set_state, yield_future, Coro, LoopBinding, Machine, Pool, Resume, Waiters,
 };
 use super::sync::{EventState, EventWait};
 use crate::builtins::take_kw;
@@ -720,21 +720,14 @@ fn q_str(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::string(format!("<{} {f}>", vm.type_name(&this))))
 }
 fn q_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let q = state(vm, a)?;
-    let name = match a.pos.get(1) {
-        Some(Value::Str(s)) => s.as_str().to_string(),
-        _ => return Err(Exc::type_error("attribute name must be string")),
-    };
     let list = |w: &Waiters| Value::list(w.borrow().iter().map(super::future::future_value).collect());
-    Ok(match name.as_str() {
-        "_maxsize" => q.maxsize.clone(),
-        "_queue" => Value::list(q.items.borrow().iter().cloned().collect()),
-        "_unfinished_tasks" => Value::Int(q.unfinished.get()),
-        "_getters" => list(&q.getters),
-        "_putters" => list(&q.putters),
-        _ => {
-            return Err(Exc::attribute_error(format!("'{}' object has no attribute '{name}'", vm.type_name(&a.pos[0]))))
-        }
+    private_attr::<QueueState>(vm, a, |q, name| match name {
+        "_maxsize" => Some(q.maxsize.clone()),
+        "_queue" => Some(Value::list(q.items.borrow().iter().cloned().collect())),
+        "_unfinished_tasks" => Some(Value::Int(q.unfinished.get())),
+        "_getters" => Some(list(&q.getters)),
+        "_putters" => Some(list(&q.putters)),
+        _ => None,
     })
 }
 

@@ -9,8 +9,9 @@
 
 use super::future::FutureObj;
 use super::native_coro::{
-    awaited_result, bare_instance, call_method, cancelled, method_is, native_class, no_args, primitive_repr, receiver,
-    remove_waiter, set_state, state_of, yield_future, Coro, LoopBinding, Machine, Pool, Resume, SubAwait, Waiters,
+    awaited_result, bare_instance, call_method, cancelled, method_is, native_class, no_args, primitive_repr,
+    private_attr, receiver, remove_waiter, set_state, state_of, yield_future, Coro, LoopBinding, Machine, Pool, Resume,
+    SubAwait, Waiters,
 };
 use crate::builtins::take_kw;
 use crate::vm::gen::GenResult;
@@ -196,24 +197,11 @@ fn lock_aexit(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(AEXITS.with(|p| p.coro("_ContextManagerMixin.__aexit__", m)))
 }
 fn lock_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let st = receiver::<LockState>(vm, a, "_locked")?;
-    private_attr(vm, a, |name| match name {
+    private_attr::<LockState>(vm, a, |st, name| match name {
         "_locked" => Some(Value::Bool(st.locked.get())),
         "_waiters" => Some(waiter_list(&st.waiters)),
         _ => None,
     })
-}
-
-/// Reads CPython's private attributes (`sem._value`, `lock._locked`, ...) as snapshots.
-fn private_attr(vm: &mut Vm, a: &Args, f: impl FnOnce(&str) -> Option<Value>) -> Res<Value> {
-    let name = match a.pos.get(1) {
-        Some(Value::Str(s)) => s.as_str().to_string(),
-        _ => return Err(Exc::type_error("attribute name must be string")),
-    };
-    match f(&name) {
-        Some(v) => Ok(v),
-        None => Err(Exc::attribute_error(format!("'{}' object has no attribute '{name}'", vm.type_name(&a.pos[0])))),
-    }
 }
 
 fn waiter_list(w: &Waiters) -> Value {
@@ -415,8 +403,7 @@ fn event_repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::string(primitive_repr(vm, &a.pos[0], &st.extra())))
 }
 fn event_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let st = event_state(vm, a)?;
-    private_attr(vm, a, |name| match name {
+    private_attr::<EventState>(vm, a, |st, name| match name {
         "_value" => Some(Value::Bool(st.value.get())),
         "_waiters" => Some(waiter_list(&st.waiters)),
         _ => None,
@@ -565,8 +552,7 @@ fn sem_aenter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(AENTERS.with(|p| p.coro("_ContextManagerMixin.__aenter__", AEnter { acq })))
 }
 fn sem_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let st = sem_state(vm, a)?;
-    private_attr(vm, a, |name| match name {
+    private_attr::<SemState>(vm, a, |st, name| match name {
         "_value" => Some(Value::Int(st.value.get())),
         "_bound_value" if st.bound.is_some() => st.bound.map(Value::Int),
         "_waiters" => Some(waiter_list(&st.waiters)),
@@ -903,8 +889,7 @@ fn cond_aenter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(AENTERS.with(|p| p.coro("_ContextManagerMixin.__aenter__", AEnter { acq })))
 }
 fn cond_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let st = cond_state(vm, a)?;
-    private_attr(vm, a, |name| match name {
+    private_attr::<CondState>(vm, a, |st, name| match name {
         "_lock" => Some(st.lock_obj().clone()),
         "_waiters" => Some(waiter_list(&st.waiters)),
         _ => None,
@@ -1176,8 +1161,7 @@ fn barrier_repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::string(primitive_repr(vm, &a.pos[0], &st.extra())))
 }
 fn barrier_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let st = barrier_state(vm, a)?;
-    private_attr(vm, a, |name| match name {
+    private_attr::<BarrierState>(vm, a, |st, name| match name {
         "_cond" => Some(st.cond_obj.clone()),
         "_parties" => Some(Value::Int(st.parties)),
         "_count" => Some(Value::Int(st.count.get())),
