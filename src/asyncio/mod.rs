@@ -7,6 +7,9 @@
 pub mod event_loop;
 pub mod future;
 pub mod net;
+pub mod native_coro;
+pub mod queues;
+pub mod sync;
 
 use crate::builtins::{bound_native, check_args, take_kw};
 use crate::vm::gen::{GenKind, GenResult};
@@ -129,9 +132,7 @@ impl NativeObject for HandleRef {
 pub(crate) fn is_coroutine(v: &Value) -> bool {
     match v {
         Value::Gen(g) => g.kind == GenKind::Coroutine,
-        Value::Other(o) => {
-            o.as_any().is::<Sleep>() || o.type_name() == "coroutine" || crate::vm::asyncgen::is_step_awaitable(v)
-        }
+        Value::Other(o) => o.is_coroutine() || o.type_name() == "coroutine",
         _ => false,
     }
 }
@@ -402,7 +403,7 @@ impl NativeObject for Sleep {
     fn type_name(&self) -> &'static str {
         "coroutine"
     }
-    fn awaits_itself(&self) -> bool {
+    fn is_coroutine(&self) -> bool {
         true
     }
     fn send(&self, vm: &mut Vm, _v: Value) -> Option<Res<GenResult>> {
@@ -764,6 +765,8 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     }
     m.set(Sym::new("TimeoutError"), Value::Class(vm.exc_class(ExcKind::TimeoutError).clone()));
     net::install(vm, &m);
+    sync::register(vm, &m);
+    queues::register(vm, &m);
     crate::vm::value::bump_class_epoch();
     Ok(m)
 }

@@ -195,7 +195,7 @@ impl NativeObject for AStep {
             _ => None,
         })
     }
-    fn awaits_itself(&self) -> bool {
+    fn is_coroutine(&self) -> bool {
         true
     }
     fn send(&self, vm: &mut Vm, value: Value) -> Option<Res<GenResult>> {

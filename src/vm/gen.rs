@@ -455,6 +455,11 @@ impl Vm {
             let outcome = if is_exit {
                 if let Value::Gen(sg) = &sub {
                     let _ = self.gen_close_inner(sg);
+                } else if let Value::Other(o) = &sub {
+                    // A native coroutine cleans up too (its waiter leaves the queue).
+                    if o.is_coroutine() {
+                        let _ = o.clone().throw(self, exc_val.clone());
+                    }
                 }
                 Err(self.exc_from_value(exc_val)?)
             } else {
@@ -695,7 +700,7 @@ impl Vm {
                 }
                 None => Err(Exc::type_error(format!("object {} can't be used in 'await' expression", i.class.name))),
             },
-            Value::Other(o) if o.awaits_itself() => Ok(v),
+            Value::Other(o) if o.is_coroutine() => Ok(v),
             Value::Other(o) => {
                 let o = o.clone();
                 match o.get_attr(self, &v, self.syms.await_)? {

@@ -26,10 +26,9 @@ pub trait NativeObject: Any {
         let _ = (vm, exc);
         None
     }
-    /// True for native awaitables whose `__await__()` returns the object itself (native
-    /// coroutines such as `asyncio.sleep()`, async generator steps): `await` then uses it
-    /// directly, without calling `__await__`.
-    fn awaits_itself(&self) -> bool {
+    /// True for native coroutine objects (`asyncio.sleep()`, `lock.acquire()`, ...): `await`
+    /// drives the object itself, without an `__await__` call.
+    fn is_coroutine(&self) -> bool {
         false
     }
     /// `repr(x)`.

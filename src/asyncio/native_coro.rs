@@ -1,0 +1,555 @@
+//! Native coroutines: the objects `lock.acquire()`, `queue.get()`, `event.wait()` ... return.
+//!
+//! Each is a [`Coro`] around a state machine ([`Machine`]) that does what the `async def` of
+//! CPython's `asyncio/locks.py` and `asyncio/queues.py` does, one `send`/`throw` at a time:
+//! the uncontended case returns on the first `send` (no future, no suspension), a contended
+//! one yields a waiter future to the task and finishes when resumed. A machine that awaits
+//! another native machine embeds it and forwards `send`/`throw` to it; awaiting a script
+//! awaitable goes through [`SubAwait`].
+//!
+//! Also here: the helpers the primitives and queues share (their classes, their hidden
+//! native state, waiter futures and the loop they are bound to).
+
+use super::event_loop::EventLoop;
+use super::future::{future_value, FutureObj, State};
+use crate::builtins::bound_native;
+use crate::vm::gen::GenResult;
+use crate::vm::other::NativeObject;
+use crate::vm::value::{Class, Descriptor, Instance, Layout, NativeFunction};
+use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Value, Vm};
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::{Rc, Weak};
+
+/// How a suspended machine is resumed.
+pub enum Resume {
+    /// `send(value)` (the first step is always `Send(None)`).
+    Send(Value),
+    /// `throw(exc)`: an exception instance raised at the suspension point.
+    Throw(Value),
+}
+
+/// The state machine behind a native coroutine.
+pub trait Machine: 'static {
+    /// Runs until the next suspension (`Yield`, normally a waiter future) or the end
+    /// (`Return`, or an error).
+    fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult>;
+    /// Called once the coroutine has finished: a pooled machine drops what it holds, so an
+    /// idle coroutine in a [`Pool`] keeps nothing alive.
+    fn finish(&mut self) {}
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum CoroState {
+    Created,
+    Suspended,
+    Running,
+    Closed,
+}
+
+/// A native coroutine object (`type(lock.acquire())` is `coroutine`, as in CPython).
+pub struct Coro<M: Machine> {
+    qualname: Cell<&'static str>,
+    state: Cell<CoroState>,
+    machine: RefCell<M>,
+}
+
+impl<M: Machine> Coro<M> {
+    fn new(qualname: &'static str, machine: M) -> Coro<M> {
+        Coro { qualname: Cell::new(qualname), state: Cell::new(CoroState::Created), machine: RefCell::new(machine) }
+    }
+
+    /// A new, not yet started coroutine named `qualname` (`"Lock.acquire"`).
+    pub fn value(qualname: &'static str, machine: M) -> Value {
+        Value::Other(Rc::new(Coro::new(qualname, machine)))
+    }
+
+    #[inline]
+    fn step(&self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
+        self.state.set(CoroState::Running);
+        let mut m = self.machine.borrow_mut();
+        let r = m.resume(vm, how);
+        if let Ok(GenResult::Yield(_)) = r {
+            self.state.set(CoroState::Suspended);
+        } else {
+            self.state.set(CoroState::Closed);
+            m.finish();
+        }
+        r
+    }
+
+    #[inline]
+    fn do_send(&self, vm: &mut Vm, v: Value) -> Res<GenResult> {
+        match self.state.get() {
+            CoroState::Created if !v.is_none() => {
+                Err(Exc::type_error("can't send non-None value to a just-started coroutine"))
+            }
+            CoroState::Created | CoroState::Suspended => self.step(vm, Resume::Send(v)),
+            CoroState::Running => Err(Exc::value_error("coroutine already executing")),
+            CoroState::Closed => Err(Exc::runtime_error("cannot reuse already awaited coroutine")),
+        }
+    }
+
+    fn do_throw(&self, vm: &mut Vm, exc: Value) -> Res<GenResult> {
+        let e = vm.exc_from_value(exc)?;
+        match self.state.get() {
+            CoroState::Created => {
+                self.state.set(CoroState::Closed);
+                self.machine.borrow_mut().finish();
+                Err(e)
+            }
+            CoroState::Suspended => {
+                let inst = Value::Instance(vm.materialize(e));
+                self.step(vm, Resume::Throw(inst))
+            }
+            CoroState::Running => Err(Exc::value_error("coroutine already executing")),
+            CoroState::Closed => Err(Exc::runtime_error("cannot reuse already awaited coroutine")),
+        }
+    }
+
+    fn do_close(&self, vm: &mut Vm) -> Res<()> {
+        match self.state.get() {
+            CoroState::Created | CoroState::Closed => {
+                if self.state.replace(CoroState::Closed) == CoroState::Created {
+                    self.machine.borrow_mut().finish();
+                }
+                Ok(())
+            }
+            CoroState::Running => Err(Exc::value_error("coroutine already executing")),
+            CoroState::Suspended => {
+                let exit = Value::Instance(vm.materialize(Exc::new(ExcKind::GeneratorExit, "")));
+                match self.step(vm, Resume::Throw(exit)) {
+                    Ok(GenResult::Yield(_)) => Err(Exc::runtime_error("coroutine ignored GeneratorExit")),
+                    Ok(GenResult::Return(_)) => Ok(()),
+                    Err(e) => {
+                        let inst = vm.materialize(e);
+                        if inst.class.is_subclass(vm.exc_class(ExcKind::GeneratorExit)) {
+                            Ok(())
+                        } else {
+                            Err(Exc::Obj(inst))
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn this_coro(a: &Args) -> Res<Rc<dyn NativeObject>> {
+    match a.pos.first() {
+        Some(Value::Other(o)) => Ok(o.clone()),
+        _ => Err(Exc::type_error("a coroutine is required")),
+    }
+}
+
+fn coro_send(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let o = this_coro(a)?;
+    let v = a.pos.get(1).cloned().unwrap_or(Value::None);
+    let r = o.send(vm, v);
+    gen_result_as_call(vm, r)
+}
+
+fn coro_throw(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let o = this_coro(a)?;
+    let exc = a.pos.get(1).cloned().unwrap_or(Value::None);
+    let exc = match a.pos.get(2) {
+        Some(arg) if !arg.is_none() && matches!(exc, Value::Class(_)) => vm.call(&exc, vec![arg.clone()])?,
+        _ => exc,
+    };
+    let r = o.throw(vm, exc);
+    gen_result_as_call(vm, r)
+}
+
+fn coro_close<M: Machine>(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let o = this_coro(a)?;
+    match o.as_any().downcast_ref::<Coro<M>>() {
+        Some(c) => c.do_close(vm).map(|_| Value::None),
+        None => Err(Exc::type_error("a coroutine is required")),
+    }
+}
+
+/// A `send`/`throw` step as a method call: a return is `StopIteration(value)`.
+fn gen_result_as_call(vm: &mut Vm, r: Option<Res<GenResult>>) -> Res<Value> {
+    match r {
+        Some(Ok(GenResult::Yield(v))) => Ok(v),
+        Some(Ok(GenResult::Return(v))) => {
+            let e = vm.exception_with_args(ExcKind::StopIteration, if v.is_none() { vec![] } else { vec![v.clone()] });
+            if let Exc::Obj(i) = &e {
+                i.set_attr(vm.syms.value, v);
+            }
+            Err(e)
+        }
+        Some(Err(e)) => Err(e),
+        None => Err(Exc::type_error("not a coroutine")),
+    }
+}
+
+impl<M: Machine> NativeObject for Coro<M> {
+    fn type_name(&self) -> &'static str {
+        "coroutine"
+    }
+    fn is_coroutine(&self) -> bool {
+        true
+    }
+    fn send(&self, vm: &mut Vm, value: Value) -> Option<Res<GenResult>> {
+        Some(self.do_send(vm, value))
+    }
+    fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
+        Some(self.do_throw(vm, exc))
+    }
+    fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        if name == vm.syms.await_ {
+            return Ok(Some(bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone()))));
+        }
+        let qualname = self.qualname.get();
+        let state = self.state.get();
+        Ok(name.with_str(|s| match s {
+            "send" => Some(bound_native(this.clone(), "send", coro_send)),
+            "throw" => Some(bound_native(this.clone(), "throw", coro_throw)),
+            "close" => Some(bound_native(this.clone(), "close", coro_close::<M>)),
+            "__qualname__" => Some(Value::str(qualname)),
+            "__name__" => Some(Value::str(qualname.rsplit('.').next().unwrap_or(qualname))),
+            "cr_running" => Some(Value::Bool(state == CoroState::Running)),
+            "cr_suspended" => Some(Value::Bool(state == CoroState::Suspended)),
+            _ => None,
+        }))
+    }
+    fn repr(&self) -> String {
+        format!("<coroutine object {} at 0x{:x}>", self.qualname.get(), self as *const Self as *const u8 as usize)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// How many idle coroutine objects of one kind a [`Pool`] keeps.
+const POOL_SIZE: usize = 4;
+
+/// A few coroutine objects of one kind, reused once nothing else refers to them (as
+/// CPython keeps free lists), so that `await queue.get()` allocates nothing in the steady
+/// state. Idle ones hold nothing (see [`Machine::finish`]).
+pub struct Pool<M: Machine>(RefCell<Vec<Rc<Coro<M>>>>);
+
+impl<M: Machine> Pool<M> {
+    /// An empty pool (for a `thread_local!`).
+    pub const fn new() -> Pool<M> {
+        Pool(RefCell::new(Vec::new()))
+    }
+
+    /// A not yet started coroutine running `machine`: an idle pooled object, else a new one.
+    #[inline]
+    pub fn coro(&self, qualname: &'static str, machine: M) -> Value {
+        let mut pool = self.0.borrow_mut();
+        if let Some(c) = pool.iter().find(|c| Rc::strong_count(c) == 1) {
+            // Only the pool refers to it: nobody can observe the reuse.
+            *c.machine.borrow_mut() = machine;
+            c.state.set(CoroState::Created);
+            c.qualname.set(qualname);
+            return Value::Other(c.clone());
+        }
+        let c = Rc::new(Coro::new(qualname, machine));
+        if pool.len() < POOL_SIZE {
+            pool.push(c.clone());
+        }
+        Value::Other(c)
+    }
+}
+
+/// A script awaitable a machine delegates to (`await self.acquire()` when a subclass
+/// overrides `acquire`): the iterator `await` drives.
+pub struct SubAwait(Value);
+
+impl SubAwait {
+    /// Starts awaiting `aw` (`GetAwaitable`).
+    pub fn new(vm: &mut Vm, aw: Value) -> Res<SubAwait> {
+        Ok(SubAwait(vm.get_awaitable(aw)?))
+    }
+    /// One `send` or `throw` step into the awaitable.
+    pub fn resume(&self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
+        match how {
+            Resume::Send(v) => vm.send_to(&self.0, v),
+            Resume::Throw(exc) => match &self.0 {
+                Value::Gen(g) => {
+                    let e = vm.exc_from_value(exc)?;
+                    vm.gen_throw(g, e)
+                }
+                Value::Other(o) => {
+                    let o = o.clone();
+                    match o.throw(vm, exc.clone()) {
+                        Some(r) => r,
+                        None => Err(vm.exc_from_value(exc)?),
+                    }
+                }
+                other => match vm.get_attr_opt(other, Sym::new("throw"))? {
+                    Some(f) => match vm.call(&f, vec![exc]) {
+                        Ok(v) => Ok(GenResult::Yield(v)),
+                        Err(e) => {
+                            let inst = vm.materialize(e);
+                            if inst.class.is_subclass(vm.exc_class(ExcKind::StopIteration)) {
+                                Ok(GenResult::Return(inst.get_attr(vm.syms.value).unwrap_or(Value::None)))
+                            } else {
+                                Err(Exc::Obj(inst))
+                            }
+                        }
+                    },
+                    None => Err(vm.exc_from_value(exc)?),
+                },
+            },
+        }
+    }
+}
+
+// ---- waiters ----
+
+/// True when `exc` (an exception instance) is a `CancelledError`.
+pub fn is_cancelled_error(vm: &Vm, exc: &Value) -> bool {
+    match exc {
+        Value::Instance(i) => i.class.is_subclass(vm.exc_class(ExcKind::CancelledError)),
+        _ => false,
+    }
+}
+
+/// Re-raises a thrown exception instance.
+pub fn reraise(exc: Value) -> Res<GenResult> {
+    match exc {
+        Value::Instance(i) => Err(Exc::Obj(i)),
+        _ => Err(Exc::type_error("exceptions must derive from BaseException")),
+    }
+}
+
+/// The value `await fut` gives once the task is resumed by `send`: the future's result, or
+/// its exception (a cancelled future raises `CancelledError`), as `Future.__await__` does.
+pub fn awaited_result(vm: &mut Vm, fut: &FutureObj) -> Res<Value> {
+    if !fut.done() {
+        return Err(Exc::runtime_error("await wasn't used with future"));
+    }
+    fut.get_result(vm)
+}
+
+/// FIFO waiter futures.
+pub type Waiters = RefCell<VecDeque<Rc<FutureObj>>>;
+
+/// Removes `fut` from `waiters` (by identity); false when it was not there.
+pub fn remove_waiter(waiters: &Waiters, fut: &Rc<FutureObj>) -> bool {
+    let mut w = waiters.borrow_mut();
+    match w.iter().position(|f| Rc::ptr_eq(f, fut)) {
+        Some(i) => {
+            w.remove(i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// True when `fut` was cancelled.
+pub fn cancelled(fut: &FutureObj) -> bool {
+    fut.state.get() == State::Cancelled
+}
+
+/// The event loop a primitive is bound to (`mixins._LoopBoundMixin`): the running loop at
+/// the first wait; a wait under another loop is a `RuntimeError`.
+#[derive(Default)]
+pub struct LoopBinding(RefCell<Option<Weak<EventLoop>>>);
+
+impl LoopBinding {
+    /// `self._get_loop().create_future()`. `describe` gives `repr(self)` for the error.
+    pub fn new_waiter(&self, vm: &mut Vm, describe: &dyn Fn(&mut Vm) -> Res<String>) -> Res<Rc<FutureObj>> {
+        let running = super::running_loop();
+        let bound_ok = {
+            let mut b = self.0.borrow_mut();
+            match (&*b, &running) {
+                (None, Some(lp)) => {
+                    *b = Some(Rc::downgrade(lp));
+                    true
+                }
+                (None, None) => true,
+                (Some(w), Some(lp)) => w.upgrade().is_some_and(|l| Rc::ptr_eq(&l, lp)),
+                (Some(_), None) => false,
+            }
+        };
+        if !bound_ok {
+            let r = describe(vm)?;
+            return Err(Exc::runtime_error(format!("{r} is bound to a different event loop")));
+        }
+        match running {
+            Some(lp) => Ok(FutureObj::new(&lp, None)),
+            None => Err(Exc::attribute_error("'NoneType' object has no attribute 'create_future'")),
+        }
+    }
+}
+
+/// Yields `fut` to the task driving the coroutine.
+pub fn yield_future(fut: &Rc<FutureObj>) -> Res<GenResult> {
+    Ok(GenResult::Yield(future_value(fut)))
+}
+
+// ---- classes and hidden state ----
+
+thread_local! {
+    static STATE_SYM: Sym = Sym::new("_aio_state");
+}
+
+/// The native state of a primitive, kept in its instance under a hidden attribute.
+pub struct Hidden<T: 'static>(pub Rc<T>);
+
+impl<T: 'static> NativeObject for Hidden<T> {
+    fn type_name(&self) -> &'static str {
+        "native_state"
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// Stores `state` in the instance `this` (its `__init__`).
+pub fn set_state<T: 'static>(this: &Value, state: Rc<T>) -> Res<()> {
+    let Value::Instance(inst) = this else {
+        return Err(Exc::type_error("descriptor '__init__' requires an instance"));
+    };
+    let sym = STATE_SYM.with(|s| *s);
+    inst.set_attr(sym, Value::Other(Rc::new(Hidden(state))));
+    Ok(())
+}
+
+/// The native state of `this`, if its `__init__` ran.
+#[inline(always)]
+pub fn state_of<T: 'static>(this: &Value) -> Option<Rc<T>> {
+    let Value::Instance(inst) = this else { return None };
+    let attrs = inst.attrs.borrow();
+    // The state is normally the first attribute (`__init__` sets it).
+    if let Some((_, Value::Other(o))) = attrs.first() {
+        if let Some(h) = o.as_any().downcast_ref::<Hidden<T>>() {
+            return Some(h.0.clone());
+        }
+    }
+    let sym = STATE_SYM.with(|s| *s);
+    let (_, v) = attrs.iter().find(|(k, _)| *k == sym)?;
+    match v {
+        Value::Other(o) => o.as_any().downcast_ref::<Hidden<T>>().map(|h| h.0.clone()),
+        _ => None,
+    }
+}
+
+/// The native state of the receiver `a.pos[0]`, or the `AttributeError` CPython gives for
+/// an object whose `__init__` did not run (`missing` is the attribute it would miss).
+#[inline(always)]
+pub fn receiver<T: 'static>(vm: &Vm, a: &Args, missing: &str) -> Res<Rc<T>> {
+    let this = a.pos.first().ok_or_else(|| Exc::type_error("method needs an instance"))?;
+    match state_of::<T>(this) {
+        Some(s) => Ok(s),
+        None => Err(no_state(vm, this, missing)),
+    }
+}
+
+#[cold]
+fn no_state(vm: &Vm, this: &Value, missing: &str) -> Exc {
+    Exc::attribute_error(format!("'{}' object has no attribute '{missing}'", vm.type_name(this)))
+}
+
+/// Creates a class whose methods are natives (`Layout::Object`, so scripts may subclass it).
+/// `props` become read-only properties.
+pub fn native_class(
+    vm: &mut Vm,
+    name: &'static str,
+    module: &'static str,
+    base: Option<&Rc<Class>>,
+    methods: &[(&'static str, NativeFn)],
+    props: &[(&'static str, NativeFn)],
+) -> Rc<Class> {
+    let object = vm.type_class(crate::vm::TypeId::Object).clone();
+    let (bases, mro) = match base {
+        Some(b) => {
+            let mut mro = vec![b.clone()];
+            mro.extend(b.mro.iter().cloned());
+            (vec![b.clone()], mro)
+        }
+        None => (vec![object.clone()], vec![object]),
+    };
+    let mut dict = rustc_hash::FxHashMap::default();
+    dict.insert(vm.syms.module, Value::str(module));
+    for (mname, f) in methods {
+        let nf = NativeFunction { name: mname, func: *f, receiver: None, owner: Some(name) };
+        dict.insert(Sym::new(mname), Value::Native(Rc::new(nf)));
+    }
+    for (pname, f) in props {
+        let fget = crate::builtins::native(pname, *f);
+        let p = Descriptor::Property { fget, fset: Value::None, fdel: Value::None, doc: Value::None };
+        dict.insert(Sym::new(pname), Value::Descriptor(Rc::new(p)));
+    }
+    let class = Rc::new(Class {
+        name: Rc::from(name),
+        qualname: RefCell::new(Rc::from(name)),
+        bases,
+        mro,
+        dict: RefCell::new(dict),
+        layout: Layout::Object,
+        builtin: None,
+        version: Cell::new(0),
+        cache: Default::default(),
+    });
+    crate::vm::value::bump_class_epoch();
+    class
+}
+
+/// True when `this.name` is the native method `f` (not overridden by a subclass or an
+/// instance attribute), so a native caller may skip the script-level call.
+pub fn method_is(this: &Value, name: Sym, f: NativeFn) -> bool {
+    let Value::Instance(inst) = this else { return false };
+    let native =
+        inst.class.with_lookup(name, |v| matches!(v, Some(Value::Native(n)) if std::ptr::fn_addr_eq(n.func, f)));
+    native && inst.get_attr(name).is_none()
+}
+
+/// Calls the method `name` of `this` with `args`.
+pub fn call_method(vm: &mut Vm, this: &Value, name: &str, args: Vec<Value>) -> Res<Value> {
+    let m = vm.get_attr(this, Sym::new(name))?;
+    vm.call(&m, args)
+}
+
+/// `__getattr__` of the primitives: CPython's private attributes (`sem._value`,
+/// `lock._locked`, `q._queue`, ...) as read-only snapshots of the native state.
+pub fn private_attr<T: 'static>(vm: &mut Vm, a: &Args, f: impl FnOnce(&T, &str) -> Option<Value>) -> Res<Value> {
+    let name = match a.pos.get(1) {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        _ => return Err(Exc::type_error("attribute name must be string")),
+    };
+    let this = a.pos.first().cloned().unwrap_or(Value::None);
+    match state_of::<T>(&this).and_then(|st| f(&st, &name)) {
+        Some(v) => Ok(v),
+        None => Err(Exc::attribute_error(format!("'{}' object has no attribute '{name}'", vm.type_name(&this)))),
+    }
+}
+
+/// Fails unless the call had at most `max` positional arguments (the receiver counts) and
+/// no keywords.
+#[inline]
+pub fn no_args(name: &str, a: &Args, max: usize) -> Res<()> {
+    if let Some((k, _)) = a.kw.first() {
+        return Err(Exc::type_error(format!("{name}() got an unexpected keyword argument '{k}'")));
+    }
+    let given = a.pos.len();
+    if given > max {
+        return Err(Exc::type_error(format!(
+            "{name}() takes {max} positional argument{} but {given} were given",
+            if max == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
+}
+
+/// `<module.qualname object at 0x... [extra]>`, the repr of every primitive.
+pub fn primitive_repr(vm: &mut Vm, this: &Value, extra: &str) -> String {
+    let class = vm.class_of(this);
+    let module = match class.lookup(vm.syms.module) {
+        Some(Value::Str(s)) => s.as_str().to_string(),
+        _ => "__main__".into(),
+    };
+    let qualname = class.qualname.borrow().clone();
+    format!("<{module}.{qualname} object at 0x{:x} [{extra}]>", this.id())
+}
+
+/// A fresh instance of `class` with no attributes (for primitives built by natives, like
+/// a `Condition`'s default lock).
+pub fn bare_instance(class: &Rc<Class>) -> Value {
+    Value::Instance(Rc::new(Instance { class: class.clone(), attrs: RefCell::new(Vec::with_capacity(2)) }))
+}
