@@ -25,6 +25,9 @@ pub enum Callback {
     Step(Rc<FutureObj>, Option<Value>),
     /// Wake a task whose awaited future finished.
     Wakeup(Rc<FutureObj>, Rc<FutureObj>),
+    /// Run native code: the loop-thread half of work done off the loop (a worker thread's
+    /// result, a signal's handler).
+    Rust(Box<dyn FnOnce(&mut Vm) -> Res<()>>),
 }
 
 /// A scheduled callback (`asyncio.Handle` / `TimerHandle`).
@@ -82,6 +85,8 @@ pub struct EventLoop {
     /// The script object for this loop while one is alive, so that every way of getting
     /// the loop gives the same object (`get_running_loop() is get_event_loop()`).
     pub script_value: RefCell<Weak<super::LoopRef>>,
+    /// Worker-thread completions and signal wake-ups (see the "Waker" section below).
+    pub(crate) outside: Outside,
 }
 
 impl EventLoop {
@@ -100,6 +105,7 @@ impl EventLoop {
             current_task: RefCell::new(None),
             debug: Cell::new(false),
             script_value: RefCell::new(Weak::new()),
+            outside: Outside::default(),
         })
     }
 
@@ -205,6 +211,7 @@ impl EventLoop {
                 _ => break,
             }
         }
+        self.take_outside_work();
         let timeout = if !self.ready.borrow().is_empty() || self.stopping.get() {
             Some(Duration::ZERO)
         } else {
@@ -213,7 +220,9 @@ impl EventLoop {
         if timeout != Some(Duration::ZERO) {
             vm.flush_stdout();
             self.wait(vm, timeout)?;
+            self.take_outside_work();
         }
+        super::signals::run_pending(vm)?;
         let now = self.time();
         loop {
             let mut timers = self.timers.borrow_mut();
@@ -247,28 +256,46 @@ impl EventLoop {
     /// (`EINTR`), and the wait is cut into slices of at most [`INTERRUPT_SLICE`] so that a
     /// signal landing just before the poll starts is seen soon too.
     fn wait(&self, vm: &Vm, timeout: Option<Duration>) -> Res<()> {
-        let Some(t) = timeout else {
-            // Nothing can ever become ready: CPython would block forever here.
+        // With nothing in flight and no signal to wait for, nothing can ever become ready:
+        // CPython would block forever here.
+        if timeout.is_none() && !self.outside.can_arrive() {
             return Err(Exc::runtime_error("event loop has nothing to wait for (deadlock)"));
-        };
-        let mut poll = self.poll.borrow_mut();
-        if poll.is_none() {
-            *poll = Some(mio::Poll::new().map_err(|e| Exc::new(crate::vm::ExcKind::OSError, e.to_string()))?);
         }
+        self.ensure_poll()?;
+        let mut poll = self.poll.borrow_mut();
         let mut events = mio::Events::with_capacity(16);
-        let deadline = Instant::now() + t;
+        let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             vm.take_interrupt()?;
-            let left = deadline.saturating_duration_since(Instant::now());
+            // An interrupt taken as a request (asyncio.run's Ctrl-C cancels the main task)
+            // leaves ready work behind: stop waiting.
+            if !self.ready.borrow().is_empty() || self.outside.has_mail() {
+                break;
+            }
+            let left = deadline.map_or(INTERRUPT_SLICE, |d| d.saturating_duration_since(Instant::now()));
             if let Some(p) = poll.as_mut() {
                 // A signal interrupting the wait is not an error: check the flag and go on.
                 let _ = p.poll(&mut events, Some(left.min(INTERRUPT_SLICE)));
             }
-            if !events.is_empty() || Instant::now() >= deadline {
+            if !events.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }
         }
         vm.take_interrupt()
+    }
+
+    /// Creates the loop's `mio::Poll` (with its waker and the signal pipe) if not yet done.
+    fn ensure_poll(&self) -> Res<()> {
+        let mut poll = self.poll.borrow_mut();
+        if poll.is_none() {
+            let os_err = |e: std::io::Error| Exc::new(crate::vm::ExcKind::OSError, e.to_string());
+            let p = mio::Poll::new().map_err(os_err)?;
+            let waker = mio::Waker::new(p.registry(), WAKE_TOKEN).map_err(os_err)?;
+            let _ = self.outside.mailbox.waker.set(waker);
+            *self.outside.signal_pipe.borrow_mut() = super::signals::register_wakeup(p.registry(), SIGNAL_TOKEN);
+            *poll = Some(p);
+        }
+        Ok(())
     }
 
     fn run_callback(self: &Rc<Self>, vm: &mut Vm, cb: Callback) -> Res<()> {
@@ -276,6 +303,7 @@ impl EventLoop {
             Callback::Call(f, args) => vm.call(&f, args).map(|_| ()),
             Callback::Step(task, exc) => task_step(vm, self, &task, exc),
             Callback::Wakeup(task, fut) => task_wakeup(vm, self, &task, &fut),
+            Callback::Rust(f) => f(vm),
         };
         match r {
             Ok(()) => Ok(()),
@@ -292,5 +320,124 @@ impl EventLoop {
                 Ok(())
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------- Waker: work from outside
+
+/// The token of the loop's `mio::Waker`, which worker threads use to end a wait.
+pub const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
+/// The token of the signal self-pipe (see `signals.rs`).
+pub const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+
+/// What a worker thread hands back: its job's output, type-erased.
+pub type Output = Box<dyn std::any::Any + Send>;
+/// The loop-thread half of a job: turns the worker's output into effects (a future's result,
+/// a resumed green call). Runs as a ready callback.
+pub type Finish = Box<dyn FnOnce(&mut Vm, Output) -> Res<()>>;
+
+/// The part of a loop that worker threads share: finished jobs, in the order they finished,
+/// and the waker that ends the loop's wait.
+#[derive(Default)]
+pub struct Mailbox {
+    done: std::sync::Mutex<Vec<(u64, Output)>>,
+    waker: std::sync::OnceLock<mio::Waker>,
+}
+
+impl Mailbox {
+    /// Posts a finished job and wakes the loop (called on a worker thread).
+    pub fn post(&self, id: u64, out: Output) {
+        if let Ok(mut d) = self.done.lock() {
+            d.push((id, out));
+        }
+        if let Some(w) = self.waker.get() {
+            let _ = w.wake();
+        }
+    }
+}
+
+/// A loop's bookkeeping for work that finishes outside it: jobs on worker threads and
+/// signals.
+#[derive(Default)]
+pub(crate) struct Outside {
+    mailbox: std::sync::Arc<Mailbox>,
+    /// The loop-thread halves of the jobs in flight, by job id.
+    finishers: RefCell<rustc_hash::FxHashMap<u64, Finish>>,
+    next_id: Cell<u64>,
+    /// This loop's signal handlers (`add_signal_handler`): signal, callback, arguments.
+    pub(crate) signals: RefCell<Vec<(i32, Value, Vec<Value>)>>,
+    /// The registration of the signal self-pipe with this loop's poll.
+    signal_pipe: RefCell<Option<mio::net::UnixStream>>,
+}
+
+impl Outside {
+    /// True when something may still arrive from outside: a job in flight or a signal with
+    /// a handler.
+    fn can_arrive(&self) -> bool {
+        !self.finishers.borrow().is_empty() || !self.signals.borrow().is_empty()
+    }
+
+    fn has_mail(&self) -> bool {
+        self.mailbox.done.lock().map(|d| !d.is_empty()).unwrap_or(false)
+    }
+}
+
+impl EventLoop {
+    /// Runs `work` on the worker-thread pool; when it is done, `finish` runs on this loop as
+    /// a ready callback with its output (in the order jobs finish).
+    pub fn submit(&self, work: Box<dyn FnOnce() -> Output + Send>, finish: Finish) -> Res<()> {
+        self.ensure_poll()?;
+        let id = self.outside.next_id.get();
+        self.outside.next_id.set(id + 1);
+        self.outside.finishers.borrow_mut().insert(id, finish);
+        let mailbox = self.outside.mailbox.clone();
+        super::threads::spawn(Box::new(move || {
+            let out = work();
+            mailbox.post(id, out);
+        }));
+        Ok(())
+    }
+
+    /// How many submitted jobs have not yet had their `finish` scheduled.
+    pub fn jobs_in_flight(&self) -> usize {
+        self.outside.finishers.borrow().len()
+    }
+
+    /// Moves finished jobs and caught signals into the ready queue, in the order they arrived.
+    fn take_outside_work(&self) {
+        let done = match self.outside.mailbox.done.lock() {
+            Ok(mut d) if !d.is_empty() => std::mem::take(&mut *d),
+            _ => Vec::new(),
+        };
+        for (id, out) in done {
+            let finish = self.outside.finishers.borrow_mut().remove(&id);
+            if let Some(finish) = finish {
+                self.call_soon(Callback::Rust(Box::new(move |vm| finish(vm, out))));
+            }
+        }
+        if !self.outside.signals.borrow().is_empty() {
+            for (callback, args) in super::signals::caught(self) {
+                self.call_soon(Callback::Call(callback, args));
+            }
+        }
+    }
+
+    /// Runs the loop until every job submitted to worker threads has finished and its
+    /// `finish` has run (what `shutdown_default_executor` waits for at the end of
+    /// `asyncio.run`).
+    pub fn drain_jobs(self: &Rc<Self>, vm: &mut Vm) -> Res<()> {
+        if self.jobs_in_flight() == 0 || self.running.get() {
+            return Ok(());
+        }
+        self.running.set(true);
+        let prev = super::loop_in_run_forever();
+        super::set_running_loop(Some(self.clone()));
+        let mut r = Ok(());
+        while r.is_ok() && (self.jobs_in_flight() > 0 || !self.ready.borrow().is_empty()) {
+            r = self.run_once(vm);
+        }
+        self.running.set(false);
+        super::set_running_loop(prev);
+        r
     }
 }

@@ -6,6 +6,8 @@
 
 pub mod event_loop;
 pub mod future;
+pub mod signals;
+pub mod threads;
 
 use crate::builtins::{bound_native, check_args, take_kw};
 use crate::vm::gen::{GenKind, GenResult};
@@ -213,6 +215,7 @@ fn loop_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if lp.running.get() {
         return Err(Exc::runtime_error("Cannot close a running event loop"));
     }
+    signals::loop_closed(&lp);
     lp.closed.set(true);
     Ok(Value::None)
 }
@@ -283,6 +286,9 @@ impl NativeObject for LoopRef {
         "_UnixSelectorEventLoop"
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        if let Some((n, f)) = worker_and_signal_method(name) {
+            return Ok(Some(bound_native(this.clone(), n, f)));
+        }
         let f: (&'static str, NativeFn) = match name.to_string_owned().as_str() {
             "stop" => ("stop", loop_stop),
             "time" => ("time", loop_time),
@@ -315,6 +321,20 @@ impl NativeObject for LoopRef {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+}
+
+/// The loop methods of worker threads, name resolution and signals (`threads.rs`,
+/// `signals.rs`, `modules/socket.rs`).
+fn worker_and_signal_method(name: Sym) -> Option<(&'static str, NativeFn)> {
+    Some(match name.to_string_owned().as_str() {
+        "run_in_executor" => ("run_in_executor", threads::loop_run_in_executor),
+        "getaddrinfo" => ("getaddrinfo", crate::modules::socket::loop_getaddrinfo),
+        "getnameinfo" => ("getnameinfo", crate::modules::socket::loop_getnameinfo),
+        "add_signal_handler" => ("add_signal_handler", signals::loop_add_signal_handler),
+        "remove_signal_handler" => ("remove_signal_handler", signals::loop_remove_signal_handler),
+        "call_soon_threadsafe" => ("call_soon_threadsafe", loop_call_soon),
+        _ => return None,
+    })
 }
 
 /// The awaitable `asyncio.sleep(delay, result)` returns: yields once for a zero delay, else
@@ -585,7 +605,7 @@ fn run(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         lp.debug.set(vm.truthy(&d)?);
     }
     CURRENT.with(|c| *c.borrow_mut() = Some(lp.clone()));
-    let r = run_until_complete(vm, &lp, main);
+    let r = signals::run_main(vm, &lp, main);
     // Cancel what is left, let it finish, then close.
     let left: Vec<Rc<FutureObj>> = lp.tasks.borrow().iter().filter_map(|w| w.upgrade()).filter(|t| !t.done()).collect();
     if !left.is_empty() {
@@ -614,9 +634,15 @@ fn run(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             }
         }
     }
+    // `shutdown_default_executor()`: wait for work handed to worker threads.
+    let drained = lp.drain_jobs(vm);
+    signals::loop_closed(&lp);
     lp.closed.set(true);
     CURRENT.with(|c| *c.borrow_mut() = None);
-    r
+    match (r, drained) {
+        (Ok(_), Err(e)) => Err(e),
+        (r, _) => r,
+    }
 }
 
 /// Builds `_asyncio`.
@@ -636,6 +662,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ("all_tasks", all_tasks),
             ("iscoroutine", iscoroutine),
             ("iscoroutinefunction", iscoroutinefunction),
+            ("_run_in_thread", threads::run_in_thread_fn),
         ],
     );
     // Classes for isinstance() and construction.
