@@ -219,7 +219,7 @@ pub fn loop_run_in_executor(vm: &mut Vm, a: &mut crate::vm::Args) -> Res<Value> 
         return Err(Exc::type_error("aio has only the default executor: pass None as the executor"));
     }
     let func = a.pos[2].clone();
-    if is_coroutine_function(&func) {
+    if lp.debug.get() && is_coroutine_function(&func) {
         return Err(Exc::type_error("coroutines cannot be used with run_in_executor()"));
     }
     if lp.closed.get() {
