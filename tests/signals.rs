@@ -63,7 +63,11 @@ fn wait_for_line(out: &mut impl BufRead, line: &str, seen: &mut String) {
 }
 
 /// Waits for the child with a timeout; returns its status, all of stdout and stderr.
-fn finish(mut child: Child, reader: BufReader<std::process::ChildStdout>, mut seen: String) -> (ExitStatus, String, String) {
+fn finish(
+    mut child: Child,
+    reader: BufReader<std::process::ChildStdout>,
+    mut seen: String,
+) -> (ExitStatus, String, String) {
     let mut reader = reader;
     let mut rest = String::new();
     reader.read_to_string(&mut rest).expect("read stdout");

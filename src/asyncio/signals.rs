@@ -327,9 +327,11 @@ pub fn loop_add_signal_handler(vm: &mut Vm, a: &mut crate::vm::Args) -> Res<Valu
 /// default disposition back (`default_int_handler` for SIGINT).
 pub fn loop_remove_signal_handler(vm: &mut Vm, a: &mut crate::vm::Args) -> Res<Value> {
     let lp = super::this_loop(a)?;
-    let v = a.pos.get(1).cloned().ok_or_else(|| {
-        Exc::type_error("remove_signal_handler() missing 1 required positional argument: 'sig'")
-    })?;
+    let v = a
+        .pos
+        .get(1)
+        .cloned()
+        .ok_or_else(|| Exc::type_error("remove_signal_handler() missing 1 required positional argument: 'sig'"))?;
     let sig = check_signal(vm, &v)?;
     Ok(Value::Bool(remove_handler(&lp, sig)))
 }

@@ -134,8 +134,10 @@ fn kill(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     crate::builtins::check_args("kill", a, 2, 2)?;
     let pid = vm.index_value(&a.pos[0].clone())?;
     let sig = vm.index_value(&a.pos[1].clone())?;
-    let pid = i32::try_from(pid).map_err(|_| Exc::new(ExcKind::OverflowError, "signed integer is greater than maximum"))?;
-    let sig = i32::try_from(sig).map_err(|_| Exc::new(ExcKind::OverflowError, "signed integer is greater than maximum"))?;
+    let pid =
+        i32::try_from(pid).map_err(|_| Exc::new(ExcKind::OverflowError, "signed integer is greater than maximum"))?;
+    let sig =
+        i32::try_from(sig).map_err(|_| Exc::new(ExcKind::OverflowError, "signed integer is greater than maximum"))?;
     let signal = if sig == 0 {
         None
     } else {

@@ -153,9 +153,7 @@ fn s_signal(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         }
         v if is_callable(v) => Disposition::Script(v.clone()),
         _ => {
-            return Err(Exc::type_error(
-                "signal handler must be signal.SIG_IGN, signal.SIG_DFL, or a callable object",
-            ))
+            return Err(Exc::type_error("signal handler must be signal.SIG_IGN, signal.SIG_DFL, or a callable object"))
         }
     };
     if !signals::catchable(sig) {

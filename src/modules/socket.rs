@@ -484,10 +484,7 @@ fn gai_args(vm: &mut Vm, a: &mut Args, skip: usize, fname: &str) -> Res<GaiArgs>
     let names = ["host", "port", "family", "type", "proto", "flags"];
     let mut vals: Vec<Option<Value>> = a.pos[skip..].iter().cloned().map(Some).collect();
     if vals.len() > names.len() {
-        return Err(Exc::type_error(format!(
-            "{fname}() takes at most 6 arguments ({} given)",
-            vals.len()
-        )));
+        return Err(Exc::type_error(format!("{fname}() takes at most 6 arguments ({} given)", vals.len())));
     }
     vals.resize(names.len(), None);
     for (i, n) in names.iter().enumerate() {
@@ -676,9 +673,11 @@ pub fn loop_getaddrinfo(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 pub fn loop_getnameinfo(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let lp = this_loop(a)?;
     let flags = take_kw(a, "flags").or_else(|| a.pos.get(2).cloned());
-    let sa = a.pos.get(1).cloned().ok_or_else(|| {
-        Exc::type_error("getnameinfo() missing 1 required positional argument: 'sockaddr'")
-    })?;
+    let sa = a
+        .pos
+        .get(1)
+        .cloned()
+        .ok_or_else(|| Exc::type_error("getnameinfo() missing 1 required positional argument: 'sockaddr'"))?;
     let (host, port, flow, scope) = sockaddr_arg(vm, &sa)?;
     let flags = int_arg(vm, flags)?;
     let fut = FutureObj::new(&lp, None);
@@ -778,7 +777,7 @@ fn s_getservbyname(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let _ = vm;
     services()
         .into_iter()
-        .find(|(names, _, p)| names.iter().any(|n| *n == name) && proto.as_ref().is_none_or(|x| x == p))
+        .find(|(names, _, p)| names.contains(&name) && proto.as_ref().is_none_or(|x| x == p))
         .map(|(_, port, _)| Value::Int(port as i64))
         .ok_or_else(|| Exc::new(ExcKind::OSError, "service/proto not found"))
 }
@@ -801,7 +800,10 @@ fn s_htons(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     crate::builtins::check_args("htons", a, 1, 1)?;
     let n = vm.index_value(&a.pos[0].clone())?;
     if !(0..=65535).contains(&n) {
-        return Err(Exc::new(ExcKind::OverflowError, "htons: Python int too large to convert to C 16-bit unsigned integer"));
+        return Err(Exc::new(
+            ExcKind::OverflowError,
+            "htons: Python int too large to convert to C 16-bit unsigned integer",
+        ));
     }
     Ok(Value::Int((n as u16).swap_bytes() as i64))
 }
