@@ -256,6 +256,8 @@ impl Engine {
         // Registered first, so it sees the flag as it was before this signal sets it.
         signal_hook::flag::register_conditional_shutdown(SIGINT, 130, &INTERRUPT)?;
         signal_hook::flag::register(SIGINT, &INTERRUPT)?;
+        // Also through the signals self-pipe, so that a waiting event loop wakes at once.
+        crate::asyncio::signals::install(SIGINT)?;
         Ok(())
     }
 

@@ -272,7 +272,8 @@ pub fn after_self_signal(vm: &mut Vm, sig: i32) -> Res<()> {
         return Ok(());
     }
     let deadline = std::time::Instant::now() + std::time::Duration::from_millis(200);
-    while !ANY_CAUGHT.load(Ordering::SeqCst) && std::time::Instant::now() < deadline {
+    let seen = || CAUGHT[sig as usize].load(Ordering::SeqCst) || PENDING.with(|p| p.borrow().contains(&sig));
+    while !seen() && std::time::Instant::now() < deadline {
         std::thread::sleep(std::time::Duration::from_micros(200));
     }
     // A SIGINT with its default disposition surfaces through the VM's interrupt flag.
@@ -369,8 +370,6 @@ pub fn run_main(vm: &mut Vm, lp: &Rc<EventLoop>, main: Value) -> Res<Value> {
     let task = super::create_task(vm, lp, main, None)?;
     let takes_sigint = matches!(disposition(SIGINT), Disposition::DefaultInt);
     if takes_sigint {
-        // Catch SIGINT through the self-pipe too, so that a waiting loop wakes at once.
-        let _ = install(SIGINT);
         set_interrupt_hook();
         RUNNER.with(|r| *r.borrow_mut() = Some(Runner { main: Rc::downgrade(&task), interrupts: 0 }));
     }
