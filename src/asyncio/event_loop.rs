@@ -406,9 +406,8 @@ impl EventLoop {
     /// Moves finished jobs and caught signals into the ready queue, in the order they arrived.
     fn take_outside_work(&self) {
         let in_flight = !self.outside.finishers.borrow().is_empty();
-        let done = match self.outside.mailbox.done.lock() {
-            _ if !in_flight => Vec::new(),
-            Ok(mut d) if !d.is_empty() => std::mem::take(&mut *d),
+        let done = match in_flight.then(|| self.outside.mailbox.done.lock()) {
+            Some(Ok(mut d)) if !d.is_empty() => std::mem::take(&mut *d),
             _ => Vec::new(),
         };
         for (id, out) in done {

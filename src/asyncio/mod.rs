@@ -286,9 +286,6 @@ impl NativeObject for LoopRef {
         "_UnixSelectorEventLoop"
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        if let Some((n, f)) = worker_and_signal_method(name) {
-            return Ok(Some(bound_native(this.clone(), n, f)));
-        }
         let f: (&'static str, NativeFn) = match name.to_string_owned().as_str() {
             "stop" => ("stop", loop_stop),
             "time" => ("time", loop_time),
@@ -306,7 +303,7 @@ impl NativeObject for LoopRef {
             "get_debug" => ("get_debug", loop_get_debug),
             "shutdown_asyncgens" => ("shutdown_asyncgens", loop_noop_async),
             "shutdown_default_executor" => ("shutdown_default_executor", loop_noop_async),
-            _ => return Ok(None),
+            _ => return Ok(worker_and_signal_method(name).map(|(n, f)| bound_native(this.clone(), n, f))),
         };
         Ok(Some(bound_native(this.clone(), f.0, f.1)))
     }

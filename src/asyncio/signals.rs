@@ -246,7 +246,9 @@ pub fn caught(lp: &EventLoop) -> Vec<(Value, Vec<Value>)> {
 /// Runs the script handlers (`signal.signal`) of the signals caught since the last look,
 /// as CPython does "between bytecodes"; called at the interpreter's blocking points.
 pub fn run_pending(vm: &mut Vm) -> Res<()> {
-    if !ANY_CAUGHT.load(Ordering::Relaxed) && PENDING.with(|p| p.borrow().is_empty()) {
+    // One load when nothing was caught: script handlers are run as soon as their signal is
+    // collected, so none is left pending (a handler that raises re-arms the flag below).
+    if !ANY_CAUGHT.load(Ordering::Relaxed) {
         return Ok(());
     }
     collect();
@@ -258,7 +260,11 @@ pub fn run_pending(vm: &mut Vm) -> Res<()> {
         });
         let Some(sig) = next else { return Ok(()) };
         if let Disposition::Script(f) = disposition(sig) {
-            vm.call(&f, vec![Value::Int(sig as i64), Value::None])?;
+            if let Err(e) = vm.call(&f, vec![Value::Int(sig as i64), Value::None]) {
+                // Others still pending run at the next blocking point.
+                ANY_CAUGHT.store(true, Ordering::SeqCst);
+                return Err(e);
+            }
         }
     }
 }
