@@ -25,6 +25,9 @@ pub struct Engine {
     /// [`Engine::run_interactive`]): inputs that `await` run on it, and tasks created at the
     /// prompt live on it.
     host_loop: Option<Rc<EventLoop>>,
+    /// Set when a run ended with an uncaught `KeyboardInterrupt`: CPython then ends by
+    /// SIGINT (a shell shows status 130), which the CLI does too.
+    pub uncaught_interrupt: bool,
 }
 
 /// How one piece of interactive input ended (see [`Engine::run_interactive`]).
@@ -53,7 +56,7 @@ impl Engine {
         let mut vm = Vm::new();
         crate::modules::install(&mut vm);
         crate::vm::value::bump_class_epoch();
-        Engine { vm, host_loop: None }
+        Engine { vm, host_loop: None, uncaught_interrupt: false }
     }
 
     /// Runs a source string as the `__main__` module, printing any uncaught exception.
@@ -69,6 +72,19 @@ impl Engine {
             Err(e) => self.report(e),
         };
         self.vm.flush_stdout();
+        if let Some(e) = self.vm.take_stdout_error() {
+            // As CPython's final flush of a closed pipe: reported, status 120.
+            let exc = crate::modules::os::os_error(&mut self.vm, &e, None, None);
+            let inst = self.vm.materialize(exc);
+            let msg = self.vm.str_of(&Value::Instance(inst.clone())).unwrap_or_default();
+            let last = format!("{}: {msg}", inst.class.name);
+            self.vm.write_stderr(&format!(
+                "Exception ignored in: <_io.TextIOWrapper name='<stdout>' mode='w' encoding='utf-8'>\n{last}\n"
+            ));
+            if out == Outcome::Ok {
+                return Outcome::Exit(120);
+            }
+        }
         out
     }
 
@@ -101,6 +117,7 @@ impl Engine {
         let text = crate::traceback::format_exception(&mut self.vm, &inst);
         self.vm.write_stderr(&text);
         if inst.class.is_subclass(self.vm.exc_class(ExcKind::KeyboardInterrupt)) {
+            self.uncaught_interrupt = true;
             return Outcome::Exit(130);
         }
         Outcome::Exit(1)
@@ -239,9 +256,16 @@ impl Engine {
     /// handler is process-wide; install it once, in a program's main interpreter.
     pub fn install_sigint_handler(&self) -> std::io::Result<()> {
         use signal_hook::consts::SIGINT;
+        // Like CPython, leave SIGINT alone when it was ignored when we started (a background
+        // job of a non-interactive shell).
+        if crate::asyncio::signals::initially_ignored(SIGINT) {
+            return Ok(());
+        }
         // Registered first, so it sees the flag as it was before this signal sets it.
         signal_hook::flag::register_conditional_shutdown(SIGINT, 130, &INTERRUPT)?;
         signal_hook::flag::register(SIGINT, &INTERRUPT)?;
+        // Also through the signals self-pipe, so that a waiting event loop wakes at once.
+        crate::asyncio::signals::install(SIGINT)?;
         Ok(())
     }
 

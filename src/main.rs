@@ -208,6 +208,12 @@ fn run_source(src: &str, name: &str, argv: Vec<String>, path: Option<&Path>) -> 
         Some(p) => engine.run_file(p, src),
         None => engine.run_main(src, name),
     };
+    if engine.uncaught_interrupt {
+        // CPython ends an uncaught KeyboardInterrupt by SIGINT with its default action.
+        drop(engine);
+        let _ = signal_hook::low_level::emulate_default_handler(signal_hook::consts::SIGINT);
+        return 130;
+    }
     match outcome {
         Outcome::Ok => 0,
         Outcome::Exit(n) => (n & 0xff) as u8,

@@ -39,6 +39,9 @@ pub enum Callback {
     Io(Rc<dyn IoHandler>, Ready),
     /// A native step (transports and servers schedule their own work this way).
     Native(Box<dyn FnOnce(&mut Vm) -> Res<()>>),
+    /// Run native code: the loop-thread half of work done off the loop (a worker thread's
+    /// result, a signal's handler).
+    Rust(Box<dyn FnOnce(&mut Vm) -> Res<()>>),
 }
 
 /// A scheduled callback (`asyncio.Handle` / `TimerHandle`).
@@ -101,6 +104,8 @@ pub struct EventLoop {
     pub script_value: RefCell<Weak<super::LoopRef>>,
     /// Registered I/O sources (see the I/O registry below).
     io: RefCell<IoTable>,
+    /// Worker-thread completions and signal wake-ups (see the "Waker" section below).
+    pub(crate) outside: Outside,
 }
 
 impl EventLoop {
@@ -121,6 +126,7 @@ impl EventLoop {
             debug: Cell::new(debug_from_env()),
             script_value: RefCell::new(Weak::new()),
             io: RefCell::default(),
+            outside: Outside::default(),
         })
     }
 
@@ -241,6 +247,7 @@ impl EventLoop {
                 _ => break,
             }
         }
+        self.take_outside_work();
         let timeout = if !self.ready.borrow().is_empty() || self.stopping.get() {
             Some(Duration::ZERO)
         } else {
@@ -253,6 +260,9 @@ impl EventLoop {
             // Ready work never starves I/O: poll without waiting.
             self.wait(vm, timeout)?;
         }
+        // Worker results and signals that arrived during the wait run in this iteration.
+        self.take_outside_work();
+        super::signals::run_pending(vm)?;
         let now = self.time();
         loop {
             let mut timers = self.timers.borrow_mut();
@@ -291,7 +301,9 @@ impl EventLoop {
     /// signal landing just before the poll starts is seen soon too.
     fn wait(&self, vm: &Vm, timeout: Option<Duration>) -> Res<()> {
         let io_live = self.io.borrow().live > 0;
-        if timeout.is_none() && !io_live {
+        // With nothing registered, nothing in flight and no signal to wait for, nothing can
+        // ever become ready: CPython would block forever here.
+        if timeout.is_none() && !io_live && !self.outside.can_arrive() {
             // Nothing can ever become ready: CPython would block forever here.
             return Err(Exc::runtime_error("event loop has nothing to wait for (deadlock)"));
         }
@@ -303,6 +315,11 @@ impl EventLoop {
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
             vm.take_interrupt()?;
+            // An interrupt taken as a request (asyncio.run's Ctrl-C cancels the main task)
+            // leaves ready work behind: stop waiting (a zero-timeout wait still polls once).
+            if timeout != Some(Duration::ZERO) && (!self.ready.borrow().is_empty() || self.outside.has_mail()) {
+                break;
+            }
             let left = match deadline {
                 Some(d) => d.saturating_duration_since(Instant::now()).min(INTERRUPT_SLICE),
                 None => INTERRUPT_SLICE,
@@ -372,6 +389,7 @@ impl EventLoop {
             Callback::Wakeup(task, fut) => task_wakeup(vm, self, &task, &fut),
             Callback::Io(h, ready) => h.io_ready(vm, ready),
             Callback::Native(f) => f(vm),
+            Callback::Rust(f) => f(vm),
         };
         match r {
             Ok(()) => Ok(()),
@@ -450,7 +468,12 @@ impl EventLoop {
     fn ensure_poll(&self) -> Res<()> {
         let mut poll = self.poll.borrow_mut();
         if poll.is_none() {
-            *poll = Some(mio::Poll::new().map_err(|e| Exc::new(crate::vm::ExcKind::OSError, e.to_string()))?);
+            let os_err = |e: std::io::Error| Exc::new(crate::vm::ExcKind::OSError, e.to_string());
+            let p = mio::Poll::new().map_err(os_err)?;
+            let waker = mio::Waker::new(p.registry(), WAKE_TOKEN).map_err(os_err)?;
+            let _ = self.outside.mailbox.waker.set(waker);
+            *self.outside.signal_pipe.borrow_mut() = super::signals::register_wakeup(p.registry(), SIGNAL_TOKEN);
+            *poll = Some(p);
         }
         Ok(())
     }
@@ -524,5 +547,125 @@ impl EventLoop {
     /// Queues `cb` at the end of the ready queue (as `call_soon`, without a handle).
     pub fn call_soon_native(&self, f: impl FnOnce(&mut Vm) -> Res<()> + 'static) {
         self.call_soon(Callback::Native(Box::new(f)));
+    }
+}
+
+// ---------------------------------------------------------------- Waker: work from outside
+
+/// The token of the loop's `mio::Waker`, which worker threads use to end a wait.
+pub const WAKE_TOKEN: mio::Token = mio::Token(usize::MAX);
+/// The token of the signal self-pipe (see `signals.rs`).
+pub const SIGNAL_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+
+/// What a worker thread hands back: its job's output, type-erased.
+pub type Output = Box<dyn std::any::Any + Send>;
+/// The loop-thread half of a job: turns the worker's output into effects (a future's result,
+/// a resumed green call). Runs as a ready callback.
+pub type Finish = Box<dyn FnOnce(&mut Vm, Output) -> Res<()>>;
+
+/// The part of a loop that worker threads share: finished jobs, in the order they finished,
+/// and the waker that ends the loop's wait.
+#[derive(Default)]
+pub struct Mailbox {
+    done: std::sync::Mutex<Vec<(u64, Output)>>,
+    waker: std::sync::OnceLock<mio::Waker>,
+}
+
+impl Mailbox {
+    /// Posts a finished job and wakes the loop (called on a worker thread).
+    pub fn post(&self, id: u64, out: Output) {
+        if let Ok(mut d) = self.done.lock() {
+            d.push((id, out));
+        }
+        if let Some(w) = self.waker.get() {
+            let _ = w.wake();
+        }
+    }
+}
+
+/// A loop's bookkeeping for work that finishes outside it: jobs on worker threads and
+/// signals.
+#[derive(Default)]
+pub(crate) struct Outside {
+    mailbox: std::sync::Arc<Mailbox>,
+    /// The loop-thread halves of the jobs in flight, by job id.
+    finishers: RefCell<rustc_hash::FxHashMap<u64, Finish>>,
+    next_id: Cell<u64>,
+    /// This loop's signal handlers (`add_signal_handler`): signal, callback, arguments.
+    pub(crate) signals: RefCell<Vec<(i32, Value, Vec<Value>)>>,
+    /// The registration of the signal self-pipe with this loop's poll.
+    signal_pipe: RefCell<Option<mio::net::UnixStream>>,
+}
+
+impl Outside {
+    /// True when something may still arrive from outside: a job in flight or a signal with
+    /// a handler.
+    fn can_arrive(&self) -> bool {
+        !self.finishers.borrow().is_empty() || !self.signals.borrow().is_empty()
+    }
+
+    fn has_mail(&self) -> bool {
+        self.mailbox.done.lock().map(|d| !d.is_empty()).unwrap_or(false)
+    }
+}
+
+impl EventLoop {
+    /// Runs `work` on the worker-thread pool; when it is done, `finish` runs on this loop as
+    /// a ready callback with its output (in the order jobs finish).
+    pub fn submit(&self, work: Box<dyn FnOnce() -> Output + Send>, finish: Finish) -> Res<()> {
+        self.ensure_poll()?;
+        let id = self.outside.next_id.get();
+        self.outside.next_id.set(id + 1);
+        self.outside.finishers.borrow_mut().insert(id, finish);
+        let mailbox = self.outside.mailbox.clone();
+        super::threads::spawn(Box::new(move || {
+            let out = work();
+            mailbox.post(id, out);
+        }));
+        Ok(())
+    }
+
+    /// How many submitted jobs have not yet had their `finish` scheduled.
+    pub fn jobs_in_flight(&self) -> usize {
+        self.outside.finishers.borrow().len()
+    }
+
+    /// Moves finished jobs and caught signals into the ready queue, in the order they arrived.
+    fn take_outside_work(&self) {
+        let in_flight = !self.outside.finishers.borrow().is_empty();
+        let done = match in_flight.then(|| self.outside.mailbox.done.lock()) {
+            Some(Ok(mut d)) if !d.is_empty() => std::mem::take(&mut *d),
+            _ => Vec::new(),
+        };
+        for (id, out) in done {
+            let finish = self.outside.finishers.borrow_mut().remove(&id);
+            if let Some(finish) = finish {
+                self.call_soon(Callback::Rust(Box::new(move |vm| finish(vm, out))));
+            }
+        }
+        if !self.outside.signals.borrow().is_empty() {
+            for (callback, args) in super::signals::caught(self) {
+                self.call_soon(Callback::Call(callback, args));
+            }
+        }
+    }
+
+    /// Runs the loop until every job submitted to worker threads has finished and its
+    /// `finish` has run (what `shutdown_default_executor` waits for at the end of
+    /// `asyncio.run`).
+    pub fn drain_jobs(self: &Rc<Self>, vm: &mut Vm) -> Res<()> {
+        if self.jobs_in_flight() == 0 || self.running.get() {
+            return Ok(());
+        }
+        self.running.set(true);
+        let prev = super::loop_in_run_forever();
+        super::set_running_loop(Some(self.clone()));
+        let mut r = Ok(());
+        while r.is_ok() && (self.jobs_in_flight() > 0 || !self.ready.borrow().is_empty()) {
+            r = self.run_once(vm);
+        }
+        self.running.set(false);
+        super::set_running_loop(prev);
+        r
     }
 }

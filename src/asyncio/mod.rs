@@ -10,6 +10,8 @@ pub mod net;
 pub mod native_coro;
 pub mod queues;
 pub mod sync;
+pub mod signals;
+pub mod threads;
 
 use crate::builtins::{bound_native, check_args, take_kw};
 use crate::vm::gen::{GenKind, GenResult};
@@ -285,6 +287,7 @@ fn loop_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if lp.running.get() {
         return Err(Exc::runtime_error("Cannot close a running event loop"));
     }
+    signals::loop_closed(&lp);
     lp.closed.set(true);
     Ok(Value::None)
 }
@@ -372,7 +375,12 @@ impl NativeObject for LoopRef {
             "get_debug" => ("get_debug", loop_get_debug),
             "shutdown_asyncgens" => ("shutdown_asyncgens", loop_shutdown_asyncgens),
             "shutdown_default_executor" => ("shutdown_default_executor", loop_noop_async),
-            _ => return Ok(net::loop_method(this, name)),
+            _ => {
+                if let Some(m) = net::loop_method(this, name) {
+                    return Ok(Some(m));
+                }
+                return Ok(worker_and_signal_method(name).map(|(n, f)| bound_native(this.clone(), n, f)));
+            }
         };
         Ok(Some(bound_native(this.clone(), f.0, f.1)))
     }
@@ -387,6 +395,20 @@ impl NativeObject for LoopRef {
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+}
+
+/// The loop methods of worker threads, name resolution and signals (`threads.rs`,
+/// `signals.rs`, `modules/socket.rs`).
+fn worker_and_signal_method(name: Sym) -> Option<(&'static str, NativeFn)> {
+    Some(match name.to_string_owned().as_str() {
+        "run_in_executor" => ("run_in_executor", threads::loop_run_in_executor),
+        "getaddrinfo" => ("getaddrinfo", crate::modules::socket::loop_getaddrinfo),
+        "getnameinfo" => ("getnameinfo", crate::modules::socket::loop_getnameinfo),
+        "add_signal_handler" => ("add_signal_handler", signals::loop_add_signal_handler),
+        "remove_signal_handler" => ("remove_signal_handler", signals::loop_remove_signal_handler),
+        "call_soon_threadsafe" => ("call_soon_threadsafe", loop_call_soon),
+        _ => return None,
+    })
 }
 
 /// The awaitable `asyncio.sleep(delay, result)` returns: yields once for a zero delay, else
@@ -660,18 +682,23 @@ fn run(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         lp.debug.set(vm.truthy(&d)?);
     }
     CURRENT.with(|c| *c.borrow_mut() = Some(lp.clone()));
-    let r = run_until_complete(vm, &lp, main);
+    let r = signals::run_main(vm, &lp, main);
     cancel_all_tasks(vm, &lp);
     let shutdown = crate::builtins::bound_native(loop_value(&lp), "shutdown_asyncgens", loop_shutdown_asyncgens);
     if let Ok(coro) = vm.call(&shutdown, Vec::new()) {
         let _ = run_until_complete(vm, &lp, coro);
     }
-    // CPython then waits for the default executor's shutdown, which lets what is still
-    // ready (e.g. `aclose()` tasks of async generators dropped at the end) run.
+    // `shutdown_default_executor()`: wait for work handed to worker threads; meanwhile
+    // what is still ready (e.g. `aclose()` tasks of async generators dropped at the end) runs.
+    let drained = lp.drain_jobs(vm);
     let _ = lp.run_ready(vm, 100);
+    signals::loop_closed(&lp);
     lp.closed.set(true);
     CURRENT.with(|c| *c.borrow_mut() = None);
-    r
+    match (r, drained) {
+        (Ok(_), Err(e)) => Err(e),
+        (r, _) => r,
+    }
 }
 
 /// Cancels the tasks left on `lp` and runs the loop until they finish, reporting those that
@@ -743,6 +770,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ("_gather_cancel_requested", gather_cancel_requested),
             ("_cancel_all_tasks", cancel_all_tasks_fn),
             ("_get_running_loop", get_running_loop_or_none),
+            ("_run_in_thread", threads::run_in_thread_fn),
         ],
     );
     // Classes for isinstance() and construction.

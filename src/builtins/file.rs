@@ -547,6 +547,9 @@ fn m_read(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("read", &a, 0, 1)?;
     let n = size_arg(vm, a.pos.first(), true)?;
     check_read(vm, f, "read")?;
+    if n.is_none() && crate::asyncio::threads::may_offload(vm) {
+        return Err(read_all_off_thread(vm, &o, f));
+    }
     let raw = {
         let mut core = f.core.borrow_mut();
         match (&f.text, n) {
@@ -569,6 +572,70 @@ fn m_read(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         Some(t) => Ok(Value::string(t.decode(raw)?)),
         None => Ok(Value::Bytes(Rc::from(raw))),
     }
+}
+
+/// `read()` inside a green call (`to_thread`): the rest of the file is read on a worker
+/// thread through a duplicate of the descriptor (same offset), then decoded here.
+fn read_all_off_thread(vm: &mut Vm, o: &Rc<dyn NativeObject>, f: &FileObj) -> Exc {
+    let prepared = {
+        let mut core = f.core.borrow_mut();
+        core.start_read().and_then(|_| {
+            let rpos = core.rpos;
+            let head = core.rbuf.split_off(rpos);
+            core.rbuf.clear();
+            core.rpos = 0;
+            core.file()?.try_clone().map(|dup| (head, dup))
+        })
+    };
+    let (head, mut dup) = match prepared {
+        Ok(p) => p,
+        Err(e) => return io_err(vm, e),
+    };
+    let o = o.clone();
+    crate::asyncio::threads::offload(
+        vm,
+        move || {
+            let mut out = head;
+            dup.read_to_end(&mut out).map(|_| out)
+        },
+        move |vm, r| {
+            let raw = r.map_err(|e| io_err(vm, e))?;
+            match &file_of(&o)?.text {
+                Some(t) => Ok(Value::string(t.decode(raw)?)),
+                None => Ok(Value::Bytes(Rc::from(raw))),
+            }
+        },
+    )
+}
+
+/// A `write()` inside a green call that would reach the OS (the buffer is full, or the file
+/// is unbuffered or line-buffered at a newline): the OS write runs on a worker thread through
+/// a duplicate of the descriptor. `None` when the write only fills the buffer.
+fn write_off_thread(vm: &mut Vm, f: &FileObj, data: &[u8], n: usize) -> Option<Exc> {
+    let mut core = f.core.borrow_mut();
+    let flush = f.line_buffered && data.contains(&b'\n');
+    if !(flush || core.unbuffered || core.wbuf.len() + data.len() >= WRITE_BUFFER) {
+        return None;
+    }
+    let prepared = core.drop_read().and_then(|_| core.file()?.try_clone());
+    let mut dup = match prepared {
+        Ok(d) => d,
+        Err(e) => {
+            drop(core);
+            return Some(io_err(vm, e));
+        }
+    };
+    let mut pending = std::mem::take(&mut core.wbuf);
+    pending.extend_from_slice(data);
+    drop(core);
+    Some(crate::asyncio::threads::offload(
+        vm,
+        move || dup.write_all(&pending),
+        move |vm, r| match r {
+            Ok(()) => Ok(Value::Int(n as i64)),
+            Err(e) => Err(io_err(vm, e)),
+        },
+    ))
 }
 
 fn m_readline(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -654,6 +721,11 @@ fn m_write(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return Err(Exc::type_error(msg));
     }
     let (data, n) = write_data(vm, f, &a.pos[0])?;
+    if crate::asyncio::threads::may_offload(vm) {
+        if let Some(e) = write_off_thread(vm, f, &data, n) {
+            return Err(e);
+        }
+    }
     let r = {
         let mut core = f.core.borrow_mut();
         let flush = f.line_buffered && data.contains(&b'\n');

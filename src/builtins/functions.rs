@@ -46,6 +46,9 @@ fn print(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if matches!(flush, Some(Value::Bool(true))) {
         vm.flush_stdout();
     }
+    if let Some(e) = vm.take_stdout_error() {
+        return Err(crate::modules::os::os_error(vm, &e, None, None));
+    }
     Ok(Value::None)
 }
 

@@ -6,6 +6,8 @@ mod math;
 pub(crate) mod os;
 pub(crate) mod params;
 mod random;
+pub mod signal;
+pub mod socket;
 pub mod structseq;
 mod sys;
 mod time;
@@ -26,6 +28,8 @@ pub fn install(vm: &mut Vm) {
     vm.native_modules.insert("json", json::init);
     vm.native_modules.insert("os", os::init);
     vm.native_modules.insert("os.path", os::init_dotted);
+    vm.native_modules.insert("socket", socket::init);
+    vm.native_modules.insert("signal", signal::init);
 }
 
 /// A module with the given native functions.

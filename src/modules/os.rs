@@ -20,6 +20,8 @@ fn kind_for(errno: i32) -> ExcKind {
         4 => ExcKind::InterruptedError,
         11 => ExcKind::BlockingIOError,
         32 => ExcKind::BrokenPipeError,
+        3 => ExcKind::ProcessLookupError,
+        10 => ExcKind::ChildProcessError,
         110 => ExcKind::TimeoutError,
         _ => ExcKind::OSError,
     }
@@ -124,6 +126,34 @@ fn chdir(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn getpid(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     bind(a, &Sig { name: "getpid", params: &[], required: 0, kwonly: &[] })?;
     Ok(Value::Int(std::process::id() as i64))
+}
+
+/// `os.kill(pid, sig)`. A signal the script handles, sent to this very process, has been
+/// handled when the call returns (as in CPython, where the handler runs right after).
+fn kill(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    crate::builtins::check_args("kill", a, 2, 2)?;
+    let pid = vm.index_value(&a.pos[0].clone())?;
+    let sig = vm.index_value(&a.pos[1].clone())?;
+    let pid =
+        i32::try_from(pid).map_err(|_| Exc::new(ExcKind::OverflowError, "signed integer is greater than maximum"))?;
+    let sig =
+        i32::try_from(sig).map_err(|_| Exc::new(ExcKind::OverflowError, "signed integer is greater than maximum"))?;
+    let signal = if sig == 0 {
+        None
+    } else {
+        match nix::sys::signal::Signal::try_from(sig) {
+            Ok(s) => Some(s),
+            Err(_) => return Err(os_error(vm, &std::io::Error::from_raw_os_error(22), None, None)),
+        }
+    };
+    vm.flush_stdout();
+    if let Err(e) = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal) {
+        return Err(os_error(vm, &std::io::Error::from_raw_os_error(e as i32), None, None));
+    }
+    if sig != 0 && (pid == std::process::id() as i32 || pid == 0) {
+        crate::asyncio::signals::after_self_signal(vm, sig)?;
+    }
+    Ok(Value::None)
 }
 
 fn cpu_count(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
@@ -567,6 +597,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ("getcwd", getcwd),
             ("chdir", chdir),
             ("getpid", getpid),
+            ("kill", kill),
             ("cpu_count", cpu_count),
             ("urandom", urandom),
             ("listdir", listdir),

@@ -80,11 +80,17 @@ fn stream_write(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     } else {
         vm.write_stdout(&s);
     }
+    if let Some(e) = vm.take_stdout_error() {
+        return Err(crate::modules::os::os_error(vm, &e, None, None));
+    }
     Ok(Value::Int(n as i64))
 }
 
 fn stream_flush(vm: &mut Vm, _a: &mut Args) -> Res<Value> {
     vm.flush_stdout();
+    if let Some(e) = vm.take_stdout_error() {
+        return Err(crate::modules::os::os_error(vm, &e, None, None));
+    }
     Ok(Value::None)
 }
 

@@ -26,11 +26,18 @@ fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return Err(Exc::value_error("sleep length must be non-negative"));
     }
     vm.flush_stdout();
+    // Inside a green call (`to_thread`), the sleep runs on a worker thread instead.
+    if crate::asyncio::threads::may_offload(vm) {
+        let d = std::time::Duration::from_secs_f64(s.min(1e9));
+        return Err(crate::asyncio::threads::offload(vm, move || std::thread::sleep(d), |_, ()| Ok(Value::None)));
+    }
     // In slices, so that Ctrl-C (the VM's interrupt flag) ends the sleep with
     // `KeyboardInterrupt` within a few milliseconds, as in CPython.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(s.min(1e9));
     loop {
         vm.take_interrupt()?;
+        // Handlers set with `signal.signal` run here, and the sleep goes on (PEP 475).
+        crate::asyncio::signals::run_pending(vm)?;
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         if left.is_zero() {
             return Ok(Value::None);

@@ -39,7 +39,10 @@ impl Vm {
                 }
                 a.pos.extend(args);
                 self.check_depth()?;
-                (n.func)(self, &mut a)
+                self.native_calls += 1;
+                let r = (n.func)(self, &mut a);
+                self.native_calls -= 1;
+                r
             }
             Value::Class(c) => {
                 let c = c.clone();

@@ -87,6 +87,8 @@ exc_kinds! {
     QueueEmpty: Exception,
     QueueFull: Exception,
     BrokenBarrierError: RuntimeError,
+    ProcessLookupError: OSError,
+    ChildProcessError: OSError,
 }
 
 /// A raised exception travelling through Rust code.

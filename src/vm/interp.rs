@@ -127,6 +127,10 @@ impl Vm {
     /// Finds a handler for `exc`, popping frames above `base` as needed; `Err` when the
     /// exception leaves the base frame (which is then popped too).
     pub(crate) fn unwind(&mut self, exc: Exc, base: usize) -> Res<()> {
+        // A green call suspending (see `green.rs`) is not an exception: leave the frames.
+        if super::green::suspending() {
+            return Err(exc);
+        }
         let reraise = std::mem::take(&mut self.reraising);
         let mut inst = self.materialize(exc);
         let mut exc_val = Value::Instance(inst.clone());

@@ -12,6 +12,7 @@ pub mod dict;
 mod error;
 pub mod frame;
 pub mod gen;
+pub mod green;
 mod intern;
 mod interp;
 mod ops;
@@ -202,6 +203,9 @@ pub struct Vm {
     pub recursion_limit: usize,
     /// Nesting of native-to-script calls (each a nested dispatch loop).
     pub native_depth: usize,
+    /// Natives called by other natives (through `call_kw`) now running, so that a blocking
+    /// native knows whether it was called straight from the dispatch loop (see `green.rs`).
+    pub native_calls: u32,
     /// Common symbols.
     pub syms: Syms,
     /// Where `print` writes.
@@ -214,6 +218,8 @@ pub struct Vm {
     pub argv: Vec<String>,
     /// Pending stdout text not yet flushed.
     out_buf: Vec<u8>,
+    /// Why the last flush of stdout failed (a closed pipe), for `print` to raise.
+    stdout_error: Option<std::io::Error>,
     /// Set by a re-raise so the unwinder adds no traceback entry for the current frame.
     pub(crate) reraising: bool,
     /// Objects whose `repr` is in progress (to print `[...]` for cycles).
@@ -278,12 +284,14 @@ impl Vm {
             handled: Vec::new(),
             recursion_limit: 1000,
             native_depth: 0,
+            native_calls: 0,
             syms: Syms::new(),
             stdout: Output::Std,
             stderr: Output::Std,
             search_path: Vec::new(),
             argv: Vec::new(),
             out_buf: Vec::new(),
+            stdout_error: None,
             reraising: false,
             repr_stack: Vec::new(),
             builtin_constructors: FxHashMap::default(),
@@ -343,10 +351,18 @@ impl Vm {
     pub fn flush_stdout(&mut self) {
         if !self.out_buf.is_empty() {
             let mut out = std::io::stdout().lock();
-            let _ = out.write_all(&self.out_buf);
-            let _ = out.flush();
+            // A failed write (the reader closed the pipe: EPIPE, as SIGPIPE is ignored) is
+            // kept for `print` to raise as `BrokenPipeError`; the text is dropped.
+            if let Err(e) = out.write_all(&self.out_buf).and_then(|_| out.flush()) {
+                self.stdout_error = Some(e);
+            }
             self.out_buf.clear();
         }
+    }
+
+    /// The error of the last failed stdout flush, if any (cleared).
+    pub fn take_stdout_error(&mut self) -> Option<std::io::Error> {
+        self.stdout_error.take()
     }
 
     /// Writes text to the VM's stderr (flushing stdout first so the two interleave sanely).
@@ -368,6 +384,13 @@ impl Vm {
 /// `Vm` cost a dependent second load, measurable on tight loops).
 pub static INTERRUPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+thread_local! {
+    /// What a pending interrupt means when it is not simply `KeyboardInterrupt`: set by
+    /// `asyncio::signals` (the first Ctrl-C in `asyncio.run` cancels the main task; a SIGINT
+    /// handler set by the script takes it as a signal). `Ok` means nothing is raised here.
+    pub static INTERRUPT_HOOK: std::cell::Cell<Option<fn(&Vm) -> Res<()>>> = const { std::cell::Cell::new(None) };
+}
+
 impl Drop for Vm {
     fn drop(&mut self) {
         self.flush_stdout();
@@ -382,16 +405,19 @@ impl Vm {
     #[inline(always)]
     pub fn take_interrupt(&self) -> Res<()> {
         if INTERRUPT.load(std::sync::atomic::Ordering::Relaxed) {
-            return Err(self.interrupted());
+            return self.interrupted();
         }
         Ok(())
     }
 
     #[cold]
     #[inline(never)]
-    fn interrupted(&self) -> Exc {
+    fn interrupted(&self) -> Res<()> {
         INTERRUPT.store(false, std::sync::atomic::Ordering::Relaxed);
-        Exc::new(ExcKind::KeyboardInterrupt, "")
+        match INTERRUPT_HOOK.with(|h| h.get()) {
+            Some(hook) => hook(self),
+            None => Err(Exc::new(ExcKind::KeyboardInterrupt, "")),
+        }
     }
 
     /// Remembers a file's source text for tracebacks.
