@@ -46,8 +46,11 @@ pub struct FutureObj {
     pub exception: RefCell<Value>,
     /// Done callbacks, in the order added.
     pub callbacks: RefCell<Vec<Value>>,
-    /// The message given to `cancel()`.
+    /// The message given to `cancel()` (CPython's `_cancel_message`).
     pub cancel_msg: RefCell<Value>,
+    /// The `CancelledError` a task's coroutine ended with, handed out once by the next
+    /// `result()`/`exception()`/await (CPython's `_cancelled_exc`); `None` otherwise.
+    pub cancelled_exc: RefCell<Value>,
     /// True once `result()`/`exception()` saw the exception.
     pub retrieved: Cell<bool>,
     /// Present for tasks.
@@ -71,6 +74,7 @@ impl FutureObj {
             exception: RefCell::new(Value::None),
             callbacks: RefCell::default(),
             cancel_msg: RefCell::new(Value::None),
+            cancelled_exc: RefCell::new(Value::None),
             retrieved: Cell::new(false),
             task,
             gather_children: RefCell::new(None),
@@ -128,8 +132,8 @@ impl FutureObj {
             let waiter = t.waiter.borrow().clone();
             if let Some(w) = waiter {
                 if w.cancel(msg.clone()) {
-                    // The task will see CancelledError when it wakes up.
-                    *self.cancel_msg.borrow_mut() = msg;
+                    // The task will see the waiter's CancelledError when it wakes up; the
+                    // task's own message is left alone, as in CPython.
                     return true;
                 }
             }
@@ -158,8 +162,13 @@ impl FutureObj {
         self.schedule_callbacks();
         true
     }
-    /// The `CancelledError` this future raises.
+    /// The `CancelledError` this future raises (CPython's `_make_cancelled_error`): the
+    /// one its task's coroutine ended with, the first time, else a new one carrying the
+    /// `cancel()` message.
     pub fn cancelled_error(&self, vm: &mut Vm) -> Exc {
+        if let Value::Instance(i) = self.cancelled_exc.replace(Value::None) {
+            return Exc::Obj(i);
+        }
         let msg = self.cancel_msg.borrow().clone();
         let args = if msg.is_none() { vec![] } else { vec![msg] };
         vm.exception_with_args(ExcKind::CancelledError, args)
@@ -296,6 +305,7 @@ impl Drop for FutureObj {
             exception: RefCell::new(exc),
             callbacks: RefCell::default(),
             cancel_msg: RefCell::new(Value::None),
+            cancelled_exc: RefCell::new(Value::None),
             retrieved: Cell::new(true),
             task: self.task.as_mut().map(|t| TaskPart {
                 coro: std::mem::replace(&mut t.coro, Value::None),
@@ -466,16 +476,34 @@ fn task_uncancel(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::Int(n as i64))
 }
 
+fn task_set_result(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
+    Err(Exc::runtime_error("Task does not support set_result operation"))
+}
+fn task_set_exception(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
+    Err(Exc::runtime_error("Task does not support set_exception operation"))
+}
+fn fut_make_cancelled_error(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    let e = f.cancelled_error(vm);
+    Ok(Value::Instance(vm.materialize(e)))
+}
+
 fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Option<Value>> {
     let _ = vm;
     let s = name.to_string_owned();
+    let data = |f: &dyn Fn(&FutureObj) -> Value| Ok(future_of(this).map(|fut| f(&fut)));
     let f: (&'static str, NativeFn) = match s.as_str() {
+        "_cancel_message" => return data(&|f| f.cancel_msg.borrow().clone()),
+        "_cancel_requested" => return data(&|f| Value::Bool(f.cancel_requested.get())),
+        "_make_cancelled_error" => ("_make_cancelled_error", fut_make_cancelled_error),
         "done" => ("done", fut_done),
         "cancelled" => ("cancelled", fut_cancelled),
         "result" => ("result", fut_result),
         "exception" => ("exception", fut_exception),
         "set_result" if !is_task => ("set_result", fut_set_result),
         "set_exception" if !is_task => ("set_exception", fut_set_exception),
+        "set_result" => ("set_result", task_set_result),
+        "set_exception" => ("set_exception", task_set_exception),
         "cancel" => ("cancel", fut_cancel),
         "add_done_callback" => ("add_done_callback", fut_add_done_callback),
         "remove_done_callback" => ("remove_done_callback", fut_remove_done_callback),
@@ -553,8 +581,12 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
     let mut exc = exc;
     if t.must_cancel.get() {
         t.must_cancel.set(false);
-        let e = task.cancelled_error(vm);
-        exc = Some(Value::Instance(vm.materialize(e)));
+        let cancelled = vm.exc_class(ExcKind::CancelledError).clone();
+        let is_cancel = matches!(&exc, Some(Value::Instance(i)) if i.class.is_subclass(&cancelled));
+        if !is_cancel {
+            let e = task.cancelled_error(vm);
+            exc = Some(Value::Instance(vm.materialize(e)));
+        }
     }
     *t.waiter.borrow_mut() = None;
     let prev = lp.current_task.replace(Some(task.clone()));
@@ -573,7 +605,8 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
     match r {
         Ok(GenResult::Return(v)) => {
             if t.must_cancel.get() {
-                // Cancelled while finishing: report it as cancelled.
+                // Cancelled while finishing: report it as cancelled (with the message).
+                t.must_cancel.set(false);
                 task.state.set(super::future::State::Cancelled);
                 task.schedule_callbacks();
             } else {
@@ -612,12 +645,11 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
         Err(e) => {
             let inst = vm.materialize(e);
             if inst.class.is_subclass(vm.exc_class(ExcKind::CancelledError)) {
+                // CPython keeps the exception for the next `result()` and cancels the
+                // future part without a message.
                 task.state.set(State::Cancelled);
-                if let Some(Value::Tuple(args)) = inst.get_attr(vm.syms.args) {
-                    if let Some(m) = args.first() {
-                        *task.cancel_msg.borrow_mut() = m.clone();
-                    }
-                }
+                *task.cancelled_exc.borrow_mut() = Value::Instance(inst);
+                *task.cancel_msg.borrow_mut() = Value::None;
                 task.schedule_callbacks();
             } else {
                 let fatal = inst.class.is_subclass(vm.exc_class(ExcKind::KeyboardInterrupt))
