@@ -44,11 +44,12 @@ pub struct Handle {
     pub callback: RefCell<Option<Callback>>,
     /// Set by `cancel()`.
     pub cancelled: Cell<bool>,
+    /// For a timer handle: true while it is in the heap (CPython's `_scheduled`).
+    scheduled: Cell<bool>,
     /// Deadline in loop time, for timer handles.
     pub when: Option<f64>,
-    /// For a timer handle: its loop's count of cancelled timers still in the heap, and
-    /// whether this handle is in the heap (CPython's `TimerHandle._scheduled`).
-    timer: Option<(Rc<Cell<usize>>, Cell<bool>)>,
+    /// For a timer handle: its loop's count of cancelled timers still in the heap.
+    timer_cancelled: Option<Rc<Cell<usize>>>,
 }
 
 impl Handle {
@@ -58,10 +59,8 @@ impl Handle {
     pub fn cancel(&self) {
         if !self.cancelled.get() {
             self.cancelled.set(true);
-            if let Some((count, scheduled)) = &self.timer {
-                if scheduled.get() {
-                    count.set(count.get() + 1);
-                }
+            if let Some(count) = self.timer_cancelled.as_ref().filter(|_| self.scheduled.get()) {
+                count.set(count.get() + 1);
             }
         }
         let cb = self.callback.borrow_mut().take();
@@ -70,9 +69,7 @@ impl Handle {
 
     /// Marks a timer handle as taken out of the heap.
     fn unschedule(&self) {
-        if let Some((_, scheduled)) = &self.timer {
-            scheduled.set(false);
-        }
+        self.scheduled.set(false);
     }
 }
 
@@ -134,8 +131,13 @@ impl EventLoop {
 
     /// `loop.call_soon`.
     pub fn call_soon(&self, cb: Callback) -> Rc<Handle> {
-        let h =
-            Rc::new(Handle { callback: RefCell::new(Some(cb)), cancelled: Cell::new(false), when: None, timer: None });
+        let h = Rc::new(Handle {
+            callback: RefCell::new(Some(cb)),
+            cancelled: Cell::new(false),
+            scheduled: Cell::new(false),
+            when: None,
+            timer_cancelled: None,
+        });
         self.ready.borrow_mut().push_back(h.clone());
         h
     }
@@ -145,8 +147,9 @@ impl EventLoop {
         let h = Rc::new(Handle {
             callback: RefCell::new(Some(cb)),
             cancelled: Cell::new(false),
+            scheduled: Cell::new(true),
             when: Some(when),
-            timer: Some((self.timer_cancelled.clone(), Cell::new(true))),
+            timer_cancelled: Some(self.timer_cancelled.clone()),
         });
         self.timers.borrow_mut().push(Timer { when, handle: h.clone() });
         h

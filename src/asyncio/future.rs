@@ -20,6 +20,16 @@ pub enum State {
     Cancelled,
 }
 
+/// What a cancellation leaves on a future: CPython's `_cancel_message` and
+/// `_cancelled_exc`, which never both hold something, so one field keeps futures small.
+pub enum Cancellation {
+    /// The message given to `cancel()` (`None` when none was).
+    Msg(Value),
+    /// The `CancelledError` a task's coroutine ended with, handed out once by the next
+    /// `result()`/`exception()`/await; the message is `None` meanwhile and afterwards.
+    Raised(Rc<crate::vm::value::Instance>),
+}
+
 /// The part of a future that only tasks have.
 pub struct TaskPart {
     /// The coroutine (or native awaitable) the task drives.
@@ -46,11 +56,8 @@ pub struct FutureObj {
     pub exception: RefCell<Value>,
     /// Done callbacks, in the order added.
     pub callbacks: RefCell<Vec<Value>>,
-    /// The message given to `cancel()` (CPython's `_cancel_message`).
-    pub cancel_msg: RefCell<Value>,
-    /// The `CancelledError` a task's coroutine ended with, handed out once by the next
-    /// `result()`/`exception()`/await (CPython's `_cancelled_exc`); `None` otherwise.
-    pub cancelled_exc: RefCell<Value>,
+    /// The `cancel()` message or the `CancelledError` a task ended with.
+    pub cancel: RefCell<Cancellation>,
     /// True once `result()`/`exception()` saw the exception.
     pub retrieved: Cell<bool>,
     /// Present for tasks.
@@ -73,8 +80,7 @@ impl FutureObj {
             result: RefCell::new(Value::None),
             exception: RefCell::new(Value::None),
             callbacks: RefCell::default(),
-            cancel_msg: RefCell::new(Value::None),
-            cancelled_exc: RefCell::new(Value::None),
+            cancel: RefCell::new(Cancellation::Msg(Value::None)),
             retrieved: Cell::new(false),
             task,
             gather_children: RefCell::new(None),
@@ -138,7 +144,7 @@ impl FutureObj {
                 }
             }
             t.must_cancel.set(true);
-            *self.cancel_msg.borrow_mut() = msg;
+            self.set_cancel_message(msg);
             return true;
         }
         if self.done() {
@@ -157,7 +163,7 @@ impl FutureObj {
             }
             return any;
         }
-        *self.cancel_msg.borrow_mut() = msg;
+        self.set_cancel_message(msg);
         self.state.set(State::Cancelled);
         self.schedule_callbacks();
         true
@@ -166,12 +172,27 @@ impl FutureObj {
     /// one its task's coroutine ended with, the first time, else a new one carrying the
     /// `cancel()` message.
     pub fn cancelled_error(&self, vm: &mut Vm) -> Exc {
-        if let Value::Instance(i) = self.cancelled_exc.replace(Value::None) {
+        let raised = match &*self.cancel.borrow() {
+            Cancellation::Raised(i) => Some(i.clone()),
+            Cancellation::Msg(_) => None,
+        };
+        if let Some(i) = raised {
+            self.set_cancel_message(Value::None);
             return Exc::Obj(i);
         }
-        let msg = self.cancel_msg.borrow().clone();
+        let msg = self.cancel_message();
         let args = if msg.is_none() { vec![] } else { vec![msg] };
         vm.exception_with_args(ExcKind::CancelledError, args)
+    }
+    /// The `cancel()` message (CPython's `_cancel_message`).
+    pub fn cancel_message(&self) -> Value {
+        match &*self.cancel.borrow() {
+            Cancellation::Msg(m) => m.clone(),
+            Cancellation::Raised(_) => Value::None,
+        }
+    }
+    fn set_cancel_message(&self, msg: Value) {
+        *self.cancel.borrow_mut() = Cancellation::Msg(msg);
     }
     /// `result()`.
     pub fn get_result(&self, vm: &mut Vm) -> Res<Value> {
@@ -304,8 +325,7 @@ impl Drop for FutureObj {
             result: RefCell::new(Value::None),
             exception: RefCell::new(exc),
             callbacks: RefCell::default(),
-            cancel_msg: RefCell::new(Value::None),
-            cancelled_exc: RefCell::new(Value::None),
+            cancel: RefCell::new(Cancellation::Msg(Value::None)),
             retrieved: Cell::new(true),
             task: self.task.as_mut().map(|t| TaskPart {
                 coro: std::mem::replace(&mut t.coro, Value::None),
@@ -493,7 +513,7 @@ fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Optio
     let s = name.to_string_owned();
     let data = |f: &dyn Fn(&FutureObj) -> Value| Ok(future_of(this).map(|fut| f(&fut)));
     let f: (&'static str, NativeFn) = match s.as_str() {
-        "_cancel_message" => return data(&|f| f.cancel_msg.borrow().clone()),
+        "_cancel_message" => return data(&|f| f.cancel_message()),
         "_cancel_requested" => return data(&|f| Value::Bool(f.cancel_requested.get())),
         "_make_cancelled_error" => ("_make_cancelled_error", fut_make_cancelled_error),
         "done" => ("done", fut_done),
@@ -625,7 +645,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                     f.callbacks.borrow_mut().push(wakeup_callback(task, &f));
                     *t.waiter.borrow_mut() = Some(f.clone());
                     if t.must_cancel.get() {
-                        let msg = task.cancel_msg.borrow().clone();
+                        let msg = task.cancel_message();
                         if f.cancel(msg) {
                             t.must_cancel.set(false);
                         }
@@ -648,8 +668,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                 // CPython keeps the exception for the next `result()` and cancels the
                 // future part without a message.
                 task.state.set(State::Cancelled);
-                *task.cancelled_exc.borrow_mut() = Value::Instance(inst);
-                *task.cancel_msg.borrow_mut() = Value::None;
+                *task.cancel.borrow_mut() = Cancellation::Raised(inst);
                 task.schedule_callbacks();
             } else {
                 let fatal = inst.class.is_subclass(vm.exc_class(ExcKind::KeyboardInterrupt))
