@@ -1,15 +1,16 @@
-//! The event loop: a FIFO ready queue of callbacks, a timer heap (FIFO among equal
-//! deadlines), and a `mio::Poll` to wait on when nothing is ready.
+//! The event loop: a FIFO ready queue of callbacks, a timer heap (see [`timer_heap`]: the
+//! same binary heap as CPython's `heapq`, so timers with equal deadlines run in CPython's
+//! order), and a `mio::Poll` to wait on when nothing is ready.
 //!
 //! **Invariant:** the loop never runs script code except through `run_once`, one ready
 //! callback at a time, in the order they became ready.
 
 use super::future::{task_step, task_wakeup, FutureObj};
+use super::timer_heap::{Timer, TimerHeap};
 use crate::vm::value::Value;
 use crate::vm::{Exc, Res, Vm};
 use std::cell::{Cell, RefCell};
-use std::cmp::Ordering;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
 use std::time::{Duration, Instant};
 
@@ -50,39 +51,49 @@ pub struct Handle {
     pub callback: RefCell<Option<Callback>>,
     /// Set by `cancel()`.
     pub cancelled: Cell<bool>,
+    /// For a timer handle: true while it is in the heap (CPython's `_scheduled`).
+    scheduled: Cell<bool>,
     /// Deadline in loop time, for timer handles.
     pub when: Option<f64>,
+    /// For a timer handle: its loop's count of cancelled timers still in the heap.
+    timer_cancelled: Option<Rc<Cell<usize>>>,
 }
 
-struct Timer {
-    when: f64,
-    seq: u64,
-    handle: Rc<Handle>,
+impl Handle {
+    /// `handle.cancel()`: the callback will not run (and its references are dropped). A
+    /// timer still in the heap is counted, so the loop can purge the heap when cancelled
+    /// timers outnumber live ones, as CPython's `_timer_handle_cancelled` does.
+    pub fn cancel(&self) {
+        if !self.cancelled.get() {
+            self.cancelled.set(true);
+            if let Some(count) = self.timer_cancelled.as_ref().filter(|_| self.scheduled.get()) {
+                count.set(count.get() + 1);
+            }
+        }
+        let cb = self.callback.borrow_mut().take();
+        drop(cb);
+    }
+
+    /// Marks a timer handle as taken out of the heap.
+    fn unschedule(&self) {
+        self.scheduled.set(false);
+    }
 }
 
-impl PartialEq for Timer {
-    fn eq(&self, o: &Self) -> bool {
-        self.when == o.when && self.seq == o.seq
-    }
-}
-impl Eq for Timer {}
-impl PartialOrd for Timer {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl Ord for Timer {
-    fn cmp(&self, o: &Self) -> Ordering {
-        // Reversed: BinaryHeap is a max-heap and we want the earliest (then oldest) first.
-        o.when.partial_cmp(&self.when).unwrap_or(Ordering::Equal).then(o.seq.cmp(&self.seq))
-    }
-}
+/// CPython's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers the heap is never
+/// purged of cancelled ones.
+const MIN_SCHEDULED_TIMER_HANDLES: usize = 100;
+
+/// The resolution of the loop's clock (`time.get_clock_info('monotonic').resolution` on
+/// Linux): timers due before `now + CLOCK_RESOLUTION` run in this iteration.
+const CLOCK_RESOLUTION: f64 = 1e-9;
 
 /// An event loop.
 pub struct EventLoop {
     ready: RefCell<VecDeque<Rc<Handle>>>,
-    timers: RefCell<BinaryHeap<Timer>>,
-    seq: Cell<u64>,
+    timers: RefCell<TimerHeap>,
+    /// Cancelled timers still in the heap (CPython's `_timer_cancelled_count`).
+    timer_cancelled: Rc<Cell<usize>>,
     /// True while `run_forever` runs.
     pub running: Cell<bool>,
     stopping: Cell<bool>,
@@ -114,7 +125,7 @@ impl EventLoop {
         Rc::new(EventLoop {
             ready: RefCell::default(),
             timers: RefCell::default(),
-            seq: Cell::new(0),
+            timer_cancelled: Rc::default(),
             running: Cell::new(false),
             stopping: Cell::new(false),
             closed: Cell::new(false),
@@ -137,17 +148,27 @@ impl EventLoop {
 
     /// `loop.call_soon`.
     pub fn call_soon(&self, cb: Callback) -> Rc<Handle> {
-        let h = Rc::new(Handle { callback: RefCell::new(Some(cb)), cancelled: Cell::new(false), when: None });
+        let h = Rc::new(Handle {
+            callback: RefCell::new(Some(cb)),
+            cancelled: Cell::new(false),
+            scheduled: Cell::new(false),
+            when: None,
+            timer_cancelled: None,
+        });
         self.ready.borrow_mut().push_back(h.clone());
         h
     }
 
     /// `loop.call_at`.
     pub fn call_at(&self, when: f64, cb: Callback) -> Rc<Handle> {
-        let h = Rc::new(Handle { callback: RefCell::new(Some(cb)), cancelled: Cell::new(false), when: Some(when) });
-        let seq = self.seq.get();
-        self.seq.set(seq + 1);
-        self.timers.borrow_mut().push(Timer { when, seq, handle: h.clone() });
+        let h = Rc::new(Handle {
+            callback: RefCell::new(Some(cb)),
+            cancelled: Cell::new(false),
+            scheduled: Cell::new(true),
+            when: Some(when),
+            timer_cancelled: Some(self.timer_cancelled.clone()),
+        });
+        self.timers.borrow_mut().push(Timer { when, handle: h.clone() });
         h
     }
 
@@ -221,7 +242,8 @@ impl EventLoop {
         }
         let now = self.time();
         let timers = self.timers.borrow();
-        let next = timers.iter().filter(|t| !t.handle.cancelled.get()).map(|t| t.when).min_by(f64::total_cmp)?;
+        let next =
+            timers.as_slice().iter().filter(|t| !t.handle.cancelled.get()).map(|t| t.when).min_by(f64::total_cmp)?;
         Some(Duration::from_secs_f64((next - now).max(0.0)))
     }
 
@@ -231,22 +253,13 @@ impl EventLoop {
             return true;
         }
         let now = self.time();
-        self.timers.borrow().iter().any(|t| t.when <= now && !t.handle.cancelled.get())
+        self.timers.borrow().as_slice().iter().any(|t| t.when <= now && !t.handle.cancelled.get())
     }
 
     /// One iteration: wait for the nearest timer (or not at all when work is ready), move
     /// due timers to the ready queue, then run the callbacks that were ready at that point.
     fn run_once(self: &Rc<Self>, vm: &mut Vm) -> Res<()> {
-        // Drop cancelled timers at the front.
-        loop {
-            let mut timers = self.timers.borrow_mut();
-            match timers.peek() {
-                Some(t) if t.handle.cancelled.get() => {
-                    timers.pop();
-                }
-                _ => break,
-            }
-        }
+        self.purge_cancelled_timers();
         self.take_outside_work();
         let timeout = if !self.ready.borrow().is_empty() || self.stopping.get() {
             Some(Duration::ZERO)
@@ -263,17 +276,17 @@ impl EventLoop {
         // Worker results and signals that arrived during the wait run in this iteration.
         self.take_outside_work();
         super::signals::run_pending(vm)?;
-        let now = self.time();
-        loop {
+        // Due timers become ready in heap order.
+        let end_time = self.time() + CLOCK_RESOLUTION;
+        {
             let mut timers = self.timers.borrow_mut();
-            match timers.peek() {
-                Some(t) if t.when <= now => {
-                    let t = timers.pop().expect("peeked");
-                    if !t.handle.cancelled.get() {
-                        self.ready.borrow_mut().push_back(t.handle);
-                    }
+            let mut ready = self.ready.borrow_mut();
+            while timers.peek().is_some_and(|t| t.when < end_time) {
+                let t = timers.pop().expect("peeked");
+                t.handle.unschedule();
+                if !t.handle.cancelled.get() {
+                    ready.push_back(t.handle);
                 }
-                _ => break,
             }
         }
         let n = self.ready.borrow().len();
@@ -293,6 +306,30 @@ impl EventLoop {
         }
         vm.run_finalizers();
         Ok(())
+    }
+
+    /// Drops cancelled timers as CPython's `_run_once` does: all of them, re-heapifying,
+    /// when there are more than [`MIN_SCHEDULED_TIMER_HANDLES`] timers and more than half
+    /// are cancelled; else just those at the top of the heap.
+    fn purge_cancelled_timers(&self) {
+        let mut timers = self.timers.borrow_mut();
+        let count = self.timer_cancelled.get();
+        if timers.len() > MIN_SCHEDULED_TIMER_HANDLES && count * 2 > timers.len() {
+            timers.retain_and_heapify(|t| {
+                let live = !t.handle.cancelled.get();
+                if !live {
+                    t.handle.unschedule();
+                }
+                live
+            });
+            self.timer_cancelled.set(0);
+        } else {
+            while timers.peek().is_some_and(|t| t.handle.cancelled.get()) {
+                self.timer_cancelled.set(self.timer_cancelled.get().saturating_sub(1));
+                let t = timers.pop().expect("peeked");
+                t.handle.unschedule();
+            }
+        }
     }
 
     /// Waits up to `timeout` in `mio::Poll`. A pending Ctrl-C (the VM's interrupt flag)
@@ -349,7 +386,9 @@ impl EventLoop {
             ready.push_back(Rc::new(Handle {
                 callback: RefCell::new(Some(cb)),
                 cancelled: Cell::new(false),
+                scheduled: Cell::new(false),
                 when: None,
+                timer_cancelled: None,
             }));
         }
         drop(ready);

@@ -20,6 +20,16 @@ pub enum State {
     Cancelled,
 }
 
+/// What a cancellation leaves on a future: CPython's `_cancel_message` and
+/// `_cancelled_exc`, which never both hold something, so one field keeps futures small.
+pub enum Cancellation {
+    /// The message given to `cancel()` (`None` when none was).
+    Msg(Value),
+    /// The `CancelledError` a task's coroutine ended with, handed out once by the next
+    /// `result()`/`exception()`/await; the message is `None` meanwhile and afterwards.
+    Raised(Rc<crate::vm::value::Instance>),
+}
+
 /// The part of a future that only tasks have.
 pub struct TaskPart {
     /// The coroutine (or native awaitable) the task drives.
@@ -46,8 +56,8 @@ pub struct FutureObj {
     pub exception: RefCell<Value>,
     /// Done callbacks, in the order added.
     pub callbacks: RefCell<Vec<Value>>,
-    /// The message given to `cancel()`.
-    pub cancel_msg: RefCell<Value>,
+    /// The `cancel()` message or the `CancelledError` a task ended with.
+    pub cancel: RefCell<Cancellation>,
     /// True once `result()`/`exception()` saw the exception.
     pub retrieved: Cell<bool>,
     /// Present for tasks.
@@ -70,7 +80,7 @@ impl FutureObj {
             result: RefCell::new(Value::None),
             exception: RefCell::new(Value::None),
             callbacks: RefCell::default(),
-            cancel_msg: RefCell::new(Value::None),
+            cancel: RefCell::new(Cancellation::Msg(Value::None)),
             retrieved: Cell::new(false),
             task,
             gather_children: RefCell::new(None),
@@ -128,13 +138,13 @@ impl FutureObj {
             let waiter = t.waiter.borrow().clone();
             if let Some(w) = waiter {
                 if w.cancel(msg.clone()) {
-                    // The task will see CancelledError when it wakes up.
-                    *self.cancel_msg.borrow_mut() = msg;
+                    // The task will see the waiter's CancelledError when it wakes up; the
+                    // task's own message is left alone, as in CPython.
                     return true;
                 }
             }
             t.must_cancel.set(true);
-            *self.cancel_msg.borrow_mut() = msg;
+            self.set_cancel_message(msg);
             return true;
         }
         if self.done() {
@@ -153,16 +163,36 @@ impl FutureObj {
             }
             return any;
         }
-        *self.cancel_msg.borrow_mut() = msg;
+        self.set_cancel_message(msg);
         self.state.set(State::Cancelled);
         self.schedule_callbacks();
         true
     }
-    /// The `CancelledError` this future raises.
+    /// The `CancelledError` this future raises (CPython's `_make_cancelled_error`): the
+    /// one its task's coroutine ended with, the first time, else a new one carrying the
+    /// `cancel()` message.
     pub fn cancelled_error(&self, vm: &mut Vm) -> Exc {
-        let msg = self.cancel_msg.borrow().clone();
+        let raised = match &*self.cancel.borrow() {
+            Cancellation::Raised(i) => Some(i.clone()),
+            Cancellation::Msg(_) => None,
+        };
+        if let Some(i) = raised {
+            self.set_cancel_message(Value::None);
+            return Exc::Obj(i);
+        }
+        let msg = self.cancel_message();
         let args = if msg.is_none() { vec![] } else { vec![msg] };
         vm.exception_with_args(ExcKind::CancelledError, args)
+    }
+    /// The `cancel()` message (CPython's `_cancel_message`).
+    pub fn cancel_message(&self) -> Value {
+        match &*self.cancel.borrow() {
+            Cancellation::Msg(m) => m.clone(),
+            Cancellation::Raised(_) => Value::None,
+        }
+    }
+    fn set_cancel_message(&self, msg: Value) {
+        *self.cancel.borrow_mut() = Cancellation::Msg(msg);
     }
     /// `result()`.
     pub fn get_result(&self, vm: &mut Vm) -> Res<Value> {
@@ -295,7 +325,7 @@ impl Drop for FutureObj {
             result: RefCell::new(Value::None),
             exception: RefCell::new(exc),
             callbacks: RefCell::default(),
-            cancel_msg: RefCell::new(Value::None),
+            cancel: RefCell::new(Cancellation::Msg(Value::None)),
             retrieved: Cell::new(true),
             task: self.task.as_mut().map(|t| TaskPart {
                 coro: std::mem::replace(&mut t.coro, Value::None),
@@ -466,16 +496,34 @@ fn task_uncancel(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::Int(n as i64))
 }
 
+fn task_set_result(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
+    Err(Exc::runtime_error("Task does not support set_result operation"))
+}
+fn task_set_exception(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
+    Err(Exc::runtime_error("Task does not support set_exception operation"))
+}
+fn fut_make_cancelled_error(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let f = this_future(a)?;
+    let e = f.cancelled_error(vm);
+    Ok(Value::Instance(vm.materialize(e)))
+}
+
 fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Option<Value>> {
     let _ = vm;
     let s = name.to_string_owned();
+    let data = |f: &dyn Fn(&FutureObj) -> Value| Ok(future_of(this).map(|fut| f(&fut)));
     let f: (&'static str, NativeFn) = match s.as_str() {
+        "_cancel_message" => return data(&|f| f.cancel_message()),
+        "_cancel_requested" => return data(&|f| Value::Bool(f.cancel_requested.get())),
+        "_make_cancelled_error" => ("_make_cancelled_error", fut_make_cancelled_error),
         "done" => ("done", fut_done),
         "cancelled" => ("cancelled", fut_cancelled),
         "result" => ("result", fut_result),
         "exception" => ("exception", fut_exception),
         "set_result" if !is_task => ("set_result", fut_set_result),
         "set_exception" if !is_task => ("set_exception", fut_set_exception),
+        "set_result" => ("set_result", task_set_result),
+        "set_exception" => ("set_exception", task_set_exception),
         "cancel" => ("cancel", fut_cancel),
         "add_done_callback" => ("add_done_callback", fut_add_done_callback),
         "remove_done_callback" => ("remove_done_callback", fut_remove_done_callback),
@@ -553,8 +601,12 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
     let mut exc = exc;
     if t.must_cancel.get() {
         t.must_cancel.set(false);
-        let e = task.cancelled_error(vm);
-        exc = Some(Value::Instance(vm.materialize(e)));
+        let cancelled = vm.exc_class(ExcKind::CancelledError).clone();
+        let is_cancel = matches!(&exc, Some(Value::Instance(i)) if i.class.is_subclass(&cancelled));
+        if !is_cancel {
+            let e = task.cancelled_error(vm);
+            exc = Some(Value::Instance(vm.materialize(e)));
+        }
     }
     *t.waiter.borrow_mut() = None;
     let prev = lp.current_task.replace(Some(task.clone()));
@@ -573,7 +625,8 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
     match r {
         Ok(GenResult::Return(v)) => {
             if t.must_cancel.get() {
-                // Cancelled while finishing: report it as cancelled.
+                // Cancelled while finishing: report it as cancelled (with the message).
+                t.must_cancel.set(false);
                 task.state.set(super::future::State::Cancelled);
                 task.schedule_callbacks();
             } else {
@@ -592,7 +645,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                     f.callbacks.borrow_mut().push(wakeup_callback(task, &f));
                     *t.waiter.borrow_mut() = Some(f.clone());
                     if t.must_cancel.get() {
-                        let msg = task.cancel_msg.borrow().clone();
+                        let msg = task.cancel_message();
                         if f.cancel(msg) {
                             t.must_cancel.set(false);
                         }
@@ -612,12 +665,10 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
         Err(e) => {
             let inst = vm.materialize(e);
             if inst.class.is_subclass(vm.exc_class(ExcKind::CancelledError)) {
+                // CPython keeps the exception for the next `result()` and cancels the
+                // future part without a message.
                 task.state.set(State::Cancelled);
-                if let Some(Value::Tuple(args)) = inst.get_attr(vm.syms.args) {
-                    if let Some(m) = args.first() {
-                        *task.cancel_msg.borrow_mut() = m.clone();
-                    }
-                }
+                *task.cancel.borrow_mut() = Cancellation::Raised(inst);
                 task.schedule_callbacks();
             } else {
                 let fatal = inst.class.is_subclass(vm.exc_class(ExcKind::KeyboardInterrupt))

@@ -12,6 +12,7 @@ pub mod queues;
 pub mod sync;
 pub mod signals;
 pub mod threads;
+pub mod timer_heap;
 
 use crate::builtins::{bound_native, check_args, take_kw};
 use crate::vm::gen::{GenKind, GenResult};
@@ -85,8 +86,7 @@ pub struct HandleRef(pub Rc<Handle>);
 fn handle_cancel(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if let Some(Value::Other(o)) = a.pos.first() {
         if let Some(h) = o.as_any().downcast_ref::<HandleRef>() {
-            h.0.cancelled.set(true);
-            h.0.callback.borrow_mut().take();
+            h.0.cancel();
         }
     }
     Ok(Value::None)
@@ -189,20 +189,24 @@ fn loop_shutdown_asyncgens(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     vm.call(&f, vec![Value::list(gens)])
 }
 
-/// Creates a task for a coroutine on `lp` and schedules its first step.
+/// Creates a task for a coroutine on `lp` and schedules its first step (`loop.create_task`:
+/// the loop must be open; only an unnamed task takes a number from the name counter).
 pub fn create_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Value>) -> Res<Rc<FutureObj>> {
+    if lp.closed.get() {
+        return Err(Exc::runtime_error("Event loop is closed"));
+    }
     if !is_coroutine(&coro) {
         let r = vm.repr(&coro)?;
         return Err(Exc::type_error(format!("a coroutine was expected, got {r}")));
     }
-    if lp.closed.get() {
-        return Err(Exc::runtime_error("Event loop is closed"));
-    }
-    // The counter advances for named tasks too, as `asyncio.create_task` does.
-    let default_name = next_task_name();
+    spawn_task(vm, lp, coro, name)
+}
+
+/// Makes a task driving `coro` (not checked) and schedules its first step.
+fn spawn_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Value>) -> Res<Rc<FutureObj>> {
     let name = match name {
         Some(n) if !n.is_none() => Value::string(vm.str_of(&n)?),
-        _ => default_name,
+        _ => next_task_name(),
     };
     let task = FutureObj::new(
         lp,
@@ -230,7 +234,8 @@ thread_local! {
     static TASK_COUNTER: Cell<u64> = const { Cell::new(1) };
 }
 
-/// The next default task name (`Task-N`); also used where CPython creates a task that aio
+/// The next default task name (`Task-N`, one counter for the process as CPython's
+/// `_task_name_counter`); also used where CPython creates a task that aio
 /// does not need (an address lookup), so later task names stay the same as CPython's.
 pub(crate) fn next_task_name() -> Value {
     let n = TASK_COUNTER.with(|c| {
@@ -253,10 +258,7 @@ pub fn run_until_complete(vm: &mut Vm, lp: &Rc<EventLoop>, aw: Value) -> Res<Val
     if loop_in_run_forever().is_some() {
         return Err(Exc::runtime_error("Cannot run the event loop while another loop is running"));
     }
-    let fut = match future_of(&aw) {
-        Some(f) => f,
-        None => create_task(vm, lp, aw, None)?,
-    };
+    let fut = ensure_future_on(vm, aw, Some(lp))?;
     let stopper = bound_native(loop_value(lp), "_stop", loop_stop);
     if fut.done() {
         return fut.get_result(vm);
@@ -291,27 +293,92 @@ fn loop_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     lp.closed.set(true);
     Ok(Value::None)
 }
-fn loop_call_soon(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let lp = this_loop(a)?;
+/// The arguments of `loop.call_soon(callback, *args, context=None)` and its timed
+/// variants, checked as CPython's signatures do: `fixed` positional parameters before
+/// `*args` (named in `params` for the "missing" message), only `context` as a keyword.
+fn call_args(a: &mut Args, method: &str, params: &[&str]) -> Res<()> {
     take_kw(a, "context");
-    let f = a.pos.get(1).cloned().ok_or_else(|| Exc::type_error("call_soon() missing callback"))?;
+    crate::builtins::no_more_kw(&format!("BaseEventLoop.{method}"), a)?;
+    let given = a.pos.len().saturating_sub(1);
+    if given < params.len() {
+        let missing = &params[given..];
+        let names: Vec<String> = missing.iter().map(|p| format!("'{p}'")).collect();
+        let list = match names.len() {
+            1 => names[0].clone(),
+            _ => format!("{} and {}", names[..names.len() - 1].join(", "), names[names.len() - 1]),
+        };
+        return Err(Exc::type_error(format!(
+            "BaseEventLoop.{method}() missing {} required positional argument{}: {list}",
+            missing.len(),
+            if missing.len() == 1 { "" } else { "s" }
+        )));
+    }
+    Ok(())
+}
+
+/// Debug mode's check of a callback (CPython's `_check_callback`).
+fn check_callback(vm: &mut Vm, lp: &EventLoop, f: &Value, method: &str) -> Res<()> {
+    if !lp.debug.get() {
+        return Ok(());
+    }
+    let coro_fn = match f {
+        Value::Function(func) => func.code.flags.coroutine,
+        Value::BoundMethod(m) => matches!(&m.func, Value::Function(func) if func.code.flags.coroutine),
+        _ => false,
+    };
+    if is_coroutine(f) || coro_fn {
+        return Err(Exc::type_error(format!("coroutines cannot be used with {method}()")));
+    }
+    let callable = match f {
+        Value::Function(_) | Value::BoundMethod(_) | Value::Native(_) | Value::Class(_) => true,
+        Value::Instance(i) => i.class.lookup(vm.syms.call).is_some(),
+        _ => false,
+    };
+    if !callable {
+        let r = vm.repr(f)?;
+        return Err(Exc::type_error(format!("a callable object was expected by {method}(), got {r}")));
+    }
+    Ok(())
+}
+
+fn loop_call_soon(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let lp = this_loop(a)?;
+    call_args(a, "call_soon", &["callback"])?;
+    if lp.closed.get() {
+        return Err(Exc::runtime_error("Event loop is closed"));
+    }
+    let f = a.pos[1].clone();
+    check_callback(vm, &lp, &f, "call_soon")?;
     let args = a.pos[2..].to_vec();
     Ok(handle_value(lp.call_soon(Callback::Call(f, args))))
 }
 fn loop_call_later(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let lp = this_loop(a)?;
-    take_kw(a, "context");
-    let delay = vm.to_float(&a.pos.get(1).cloned().unwrap_or(Value::Int(0)))?;
-    let f = a.pos.get(2).cloned().ok_or_else(|| Exc::type_error("call_later() missing callback"))?;
-    let args = a.pos[3..].to_vec();
-    let when = lp.time() + delay;
-    Ok(handle_value(lp.call_at(when, Callback::Call(f, args))))
+    call_args(a, "call_later", &["delay", "callback"])?;
+    let delay = a.pos[1].clone();
+    if delay.is_none() {
+        return Err(Exc::type_error("delay must not be None"));
+    }
+    let when = vm.binary_op(crate::ast::BinOp::Add, Value::Float(lp.time()), delay)?;
+    schedule_at(vm, &lp, when, a)
 }
 fn loop_call_at(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let lp = this_loop(a)?;
-    take_kw(a, "context");
-    let when = vm.to_float(&a.pos.get(1).cloned().unwrap_or(Value::Int(0)))?;
-    let f = a.pos.get(2).cloned().ok_or_else(|| Exc::type_error("call_at() missing callback"))?;
+    call_args(a, "call_at", &["when", "callback"])?;
+    let when = a.pos[1].clone();
+    if when.is_none() {
+        return Err(Exc::type_error("when cannot be None"));
+    }
+    schedule_at(vm, &lp, when, a)
+}
+/// The common part of `call_at` and `call_later`: `a.pos[2]` is the callback.
+fn schedule_at(vm: &mut Vm, lp: &EventLoop, when: Value, a: &Args) -> Res<Value> {
+    if lp.closed.get() {
+        return Err(Exc::runtime_error("Event loop is closed"));
+    }
+    let f = a.pos[2].clone();
+    check_callback(vm, lp, &f, "call_at")?;
+    let when = vm.to_float(&when)?;
     let args = a.pos[3..].to_vec();
     Ok(handle_value(lp.call_at(when, Callback::Call(f, args))))
 }
@@ -345,12 +412,52 @@ fn loop_set_debug(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn loop_get_debug(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::Bool(this_loop(a)?.debug.get()))
 }
-fn loop_noop_async(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    // `shutdown_asyncgens()` / `shutdown_default_executor()`: an already-finished awaitable.
-    let lp = this_loop(a)?;
-    let f = FutureObj::new(&lp, None);
-    f.set_result(Value::None)?;
-    Ok(future_value(&f))
+fn loop_shutdown_default_executor(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    this_loop(a)?;
+    Ok(Value::Other(Rc::new(LoopShutdown { name: "shutdown_default_executor", state: Cell::new(0) })))
+}
+
+/// The coroutine `loop.shutdown_asyncgens()` / `loop.shutdown_default_executor()` returns.
+/// aio finalises async generators as they die and has no default executor, so it returns
+/// at its first step, as CPython's coroutines do when there is nothing to shut down; like
+/// them it is a coroutine, so `run_until_complete` wraps it in a task (which takes a
+/// number from the task-name counter).
+pub struct LoopShutdown {
+    name: &'static str,
+    /// 0: not started, 1: finished.
+    state: Cell<u8>,
+}
+
+impl NativeObject for LoopShutdown {
+    fn type_name(&self) -> &'static str {
+        "coroutine"
+    }
+    fn send(&self, _vm: &mut Vm, _v: Value) -> Option<Res<GenResult>> {
+        Some(if self.state.replace(1) == 0 {
+            Ok(GenResult::Return(Value::None))
+        } else {
+            Err(Exc::runtime_error("cannot reuse already awaited coroutine"))
+        })
+    }
+    fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
+        self.state.set(1);
+        Some(vm.exc_from_value(exc).and_then(Err))
+    }
+    fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        match name.to_string_owned().as_str() {
+            "__await__" | "__iter__" => {
+                Ok(Some(bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone()))))
+            }
+            "close" => Ok(Some(bound_native(this.clone(), "close", |_vm, _a| Ok(Value::None)))),
+            _ => Ok(None),
+        }
+    }
+    fn repr(&self) -> String {
+        format!("<coroutine object BaseEventLoop.{}>", self.name)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 impl NativeObject for LoopRef {
@@ -374,7 +481,7 @@ impl NativeObject for LoopRef {
             "set_debug" => ("set_debug", loop_set_debug),
             "get_debug" => ("get_debug", loop_get_debug),
             "shutdown_asyncgens" => ("shutdown_asyncgens", loop_shutdown_asyncgens),
-            "shutdown_default_executor" => ("shutdown_default_executor", loop_noop_async),
+            "shutdown_default_executor" => ("shutdown_default_executor", loop_shutdown_default_executor),
             _ => {
                 if let Some(m) = net::loop_method(this, name) {
                     return Ok(Some(m));
@@ -466,7 +573,7 @@ impl NativeObject for Sleep {
     fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
         self.state.set(3);
         if let Some(h) = self.handle.borrow_mut().take() {
-            h.cancelled.set(true);
+            h.cancel();
         }
         Some(vm.exc_from_value(exc).and_then(Err))
     }
@@ -517,21 +624,7 @@ fn get_running_loop(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
 }
 
 fn get_event_loop(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
-    if let Some(l) = running_loop() {
-        return Ok(loop_value(&l));
-    }
-    let l = CURRENT.with(|c| {
-        let mut c = c.borrow_mut();
-        match &*c {
-            Some(l) if !l.closed.get() => l.clone(),
-            _ => {
-                let l = EventLoop::new();
-                *c = Some(l.clone());
-                l
-            }
-        }
-    });
-    Ok(loop_value(&l))
+    Ok(loop_value(&running_or_current_loop()))
 }
 
 fn new_event_loop(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
@@ -566,70 +659,133 @@ fn create_task_fn(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             return Err(e);
         }
     };
-    create_task(vm, &lp, coro, name).map(|t| future_value(&t))
+    // CPython's `asyncio.create_task` makes an unnamed task (taking a number from the name
+    // counter) and then renames it.
+    let task = create_task(vm, &lp, coro, None)?;
+    if let Some(n) = name.filter(|n| !n.is_none()) {
+        if let Some(t) = &task.task {
+            *t.name.borrow_mut() = Value::string(vm.str_of(&n)?);
+        }
+    }
+    Ok(future_value(&task))
+}
+
+/// The loop a script value stands for.
+fn loop_of(v: &Value) -> Res<Rc<EventLoop>> {
+    if let Value::Other(o) = v {
+        if let Some(l) = o.as_any().downcast_ref::<LoopRef>() {
+            return Ok(l.0.clone());
+        }
+    }
+    Err(Exc::type_error("an event loop is required"))
+}
+
+/// The running loop, else the current loop of this thread (made when there is none), as
+/// CPython's `events._get_event_loop()`.
+fn running_or_current_loop() -> Rc<EventLoop> {
+    if let Some(l) = running_loop() {
+        return l;
+    }
+    CURRENT.with(|c| {
+        let mut c = c.borrow_mut();
+        match &*c {
+            Some(l) if !l.closed.get() => l.clone(),
+            _ => {
+                let l = EventLoop::new();
+                *c = Some(l.clone());
+                l
+            }
+        }
+    })
+}
+
+/// CPython's `tasks._ensure_future(aw, loop=lp)`: a future is returned as it is, a
+/// coroutine or an awaitable (an object with `__await__`) is wrapped in a new task on `lp`
+/// (else on the running or current loop).
+fn ensure_future_on(vm: &mut Vm, v: Value, lp: Option<&Rc<EventLoop>>) -> Res<Rc<FutureObj>> {
+    if let Some(f) = future_of(&v) {
+        if lp.is_some_and(|l| !Rc::ptr_eq(l, &f.lp)) {
+            return Err(Exc::value_error(
+                "The future belongs to a different loop than the one specified as the loop argument",
+            ));
+        }
+        return Ok(f);
+    }
+    let coro = is_coroutine(&v);
+    if !coro && vm.get_attr_opt(&v, vm.syms.await_)?.is_none() {
+        return Err(Exc::type_error("An asyncio.Future, a coroutine or an awaitable is required"));
+    }
+    let lp = lp.cloned().unwrap_or_else(running_or_current_loop);
+    if lp.closed.get() {
+        if let Value::Gen(g) = &v {
+            // CPython closes the coroutine, so no "never awaited" warning follows.
+            g.awaited.set(true);
+        }
+        return Err(Exc::runtime_error("Event loop is closed"));
+    }
+    if coro {
+        return spawn_task(vm, &lp, v, None);
+    }
+    // An awaitable: the task drives the iterator its `__await__` returns.
+    let await_method = vm.get_attr(&v, vm.syms.await_)?;
+    let it = vm.call(&await_method, vec![])?;
+    spawn_task(vm, &lp, it, None)
 }
 
 fn ensure_future(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let lp_arg = take_kw(a, "loop");
     check_args("ensure_future", a, 1, 1)?;
     let v = a.pos[0].clone();
+    let lp = match lp_arg {
+        Some(l) if !l.is_none() => Some(loop_of(&l)?),
+        _ => None,
+    };
+    let f = ensure_future_on(vm, v.clone(), lp.as_ref())?;
     if future_of(&v).is_some() {
         return Ok(v);
     }
-    let lp = match lp_arg {
-        Some(l) if !l.is_none() => {
-            let mut args = Args::default();
-            args.pos.push(l);
-            this_loop(&args)?
-        }
-        _ => match running_loop() {
-            Some(l) => l,
-            None => {
-                let mut empty = Args::default();
-                let lv = get_event_loop(vm, &mut empty)?;
-                let mut args = Args::default();
-                args.pos.push(lv);
-                this_loop(&args)?
-            }
-        },
-    };
-    if is_coroutine(&v) {
-        return create_task(vm, &lp, v, None).map(|t| future_value(&t));
+    Ok(future_value(&f))
+}
+
+/// `asyncio.isfuture(obj)`: an asyncio future, or an object whose class declares the
+/// future protocol (`_asyncio_future_blocking` not `None`).
+fn isfuture(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("isfuture", a, 1, 1)?;
+    let v = a.pos[0].clone();
+    if future_of(&v).is_some() {
+        return Ok(Value::Bool(true));
     }
-    // An awaitable with `__await__`: wrap it in a coroutine-driving task.
-    let aw = vm.get_attr_opt(&v, vm.syms.await_)?;
-    match aw {
-        Some(_) => {
-            let await_method = vm.get_attr(&v, vm.syms.await_)?;
-            let it = vm.call(&await_method, vec![])?;
-            let task = FutureObj::new(
-                &lp,
-                Some(TaskPart {
-                    coro: it,
-                    name: RefCell::new(Value::str("Task")),
-                    waiter: RefCell::new(None),
-                    must_cancel: Cell::new(false),
-                    cancels: Cell::new(0),
-                }),
-            );
-            lp.call_soon(Callback::Step(task.clone(), None));
-            Ok(future_value(&task))
-        }
-        None => Err(Exc::type_error("An asyncio.Future, a coroutine or an awaitable is required")),
+    let Value::Instance(i) = &v else { return Ok(Value::Bool(false)) };
+    if i.class.lookup(Sym::new("_asyncio_future_blocking")).is_none() {
+        return Ok(Value::Bool(false));
+    }
+    Ok(Value::Bool(!vm.get_attr(&v, Sym::new("_asyncio_future_blocking"))?.is_none()))
+}
+
+/// The `loop=None` argument of `current_task` and `all_tasks`: that loop, else the
+/// running one.
+fn loop_arg(a: &mut Args, fname: &str) -> Res<Rc<EventLoop>> {
+    let kw = take_kw(a, "loop");
+    crate::builtins::no_more_kw(fname, a)?;
+    check_args(fname, a, 0, 1)?;
+    match kw.or_else(|| a.pos.first().cloned()) {
+        Some(l) if !l.is_none() => loop_of(&l),
+        _ => current_loop_or_running(),
     }
 }
 
-fn current_task(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
-    let lp = current_loop_or_running()?;
+fn current_task(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let lp = loop_arg(a, "current_task")?;
     let t = lp.current_task.borrow().clone();
     Ok(t.map(|t| future_value(&t)).unwrap_or(Value::None))
 }
 
-fn all_tasks(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
-    let lp = current_loop_or_running()?;
+/// `asyncio.all_tasks(loop=None)`: the set of the loop's pending tasks.
+fn all_tasks(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let lp = loop_arg(a, "all_tasks")?;
     let tasks: Vec<Value> =
         lp.tasks.borrow().iter().filter_map(|w| w.upgrade()).filter(|t| !t.done()).map(|t| future_value(&t)).collect();
-    Ok(Value::list(tasks))
+    vm.new_set(tasks)
 }
 
 fn iscoroutine(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -683,22 +839,25 @@ fn run(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     }
     CURRENT.with(|c| *c.borrow_mut() = Some(lp.clone()));
     let r = signals::run_main(vm, &lp, main);
+    // CPython's `Runner.close()`: cancel what is left, then run the loop's two shutdown
+    // coroutines (each as a task); an error there wins over the result.
     cancel_all_tasks(vm, &lp);
-    let shutdown = crate::builtins::bound_native(loop_value(&lp), "shutdown_asyncgens", loop_shutdown_asyncgens);
-    if let Ok(coro) = vm.call(&shutdown, Vec::new()) {
-        let _ = run_until_complete(vm, &lp, coro);
-    }
-    // `shutdown_default_executor()`: wait for work handed to worker threads; meanwhile
-    // what is still ready (e.g. `aclose()` tasks of async generators dropped at the end) runs.
+    let shutdown = bound_native(loop_value(&lp), "shutdown_asyncgens", loop_shutdown_asyncgens);
+    let mut shut = vm.call(&shutdown, Vec::new()).and_then(|coro| run_until_complete(vm, &lp, coro));
+    // `shutdown_default_executor()`: wait for work handed to worker threads.
     let drained = lp.drain_jobs(vm);
+    if shut.is_ok() {
+        let coro = Value::Other(Rc::new(LoopShutdown { name: "shutdown_default_executor", state: Cell::new(0) }));
+        shut = run_until_complete(vm, &lp, coro);
+    }
+    // What is still ready (e.g. `aclose()` tasks of async generators dropped at the end).
     let _ = lp.run_ready(vm, 100);
     signals::loop_closed(&lp);
     lp.closed.set(true);
     CURRENT.with(|c| *c.borrow_mut() = None);
-    match (r, drained) {
-        (Ok(_), Err(e)) => Err(e),
-        (r, _) => r,
-    }
+    shut?;
+    drained?;
+    r
 }
 
 /// Cancels the tasks left on `lp` and runs the loop until they finish, reporting those that
@@ -764,6 +923,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ("ensure_future", ensure_future),
             ("current_task", current_task),
             ("all_tasks", all_tasks),
+            ("isfuture", isfuture),
             ("iscoroutine", iscoroutine),
             ("iscoroutinefunction", iscoroutinefunction),
             ("_gathering_future", gathering_future),
