@@ -59,9 +59,48 @@ struct Connect {
     errors: RefCell<Vec<Value>>,
     unix: bool,
     result: RefCell<Option<Value>>,
+    /// A host name's addresses, looked up on a worker thread (`Err`: the `gaierror`).
+    looked_up: Rc<RefCell<Option<Res<Vec<SocketAddr>>>>>,
+    /// True once the lookup was submitted.
+    lookup_started: std::cell::Cell<bool>,
 }
 
 impl Connect {
+    /// Host names are looked up off the loop thread, as CPython's `getaddrinfo` runs in
+    /// the default executor: `Some(step)` to wait for the lookup, `None` when the target
+    /// is known (or needs no lookup).
+    fn lookup(&self, vm: &mut Vm) -> Res<Option<Step>> {
+        if self.unix || self.target.borrow().is_some() {
+            return Ok(None);
+        }
+        let Some(name) = super::support::lookup_name(&self.host) else { return Ok(None) };
+        let got = self.looked_up.borrow_mut().take();
+        match got {
+            Some(Ok(addrs)) => {
+                let addrs = super::support::filter_addrs(vm, addrs, self.family)?;
+                *self.target.borrow_mut() = Some(Target::Tcp(addrs));
+                Ok(None)
+            }
+            Some(Err(e)) => Err(e),
+            None if self.lookup_started.replace(true) => Err(Exc::runtime_error("host name lookup lost")),
+            None => {
+                let port = super::support::port_of(vm, &self.port)?;
+                let fut = FutureObj::new(&self.lp, None);
+                let (slot, done) = (self.looked_up.clone(), fut.clone());
+                crate::modules::socket::resolve_then(&self.lp, Some(name), port, 0, 1, move |vm, r| {
+                    let r = match r {
+                        Ok(infos) => Ok(infos.iter().map(|i| i.addr).collect()),
+                        Err(e) => Err(crate::modules::socket::gai_error(vm, &e)),
+                    };
+                    *slot.borrow_mut() = Some(r);
+                    let _ = done.set_result(Value::None);
+                    Ok(())
+                })?;
+                Ok(Some(Step::Wait(fut)))
+            }
+        }
+    }
+
     fn resolve(&self, vm: &mut Vm) -> Res<()> {
         if self.target.borrow().is_some() {
             return Ok(());
@@ -211,6 +250,10 @@ impl Op for Connect {
             let st = std::mem::replace(&mut *self.state.borrow_mut(), State::Done);
             match st {
                 State::Next(i) => {
+                    if let Some(step) = self.lookup(vm)? {
+                        *self.state.borrow_mut() = State::Next(i);
+                        return Ok(step);
+                    }
                     self.resolve(vm)?;
                     let n = match &*self.target.borrow() {
                         Some(Target::Tcp(v)) => v.len(),
@@ -357,5 +400,7 @@ fn new_connect(lp: &Rc<EventLoop>, factory: Value, host: Value, port: Value, fam
         errors: RefCell::default(),
         unix,
         result: RefCell::new(None),
+        looked_up: Rc::default(),
+        lookup_started: std::cell::Cell::new(false),
     }
 }

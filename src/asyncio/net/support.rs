@@ -307,7 +307,7 @@ pub fn resolve(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
 /// `socket.gaierror`.
 pub fn resolve_host(vm: &mut Vm, host: &Value, port: &Value, passive: bool, family: i64) -> Res<Vec<SocketAddr>> {
     let port = port_of(vm, port)?;
-    let mut addrs: Vec<SocketAddr> = match host {
+    let addrs: Vec<SocketAddr> = match host {
         Value::None => {
             if passive {
                 vec![SocketAddr::from(([0, 0, 0, 0], port)), SocketAddr::from(([0u16; 8], port))]
@@ -340,6 +340,20 @@ pub fn resolve_host(vm: &mut Vm, host: &Value, port: &Value, passive: bool, fami
             return Err(Exc::type_error(format!("getaddrinfo() argument 1 must be string or None, not {t}")));
         }
     };
+    filter_addrs(vm, addrs, family)
+}
+
+/// A host name that needs a lookup (not a numeric address, not empty): the part of
+/// [`resolve_host`] that `create_connection` runs on a worker thread instead.
+pub fn lookup_name(host: &Value) -> Option<String> {
+    let Value::Str(s) = host else { return None };
+    let h = s.as_str();
+    let h = h.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(h);
+    (!h.is_empty() && h.parse::<std::net::IpAddr>().is_err()).then(|| h.to_string())
+}
+
+/// Keeps the addresses of `family` (0: any, 2: IPv4, 10: IPv6), first occurrence of each.
+pub fn filter_addrs(vm: &mut Vm, mut addrs: Vec<SocketAddr>, family: i64) -> Res<Vec<SocketAddr>> {
     match family {
         2 => addrs.retain(|a| a.is_ipv4()),
         10 => addrs.retain(|a| a.is_ipv6()),
