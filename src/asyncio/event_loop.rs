@@ -11,7 +11,22 @@ use std::cell::{Cell, RefCell};
 use std::cmp::Ordering;
 use std::collections::{BinaryHeap, VecDeque};
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The `mio` token of the loop's cross-thread [`EventLoop::waker`].
+const WAKER_TOKEN: mio::Token = mio::Token(usize::MAX - 1);
+
+/// Work that completes outside the loop (the embedding API's host futures, see
+/// `crate::embed::async_host`): while some is outstanding, an idle loop waits for it
+/// instead of reporting a deadlock, and after every wait the loop collects what completed.
+#[derive(Default)]
+pub struct External {
+    /// How many completions are outstanding.
+    pub pending: Cell<usize>,
+    /// The embedding API's state for this loop.
+    pub state: RefCell<Option<Rc<dyn std::any::Any>>>,
+}
 
 /// The longest single `mio::Poll` wait, so that a Ctrl-C is noticed within this time even
 /// if its signal arrived just before the wait began.
@@ -82,6 +97,13 @@ pub struct EventLoop {
     /// The script object for this loop while one is alive, so that every way of getting
     /// the loop gives the same object (`get_running_loop() is get_event_loop()`).
     pub script_value: RefCell<Weak<super::LoopRef>>,
+    /// Completions arriving from outside the loop (host futures).
+    pub external: External,
+    /// Wakes the `mio::Poll` from any thread (created on first use).
+    waker: RefCell<Option<Arc<mio::Waker>>>,
+    /// When set, no wait goes past this instant (a host driving the loop a time slice at a
+    /// time); with nothing to wait for, the loop idles until then instead of failing.
+    pub wait_cap: Cell<Option<Instant>>,
 }
 
 impl EventLoop {
@@ -100,7 +122,69 @@ impl EventLoop {
             current_task: RefCell::new(None),
             debug: Cell::new(false),
             script_value: RefCell::new(Weak::new()),
+            external: External::default(),
+            waker: RefCell::new(None),
+            wait_cap: Cell::new(None),
         })
+    }
+
+    /// A handle that wakes this loop's wait from any thread (one `mio::Waker` per loop,
+    /// shared by everything that needs one).
+    pub fn waker(&self) -> Res<Arc<mio::Waker>> {
+        if let Some(w) = &*self.waker.borrow() {
+            return Ok(w.clone());
+        }
+        let os_err = |e: std::io::Error| Exc::new(crate::vm::ExcKind::OSError, e.to_string());
+        let mut poll = self.poll.borrow_mut();
+        if poll.is_none() {
+            *poll = Some(mio::Poll::new().map_err(os_err)?);
+        }
+        let registry = poll.as_ref().map(|p| p.registry()).ok_or_else(|| Exc::runtime_error("no poll"))?;
+        let w = Arc::new(mio::Waker::new(registry, WAKER_TOKEN).map_err(os_err)?);
+        *self.waker.borrow_mut() = Some(w.clone());
+        Ok(w)
+    }
+
+    /// Schedules the completions of external work (see [`External`]).
+    pub fn collect_external(self: &Rc<Self>, vm: &mut Vm) -> Res<()> {
+        crate::embed::async_host::collect(self, vm)
+    }
+
+    /// Seconds until the nearest pending timer, if any.
+    pub fn next_timer_in(&self) -> Option<Duration> {
+        let timers = self.timers.borrow();
+        let now = self.time();
+        timers.iter().filter(|t| !t.handle.cancelled.get()).map(|t| t.when).min_by(f64::total_cmp).map(|w| {
+            Duration::from_secs_f64((w - now).max(0.0))
+        })
+    }
+
+    /// Runs the loop until `until`: ready callbacks, timers as they fall due and external
+    /// completions as they arrive, waiting in between, then returns (the embedding API's
+    /// time-sliced driving). Returns early when [`EventLoop::stop`] is called.
+    pub fn run_until(self: &Rc<Self>, vm: &mut Vm, until: Instant) -> Res<()> {
+        if self.closed.get() {
+            return Err(Exc::runtime_error("Event loop is closed"));
+        }
+        if self.running.get() || super::loop_in_run_forever().is_some() {
+            return Err(Exc::runtime_error("This event loop is already running"));
+        }
+        self.running.set(true);
+        super::set_running_loop(Some(self.clone()));
+        self.wait_cap.set(Some(until));
+        let r = loop {
+            if let Err(e) = self.run_once(vm) {
+                break Err(e);
+            }
+            if self.stopping.get() || Instant::now() >= until {
+                break Ok(());
+            }
+        };
+        self.wait_cap.set(None);
+        self.stopping.set(false);
+        self.running.set(false);
+        super::set_running_loop(None);
+        r
     }
 
     /// `loop.time()`: seconds on a monotonic clock.
@@ -184,7 +268,7 @@ impl EventLoop {
     }
 
     /// True when a callback is ready or a timer is due.
-    fn has_ready_work(&self) -> bool {
+    pub fn has_ready_work(&self) -> bool {
         if self.ready.borrow().iter().any(|h| !h.cancelled.get()) {
             return true;
         }
@@ -205,14 +289,21 @@ impl EventLoop {
                 _ => break,
             }
         }
-        let timeout = if !self.ready.borrow().is_empty() || self.stopping.get() {
+        let mut timeout = if !self.ready.borrow().is_empty() || self.stopping.get() {
             Some(Duration::ZERO)
         } else {
             self.timers.borrow().peek().map(|t| Duration::from_secs_f64((t.when - self.time()).max(0.0)))
         };
+        if let Some(cap) = self.wait_cap.get() {
+            let left = cap.saturating_duration_since(Instant::now());
+            timeout = Some(timeout.map_or(left, |t| t.min(left)));
+        }
         if timeout != Some(Duration::ZERO) {
             vm.flush_stdout();
             self.wait(vm, timeout)?;
+        }
+        if self.external.pending.get() > 0 {
+            self.collect_external(vm)?;
         }
         let now = self.time();
         loop {
@@ -247,9 +338,12 @@ impl EventLoop {
     /// (`EINTR`), and the wait is cut into slices of at most [`INTERRUPT_SLICE`] so that a
     /// signal landing just before the poll starts is seen soon too.
     fn wait(&self, vm: &Vm, timeout: Option<Duration>) -> Res<()> {
-        let Some(t) = timeout else {
+        let t = match timeout {
+            Some(t) => t,
+            // Only external work (a host future) can make something ready: wait for it.
+            None if self.external.pending.get() > 0 => Duration::from_secs(365 * 86_400),
             // Nothing can ever become ready: CPython would block forever here.
-            return Err(Exc::runtime_error("event loop has nothing to wait for (deadlock)"));
+            None => return Err(Exc::runtime_error("event loop has nothing to wait for (deadlock)")),
         };
         let mut poll = self.poll.borrow_mut();
         if poll.is_none() {
@@ -258,8 +352,9 @@ impl EventLoop {
         let mut events = mio::Events::with_capacity(16);
         let deadline = Instant::now() + t;
         loop {
-            vm.take_interrupt()?;
-            let left = deadline.saturating_duration_since(Instant::now());
+            // Ctrl-C, and the embedding API's stop request and deadline.
+            vm.poll_limits()?;
+            let left = deadline.saturating_duration_since(Instant::now()).min(vm.until_deadline());
             if let Some(p) = poll.as_mut() {
                 // A signal interrupting the wait is not an error: check the flag and go on.
                 let _ = p.poll(&mut events, Some(left.min(INTERRUPT_SLICE)));
@@ -268,7 +363,7 @@ impl EventLoop {
                 break;
             }
         }
-        vm.take_interrupt()
+        vm.poll_limits()
     }
 
     fn run_callback(self: &Rc<Self>, vm: &mut Vm, cb: Callback) -> Res<()> {
@@ -281,10 +376,9 @@ impl EventLoop {
             Ok(()) => Ok(()),
             Err(e) => {
                 let inst = vm.materialize(e);
-                // KeyboardInterrupt and SystemExit end the loop; anything else is reported.
-                if inst.class.is_subclass(vm.exc_class(crate::vm::ExcKind::KeyboardInterrupt))
-                    || inst.class.is_subclass(vm.exc_class(crate::vm::ExcKind::SystemExit))
-                {
+                // KeyboardInterrupt, SystemExit and the embedding limits end the loop;
+                // anything else is reported.
+                if vm.is_fatal(&inst) {
                     return Err(Exc::Obj(inst));
                 }
                 let text = crate::traceback::format_exception(vm, &inst);

@@ -43,6 +43,12 @@ pub fn set_host_loop(lp: Option<Rc<EventLoop>>) {
     HOST.with(|h| *h.borrow_mut() = lp);
 }
 
+/// The host loop set with [`set_host_loop`], if any (an engine restores it after a call,
+/// so engines on one thread do not see each other's loops).
+pub fn host_loop() -> Option<Rc<EventLoop>> {
+    HOST.with(|h| h.borrow().clone())
+}
+
 fn set_running_loop(lp: Option<Rc<EventLoop>>) {
     RUNNING.with(|r| *r.borrow_mut() = lp);
 }
@@ -141,6 +147,7 @@ pub fn create_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Va
     if lp.closed.get() {
         return Err(Exc::runtime_error("Event loop is closed"));
     }
+    vm.check_task_cap(lp)?;
     thread_local! {
         static COUNTER: Cell<u64> = const { Cell::new(1) };
     }

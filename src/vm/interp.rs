@@ -96,9 +96,10 @@ impl Vm {
     /// Raises `RecursionError` when the frame stack is at the limit.
     #[inline]
     pub(crate) fn check_depth(&self) -> Res<()> {
-        // Ctrl-C: every script call (and generator resumption) passes here, so recursive code
-        // without loops is interruptible too; raised in the caller, at the call. One load.
-        self.take_interrupt()?;
+        // Ctrl-C and the embedding limits: every script call (and generator resumption)
+        // passes here, so recursive code without loops is interruptible too; raised in the
+        // caller, at the call. One decrement (see `Vm::tick`).
+        self.tick()?;
         // The outermost nested run (the module body) is not a Python-level frame of its own.
         if self.frames.len() + self.native_depth > self.recursion_limit {
             return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded"));
@@ -593,9 +594,10 @@ impl Vm {
                     self.push(Value::Bool(r != neg));
                 }
                 Op::Jump(t) => {
-                    // Ctrl-C: every loop (`while`, `for`, `continue`) ends in a backward jump.
+                    // Ctrl-C and limits: every loop (`while`, `for`, `continue`) ends in a
+                    // backward jump.
                     if (t.0 as usize) < *ip {
-                        self.take_interrupt()?;
+                        self.tick()?;
                     }
                     *ip = t.0 as usize
                 }
@@ -735,6 +737,8 @@ impl Vm {
                 }
                 Op::BuildString(n) => {
                     let at = self.stack.len() - n as usize;
+                    let len: usize = self.stack[at..].iter().map(|v| if let Value::Str(p) = v { p.s.len() } else { 0 }).sum();
+                    self.mem_charge(len)?;
                     let mut s = String::new();
                     for v in self.stack.drain(at..) {
                         if let Value::Str(p) = v {
@@ -747,7 +751,9 @@ impl Vm {
                     let v = self.stack.pop().unwrap_or_default();
                     let n = self.stack.len();
                     if let Value::List(l) = &self.stack[n - depth as usize] {
-                        l.items.borrow_mut().push(v);
+                        let mut items = l.items.borrow_mut();
+                        self.mem_charge_push(&items)?;
+                        items.push(v);
                     }
                 }
                 Op::SetAdd(depth) => {
@@ -767,6 +773,7 @@ impl Vm {
                     let it = self.stack.pop().unwrap_or_default();
                     let list = self.stack.last().cloned().unwrap_or_default();
                     let items = self.collect(&it)?;
+                    self.mem_charge(items.len() * std::mem::size_of::<Value>())?;
                     if let Value::List(l) = list {
                         l.items.borrow_mut().extend(items);
                     }
