@@ -42,8 +42,10 @@ fn exec_eval_and_globals() {
 #[test]
 fn call_script_functions_with_rust_values() {
     let mut e = engine();
-    e.exec("def f(a, b, *rest):\n    return [a + b, len(rest)]\nclass P:\n    def __init__(self, v):\n        self.v = v")
-        .unwrap();
+    e.exec(
+        "def f(a, b, *rest):\n    return [a + b, len(rest)]\nclass P:\n    def __init__(self, v):\n        self.v = v",
+    )
+    .unwrap();
     let r: (i64, usize) = e.call("f", (1, 2, "x", 3.5)).unwrap();
     assert_eq!(r, (3, 2));
     let r: Vec<String> = e.call("sorted", (vec!["b", "a"],)).unwrap();
@@ -67,7 +69,7 @@ fn call_async_runs_the_loop_until_done() {
         async def main(n):
             return sum(await asyncio.gather(*(work(i) for i in range(n))))
     "#))
-    .unwrap();
+        .unwrap();
     let r: i64 = e.call_async("main", (5,)).unwrap();
     assert_eq!(r, 20);
 }
@@ -77,8 +79,11 @@ fn exec_file_runs_a_script() {
     let dir = std::env::temp_dir().join(format!("aio-embed-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("helper.aio"), "def twice(x):\n    return x * 2\n").unwrap();
-    std::fs::write(dir.join("main.aio"), "import helper\nresult = helper.twice(21)\nprint(__file__.endswith('main.aio'))")
-        .unwrap();
+    std::fs::write(
+        dir.join("main.aio"),
+        "import helper\nresult = helper.twice(21)\nprint(__file__.endswith('main.aio'))",
+    )
+    .unwrap();
     let mut e = engine();
     e.exec_file(dir.join("main.aio")).unwrap();
     assert_eq!(e.get::<i64>("result").unwrap(), 42);
@@ -280,7 +285,7 @@ fn native_modules_and_classes() {
         a.balance += 1
         accounts = bank.open_two('bob') + [a]
     "#))
-    .unwrap();
+        .unwrap();
     assert_eq!(e.eval::<i64>("bank.total(accounts)").unwrap(), 26);
     assert_eq!(e.eval::<String>("repr(a)").unwrap(), "Account(\"ada\", 16)");
     assert_eq!(e.eval::<i64>("len(a)").unwrap(), 3);
@@ -339,7 +344,7 @@ fn async_host_functions_are_awaited() {
                 err = repr(k)
             return [a, b, await ready(41), err]
     "#))
-    .unwrap();
+        .unwrap();
     let t0 = Instant::now();
     let r: (i64, i64, i64, String) = e.call_async("main", ()).unwrap();
     assert_eq!(r, (10, 20, 42, "KeyError('gone')".to_string()));
@@ -373,7 +378,7 @@ fn cancelled_host_futures_are_dropped() {
             except asyncio.TimeoutError:
                 return 'timeout'
     "#))
-    .unwrap();
+        .unwrap();
     assert_eq!(e.call_async::<String>("main", ()).unwrap(), "timeout");
     e.run_until_idle().unwrap();
     assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
@@ -410,12 +415,9 @@ fn a_future_completed_from_another_thread() {
                     out.append(f'{type(ex).__name__}: {ex}')
             return out
     "#))
-    .unwrap();
+        .unwrap();
     let r: Vec<String> = e.call_async("both", ()).unwrap();
-    assert_eq!(
-        r,
-        ["ValueError: bad input", "RuntimeError: the host dropped the future without completing it"]
-    );
+    assert_eq!(r, ["ValueError: bad input", "RuntimeError: the host dropped the future without completing it"]);
 }
 
 // ---- 6. the host keeps control ----
@@ -432,7 +434,7 @@ fn drive_the_loop_a_step_or_a_slice_at_a_time() {
                 await asyncio.sleep(0.01)
             return 'done'
     "#))
-    .unwrap();
+        .unwrap();
     let task = e.spawn("ticker", (5,)).unwrap();
     assert_eq!(e.get::<Vec<i64>>("ticks").unwrap(), Vec::<i64>::new());
     let st = e.step().unwrap();
@@ -521,13 +523,13 @@ fn sandbox_switches() {
         assert_eq!(err.exception_type(), Some(ty), "{src}: {err}");
     }
     let err = e.exec("open('x')").unwrap_err();
-    assert_eq!(
-        err.message(),
-        Some("open() is not allowed here (this sandbox has no file system access)")
-    );
+    assert_eq!(err.message(), Some("open() is not allowed here (this sandbox has no file system access)"));
     // What needs no outside access still works.
     e.exec("import os, time, asyncio, math, json\nj = json.dumps({'a': os.path.join('x', 'y')})").unwrap();
-    e.exec("async def main():\n    await asyncio.sleep(0.001)\n    return time.monotonic() > 0\nok = asyncio.run(main())").unwrap();
+    e.exec(
+        "async def main():\n    await asyncio.sleep(0.001)\n    return time.monotonic() > 0\nok = asyncio.run(main())",
+    )
+    .unwrap();
     assert!(e.get::<bool>("ok").unwrap());
     // Each switch alone.
     let mut e = Engine::builder().allow_env(false).build();
@@ -535,7 +537,7 @@ fn sandbox_switches() {
     assert_eq!(e.exec("import os\nos.getenv('X')").unwrap_err().exception_type(), Some("PermissionError"));
     let mut e = Engine::builder().allow_sleep(false).build();
     assert_eq!(e.exec("import time\ntime.sleep(0)").unwrap_err().exception_type(), Some("PermissionError"));
-    assert!(Capabilities::none().allows(aio::embed::Capability::Sleep) == false);
+    assert!(!Capabilities::none().allows(aio::embed::Capability::Sleep));
 }
 
 #[test]
@@ -641,7 +643,8 @@ fn recursion_limit() {
     assert_eq!(err.exception_type(), Some("RecursionError"));
     assert!(err.to_string().contains("[Previous line repeated"));
     // Scripts may catch it, lower the limit, not raise it.
-    e.exec("import sys\ndef g(n):\n    return g(n + 1)\ntry:\n    g(0)\nexcept RecursionError:\n    ok = True").unwrap();
+    e.exec("import sys\ndef g(n):\n    return g(n + 1)\ntry:\n    g(0)\nexcept RecursionError:\n    ok = True")
+        .unwrap();
     assert!(e.get::<bool>("ok").unwrap());
     e.exec("sys.setrecursionlimit(40)").unwrap();
     assert_eq!(e.exec("sys.setrecursionlimit(100000)").unwrap_err().exception_type(), Some("PermissionError"));
@@ -674,7 +677,7 @@ fn task_limit() {
             return s
         r = asyncio.run(many())
     "#))
-    .unwrap();
+        .unwrap();
     assert_eq!(e.get::<i64>("r").unwrap(), 19900);
 }
 

@@ -154,9 +154,12 @@ impl EventLoop {
     pub fn next_timer_in(&self) -> Option<Duration> {
         let timers = self.timers.borrow();
         let now = self.time();
-        timers.iter().filter(|t| !t.handle.cancelled.get()).map(|t| t.when).min_by(f64::total_cmp).map(|w| {
-            Duration::from_secs_f64((w - now).max(0.0))
-        })
+        timers
+            .iter()
+            .filter(|t| !t.handle.cancelled.get())
+            .map(|t| t.when)
+            .min_by(f64::total_cmp)
+            .map(|w| Duration::from_secs_f64((w - now).max(0.0)))
     }
 
     /// Runs the loop until `until`: ready callbacks, timers as they fall due and external

@@ -63,6 +63,7 @@ impl LoopStatus {
 /// The state saved across one call into the engine.
 struct Call {
     prev_host: Option<Rc<EventLoop>>,
+    prev_stack_base: usize,
 }
 
 impl Engine {
@@ -76,7 +77,11 @@ impl Engine {
             *self.vm.host.gov.stop.waker.lock().unwrap_or_else(|e| e.into_inner()) = Some(w);
         }
         self.vm.host.gov.start_call();
-        Call { prev_host }
+        let prev_stack_base = self.vm.host.stack_base.get();
+        if prev_stack_base == 0 {
+            self.vm.host.stack_base.set(super::limits::stack_position());
+        }
+        Call { prev_host, prev_stack_base }
     }
 
     /// Ends a call: runs pending finalisers, turns the outcome into the API's result, and
@@ -101,6 +106,7 @@ impl Engine {
         self.vm.host.gov.tripped.set(None);
         self.vm.host.gov.end_call();
         crate::asyncio::set_host_loop(call.prev_host);
+        self.vm.host.stack_base.set(call.prev_stack_base);
         self.vm.flush_stdout();
         out
     }
@@ -473,9 +479,11 @@ impl Vm {
         // `__aio_eval__ = <expr>`: compiled as a module, spans kept for tracebacks.
         let span = expr.span;
         let target = Expr { kind: ExprKind::Name("__aio_eval__".into()), span };
-        let ast = crate::ast::Module { body: vec![Stmt { kind: StmtKind::Assign { targets: vec![target], value: expr }, span }] };
-        let code =
-            crate::compiler::compile_module(&ast, filename, source).map_err(|e| self.syntax_error_exc(&e, filename, source))?;
+        let ast = crate::ast::Module {
+            body: vec![Stmt { kind: StmtKind::Assign { targets: vec![target], value: expr }, span }],
+        };
+        let code = crate::compiler::compile_module(&ast, filename, source)
+            .map_err(|e| self.syntax_error_exc(&e, filename, source))?;
         let key = Sym::new("__aio_eval__");
         let r = self.run_module_code(code, module.clone());
         let v = module.remove(key);

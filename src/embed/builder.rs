@@ -37,6 +37,7 @@ pub struct Builder {
     capture: bool,
     module_path: Vec<PathBuf>,
     argv: Vec<String>,
+    stack_size: Option<usize>,
 }
 
 impl Builder {
@@ -148,6 +149,16 @@ impl Builder {
         self.module_path.push(dir.into());
         self
     }
+    /// How much of the calling thread's stack the VM may use for native code nested in
+    /// script code (`repr` of a `__repr__` that calls `repr`, `sorted(key=...)` calling
+    /// code that sorts, ...); past it such nesting raises `RecursionError` instead of
+    /// overflowing the stack. Script-to-script calls use no Rust stack. Default
+    /// [`super::DEFAULT_STACK_SIZE`] (1 MiB), safe on 2 MiB threads; raise it on a thread
+    /// with a bigger stack.
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.stack_size = Some(bytes);
+        self
+    }
     /// `sys.argv`.
     pub fn argv(mut self, argv: Vec<String>) -> Self {
         self.argv = argv;
@@ -162,6 +173,9 @@ impl Builder {
         let builtins = vm.builtins.clone();
         vm.restrict_module("builtins", &builtins);
         vm.search_path = self.module_path;
+        if let Some(s) = self.stack_size {
+            vm.host.stack_size.set(s);
+        }
         vm.argv = self.argv;
         if self.capture {
             let out = Rc::new(RefCell::new(Vec::new()));

@@ -83,9 +83,12 @@ impl<T: 'static> NativeObject for HostObject<T> {
                 Descriptor::StaticMethod(f) => Ok(Some(f.clone())),
                 _ => Ok(Some(Value::Descriptor(d))),
             },
-            Some(f @ Value::Other(_)) => Ok(Some(crate::vm::value::Value::BoundMethod(Rc::new(
-                crate::vm::value::BoundMethod { receiver: this.clone(), func: f },
-            )))),
+            Some(f @ Value::Other(_)) => {
+                Ok(Some(crate::vm::value::Value::BoundMethod(Rc::new(crate::vm::value::BoundMethod {
+                    receiver: this.clone(),
+                    func: f,
+                }))))
+            }
             Some(other) => Ok(Some(other)),
             None if name == vm.syms.class => Ok(Some(Value::Class(self.info.class.clone()))),
             None => Ok(None),
@@ -99,13 +102,14 @@ impl<T: 'static> NativeObject for HostObject<T> {
                     let f = fset.clone();
                     vm.call(&f, vec![this.clone(), value]).map(|_| ())
                 }
-                Descriptor::Property { .. } => Err(Exc::attribute_error(format!(
-                    "property '{name}' of '{}' object has no setter",
-                    self.info.name
-                ))),
+                Descriptor::Property { .. } => {
+                    Err(Exc::attribute_error(format!("property '{name}' of '{}' object has no setter", self.info.name)))
+                }
                 _ => Err(Exc::attribute_error(format!("'{}' object attribute '{name}' is read-only", self.info.name))),
             },
-            Some(_) => Err(Exc::attribute_error(format!("'{}' object attribute '{name}' is read-only", self.info.name))),
+            Some(_) => {
+                Err(Exc::attribute_error(format!("'{}' object attribute '{name}' is read-only", self.info.name)))
+            }
             None => Err(Exc::attribute_error(format!("'{}' object has no attribute '{name}'", self.info.name))),
         })
     }
@@ -430,13 +434,16 @@ impl<T: 'static> ClassBuilder<T> {
             let ctor: Box<RawFn> = match self.ctor {
                 Some(c) => Box::new(move |vm, args, kw| {
                     // `Sub(...)` for a script subclass would make a `T`, not a `Sub`.
-                    let is_me = matches!((args.first(), me.upgrade()), (Some(Value::Class(c)), Some(m)) if Rc::ptr_eq(c, &m));
+                    let is_me =
+                        matches!((args.first(), me.upgrade()), (Some(Value::Class(c)), Some(m)) if Rc::ptr_eq(c, &m));
                     if !is_me {
                         return Err(Exc::type_error(format!("host class '{cname}' cannot be subclassed")));
                     }
                     c(vm, args, kw)
                 }),
-                None => Box::new(move |_vm, _args, _kw| Err(Exc::type_error(format!("cannot create '{qual}' instances")))),
+                None => {
+                    Box::new(move |_vm, _args, _kw| Err(Exc::type_error(format!("cannot create '{qual}' instances"))))
+                }
             };
             let new = HostFunction::value("__new__", ctor);
             d.insert(vm.syms.new, Value::Descriptor(Rc::new(Descriptor::StaticMethod(new))));

@@ -182,7 +182,9 @@ impl FromValue for f64 {
             Value::Float(f) => Ok(*f),
             Value::Int(i) => Ok(*i as f64),
             Value::Bool(b) => Ok(*b as i64 as f64),
-            Value::BigInt(b) => b.to_f64().filter(|f| f.is_finite()).ok_or_else(|| Exc::overflow("int too large to convert to float")),
+            Value::BigInt(b) => {
+                b.to_f64().filter(|f| f.is_finite()).ok_or_else(|| Exc::overflow("int too large to convert to float"))
+            }
             _ => Err(wrong_type::<f64>(vm, &v)),
         }
     }
@@ -339,16 +341,16 @@ impl<T: FromValue> FromValue for Option<T> {
 
 /// The items of an iterable the way collections accept them (not `str` or `dict`, whose
 /// iteration would surprise a host asking for a list).
-fn sequence_items<T: FromValue>(v: &Value, vm: &mut Vm, desc: impl Fn() -> String) -> Res<Vec<Value>> {
+fn sequence_items(v: &Value, vm: &mut Vm, desc: impl Fn() -> String) -> Res<Vec<Value>> {
     match v {
         Value::List(l) => Ok(l.items.borrow().clone()),
         Value::Tuple(t) => Ok(t.to_vec()),
         Value::Str(_) | Value::Dict(_) | Value::None | Value::Int(_) | Value::Float(_) | Value::Bool(_) => {
             Err(Exc::type_error(format!("expected {}, not {}", desc(), vm.type_name(v))))
         }
-        other => vm
-            .collect(other)
-            .map_err(|_| Exc::type_error(format!("expected {}, not {}", desc(), vm.type_name(other)))),
+        other => {
+            vm.collect(other).map_err(|_| Exc::type_error(format!("expected {}, not {}", desc(), vm.type_name(other))))
+        }
     }
 }
 
@@ -383,7 +385,7 @@ impl<T: ToValue, const N: usize> ToValue for [T; N] {
 }
 impl<T: FromValue> FromValue for Vec<T> {
     fn from_value(v: Value, vm: &mut Vm) -> Res<Self> {
-        let items = sequence_items::<T>(&v, vm, Self::type_desc)?;
+        let items = sequence_items(&v, vm, Self::type_desc)?;
         items.into_iter().map(|x| T::from_value(x, vm)).collect()
     }
     fn type_desc() -> String {
@@ -420,7 +422,7 @@ impl<T: ToValue> ToValue for BTreeSet<T> {
 }
 impl<T: FromValue + Eq + Hash, S: BuildHasher + Default> FromValue for HashSet<T, S> {
     fn from_value(v: Value, vm: &mut Vm) -> Res<Self> {
-        let items = sequence_items::<T>(&v, vm, Self::type_desc)?;
+        let items = sequence_items(&v, vm, Self::type_desc)?;
         items.into_iter().map(|x| T::from_value(x, vm)).collect()
     }
     fn type_desc() -> String {
@@ -429,7 +431,7 @@ impl<T: FromValue + Eq + Hash, S: BuildHasher + Default> FromValue for HashSet<T
 }
 impl<T: FromValue + Ord> FromValue for BTreeSet<T> {
     fn from_value(v: Value, vm: &mut Vm) -> Res<Self> {
-        let items = sequence_items::<T>(&v, vm, Self::type_desc)?;
+        let items = sequence_items(&v, vm, Self::type_desc)?;
         items.into_iter().map(|x| T::from_value(x, vm)).collect()
     }
     fn type_desc() -> String {

@@ -1,7 +1,7 @@
 //! Limits on a script run: an instruction budget, a wall-clock deadline, a memory cap, a
 //! recursion limit, a cap on live tasks, and the host's stop request.
 //!
-//! Budget, deadline and stop are checked on the *tick* slow path ([`crate::vm::Vm::tick`]):
+//! Budget, deadline and stop are checked on the *tick* slow path (`Vm::tick`):
 //! the dispatch loop decrements a per-VM counter at every backward jump and call, and every
 //! [`TICK_SLICE`] ticks the slow path runs. Waits (the event loop's `mio::Poll`,
 //! `time.sleep`) check them too ([`crate::vm::Vm::poll_limits`]).
@@ -223,7 +223,8 @@ impl Vm {
             Limit::Stopped => "stopped by the host".to_string(),
         };
         let class = self.limit_class();
-        let inst = Instance { class, attrs: RefCell::new(vec![(self.syms.args, Value::tuple(vec![Value::string(msg)]))]) };
+        let inst =
+            Instance { class, attrs: RefCell::new(vec![(self.syms.args, Value::tuple(vec![Value::string(msg)]))]) };
         Exc::Obj(Rc::new(inst))
     }
 
@@ -280,5 +281,30 @@ impl Vm {
             )),
             _ => Ok(()),
         }
+    }
+}
+
+/// The address of a local: where the stack is now (the stack grows down on every platform
+/// Rust supports with threads).
+#[inline(always)]
+pub(crate) fn stack_position() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
+impl Vm {
+    /// Fails with `RecursionError` when native code nested in script code (each nested
+    /// dispatch loop, each level of `repr`) has used more of the host thread's stack than
+    /// [`crate::embed::Builder::stack_size`] allows. Inactive outside embedding calls.
+    #[inline]
+    pub(crate) fn check_stack(&self) -> Res<()> {
+        let base = self.host.stack_base.get();
+        if base != 0 && base.saturating_sub(stack_position()) > self.host.stack_size.get() {
+            return Err(Exc::new(
+                ExcKind::RecursionError,
+                "maximum recursion depth exceeded while calling a Python object (the host's stack is used up)",
+            ));
+        }
+        Ok(())
     }
 }

@@ -58,14 +58,34 @@ use std::sync::Arc;
 
 /// The embedding API's per-VM state (a field of [`crate::vm::Vm`]): sandbox switches,
 /// limits and their counters, registered host classes.
-#[derive(Default)]
 pub struct HostState {
+    /// Where the host's stack was when the current call into the engine began (0 outside
+    /// calls: then no stack check applies).
+    pub(crate) stack_base: Cell<usize>,
+    /// How much stack below `stack_base` nested native code may use.
+    pub(crate) stack_size: Cell<usize>,
     /// What the script may reach outside the VM.
     pub(crate) caps: Cell<Capabilities>,
     /// Limits and their counters.
     pub(crate) gov: limits::Governor,
     /// Host classes by Rust type.
     pub(crate) classes: RefCell<rustc_hash::FxHashMap<std::any::TypeId, Rc<class::ClassInfo>>>,
+}
+
+/// The stack a VM may use by default on the host's thread (see [`Builder::stack_size`]):
+/// safe on a 2 MiB thread, Rust's default for spawned threads.
+pub const DEFAULT_STACK_SIZE: usize = 1 << 20;
+
+impl Default for HostState {
+    fn default() -> Self {
+        HostState {
+            stack_base: Cell::new(0),
+            stack_size: Cell::new(DEFAULT_STACK_SIZE),
+            caps: Cell::default(),
+            gov: limits::Governor::default(),
+            classes: RefCell::default(),
+        }
+    }
 }
 
 /// Stops an engine's runs from any thread: the running script ends at its next tick (or

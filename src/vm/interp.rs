@@ -117,6 +117,8 @@ impl Vm {
 
     /// Runs until the frame at index `base` returns or yields.
     pub(crate) fn run(&mut self, base: usize) -> Res<Halt> {
+        // Each nested run uses Rust stack: bound it on an embedder's thread.
+        self.check_stack()?;
         loop {
             match self.dispatch(base) {
                 Ok(h) => return Ok(h),
@@ -737,7 +739,8 @@ impl Vm {
                 }
                 Op::BuildString(n) => {
                     let at = self.stack.len() - n as usize;
-                    let len: usize = self.stack[at..].iter().map(|v| if let Value::Str(p) = v { p.s.len() } else { 0 }).sum();
+                    let len: usize =
+                        self.stack[at..].iter().map(|v| if let Value::Str(p) = v { p.s.len() } else { 0 }).sum();
                     self.mem_charge(len)?;
                     let mut s = String::new();
                     for v in self.stack.drain(at..) {

@@ -1616,6 +1616,7 @@ impl Vm {
 
     /// Raises `RecursionError` when native nesting is too deep.
     pub(crate) fn check_depth_native(&self) -> Res<()> {
+        self.check_stack()?;
         if self.repr_stack.len() + self.native_depth + self.frames.len() > self.recursion_limit + 50 {
             return Err(Exc::new(
                 ExcKind::RecursionError,
