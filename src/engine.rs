@@ -191,16 +191,21 @@ impl Engine {
 
     /// The session's host loop, created on first use (and again if a script closed it).
     pub(crate) fn host_loop(&mut self) -> Rc<EventLoop> {
-        let lp = match &self.host_loop {
+        let lp = self.own_loop();
+        crate::asyncio::set_host_loop(Some(lp.clone()));
+        lp
+    }
+
+    /// The engine's loop, created on first use, without making it the thread's host loop.
+    pub(crate) fn own_loop(&mut self) -> Rc<EventLoop> {
+        match &self.host_loop {
             Some(lp) if !lp.closed.get() => lp.clone(),
             _ => {
                 let lp = EventLoop::new();
                 self.host_loop = Some(lp.clone());
                 lp
             }
-        };
-        crate::asyncio::set_host_loop(Some(lp.clone()));
-        lp
+        }
     }
 
     /// Runs a coroutine as a task on the host loop until it finishes. If it is interrupted

@@ -568,7 +568,8 @@ fn instruction_budget() {
         "#))
         .unwrap_err();
     assert_eq!(err.limit(), Some(Limit::Instructions));
-    assert_eq!(e.get::<i64>("caught").unwrap(), 1);
+    // Caught once at the trip, once more when the cleanup ticks ran out; then no more.
+    assert_eq!(e.get::<i64>("caught").unwrap(), 2);
     // A script that swallows it and ends still reports the limit.
     let err = e.exec("try:\n    while True:\n        pass\nexcept BaseException:\n    pass").unwrap_err();
     assert_eq!(err.limit(), Some(Limit::Instructions));
@@ -751,4 +752,68 @@ fn errors_render_like_the_cli() {
     // Errors are Send + Sync + 'static, for anyhow-style use.
     fn assert_send<T: Send + Sync + 'static + std::error::Error>(_: &T) {}
     assert_send(&err);
+}
+
+#[test]
+fn imports_under_the_file_system_switch() {
+    let dir = std::env::temp_dir().join(format!("aio-embed-imports-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("plugins")).unwrap();
+    std::fs::write(dir.join("sibling.aio"), "X = 1\n").unwrap();
+    std::fs::write(dir.join("plugins").join("util.aio"), "def twice(x):\n    return 2 * x\n").unwrap();
+    std::fs::write(dir.join("main.aio"), "import util\nr = util.twice(21)\n").unwrap();
+    // Without file system access the script's own directory is not searched, the host's
+    // module path is.
+    let mut e = Engine::builder().allow_fs(false).module_path(dir.join("plugins")).capture_output().build();
+    e.exec_file(dir.join("main.aio")).unwrap();
+    assert_eq!(e.get::<i64>("r").unwrap(), 42);
+    let err = e.exec_named("import sibling", &dir.join("x.aio").to_string_lossy()).unwrap_err();
+    assert_eq!(err.exception_type(), Some("ModuleNotFoundError"));
+    // With it, the importing file's directory is searched, as by the aio command.
+    let mut e = Engine::builder().capture_output().build();
+    e.exec_named("import sibling\ny = sibling.X", &dir.join("x.aio").to_string_lossy()).unwrap();
+    assert_eq!(e.get::<i64>("y").unwrap(), 1);
+    // Source modules need no file at all.
+    let mut e = Engine::builder().sandboxed().build();
+    e.register_source_module("helpers", "def inc(x):\n    return x + 1\n").unwrap();
+    assert_eq!(e.eval::<i64>("__import__('helpers').inc(1)").err().map(|e| e.exception_type().map(String::from)), Some(Some("NameError".into())));
+    e.exec("from helpers import inc").unwrap();
+    assert_eq!(e.eval::<i64>("inc(41)").unwrap(), 42);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn host_futures_outlive_the_call_that_started_them() {
+    let mut e = engine();
+    e.register_async_fn("later", |x: i64| aio::embed::thread_future(move || x * 2));
+    // Started by one call, awaited by another: the future lives on the engine's loop.
+    e.exec("pending = later(21)").unwrap();
+    e.exec("async def main():\n    return await pending").unwrap();
+    assert_eq!(e.call_async::<i64>("main", ()).unwrap(), 42);
+    assert!(e.loop_status().is_idle());
+    // A host future that panics fails the awaiting script, not the host.
+    e.register_async_fn("bad", || aio::embed::thread_future(|| -> i64 { panic!("worker died") }));
+    let prev = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    e.exec("async def fails():\n    return await bad()").unwrap();
+    let err = e.call_async::<i64>("fails", ()).unwrap_err();
+    std::panic::set_hook(prev);
+    assert_eq!(err.exception_type(), Some("RuntimeError"));
+    assert_eq!(err.message(), Some("host thread panicked: worker died"));
+}
+
+#[test]
+fn a_limit_report_shows_where_the_script_was() {
+    let mut e = Engine::builder().instruction_budget(5_000).capture_output().build();
+    let err = e.exec_named("def spin():\n    while True:\n        pass\n\nspin()\n", "spin.aio").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "Traceback (most recent call last):\n  File \"spin.aio\", line 5, in <module>\n    spin()\n  \
+         File \"spin.aio\", line 2, in spin\n    while True:\naio.LimitExceeded: instruction budget of 5000 exhausted"
+    );
+    // Nothing leaks to stderr, and `finally` blocks ran.
+    e.exec("log = []").unwrap();
+    let err = e.exec("try:\n    while True:\n        pass\nfinally:\n    log.append('cleanup')").unwrap_err();
+    assert_eq!(err.limit(), Some(Limit::Instructions));
+    assert_eq!(e.get::<Vec<String>>("log").unwrap(), ["cleanup"]);
+    assert_eq!(e.take_stderr(), "");
 }

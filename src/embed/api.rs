@@ -405,7 +405,7 @@ impl Engine {
 
     /// What is scheduled on the engine's loop.
     pub fn loop_status(&mut self) -> LoopStatus {
-        let lp = self.host_loop();
+        let lp = self.own_loop();
         let tasks = lp.tasks.borrow().iter().filter_map(|t| t.upgrade()).filter(|t| !t.done()).count();
         LoopStatus {
             ready: lp.has_ready_work(),
@@ -458,9 +458,8 @@ impl Engine {
         g.limits.set(limits);
         g.mem.cap.set(limits.memory.unwrap_or(0));
         g.mem.reset();
-        if let Some(r) = limits.recursion {
-            self.vm.recursion_limit = r;
-        }
+        // Without a host limit, the default (as `sys.getrecursionlimit()` starts).
+        self.vm.recursion_limit = limits.recursion.unwrap_or(1000);
     }
 
     /// Measures the approximate bytes the VM's live objects take (the measure the memory

@@ -7,10 +7,11 @@
 //! `time.sleep`) check them too ([`crate::vm::Vm::poll_limits`]).
 //!
 //! A tripped limit is *sticky*: it raises `aio.LimitExceeded` (a `BaseException`, so
-//! `except Exception` does not catch it), and every later tick raises it again until the
-//! run returns to the host, so `finally` blocks run but the script cannot carry on. The
-//! host sees [`crate::embed::Error::Limit`] with the [`Limit`] that ended the run; the next
-//! call into the engine starts with fresh limits.
+//! `except Exception` does not catch it), leaves [`CLEANUP_TICKS`] ticks for `finally`
+//! blocks, `except` clauses and `__exit__` methods to clean up, then raises again at every
+//! tick until the run returns to the host: the script cannot carry on. The host sees
+//! [`crate::embed::Error::Limit`] with the [`Limit`] that ended the run; the next call into
+//! the engine starts with fresh limits.
 
 use super::memory::MemState;
 use crate::vm::value::{Class, Instance, Layout, Value};
@@ -23,6 +24,9 @@ use std::time::{Duration, Instant};
 
 /// Ticks between two slow checks of the interrupt flag and the limits.
 pub const TICK_SLICE: u32 = 256;
+
+/// Ticks a run may still use after a limit trips, for its cleanup code.
+pub const CLEANUP_TICKS: u32 = 1000;
 
 /// Which limit ended a run (see [`crate::embed::Error::Limit`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -89,6 +93,8 @@ pub struct Governor {
     deadline_at: Cell<Option<Instant>>,
     /// The limit that tripped in the current call (sticky until the call returns).
     pub(crate) tripped: Cell<Option<Limit>>,
+    /// True once the cleanup ticks after a trip were handed out (once per call).
+    cleanup_given: Cell<bool>,
     /// The host's stop request.
     pub(crate) stop: Arc<StopShared>,
     /// Memory accounting.
@@ -104,6 +110,7 @@ impl Default for Governor {
             budget_left: Cell::new(u64::MAX),
             deadline_at: Cell::new(None),
             tripped: Cell::new(None),
+            cleanup_given: Cell::new(false),
             stop: Arc::new(StopShared::default()),
             mem: MemState::default(),
             limit_class: RefCell::new(None),
@@ -118,6 +125,7 @@ impl Governor {
         self.budget_left.set(l.instructions.unwrap_or(u64::MAX));
         self.deadline_at.set(l.deadline.map(|d| Instant::now() + d));
         self.tripped.set(None);
+        self.cleanup_given.set(false);
         self.mem.start_call();
     }
 
@@ -136,6 +144,7 @@ impl Vm {
         self.take_interrupt()?;
         let g = &self.host.gov;
         if let Some(kind) = g.tripped.get() {
+            // The cleanup ticks are used up.
             return Err(self.limit_exc(kind));
         }
         if g.stop.requested.load(Ordering::Relaxed) {
@@ -202,11 +211,19 @@ impl Vm {
         }
     }
 
-    /// Trips a limit: it stays tripped (every tick raises again) until the call returns.
+    /// Trips a limit: it stays tripped until the call returns; after the first trip of a
+    /// call, [`CLEANUP_TICKS`] ticks remain for cleanup code, then every tick raises again.
     pub(crate) fn trip(&self, kind: Limit) -> Exc {
-        self.host.gov.tripped.set(Some(kind));
-        self.ticks.set(0);
-        self.limit_exc(kind)
+        let g = &self.host.gov;
+        if g.tripped.get().is_none() {
+            g.tripped.set(Some(kind));
+        }
+        if g.cleanup_given.replace(true) {
+            self.ticks.set(0);
+        } else {
+            self.ticks.set(CLEANUP_TICKS);
+        }
+        self.limit_exc(g.tripped.get().unwrap_or(kind))
     }
 
     /// The `aio.LimitExceeded` exception for a tripped limit.

@@ -127,9 +127,6 @@ impl Vm {
 
     #[cold]
     fn mem_charge_slow(&self, bytes: usize) -> Res<()> {
-        if let Some(kind) = self.host.gov.tripped.get() {
-            return Err(self.trip(kind));
-        }
         self.mem_account(bytes, bytes)
     }
 
