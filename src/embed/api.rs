@@ -166,6 +166,13 @@ impl Engine {
 
     /// Runs source text in the `__main__` module (its globals persist across calls).
     /// Tracebacks name the source `<string>`; see [`Engine::exec_named`].
+    ///
+    /// ```
+    /// let mut engine = aio::Engine::new();
+    /// engine.exec("total = 0\nfor i in range(5):\n    total += i").unwrap();
+    /// engine.exec("total *= 10").unwrap();
+    /// assert_eq!(engine.get::<i64>("total").unwrap(), 100);
+    /// ```
     pub fn exec(&mut self, source: &str) -> Result<(), Error> {
         self.exec_named(source, "<string>")
     }
@@ -226,6 +233,13 @@ impl Engine {
     }
 
     /// Sets a global of `__main__`.
+    ///
+    /// ```
+    /// use std::collections::HashMap;
+    /// let mut engine = aio::Engine::new();
+    /// engine.set("config", HashMap::from([("retries", 3), ("timeout", 30)])).unwrap();
+    /// assert_eq!(engine.eval::<i64>("config['retries'] * config['timeout']").unwrap(), 90);
+    /// ```
     pub fn set<T: ToValue>(&mut self, name: &str, value: T) -> Result<(), Error> {
         let main = self.main();
         self.with_call(|e| {
@@ -239,6 +253,13 @@ impl Engine {
 
     /// Calls the function `name` of `__main__` with Rust arguments (a tuple, `()` for
     /// none) and converts its result. For an `async def`, use [`Engine::call_async`].
+    ///
+    /// ```
+    /// let mut engine = aio::Engine::new();
+    /// engine.exec("def scale(xs, k=2):\n    return [x * k for x in xs]").unwrap();
+    /// let v: Vec<f64> = engine.call("scale", (vec![1.0, 2.5], 4)).unwrap();
+    /// assert_eq!(v, [4.0, 10.0]);
+    /// ```
     pub fn call<T: FromValue>(&mut self, name: &str, args: impl IntoArgs) -> Result<T, Error> {
         let f = self.global_value(name)?;
         self.call_value(&f, args)
@@ -256,6 +277,15 @@ impl Engine {
     /// Calls an `async def` function of `__main__` and runs the engine's event loop until
     /// the coroutine finishes (other tasks on the loop run meanwhile), then converts its
     /// result. A plain function's result is returned as is.
+    ///
+    /// ```
+    /// let mut engine = aio::Engine::new();
+    /// engine
+    ///     .exec("import asyncio\nasync def pair(a, b):\n    await asyncio.sleep(0.001)\n    return (b, a)")
+    ///     .unwrap();
+    /// let r: (String, i64) = engine.call_async("pair", (1, "x")).unwrap();
+    /// assert_eq!(r, ("x".to_string(), 1));
+    /// ```
     pub fn call_async<T: FromValue>(&mut self, name: &str, args: impl IntoArgs) -> Result<T, Error> {
         let f = self.global_value(name)?;
         self.with_call(|e| {
@@ -346,6 +376,21 @@ impl Engine {
     /// a task on the engine's loop, without running it: drive the loop with
     /// [`Engine::step`], [`Engine::run_for`], [`Engine::run_until_idle`] or
     /// [`Engine::run_until_complete`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut engine = aio::Engine::new();
+    /// engine
+    ///     .exec("import asyncio\nframes = 0\nasync def anim():\n    global frames\n    for _ in range(3):\n        frames += 1\n        await asyncio.sleep(0.005)\n    return 'done'")
+    ///     .unwrap();
+    /// let task = engine.spawn("anim", ()).unwrap();
+    /// engine.step().unwrap(); // runs the task up to its first sleep
+    /// assert_eq!(engine.get::<i64>("frames").unwrap(), 1);
+    /// while !task.is_done() {
+    ///     engine.run_for(Duration::from_millis(2)).unwrap(); // one frame of a game loop
+    /// }
+    /// assert_eq!(engine.run_until_complete::<String>(&task).unwrap(), "done");
+    /// ```
     pub fn spawn(&mut self, name: &str, args: impl IntoArgs) -> Result<Task, Error> {
         let f = self.global_value(name)?;
         self.with_call(|e| {
@@ -418,6 +463,15 @@ impl Engine {
     /// A pending `asyncio.Future` on the engine's loop, and the [`Completer`] that finishes
     /// it from any thread. Hand the future to a script (a global, an argument); the script
     /// awaits it.
+    ///
+    /// ```
+    /// let mut engine = aio::Engine::new();
+    /// let (fut, completer) = engine.new_future().unwrap();
+    /// engine.set("reply", fut).unwrap();
+    /// engine.exec("async def main():\n    return 'got ' + await reply").unwrap();
+    /// std::thread::spawn(move || completer.complete("pong"));
+    /// assert_eq!(engine.call_async::<String>("main", ()).unwrap(), "got pong");
+    /// ```
     pub fn new_future(&mut self) -> Result<(Value, Completer), Error> {
         self.with_call(|e| super::async_host::new_future(&mut e.vm))
     }
