@@ -621,6 +621,9 @@ fn memory_limit_cases() {
         "xs = list(range(10**10))",
         "b = bytearray(10**12)",
         "x = 7 ** (10**10)",
+        "xs = []\ni = 0\nwhile True:\n    xs.append(i)\n    i += 1",
+        "xs = [i for i in range(10**10)]",
+        "xs = {i: None for i in range(10**10)}",
     ];
     for src in big {
         let t0 = Instant::now();

@@ -19,9 +19,8 @@ fn this_list(a: &Args) -> Res<Rc<crate::vm::value::List>> {
 fn list_append(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("append", a, 2, 2)?;
     let l = this_list(a)?;
-    let mut items = l.items.borrow_mut();
-    vm.mem_charge_push(&items)?;
-    items.push(a.pos[1].clone());
+    vm.mem_charge_push(&l)?;
+    l.items.borrow_mut().push(a.pos[1].clone());
     Ok(Value::None)
 }
 
@@ -55,10 +54,10 @@ fn list_insert(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("insert", a, 3, 3)?;
     let l = this_list(a)?;
     let i = vm.index_value(&a.pos[1].clone())?;
+    vm.mem_charge_push(&l)?;
     let mut items = l.items.borrow_mut();
     let len = items.len() as i64;
     let j = if i < 0 { (i + len).max(0) } else { i.min(len) };
-    vm.mem_charge_push(&items)?;
     items.insert(j as usize, a.pos[2].clone());
     Ok(Value::None)
 }

@@ -151,6 +151,11 @@ impl Engine {
         {
             return Error::Limit { limit: Limit::Recursion, error: se };
         }
+        // The VM's own size guards (a product or a power too large to compute) also mean
+        // the script ran out of memory.
+        if inst.class.is_subclass(vm.exc_class(ExcKind::MemoryError)) {
+            return Error::Limit { limit: Limit::Memory, error: se };
+        }
         if inst.class.is_subclass(vm.exc_class(ExcKind::SyntaxError)) {
             return Error::Syntax(se);
         }

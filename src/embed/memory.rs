@@ -104,14 +104,22 @@ impl Vm {
         self.mem_charge_slow(bytes)
     }
 
-    /// Charges the growth of a vector of values about to receive one more item (a charge
-    /// only when it must reallocate).
+    /// Charges the growth of a list about to receive one more item (a charge only when it
+    /// must reallocate). Call it before borrowing the items mutably, so that a measurement
+    /// it triggers sees the list.
     #[inline]
-    pub fn mem_charge_push<T>(&self, v: &Vec<T>) -> Res<()> {
-        if self.host.gov.mem.cap.get() == 0 || v.len() < v.capacity() {
+    pub fn mem_charge_push(&self, list: &crate::vm::value::List) -> Res<()> {
+        if self.host.gov.mem.cap.get() == 0 {
             return Ok(());
         }
-        self.mem_charge_slow(v.capacity().max(4) * size_of::<T>())
+        let (len, capacity) = {
+            let items = list.items.borrow();
+            (items.len(), items.capacity())
+        };
+        if len < capacity {
+            return Ok(());
+        }
+        self.mem_charge_slow(capacity.max(4) * V)
     }
 
     /// Adds (`grow`) or removes bytes of a buffer a native is building and that no walk

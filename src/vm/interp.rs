@@ -754,9 +754,8 @@ impl Vm {
                     let v = self.stack.pop().unwrap_or_default();
                     let n = self.stack.len();
                     if let Value::List(l) = &self.stack[n - depth as usize] {
-                        let mut items = l.items.borrow_mut();
-                        self.mem_charge_push(&items)?;
-                        items.push(v);
+                        self.mem_charge_push(l)?;
+                        l.items.borrow_mut().push(v);
                     }
                 }
                 Op::SetAdd(depth) => {
