@@ -87,8 +87,7 @@ pub(crate) fn guard_panic<T>(name: &str, f: impl FnOnce() -> Res<T>) -> Res<T> {
 /// Checks the argument count against `optional` (one flag per parameter; only a trailing
 /// run of optional parameters may be omitted) and that no keywords were given.
 pub(crate) fn check_arity(name: &str, given: usize, kw: &[(Sym, Value)], optional: &[bool]) -> Res<()> {
-    if let Some((k, _)) = kw.first() {
-        let _ = k;
+    if !kw.is_empty() {
         return Err(Exc::type_error(format!("{name}() takes no keyword arguments")));
     }
     let max = optional.len();
