@@ -47,7 +47,7 @@ pub use class::{ClassBuilder, HostMethod, New, Object};
 pub use convert::{Bytes, FromValue, IntoArgs, ToValue};
 pub use error::{Error, ScriptError};
 pub use function::{HostFn, WithVm};
-pub use limits::{Limit, Limits, TICK_SLICE};
+pub use limits::{Limit, Limits, CLEANUP_TICKS, TICK_SLICE};
 pub use module::ModuleBuilder;
 pub use sandbox::{Capabilities, Capability};
 
