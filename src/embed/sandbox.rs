@@ -35,7 +35,8 @@ pub enum Capability {
     FileSystem,
     /// Sockets and name resolution: `socket`, `asyncio.open_connection`, `start_server`, ...
     Network,
-    /// Child processes: `subprocess`, `asyncio.create_subprocess_exec`, `os.system`, ...
+    /// Child processes and process control: `subprocess`, `asyncio.create_subprocess_exec`,
+    /// `os.system`, `os.kill`, `signal`, `loop.add_signal_handler`, ...
     Subprocess,
     /// The process environment: `os.environ`, `os.getenv`, `os.path.expanduser`.
     Environment,
@@ -107,6 +108,7 @@ const MODULES: &[(&str, Capability)] = &[
     ("http", Capability::Network),
     ("urllib", Capability::Network),
     ("subprocess", Capability::Subprocess),
+    ("signal", Capability::Subprocess),
     ("shutil", Capability::FileSystem),
     ("pathlib", Capability::FileSystem),
     ("tempfile", Capability::FileSystem),
