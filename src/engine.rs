@@ -1,4 +1,6 @@
-//! The embedding facade: a VM plus the conveniences a host or the CLI needs.
+//! The embedding facade: a VM plus the conveniences a host or the CLI needs. The CLI and
+//! the REPL use the methods here; the embedding API (`exec`, `eval`, `call`, host
+//! functions and classes, loop driving, limits) is in [`crate::embed`].
 
 use crate::asyncio::event_loop::EventLoop;
 use crate::vm::value::{Module, Value};
@@ -17,17 +19,26 @@ pub enum Outcome {
     Exit(i32),
 }
 
-/// An interpreter instance.
+/// An interpreter instance: a VM with the standard modules, its own event loop, and the
+/// embedding API of [`crate::embed`].
+///
+/// ```
+/// let mut engine = aio::Engine::new();
+/// engine.exec("def greet(name):\n    return f'hello, {name}'").unwrap();
+/// let s: String = engine.call("greet", ("ada",)).unwrap();
+/// assert_eq!(s, "hello, ada");
+/// ```
 pub struct Engine {
     /// The VM.
     pub vm: Vm,
-    /// The event loop an interactive session keeps between inputs (created by the first
-    /// [`Engine::run_interactive`]): inputs that `await` run on it, and tasks created at the
-    /// prompt live on it.
+    /// The engine's event loop (created on first use): inputs that `await` at the REPL run
+    /// on it, and so do the embedding API's tasks; tasks created on it live between calls.
     host_loop: Option<Rc<EventLoop>>,
     /// Set when a run ended with an uncaught `KeyboardInterrupt`: CPython then ends by
     /// SIGINT (a shell shows status 130), which the CLI does too.
     pub uncaught_interrupt: bool,
+    /// The stdout and stderr buffers of [`crate::embed::Builder::capture_output`].
+    pub(crate) captured: Option<(Rc<std::cell::RefCell<Vec<u8>>>, Rc<std::cell::RefCell<Vec<u8>>>)>,
 }
 
 /// How one piece of interactive input ended (see [`Engine::run_interactive`]).
@@ -51,12 +62,23 @@ impl Default for Engine {
 }
 
 impl Engine {
-    /// A fresh interpreter with the standard modules available.
+    /// A fresh interpreter with the standard modules available, no sandbox and no limits
+    /// (`Engine::builder().build()`).
     pub fn new() -> Engine {
+        crate::embed::Builder::new().build()
+    }
+
+    /// A builder for an engine with options (sandbox, limits, output capture).
+    pub fn builder() -> crate::embed::Builder {
+        crate::embed::Builder::new()
+    }
+
+    /// The VM with the standard modules, before any option is applied.
+    pub(crate) fn bare() -> Engine {
         let mut vm = Vm::new();
         crate::modules::install(&mut vm);
         crate::vm::value::bump_class_epoch();
-        Engine { vm, host_loop: None, uncaught_interrupt: false }
+        Engine { vm, host_loop: None, uncaught_interrupt: false, captured: None }
     }
 
     /// Runs a source string as the `__main__` module, printing any uncaught exception.
@@ -193,23 +215,28 @@ impl Engine {
     }
 
     /// The session's host loop, created on first use (and again if a script closed it).
-    fn host_loop(&mut self) -> Rc<EventLoop> {
-        let lp = match &self.host_loop {
+    pub(crate) fn host_loop(&mut self) -> Rc<EventLoop> {
+        let lp = self.own_loop();
+        crate::asyncio::set_host_loop(Some(lp.clone()));
+        lp
+    }
+
+    /// The engine's loop, created on first use, without making it the thread's host loop.
+    pub(crate) fn own_loop(&mut self) -> Rc<EventLoop> {
+        match &self.host_loop {
             Some(lp) if !lp.closed.get() => lp.clone(),
             _ => {
                 let lp = EventLoop::new();
                 self.host_loop = Some(lp.clone());
                 lp
             }
-        };
-        crate::asyncio::set_host_loop(Some(lp.clone()));
-        lp
+        }
     }
 
     /// Runs a coroutine as a task on the host loop until it finishes. If it is interrupted
     /// (Ctrl-C while the loop waits), the task is cancelled so that it does not go on in
     /// the background.
-    fn run_on_host(&mut self, host: &Rc<EventLoop>, coro: Value) -> crate::vm::Res<Value> {
+    pub(crate) fn run_on_host(&mut self, host: &Rc<EventLoop>, coro: Value) -> crate::vm::Res<Value> {
         let task = crate::asyncio::create_task(&mut self.vm, host, coro, None)?;
         let r = crate::asyncio::run_until_complete(&mut self.vm, host, crate::asyncio::future::future_value(&task));
         if r.is_err() && !task.done() {

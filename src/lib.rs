@@ -14,6 +14,7 @@ pub mod builtins;
 pub mod bytecode;
 pub mod compiler;
 pub mod diagnostics;
+pub mod embed;
 mod engine;
 pub mod lexer;
 pub mod modules;
@@ -24,4 +25,5 @@ pub mod text;
 pub mod traceback;
 pub mod vm;
 
+pub use embed::{Builder, Error};
 pub use engine::{Engine, Interactive, Outcome};

@@ -12,7 +12,19 @@ use crate::vm::{Exc, Res, Vm};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// Work that completes outside the loop (the embedding API's host futures, see
+/// `crate::embed::async_host`): while some is outstanding, an idle loop waits for it
+/// instead of reporting a deadlock, and after every wait the loop collects what completed.
+#[derive(Default)]
+pub struct External {
+    /// How many completions are outstanding.
+    pub pending: Cell<usize>,
+    /// The embedding API's state for this loop.
+    pub state: RefCell<Option<Rc<dyn std::any::Any>>>,
+}
 
 /// The longest single `mio::Poll` wait, so that a Ctrl-C is noticed within this time even
 /// if its signal arrived just before the wait began.
@@ -117,6 +129,11 @@ pub struct EventLoop {
     io: RefCell<IoTable>,
     /// Worker-thread completions and signal wake-ups (see the "Waker" section below).
     pub(crate) outside: Outside,
+    /// Completions arriving from outside the loop (the embedding API's host futures).
+    pub external: External,
+    /// When set, no wait goes past this instant (a host driving the loop a time slice at a
+    /// time); with nothing to wait for, the loop idles until then instead of failing.
+    pub wait_cap: Cell<Option<Instant>>,
 }
 
 impl EventLoop {
@@ -138,6 +155,8 @@ impl EventLoop {
             script_value: RefCell::new(Weak::new()),
             io: RefCell::default(),
             outside: Outside::default(),
+            external: External::default(),
+            wait_cap: Cell::new(None),
         })
     }
 
@@ -247,8 +266,61 @@ impl EventLoop {
         Some(Duration::from_secs_f64((next - now).max(0.0)))
     }
 
+    /// A handle that wakes this loop's wait from any thread (the loop's one `mio::Waker`,
+    /// shared with worker threads).
+    pub fn waker(&self) -> Res<Arc<Mailbox>> {
+        self.ensure_poll()?;
+        Ok(self.outside.mailbox.clone())
+    }
+
+    /// Schedules the completions of external work (see [`External`]).
+    pub fn collect_external(self: &Rc<Self>, vm: &mut Vm) -> Res<()> {
+        crate::embed::async_host::collect(self, vm)
+    }
+
+    /// Seconds until the nearest pending timer, if any.
+    pub fn next_timer_in(&self) -> Option<Duration> {
+        let timers = self.timers.borrow();
+        let now = self.time();
+        timers
+            .as_slice()
+            .iter()
+            .filter(|t| !t.handle.cancelled.get())
+            .map(|t| t.when)
+            .min_by(f64::total_cmp)
+            .map(|w| Duration::from_secs_f64((w - now).max(0.0)))
+    }
+
+    /// Runs the loop until `until`: ready callbacks, timers as they fall due and external
+    /// completions as they arrive, waiting in between, then returns (the embedding API's
+    /// time-sliced driving). Returns early when [`EventLoop::stop`] is called.
+    pub fn run_until(self: &Rc<Self>, vm: &mut Vm, until: Instant) -> Res<()> {
+        if self.closed.get() {
+            return Err(Exc::runtime_error("Event loop is closed"));
+        }
+        if self.running.get() || super::loop_in_run_forever().is_some() {
+            return Err(Exc::runtime_error("This event loop is already running"));
+        }
+        self.running.set(true);
+        super::set_running_loop(Some(self.clone()));
+        self.wait_cap.set(Some(until));
+        let r = loop {
+            if let Err(e) = self.run_once(vm) {
+                break Err(e);
+            }
+            if self.stopping.get() || Instant::now() >= until {
+                break Ok(());
+            }
+        };
+        self.wait_cap.set(None);
+        self.stopping.set(false);
+        self.running.set(false);
+        super::set_running_loop(None);
+        r
+    }
+
     /// True when a callback is ready or a timer is due.
-    fn has_ready_work(&self) -> bool {
+    pub fn has_ready_work(&self) -> bool {
         if self.ready.borrow().iter().any(|h| !h.cancelled.get()) {
             return true;
         }
@@ -261,11 +333,15 @@ impl EventLoop {
     fn run_once(self: &Rc<Self>, vm: &mut Vm) -> Res<()> {
         self.purge_cancelled_timers();
         self.take_outside_work();
-        let timeout = if !self.ready.borrow().is_empty() || self.stopping.get() {
+        let mut timeout = if !self.ready.borrow().is_empty() || self.stopping.get() {
             Some(Duration::ZERO)
         } else {
             self.timers.borrow().peek().map(|t| Duration::from_secs_f64((t.when - self.time()).max(0.0)))
         };
+        if let Some(cap) = self.wait_cap.get() {
+            let left = cap.saturating_duration_since(Instant::now());
+            timeout = Some(timeout.map_or(left, |t| t.min(left)));
+        }
         if timeout != Some(Duration::ZERO) {
             vm.flush_stdout();
             self.wait(vm, timeout)?;
@@ -275,6 +351,9 @@ impl EventLoop {
         }
         // Worker results and signals that arrived during the wait run in this iteration.
         self.take_outside_work();
+        if self.external.pending.get() > 0 {
+            self.collect_external(vm)?;
+        }
         super::signals::run_pending(vm)?;
         // Due timers become ready in heap order.
         let end_time = self.time() + CLOCK_RESOLUTION;
@@ -340,7 +419,7 @@ impl EventLoop {
         let io_live = self.io.borrow().live > 0;
         // With nothing registered, nothing in flight and no signal to wait for, nothing can
         // ever become ready: CPython would block forever here.
-        if timeout.is_none() && !io_live && !self.outside.can_arrive() {
+        if timeout.is_none() && !io_live && !self.outside.can_arrive() && self.external.pending.get() == 0 {
             // Nothing can ever become ready: CPython would block forever here.
             return Err(Exc::runtime_error("event loop has nothing to wait for (deadlock)"));
         }
@@ -351,7 +430,8 @@ impl EventLoop {
         let events = io.events.get_or_insert_with(|| mio::Events::with_capacity(1024));
         let deadline = timeout.map(|t| Instant::now() + t);
         loop {
-            vm.take_interrupt()?;
+            // Ctrl-C, and the embedding API's stop request and deadline.
+            vm.poll_limits()?;
             // An interrupt taken as a request (asyncio.run's Ctrl-C cancels the main task)
             // leaves ready work behind: stop waiting (a zero-timeout wait still polls once).
             if timeout != Some(Duration::ZERO) && (!self.ready.borrow().is_empty() || self.outside.has_mail()) {
@@ -360,7 +440,8 @@ impl EventLoop {
             let left = match deadline {
                 Some(d) => d.saturating_duration_since(Instant::now()).min(INTERRUPT_SLICE),
                 None => INTERRUPT_SLICE,
-            };
+            }
+            .min(vm.until_deadline());
             if let Some(p) = poll.as_mut() {
                 // A signal interrupting the wait is not an error: check the flag and go on.
                 let _ = p.poll(events, Some(left));
@@ -392,7 +473,7 @@ impl EventLoop {
             }));
         }
         drop(ready);
-        vm.take_interrupt()
+        vm.poll_limits()
     }
 
     /// Debug mode: runs a callback and reports it when it took longer than
@@ -434,10 +515,9 @@ impl EventLoop {
             Ok(()) => Ok(()),
             Err(e) => {
                 let inst = vm.materialize(e);
-                // KeyboardInterrupt and SystemExit end the loop; anything else is reported.
-                if inst.class.is_subclass(vm.exc_class(crate::vm::ExcKind::KeyboardInterrupt))
-                    || inst.class.is_subclass(vm.exc_class(crate::vm::ExcKind::SystemExit))
-                {
+                // KeyboardInterrupt, SystemExit and the embedding limits end the loop;
+                // anything else is reported.
+                if vm.is_fatal(&inst) {
                     return Err(Exc::Obj(inst));
                 }
                 let text = crate::traceback::format_exception(vm, &inst);
@@ -611,6 +691,13 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
+    /// Wakes the loop's wait (from any thread) without posting a job.
+    pub fn wake(&self) {
+        if let Some(w) = self.waker.get() {
+            let _ = w.wake();
+        }
+    }
+
     /// Posts a finished job and wakes the loop (called on a worker thread).
     pub fn post(&self, id: u64, out: Output) {
         if let Ok(mut d) = self.done.lock() {

@@ -671,8 +671,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                 *task.cancel.borrow_mut() = Cancellation::Raised(inst);
                 task.schedule_callbacks();
             } else {
-                let fatal = inst.class.is_subclass(vm.exc_class(ExcKind::KeyboardInterrupt))
-                    || inst.class.is_subclass(vm.exc_class(ExcKind::SystemExit));
+                let fatal = vm.is_fatal(&inst);
                 task.set_exception(vm, Value::Instance(inst.clone()))?;
                 if fatal {
                     return Err(Exc::Obj(inst));

@@ -50,6 +50,12 @@ pub fn set_host_loop(lp: Option<Rc<EventLoop>>) {
     HOST.with(|h| *h.borrow_mut() = lp);
 }
 
+/// The host loop set with [`set_host_loop`], if any (an engine restores it after a call,
+/// so engines on one thread do not see each other's loops).
+pub fn host_loop() -> Option<Rc<EventLoop>> {
+    HOST.with(|h| h.borrow().clone())
+}
+
 fn set_running_loop(lp: Option<Rc<EventLoop>>) {
     RUNNING.with(|r| *r.borrow_mut() = lp);
 }
@@ -204,6 +210,7 @@ pub fn create_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Va
 
 /// Makes a task driving `coro` (not checked) and schedules its first step.
 fn spawn_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Value>) -> Res<Rc<FutureObj>> {
+    vm.check_task_cap(lp)?;
     let name = match name {
         Some(n) if !n.is_none() => Value::string(vm.str_of(&n)?),
         _ => next_task_name(),

@@ -302,6 +302,7 @@ fn check_signal(vm: &mut Vm, v: &Value) -> Res<i32> {
 
 /// `loop.add_signal_handler(sig, callback, *args)`.
 pub fn loop_add_signal_handler(vm: &mut Vm, a: &mut crate::vm::Args) -> Res<Value> {
+    vm.require(crate::embed::Capability::Subprocess, "loop.add_signal_handler()")?;
     let lp = super::this_loop(a)?;
     if a.pos.len() < 3 {
         return Err(Exc::type_error("add_signal_handler() missing required argument 'callback'"));

@@ -353,6 +353,7 @@ fn bytes_from_args(vm: &mut Vm, a: &mut Args, name: &str) -> Res<Vec<u8>> {
             if *n < 0 {
                 return Err(Exc::value_error("negative count"));
             }
+            vm.mem_charge(*n as usize)?;
             if *n > 1 << 34 {
                 return Err(Exc::new(crate::vm::ExcKind::MemoryError, ""));
             }

@@ -381,6 +381,7 @@ fn callable(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::Bool(match &a.pos[0] {
         Value::Function(_) | Value::BoundMethod(_) | Value::Native(_) | Value::Class(_) => true,
         Value::Instance(i) => i.class.lookup(vm.syms.call).is_some(),
+        Value::Other(o) => o.is_callable(),
         _ => false,
     }))
 }

@@ -16,9 +16,11 @@ fn this_list(a: &Args) -> Res<Rc<crate::vm::value::List>> {
     }
 }
 
-fn list_append(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+fn list_append(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("append", a, 2, 2)?;
-    this_list(a)?.items.borrow_mut().push(a.pos[1].clone());
+    let l = this_list(a)?;
+    vm.mem_charge_push(&l)?;
+    l.items.borrow_mut().push(a.pos[1].clone());
     Ok(Value::None)
 }
 
@@ -26,6 +28,7 @@ fn list_extend(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("extend", a, 2, 2)?;
     let l = this_list(a)?;
     let items = vm.collect(&a.pos[1].clone())?;
+    vm.mem_charge(items.len() * std::mem::size_of::<Value>())?;
     l.items.borrow_mut().extend(items);
     Ok(Value::None)
 }
@@ -51,6 +54,7 @@ fn list_insert(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("insert", a, 3, 3)?;
     let l = this_list(a)?;
     let i = vm.index_value(&a.pos[1].clone())?;
+    vm.mem_charge_push(&l)?;
     let mut items = l.items.borrow_mut();
     let len = items.len() as i64;
     let j = if i < 0 { (i + len).max(0) } else { i.min(len) };

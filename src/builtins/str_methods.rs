@@ -823,6 +823,8 @@ fn join(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             Err(e) => return Err(e),
         },
     };
+    let total: usize = items.iter().map(|v| if let Value::Str(s) = v { s.s.len() } else { 0 }).sum();
+    vm.mem_charge(total + sep.s.len() * items.len())?;
     let mut out = String::new();
     for (i, v) in items.iter().enumerate() {
         if i > 0 {
@@ -1000,6 +1002,7 @@ fn pad_args(vm: &mut Vm, a: &mut Args, name: &str) -> Res<(Rc<Str>, usize, char)
     };
     let width = width.max(0) as usize;
     check_len(width)?;
+    vm.mem_charge(width)?;
     Ok((s, width, fill))
 }
 
@@ -1043,6 +1046,7 @@ fn zfill(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return Ok(Value::Str(s));
     }
     check_len(width)?;
+    vm.mem_charge(width)?;
     let fill = width - s.chars;
     let text = s.as_str();
     let mut out = String::with_capacity(width);

@@ -652,6 +652,7 @@ fn this_loop(a: &Args) -> Res<Rc<EventLoop>> {
 /// `loop.getaddrinfo(host, port, *, family=0, type=0, proto=0, flags=0)`: a future with the
 /// list of `(family, type, proto, canonname, sockaddr)`, resolved on a worker thread.
 pub fn loop_getaddrinfo(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    vm.require(crate::embed::Capability::Network, "loop.getaddrinfo()")?;
     let lp = this_loop(a)?;
     let g = gai_args(vm, a, 1, "getaddrinfo")?;
     let fut = FutureObj::new(&lp, None);
@@ -671,6 +672,7 @@ pub fn loop_getaddrinfo(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 /// `loop.getnameinfo(sockaddr, flags=0)`: a future with `(host, port)`, on a worker thread.
 pub fn loop_getnameinfo(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    vm.require(crate::embed::Capability::Network, "loop.getnameinfo()")?;
     let lp = this_loop(a)?;
     let flags = take_kw(a, "flags").or_else(|| a.pos.get(2).cloned());
     let sa = a

@@ -26,6 +26,7 @@ fn setrecursionlimit(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if n < 1 {
         return Err(Exc::value_error("recursion limit must be greater or equal than 1"));
     }
+    vm.check_recursion_cap(n)?;
     let depth = vm.frames.len() + vm.native_depth;
     if (n as usize) <= depth {
         return Err(Exc::new(

@@ -35,14 +35,15 @@ fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     // `KeyboardInterrupt` within a few milliseconds, as in CPython.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs_f64(s.min(1e9));
     loop {
-        vm.take_interrupt()?;
+        // Ctrl-C, and the embedding API's stop request and deadline.
+        vm.poll_limits()?;
         // Handlers set with `signal.signal` run here, and the sleep goes on (PEP 475).
         crate::asyncio::signals::run_pending(vm)?;
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         if left.is_zero() {
             return Ok(Value::None);
         }
-        std::thread::sleep(left.min(std::time::Duration::from_millis(20)));
+        std::thread::sleep(left.min(std::time::Duration::from_millis(20)).min(vm.until_deadline()));
     }
 }
 

@@ -378,6 +378,10 @@ impl Vm {
                 m.set(name, value);
                 Ok(())
             }
+            Value::Other(o) => match o.clone().set_attr(self, obj, name, value) {
+                Some(r) => r,
+                None => Err(self.no_attribute(obj, name)),
+            },
             Value::Function(f) => {
                 let s = name.to_string_owned();
                 match s.as_str() {

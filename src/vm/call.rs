@@ -66,6 +66,13 @@ impl Vm {
             },
             Value::Other(o) => {
                 let o = o.clone();
+                if o.is_callable() {
+                    self.check_depth()?;
+                    if let Some(r) = o.call(self, f, args, kw) {
+                        return r;
+                    }
+                    return Err(Exc::type_error(format!("'{}' object is not callable", o.type_name())));
+                }
                 match o.get_attr(self, f, self.syms.call)? {
                     Some(c) => self.call_kw(&c, args, kw),
                     None => Err(Exc::type_error(format!("'{}' object is not callable", o.type_name()))),

@@ -96,9 +96,10 @@ impl Vm {
     /// Raises `RecursionError` when the frame stack is at the limit.
     #[inline]
     pub(crate) fn check_depth(&self) -> Res<()> {
-        // Ctrl-C: every script call (and generator resumption) passes here, so recursive code
-        // without loops is interruptible too; raised in the caller, at the call. One load.
-        self.take_interrupt()?;
+        // Ctrl-C and the embedding limits: every script call (and generator resumption)
+        // passes here, so recursive code without loops is interruptible too; raised in the
+        // caller, at the call. One decrement (see `Vm::tick`).
+        self.tick()?;
         // The outermost nested run (the module body) is not a Python-level frame of its own.
         if self.frames.len() + self.native_depth > self.recursion_limit {
             return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded"));
@@ -116,6 +117,8 @@ impl Vm {
 
     /// Runs until the frame at index `base` returns or yields.
     pub(crate) fn run(&mut self, base: usize) -> Res<Halt> {
+        // Each nested run uses Rust stack: bound it on an embedder's thread.
+        self.check_stack()?;
         loop {
             match self.dispatch(base) {
                 Ok(h) => return Ok(h),
@@ -621,9 +624,10 @@ impl Vm {
                     self.push(Value::Bool(r != neg));
                 }
                 Op::Jump(t) => {
-                    // Ctrl-C: every loop (`while`, `for`, `continue`) ends in a backward jump.
+                    // Ctrl-C and limits: every loop (`while`, `for`, `continue`) ends in a
+                    // backward jump.
                     if (t.0 as usize) < *ip {
-                        self.take_interrupt()?;
+                        self.tick()?;
                     }
                     *ip = t.0 as usize
                 }
@@ -771,6 +775,9 @@ impl Vm {
                 }
                 Op::BuildString(n) => {
                     let at = self.stack.len() - n as usize;
+                    let len: usize =
+                        self.stack[at..].iter().map(|v| if let Value::Str(p) = v { p.s.len() } else { 0 }).sum();
+                    self.mem_charge(len)?;
                     let mut s = String::new();
                     for v in self.stack.drain(at..) {
                         if let Value::Str(p) = v {
@@ -783,6 +790,7 @@ impl Vm {
                     let v = self.stack.pop().unwrap_or_default();
                     let n = self.stack.len();
                     if let Value::List(l) = &self.stack[n - depth as usize] {
+                        self.mem_charge_push(l)?;
                         l.items.borrow_mut().push(v);
                     }
                 }
@@ -803,6 +811,7 @@ impl Vm {
                     let it = self.stack.pop().unwrap_or_default();
                     let list = self.stack.last().cloned().unwrap_or_default();
                     let items = self.collect(&it)?;
+                    self.mem_charge(items.len() * std::mem::size_of::<Value>())?;
                     if let Value::List(l) = list {
                         l.items.borrow_mut().extend(items);
                     }

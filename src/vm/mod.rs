@@ -230,6 +230,11 @@ pub struct Vm {
     pub gc_enabled: bool,
     /// Source text of loaded files, for tracebacks.
     pub sources: RefCell<FxHashMap<Rc<str>, Rc<str>>>,
+    /// Ticks (backward jumps and calls) left before the next slow check of interrupts and
+    /// limits; see [`Vm::tick`].
+    pub(crate) ticks: std::cell::Cell<u32>,
+    /// The embedding API's per-VM state: sandbox switches, limits, host classes.
+    pub host: crate::embed::HostState,
 }
 
 impl Vm {
@@ -297,6 +302,8 @@ impl Vm {
             builtin_constructors: FxHashMap::default(),
             sources: RefCell::default(),
             gc_enabled: true,
+            ticks: std::cell::Cell::new(0),
+            host: crate::embed::HostState::default(),
         };
         crate::builtins::install(&mut vm);
         value::bump_class_epoch();
@@ -407,6 +414,21 @@ impl Vm {
         if INTERRUPT.load(std::sync::atomic::Ordering::Relaxed) {
             return self.interrupted();
         }
+        Ok(())
+    }
+
+    /// Counts one *tick* — a backward jump (every loop iteration) or a call (every script
+    /// call, native call and generator resumption) — and every [`crate::embed::TICK_SLICE`]
+    /// ticks runs the slow check: Ctrl-C ([`INTERRUPT`]), the host's stop request and the
+    /// embedding limits (instruction budget, deadline, memory cap). The fast path is one
+    /// decrement of a field.
+    #[inline(always)]
+    pub(crate) fn tick(&self) -> Res<()> {
+        let t = self.ticks.get();
+        if t == 0 {
+            return self.tick_slow();
+        }
+        self.ticks.set(t - 1);
         Ok(())
     }
 

@@ -863,11 +863,14 @@ impl Vm {
         match (&a, op) {
             (Value::List(l), BinOp::Add) => {
                 let items = self.collect(&b)?;
+                self.mem_charge(items.len() * std::mem::size_of::<Value>())?;
                 l.items.borrow_mut().extend(items);
                 return Ok(a);
             }
             (Value::List(l), BinOp::Mult) => {
                 let n = self.index_value(&b)?;
+                let len = l.items.borrow().len();
+                self.mem_charge(len.saturating_mul(n.max(0) as usize).saturating_mul(std::mem::size_of::<Value>()))?;
                 let mut items = l.items.borrow_mut();
                 if n <= 0 {
                     items.clear();
@@ -923,6 +926,7 @@ impl Vm {
             }
             (Value::ByteArray(ba), BinOp::Add) => {
                 let extra = self.bytes_like(&b)?;
+                self.mem_charge(extra.len())?;
                 ba.borrow_mut().extend(extra);
                 return Ok(a);
             }
@@ -952,6 +956,7 @@ impl Vm {
     fn binary_builtin(&mut self, op: BinOp, a: &Value, b: &Value) -> Res<Option<Value>> {
         match (a, b) {
             (Value::Str(x), Value::Str(y)) if op == BinOp::Add => {
+                self.mem_charge(x.s.len() + y.s.len())?;
                 let mut s = String::with_capacity(x.s.len() + y.s.len());
                 s.push_str(x.as_str());
                 s.push_str(y.as_str());
@@ -962,6 +967,7 @@ impl Vm {
             {
                 let n = self.index_value(if matches!(a, Value::Str(_)) { b } else { a })?;
                 let n = n.max(0) as usize;
+                self.mem_charge(x.s.len().saturating_mul(n))?;
                 if x.s.len().saturating_mul(n) > (1 << 40) {
                     return Err(Exc::new(ExcKind::MemoryError, ""));
                 }
@@ -972,11 +978,13 @@ impl Vm {
                 return Ok(Some(Value::string(self.percent_format(s.as_str(), b)?)));
             }
             (Value::List(x), Value::List(y)) if op == BinOp::Add => {
+                self.mem_charge((x.items.borrow().len() + y.items.borrow().len()) * std::mem::size_of::<Value>())?;
                 let mut v = x.items.borrow().clone();
                 v.extend(y.items.borrow().iter().cloned());
                 return Ok(Some(Value::list(v)));
             }
             (Value::Tuple(x), Value::Tuple(y)) if op == BinOp::Add => {
+                self.mem_charge((x.len() + y.len()) * std::mem::size_of::<Value>())?;
                 let mut v = x.to_vec();
                 v.extend(y.iter().cloned());
                 return Ok(Some(Value::tuple(v)));
@@ -992,6 +1000,7 @@ impl Vm {
                     Value::Tuple(t) => t.to_vec(),
                     _ => vec![],
                 };
+                self.mem_charge(items.len().saturating_mul(n).saturating_mul(std::mem::size_of::<Value>()))?;
                 if items.len().saturating_mul(n) > (1 << 32) {
                     return Err(Exc::new(ExcKind::MemoryError, ""));
                 }
@@ -1002,11 +1011,13 @@ impl Vm {
                 return Ok(Some(if matches!(seq, Value::List(_)) { Value::list(out) } else { Value::tuple(out) }));
             }
             (Value::Bytes(x), Value::Bytes(y)) if op == BinOp::Add => {
+                self.mem_charge(x.len() + y.len())?;
                 let mut v = x.to_vec();
                 v.extend_from_slice(y);
                 return Ok(Some(Value::Bytes(Rc::from(v))));
             }
             (Value::Bytes(x), Value::Int(n)) if op == BinOp::Mult => {
+                self.mem_charge(x.len().saturating_mul((*n).max(0) as usize))?;
                 return Ok(Some(Value::Bytes(Rc::from(x.repeat((*n).max(0) as usize)))));
             }
             (Value::Set(_) | Value::FrozenSet(_), Value::Set(_) | Value::FrozenSet(_))
@@ -1098,6 +1109,7 @@ impl Vm {
             BinOp::Add => Value::from_bigint(bx + by),
             BinOp::Sub => Value::from_bigint(bx - by),
             BinOp::Mult => {
+                self.mem_charge(((bx.bits() + by.bits()) / 8) as usize)?;
                 if bx.bits() + by.bits() > 64 * 1024 * 1024 {
                     return Err(Exc::new(ExcKind::MemoryError, ""));
                 }
@@ -1124,6 +1136,9 @@ impl Vm {
                     return Ok(Value::Float(fx.powf(fy)));
                 }
                 let e = by.to_u64().ok_or_else(|| Exc::overflow("exponent too large"))?;
+                if bx.bits() > 1 {
+                    self.mem_charge((bx.bits() as u128 * e as u128 / 8).min(usize::MAX as u128) as usize)?;
+                }
                 if bx.bits() as u128 * e as u128 > 64 * 1024 * 1024 * 8 && bx.bits() > 1 {
                     return Err(Exc::new(ExcKind::MemoryError, ""));
                 }
@@ -1134,6 +1149,9 @@ impl Vm {
                     return Err(Exc::value_error("negative shift count"));
                 }
                 let s = by.to_u64().ok_or_else(|| Exc::overflow("too many digits in integer"))?;
+                if !bx.is_zero() {
+                    self.mem_charge(((bx.bits() + s) / 8) as usize)?;
+                }
                 if s > 1 << 30 && !bx.is_zero() {
                     return Err(Exc::new(ExcKind::MemoryError, ""));
                 }
@@ -1363,7 +1381,11 @@ impl Vm {
         let h = self.hash(&key)?;
         match self.dict_find(&d.d, h, &key)? {
             Some(pos) => d.d.borrow_mut().set_value(pos, value),
-            None => d.d.borrow_mut().insert_new(h, key, value),
+            None => {
+                // The embedding memory limit: an entry and its index slot.
+                self.mem_charge(std::mem::size_of::<super::dict::Entry>() + 16)?;
+                d.d.borrow_mut().insert_new(h, key, value)
+            }
         }
         Ok(())
     }
@@ -1451,6 +1473,7 @@ impl Vm {
         if let Value::Set(s) | Value::FrozenSet(s) = set {
             let h = self.hash(&v)?;
             if self.set_find(&s.d, h, &v)?.is_none() {
+                self.mem_charge(2 * (std::mem::size_of::<Value>() + 8))?;
                 s.d.borrow_mut().insert_new(h, v);
             }
         }
@@ -1593,6 +1616,7 @@ impl Vm {
 
     /// Raises `RecursionError` when native nesting is too deep.
     pub(crate) fn check_depth_native(&self) -> Res<()> {
+        self.check_stack()?;
         if self.repr_stack.len() + self.native_depth + self.frames.len() > self.recursion_limit + 50 {
             return Err(Exc::new(
                 ExcKind::RecursionError,

@@ -31,6 +31,26 @@ pub trait NativeObject: Any {
     fn is_coroutine(&self) -> bool {
         false
     }
+    /// Calls the object (`obj(*args, **kw)`); `None` when it is not callable this way
+    /// (then `__call__` is looked up with [`NativeObject::get_attr`]).
+    fn call(&self, vm: &mut Vm, this: &Value, args: Vec<Value>, kw: Vec<(Sym, Value)>) -> Option<Res<Value>> {
+        let _ = (vm, this, args, kw);
+        None
+    }
+    /// True when [`NativeObject::call`] calls it (for `callable()`).
+    fn is_callable(&self) -> bool {
+        false
+    }
+    /// `obj.name = value`; `None` when the object has no settable attributes.
+    fn set_attr(&self, vm: &mut Vm, this: &Value, name: Sym, value: Value) -> Option<Res<()>> {
+        let _ = (vm, this, name, value);
+        None
+    }
+    /// The object's class when it has one of its own (the embedding API's host classes);
+    /// `None` for a class made on demand from [`NativeObject::type_name`].
+    fn class(&self) -> Option<std::rc::Rc<super::value::Class>> {
+        None
+    }
     /// `repr(x)`.
     fn repr(&self) -> String {
         format!("<{} object>", self.type_name())

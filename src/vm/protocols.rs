@@ -183,8 +183,10 @@ impl Vm {
         if let Some(m) = self.modules.borrow().get(&key) {
             return Ok(m.clone());
         }
+        self.check_import(&key)?;
         if let Some(init) = self.native_modules.get(&*key).copied() {
             let m = init(self)?;
+            self.restrict_module(&key, &m);
             super::value::bump_class_epoch();
             let v = Value::Module(m);
             self.modules.borrow_mut().insert(key.clone(), v.clone());
@@ -195,15 +197,16 @@ impl Vm {
             let module = Rc::new(Module::new(&key, &fname));
             let v = Value::Module(module.clone());
             self.modules.borrow_mut().insert(key.clone(), v.clone());
-            if let Err(e) = self.exec_source(src, &fname, module) {
+            if let Err(e) = self.exec_source(src, &fname, module.clone()) {
                 self.modules.borrow_mut().remove(&key);
                 return Err(e);
             }
+            self.restrict_module(&key, &module);
             return Ok(v);
         }
         let file = format!("{}.aio", key.replace('.', "/"));
         let mut dirs: Vec<std::path::PathBuf> = Vec::new();
-        if let Some(f) = self.frames.last() {
+        if let Some(f) = self.frames.last().filter(|_| self.may_import_files()) {
             let p = std::path::Path::new(&*f.code.filename);
             if let Some(d) = p.parent() {
                 dirs.push(if d.as_os_str().is_empty() { std::path::PathBuf::from(".") } else { d.to_path_buf() });

@@ -440,6 +440,9 @@ impl Vm {
 
     /// `next(it)`: `None` when exhausted.
     pub fn next(&mut self, it: &Value) -> Res<Option<Value>> {
+        // Natives that drain iterators (`sum`, `list`, `sorted`, ...) count against the
+        // embedding limits and notice Ctrl-C per item.
+        self.tick()?;
         match it {
             Value::Iter(st) => self.next_builtin(st),
             Value::Gen(g) => match self.gen_send(g, Value::None)? {
@@ -705,10 +708,27 @@ impl Vm {
             _ => {
                 let it = self.get_iter(v)?;
                 let mut out = Vec::new();
-                while let Some(x) = self.next(&it)? {
-                    out.push(x);
-                }
-                Ok(out)
+                // The buffer counts against the embedding memory limit while it grows.
+                let mut counted = 0;
+                let r = loop {
+                    match self.next(&it) {
+                        Ok(Some(x)) => {
+                            if out.len() == out.capacity() {
+                                let grow = out.capacity().max(4) * std::mem::size_of::<Value>();
+                                if let Err(e) = self.mem_charge(grow) {
+                                    break Err(e);
+                                }
+                                self.mem_inflight(grow, true);
+                                counted += grow;
+                            }
+                            out.push(x);
+                        }
+                        Ok(None) => break Ok(()),
+                        Err(e) => break Err(e),
+                    }
+                };
+                self.mem_inflight(counted, false);
+                r.map(|_| out)
             }
         }
     }

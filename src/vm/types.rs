@@ -159,6 +159,9 @@ impl super::Vm {
                 IterState::SeqIter { .. } | IterState::Done => TypeId::SeqIterator,
             },
             Value::Other(o) => {
+                if let Some(c) = o.class() {
+                    return c;
+                }
                 let name = o.type_name();
                 if let Some(c) = self.other_classes.borrow().get(name) {
                     return c.clone();

@@ -330,6 +330,7 @@ impl Op for Connect {
 /// `loop.create_connection(protocol_factory, host=None, port=None, *, ssl=None, family=0,
 /// proto=0, flags=0, sock=None, local_addr=None, server_hostname=None, ...)`.
 pub fn create_connection(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<Value> {
+    vm.require(crate::embed::Capability::Network, "loop.create_connection()")?;
     let b = bind(
         a,
         &Sig {
@@ -368,6 +369,7 @@ pub fn create_connection(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<V
 
 /// `loop.create_unix_connection(protocol_factory, path=None, *, ssl=None, sock=None, ...)`.
 pub fn create_unix_connection(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<Value> {
+    vm.require(crate::embed::Capability::Network, "loop.create_unix_connection()")?;
     let b = bind(
         a,
         &Sig {

@@ -486,6 +486,7 @@ fn pair_arg(vm: &mut Vm, v: &Option<Value>) -> Res<Option<(Value, Value)>> {
 /// `loop.create_datagram_endpoint(protocol_factory, local_addr=None, remote_addr=None, *,
 /// family=0, proto=0, flags=0, reuse_port=None, allow_broadcast=None, sock=None)`.
 pub fn create_datagram_endpoint(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<Value> {
+    vm.require(crate::embed::Capability::Network, "loop.create_datagram_endpoint()")?;
     let b = bind(
         a,
         &Sig {

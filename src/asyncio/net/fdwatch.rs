@@ -124,6 +124,7 @@ fn fd_of(vm: &mut Vm, v: &Value) -> Res<RawFd> {
 
 /// `add_reader(fd, callback, *args)` / `add_writer(...)`.
 pub fn add(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args, read: bool) -> Res<Value> {
+    vm.require(crate::embed::Capability::Network, "loop.add_reader()")?;
     crate::builtins::take_kw(a, "context");
     if a.pos.len() < 2 {
         let name = if read { "add_reader" } else { "add_writer" };

@@ -668,6 +668,7 @@ fn no_ssl(vm: &mut Vm, b: &[Option<Value>], idx: &[usize]) -> Res<()> {
 /// sock=None, backlog=100, ssl=None, reuse_address=None, reuse_port=None,
 /// ssl_handshake_timeout=None, ssl_shutdown_timeout=None, start_serving=True)`.
 pub fn create_server(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<Value> {
+    vm.require(crate::embed::Capability::Network, "loop.create_server()")?;
     let b = bind(
         a,
         &Sig {
@@ -722,6 +723,7 @@ pub fn create_server(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<Value
 /// `loop.create_unix_server(protocol_factory, path=None, *, sock=None, backlog=100,
 /// ssl=None, ssl_handshake_timeout=None, ssl_shutdown_timeout=None, start_serving=True)`.
 pub fn create_unix_server(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<Value> {
+    vm.require(crate::embed::Capability::Network, "loop.create_unix_server()")?;
     let b = bind(
         a,
         &Sig {

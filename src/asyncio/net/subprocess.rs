@@ -408,6 +408,7 @@ impl ChildWatcher {
 /// `_spawn(args, shell, stdin, stdout, stderr, limit, cwd=None, env=None)`: a coroutine
 /// returning the process handle.
 pub fn spawn(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    vm.require(crate::embed::Capability::Subprocess, "asyncio.create_subprocess_exec()")?;
     let b = bind(
         a,
         &Sig {
