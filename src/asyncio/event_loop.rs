@@ -1,4 +1,4 @@
-//! The event loop: a FIFO ready queue of callbacks, a timer heap (see [`timer_heap`]: the
+//! The event loop: a FIFO ready queue of callbacks, a timer heap (see [`super::timer_heap`]: the
 //! same binary heap as CPython's `heapq`, so timers with equal deadlines run in CPython's
 //! order), and a `mio::Poll` to wait on when nothing is ready.
 //!

@@ -11,7 +11,7 @@
 //! `signal.signal`.
 //!
 //! SIGINT keeps the VM's interrupt flag (`vm::INTERRUPT`, polled everywhere): the VM asks
-//! [`on_interrupt`] what a pending interrupt means — `KeyboardInterrupt` by default, a
+//! `on_interrupt` what a pending interrupt means — `KeyboardInterrupt` by default, a
 //! cancellation of the main task for the first Ctrl-C inside `asyncio.run` (as CPython's
 //! `Runner` does), nothing when the script gave SIGINT a handler of its own.
 
@@ -163,7 +163,7 @@ pub fn set_disposition(sig: i32, d: Disposition) -> std::io::Result<Disposition>
     Ok(prev)
 }
 
-/// Makes the VM ask [`on_interrupt`] what a pending interrupt means.
+/// Makes the VM ask `on_interrupt` what a pending interrupt means.
 fn set_interrupt_hook() {
     crate::vm::INTERRUPT_HOOK.with(|h| h.set(Some(on_interrupt)));
 }
