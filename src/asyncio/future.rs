@@ -59,7 +59,7 @@ pub struct FutureObj {
 impl FutureObj {
     /// A pending future on `lp`.
     pub fn new(lp: &Rc<EventLoop>, task: Option<TaskPart>) -> Rc<FutureObj> {
-        Rc::new_cyclic(|me| FutureObj {
+        let f = Rc::new_cyclic(|me| FutureObj {
             lp: lp.clone(),
             state: Cell::new(State::Pending),
             result: RefCell::new(Value::None),
@@ -69,7 +69,9 @@ impl FutureObj {
             retrieved: Cell::new(false),
             task,
             me: me.clone(),
-        })
+        });
+        crate::vm::gc::track_native(&f);
+        f
     }
     /// True when not pending.
     pub fn done(&self) -> bool {
@@ -204,6 +206,30 @@ impl NativeObject for FutureObj {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+    fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
+        visit.cell(&self.result);
+        visit.cell(&self.exception);
+        visit.values(&self.callbacks);
+        visit.cell(&self.cancel_msg);
+        if let Some(t) = &self.task {
+            visit.value(&t.coro);
+            visit.cell(&t.name);
+            match t.waiter.try_borrow() {
+                Ok(w) => w.iter().for_each(|w| visit.rc(w)),
+                Err(_) => visit.fail(),
+            }
+        }
+    }
+    fn gc_clear(&self) {
+        let cells = [&self.result, &self.exception, &self.cancel_msg];
+        let old: Vec<Value> = cells
+            .iter()
+            .filter_map(|c| c.try_borrow_mut().ok().map(|mut v| std::mem::replace(&mut *v, Value::None)))
+            .collect();
+        let cbs = self.callbacks.try_borrow_mut().map(|mut c| std::mem::take(&mut *c));
+        let waiter = self.task.as_ref().and_then(|t| t.waiter.try_borrow_mut().ok().and_then(|mut w| w.take()));
+        drop((old, cbs, waiter));
     }
 }
 

@@ -71,6 +71,12 @@ pub fn finalizers_pending() -> bool {
     ANY_PENDING.with(|p| p.get())
 }
 
+/// Makes the VM stop at its next safe point and call `run_finalizers` (which also runs a
+/// requested cycle collection).
+pub(crate) fn request_safe_point() {
+    let _ = ANY_PENDING.try_with(|p| p.set(true));
+}
+
 fn queue_finalizer(job: Finalize) {
     let _ = PENDING.try_with(|p| p.borrow_mut().push(job));
     let _ = ANY_PENDING.try_with(|p| p.set(true));
@@ -137,7 +143,7 @@ impl Vm {
     /// loop for an input that awaits.
     pub fn module_coroutine(&mut self, code: Rc<crate::bytecode::Code>, globals: Rc<super::value::Module>) -> Value {
         let values = vec![Value::Undef; code.nlocals()];
-        let cells = (0..code.cellvars.len()).map(|_| Rc::new(RefCell::new(Value::Undef))).collect();
+        let cells = (0..code.cellvars.len()).map(|_| super::value::new_cell(Value::Undef)).collect();
         let name = code.name.clone();
         let qualname = code.qualname.clone();
         let frame = super::frame::Frame {
@@ -152,7 +158,7 @@ impl Vm {
             ret: super::frame::ReturnMode::Push,
             handled_base: self.handled.len(),
         };
-        Value::Gen(Rc::new(GenObj {
+        let g = Rc::new(GenObj {
             kind: GenKind::Coroutine,
             frame: RefCell::new(Some(Detached { frame, values })),
             state: Cell::new(GenState::Created),
@@ -161,7 +167,9 @@ impl Vm {
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
             pending: RefCell::new(Value::None),
-        }))
+        });
+        super::gc::track_gen(&g);
+        Value::Gen(g)
     }
 
     /// Runs queued finalisers: closes generators that died suspended inside `try`/`with`,
@@ -170,35 +178,43 @@ impl Vm {
         loop {
             let Some(job) = PENDING.with(|p| p.borrow_mut().pop()) else {
                 ANY_PENDING.with(|p| p.set(false));
+                if super::gc::requested() {
+                    self.gc_collect_requested();
+                    if finalizers_pending() {
+                        continue;
+                    }
+                }
                 return;
             };
             match job {
-                Finalize::Close(g) => {
-                    let exit = Exc::new(ExcKind::GeneratorExit, "");
-                    match self.gen_throw(&g, exit) {
-                        Ok(GenResult::Return(_)) => {}
-                        Ok(GenResult::Yield(_)) => {
-                            g.state.set(GenState::Closed);
-                            g.frame.borrow_mut().take();
-                            let repr =
-                                format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
-                            self.write_stderr(&format!(
-                                "Exception ignored in: {repr}\nRuntimeError: generator ignored GeneratorExit\n"
-                            ));
-                        }
-                        Err(e) => {
-                            let inst = self.materialize(e);
-                            if !inst.class.is_subclass(self.exc_class(ExcKind::GeneratorExit)) {
-                                let repr =
-                                    format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
-                                let text = crate::traceback::format_exception(self, &inst);
-                                self.write_stderr(&format!("Exception ignored in: {repr}\n{text}"));
-                            }
-                        }
-                    }
-                }
+                Finalize::Close(g) => self.close_dead_generator(&g),
                 Finalize::NeverAwaited(q) => {
                     self.write_stderr(&format!("<sys>:0: RuntimeWarning: coroutine '{q}' was never awaited\n"));
+                }
+            }
+        }
+    }
+
+    /// Closes a generator nothing refers to any more (it died suspended inside `try`/`with`):
+    /// throws `GeneratorExit` into it and reports what CPython reports when that fails.
+    pub(crate) fn close_dead_generator(&mut self, g: &Rc<GenObj>) {
+        let exit = Exc::new(ExcKind::GeneratorExit, "");
+        match self.gen_throw(g, exit) {
+            Ok(GenResult::Return(_)) => {}
+            Ok(GenResult::Yield(_)) => {
+                g.state.set(GenState::Closed);
+                g.frame.borrow_mut().take();
+                let repr = format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                self.write_stderr(&format!(
+                    "Exception ignored in: {repr}\nRuntimeError: generator ignored GeneratorExit\n"
+                ));
+            }
+            Err(e) => {
+                let inst = self.materialize(e);
+                if !inst.class.is_subclass(self.exc_class(ExcKind::GeneratorExit)) {
+                    let repr = format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                    let text = crate::traceback::format_exception(self, &inst);
+                    self.write_stderr(&format!("Exception ignored in: {repr}\n{text}"));
                 }
             }
         }

@@ -596,6 +596,10 @@ impl Vm {
                     // Ctrl-C: every loop (`while`, `for`, `continue`) ends in a backward jump.
                     if (t.0 as usize) < *ip {
                         self.take_interrupt()?;
+                        // A safe point for finalisers and the cycle collector on every loop.
+                        if super::gen::finalizers_pending() {
+                            self.run_finalizers();
+                        }
                     }
                     *ip = t.0 as usize
                 }

@@ -11,6 +11,7 @@ mod call;
 pub mod dict;
 mod error;
 pub mod frame;
+pub mod gc;
 pub mod gen;
 mod intern;
 mod interp;
@@ -220,8 +221,6 @@ pub struct Vm {
     pub(crate) repr_stack: Vec<i64>,
     /// Constructors of built-in types, by `TypeId`.
     pub builtin_constructors: FxHashMap<usize, NativeFn>,
-    /// `gc.isenabled()`.
-    pub gc_enabled: bool,
     /// Source text of loaded files, for tracebacks.
     pub sources: RefCell<FxHashMap<Rc<str>, Rc<str>>>,
 }
@@ -288,7 +287,6 @@ impl Vm {
             repr_stack: Vec::new(),
             builtin_constructors: FxHashMap::default(),
             sources: RefCell::default(),
-            gc_enabled: true,
         };
         crate::builtins::install(&mut vm);
         value::bump_class_epoch();
@@ -314,7 +312,7 @@ impl Vm {
 
     /// Creates an exception instance with the given `args`.
     pub fn new_exception_object(&mut self, class: Rc<Class>, args: Vec<Value>) -> Rc<Instance> {
-        let inst = Rc::new(Instance { class, attrs: RefCell::new(Vec::with_capacity(4)) });
+        let inst = Instance::new_rc(class, Vec::with_capacity(4));
         inst.set_attr(self.syms.args, Value::tuple(args));
         inst
     }

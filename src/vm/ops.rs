@@ -1435,13 +1435,13 @@ impl Vm {
     pub fn set_copy(&mut self, src: &Rc<SetObj>) -> Value {
         let mut t = SetTable::new();
         t.merge_into_empty(&src.d.borrow());
-        Value::Set(Rc::new(SetObj::new(t)))
+        Value::set(t)
     }
 
     /// A set used as a set element or lookup key is compared as a frozenset.
     fn set_key(&self, key: &Value) -> Value {
         match key {
-            Value::Set(s) => Value::FrozenSet(Rc::new(SetObj::new(s.d.borrow().clone()))),
+            Value::Set(s) => Value::frozenset(s.d.borrow().clone()),
             other => other.clone(),
         }
     }
@@ -1459,7 +1459,7 @@ impl Vm {
 
     /// A new set from values.
     pub fn new_set(&mut self, items: Vec<Value>) -> Res<Value> {
-        let s = Value::Set(Rc::new(SetObj::new(SetTable::new())));
+        let s = Value::set(SetTable::new());
         for v in items {
             self.set_add(&s, v)?;
         }
@@ -1468,7 +1468,7 @@ impl Vm {
 
     /// A new dict from alternating keys and values.
     pub fn new_dict_from_pairs(&mut self, items: Vec<Value>) -> Res<Value> {
-        let d = Rc::new(DictObj { d: RefCell::new(Dict::with_capacity(items.len() / 2)) });
+        let d = DictObj::new_rc(Dict::with_capacity(items.len() / 2));
         let mut it = items.into_iter();
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
             self.dict_set(&d, k, v)?;

@@ -426,7 +426,7 @@ impl Vm {
             }
             _ => return Err(Exc::type_error(format!("'{}' object is not iterable", self.type_name(v)))),
         };
-        Ok(Value::Iter(Rc::new(RefCell::new(st))))
+        Ok(Value::iter(st))
     }
 
     fn is_iterator(&self, v: &Value) -> bool {
