@@ -32,6 +32,7 @@ use super::gen::{GenKind, GenObj, GenState};
 use super::other::NativeObject;
 use super::value::{BoundMethod, Class, Descriptor, DictObj, Function, Instance, IterState, List, SetObj, Value};
 use super::Vm;
+use crate::bytecode::Code;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
@@ -221,6 +222,39 @@ impl Registry {
 
 thread_local! {
     static REG: RefCell<Registry> = const { RefCell::new(Registry::new()) };
+    /// Code objects with a `LoadGlobal` cache (see [`track_code_cache`]).
+    static CODE_CACHES: RefCell<Vec<Weak<Code>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Registers a code object whose `LoadGlobal` cache was just created. A cache entry keeps
+/// its value alive after the global is deleted or rebound (until the instruction runs
+/// again), which would hide a cycle through that value; full collections empty the caches.
+pub fn track_code_cache(code: &Rc<Code>) {
+    let _ = CODE_CACHES.try_with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            if c.len() >= 64 && c.len().is_power_of_two() {
+                c.retain(|w| w.strong_count() > 0);
+            }
+            c.push(Rc::downgrade(code));
+        }
+    });
+}
+
+/// Empties every `LoadGlobal` cache (they refill on their next miss), dropping the
+/// references stale entries hold.
+fn clear_code_caches() {
+    let codes: Vec<Rc<Code>> = CODE_CACHES.with(|c| {
+        let mut c = c.borrow_mut();
+        c.retain(|w| w.strong_count() > 0);
+        c.iter().filter_map(Weak::upgrade).collect()
+    });
+    let mut stale = Vec::new();
+    for code in &codes {
+        if let Ok(mut cache) = code.global_cache.try_borrow_mut() {
+            stale.extend(cache.iter_mut().map(std::mem::take));
+        }
+    }
+    drop(stale);
 }
 
 #[inline(always)]
@@ -588,11 +622,28 @@ fn clear(v: &Value) {
     }
 }
 
-/// How many objects CPython would count for this one (a function with free variables
-/// also owns its `__closure__` tuple).
+/// How many objects CPython would count for this one, which it represents with separate
+/// objects where aio keeps plain fields: a function's `__closure__` tuple, its `__defaults__`
+/// tuple and `__kwdefaults__` and `__dict__` dicts (each only when it holds a container, as
+/// CPython leaves tuples and dicts of atoms untracked); and a dict of atoms, which CPython
+/// never tracks, counts for nothing.
 fn weight(v: &Value) -> usize {
+    fn holds_container<'a>(mut vs: impl Iterator<Item = &'a Value>) -> bool {
+        vs.any(|x| addr(x).is_some())
+    }
     match v {
-        Value::Function(f) if !f.closure.is_empty() => 2,
+        Value::Function(f) => {
+            let attrs = f.attrs.try_borrow().map(|a| holds_container(a.iter().map(|(_, x)| x))).unwrap_or(false);
+            1 + usize::from(!f.closure.is_empty())
+                + usize::from(holds_container(f.defaults.iter()))
+                + usize::from(holds_container(f.kwdefaults.iter().map(|(_, x)| x)))
+                + usize::from(attrs)
+        }
+        Value::Dict(d) => {
+            let tracked =
+                d.d.try_borrow().map(|d| d.iter().any(|e| addr(&e.key).is_some() || addr(&e.value).is_some()));
+            usize::from(tracked.unwrap_or(true))
+        }
         _ => 1,
     }
 }
@@ -815,6 +866,9 @@ impl Vm {
             Some(all)
         });
         let Some(entries) = entries else { return 0 };
+        if g == 2 {
+            clear_code_caches();
+        }
         let (mut survivors, mut garbage) = split(entries);
         let mut found = 0;
         if !garbage.is_empty() {

@@ -398,6 +398,7 @@ impl Vm {
                         let mut cache = code.global_cache.borrow_mut();
                         if cache.len() < code.names.len() {
                             cache.resize(code.names.len(), Default::default());
+                            super::gc::track_code_cache(&self.frames[fi].code);
                         }
                         cache[n.0 as usize] = crate::bytecode::GlobalCacheEntry {
                             module: key,

@@ -15,6 +15,7 @@ pub mod gc;
 pub mod gen;
 mod intern;
 mod interp;
+pub mod mem;
 mod ops;
 pub use ops::{ascii_escape, repr_bytes, repr_str};
 mod protocols;

@@ -705,6 +705,14 @@ impl Vm {
             _ => {
                 let it = self.get_iter(v)?;
                 let mut out = Vec::new();
+                if let Value::Range(r) = v {
+                    // CPython sizes the result from the length first: a range too long to
+                    // hold fails at once, before any iteration.
+                    if r.big.is_some() && r.big_len() > num_bigint::BigInt::from(i64::MAX) {
+                        return Err(Exc::overflow("Python int too large to convert to C ssize_t"));
+                    }
+                    super::mem::reserve(&mut out, r.len() as usize)?;
+                }
                 while let Some(x) = self.next(&it)? {
                     out.push(x);
                 }
