@@ -942,7 +942,12 @@ impl Vm {
             for v in &garbage {
                 clear(v);
             }
+            // Whatever clearing did not free (contents that could not be borrowed) stays
+            // registered, to be looked at again.
+            let mut watch: Vec<Tracked> = garbage.iter().filter_map(Tracked::of).collect();
             drop(garbage);
+            watch.retain(Tracked::alive);
+            survivors.append(&mut watch);
         }
         REG.with(|r| {
             let mut r = r.borrow_mut();
