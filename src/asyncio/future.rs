@@ -74,7 +74,7 @@ pub struct FutureObj {
 impl FutureObj {
     /// A pending future on `lp`.
     pub fn new(lp: &Rc<EventLoop>, task: Option<TaskPart>) -> Rc<FutureObj> {
-        Rc::new_cyclic(|me| FutureObj {
+        let f = Rc::new_cyclic(|me| FutureObj {
             lp: lp.clone(),
             state: Cell::new(State::Pending),
             result: RefCell::new(Value::None),
@@ -86,7 +86,9 @@ impl FutureObj {
             gather_children: RefCell::new(None),
             cancel_requested: Cell::new(false),
             me: me.clone(),
-        })
+        });
+        crate::vm::gc::track_native(&f);
+        f
     }
     /// True when not pending.
     pub fn done(&self) -> bool {
@@ -377,6 +379,41 @@ impl NativeObject for FutureObj {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+    fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
+        visit.cell(&self.result);
+        visit.cell(&self.exception);
+        visit.values(&self.callbacks);
+        match self.cancel.try_borrow() {
+            Ok(c) => match &*c {
+                Cancellation::Msg(v) => visit.value(v),
+                Cancellation::Raised(i) => visit.value(&Value::Instance(i.clone())),
+            },
+            Err(_) => visit.fail(),
+        }
+        if let Some(t) = &self.task {
+            visit.value(&t.coro);
+            visit.cell(&t.name);
+            match t.waiter.try_borrow() {
+                Ok(w) => w.iter().for_each(|w| visit.rc(w)),
+                Err(_) => visit.fail(),
+            }
+        }
+    }
+    fn gc_clear(&self) {
+        if let Ok(mut c) = self.cancel.try_borrow_mut() {
+            let old = std::mem::replace(&mut *c, Cancellation::Msg(Value::None));
+            drop(c);
+            drop(old);
+        }
+        let cells = [&self.result, &self.exception];
+        let old: Vec<Value> = cells
+            .iter()
+            .filter_map(|c| c.try_borrow_mut().ok().map(|mut v| std::mem::replace(&mut *v, Value::None)))
+            .collect();
+        let cbs = self.callbacks.try_borrow_mut().map(|mut c| std::mem::take(&mut *c));
+        let waiter = self.task.as_ref().and_then(|t| t.waiter.try_borrow_mut().ok().and_then(|mut w| w.take()));
+        drop((old, cbs, waiter));
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::{check_args, no_more_kw, take_kw};
 use crate::vm::dict::Dict;
-use crate::vm::value::{Descriptor, IterState, RangeObj, SetObj, SliceObj, Value};
+use crate::vm::value::{Descriptor, IterState, RangeObj, SliceObj, Value};
 use crate::vm::{Args, Exc, NativeFn, Res, TypeId, Vm};
 use num_bigint::BigInt;
 use std::cell::RefCell;
@@ -13,7 +13,7 @@ fn object_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return Err(Exc::type_error("object() takes no arguments"));
     }
     let c = vm.type_class(TypeId::Object).clone();
-    Ok(Value::Instance(Rc::new(crate::vm::value::Instance { class: c, attrs: RefCell::new(Vec::new()) })))
+    Ok(Value::instance(c, Vec::new()))
 }
 
 fn type_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -279,7 +279,7 @@ fn frozenset_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     }
     match s {
         Value::Set(s) => Ok(Value::FrozenSet(s)),
-        _ => Ok(Value::FrozenSet(Rc::new(SetObj::new(crate::vm::set_table::SetTable::new())))),
+        _ => Ok(Value::frozenset(crate::vm::set_table::SetTable::new())),
     }
 }
 
@@ -381,24 +381,24 @@ fn property_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let fset = take_kw(a, "fset").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::None);
     let fdel = take_kw(a, "fdel").or_else(|| a.pos.get(2).cloned()).unwrap_or(Value::None);
     let doc = take_kw(a, "doc").or_else(|| a.pos.get(3).cloned()).unwrap_or(Value::None);
-    Ok(Value::Descriptor(Rc::new(Descriptor::Property { fget, fset, fdel, doc })))
+    Ok(Value::descriptor(Descriptor::Property { fget, fset, fdel, doc }))
 }
 
 fn staticmethod_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("staticmethod", a, 1, 1)?;
-    Ok(Value::Descriptor(Rc::new(Descriptor::StaticMethod(a.pos[0].clone()))))
+    Ok(Value::descriptor(Descriptor::StaticMethod(a.pos[0].clone())))
 }
 
 fn classmethod_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("classmethod", a, 1, 1)?;
-    Ok(Value::Descriptor(Rc::new(Descriptor::ClassMethod(a.pos[0].clone()))))
+    Ok(Value::descriptor(Descriptor::ClassMethod(a.pos[0].clone())))
 }
 
 fn super_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     match a.pos.len() {
         2 => {
             let Value::Class(cls) = &a.pos[0] else { return Err(Exc::type_error("super() argument 1 must be a type")) };
-            Ok(Value::Descriptor(Rc::new(Descriptor::Super { cls: cls.clone(), obj: a.pos[1].clone() })))
+            Ok(Value::descriptor(Descriptor::Super { cls: cls.clone(), obj: a.pos[1].clone() }))
         }
         0 => Err(Exc::runtime_error("super(): no arguments")),
         _ => {
@@ -417,7 +417,7 @@ fn enumerate_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         Some(s) => vm.index_value(&s)?,
         None => 0,
     };
-    Ok(Value::Iter(Rc::new(RefCell::new(IterState::Enumerate { inner, count }))))
+    Ok(Value::iter(IterState::Enumerate { inner, count }))
 }
 
 fn zip_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -431,9 +431,9 @@ fn zip_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         inners.push(vm.get_iter(&v)?);
     }
     if inners.is_empty() {
-        return Ok(Value::Iter(Rc::new(RefCell::new(IterState::Done))));
+        return Ok(Value::iter(IterState::Done));
     }
-    Ok(Value::Iter(Rc::new(RefCell::new(IterState::Zip { inners, strict }))))
+    Ok(Value::iter(IterState::Zip { inners, strict }))
 }
 
 fn map_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -446,7 +446,7 @@ fn map_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     for v in &a.pos[1..] {
         inners.push(vm.get_iter(v)?);
     }
-    Ok(Value::Iter(Rc::new(RefCell::new(IterState::Map { func, inners }))))
+    Ok(Value::iter(IterState::Map { func, inners }))
 }
 
 fn filter_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -454,7 +454,7 @@ fn filter_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("filter", a, 2, 2)?;
     let func = a.pos[0].clone();
     let inner = vm.get_iter(&a.pos[1].clone())?;
-    Ok(Value::Iter(Rc::new(RefCell::new(IterState::Filter { func, inner }))))
+    Ok(Value::iter(IterState::Filter { func, inner }))
 }
 
 fn reversed_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -511,7 +511,7 @@ fn reversed_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         }
         other => return Err(Exc::type_error(format!("'{}' object is not reversible", vm.type_name(other)))),
     };
-    Ok(Value::Iter(Rc::new(RefCell::new(st))))
+    Ok(Value::iter(st))
 }
 
 /// Registers the constructors.

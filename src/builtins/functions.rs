@@ -6,7 +6,6 @@ use crate::vm::value::{IterState, Value};
 use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Vm};
 use num_bigint::BigInt;
 use num_traits::{Signed, Zero};
-use std::cell::RefCell;
 use std::rc::Rc;
 
 fn print(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -401,7 +400,7 @@ fn iter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("iter", a, 1, 2)?;
     if a.pos.len() == 2 {
         let st = IterState::Callable { func: a.pos[0].clone(), sentinel: a.pos[1].clone() };
-        return Ok(Value::Iter(Rc::new(RefCell::new(st))));
+        return Ok(Value::iter(st));
     }
     let v = a.pos[0].clone();
     vm.get_iter(&v)

@@ -6,7 +6,6 @@ use crate::vm::gen::GenResult;
 use crate::vm::other::NativeObject;
 use crate::vm::value::{DictObj, IterState, Value};
 use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, TypeId, Vm};
-use std::cell::RefCell;
 use std::rc::Rc;
 
 fn this_list(a: &Args) -> Res<Rc<crate::vm::value::List>> {
@@ -321,14 +320,14 @@ fn view_of(a: &Args) -> Res<(Rc<DictObj>, u8)> {
 fn view_iter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (d, kind) = view_of(a)?;
     let len = d.d.borrow().len();
-    Ok(Value::Iter(Rc::new(RefCell::new(IterState::DictView { dict: d, index: 0, kind, len }))))
+    Ok(Value::iter(IterState::DictView { dict: d, index: 0, kind, len }))
 }
 
 fn view_reversed(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (d, kind) = view_of(a)?;
     let mut items = view_items(&d, kind);
     items.reverse();
-    Ok(Value::Iter(Rc::new(RefCell::new(IterState::Vec { items, index: 0 }))))
+    Ok(Value::iter(IterState::Vec { items, index: 0 }))
 }
 
 fn view_len(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -783,7 +782,7 @@ fn property_with(a: &Args, which: u8) -> Res<Value> {
         1 => s = f,
         _ => dl = f,
     }
-    Ok(Value::Descriptor(Rc::new(Descriptor::Property { fget: g, fset: s, fdel: dl, doc: doc.clone() })))
+    Ok(Value::descriptor(Descriptor::Property { fget: g, fset: s, fdel: dl, doc: doc.clone() }))
 }
 
 /// Decodes bytes for `str(b, encoding, errors)`.

@@ -78,6 +78,8 @@ fn to_bytes(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return Err(Exc::overflow("int too big to convert"));
     }
     let fill = if n.is_negative() { 0xff } else { 0 };
+    let missing = length as usize - bytes.len();
+    crate::vm::mem::reserve(&mut bytes, missing)?;
     bytes.resize(length as usize, fill);
     if big {
         bytes.reverse();

@@ -499,7 +499,7 @@ impl Decoder<'_> {
                     Ok(n) => Value::Int(n),
                     Err(_) => {
                         let digits = text.trim_start_matches('-').len();
-                        if digits > 4300 {
+                        if crate::text::int_text::parse_exceeds_limit(digits) {
                             return Err(DErr::Exc(Exc::value_error(crate::text::int_text::int_parse_limit_message(
                                 digits,
                             ))));

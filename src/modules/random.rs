@@ -79,6 +79,7 @@ fn with_rng<T>(this: &Value, f: impl FnOnce(&mut Mt19937) -> T) -> Res<T> {
 fn text_err(e: TextError) -> Exc {
     let kind = match e.kind {
         ErrorKind::IndexError => ExcKind::IndexError,
+        ErrorKind::MemoryError => ExcKind::MemoryError,
         ErrorKind::OverflowError => ExcKind::OverflowError,
         ErrorKind::TypeError => ExcKind::TypeError,
         ErrorKind::ZeroDivisionError => ExcKind::ZeroDivisionError,

@@ -38,6 +38,50 @@ fn setrecursionlimit(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::None)
 }
 
+fn get_int_max_str_digits(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    if !a.kw.is_empty() {
+        return Err(Exc::type_error("sys.get_int_max_str_digits() takes no keyword arguments"));
+    }
+    if !a.pos.is_empty() {
+        return Err(Exc::type_error(format!(
+            "sys.get_int_max_str_digits() takes no arguments ({} given)",
+            a.pos.len()
+        )));
+    }
+    Ok(Value::Int(crate::text::int_text::max_str_digits() as i64))
+}
+
+fn set_int_max_str_digits(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let mut arg = a.pos.first().cloned();
+    for (k, v) in std::mem::take(&mut a.kw) {
+        if k.to_string_owned() == "maxdigits" && arg.is_none() {
+            arg = Some(v);
+        } else if k.to_string_owned() == "maxdigits" {
+            return Err(Exc::type_error(
+                "argument for set_int_max_str_digits() given by name ('maxdigits') and position (1)",
+            ));
+        }
+    }
+    if a.pos.len() > 1 {
+        return Err(Exc::type_error(format!(
+            "set_int_max_str_digits() takes at most 1 argument ({} given)",
+            a.pos.len()
+        )));
+    }
+    let Some(arg) = arg else {
+        return Err(Exc::type_error("set_int_max_str_digits() missing required argument 'maxdigits' (pos 1)"));
+    };
+    let n = match arg {
+        Value::BigInt(_) => None,
+        ref v => Some(vm.index_value(v)?),
+    };
+    let n = n
+        .filter(|n| i32::try_from(*n).is_ok())
+        .ok_or_else(|| Exc::overflow("Python int too large to convert to C int"))?;
+    crate::text::int_text::set_max_str_digits(n).map_err(|e| Exc::value_error(e.message))?;
+    Ok(Value::None)
+}
+
 fn intern(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(a.pos.first().cloned().unwrap_or(Value::None))
 }
@@ -127,6 +171,8 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ("intern", intern),
             ("exc_info", exc_info),
             ("exception", exception),
+            ("get_int_max_str_digits", get_int_max_str_digits),
+            ("set_int_max_str_digits", set_int_max_str_digits),
         ],
     );
     let argv: Vec<Value> = vm.argv.iter().map(|a| Value::str(a)).collect();
@@ -140,6 +186,20 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             "sys.version_info",
             &["major", "minor", "micro", "releaselevel", "serial"],
             vec![Value::Int(3), Value::Int(11), Value::Int(0), Value::str("final"), Value::Int(0)],
+        ),
+    );
+    super::set(
+        &m,
+        "int_info",
+        super::structseq::new(
+            "sys.int_info",
+            &["bits_per_digit", "sizeof_digit", "default_max_str_digits", "str_digits_check_threshold"],
+            vec![
+                Value::Int(30),
+                Value::Int(4),
+                Value::Int(crate::text::int_text::INT_MAX_STR_DIGITS as i64),
+                Value::Int(crate::text::int_text::STR_DIGITS_CHECK_THRESHOLD as i64),
+            ],
         ),
     );
     super::set(&m, "maxsize", Value::Int(i64::MAX));

@@ -169,26 +169,39 @@ fn resolved_fill_align(spec: &FormatSpec, default_align: char) -> (char, char) {
 /// padding with leading zeros (and separators) until the result is at
 /// least `min_width` characters; a port of
 /// `_PyUnicode_InsertThousandsGrouping`. `sep == None` means no grouping.
-fn group_digits(digits: &[char], min_width: isize, sep: Option<(char, usize)>) -> Vec<char> {
-    let mut chunks: Vec<Vec<char>> = Vec::new();
-    let mut remaining = digits.len() as isize;
+fn group_digits(digits: &[char], min_width: isize, sep: Option<(char, usize)>) -> Result<Vec<char>, TextError> {
+    // Chunks are produced right to left; they are written reversed into `rev` (separators
+    // between them), which is reversed at the end. The capacity is reserved up front, as
+    // `min_width` comes from the script.
+    let group = sep.map(|(_, g)| g.max(1)).unwrap_or(usize::MAX);
+    let n = digits.len();
+    let bound = (min_width.max(0) as usize).max(n).saturating_add(n / group.min(n.max(1)) + 2);
+    let mut rev: Vec<char> = Vec::new();
+    super::try_reserve(&mut rev, bound.saturating_mul(if sep.is_some() { 2 } else { 1 }))?;
+    let mut remaining = n as isize;
     let mut min_width = min_width;
-    let mut end = digits.len();
-    let mut broke = false;
-    let take = |n_chars: isize, n_zeros: isize, end: &mut usize| {
-        let mut chunk: Vec<char> = std::iter::repeat_n('0', n_zeros.max(0) as usize).collect();
-        let n = n_chars.max(0) as usize;
-        chunk.extend_from_slice(&digits[*end - n..*end]);
-        *end -= n;
-        chunk
+    let mut end = n;
+    let mut first = true;
+    let mut take = |rev: &mut Vec<char>, n_chars: isize, n_zeros: isize, end: &mut usize| {
+        if !first {
+            if let Some((c, _)) = sep {
+                rev.push(c);
+            }
+        }
+        first = false;
+        let k = n_chars.max(0) as usize;
+        rev.extend(digits[*end - k..*end].iter().rev());
+        *end -= k;
+        rev.extend(std::iter::repeat_n('0', n_zeros.max(0) as usize));
     };
+    let mut broke = false;
     if let Some((_, group)) = sep {
         let len = group as isize;
         loop {
             let l = len.min(remaining.max(min_width).max(1));
             let n_zeros = (l - remaining).max(0);
             let n_chars = remaining.min(l).max(0);
-            chunks.push(take(n_chars, n_zeros, &mut end));
+            take(&mut rev, n_chars, n_zeros, &mut end);
             remaining -= n_chars;
             min_width -= l;
             if remaining <= 0 && min_width <= 0 {
@@ -202,18 +215,10 @@ fn group_digits(digits: &[char], min_width: isize, sep: Option<(char, usize)>) -
         let len = remaining.max(min_width).max(1);
         let n_zeros = (len - remaining).max(0);
         let n_chars = remaining.min(len).max(0);
-        chunks.push(take(n_chars, n_zeros, &mut end));
+        take(&mut rev, n_chars, n_zeros, &mut end);
     }
-    let mut out = Vec::new();
-    for (i, chunk) in chunks.iter().rev().enumerate() {
-        if i > 0 {
-            if let Some((c, _)) = sep {
-                out.push(c);
-            }
-        }
-        out.extend_from_slice(chunk);
-    }
-    out
+    rev.reverse();
+    Ok(rev)
 }
 
 /// The pieces of a number to be laid out by [`fill_number`].
@@ -237,7 +242,7 @@ fn fill_number(
     fill: char,
     align: char,
     sep: Option<(char, usize)>,
-) -> String {
+) -> Result<String, TextError> {
     let sign = match spec.sign {
         Some('+') => Some(if parts.negative { '-' } else { '+' }),
         Some(' ') => Some(if parts.negative { '-' } else { ' ' }),
@@ -248,7 +253,7 @@ fn fill_number(
     let n_non_digit =
         isize::from(sign.is_some()) + n_prefix + isize::from(parts.has_decimal) + parts.remainder.len() as isize;
     let min_width = if fill == '0' && align == '=' { width - n_non_digit } else { 0 };
-    let grouped = if parts.digits.is_empty() { Vec::new() } else { group_digits(parts.digits, min_width, sep) };
+    let grouped = if parts.digits.is_empty() { Vec::new() } else { group_digits(parts.digits, min_width, sep)? };
     let n_padding = width - (n_non_digit + grouped.len() as isize);
     let (mut lpad, mut spad, mut rpad) = (0, 0, 0);
     if n_padding > 0 {
@@ -263,6 +268,9 @@ fn fill_number(
         }
     }
     let mut out = String::new();
+    let pads = (lpad + spad + rpad).max(0) as usize;
+    let body = grouped.len() + parts.remainder.len() + parts.prefix.len() + 2;
+    super::try_reserve_str(&mut out, pads.saturating_mul(fill.len_utf8()).saturating_add(body.saturating_mul(4)))?;
     let pad = |out: &mut String, n: isize| {
         for _ in 0..n {
             out.push(fill);
@@ -280,7 +288,7 @@ fn fill_number(
     }
     out.extend(parts.remainder.iter());
     pad(&mut out, rpad);
-    out
+    Ok(out)
 }
 
 /// Formats an int: `format(v, spec)` for types `b c d o x X n` and none,
@@ -315,7 +323,7 @@ pub fn format_int(v: &BigInt, spec: &FormatSpec, type_name: &str) -> Result<Stri
         let ch = char_from_int(v)?;
         let remainder = [ch];
         let parts = NumberParts { negative: false, prefix: "", digits: &[], has_decimal: false, remainder: &remainder };
-        return Ok(fill_number(&parts, spec, fill, align, sep));
+        return fill_number(&parts, spec, fill, align, sep);
     }
     let (radix, prefix) = match ty {
         'b' => (2, "0b"),
@@ -324,6 +332,9 @@ pub fn format_int(v: &BigInt, spec: &FormatSpec, type_name: &str) -> Result<Stri
         'X' => (16, "0X"),
         _ => (10, ""),
     };
+    if radix == 10 && super::int_text::exceeds_str_digits_limit(v) {
+        return Err(TextError::value(super::int_text::int_to_str_limit_message()));
+    }
     let mut text = v.magnitude().to_str_radix(radix);
     if ty == 'X' {
         text.make_ascii_uppercase();
@@ -336,7 +347,7 @@ pub fn format_int(v: &BigInt, spec: &FormatSpec, type_name: &str) -> Result<Stri
         has_decimal: false,
         remainder: &[],
     };
-    Ok(fill_number(&parts, spec, fill, align, sep))
+    fill_number(&parts, spec, fill, align, sep)
 }
 
 /// The character for `%c` / `format(v, 'c')`: an `OverflowError`
@@ -408,7 +419,7 @@ pub fn format_float(v: f64, spec: &FormatSpec, type_name: &str) -> Result<String
     let sep = spec.grouping.filter(|_| ty != Some('n')).map(|c| (c, group));
     let parts =
         NumberParts { negative, prefix: "", digits: &body[..n_int], has_decimal, remainder: &body[rem_start..] };
-    Ok(fill_number(&parts, spec, fill, align, sep))
+    fill_number(&parts, spec, fill, align, sep)
 }
 
 /// Formats a string: `format(v, spec)` for type `s` and none.
@@ -451,7 +462,8 @@ pub fn format_str(v: &str, spec: &FormatSpec, type_name: &str) -> Result<String,
         _ => 0,
     };
     let rpad = total - len - lpad;
-    let mut out = String::with_capacity(text.len() + lpad + rpad);
+    let mut out = String::new();
+    super::try_reserve_str(&mut out, text.len().saturating_add((lpad + rpad).saturating_mul(fill.len_utf8())))?;
     out.extend(std::iter::repeat_n(fill, lpad));
     out.push_str(text);
     out.extend(std::iter::repeat_n(fill, rpad));

@@ -4,11 +4,38 @@
 
 use super::TextError;
 use num_bigint::{BigInt, BigUint, Sign};
-use std::sync::OnceLock;
+use std::cell::{Cell, RefCell};
 
 /// CPython 3.11's default limit on the number of decimal digits in
-/// int/str conversions (`sys.get_int_max_str_digits()`).
+/// int/str conversions (`sys.int_info.default_max_str_digits`).
 pub const INT_MAX_STR_DIGITS: usize = 4300;
+
+/// The smallest non-zero limit `sys.set_int_max_str_digits` accepts
+/// (`sys.int_info.str_digits_check_threshold`).
+pub const STR_DIGITS_CHECK_THRESHOLD: usize = 640;
+
+thread_local! {
+    /// The current limit (0: none), per interpreter thread as CPython's is per interpreter.
+    static MAX_STR_DIGITS: Cell<usize> = const { Cell::new(INT_MAX_STR_DIGITS) };
+    /// `10**limit` for the last limit it was needed for.
+    static LIMIT_VALUE: RefCell<Option<(usize, BigUint)>> = const { RefCell::new(None) };
+}
+
+/// `sys.get_int_max_str_digits()`: the limit on decimal digits in int/str
+/// conversions, 0 for none.
+pub fn max_str_digits() -> usize {
+    MAX_STR_DIGITS.with(|m| m.get())
+}
+
+/// `sys.set_int_max_str_digits(n)`: `n` is 0 (no limit) or at least
+/// [`STR_DIGITS_CHECK_THRESHOLD`], else CPython's `ValueError`.
+pub fn set_max_str_digits(n: i64) -> Result<(), TextError> {
+    if n != 0 && !(STR_DIGITS_CHECK_THRESHOLD as i64..=i32::MAX as i64).contains(&n) {
+        return Err(TextError::value(format!("maxdigits must be 0 or larger than {STR_DIGITS_CHECK_THRESHOLD}")));
+    }
+    MAX_STR_DIGITS.with(|m| m.set(n as usize));
+    Ok(())
+}
 
 /// Why [`parse_int`] rejected its input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -38,18 +65,31 @@ impl IntParseError {
 }
 
 /// The message of the `ValueError` raised by `int(text)` when `text` has
-/// `digits` (> 4300) digits.
+/// `digits` digits, more than the limit.
 pub fn int_parse_limit_message(digits: usize) -> String {
     format!(
-        "Exceeds the limit ({INT_MAX_STR_DIGITS} digits) for integer string conversion: \
-         value has {digits} digits; use sys.set_int_max_str_digits() to increase the limit"
+        "Exceeds the limit ({} digits) for integer string conversion: \
+         value has {digits} digits; use sys.set_int_max_str_digits() to increase the limit",
+        max_str_digits()
     )
 }
 
+/// True when parsing `digits` decimal (or other non-power-of-two base)
+/// digits is over the limit.
+pub fn parse_exceeds_limit(digits: usize) -> bool {
+    let limit = max_str_digits();
+    limit > 0 && digits > limit
+}
+
 /// The message of the `ValueError` raised by `str(n)`/`repr(n)`/`'%d' % n`/
-/// `format(n, 'd')` when `n` has more than 4300 decimal digits.
-pub const INT_TO_STR_LIMIT_MESSAGE: &str = "Exceeds the limit (4300 digits) for integer string \
-     conversion; use sys.set_int_max_str_digits() to increase the limit";
+/// `format(n, 'd')` when `n` has more decimal digits than the limit.
+pub fn int_to_str_limit_message() -> String {
+    format!(
+        "Exceeds the limit ({} digits) for integer string conversion; \
+         use sys.set_int_max_str_digits() to increase the limit",
+        max_str_digits()
+    )
+}
 
 /// Code points of the digit zero of every Unicode (14.0) decimal-digit
 /// run outside ASCII; each run holds the digits 0..=9 consecutively.
@@ -131,7 +171,8 @@ fn digit_value(b: u8) -> u32 {
 /// whitespace, optional sign, single underscores between digits (and
 /// after a base prefix), `0x`/`0o`/`0b` prefixes when `base` is 0 or
 /// matches, base 0 rejecting leading zeros in non-zero decimals, Unicode
-/// decimal digits, and the 4300-digit limit for non-power-of-two bases.
+/// decimal digits, and the digit limit (`sys.set_int_max_str_digits`) for
+/// non-power-of-two bases.
 pub fn parse_int(s: &str, base: u32) -> Result<BigInt, IntParseError> {
     if base == 1 || base > 36 {
         return Err(IntParseError::BadBase);
@@ -191,7 +232,7 @@ pub fn parse_int(s: &str, base: u32) -> Result<BigInt, IntParseError> {
     if prev == b'_' || digits == 0 {
         return Err(IntParseError::Invalid);
     }
-    if !base.is_power_of_two() && digits > INT_MAX_STR_DIGITS {
+    if !base.is_power_of_two() && parse_exceeds_limit(digits) {
         return Err(IntParseError::TooManyDigits(digits));
     }
     let body: Vec<u8> = bytes[start..i].iter().copied().filter(|&b| b != b'_').collect();
@@ -209,22 +250,39 @@ pub fn parse_int(s: &str, base: u32) -> Result<BigInt, IntParseError> {
     Ok(BigInt::from_biguint(if negative { Sign::Minus } else { Sign::Plus }, mag))
 }
 
-/// `10**4300`, computed once.
-fn limit_value() -> &'static BigUint {
-    static LIMIT: OnceLock<BigUint> = OnceLock::new();
-    LIMIT.get_or_init(|| num_traits::pow(BigUint::from(10u32), INT_MAX_STR_DIGITS))
-}
-
-/// Whether `v` has more than 4300 decimal digits (so `str(v)` raises).
+/// Whether `v` has more decimal digits (sign excluded) than the limit, so
+/// `str(v)` raises. Decided from the bit length when that is conclusive
+/// (without converting: a huge number is rejected in constant time), else
+/// by comparing with `10**limit`.
 pub fn exceeds_str_digits_limit(v: &BigInt) -> bool {
-    v.magnitude().bits() > 14_000 && v.magnitude() >= limit_value()
+    let limit = max_str_digits();
+    if limit == 0 {
+        return false;
+    }
+    let bits = v.magnitude().bits();
+    // 2**(bits-1) <= |v| < 2**bits, so |v| has between floor((bits-1)·log10 2) + 1 and
+    // floor(bits·log10 2) + 1 digits; one digit of slack covers rounding.
+    let log = std::f64::consts::LOG10_2;
+    if (bits as f64 * log) as u64 + 2 <= limit as u64 {
+        return false;
+    }
+    if (bits.saturating_sub(1) as f64 * log) as u64 > limit as u64 + 1 {
+        return true;
+    }
+    LIMIT_VALUE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.as_ref().is_none_or(|(n, _)| *n != limit) {
+            *c = Some((limit, num_traits::pow(BigUint::from(10u32), limit)));
+        }
+        c.as_ref().is_some_and(|(_, p)| v.magnitude() >= p)
+    })
 }
 
 /// `str(v)` for an int, or the `ValueError` CPython raises when `v` has
-/// more than 4300 decimal digits.
+/// more decimal digits than the limit.
 pub fn int_to_decimal_string(v: &BigInt) -> Result<String, TextError> {
     if exceeds_str_digits_limit(v) {
-        return Err(TextError::value(INT_TO_STR_LIMIT_MESSAGE));
+        return Err(TextError::value(int_to_str_limit_message()));
     }
     Ok(v.to_str_radix(10))
 }

@@ -26,6 +26,8 @@ pub enum ErrorKind {
     ZeroDivisionError,
     /// `IndexError`
     IndexError,
+    /// `MemoryError` (a result too large to allocate)
+    MemoryError,
 }
 
 /// An error to be raised as a Python exception of class `kind` with
@@ -53,6 +55,11 @@ impl TextError {
     pub fn type_error(message: impl Into<String>) -> Self {
         TextError { kind: ErrorKind::TypeError, message: message.into() }
     }
+
+    /// A `MemoryError` (CPython's has no message).
+    pub fn memory() -> Self {
+        TextError { kind: ErrorKind::MemoryError, message: String::new() }
+    }
 }
 
 impl std::fmt::Display for TextError {
@@ -63,9 +70,21 @@ impl std::fmt::Display for TextError {
             ErrorKind::TypeError => "TypeError",
             ErrorKind::ZeroDivisionError => "ZeroDivisionError",
             ErrorKind::IndexError => "IndexError",
+            ErrorKind::MemoryError => "MemoryError",
         };
         write!(f, "{class}: {}", self.message)
     }
 }
 
 impl std::error::Error for TextError {}
+
+/// Makes room for `additional` more elements of a text buffer, or a `MemoryError` (widths
+/// and precisions come from scripts: a refused allocation must not abort the process).
+pub fn try_reserve<T>(v: &mut Vec<T>, additional: usize) -> Result<(), TextError> {
+    v.try_reserve_exact(additional).map_err(|_| TextError::memory())
+}
+
+/// `try_reserve` for a `String` (`additional` bytes).
+pub fn try_reserve_str(s: &mut String, additional: usize) -> Result<(), TextError> {
+    s.try_reserve_exact(additional).map_err(|_| TextError::memory())
+}

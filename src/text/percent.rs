@@ -21,7 +21,7 @@
 //! `%%` (with nothing in between) is returned as literal text.
 
 use super::float_repr::{double_to_string, DtoaFlags};
-use super::int_text::{exceeds_str_digits_limit, INT_TO_STR_LIMIT_MESSAGE};
+use super::int_text::{exceeds_str_digits_limit, int_to_str_limit_message};
 use super::TextError;
 use num_bigint::{BigInt, Sign};
 
@@ -286,7 +286,7 @@ fn output(text: &str, flags: &PercentFlags, width: Option<usize>, conv: char, nu
 }
 
 /// Formats an int for `%d %i %u %o %x %X` (any other `conv` is treated as
-/// `d`). Error: the 4300-digit limit for decimal conversions.
+/// `d`). Error: the digit limit for decimal conversions.
 pub fn format_percent_int(
     v: &BigInt,
     flags: &PercentFlags,
@@ -301,7 +301,7 @@ pub fn format_percent_int(
         _ => (10, ""),
     };
     if radix == 10 && exceeds_str_digits_limit(v) {
-        return Err(TextError::value(INT_TO_STR_LIMIT_MESSAGE));
+        return Err(TextError::value(int_to_str_limit_message()));
     }
     let mut digits = v.magnitude().to_str_radix(radix);
     if conv == 'X' {

@@ -1,6 +1,6 @@
 //! Attribute access: instances, classes, modules, built-in values and descriptors.
 
-use super::value::{BoundMethod, Class, Descriptor, NativeFunction, Value};
+use super::value::{Class, Descriptor, NativeFunction, Value};
 use super::{Exc, ExcKind, Res, Sym, Vm};
 use std::rc::Rc;
 
@@ -490,5 +490,5 @@ impl Vm {
 
 /// Binds a function to a receiver.
 pub fn bind(func: Value, receiver: Value) -> Value {
-    Value::BoundMethod(Rc::new(BoundMethod { receiver, func }))
+    Value::bound_method(receiver, func)
 }

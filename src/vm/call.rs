@@ -3,7 +3,7 @@
 
 use super::frame::{Detached, Frame, ReturnMode};
 use super::gen::{GenKind, GenObj, GenState};
-use super::value::{Args, Class, DictObj, Function, Instance, Layout, Value};
+use super::value::{Args, Class, DictObj, Function, Layout, Value};
 use super::{Exc, ExcKind, Res, Sym, Vm};
 use smallvec::SmallVec;
 use std::cell::{Cell, RefCell};
@@ -111,10 +111,7 @@ impl Vm {
                     if let Some(Value::Function(f)) = init {
                         if f.code.takes_exactly(argc + 1) {
                             self.check_depth()?;
-                            let inst = Value::Instance(Rc::new(Instance {
-                                class: c,
-                                attrs: RefCell::new(Vec::with_capacity(4)),
-                            }));
+                            let inst = Value::instance(c, Vec::with_capacity(4));
                             let base = func_at + 1;
                             self.stack.insert(base, inst.clone());
                             self.stack.resize(base + f.code.nlocals(), Value::Undef);
@@ -193,10 +190,7 @@ impl Vm {
                 if c.layout == Layout::Object && c.builtin.is_none() && !self.has_custom_new(c) {
                     if let Some(Value::Function(init)) = c.lookup(self.syms.init) {
                         if !(init.code.flags.generator || init.code.flags.coroutine) {
-                            let inst = Value::Instance(Rc::new(Instance {
-                                class: c.clone(),
-                                attrs: RefCell::new(Vec::new()),
-                            }));
+                            let inst = Value::instance(c.clone(), Vec::new());
                             let mut a = Vec::with_capacity(args.len() + 1);
                             a.push(inst.clone());
                             a.extend(args);
@@ -242,7 +236,7 @@ impl Vm {
         let code = f.code.clone();
         let mut cells: Vec<Rc<RefCell<Value>>> = Vec::with_capacity(code.cellvars.len() + code.freevars.len());
         for _ in 0..code.cellvars.len() {
-            cells.push(Rc::new(RefCell::new(Value::Undef)));
+            cells.push(super::value::new_cell(Value::Undef));
         }
         cells.extend(f.closure.iter().cloned());
         Frame {
@@ -407,7 +401,7 @@ impl Vm {
         } else {
             GenKind::Generator
         };
-        Value::Gen(Rc::new(GenObj {
+        let g = Rc::new(GenObj {
             kind,
             frame: RefCell::new(Some(frame)),
             state: Cell::new(GenState::Created),
@@ -433,7 +427,9 @@ impl Vm {
             pending: RefCell::new(Value::None),
             spare: Cell::new(Vec::new()),
             handled: Cell::new(Vec::new()),
-        }))
+        });
+        super::gc::track_gen(&g);
+        Value::Gen(g)
     }
 
     /// `cls(*args, **kw)`.
@@ -527,7 +523,7 @@ impl Vm {
                 format!("aio cannot yet subclass the built-in type of '{}'", c.name),
             ));
         }
-        Ok(Value::Instance(Rc::new(Instance { class: c.clone(), attrs: RefCell::new(Vec::new()) })))
+        Ok(Value::instance(c.clone(), Vec::new()))
     }
 
     /// `MakeFunction`.
@@ -570,7 +566,7 @@ impl Vm {
             Some(d) => Value::str(d),
             None => Value::None,
         };
-        Ok(Value::Function(Rc::new(Function {
+        let f = Rc::new(Function {
             name: RefCell::new(code.name.clone()),
             qualname: RefCell::new(code.qualname.clone()),
             code,
@@ -580,7 +576,9 @@ impl Vm {
             closure,
             doc,
             attrs: RefCell::new(Vec::new()),
-        })))
+        });
+        super::gc::track_function(&f);
+        Ok(Value::Function(f))
     }
 
     /// `__build_class__(body, name, *bases, **kw)`.
@@ -604,7 +602,7 @@ impl Vm {
         if base_classes.is_empty() {
             base_classes.push(self.type_class(super::TypeId::Object).clone());
         }
-        let ns = Rc::new(DictObj { d: RefCell::new(super::dict::Dict::new()) });
+        let ns = DictObj::new_rc(super::dict::Dict::new());
         let mut frame = self.bind_frame(&body, vec![], vec![], ReturnMode::Push)?;
         frame.frame.namespace = Some(ns.clone());
         let cell = self.run_frame(frame)?;
@@ -645,6 +643,7 @@ impl Vm {
             version: Cell::new(0),
             cache: Default::default(),
         });
+        super::gc::track_class(&class);
         super::value::bump_class_epoch();
         if let Value::Cell(c) = cell {
             *c.borrow_mut() = Value::Class(class.clone());

@@ -105,6 +105,12 @@ pub fn queue_job(job: Box<dyn FnOnce(&mut Vm)>) {
     queue_finalizer(Finalize::Job(job));
 }
 
+/// Makes the VM stop at its next safe point and call `run_finalizers` (which also runs a
+/// requested cycle collection).
+pub(crate) fn request_safe_point() {
+    let _ = ANY_PENDING.try_with(|p| p.set(true));
+}
+
 fn queue_finalizer(job: Finalize) {
     let _ = PENDING.try_with(|p| p.borrow_mut().push(job));
     let _ = ANY_PENDING.try_with(|p| p.set(true));
@@ -193,7 +199,7 @@ impl Vm {
     /// loop for an input that awaits.
     pub fn module_coroutine(&mut self, code: Rc<crate::bytecode::Code>, globals: Rc<super::value::Module>) -> Value {
         let values = vec![Value::Undef; code.nlocals()];
-        let cells = (0..code.cellvars.len()).map(|_| Rc::new(RefCell::new(Value::Undef))).collect();
+        let cells = (0..code.cellvars.len()).map(|_| super::value::new_cell(Value::Undef)).collect();
         let name = code.name.clone();
         let qualname = code.qualname.clone();
         let frame = super::frame::Frame {
@@ -208,7 +214,7 @@ impl Vm {
             ret: super::frame::ReturnMode::Push,
             handled_base: self.handled.len(),
         };
-        Value::Gen(Rc::new(GenObj {
+        let g = Rc::new(GenObj {
             kind: GenKind::Coroutine,
             frame: RefCell::new(Some(Detached { frame, values })),
             state: Cell::new(GenState::Created),
@@ -221,7 +227,9 @@ impl Vm {
             pending: RefCell::new(Value::None),
             spare: Cell::new(Vec::new()),
             handled: Cell::new(Vec::new()),
-        }))
+        });
+        super::gc::track_gen(&g);
+        Value::Gen(g)
     }
 
     /// Runs queued finalisers: closes generators that died suspended inside `try`/`with`,
@@ -230,33 +238,16 @@ impl Vm {
         loop {
             let Some(job) = PENDING.with(|p| p.borrow_mut().pop()) else {
                 ANY_PENDING.with(|p| p.set(false));
+                if super::gc::requested() {
+                    self.gc_collect_requested();
+                    if finalizers_pending() {
+                        continue;
+                    }
+                }
                 return;
             };
             match job {
-                Finalize::Close(g) => {
-                    let exit = Exc::new(ExcKind::GeneratorExit, "");
-                    match self.gen_throw(&g, exit) {
-                        Ok(GenResult::Return(_)) => {}
-                        Ok(GenResult::Yield(_)) => {
-                            g.state.set(GenState::Closed);
-                            g.frame.borrow_mut().take();
-                            let repr =
-                                format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
-                            self.write_stderr(&format!(
-                                "Exception ignored in: {repr}\nRuntimeError: generator ignored GeneratorExit\n"
-                            ));
-                        }
-                        Err(e) => {
-                            let inst = self.materialize(e);
-                            if !inst.class.is_subclass(self.exc_class(ExcKind::GeneratorExit)) {
-                                let repr =
-                                    format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
-                                let text = crate::traceback::format_exception(self, &inst);
-                                self.write_stderr(&format!("Exception ignored in: {repr}\n{text}"));
-                            }
-                        }
-                    }
-                }
+                Finalize::Close(g) => self.close_dead_generator(&g),
                 Finalize::Job(job) => job(self),
                 Finalize::NeverAwaited(q, origin) => {
                     // Reported where the coroutine was dropped, as CPython's `warnings` does.
@@ -383,6 +374,31 @@ impl Vm {
         new.set_attr(self.syms.cause, Value::Instance(inst.clone()));
         new.set_attr(self.syms.context, Value::Instance(inst));
         new
+    }
+
+    /// Closes a generator nothing refers to any more (it died suspended inside `try`/`with`):
+    /// throws `GeneratorExit` into it and reports what CPython reports when that fails.
+    pub(crate) fn close_dead_generator(&mut self, g: &Rc<GenObj>) {
+        let exit = Exc::new(ExcKind::GeneratorExit, "");
+        match self.gen_throw(g, exit) {
+            Ok(GenResult::Return(_)) => {}
+            Ok(GenResult::Yield(_)) => {
+                g.state.set(GenState::Closed);
+                g.frame.borrow_mut().take();
+                let repr = format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                self.write_stderr(&format!(
+                    "Exception ignored in: {repr}\nRuntimeError: generator ignored GeneratorExit\n"
+                ));
+            }
+            Err(e) => {
+                let inst = self.materialize(e);
+                if !inst.class.is_subclass(self.exc_class(ExcKind::GeneratorExit)) {
+                    let repr = format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                    let text = crate::traceback::format_exception(self, &inst);
+                    self.write_stderr(&format!("Exception ignored in: {repr}\n{text}"));
+                }
+            }
+        }
     }
 
     /// Resumes a generator with `v` (the value of the pending `yield`).

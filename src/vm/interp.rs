@@ -428,6 +428,7 @@ impl Vm {
                         let mut cache = code.global_cache.borrow_mut();
                         if cache.len() < code.names.len() {
                             cache.resize(code.names.len(), Default::default());
+                            super::gc::track_code_cache(&self.frames[fi].code);
                         }
                         cache[n.0 as usize] = crate::bytecode::GlobalCacheEntry {
                             module: key,
@@ -628,6 +629,10 @@ impl Vm {
                     // backward jump.
                     if (t.0 as usize) < *ip {
                         self.tick()?;
+                        // A safe point for finalisers and the cycle collector on every loop.
+                        if super::gen::finalizers_pending() {
+                            self.run_finalizers();
+                        }
                     }
                     *ip = t.0 as usize
                 }

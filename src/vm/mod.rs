@@ -11,10 +11,12 @@ mod call;
 pub mod dict;
 mod error;
 pub mod frame;
+pub mod gc;
 pub mod gen;
 pub mod green;
 mod intern;
 mod interp;
+pub mod mem;
 mod ops;
 pub use ops::{ascii_escape, repr_bytes, repr_str};
 mod protocols;
@@ -226,8 +228,6 @@ pub struct Vm {
     pub(crate) repr_stack: Vec<i64>,
     /// Constructors of built-in types, by `TypeId`.
     pub builtin_constructors: FxHashMap<usize, NativeFn>,
-    /// `gc.isenabled()`.
-    pub gc_enabled: bool,
     /// Source text of loaded files, for tracebacks.
     pub sources: RefCell<FxHashMap<Rc<str>, Rc<str>>>,
     /// Ticks (backward jumps and calls) left before the next slow check of interrupts and
@@ -301,7 +301,6 @@ impl Vm {
             repr_stack: Vec::new(),
             builtin_constructors: FxHashMap::default(),
             sources: RefCell::default(),
-            gc_enabled: true,
             ticks: std::cell::Cell::new(0),
             host: crate::embed::HostState::default(),
         };
@@ -329,7 +328,7 @@ impl Vm {
 
     /// Creates an exception instance with the given `args`.
     pub fn new_exception_object(&mut self, class: Rc<Class>, args: Vec<Value>) -> Rc<Instance> {
-        let inst = Rc::new(Instance { class, attrs: RefCell::new(Vec::with_capacity(4)) });
+        let inst = Instance::new_rc(class, Vec::with_capacity(4));
         inst.set_attr(self.syms.args, Value::tuple(args));
         inst
     }

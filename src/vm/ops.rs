@@ -407,22 +407,7 @@ impl Vm {
 
     /// `str(int)` with CPython's digit limit.
     pub fn bigint_to_str(&mut self, b: &BigInt) -> Res<String> {
-        let bits = b.bits();
-        // 4300 decimal digits are about 14284 bits.
-        if bits > 14_300 {
-            let digits = (bits as f64 * std::f64::consts::LOG10_2) as usize + 1;
-            if digits > 4300 {
-                let s = b.to_string();
-                let n = s.trim_start_matches('-').len();
-                if n > 4300 {
-                    return Err(Exc::value_error(format!(
-                        "Exceeds the limit (4300 digits) for integer string conversion: value has {n} digits; use sys.set_int_max_str_digits() to increase the limit"
-                    )));
-                }
-                return Ok(s);
-            }
-        }
-        Ok(b.to_string())
+        crate::text::int_text::int_to_decimal_string(b).map_err(|e| Exc::value_error(e.message))
     }
 
     /// `format(v, spec)`.
@@ -434,6 +419,7 @@ impl Vm {
             text::ErrorKind::TypeError => Exc::type_error(e.message),
             text::ErrorKind::ZeroDivisionError => Exc::zero_division(e.message),
             text::ErrorKind::IndexError => Exc::index_error(e.message),
+            text::ErrorKind::MemoryError => super::mem::memory_error(),
         };
         match v {
             Value::Int(_) | Value::BigInt(_) | Value::Bool(_) if !(matches!(v, Value::Bool(_)) && spec.is_empty()) => {
@@ -867,20 +853,20 @@ impl Vm {
                 l.items.borrow_mut().extend(items);
                 return Ok(a);
             }
-            (Value::List(l), BinOp::Mult) => {
+            (Value::List(l), BinOp::Mult) if matches!(b, Value::Int(_) | Value::Bool(_)) => {
                 let n = self.index_value(&b)?;
                 let len = l.items.borrow().len();
                 self.mem_charge(len.saturating_mul(n.max(0) as usize).saturating_mul(std::mem::size_of::<Value>()))?;
-                let mut items = l.items.borrow_mut();
-                if n <= 0 {
-                    items.clear();
-                } else {
-                    let orig = items.clone();
-                    for _ in 1..n {
-                        items.extend(orig.iter().cloned());
-                    }
-                }
-                drop(items);
+                let orig = l.items.borrow().clone();
+                let new = if n <= 0 { Vec::new() } else { super::mem::repeat(&orig, n as usize)? };
+                let old = std::mem::replace(&mut *l.items.borrow_mut(), new);
+                drop((old, orig));
+                return Ok(a);
+            }
+            (Value::ByteArray(ba), BinOp::Mult) if matches!(b, Value::Int(_) | Value::Bool(_)) => {
+                let n = self.index_value(&b)?.max(0) as usize;
+                let orig = ba.borrow().clone();
+                *ba.borrow_mut() = super::mem::repeat(&orig, n)?;
                 return Ok(a);
             }
             (Value::Set(dst), BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor)
@@ -968,10 +954,7 @@ impl Vm {
                 let n = self.index_value(if matches!(a, Value::Str(_)) { b } else { a })?;
                 let n = n.max(0) as usize;
                 self.mem_charge(x.s.len().saturating_mul(n))?;
-                if x.s.len().saturating_mul(n) > (1 << 40) {
-                    return Err(Exc::new(ExcKind::MemoryError, ""));
-                }
-                return Ok(Some(Value::string(x.as_str().repeat(n))));
+                return Ok(Some(Value::string(super::mem::repeat_str(x.as_str(), n)?)));
             }
             (Value::Str(x), _) if op == BinOp::Mod => {
                 let s = x.clone();
@@ -995,20 +978,40 @@ impl Vm {
             {
                 let (seq, n) = if matches!(a, Value::Int(_) | Value::Bool(_)) { (b, a) } else { (a, b) };
                 let n = self.index_value(n)?.max(0) as usize;
-                let items = match seq {
-                    Value::List(l) => l.items.borrow().clone(),
-                    Value::Tuple(t) => t.to_vec(),
+                let len = match seq {
+                    Value::List(l) => l.items.borrow().len(),
+                    Value::Tuple(t) => t.len(),
+                    _ => 0,
+                };
+                self.mem_charge(len.saturating_mul(n).saturating_mul(std::mem::size_of::<Value>()))?;
+                let out = match seq {
+                    Value::List(l) => {
+                        let items = l.items.borrow().clone();
+                        super::mem::repeat(&items, n)?
+                    }
+                    Value::Tuple(t) => super::mem::repeat(t, n)?,
                     _ => vec![],
                 };
-                self.mem_charge(items.len().saturating_mul(n).saturating_mul(std::mem::size_of::<Value>()))?;
-                if items.len().saturating_mul(n) > (1 << 32) {
-                    return Err(Exc::new(ExcKind::MemoryError, ""));
-                }
-                let mut out = Vec::with_capacity(items.len() * n);
-                for _ in 0..n {
-                    out.extend(items.iter().cloned());
-                }
                 return Ok(Some(if matches!(seq, Value::List(_)) { Value::list(out) } else { Value::tuple(out) }));
+            }
+            (
+                Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_) | Value::ByteArray(_),
+                Value::BigInt(_),
+            )
+            | (
+                Value::BigInt(_),
+                Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_) | Value::ByteArray(_),
+            ) if op == BinOp::Mult => {
+                return Err(Exc::overflow("cannot fit 'int' into an index-sized integer"));
+            }
+            (Value::ByteArray(x), Value::Int(_) | Value::Bool(_))
+            | (Value::Int(_) | Value::Bool(_), Value::ByteArray(x))
+                if op == BinOp::Mult =>
+            {
+                let n = self.index_value(if matches!(a, Value::ByteArray(_)) { b } else { a })?.max(0) as usize;
+                let items = x.borrow().clone();
+                let out = super::mem::repeat(&items, n)?;
+                return Ok(Some(Value::ByteArray(Rc::new(std::cell::RefCell::new(out)))));
             }
             (Value::Bytes(x), Value::Bytes(y)) if op == BinOp::Add => {
                 self.mem_charge(x.len() + y.len())?;
@@ -1016,9 +1019,9 @@ impl Vm {
                 v.extend_from_slice(y);
                 return Ok(Some(Value::Bytes(Rc::from(v))));
             }
-            (Value::Bytes(x), Value::Int(n)) if op == BinOp::Mult => {
+            (Value::Bytes(x), Value::Int(n)) | (Value::Int(n), Value::Bytes(x)) if op == BinOp::Mult => {
                 self.mem_charge(x.len().saturating_mul((*n).max(0) as usize))?;
-                return Ok(Some(Value::Bytes(Rc::from(x.repeat((*n).max(0) as usize)))));
+                return Ok(Some(Value::Bytes(Rc::from(super::mem::repeat(x, (*n).max(0) as usize)?))));
             }
             (Value::Set(_) | Value::FrozenSet(_), Value::Set(_) | Value::FrozenSet(_))
                 if matches!(op, BinOp::BitOr | BinOp::BitAnd | BinOp::Sub | BinOp::BitXor) =>
@@ -1457,13 +1460,13 @@ impl Vm {
     pub fn set_copy(&mut self, src: &Rc<SetObj>) -> Value {
         let mut t = SetTable::new();
         t.merge_into_empty(&src.d.borrow());
-        Value::Set(Rc::new(SetObj::new(t)))
+        Value::set(t)
     }
 
     /// A set used as a set element or lookup key is compared as a frozenset.
     fn set_key(&self, key: &Value) -> Value {
         match key {
-            Value::Set(s) => Value::FrozenSet(Rc::new(SetObj::new(s.d.borrow().clone()))),
+            Value::Set(s) => Value::frozenset(s.d.borrow().clone()),
             other => other.clone(),
         }
     }
@@ -1482,7 +1485,7 @@ impl Vm {
 
     /// A new set from values.
     pub fn new_set(&mut self, items: Vec<Value>) -> Res<Value> {
-        let s = Value::Set(Rc::new(SetObj::new(SetTable::new())));
+        let s = Value::set(SetTable::new());
         for v in items {
             self.set_add(&s, v)?;
         }
@@ -1491,7 +1494,7 @@ impl Vm {
 
     /// A new dict from alternating keys and values.
     pub fn new_dict_from_pairs(&mut self, items: Vec<Value>) -> Res<Value> {
-        let d = Rc::new(DictObj { d: RefCell::new(Dict::with_capacity(items.len() / 2)) });
+        let d = DictObj::new_rc(Dict::with_capacity(items.len() / 2));
         let mut it = items.into_iter();
         while let (Some(k), Some(v)) = (it.next(), it.next()) {
             self.dict_set(&d, k, v)?;

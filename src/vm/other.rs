@@ -57,6 +57,14 @@ pub trait NativeObject: Any {
     }
     /// Upcast for downcasting with `Any`.
     fn as_any(&self) -> &dyn Any;
+    /// For objects registered with the cycle collector (`gc::track_native`): reports every
+    /// strong reference held to a script value or tracked object, each exactly once.
+    fn gc_traverse(&self, visit: &mut super::gc::Visitor) {
+        let _ = visit;
+    }
+    /// For registered objects found to be cyclic garbage: drops the references held in
+    /// mutable fields, breaking the cycles through the object.
+    fn gc_clear(&self) {}
 }
 
 /// One traceback entry: the file, the line, and the function name.

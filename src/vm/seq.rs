@@ -426,7 +426,7 @@ impl Vm {
             }
             _ => return Err(Exc::type_error(format!("'{}' object is not iterable", self.type_name(v)))),
         };
-        Ok(Value::Iter(Rc::new(RefCell::new(st))))
+        Ok(Value::iter(st))
     }
 
     fn is_iterator(&self, v: &Value) -> bool {
@@ -708,6 +708,14 @@ impl Vm {
             _ => {
                 let it = self.get_iter(v)?;
                 let mut out = Vec::new();
+                if let Value::Range(r) = v {
+                    // CPython sizes the result from the length first: a range too long to
+                    // hold fails at once, before any iteration.
+                    if r.big.is_some() && r.big_len() > num_bigint::BigInt::from(i64::MAX) {
+                        return Err(Exc::overflow("Python int too large to convert to C ssize_t"));
+                    }
+                    super::mem::reserve(&mut out, r.len() as usize)?;
+                }
                 // The buffer counts against the embedding memory limit while it grows.
                 let mut counted = 0;
                 let r = loop {

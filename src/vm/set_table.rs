@@ -61,6 +61,13 @@ impl SetTable {
             })
             .collect()
     }
+    /// The elements in slot order, without cloning.
+    pub fn iter_keys(&self) -> impl Iterator<Item = &Value> {
+        self.slots.iter().filter_map(|s| match s {
+            Slot::Active { key, .. } => Some(key),
+            _ => None,
+        })
+    }
     /// The elements with their hashes, in slot order.
     pub fn entries(&self) -> Vec<(i64, Value)> {
         self.slots

@@ -117,6 +117,24 @@ pub struct DictObj {
     pub d: RefCell<Dict>,
 }
 
+impl DictObj {
+    /// A new dict object, registered with the cycle collector.
+    #[inline]
+    pub fn new_rc(d: Dict) -> Rc<DictObj> {
+        let r = Rc::new(DictObj { d: RefCell::new(d) });
+        super::gc::track_dict(&r);
+        r
+    }
+}
+
+/// A new closure cell holding `v`, registered with the cycle collector.
+#[inline]
+pub fn new_cell(v: Value) -> Rc<RefCell<Value>> {
+    let c = Rc::new(RefCell::new(v));
+    super::gc::track_cell(&c);
+    c
+}
+
 /// A `set` or `frozenset`.
 pub struct SetObj {
     /// The table, laid out as CPython's so iteration order matches.
@@ -351,6 +369,25 @@ pub struct ClassCache {
     entries: RefCell<Vec<CacheEntry>>,
 }
 
+impl ClassCache {
+    /// Runs `f` on every cached value (for the cycle collector); false when the cache is
+    /// being updated.
+    pub fn for_each_value(&self, mut f: impl FnMut(&Value)) -> bool {
+        match self.entries.try_borrow() {
+            Ok(entries) => {
+                entries.iter().filter_map(|e| e.value.as_ref()).for_each(&mut f);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+    /// Drops every cached value.
+    pub fn clear(&self) {
+        let old = self.entries.try_borrow_mut().map(|mut e| std::mem::take(&mut *e));
+        drop(old);
+    }
+}
+
 impl Class {
     /// Looks `name` up in the class and its MRO (through the class's lookup cache).
     #[inline]
@@ -430,6 +467,13 @@ pub struct Instance {
 }
 
 impl Instance {
+    /// A new instance, registered with the cycle collector.
+    #[inline]
+    pub fn new_rc(class: Rc<Class>, attrs: Vec<(Sym, Value)>) -> Rc<Instance> {
+        let r = Rc::new(Instance { class, attrs: RefCell::new(attrs) });
+        super::gc::track_instance(&r);
+        r
+    }
     /// Reads an instance attribute.
     pub fn get_attr(&self, name: Sym) -> Option<Value> {
         self.attrs.borrow().iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
@@ -609,16 +653,70 @@ impl Value {
         Value::Str(Rc::new(Str::new(s)))
     }
     /// A `list` value.
+    #[inline]
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(List { items: RefCell::new(items) }))
+        let v = Value::List(Rc::new(List { items: RefCell::new(items) }));
+        super::gc::track(&v);
+        v
     }
     /// A `tuple` value.
+    #[inline]
     pub fn tuple(items: Vec<Value>) -> Value {
-        Value::Tuple(Rc::from(items))
+        let v = Value::Tuple(Rc::from(items));
+        super::gc::track(&v);
+        v
     }
     /// A `dict` value.
+    #[inline]
     pub fn dict(d: Dict) -> Value {
-        Value::Dict(Rc::new(DictObj { d: RefCell::new(d) }))
+        Value::Dict(DictObj::new_rc(d))
+    }
+    /// A `set` value.
+    pub fn set(t: super::set_table::SetTable) -> Value {
+        let v = Value::Set(Rc::new(SetObj::new(t)));
+        super::gc::track(&v);
+        v
+    }
+    /// A `frozenset` value.
+    pub fn frozenset(t: super::set_table::SetTable) -> Value {
+        let v = Value::FrozenSet(Rc::new(SetObj::new(t)));
+        super::gc::track(&v);
+        v
+    }
+    /// An iterator value (registered with the cycle collector when it holds references).
+    #[inline]
+    pub fn iter(st: IterState) -> Value {
+        let atomic = matches!(
+            st,
+            IterState::Range { .. }
+                | IterState::BigRange { .. }
+                | IterState::Str { .. }
+                | IterState::Bytes { .. }
+                | IterState::Done
+        );
+        let v = Value::Iter(Rc::new(RefCell::new(st)));
+        if !atomic {
+            super::gc::track(&v);
+        }
+        v
+    }
+    /// An instance of a script class with the given attributes.
+    #[inline]
+    pub fn instance(class: Rc<Class>, attrs: Vec<(Sym, Value)>) -> Value {
+        Value::Instance(Instance::new_rc(class, attrs))
+    }
+    /// A `property`, `staticmethod`, `classmethod` or `super` object.
+    pub fn descriptor(d: Descriptor) -> Value {
+        let v = Value::Descriptor(Rc::new(d));
+        super::gc::track(&v);
+        v
+    }
+    /// A function bound to `receiver`.
+    #[inline]
+    pub fn bound_method(receiver: Value, func: Value) -> Value {
+        let v = Value::BoundMethod(Rc::new(BoundMethod { receiver, func }));
+        super::gc::track(&v);
+        v
     }
     /// An `int` from a bigint, normalised to `Int` when it fits.
     pub fn from_bigint(b: BigInt) -> Value {

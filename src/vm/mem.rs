@@ -1,0 +1,67 @@
+//! Fallible allocation for sizes a script chooses (`'x' * n`, `[0] * n`, a format width,
+//! `list(range(n))`): a request the system refuses is a `MemoryError`, as in CPython, never
+//! an abort of the process.
+
+use super::{Exc, ExcKind, Res};
+
+/// The `MemoryError` CPython raises when an allocation fails (no message).
+pub fn memory_error() -> Exc {
+    Exc::new(ExcKind::MemoryError, "")
+}
+
+/// Makes room for `additional` more elements, or fails with `MemoryError`.
+pub fn reserve<T>(v: &mut Vec<T>, additional: usize) -> Res<()> {
+    v.try_reserve_exact(additional).map_err(|_| memory_error())
+}
+
+/// An empty vector with room for `n` elements, or `MemoryError`.
+pub fn vec_with_capacity<T>(n: usize) -> Res<Vec<T>> {
+    let mut v = Vec::new();
+    reserve(&mut v, n)?;
+    Ok(v)
+}
+
+/// An empty string with room for `n` bytes, or `MemoryError`.
+pub fn string_with_capacity(n: usize) -> Res<String> {
+    let mut s = String::new();
+    s.try_reserve_exact(n).map_err(|_| memory_error())?;
+    Ok(s)
+}
+
+/// `items` repeated `n` times (sequence repetition), or `MemoryError`.
+pub fn repeat<T: Clone>(items: &[T], n: usize) -> Res<Vec<T>> {
+    let total = items.len().checked_mul(n).ok_or_else(memory_error)?;
+    let mut out = vec_with_capacity(total)?;
+    if !items.is_empty() {
+        for _ in 0..n {
+            out.extend_from_slice(items);
+        }
+    }
+    Ok(out)
+}
+
+/// `s` repeated `n` times, or `MemoryError`.
+pub fn repeat_str(s: &str, n: usize) -> Res<String> {
+    let total = s.len().checked_mul(n).ok_or_else(memory_error)?;
+    let mut out = string_with_capacity(total)?;
+    if !s.is_empty() {
+        for _ in 0..n {
+            out.push_str(s);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn impossible_sizes_are_memory_errors() {
+        assert!(repeat_str("ab", usize::MAX / 2).is_err());
+        assert!(repeat(&[1u64, 2], usize::MAX / 4).is_err());
+        assert!(vec_with_capacity::<u64>(1 << 60).is_err());
+        assert_eq!(repeat_str("ab", 3).ok().as_deref(), Some("ababab"));
+        assert_eq!(repeat(&[1, 2], 2).ok(), Some(vec![1, 2, 1, 2]));
+    }
+}
