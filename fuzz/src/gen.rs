@@ -271,18 +271,19 @@ impl Gen<'_> {
         if !self.spend() {
             return;
         }
+        // Definitions are guarded too: default values and class bodies run code.
         match self.pick(7) {
             0 => {
                 let name = self.one(FUNCS).to_string();
                 let kind = if self.coin(3) { Kind::Gen } else { Kind::Sync };
-                self.funcdef(0, &name, kind, Ctx::module(), false);
+                self.guarded(0, |g| g.funcdef(1, &name, kind, Ctx::module(), false));
             }
             1 => {
                 let name = self.one(AFUNCS).to_string();
                 let kind = if self.coin(4) { Kind::AsyncGen } else { Kind::Async };
-                self.funcdef(0, &name, kind, Ctx::module(), false);
+                self.guarded(0, |g| g.funcdef(1, &name, kind, Ctx::module(), false));
             }
-            2 => self.classdef(0, Ctx::module()),
+            2 => self.guarded(0, |g| g.classdef(1, Ctx::module())),
             3 => {
                 // An async entry point, run at once.
                 self.funcdef(0, "main", Kind::Async, Ctx::module(), false);
