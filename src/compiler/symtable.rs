@@ -589,7 +589,7 @@ impl SymTable {
         }
         let nonlocals: Vec<String> = self.scopes[id].nonlocals.iter().cloned().collect();
         for n in nonlocals {
-            let found = enclosing.iter().rev().any(|&e| self.binds_local(e, &n));
+            let found = self.bound_in_enclosing(enclosing, &n);
             if !found {
                 return Err(ScopeError {
                     message: format!("no binding for nonlocal '{n}' found"),
@@ -623,7 +623,7 @@ impl SymTable {
             if kind == ScopeKind::Module {
                 continue;
             }
-            if enclosing.iter().rev().any(|&e| self.binds_local(e, &u)) {
+            if self.bound_in_enclosing(enclosing, &u) {
                 self.scopes[id].access.insert(u, Access::Free);
             }
         }
@@ -688,6 +688,22 @@ impl SymTable {
             }
         }
         Ok(())
+    }
+
+    /// Whether the nearest enclosing function that mentions `name` binds it. A `global name`
+    /// there hides any outer binding (the name is global from there on in), as in CPython;
+    /// looking past it made a child capture a cell the declaring scope never passes down
+    /// (found by fuzzing: an index panic in `LoadClosure`).
+    fn bound_in_enclosing(&self, enclosing: &[usize], name: &str) -> bool {
+        for &e in enclosing.iter().rev() {
+            if self.scopes[e].globals.contains(name) {
+                return false;
+            }
+            if self.binds_local(e, name) {
+                return true;
+            }
+        }
+        false
     }
 
     fn binds_local(&self, id: usize, name: &str) -> bool {
