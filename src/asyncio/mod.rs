@@ -6,11 +6,11 @@
 
 pub mod event_loop;
 pub mod future;
-pub mod net;
 pub mod native_coro;
+pub mod net;
 pub mod queues;
-pub mod sync;
 pub mod signals;
+pub mod sync;
 pub mod threads;
 pub mod timer_heap;
 
