@@ -2,7 +2,7 @@
 //!
 //! Layout decisions (see ARCHITECTURE.md): `None`, `bool`, small `int` and `float` never
 //! allocate; each heap type has its own variant so dispatch is one `match`; mutable containers
-//! use `RefCell`. Reference cycles are reclaimed by the cycle collector in `gc.rs`.
+//! use `RefCell`. Reference cycles are reclaimed by the cycle collector in `gc/`.
 
 use super::dict::Dict;
 use super::intern::Sym;

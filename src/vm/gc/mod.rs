@@ -1,0 +1,444 @@
+//! The cycle collector: CPython's trial deletion over `Rc`.
+//!
+//! Every object that can take part in a reference cycle (lists, dicts, sets, tuples holding
+//! containers, functions, closure cells, classes, instances, bound methods, descriptors,
+//! iterators over containers, generators and coroutines, futures and tasks) is registered
+//! when it is created ([`track`]), as a `Weak` reference in the youngest of three
+//! generations. A collection of generation `g` upgrades the entries of generations
+//! `0..=g` (the dead ones are simply dropped, which is also how the registry stays
+//! compact), sets each object's `gc_refs` to its strong count, and subtracts one for every
+//! reference to it found by traversing the other candidates. An object left with
+//! `gc_refs > 0` is held from outside the candidates — the VM's value stack, a running
+//! frame, a module, an older generation, a Rust local — so it and everything reachable
+//! from it survive (and move one generation up). The rest is garbage: generators among it
+//! are finalised first (a suspended `try`'s `finally` runs, as in CPython), objects that
+//! freed each other meanwhile are not counted, the remainder is checked again for
+//! resurrection, and then its mutable contents are emptied, which breaks every cycle (an
+//! immutable reference always points to an older object, so every cycle has a mutable
+//! edge), and `Rc` frees it.
+//!
+//! Collections run at the VM's safe points (`Vm::run_finalizers`): creating more than
+//! `threshold[0]` (700) objects since the last collection requests one; generation 1 is
+//! collected every `threshold[1]` young collections and generation 2 every `threshold[2]`
+//! generation-1 collections once the objects waiting for it are half of those already there
+//! (CPython waits for a quarter; a full collection costs more here, as `gc_refs` cannot live
+//! in object headers), so the work stays proportional to allocation.
+//!
+//! **Invariant:** a traversal reports exactly the strong references an object holds to
+//! tracked objects (never more), so an object referenced from anywhere the collector does
+//! not look is always kept. An object whose contents are borrowed during a collection is
+//! treated as referenced from outside.
+
+mod collect;
+mod traverse;
+
+pub use traverse::Visitor;
+
+use super::gen::GenObj;
+use super::other::NativeObject;
+use super::value::{BoundMethod, Class, Descriptor, DictObj, Function, Instance, IterState, List, SetObj, Value};
+use crate::bytecode::Code;
+use std::cell::RefCell;
+use std::rc::{Rc, Weak};
+use traverse::addr;
+
+/// CPython's default thresholds.
+const THRESHOLDS: [i64; 3] = [700, 10, 10];
+/// The young generation is compacted (dead entries dropped) when it reaches this size, or
+/// twice its size after the last compaction, whichever is larger, even if no collection
+/// could run in between.
+const MIN_COMPACT: usize = 4096;
+
+/// A registry entry: a weak reference to a tracked object.
+enum Tracked {
+    List(Weak<List>),
+    Tuple(Weak<[Value]>),
+    Dict(Weak<DictObj>),
+    Set(Weak<SetObj>),
+    Function(Weak<Function>),
+    Bound(Weak<BoundMethod>),
+    Class(Weak<Class>),
+    Instance(Weak<Instance>),
+    Iter(Weak<RefCell<IterState>>),
+    Descriptor(Weak<Descriptor>),
+    Cell(Weak<RefCell<Value>>),
+    Gen(Weak<GenObj>),
+    Native(Weak<dyn NativeObject>),
+}
+
+impl Tracked {
+    /// The entry for a value of a tracked type.
+    fn of(v: &Value) -> Option<Tracked> {
+        Some(match v {
+            Value::List(r) => Tracked::List(Rc::downgrade(r)),
+            Value::Tuple(r) => Tracked::Tuple(Rc::downgrade(r)),
+            Value::Dict(r) => Tracked::Dict(Rc::downgrade(r)),
+            Value::Set(r) | Value::FrozenSet(r) => Tracked::Set(Rc::downgrade(r)),
+            Value::Function(r) => Tracked::Function(Rc::downgrade(r)),
+            Value::BoundMethod(r) => Tracked::Bound(Rc::downgrade(r)),
+            Value::Class(r) => Tracked::Class(Rc::downgrade(r)),
+            Value::Instance(r) => Tracked::Instance(Rc::downgrade(r)),
+            Value::Iter(r) => Tracked::Iter(Rc::downgrade(r)),
+            Value::Descriptor(r) => Tracked::Descriptor(Rc::downgrade(r)),
+            Value::Cell(r) => Tracked::Cell(Rc::downgrade(r)),
+            Value::Gen(r) => Tracked::Gen(Rc::downgrade(r)),
+            Value::Other(r) => Tracked::Native(Rc::downgrade(r)),
+            _ => return None,
+        })
+    }
+
+    /// The object, if it is still alive (a set comes back as `Value::Set` even when it is
+    /// a frozenset: only its identity and contents matter here).
+    fn upgrade(&self) -> Option<Value> {
+        Some(match self {
+            Tracked::List(w) => Value::List(w.upgrade()?),
+            Tracked::Tuple(w) => Value::Tuple(w.upgrade()?),
+            Tracked::Dict(w) => Value::Dict(w.upgrade()?),
+            Tracked::Set(w) => Value::Set(w.upgrade()?),
+            Tracked::Function(w) => Value::Function(w.upgrade()?),
+            Tracked::Bound(w) => Value::BoundMethod(w.upgrade()?),
+            Tracked::Class(w) => Value::Class(w.upgrade()?),
+            Tracked::Instance(w) => Value::Instance(w.upgrade()?),
+            Tracked::Iter(w) => Value::Iter(w.upgrade()?),
+            Tracked::Descriptor(w) => Value::Descriptor(w.upgrade()?),
+            Tracked::Cell(w) => Value::Cell(w.upgrade()?),
+            Tracked::Gen(w) => Value::Gen(w.upgrade()?),
+            Tracked::Native(w) => Value::Other(w.upgrade()?),
+        })
+    }
+}
+
+/// The registry and the collector's settings (one per thread, like the VM).
+struct Registry {
+    /// Generations 0 (young) to 2 (old).
+    gens: [Vec<Tracked>; 3],
+    /// Length of the young generation at which `track` takes its slow path.
+    trigger: usize,
+    /// `gc.get_threshold()` (0 disables a generation's automatic collection).
+    threshold: [i64; 3],
+    /// Collections of generation `i - 1` since the last collection of generation `i`
+    /// (index 0 is unused: the young count is the young generation's length).
+    count: [usize; 3],
+    /// `gc.isenabled()`.
+    enabled: bool,
+    /// A collection was requested and waits for a safe point.
+    requested: bool,
+    /// A collection is running (no nested collections).
+    collecting: bool,
+    /// Young-generation length at which dead entries are dropped without a collection.
+    compact_at: usize,
+    /// Objects in generation 2 after its last collection.
+    long_lived_total: usize,
+    /// Objects moved into generation 2 since its last collection.
+    long_lived_pending: usize,
+    /// Per generation: collections, and unreachable objects they found.
+    stats: [(usize, usize); 3],
+    /// Where `sweep_old` resumes in generations 1 and 2.
+    sweep_at: [usize; 3],
+}
+
+impl Registry {
+    const fn new() -> Registry {
+        Registry {
+            gens: [Vec::new(), Vec::new(), Vec::new()],
+            trigger: THRESHOLDS[0] as usize + 1,
+            threshold: THRESHOLDS,
+            count: [0; 3],
+            enabled: true,
+            requested: false,
+            collecting: false,
+            compact_at: MIN_COMPACT,
+            long_lived_total: 0,
+            long_lived_pending: 0,
+            stats: [(0, 0); 3],
+            sweep_at: [0; 3],
+        }
+    }
+
+    /// True when automatic collection may be requested.
+    fn automatic(&self) -> bool {
+        self.enabled && !self.collecting && !self.requested && self.threshold[0] != 0
+    }
+
+    /// True when the young generation is over its threshold.
+    fn young_over(&self) -> bool {
+        self.gens[0].len() as i64 > self.threshold[0]
+    }
+
+    /// Recomputes the young length at which `track` must look again.
+    fn retrigger(&mut self) {
+        let young = self.gens[0].len();
+        self.trigger = if self.automatic() && !self.young_over() {
+            (self.threshold[0] as usize + 1).min(self.compact_at)
+        } else if self.automatic() {
+            young + 1
+        } else {
+            self.compact_at
+        };
+        if self.trigger <= young {
+            self.trigger = young + 1;
+        }
+    }
+
+    /// The slow path of `track`: compacts the young generation, requests a collection.
+    #[cold]
+    #[inline(never)]
+    fn slow(&mut self) {
+        let young = self.gens[0].len();
+        if young >= self.compact_at {
+            self.gens[0].retain(Tracked::alive);
+            self.compact_at = (2 * self.gens[0].len()).max(MIN_COMPACT);
+        }
+        if self.automatic() && self.young_over() {
+            self.requested = true;
+            super::gen::request_safe_point();
+        }
+        self.retrigger();
+    }
+
+    /// Drops up to `budget` dead entries' worth of the older generations, from a cursor
+    /// that moves on each call.
+    fn sweep_old(&mut self, budget: usize) {
+        let mut left = budget;
+        for g in 1..3 {
+            let gen = &mut self.gens[g];
+            let mut i = self.sweep_at[g].min(gen.len());
+            while left > 0 && i < gen.len() {
+                if gen[i].alive() {
+                    i += 1;
+                } else {
+                    gen.swap_remove(i);
+                }
+                left -= 1;
+            }
+            self.sweep_at[g] = if i >= gen.len() { 0 } else { i };
+        }
+    }
+
+    /// CPython's choice of generation once the young threshold was passed.
+    fn choose(&self) -> Option<usize> {
+        let counts = [self.gens[0].len(), self.count[1], self.count[2]];
+        (0..3).rev().find(|&i| {
+            counts[i] as i64 > self.threshold[i] && !(i == 2 && self.long_lived_pending < self.long_lived_total / 2)
+        })
+    }
+}
+
+thread_local! {
+    static REG: RefCell<Registry> = const { RefCell::new(Registry::new()) };
+    /// Code objects with a `LoadGlobal` cache (see [`track_code_cache`]).
+    static CODE_CACHES: RefCell<Vec<Weak<Code>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Registers a code object whose `LoadGlobal` cache was just created. A cache entry keeps
+/// its value alive after the global is deleted or rebound (until the instruction runs
+/// again), which would hide a cycle through that value; full collections empty the caches.
+pub fn track_code_cache(code: &Rc<Code>) {
+    let _ = CODE_CACHES.try_with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            if c.len() >= 64 && c.len().is_power_of_two() {
+                c.retain(|w| w.strong_count() > 0);
+            }
+            c.push(Rc::downgrade(code));
+        }
+    });
+}
+
+/// Empties every `LoadGlobal` cache (they refill on their next miss), dropping the
+/// references stale entries hold.
+fn clear_code_caches() {
+    let codes: Vec<Rc<Code>> = CODE_CACHES.with(|c| {
+        let mut c = c.borrow_mut();
+        c.retain(|w| w.strong_count() > 0);
+        c.iter().filter_map(Weak::upgrade).collect()
+    });
+    let mut stale = Vec::new();
+    for code in &codes {
+        if let Ok(mut cache) = code.global_cache.try_borrow_mut() {
+            stale.extend(cache.iter_mut().map(std::mem::take));
+        }
+    }
+    drop(stale);
+}
+
+#[inline(never)]
+fn push(t: Tracked) {
+    let _ = REG.try_with(|r| {
+        if let Ok(mut r) = r.try_borrow_mut() {
+            let young = &mut r.gens[0];
+            // Objects that died within the last few allocations are dropped from the registry
+            // now, so that their memory is freed while the allocator can reuse it at once.
+            let n = young.len();
+            for i in (n.saturating_sub(RECENT)..n).rev() {
+                if !young[i].alive() {
+                    young.swap_remove(i);
+                }
+            }
+            young.push(t);
+            if young.len() >= r.trigger {
+                r.slow();
+            }
+        }
+    });
+}
+
+/// How many of the newest registry entries each registration checks for dead objects.
+const RECENT: usize = 8;
+
+/// Registers a new object with the collector. Values of untracked types are ignored; a
+/// tuple is tracked only when it holds a value of a tracked type (a tuple of atoms can
+/// never be part of a cycle). Call it once per object, when it is created.
+#[inline]
+pub fn track(v: &Value) {
+    if let Value::Tuple(t) = v {
+        if !t.iter().any(|x| addr(x).is_some()) {
+            return;
+        }
+    }
+    if let Some(t) = Tracked::of(v) {
+        push(t);
+    }
+}
+
+/// Registers a new closure cell.
+#[inline]
+pub fn track_cell(c: &Rc<RefCell<Value>>) {
+    push(Tracked::Cell(Rc::downgrade(c)));
+}
+
+/// Registers a new instance.
+#[inline]
+pub fn track_instance(r: &Rc<Instance>) {
+    push(Tracked::Instance(Rc::downgrade(r)));
+}
+
+/// Registers a new dict.
+#[inline]
+pub fn track_dict(r: &Rc<DictObj>) {
+    push(Tracked::Dict(Rc::downgrade(r)));
+}
+
+/// Registers a new function.
+#[inline]
+pub fn track_function(r: &Rc<Function>) {
+    push(Tracked::Function(Rc::downgrade(r)));
+}
+
+/// Registers a new class.
+pub fn track_class(r: &Rc<Class>) {
+    push(Tracked::Class(Rc::downgrade(r)));
+}
+
+/// Registers a new generator, coroutine or async generator.
+#[inline]
+pub fn track_gen(r: &Rc<GenObj>) {
+    push(Tracked::Gen(Rc::downgrade(r)));
+}
+
+/// Registers a new native object that implements [`NativeObject::gc_traverse`].
+pub fn track_native<T: NativeObject>(o: &Rc<T>) {
+    let w: Weak<T> = Rc::downgrade(o);
+    push(Tracked::Native(w));
+}
+
+/// True when an automatic collection is waiting for a safe point.
+pub fn requested() -> bool {
+    REG.try_with(|r| r.try_borrow().map(|r| r.requested).unwrap_or(false)).unwrap_or(false)
+}
+
+/// `gc.isenabled()`.
+pub fn is_enabled() -> bool {
+    REG.with(|r| r.borrow().enabled)
+}
+
+/// `gc.enable()` / `gc.disable()`.
+pub fn set_enabled(on: bool) {
+    REG.with(|r| {
+        let mut r = r.borrow_mut();
+        r.enabled = on;
+        if !on {
+            r.requested = false;
+        }
+        r.retrigger();
+    });
+}
+
+/// `gc.get_threshold()`.
+pub fn threshold() -> [i64; 3] {
+    REG.with(|r| r.borrow().threshold)
+}
+
+/// `gc.get_stats()`: per generation, the collections run and the unreachable objects found.
+pub fn stats() -> [(usize, usize); 3] {
+    REG.with(|r| r.borrow().stats)
+}
+
+/// `gc.set_threshold()`: `None` keeps a value.
+pub fn set_threshold(t: [Option<i64>; 3]) {
+    REG.with(|r| {
+        let mut r = r.borrow_mut();
+        for (i, v) in t.iter().enumerate() {
+            if let Some(v) = v {
+                r.threshold[i] = *v;
+            }
+        }
+        r.retrigger();
+    });
+}
+
+/// `gc.get_count()`: objects registered since the last collection, young collections since
+/// the last generation-1 collection, generation-1 collections since the last full one.
+pub fn count() -> [usize; 3] {
+    REG.with(|r| {
+        let r = r.borrow();
+        [r.gens[0].len(), r.count[1], r.count[2]]
+    })
+}
+
+impl Tracked {
+    /// The allocation's address (valid as an identity while the object is alive).
+    fn addr(&self) -> usize {
+        fn p<T: ?Sized>(w: &Weak<T>) -> usize {
+            w.as_ptr() as *const u8 as usize
+        }
+        match self {
+            Tracked::List(w) => p(w),
+            Tracked::Tuple(w) => p(w),
+            Tracked::Dict(w) => p(w),
+            Tracked::Set(w) => p(w),
+            Tracked::Function(w) => p(w),
+            Tracked::Bound(w) => p(w),
+            Tracked::Class(w) => p(w),
+            Tracked::Instance(w) => p(w),
+            Tracked::Iter(w) => p(w),
+            Tracked::Descriptor(w) => p(w),
+            Tracked::Cell(w) => p(w),
+            Tracked::Gen(w) => p(w),
+            Tracked::Native(w) => p(w),
+        }
+    }
+
+    /// The number of strong references to the object.
+    fn strong_count(&self) -> usize {
+        match self {
+            Tracked::List(w) => w.strong_count(),
+            Tracked::Tuple(w) => w.strong_count(),
+            Tracked::Dict(w) => w.strong_count(),
+            Tracked::Set(w) => w.strong_count(),
+            Tracked::Function(w) => w.strong_count(),
+            Tracked::Bound(w) => w.strong_count(),
+            Tracked::Class(w) => w.strong_count(),
+            Tracked::Instance(w) => w.strong_count(),
+            Tracked::Iter(w) => w.strong_count(),
+            Tracked::Descriptor(w) => w.strong_count(),
+            Tracked::Cell(w) => w.strong_count(),
+            Tracked::Gen(w) => w.strong_count(),
+            Tracked::Native(w) => w.strong_count(),
+        }
+    }
+
+    /// True while the object is alive.
+    fn alive(&self) -> bool {
+        self.strong_count() > 0
+    }
+}
