@@ -58,11 +58,8 @@ pub fn front_end(src: &str) {
 /// with top-level `await`), with the disassembler over every code object produced.
 pub fn compile(src: &str) {
     let Ok(m) = aio::parser::parse_module(src) else { return };
-    let compilers: [fn(&aio::ast::Module, &str, &str) -> _; 3] = [
-        aio::compiler::compile_module,
-        aio::compiler::compile_interactive,
-        aio::compiler::compile_interactive_async,
-    ];
+    let compilers: [fn(&aio::ast::Module, &str, &str) -> _; 3] =
+        [aio::compiler::compile_module, aio::compiler::compile_interactive, aio::compiler::compile_interactive_async];
     for compile in compilers {
         match compile(&m, FILENAME, src) {
             Ok(code) => drop(aio::bytecode::disassemble(&code)),
