@@ -73,56 +73,292 @@ async def agen0(n=3):
 ";
 
 const INTS: &[&str] = &[
-    "0", "1", "2", "3", "-1", "-2", "7", "10", "100", "255", "256", "1000", "0x7f", "0o17", "0b101", "1_000",
-    "2**30", "2**63 - 1", "2**63", "-2**63", "2**64", "10**20", "-10**20",
+    "0",
+    "1",
+    "2",
+    "3",
+    "-1",
+    "-2",
+    "7",
+    "10",
+    "100",
+    "255",
+    "256",
+    "1000",
+    "0x7f",
+    "0o17",
+    "0b101",
+    "1_000",
+    "2**30",
+    "2**63 - 1",
+    "2**63",
+    "-2**63",
+    "2**64",
+    "10**20",
+    "-10**20",
 ];
 const FLOATS: &[&str] =
     &["0.0", "-0.0", "1.5", "-2.25", "1e300", "1e-300", "0.1", "3.0", "math.inf", "-math.inf", "math.nan"];
 const STRS: &[&str] = &[
-    "", "abc", "a b  c", "x,y,,z", "é", "日本語", "🐍", "\\n", "\\t\\x00", "\\u00e9", "%s-%d", "{}", "{0}{1}", "  pad  ",
-    "ABC", "123", "-4.5", "True", "k", "[1, 2]", "{\\\"k\\\": [1, 2.5, null]}", "\\\\",
+    "",
+    "abc",
+    "a b  c",
+    "x,y,,z",
+    "é",
+    "日本語",
+    "🐍",
+    "\\n",
+    "\\t\\x00",
+    "\\u00e9",
+    "%s-%d",
+    "{}",
+    "{0}{1}",
+    "  pad  ",
+    "ABC",
+    "123",
+    "-4.5",
+    "True",
+    "k",
+    "[1, 2]",
+    "{\\\"k\\\": [1, 2.5, null]}",
+    "\\\\",
 ];
 const BYTES: &[&str] = &["b''", "b'abc'", "b'\\x00\\xff'", "bytearray(b'xy')", "bytes(3)"];
 const BUILTINS: &[(&str, u32)] = &[
-    ("print", 2), ("len", 1), ("str", 1), ("repr", 1), ("int", 1), ("float", 1), ("bool", 1), ("list", 1), ("tuple", 1),
-    ("dict", 0), ("set", 1), ("frozenset", 1), ("bytes", 1), ("bytearray", 1), ("sorted", 1), ("reversed", 1),
-    ("min", 2), ("max", 2), ("sum", 1), ("abs", 1), ("round", 2), ("divmod", 2), ("pow", 2), ("chr", 1), ("ord", 1),
-    ("hex", 1), ("oct", 1), ("bin", 1), ("format", 2), ("isinstance", 2), ("issubclass", 2), ("hasattr", 2),
-    ("getattr", 3), ("setattr", 3), ("callable", 1), ("hash", 1), ("iter", 1), ("next", 2), ("enumerate", 1),
-    ("zip", 2), ("map", 2), ("filter", 2), ("any", 1), ("all", 1), ("range", 3), ("slice", 3), ("type", 1),
-    ("ascii", 1), ("dir", 1), ("vars", 1), ("id", 1), ("object", 0), ("Exception", 1), ("ValueError", 2),
-    ("ExceptionGroup", 2), ("StopIteration", 1), ("aiter", 1), ("anext", 1), ("property", 1), ("staticmethod", 1),
-    ("classmethod", 1), ("json.dumps", 1), ("json.loads", 1), ("math.sqrt", 1), ("math.floor", 1), ("math.gcd", 2),
-    ("math.isclose", 2), ("math.log", 1), ("random.random", 0), ("random.choice", 1), ("random.shuffle", 1),
-    ("random.randint", 2), ("gc.collect", 0), ("sys.getrecursionlimit", 0),
-    ("asyncio.sleep", 1), ("asyncio.create_task", 1), ("asyncio.gather", 2), ("asyncio.ensure_future", 1),
-    ("asyncio.current_task", 0), ("asyncio.all_tasks", 0), ("asyncio.get_running_loop", 0),
-    ("asyncio.Queue", 0), ("asyncio.Event", 0), ("asyncio.Lock", 0), ("asyncio.Semaphore", 1), ("asyncio.Future", 0),
-    ("asyncio.shield", 1), ("asyncio.run", 1), ("asyncio.iscoroutine", 1), ("gen0", 1), ("agen0", 1),
+    ("print", 2),
+    ("len", 1),
+    ("str", 1),
+    ("repr", 1),
+    ("int", 1),
+    ("float", 1),
+    ("bool", 1),
+    ("list", 1),
+    ("tuple", 1),
+    ("dict", 0),
+    ("set", 1),
+    ("frozenset", 1),
+    ("bytes", 1),
+    ("bytearray", 1),
+    ("sorted", 1),
+    ("reversed", 1),
+    ("min", 2),
+    ("max", 2),
+    ("sum", 1),
+    ("abs", 1),
+    ("round", 2),
+    ("divmod", 2),
+    ("pow", 2),
+    ("chr", 1),
+    ("ord", 1),
+    ("hex", 1),
+    ("oct", 1),
+    ("bin", 1),
+    ("format", 2),
+    ("isinstance", 2),
+    ("issubclass", 2),
+    ("hasattr", 2),
+    ("getattr", 3),
+    ("setattr", 3),
+    ("callable", 1),
+    ("hash", 1),
+    ("iter", 1),
+    ("next", 2),
+    ("enumerate", 1),
+    ("zip", 2),
+    ("map", 2),
+    ("filter", 2),
+    ("any", 1),
+    ("all", 1),
+    ("range", 3),
+    ("slice", 3),
+    ("type", 1),
+    ("ascii", 1),
+    ("dir", 1),
+    ("vars", 1),
+    ("id", 1),
+    ("object", 0),
+    ("Exception", 1),
+    ("ValueError", 2),
+    ("ExceptionGroup", 2),
+    ("StopIteration", 1),
+    ("aiter", 1),
+    ("anext", 1),
+    ("property", 1),
+    ("staticmethod", 1),
+    ("classmethod", 1),
+    ("json.dumps", 1),
+    ("json.loads", 1),
+    ("math.sqrt", 1),
+    ("math.floor", 1),
+    ("math.gcd", 2),
+    ("math.isclose", 2),
+    ("math.log", 1),
+    ("random.random", 0),
+    ("random.choice", 1),
+    ("random.shuffle", 1),
+    ("random.randint", 2),
+    ("gc.collect", 0),
+    ("sys.getrecursionlimit", 0),
+    ("asyncio.sleep", 1),
+    ("asyncio.create_task", 1),
+    ("asyncio.gather", 2),
+    ("asyncio.ensure_future", 1),
+    ("asyncio.current_task", 0),
+    ("asyncio.all_tasks", 0),
+    ("asyncio.get_running_loop", 0),
+    ("asyncio.Queue", 0),
+    ("asyncio.Event", 0),
+    ("asyncio.Lock", 0),
+    ("asyncio.Semaphore", 1),
+    ("asyncio.Future", 0),
+    ("asyncio.shield", 1),
+    ("asyncio.run", 1),
+    ("asyncio.iscoroutine", 1),
+    ("gen0", 1),
+    ("agen0", 1),
 ];
 const METHODS: &[&str] = &[
-    "append", "extend", "pop", "insert", "remove", "index", "count", "sort", "reverse", "copy", "clear", "keys",
-    "values", "items", "get", "setdefault", "update", "popitem", "add", "discard", "union", "intersection", "split",
-    "join", "strip", "replace", "find", "upper", "lower", "startswith", "endswith", "format", "encode", "decode",
-    "title", "zfill", "center", "partition", "rsplit", "ljust", "isdigit", "send", "throw", "close", "cancel",
-    "result", "exception", "done", "cancelled", "add_done_callback", "set_result", "set_exception", "__next__",
-    "__iter__", "__len__", "__repr__", "__eq__", "__hash__", "__getitem__", "__add__", "__init__", "bit_length",
-    "to_bytes", "hex", "is_integer", "fromkeys", "put_nowait", "get_nowait", "qsize", "set", "is_set", "locked",
-    "release", "with_traceback", "add_note", "split", "subgroup", "derive", "asend", "athrow", "aclose", "__anext__",
+    "append",
+    "extend",
+    "pop",
+    "insert",
+    "remove",
+    "index",
+    "count",
+    "sort",
+    "reverse",
+    "copy",
+    "clear",
+    "keys",
+    "values",
+    "items",
+    "get",
+    "setdefault",
+    "update",
+    "popitem",
+    "add",
+    "discard",
+    "union",
+    "intersection",
+    "split",
+    "join",
+    "strip",
+    "replace",
+    "find",
+    "upper",
+    "lower",
+    "startswith",
+    "endswith",
+    "format",
+    "encode",
+    "decode",
+    "title",
+    "zfill",
+    "center",
+    "partition",
+    "rsplit",
+    "ljust",
+    "isdigit",
+    "send",
+    "throw",
+    "close",
+    "cancel",
+    "result",
+    "exception",
+    "done",
+    "cancelled",
+    "add_done_callback",
+    "set_result",
+    "set_exception",
+    "__next__",
+    "__iter__",
+    "__len__",
+    "__repr__",
+    "__eq__",
+    "__hash__",
+    "__getitem__",
+    "__add__",
+    "__init__",
+    "bit_length",
+    "to_bytes",
+    "hex",
+    "is_integer",
+    "fromkeys",
+    "put_nowait",
+    "get_nowait",
+    "qsize",
+    "set",
+    "is_set",
+    "locked",
+    "release",
+    "with_traceback",
+    "add_note",
+    "split",
+    "subgroup",
+    "derive",
+    "asend",
+    "athrow",
+    "aclose",
+    "__anext__",
 ];
 const ATTRS: &[&str] = &[
-    "x", "y", "val", "args", "__class__", "__name__", "__cause__", "__context__", "__traceback__", "__dict__",
-    "__qualname__", "__mro__", "__bases__", "real", "imag", "start", "stop", "step", "exceptions", "message", "value",
-    "gi_running", "cr_await", "__suppress_context__", "__notes__", "tb_lineno", "tb_next",
+    "x",
+    "y",
+    "val",
+    "args",
+    "__class__",
+    "__name__",
+    "__cause__",
+    "__context__",
+    "__traceback__",
+    "__dict__",
+    "__qualname__",
+    "__mro__",
+    "__bases__",
+    "real",
+    "imag",
+    "start",
+    "stop",
+    "step",
+    "exceptions",
+    "message",
+    "value",
+    "gi_running",
+    "cr_await",
+    "__suppress_context__",
+    "__notes__",
+    "tb_lineno",
+    "tb_next",
 ];
 const BINOPS: &[&str] = &["+", "-", "*", "/", "//", "%", "&", "|", "^", "@", "and", "or"];
 const AUGOPS: &[&str] = &["+=", "-=", "*=", "//=", "%=", "|=", "&=", "^=", "/="];
 const CMPOPS: &[&str] = &["==", "!=", "<", "<=", ">", ">=", "is", "is not", "in", "not in"];
 const EXCS: &[&str] = &[
-    "Exception", "ValueError", "TypeError", "KeyError", "IndexError", "ZeroDivisionError", "RuntimeError",
-    "StopIteration", "AttributeError", "NameError", "RecursionError", "OverflowError", "ArithmeticError",
-    "LookupError", "AssertionError", "NotImplementedError", "StopAsyncIteration", "UnboundLocalError",
-    "asyncio.CancelledError", "asyncio.TimeoutError", "TimeoutError", "ExceptionGroup", "C0", "C1", "C2",
+    "Exception",
+    "ValueError",
+    "TypeError",
+    "KeyError",
+    "IndexError",
+    "ZeroDivisionError",
+    "RuntimeError",
+    "StopIteration",
+    "AttributeError",
+    "NameError",
+    "RecursionError",
+    "OverflowError",
+    "ArithmeticError",
+    "LookupError",
+    "AssertionError",
+    "NotImplementedError",
+    "StopAsyncIteration",
+    "UnboundLocalError",
+    "asyncio.CancelledError",
+    "asyncio.TimeoutError",
+    "TimeoutError",
+    "ExceptionGroup",
+    "C0",
+    "C1",
+    "C2",
 ];
 const DUNDERS: &[(&str, &str)] = &[
     ("__init__", "self, *args, **kw"),
@@ -192,7 +428,15 @@ struct Ctx {
 
 impl Ctx {
     fn module() -> Ctx {
-        Ctx { kind: Kind::Module, in_loop: false, nested: false, no_jump: false, class_body: false, expr_scope: false, fquote: None }
+        Ctx {
+            kind: Kind::Module,
+            in_loop: false,
+            nested: false,
+            no_jump: false,
+            class_body: false,
+            expr_scope: false,
+            fquote: None,
+        }
     }
     fn can_await(&self) -> bool {
         matches!(self.kind, Kind::Async | Kind::AsyncGen) && !self.expr_scope && !self.class_body
@@ -336,7 +580,11 @@ impl Gen<'_> {
     fn funcdef(&mut self, indent: u32, name: &str, kind: Kind, outer: Ctx, method: bool) {
         let params = if method {
             let p = self.params();
-            if p.is_empty() { "self".to_string() } else { format!("self, {p}") }
+            if p.is_empty() {
+                "self".to_string()
+            } else {
+                format!("self, {p}")
+            }
         } else {
             self.params()
         };
@@ -427,13 +675,19 @@ impl Gen<'_> {
                         _ => Kind::Sync,
                     };
                     let prefix = if kind == Kind::Async { "async def" } else { "def" };
-                    if m == "__new__" || m == "__init_subclass__" || m == "__class_getitem__" {
-                        if m != "__new__" {
-                            self.line(indent + 1, "@classmethod");
-                        }
+                    if m == "__init_subclass__" || m == "__class_getitem__" {
+                        self.line(indent + 1, "@classmethod");
                     }
                     self.line(indent + 1, &format!("{prefix} {m}({params}):"));
-                    let fctx = Ctx { kind, in_loop: false, nested: false, no_jump: false, class_body: false, expr_scope: false, fquote: None };
+                    let fctx = Ctx {
+                        kind,
+                        in_loop: false,
+                        nested: false,
+                        no_jump: false,
+                        class_body: false,
+                        expr_scope: false,
+                        fquote: None,
+                    };
                     self.line(indent + 2, "acc = 0");
                     self.dunder_body(indent + 2, m, fctx);
                 }
@@ -605,7 +859,15 @@ impl Gen<'_> {
             10 | 11 if nested_ok => self.try_stmt(indent, ctx, depth),
             12 if nested_ok => {
                 let cm = if ctx.can_await() && self.coin(2) {
-                    let c = self.one(&["ACtx()", "ACtx(True)", "asyncio.timeout(0.001)", "asyncio.timeout(None)", "asyncio.Lock()", "asyncio.Semaphore(1)", "asyncio.TaskGroup()"]);
+                    let c = self.one(&[
+                        "ACtx()",
+                        "ACtx(True)",
+                        "asyncio.timeout(0.001)",
+                        "asyncio.timeout(None)",
+                        "asyncio.Lock()",
+                        "asyncio.Semaphore(1)",
+                        "asyncio.TaskGroup()",
+                    ]);
                     format!("async with {c}")
                 } else {
                     let c = self.one(&["Ctx()", "Ctx(True)", "C0()", "C1()", "Ctx(), Ctx(True)"]);
@@ -623,9 +885,11 @@ impl Gen<'_> {
                     3 => self.expr(ctx, 1),
                     _ => String::new(),
                 };
-                let cause = if !e.is_empty() && self.coin(3) { format!(" from {}", self.expr(ctx, 2)) } else { String::new() };
-                self.line(indent, &format!("raise {e}{cause}").trim_end().to_string());
+                let cause =
+                    if !e.is_empty() && self.coin(3) { format!(" from {}", self.expr(ctx, 2)) } else { String::new() };
+                self.line(indent, format!("raise {e}{cause}").trim_end());
             }
+            14 if ctx.in_function() && self.coin(4) => self.line(indent, "del acc"),
             14 => {
                 let t = self.target(ctx);
                 if t.contains('*') {
@@ -975,7 +1239,11 @@ impl Gen<'_> {
                 let items: Vec<String> = (0..n)
                     .map(|_| {
                         let e = self.expr(ctx, d);
-                        if self.coin(6) { format!("*{e}") } else { e }
+                        if self.coin(6) {
+                            format!("*{e}")
+                        } else {
+                            e
+                        }
                     })
                     .collect();
                 match self.pick(3) {
@@ -1038,7 +1306,11 @@ impl Gen<'_> {
             }
             32 if ctx.in_function() && !ctx.expr_scope => {
                 let e = self.one(&["super()", "self", "acc"]);
-                if e == "self" || e == "super()" { "acc".into() } else { e.into() }
+                if e == "self" || e == "super()" {
+                    "acc".into()
+                } else {
+                    e.into()
+                }
             }
             _ => self.atom(ctx),
         }
@@ -1049,26 +1321,43 @@ impl Gen<'_> {
     fn primary(&mut self, ctx: Ctx, depth: u32) -> String {
         let e = self.expr(ctx, depth);
         let plain = e.chars().all(|c| c.is_alphanumeric() || c == '_') && !e.starts_with(|c: char| c.is_ascii_digit());
-        if plain { e } else { format!("({e})") }
+        if plain {
+            e
+        } else {
+            format!("({e})")
+        }
     }
 
     fn atom(&mut self, ctx: Ctx) -> String {
         match self.pick(12) {
             0 | 1 => {
                 let n = self.one(INTS);
-                if n.contains(|c: char| c == '*' || c == ' ') || n.starts_with('-') { format!("({n})") } else { n.to_string() }
+                if n.contains(['*', ' ']) || n.starts_with('-') {
+                    format!("({n})")
+                } else {
+                    n.to_string()
+                }
             }
             2 => {
                 let f = self.one(FLOATS);
-                if f.starts_with('-') { format!("({f})") } else { f.to_string() }
+                if f.starts_with('-') {
+                    format!("({f})")
+                } else {
+                    f.to_string()
+                }
             }
             3 | 4 => self.str_lit(ctx),
             5 => {
                 let b = self.one(BYTES);
-                if ctx.fquote.is_some() { "bytes(2)".into() } else { b.to_string() }
+                if ctx.fquote.is_some() {
+                    "bytes(2)".into()
+                } else {
+                    b.to_string()
+                }
             }
             6 => self.one(&["None", "True", "False"]).to_string(),
-            7 if ctx.in_function() && !ctx.expr_scope => "acc".into(),
+            // Also from lambdas, comprehensions and class bodies inside a function: closures.
+            7 if ctx.kind != Kind::Module => "acc".into(),
             _ => self.one(VARS).to_string(),
         }
     }

@@ -141,9 +141,29 @@ pub fn run(src: &str, limit: Duration) -> RunEnd {
     DEADLINE.store(now_ms() + limit.as_millis() as u64, Ordering::Relaxed);
     let outcome = engine.run_main(src, FILENAME);
     DEADLINE.store(0, Ordering::Relaxed);
+    break_cycles(&engine);
     drop(engine);
     aio::vm::INTERRUPT.store(false, Ordering::Relaxed);
     RunEnd::Ran(outcome)
+}
+
+/// Empties every module's namespace and the dicts of the classes found there. aio does
+/// not collect reference cycles yet (a function and its module's globals, a class and its
+/// methods), so without this each run would leak its whole engine and the fuzzer would
+/// soon stop at its RSS limit.
+fn break_cycles(engine: &aio::Engine) {
+    let modules: Vec<aio::vm::Value> = engine.vm.modules.borrow().values().cloned().collect();
+    for m in modules {
+        let aio::vm::Value::Module(m) = m else { continue };
+        let globals: Vec<aio::vm::Value> = m.dict.borrow_mut().drain().map(|(_, v)| v).collect();
+        for v in &globals {
+            if let aio::vm::Value::Class(c) = v {
+                let attrs: Vec<aio::vm::Value> = c.dict.borrow_mut().drain().map(|(_, v)| v).collect();
+                drop(attrs);
+            }
+        }
+        drop(globals);
+    }
 }
 
 /// Whether a mutated program could keep running past the watchdog: it may catch
