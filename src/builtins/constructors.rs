@@ -71,6 +71,7 @@ fn empty_code() -> crate::bytecode::Code {
         first_line: 1,
         doc: None,
         global_cache: Default::default(),
+        attr_cache: Default::default(),
     }
 }
 

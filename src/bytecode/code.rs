@@ -61,6 +61,9 @@ pub struct Code {
     pub doc: Option<Rc<str>>,
     /// Per-name cache for `LoadGlobal`, filled by the VM.
     pub global_cache: std::cell::RefCell<Vec<GlobalCacheEntry>>,
+    /// Per-name cache for attribute access on instances (`LoadAttr`, `StoreAttr`,
+    /// `LoadMethod`), filled by the VM (see `vm/inline_cache.rs`).
+    pub attr_cache: std::cell::RefCell<Vec<crate::vm::AttrCacheEntry>>,
 }
 
 /// A cached global lookup: valid while the module and builtins versions are unchanged.

@@ -46,6 +46,20 @@ fn describe(code: &Code, op: &Op) -> String {
         Op::LoadFastConst(a, k) => {
             format!("LoadFastConst {a} {k} ({}, {})", var(a as u32), const_text(code.consts.get(k as usize)))
         }
+        Op::FastConstArith(a, k, bop) => {
+            format!("FastConstArith {a} {k} {bop:?} ({}, {})", var(a as u32), const_text(code.consts.get(k as usize)))
+        }
+        Op::FastFastArith(a, b, bop) => {
+            format!("FastFastArith {a} {b} {bop:?} ({}, {})", var(a as u32), var(b as u32))
+        }
+        Op::FastConstCompareJump(a, k, kind) => format!(
+            "FastConstCompareJump {a} {k} {kind:?} ({}, {})",
+            var(a as u32),
+            const_text(code.consts.get(k as usize))
+        ),
+        Op::FastFastCompareJump(a, b, kind) => {
+            format!("FastFastCompareJump {a} {b} {kind:?} ({}, {})", var(a as u32), var(b as u32))
+        }
         Op::LoadFast(s) | Op::StoreFast(s) | Op::DeleteFast(s) => {
             format!("{} {} ({})", op_name(op), s.0, var(s.0))
         }

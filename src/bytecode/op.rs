@@ -52,6 +52,23 @@ pub enum Op {
     /// Superinstruction: `Compare(kind)` then `PopJumpIfFalse(target)`; skips the jump that
     /// follows it. `stack: a b ->`
     CompareJumpIfFalse(CmpKind, JumpTarget),
+    /// Superinstruction: `LoadFast(a)`, `LoadConst(k)`, then the `Binary(op)` or
+    /// `Inplace(op)` that follow it, done at once when both are small ints; otherwise it
+    /// acts as `LoadFastConst` and the arithmetic instruction runs. `stack: -> result`
+    FastConstArith(u16, u16, BinOp),
+    /// Superinstruction: `LoadFast(a)`, `LoadFast(b)`, then the `Binary(op)` or
+    /// `Inplace(op)` that follow it (as `FastConstArith`). `stack: -> result`
+    FastFastArith(u16, u16, BinOp),
+    /// Superinstruction: `LoadFast(a)`, `LoadConst(k)`, then the `CompareJumpIfFalse` that
+    /// follows them, done at once when both are small ints; otherwise it acts as
+    /// `LoadFastConst`. `stack: ->`
+    FastConstCompareJump(u16, u16, CmpKind),
+    /// Superinstruction: `LoadFast(a)`, `LoadFast(b)`, then the `CompareJumpIfFalse` that
+    /// follows them (as `FastConstCompareJump`). `stack: ->`
+    FastFastCompareJump(u16, u16, CmpKind),
+    /// Superinstruction: `Compare(kind)` then `PopJumpIfTrue(target)`; skips the jump that
+    /// follows it. `stack: a b ->`
+    CompareJumpIfTrue(CmpKind, JumpTarget),
     /// Pushes a constant. `stack: -> consts[i]`
     LoadConst(ConstIdx),
     /// Discards the top. `stack: a ->`

@@ -99,6 +99,19 @@ fn fuse_superinstructions(ops: &mut [Op]) {
                 Op::LoadFastConst(a.0 as u16, k.0 as u16)
             }
             (Op::Compare(kind), Op::PopJumpIfFalse(t)) => Op::CompareJumpIfFalse(kind, t),
+            (Op::Compare(kind), Op::PopJumpIfTrue(t)) => Op::CompareJumpIfTrue(kind, t),
+            _ => continue,
+        };
+        ops[i] = fused;
+    }
+    // Three-instruction forms over the pairs just made: a local and a constant or two
+    // locals, then arithmetic or a compare-and-branch.
+    for i in 0..ops.len().saturating_sub(2) {
+        let fused = match (ops[i], ops[i + 2]) {
+            (Op::LoadFastConst(a, k), Op::Binary(op) | Op::Inplace(op)) => Op::FastConstArith(a, k, op),
+            (Op::LoadFastFast(a, b), Op::Binary(op) | Op::Inplace(op)) => Op::FastFastArith(a, b, op),
+            (Op::LoadFastConst(a, k), Op::CompareJumpIfFalse(kind, _)) => Op::FastConstCompareJump(a, k, kind),
+            (Op::LoadFastFast(a, b), Op::CompareJumpIfFalse(kind, _)) => Op::FastFastCompareJump(a, b, kind),
             _ => continue,
         };
         ops[i] = fused;
@@ -280,6 +293,7 @@ impl<'a> Compiler<'a> {
             first_line: u.first_line,
             doc: u.doc,
             global_cache: Default::default(),
+            attr_cache: Default::default(),
         }
     }
 

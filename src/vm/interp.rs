@@ -286,6 +286,92 @@ impl Vm {
                     self.stack.push(code.consts[k as usize].clone());
                     *ip += 1;
                 }
+                Op::FastConstArith(a, k, bop) => {
+                    let va = &self.stack[bp + a as usize];
+                    if let (Value::Int(x), Value::Int(y)) = (va, &code.consts[k as usize]) {
+                        if let Some(v) = super::ops::int_fast(bop, *x, *y) {
+                            self.stack.push(v);
+                            *ip += 2;
+                            continue;
+                        }
+                    }
+                    let va = va.clone();
+                    if va.is_undef() {
+                        return self.unbound_local(code, a);
+                    }
+                    self.stack.push(va);
+                    self.stack.push(code.consts[k as usize].clone());
+                    *ip += 1;
+                }
+                Op::FastFastArith(a, b, bop) => {
+                    let (va, vb) = (&self.stack[bp + a as usize], &self.stack[bp + b as usize]);
+                    if let (Value::Int(x), Value::Int(y)) = (va, vb) {
+                        if let Some(v) = super::ops::int_fast(bop, *x, *y) {
+                            self.stack.push(v);
+                            *ip += 2;
+                            continue;
+                        }
+                    }
+                    let (va, vb) = (va.clone(), vb.clone());
+                    if va.is_undef() || vb.is_undef() {
+                        return self.unbound_local(code, if va.is_undef() { a } else { b });
+                    }
+                    self.stack.push(va);
+                    self.stack.push(vb);
+                    *ip += 1;
+                }
+                Op::FastConstCompareJump(a, k, kind) => {
+                    let va = &self.stack[bp + a as usize];
+                    if let (Value::Int(x), Value::Int(y)) = (va, &code.consts[k as usize]) {
+                        if super::ops::cmp_i64(kind, *x, *y) {
+                            *ip += 3;
+                        } else if let Op::CompareJumpIfFalse(_, t) = code.ops[*ip + 1] {
+                            *ip = t.0 as usize;
+                        }
+                        continue;
+                    }
+                    let va = va.clone();
+                    if va.is_undef() {
+                        return self.unbound_local(code, a);
+                    }
+                    self.stack.push(va);
+                    self.stack.push(code.consts[k as usize].clone());
+                    *ip += 1;
+                }
+                Op::FastFastCompareJump(a, b, kind) => {
+                    let (va, vb) = (&self.stack[bp + a as usize], &self.stack[bp + b as usize]);
+                    if let (Value::Int(x), Value::Int(y)) = (va, vb) {
+                        if super::ops::cmp_i64(kind, *x, *y) {
+                            *ip += 3;
+                        } else if let Op::CompareJumpIfFalse(_, t) = code.ops[*ip + 1] {
+                            *ip = t.0 as usize;
+                        }
+                        continue;
+                    }
+                    let (va, vb) = (va.clone(), vb.clone());
+                    if va.is_undef() || vb.is_undef() {
+                        return self.unbound_local(code, if va.is_undef() { a } else { b });
+                    }
+                    self.stack.push(va);
+                    self.stack.push(vb);
+                    *ip += 1;
+                }
+                Op::CompareJumpIfTrue(kind, t) => {
+                    let n = self.stack.len();
+                    let truth = if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
+                        let r = super::ops::cmp_i64(kind, *x, *y);
+                        std::mem::forget(self.stack.pop());
+                        std::mem::forget(self.stack.pop());
+                        r
+                    } else {
+                        self.compare_truth_slow(kind)?
+                    };
+                    if truth {
+                        *ip = t.0 as usize;
+                    } else {
+                        *ip += 1;
+                    }
+                }
                 Op::CompareJumpIfFalse(kind, t) => {
                     let n = self.stack.len();
                     let truth = if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
@@ -350,7 +436,11 @@ impl Vm {
                 }
                 Op::StoreFast(s) => {
                     let v = self.stack.pop().unwrap_or_default();
-                    self.stack[bp + s.0 as usize] = v;
+                    let old = std::mem::replace(&mut self.stack[bp + s.0 as usize], v);
+                    // Most locals hold immediates: skip the out-of-line drop for them.
+                    if old.is_immediate() {
+                        std::mem::forget(old);
+                    }
                 }
                 Op::DeleteFast(s) => {
                     if self.stack[bp + s.0 as usize].is_undef() {
@@ -473,16 +563,36 @@ impl Vm {
                     }
                 }
                 Op::LoadAttr(n) => {
+                    if let Some(Value::Instance(inst)) = self.stack.last() {
+                        if let Some(v) = super::inline_cache::load(code, n.0, inst) {
+                            if let Some(top) = self.stack.last_mut() {
+                                *top = v;
+                            }
+                            continue;
+                        }
+                    }
                     let name = code.names[n.0 as usize];
                     let obj = self.stack.pop().unwrap_or_default();
                     let v = self.get_attr(&obj, name)?;
+                    if let Value::Instance(inst) = &obj {
+                        self.fill_attr_cache(code, n.0, inst);
+                    }
                     self.push(v);
                 }
                 Op::StoreAttr(n) => {
-                    let name = code.names[n.0 as usize];
                     let obj = self.stack.pop().unwrap_or_default();
-                    let v = self.stack.pop().unwrap_or_default();
+                    let mut v = self.stack.pop().unwrap_or_default();
+                    if let Value::Instance(inst) = &obj {
+                        match super::inline_cache::store(code, n.0, inst, v) {
+                            Ok(()) => continue,
+                            Err(back) => v = back,
+                        }
+                    }
+                    let name = code.names[n.0 as usize];
                     self.set_attr(&obj, name, v)?;
+                    if let Value::Instance(inst) = &obj {
+                        self.fill_attr_cache(code, n.0, inst);
+                    }
                 }
                 Op::DeleteAttr(n) => {
                     let name = code.names[n.0 as usize];
@@ -490,9 +600,20 @@ impl Vm {
                     self.del_attr(&obj, name)?;
                 }
                 Op::LoadMethod(n) => {
+                    if let Some(Value::Instance(inst)) = self.stack.last() {
+                        if let Some(f) = super::inline_cache::method(code, n.0, inst) {
+                            let obj = self.stack.pop().unwrap_or_default();
+                            self.stack.push(Value::Function(f));
+                            self.stack.push(obj);
+                            continue;
+                        }
+                    }
                     let name = code.names[n.0 as usize];
                     let obj = self.stack.pop().unwrap_or_default();
                     let (f, this) = self.load_method(obj, name)?;
+                    if let (Value::Function(func), Value::Instance(inst)) = (&f, &this) {
+                        super::inline_cache::fill_method(code, n.0, inst, func);
+                    }
                     self.stack.push(f);
                     self.stack.push(this);
                 }
@@ -584,14 +705,17 @@ impl Vm {
                     self.push(v);
                 }
                 Op::Inplace(bop) => {
-                    let b = self.stack.pop().unwrap_or_default();
-                    let a = self.stack.pop().unwrap_or_default();
-                    if let (Value::Int(x), Value::Int(y)) = (&a, &b) {
+                    let n = self.stack.len();
+                    if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
                         if let Some(v) = super::ops::int_fast(bop, *x, *y) {
-                            self.stack.push(v);
+                            // Both operands are immediates: overwrite without dropping.
+                            std::mem::forget(self.stack.pop());
+                            std::mem::forget(std::mem::replace(&mut self.stack[n - 2], v));
                             continue;
                         }
                     }
+                    let b = self.stack.pop().unwrap_or_default();
+                    let a = self.stack.pop().unwrap_or_default();
                     let v = self.inplace_op(bop, a, b)?;
                     self.push(v);
                 }

@@ -14,6 +14,7 @@ pub mod frame;
 pub mod gc;
 pub mod gen;
 pub mod green;
+mod inline_cache;
 mod intern;
 mod interp;
 pub mod mem;
@@ -28,6 +29,7 @@ mod types;
 pub mod value;
 
 pub use error::{Exc, ExcKind, Res};
+pub use inline_cache::AttrCacheEntry;
 pub use intern::Sym;
 pub use types::TypeId;
 pub use value::{Args, Class, NativeFn, Value};

@@ -340,6 +340,12 @@ thread_local! {
     static CLASS_EPOCH: Cell<u64> = const { Cell::new(1) };
 }
 
+/// The class epoch: changes whenever any class namespace changes or a class is created.
+#[inline(always)]
+pub fn class_epoch() -> u64 {
+    CLASS_EPOCH.with(|e| e.get())
+}
+
 /// Invalidates every cached class attribute lookup (call after changing any class
 /// namespace, and after creating a class).
 pub fn bump_class_epoch() {

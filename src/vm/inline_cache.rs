@@ -1,0 +1,173 @@
+//! Inline caches for attribute access on instances of script classes.
+//!
+//! Each code object keeps one entry per name (`Code::attr_cache`, indexed like
+//! `Code::names`), shared by the `LoadAttr`, `StoreAttr` and `LoadMethod` instructions that
+//! use the name. An entry remembers, for one class:
+//! - which slot of the instance's attribute vector held the name last time (instances of
+//!   one class usually gain their attributes in the same order, in `__init__`), and whether
+//!   a plain load or store of that name may bypass the class (no property or other
+//!   descriptor, no `__setattr__`);
+//! - the function a method call found in the class.
+//!
+//! An entry is valid while the class is the same object and the global class epoch
+//! (`value::class_epoch`, bumped on every class creation and class-namespace change) is
+//! unchanged: the epoch stands for everything the entry learnt from the class, and it also
+//! tells a new class apart from a dead one that had the same address. A slot is checked
+//! against the instance (the name must be there), so instances with other layouts just
+//! miss. The cache holds no strong reference: the method is the class's own (alive while
+//! the epoch holds), kept as a `Weak`.
+
+use super::value::{class_epoch, Function, Instance, Value};
+use super::Sym;
+use crate::bytecode::Code;
+use std::rc::{Rc, Weak};
+
+/// No slot is known.
+const NO_SLOT: u32 = u32::MAX;
+
+/// One name's cached facts about one class (see the module docs).
+#[derive(Clone)]
+pub struct AttrCacheEntry {
+    /// `Rc::as_ptr` of the class, 0 when empty.
+    class: usize,
+    /// The class epoch when filled.
+    epoch: u64,
+    /// Where the instance attribute was, or `NO_SLOT`.
+    slot: u32,
+    /// A load of the name may read the instance attribute directly.
+    load_ok: bool,
+    /// A store of the name may write the instance attribute directly.
+    store_ok: bool,
+    /// The script function a method call finds in the class.
+    method: Option<Weak<Function>>,
+}
+
+impl Default for AttrCacheEntry {
+    fn default() -> Self {
+        AttrCacheEntry { class: 0, epoch: 0, slot: NO_SLOT, load_ok: false, store_ok: false, method: None }
+    }
+}
+
+/// The entry for name `n` when it describes `inst`'s class now.
+#[inline(always)]
+fn valid<'a>(cache: &'a [AttrCacheEntry], n: u32, inst: &Instance) -> Option<&'a AttrCacheEntry> {
+    let e = cache.get(n as usize)?;
+    (e.class == Rc::as_ptr(&inst.class) as usize && e.epoch == class_epoch()).then_some(e)
+}
+
+/// The entry for name `n`, reset for `inst`'s class unless it already describes it.
+fn entry_for<'a>(cache: &'a mut Vec<AttrCacheEntry>, names: usize, n: u32, inst: &Instance) -> &'a mut AttrCacheEntry {
+    if cache.len() < names {
+        cache.resize(names, AttrCacheEntry::default());
+    }
+    let e = &mut cache[n as usize];
+    let (class, epoch) = (Rc::as_ptr(&inst.class) as usize, class_epoch());
+    if e.class != class || e.epoch != epoch {
+        *e = AttrCacheEntry { class, epoch, ..AttrCacheEntry::default() };
+    }
+    e
+}
+
+/// `inst.<name n>` from the cache, when the cache knows it.
+#[inline(always)]
+pub(crate) fn load(code: &Code, n: u32, inst: &Instance) -> Option<Value> {
+    let cache = code.attr_cache.borrow();
+    let e = valid(&cache, n, inst)?;
+    if !e.load_ok {
+        return None;
+    }
+    let attrs = inst.attrs.borrow();
+    match attrs.get(e.slot as usize) {
+        Some((k, v)) if *k == code.names[n as usize] => Some(v.clone()),
+        _ => None,
+    }
+}
+
+/// Stores `inst.<name n> = v` through the cache; gives `v` back when the cache cannot.
+#[inline(always)]
+pub(crate) fn store(code: &Code, n: u32, inst: &Instance, v: Value) -> Result<(), Value> {
+    let cache = code.attr_cache.borrow();
+    let Some(e) = valid(&cache, n, inst) else { return Err(v) };
+    if !e.store_ok {
+        return Err(v);
+    }
+    let name = code.names[n as usize];
+    let mut attrs = inst.attrs.borrow_mut();
+    let slot = e.slot as usize;
+    if let Some((k, old)) = attrs.get_mut(slot) {
+        if *k != name {
+            return Err(v);
+        }
+        let old = std::mem::replace(old, v);
+        drop(attrs);
+        drop(cache);
+        drop(old);
+        return Ok(());
+    }
+    // `__init__` adding attributes in the usual order.
+    if attrs.len() == slot && !attrs.iter().any(|(k, _)| *k == name) {
+        attrs.push((name, v));
+        return Ok(());
+    }
+    Err(v)
+}
+
+/// The method `inst.<name n>(...)` calls, when the cache knows it and the instance does
+/// not shadow it.
+#[inline(always)]
+pub(crate) fn method(code: &Code, n: u32, inst: &Instance) -> Option<Rc<Function>> {
+    let cache = code.attr_cache.borrow();
+    let f = valid(&cache, n, inst)?.method.as_ref()?.upgrade()?;
+    let name = code.names[n as usize];
+    if inst.attrs.borrow().iter().any(|(k, _)| *k == name) {
+        return None;
+    }
+    Some(f)
+}
+
+/// Records where a load or store of `name` found the instance attribute and whether the
+/// class lets such accesses bypass it (`store_ok` as computed by the caller).
+pub(crate) fn fill_slot(code: &Code, n: u32, inst: &Instance, load_ok: bool, store_ok: bool) {
+    let name: Sym = code.names[n as usize];
+    let Some(slot) = inst.attrs.borrow().iter().position(|(k, _)| *k == name) else {
+        // A store adds the name at the end.
+        if store_ok {
+            let len = inst.attrs.borrow().len();
+            if let Ok(mut cache) = code.attr_cache.try_borrow_mut() {
+                let e = entry_for(&mut cache, code.names.len(), n, inst);
+                e.slot = len as u32;
+                e.store_ok = true;
+            }
+        }
+        return;
+    };
+    if let Ok(mut cache) = code.attr_cache.try_borrow_mut() {
+        let e = entry_for(&mut cache, code.names.len(), n, inst);
+        e.slot = slot as u32;
+        e.load_ok |= load_ok;
+        e.store_ok |= store_ok;
+    }
+}
+
+/// Records the script function a method call of `name` found in `inst`'s class.
+pub(crate) fn fill_method(code: &Code, n: u32, inst: &Instance, f: &Rc<Function>) {
+    if let Ok(mut cache) = code.attr_cache.try_borrow_mut() {
+        let e = entry_for(&mut cache, code.names.len(), n, inst);
+        e.method = Some(Rc::downgrade(f));
+    }
+}
+
+impl super::Vm {
+    /// Records what a slow attribute access on `inst` learnt, for the next access of name
+    /// `n` in `code`.
+    #[inline(never)]
+    pub(crate) fn fill_attr_cache(&self, code: &Code, n: u32, inst: &Instance) {
+        let name = code.names[n as usize];
+        let class = &inst.class;
+        let load_ok = !class.may_have_descriptor(name);
+        let store_ok = load_ok
+            && class.builtin.is_none()
+            && class.with_lookup(self.syms.setattr, |v| !matches!(v, Some(Value::Function(_) | Value::BoundMethod(_))));
+        fill_slot(code, n, inst, load_ok, store_ok);
+    }
+}
