@@ -95,7 +95,10 @@ impl Vm {
                 self.check_depth()?;
                 let f = f.clone();
                 let base = func_at + 1;
-                self.stack.resize(base + f.code.nlocals(), Value::Undef);
+                let top = base + f.code.nlocals();
+                if self.stack.len() < top {
+                    self.stack.resize(top, Value::Undef);
+                }
                 let frame = self.frame_for(&f, base, func_at, ReturnMode::Push);
                 self.frames.push(frame);
                 return Ok(());
@@ -232,13 +235,10 @@ impl Vm {
         self.call_push(func, args, kw)
     }
 
+    #[inline(always)]
     fn frame_for(&mut self, f: &Rc<Function>, base: usize, ret_sp: usize, ret: ReturnMode) -> Frame {
         let code = f.code.clone();
-        let mut cells: Vec<Rc<RefCell<Value>>> = Vec::with_capacity(code.cellvars.len() + code.freevars.len());
-        for _ in 0..code.cellvars.len() {
-            cells.push(super::value::new_cell(Value::Undef));
-        }
-        cells.extend(f.closure.iter().cloned());
+        let cells = if code.cellvars.is_empty() && f.closure.is_empty() { Vec::new() } else { Self::frame_cells(f) };
         Frame {
             code,
             ip: 0,
@@ -251,6 +251,18 @@ impl Vm {
             ret,
             handled_base: self.handled.len(),
         }
+    }
+
+    /// A new frame's cells: fresh cell variables, then the function's closure.
+    #[inline(never)]
+    fn frame_cells(f: &Function) -> Vec<Rc<RefCell<Value>>> {
+        let code = &f.code;
+        let mut cells: Vec<Rc<RefCell<Value>>> = Vec::with_capacity(code.cellvars.len() + code.freevars.len());
+        for _ in 0..code.cellvars.len() {
+            cells.push(super::value::new_cell(Value::Undef));
+        }
+        cells.extend(f.closure.iter().cloned());
+        cells
     }
 
     /// Binds arguments to a function's parameters and builds its frame.

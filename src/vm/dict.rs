@@ -112,7 +112,7 @@ impl Dict {
     /// Finds `key` (whose hash is `hash`) without running script code.
     pub fn lookup(&self, hash: i64, key: &Value) -> Lookup {
         let mut slow = Vec::new();
-        for &pos in self.index.iter_hash(hash as u64) {
+        for &pos in self.index.iter_hash(spread(hash)) {
             let e = &self.entries[pos as usize];
             if e.hash != hash {
                 continue;
@@ -141,14 +141,14 @@ impl Dict {
     pub fn insert_new(&mut self, hash: i64, key: Value, value: Value) {
         let pos = self.entries.len() as u32;
         let entries = &self.entries;
-        self.index.insert_unique(hash as u64, pos, |&p| entries[p as usize].hash as u64);
+        self.index.insert_unique(spread(hash), pos, |&p| spread(entries[p as usize].hash));
         self.entries.push(Entry { hash, key, value });
         self.live += 1;
     }
     /// Removes the live entry at `pos`, returning it.
     pub fn remove_at(&mut self, pos: usize) -> Entry {
         let hash = self.entries[pos].hash;
-        if let Ok(slot) = self.index.find_entry(hash as u64, |&p| p as usize == pos) {
+        if let Ok(slot) = self.index.find_entry(spread(hash), |&p| p as usize == pos) {
             slot.remove();
         }
         let e = std::mem::replace(&mut self.entries[pos], Entry { hash: 0, key: Value::Undef, value: Value::Undef });
@@ -169,7 +169,7 @@ impl Dict {
         self.index.clear();
         for (i, e) in self.entries.iter().enumerate() {
             let entries = &self.entries;
-            self.index.insert_unique(e.hash as u64, i as u32, |&p| entries[p as usize].hash as u64);
+            self.index.insert_unique(spread(e.hash), i as u32, |&p| spread(entries[p as usize].hash));
         }
     }
     /// Live entries in insertion order.
@@ -211,4 +211,12 @@ impl Dict {
     pub fn values(&self) -> Vec<Value> {
         self.iter().map(|e| e.value.clone()).collect()
     }
+}
+
+/// The table hash of a script-level hash. Python's hashes of small ints are the ints
+/// themselves, whose top bits (hashbrown's 7-bit tag) are all zero, so every probe would
+/// match every slot of a group: one multiply spreads the bits over the whole word.
+#[inline(always)]
+fn spread(hash: i64) -> u64 {
+    (hash as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(26)
 }

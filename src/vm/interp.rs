@@ -358,8 +358,7 @@ impl Vm {
                 }
                 Op::CompareJumpIfTrue(kind, t) => {
                     let n = self.stack.len();
-                    let truth = if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
-                        let r = super::ops::cmp_i64(kind, *x, *y);
+                    let truth = if let Some(r) = super::ops::cmp_fast(kind, &self.stack[n - 2], &self.stack[n - 1]) {
                         std::mem::forget(self.stack.pop());
                         std::mem::forget(self.stack.pop());
                         r
@@ -374,8 +373,7 @@ impl Vm {
                 }
                 Op::CompareJumpIfFalse(kind, t) => {
                     let n = self.stack.len();
-                    let truth = if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
-                        let r = super::ops::cmp_i64(kind, *x, *y);
+                    let truth = if let Some(r) = super::ops::cmp_fast(kind, &self.stack[n - 2], &self.stack[n - 1]) {
                         std::mem::forget(self.stack.pop());
                         std::mem::forget(self.stack.pop());
                         r
@@ -690,14 +688,17 @@ impl Vm {
                 }
                 Op::Binary(bop) => {
                     let n = self.stack.len();
-                    if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
-                        if let Some(v) = super::ops::int_fast(bop, *x, *y) {
-                            // Both operands are immediates: overwrite without dropping.
-                            std::mem::forget(self.stack.pop());
-                            let slot = &mut self.stack[n - 2];
-                            std::mem::forget(std::mem::replace(slot, v));
-                            continue;
-                        }
+                    let (a, b) = (&self.stack[n - 2], &self.stack[n - 1]);
+                    let fast = match (a, b) {
+                        (Value::Int(x), Value::Int(y)) => super::ops::int_fast(bop, *x, *y),
+                        _ => None,
+                    };
+                    if let Some(v) = fast.or_else(|| super::ops::float_fast(bop, a, b)) {
+                        // Both operands are immediates: overwrite without dropping.
+                        std::mem::forget(self.stack.pop());
+                        let slot = &mut self.stack[n - 2];
+                        std::mem::forget(std::mem::replace(slot, v));
+                        continue;
                     }
                     let b = self.stack.pop().unwrap_or_default();
                     let a = self.stack.pop().unwrap_or_default();
@@ -706,13 +707,16 @@ impl Vm {
                 }
                 Op::Inplace(bop) => {
                     let n = self.stack.len();
-                    if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
-                        if let Some(v) = super::ops::int_fast(bop, *x, *y) {
-                            // Both operands are immediates: overwrite without dropping.
-                            std::mem::forget(self.stack.pop());
-                            std::mem::forget(std::mem::replace(&mut self.stack[n - 2], v));
-                            continue;
-                        }
+                    let (a, b) = (&self.stack[n - 2], &self.stack[n - 1]);
+                    let fast = match (a, b) {
+                        (Value::Int(x), Value::Int(y)) => super::ops::int_fast(bop, *x, *y),
+                        _ => None,
+                    };
+                    if let Some(v) = fast.or_else(|| super::ops::float_fast(bop, a, b)) {
+                        // Both operands are immediates: overwrite without dropping.
+                        std::mem::forget(self.stack.pop());
+                        std::mem::forget(std::mem::replace(&mut self.stack[n - 2], v));
+                        continue;
                     }
                     let b = self.stack.pop().unwrap_or_default();
                     let a = self.stack.pop().unwrap_or_default();
@@ -726,8 +730,8 @@ impl Vm {
                 }
                 Op::Compare(kind) => {
                     let n = self.stack.len();
-                    if let (Value::Int(x), Value::Int(y)) = (&self.stack[n - 2], &self.stack[n - 1]) {
-                        let r = Value::Bool(super::ops::cmp_i64(kind, *x, *y));
+                    if let Some(r) = super::ops::cmp_fast(kind, &self.stack[n - 2], &self.stack[n - 1]) {
+                        let r = Value::Bool(r);
                         std::mem::forget(self.stack.pop());
                         std::mem::forget(std::mem::replace(&mut self.stack[n - 2], r));
                         continue;
@@ -1001,6 +1005,8 @@ impl Vm {
                     };
                     let s = match (&v, &spec) {
                         (Value::Str(_), None) => v,
+                        // `format(i, '')` is `str(i)`: skip the format-spec machinery.
+                        (Value::Int(i), None) => Value::string(i.to_string()),
                         _ => {
                             let spec_s = match &spec {
                                 Some(Value::Str(s)) => s.as_str().to_string(),

@@ -30,6 +30,53 @@ pub fn int_fast(op: BinOp, x: i64, y: i64) -> Option<Value> {
     }))
 }
 
+/// Ints below this magnitude convert to `float` exactly.
+const EXACT_F64: i64 = 1 << 53;
+
+/// The value of an int or float operand as an exact `f64`, if it has one.
+#[inline(always)]
+fn exact_f64(v: &Value) -> Option<f64> {
+    match v {
+        Value::Float(f) => Some(*f),
+        Value::Int(i) if (-EXACT_F64..=EXACT_F64).contains(i) => Some(*i as f64),
+        _ => None,
+    }
+}
+
+/// `x op y` for float operands (an int beside a float, or `/` of two ints) where the
+/// result needs no error: `+ - *` and `/` by a non-zero number. `None`: take the general path.
+#[inline(always)]
+pub fn float_fast(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
+    if matches!((a, b), (Value::Int(_), Value::Int(_))) && op != BinOp::Div {
+        return None;
+    }
+    let (x, y) = (exact_f64(a)?, exact_f64(b)?);
+    Some(Value::Float(match op {
+        BinOp::Add => x + y,
+        BinOp::Sub => x - y,
+        BinOp::Mult => x * y,
+        BinOp::Div if y != 0.0 => x / y,
+        _ => return None,
+    }))
+}
+
+/// A comparison of two numbers that need no conversion beyond an exact one.
+#[inline(always)]
+pub fn cmp_fast(kind: CmpKind, a: &Value, b: &Value) -> Option<bool> {
+    if let (Value::Int(x), Value::Int(y)) = (a, b) {
+        return Some(cmp_i64(kind, *x, *y));
+    }
+    let (x, y) = (exact_f64(a)?, exact_f64(b)?);
+    Some(match kind {
+        CmpKind::Lt => x < y,
+        CmpKind::Le => x <= y,
+        CmpKind::Eq => x == y,
+        CmpKind::Ne => x != y,
+        CmpKind::Gt => x > y,
+        CmpKind::Ge => x >= y,
+    })
+}
+
 fn floor_div(x: i64, y: i64) -> Option<i64> {
     let q = x.checked_div(y)?;
     if (x % y != 0) && ((x < 0) != (y < 0)) {
