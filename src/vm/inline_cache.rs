@@ -1,6 +1,6 @@
 //! Inline caches for attribute access on instances of script classes.
 //!
-//! Each code object keeps one entry per name (`Code::attr_cache`, indexed like
+//! Each code object keeps a few entries per name (`Code::attr_cache`, `WAYS` per index of
 //! `Code::names`), shared by the `LoadAttr`, `StoreAttr` and `LoadMethod` instructions that
 //! use the name. An entry remembers, for one class:
 //! - which slot of the instance's attribute vector held the name last time (instances of
@@ -48,20 +48,35 @@ impl Default for AttrCacheEntry {
     }
 }
 
-/// The entry for name `n` when it describes `inst`'s class now.
+/// Entries per name: a site that sees a few classes (a method shared by subclasses) keeps
+/// one entry for each.
+const WAYS: usize = 4;
+
+/// The entry for name `n` that describes `inst`'s class now.
 #[inline(always)]
 fn valid<'a>(cache: &'a [AttrCacheEntry], n: u32, inst: &Instance) -> Option<&'a AttrCacheEntry> {
-    let e = cache.get(n as usize)?;
-    (e.class == Rc::as_ptr(&inst.class) as usize && e.epoch == class_epoch()).then_some(e)
+    let at = n as usize * WAYS;
+    let ways = cache.get(at..at + WAYS)?;
+    let class = Rc::as_ptr(&inst.class) as usize;
+    let e = ways.iter().find(|e| e.class == class)?;
+    (e.epoch == class_epoch()).then_some(e)
 }
 
-/// The entry for name `n`, reset for `inst`'s class unless it already describes it.
+/// The entry for name `n` and `inst`'s class, reset unless it already describes the class
+/// now; another class's entry is replaced only when no way is free or stale.
 fn entry_for<'a>(cache: &'a mut Vec<AttrCacheEntry>, names: usize, n: u32, inst: &Instance) -> &'a mut AttrCacheEntry {
-    if cache.len() < names {
-        cache.resize(names, AttrCacheEntry::default());
+    if cache.len() < names * WAYS {
+        cache.resize(names * WAYS, AttrCacheEntry::default());
     }
-    let e = &mut cache[n as usize];
+    let at = n as usize * WAYS;
     let (class, epoch) = (Rc::as_ptr(&inst.class) as usize, class_epoch());
+    let ways = &mut cache[at..at + WAYS];
+    let way = ways
+        .iter()
+        .position(|e| e.class == class)
+        .or_else(|| ways.iter().position(|e| e.class == 0 || e.epoch != epoch))
+        .unwrap_or((class >> 4) % WAYS);
+    let e = &mut ways[way];
     if e.class != class || e.epoch != epoch {
         *e = AttrCacheEntry { class, epoch, ..AttrCacheEntry::default() };
     }

@@ -511,8 +511,10 @@ impl Vm {
                         },
                     };
                     // Only values whose extra reference cannot be observed are cached (a cached
-                    // generator or file would outlive its last `del`).
-                    if matches!(v, Value::Function(_) | Value::Class(_) | Value::Native(_) | Value::Module(_)) {
+                    // generator or file would outlive its last `del`); immediates hold none.
+                    if v.is_immediate()
+                        || matches!(v, Value::Function(_) | Value::Class(_) | Value::Native(_) | Value::Module(_))
+                    {
                         let mut cache = code.global_cache.borrow_mut();
                         if cache.len() < code.names.len() {
                             cache.resize(code.names.len(), Default::default());
