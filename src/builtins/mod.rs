@@ -3,7 +3,7 @@
 
 mod bytes_methods;
 mod constructors;
-mod exceptions;
+pub(crate) mod exceptions;
 mod file;
 mod functions;
 mod methods;

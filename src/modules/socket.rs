@@ -411,13 +411,10 @@ fn exception_class(vm: &mut Vm, name: &'static str) -> Rc<Class> {
 /// The `socket.gaierror` for a resolver failure.
 pub fn gai_error(vm: &mut Vm, e: &GaiError) -> Exc {
     let class = gaierror_class(vm);
-    // As `os_error` does (aio's `OSError.__str__` shows `args[0]`): the text CPython prints.
-    let text = format!("[Errno {}] {}", e.code, e.msg);
-    let inst = vm.new_exception_object(class, vec![Value::string(text)]);
-    inst.set_attr(Sym::new("errno"), Value::Int(e.code as i64));
-    inst.set_attr(Sym::new("strerror"), Value::string(e.msg.clone()));
-    inst.set_attr(Sym::new("filename"), Value::None);
-    inst.set_attr(Sym::new("filename2"), Value::None);
+    let (code, msg) = (Value::Int(e.code as i64), Value::string(e.msg.clone()));
+    let inst = vm.new_exception_object(class, vec![code.clone(), msg.clone()]);
+    inst.set_attr(Sym::new("errno"), code);
+    inst.set_attr(Sym::new("strerror"), msg);
     Exc::Obj(inst)
 }
 

@@ -444,6 +444,9 @@ impl Vm {
                 None => Err(Exc::type_error(format!("cannot create '{}' instances", c.name))),
             };
         }
+        // `OSError(errno, ...)` makes the errno's subclass.
+        let picked = crate::builtins::exceptions::os_error_class(self, c, &args);
+        let c = picked.as_ref().unwrap_or(c);
         // `__new__`, if a script class defines one.
         let new_fn = if self.has_custom_new(c) { c.lookup(self.syms.new) } else { None };
         let inst = match new_fn {

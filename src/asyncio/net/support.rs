@@ -173,21 +173,7 @@ impl Op for AwaitFuture {
 
 /// The `OSError` subclass CPython picks for an errno.
 pub fn kind_for_errno(errno: i32) -> ExcKind {
-    match errno {
-        11 | 114 | 115 => ExcKind::BlockingIOError,
-        32 | 108 => ExcKind::BrokenPipeError,
-        103 => ExcKind::ConnectionAbortedError,
-        111 => ExcKind::ConnectionRefusedError,
-        104 => ExcKind::ConnectionResetError,
-        17 => ExcKind::FileExistsError,
-        2 => ExcKind::FileNotFoundError,
-        21 => ExcKind::IsADirectoryError,
-        20 => ExcKind::NotADirectoryError,
-        4 => ExcKind::InterruptedError,
-        1 | 13 => ExcKind::PermissionError,
-        110 => ExcKind::TimeoutError,
-        _ => ExcKind::OSError,
-    }
+    ExcKind::for_errno(errno as i64)
 }
 
 /// `strerror(errno)` as the C library words it.
@@ -202,12 +188,11 @@ pub fn strerror(errno: i32) -> String {
 /// CPython's `OSError(errno, msg)`: the subclass for the errno, `str()` of
 /// `[Errno N] msg`, with `errno` and `strerror` set.
 pub fn os_error(vm: &mut Vm, errno: i32, msg: &str) -> Exc {
-    let exc = vm.exception_with_args(kind_for_errno(errno), vec![Value::string(format!("[Errno {errno}] {msg}"))]);
+    let (e, m) = (Value::Int(errno as i64), Value::str(msg));
+    let exc = vm.exception_with_args(kind_for_errno(errno), vec![e.clone(), m.clone()]);
     if let Exc::Obj(i) = &exc {
-        i.set_attr(Sym::new("errno"), Value::Int(errno as i64));
-        i.set_attr(Sym::new("strerror"), Value::str(msg));
-        i.set_attr(Sym::new("filename"), Value::None);
-        i.set_attr(Sym::new("filename2"), Value::None);
+        i.set_attr(Sym::new("errno"), e);
+        i.set_attr(Sym::new("strerror"), m);
     }
     exc
 }
@@ -230,13 +215,7 @@ pub fn io_error_value(vm: &mut Vm, e: &std::io::Error) -> Value {
 /// lost')`).
 pub fn plain_error(vm: &mut Vm, kind: ExcKind, msg: &str) -> Exc {
     let args = if msg.is_empty() { vec![] } else { vec![Value::str(msg)] };
-    let exc = vm.exception_with_args(kind, args);
-    if let Exc::Obj(i) = &exc {
-        for n in ["errno", "strerror", "filename", "filename2"] {
-            i.set_attr(Sym::new(n), Value::None);
-        }
-    }
-    exc
+    vm.exception_with_args(kind, args)
 }
 
 /// The exception as a value (materialised).
@@ -392,39 +371,9 @@ pub fn port_of(vm: &mut Vm, v: &Value) -> Res<u16> {
     }
 }
 
-/// `socket.gaierror(code, msg)`, an `OSError` subclass made once per VM.
+/// `socket.gaierror(code, msg)`.
 pub fn gaierror(vm: &mut Vm, code: i32, msg: &str) -> Exc {
-    let class = os_subclass(vm, "gaierror", "socket");
-    let inst = vm.new_exception_object(class, vec![Value::string(format!("[Errno {code}] {msg}"))]);
-    inst.set_attr(Sym::new("errno"), Value::Int(code as i64));
-    inst.set_attr(Sym::new("strerror"), Value::str(msg));
-    Exc::Obj(inst)
-}
-
-/// An `OSError` subclass that is not built in (`socket.gaierror`, `ProcessLookupError`),
-/// made once per VM.
-pub fn os_subclass(vm: &mut Vm, name: &'static str, module: &'static str) -> Rc<crate::vm::Class> {
-    if let Some(c) = vm.other_classes.borrow().get(name) {
-        return c.clone();
-    }
-    let os = vm.exc_class(ExcKind::OSError).clone();
-    let mut mro = vec![os.clone()];
-    mro.extend(os.mro.iter().cloned());
-    let mut dict = rustc_hash::FxHashMap::default();
-    dict.insert(Sym::new("__module__"), Value::str(module));
-    let c = Rc::new(crate::vm::Class {
-        name: Rc::from(name),
-        qualname: std::cell::RefCell::new(Rc::from(name)),
-        bases: vec![os],
-        mro,
-        dict: std::cell::RefCell::new(dict),
-        layout: crate::vm::value::Layout::Exception,
-        builtin: None,
-        version: Cell::new(0),
-        cache: Default::default(),
-    });
-    vm.other_classes.borrow_mut().insert(name, c.clone());
-    c
+    crate::modules::socket::gai_error(vm, &crate::modules::socket::GaiError { code, msg: msg.to_string() })
 }
 
 // ---------------------------------------------------------------- arguments
