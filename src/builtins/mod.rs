@@ -9,6 +9,7 @@ mod functions;
 mod methods;
 mod num_methods;
 mod str_methods;
+pub use file::open as open_file;
 pub use functions::sort_values;
 pub use str_methods::is_printable;
 

@@ -588,6 +588,13 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ("rename", rename),
             ("replace", rename),
             ("walk", walk),
+            ("pipe", super::fds::os_pipe),
+            ("read", super::fds::os_read),
+            ("write", super::fds::os_write),
+            ("close", super::fds::os_close),
+            ("fdopen", super::fds::os_fdopen),
+            ("get_blocking", super::fds::os_get_blocking),
+            ("set_blocking", super::fds::os_set_blocking),
         ],
     );
     let mut pairs = Vec::new();

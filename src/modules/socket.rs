@@ -878,5 +878,6 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     super::set(&m, "gaierror", Value::Class(gai));
     let herror = exception_class(vm, "herror");
     super::set(&m, "herror", Value::Class(herror));
+    super::socket_object::install(vm, &m);
     Ok(m)
 }
