@@ -390,6 +390,12 @@ pub fn create_connection(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<V
             ],
         },
     )?;
+    Ok(super::support::deferred("BaseEventLoop.create_connection", create_connection_bound(vm, lp, b)))
+}
+
+/// The part of `create_connection` that CPython runs inside the coroutine: its errors are raised by
+/// the `await`.
+fn create_connection_bound(vm: &mut Vm, lp: &Rc<EventLoop>, b: Vec<Option<Value>>) -> Res<Value> {
     no_tls_client(
         vm,
         &b[3],
@@ -448,6 +454,15 @@ pub fn create_unix_connection(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> 
             kwonly: &["ssl", "sock", "server_hostname", "ssl_handshake_timeout", "ssl_shutdown_timeout"],
         },
     )?;
+    Ok(super::support::deferred(
+        "_UnixSelectorEventLoop.create_unix_connection",
+        create_unix_connection_bound(vm, lp, b),
+    ))
+}
+
+/// The part of `create_unix_connection` that CPython runs inside the coroutine: its errors are raised by
+/// the `await`.
+fn create_unix_connection_bound(vm: &mut Vm, lp: &Rc<EventLoop>, b: Vec<Option<Value>>) -> Res<Value> {
     no_tls_client(
         vm,
         &b[2],

@@ -153,6 +153,27 @@ impl Op for Ready {
     }
 }
 
+/// A coroutine that raises `e` when awaited.
+pub struct Fail(pub std::cell::RefCell<Option<Exc>>, pub &'static str);
+
+impl Op for Fail {
+    fn poll(&self, _vm: &mut Vm) -> Res<Step> {
+        Err(self.0.borrow_mut().take().unwrap_or_else(|| Exc::runtime_error("cannot reuse already awaited coroutine")))
+    }
+    fn qualname(&self) -> &'static str {
+        self.1
+    }
+}
+
+/// The coroutine of a loop method whose argument checks CPython makes inside the
+/// coroutine: `r` itself, or a coroutine raising its error at the `await`.
+pub fn deferred(qualname: &'static str, r: Res<Value>) -> Value {
+    match r {
+        Ok(v) => v,
+        Err(e) => coro(Fail(std::cell::RefCell::new(Some(e)), qualname)),
+    }
+}
+
 /// A coroutine that waits for a future and returns its result.
 pub struct AwaitFuture(pub Rc<FutureObj>, pub Cell<bool>, pub &'static str);
 
