@@ -763,20 +763,26 @@ pub fn close_value(v: &Value) {
     }
 }
 
-/// Adds `socket`, `SocketType` and `socketpair` to the module.
+/// Adds `socket`, `SocketType` (its base class) and `socketpair` to the module.
 pub fn install(vm: &mut Vm, m: &crate::vm::value::Module) {
     let object = vm.type_class(crate::vm::TypeId::Object).clone();
-    let class = Rc::new(Class {
-        name: Rc::from("socket"),
-        qualname: RefCell::new(Rc::from("socket")),
-        bases: vec![object.clone()],
-        mro: vec![object],
-        dict: RefCell::default(),
-        layout: Layout::Builtin,
-        builtin: None,
-        version: Cell::new(0),
-        cache: Default::default(),
-    });
+    let class_of = |bases: Vec<Rc<Class>>, mro: Vec<Rc<Class>>| {
+        Rc::new(Class {
+            name: Rc::from("socket"),
+            qualname: RefCell::new(Rc::from("socket")),
+            bases,
+            mro,
+            dict: RefCell::default(),
+            layout: Layout::Builtin,
+            builtin: None,
+            version: Cell::new(0),
+            cache: Default::default(),
+        })
+    };
+    // `socket.SocketType` is the C base class `_socket.socket`, as in CPython.
+    let base = class_of(vec![object.clone()], vec![object.clone()]);
+    base.dict.borrow_mut().insert(vm.syms.module, Value::str("_socket"));
+    let class = class_of(vec![base.clone()], vec![base.clone(), object]);
     class.dict.borrow_mut().insert(vm.syms.module, Value::str("socket"));
     let newf = crate::builtins::native("__new__", socket_new);
     class
@@ -785,7 +791,7 @@ pub fn install(vm: &mut Vm, m: &crate::vm::value::Module) {
         .insert(vm.syms.new, Value::Descriptor(Rc::new(crate::vm::value::Descriptor::StaticMethod(newf))));
     vm.other_classes.borrow_mut().insert("socket", class.clone());
     crate::vm::value::bump_class_epoch();
-    super::set(m, "socket", Value::Class(class.clone()));
-    super::set(m, "SocketType", Value::Class(class));
+    super::set(m, "socket", Value::Class(class));
+    super::set(m, "SocketType", Value::Class(base));
     super::set(m, "socketpair", crate::builtins::native("socketpair", socketpair));
 }
