@@ -1,6 +1,7 @@
 //! `socket`: the constants scripts use with asyncio (Linux values), name resolution
 //! (`getaddrinfo`, `getnameinfo`, `gethostbyname`, services) and the loop's resolver
 //! methods (`loop.getaddrinfo`, `loop.getnameinfo`), which run the lookups on worker threads.
+//! The `socket` objects themselves are in `socket_object.rs`.
 //!
 //! Resolution uses the C library's resolver through `std::net::ToSocketAddrs` (so
 //! `/etc/hosts`, `nsswitch` and DNS apply), and reads `/etc/services` and `/etc/hosts`

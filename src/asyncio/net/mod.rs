@@ -1,5 +1,6 @@
 //! Real I/O on the event loop: stream transports over TCP and Unix sockets and pipes,
-//! servers, outgoing connections, streams, datagrams, subprocesses and raw fd watchers.
+//! servers, outgoing connections, streams, datagrams, subprocesses, pipe transports and
+//! raw fd watchers.
 //!
 //! Everything here is native and single-threaded: sockets are registered with the loop's
 //! `mio::Poll` (see the I/O registry in `event_loop.rs`) and their readiness arrives as
@@ -7,8 +8,9 @@
 //! The thin Python-level wrappers (`open_connection`, `start_server`, `Process`,
 //! `Protocol`, ...) are in `stdlib/asyncio.aio`.
 //!
-//! **Invariant:** no call here blocks the loop thread, except host-name resolution in
-//! [`support::resolve`] (marked; numeric addresses and `localhost` never wait long).
+//! **Invariant:** no call here blocks the loop thread, except [`support::resolve`], which
+//! only `transport.sendto(data, (name, port))` reaches with a host name (as CPython's
+//! `sock.sendto` does); coroutines resolve names on worker threads ([`support::Lookups`]).
 
 pub mod connect;
 pub mod datagram;
