@@ -445,7 +445,10 @@ impl Vm {
             };
         }
         // `OSError(errno, ...)` makes the errno's subclass.
-        let picked = crate::builtins::exceptions::os_error_class(self, c, &args);
+        let picked = match c.layout {
+            Layout::Exception => crate::builtins::exceptions::os_error_class(self, c, &args),
+            _ => None,
+        };
         let c = picked.as_ref().unwrap_or(c);
         // `__new__`, if a script class defines one.
         let new_fn = if self.has_custom_new(c) { c.lookup(self.syms.new) } else { None };
