@@ -188,3 +188,34 @@ fn client_out_of_file_descriptors() {
     assert!(out.status.success(), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(text, "connected True\nOSError 24 [Errno 24] Too many open files True\nfd delta 0\nafter False\n");
 }
+
+/// `ssl=` other than `None`/`False` is refused with aio's own `ValueError` (there is no
+/// TLS); CPython would need its `ssl` module, so a script test cannot show this message.
+#[test]
+fn tls_is_refused_with_a_clear_error() {
+    let code = r#"
+import asyncio
+
+async def main():
+    for name, aw in [
+        ("open_connection", asyncio.open_connection("127.0.0.1", 9, ssl=True)),
+        ("create_connection", asyncio.get_running_loop().create_connection(asyncio.Protocol, "127.0.0.1", 9, ssl=1)),
+        ("open_unix_connection", asyncio.open_unix_connection("x.sock", ssl=True)),
+        ("start_server", asyncio.start_server(lambda r, w: None, "127.0.0.1", 0, ssl=object())),
+    ]:
+        try:
+            await aw
+        except ValueError as e:
+            print(name, str(e).startswith("aio has no TLS support: ssl="), str(e).endswith(" is not available"))
+
+asyncio.run(main())
+"#;
+    let out = Command::new(env!("CARGO_BIN_EXE_aio")).args(["-c", code]).output().expect("run aio");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        text,
+        "open_connection True True\ncreate_connection True True\nopen_unix_connection True True\nstart_server True True\n",
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

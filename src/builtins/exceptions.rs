@@ -23,9 +23,10 @@ fn base_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             };
             i.set_attr(vm.syms.code, code);
         }
-        if class.is_subclass(vm.exc_class(ExcKind::OSError)) && args.len() >= 2 {
-            i.set_attr(Sym::new("errno"), args[0].clone());
-            i.set_attr(Sym::new("strerror"), args[1].clone());
+        if class.is_subclass(vm.exc_class(ExcKind::OSError)) {
+            let args = os_error_init(vm, i, args)?;
+            i.set_attr(vm.syms.args, Value::tuple(args));
+            return Ok(Value::None);
         }
         if class.is_subclass(vm.exc_class(ExcKind::ImportError)) {
             i.set_attr(Sym::new("msg"), args.first().cloned().unwrap_or(Value::None));
@@ -33,6 +34,80 @@ fn base_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         i.set_attr(vm.syms.args, Value::tuple(args));
     }
     Ok(Value::None)
+}
+
+/// CPython's `oserror_parse_args` and `oserror_init`: with 2 to 5 arguments they are
+/// `(errno, strerror, filename, winerror, filename2)`; a filename drops all but the first
+/// two from `args` (for `BlockingIOError` a number there is `characters_written`).
+/// Attributes that were not given stay unset (they read as `None`), which is how
+/// `__str__` tells `OSError(None, None)` from `OSError()`. Returns the `args` to store.
+fn os_error_init(vm: &mut Vm, i: &crate::vm::value::Instance, mut args: Vec<Value>) -> Res<Vec<Value>> {
+    for name in ["errno", "strerror", "filename", "filename2", "characters_written"] {
+        i.del_attr(Sym::new(name));
+    }
+    if !(2..=5).contains(&args.len()) {
+        return Ok(args);
+    }
+    i.set_attr(Sym::new("errno"), args[0].clone());
+    i.set_attr(Sym::new("strerror"), args[1].clone());
+    let filename = args.get(2).cloned().unwrap_or(Value::None);
+    if filename.is_none() {
+        return Ok(args);
+    }
+    let blocking = std::rc::Rc::ptr_eq(&i.class, vm.exc_class(ExcKind::BlockingIOError));
+    if blocking && matches!(filename, Value::Int(_) | Value::Bool(_) | Value::BigInt(_) | Value::Float(_)) {
+        let n = vm.index_value(&filename)?;
+        i.set_attr(Sym::new("characters_written"), Value::Int(n));
+        return Ok(args);
+    }
+    i.set_attr(Sym::new("filename"), filename);
+    if let Some(f2) = args.get(4).filter(|v| !v.is_none()) {
+        i.set_attr(Sym::new("filename2"), f2.clone());
+    }
+    args.truncate(2);
+    Ok(args)
+}
+
+/// `OSError.__str__`: `[Errno N] text: 'file' -> 'file2'`, `[Errno N] text`, or the plain
+/// exception text when `errno` and `strerror` were not given.
+fn os_error_str(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let this = a.pos[0].clone();
+    let Value::Instance(i) = &this else { return Ok(Value::str("")) };
+    let errno = i.get_attr(Sym::new("errno"));
+    let strerror = i.get_attr(Sym::new("strerror"));
+    let filename = i.get_attr(Sym::new("filename")).filter(|v| !v.is_none());
+    if let Some(f) = filename {
+        let e = vm.str_of(&errno.unwrap_or(Value::None))?;
+        let s = vm.str_of(&strerror.unwrap_or(Value::None))?;
+        let f = vm.repr(&f)?;
+        return Ok(Value::string(match i.get_attr(Sym::new("filename2")).filter(|v| !v.is_none()) {
+            Some(f2) => format!("[Errno {e}] {s}: {f} -> {}", vm.repr(&f2)?),
+            None => format!("[Errno {e}] {s}: {f}"),
+        }));
+    }
+    if let (Some(e), Some(s)) = (errno, strerror) {
+        let e = vm.str_of(&e)?;
+        let s = vm.str_of(&s)?;
+        return Ok(Value::string(format!("[Errno {e}] {s}")));
+    }
+    vm.exception_str(i).map(Value::string)
+}
+
+/// The class `OSError(errno, ...)` really creates: CPython's constructor picks the subclass
+/// for the errno (`OSError(2, 'x')` is a `FileNotFoundError`), for `OSError` itself only.
+pub fn os_error_class(vm: &Vm, c: &Rc<crate::vm::Class>, args: &[Value]) -> Option<Rc<crate::vm::Class>> {
+    if !Rc::ptr_eq(c, vm.exc_class(ExcKind::OSError)) || !(2..=5).contains(&args.len()) {
+        return None;
+    }
+    let errno = match &args[0] {
+        Value::Int(n) => *n,
+        Value::Bool(b) => *b as i64,
+        _ => return None,
+    };
+    match ExcKind::for_errno(errno) {
+        ExcKind::OSError => None,
+        kind => Some(vm.exc_class(kind).clone()),
+    }
 }
 
 fn group_init(vm: &mut Vm, this: &Value, args: &[Value]) -> Res<Value> {
@@ -190,6 +265,7 @@ pub fn install(vm: &mut Vm) {
     };
     set(vm, ExcKind::BaseException, base_methods);
     set(vm, ExcKind::BaseExceptionGroup, group_methods);
+    set(vm, ExcKind::OSError, &[("__str__", os_error_str)]);
     for (kind, _) in ExcKind::ALL {
         let c = vm.exc_class(*kind).clone();
         // asyncio's exceptions live in the asyncio module, not builtins.

@@ -217,6 +217,26 @@ impl Core {
     }
 }
 
+/// `os.read`/`os.write`/`os.close` reach a file object's descriptor by number.
+impl crate::modules::fds::FdOwner for RefCell<Core> {
+    fn with_fd(&self, f: &mut dyn FnMut(std::os::fd::BorrowedFd<'_>)) -> bool {
+        use std::os::fd::AsFd;
+        match self.try_borrow().ok().as_ref().and_then(|c| c.file.as_ref()) {
+            Some(file) => {
+                f(file.as_fd());
+                true
+            }
+            None => false,
+        }
+    }
+    fn close_fd(&self) -> bool {
+        match self.try_borrow_mut() {
+            Ok(mut c) => c.file.take().is_some(),
+            Err(_) => false,
+        }
+    }
+}
+
 impl Drop for Core {
     fn drop(&mut self) {
         let _ = self.flush_write();
@@ -1196,7 +1216,16 @@ pub fn open(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         Value::Int(_) => None,
         _ => Some(path.as_str()),
     };
-    let mut handle = opts.open(&path).map_err(|e| os_error(vm, &e, shown, None))?;
+    // An `os.pipe()` end (or other descriptor `os` owns) is taken over, as CPython's
+    // `open(fd)` wraps the descriptor itself; other numbers reopen `/dev/fd/N`.
+    let adopted = match &name {
+        Value::Int(n) => i32::try_from(*n).ok().and_then(crate::modules::fds::take).map(File::from),
+        _ => None,
+    };
+    let mut handle = match adopted {
+        Some(f) => f,
+        None => opts.open(&path).map_err(|e| os_error(vm, &e, shown, None))?,
+    };
     if handle.metadata().is_ok_and(|md| md.is_dir()) {
         return Err(os_error(vm, &std::io::Error::from_raw_os_error(21), shown, None));
     }
@@ -1228,6 +1257,14 @@ pub fn open(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         unbuffered: buffering == 0,
     }));
     register(&core);
+    {
+        use std::os::fd::AsRawFd;
+        let fd = core.borrow().file.as_ref().map(|f| f.as_raw_fd());
+        if let Some(fd) = fd {
+            let weak: Weak<dyn crate::modules::fds::FdOwner> = Rc::downgrade(&core) as Weak<RefCell<Core>>;
+            crate::modules::fds::hold(fd, weak);
+        }
+    }
     Ok(Value::Other(Rc::new(FileObj {
         core,
         name,

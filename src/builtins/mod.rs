@@ -3,12 +3,13 @@
 
 mod bytes_methods;
 mod constructors;
-mod exceptions;
+pub(crate) mod exceptions;
 mod file;
 mod functions;
 mod methods;
 mod num_methods;
 mod str_methods;
+pub use file::open as open_file;
 pub use functions::sort_values;
 pub use str_methods::is_printable;
 

@@ -1,5 +1,6 @@
 //! Native modules (`sys`, `math`, `time`, `gc`, ...), one file each, registered here.
 
+pub(crate) mod fds;
 mod gc;
 mod json;
 mod math;
@@ -8,6 +9,7 @@ pub(crate) mod params;
 mod random;
 pub mod signal;
 pub mod socket;
+pub mod socket_object;
 pub mod structseq;
 mod sys;
 mod time;

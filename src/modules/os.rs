@@ -9,24 +9,6 @@ use std::rc::Rc;
 
 // ---------------------------------------------------------------- errors
 
-/// The `OSError` subclass CPython raises for an errno.
-fn kind_for(errno: i32) -> ExcKind {
-    match errno {
-        2 => ExcKind::FileNotFoundError,
-        17 => ExcKind::FileExistsError,
-        21 => ExcKind::IsADirectoryError,
-        20 => ExcKind::NotADirectoryError,
-        1 | 13 => ExcKind::PermissionError,
-        4 => ExcKind::InterruptedError,
-        11 => ExcKind::BlockingIOError,
-        32 => ExcKind::BrokenPipeError,
-        3 => ExcKind::ProcessLookupError,
-        10 => ExcKind::ChildProcessError,
-        110 => ExcKind::TimeoutError,
-        _ => ExcKind::OSError,
-    }
-}
-
 /// `strerror(errno)` as the C library words it (Rust's message without the suffix).
 fn strerror(e: &std::io::Error) -> String {
     let s = e.to_string();
@@ -39,20 +21,17 @@ fn strerror(e: &std::io::Error) -> String {
 /// An `OSError` (subclass by errno) for a failed call on `file` (and `file2`).
 pub(crate) fn os_error(vm: &mut Vm, e: &std::io::Error, file: Option<&str>, file2: Option<&str>) -> Exc {
     let errno = e.raw_os_error().unwrap_or(0);
-    let msg = strerror(e);
-    let mut text = format!("[Errno {errno}] {msg}");
-    if let Some(f) = file {
-        text.push_str(&format!(": {}", crate::vm::repr_str(f)));
-        if let Some(f2) = file2 {
-            text.push_str(&format!(" -> {}", crate::vm::repr_str(f2)));
-        }
-    }
-    let exc = vm.exception_with_args(kind_for(errno), vec![Value::string(text)]);
+    let (n, msg) = (Value::Int(errno as i64), Value::string(strerror(e)));
+    let exc = vm.exception_with_args(ExcKind::for_errno(errno as i64), vec![n.clone(), msg.clone()]);
     if let Exc::Obj(i) = &exc {
-        i.set_attr(Sym::new("errno"), Value::Int(errno as i64));
-        i.set_attr(Sym::new("strerror"), Value::string(msg));
-        i.set_attr(Sym::new("filename"), file.map(Value::str).unwrap_or(Value::None));
-        i.set_attr(Sym::new("filename2"), file2.map(Value::str).unwrap_or(Value::None));
+        i.set_attr(Sym::new("errno"), n);
+        i.set_attr(Sym::new("strerror"), msg);
+        if let Some(f) = file {
+            i.set_attr(Sym::new("filename"), Value::str(f));
+            if let Some(f2) = file2 {
+                i.set_attr(Sym::new("filename2"), Value::str(f2));
+            }
+        }
     }
     exc
 }
@@ -609,6 +588,13 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ("rename", rename),
             ("replace", rename),
             ("walk", walk),
+            ("pipe", super::fds::os_pipe),
+            ("read", super::fds::os_read),
+            ("write", super::fds::os_write),
+            ("close", super::fds::os_close),
+            ("fdopen", super::fds::os_fdopen),
+            ("get_blocking", super::fds::os_get_blocking),
+            ("set_blocking", super::fds::os_set_blocking),
         ],
     );
     let mut pairs = Vec::new();

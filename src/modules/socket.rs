@@ -1,6 +1,7 @@
 //! `socket`: the constants scripts use with asyncio (Linux values), name resolution
 //! (`getaddrinfo`, `getnameinfo`, `gethostbyname`, services) and the loop's resolver
 //! methods (`loop.getaddrinfo`, `loop.getnameinfo`), which run the lookups on worker threads.
+//! The `socket` objects themselves are in `socket_object.rs`.
 //!
 //! Resolution uses the C library's resolver through `std::net::ToSocketAddrs` (so
 //! `/etc/hosts`, `nsswitch` and DNS apply), and reads `/etc/services` and `/etc/hosts`
@@ -411,13 +412,10 @@ fn exception_class(vm: &mut Vm, name: &'static str) -> Rc<Class> {
 /// The `socket.gaierror` for a resolver failure.
 pub fn gai_error(vm: &mut Vm, e: &GaiError) -> Exc {
     let class = gaierror_class(vm);
-    // As `os_error` does (aio's `OSError.__str__` shows `args[0]`): the text CPython prints.
-    let text = format!("[Errno {}] {}", e.code, e.msg);
-    let inst = vm.new_exception_object(class, vec![Value::string(text)]);
-    inst.set_attr(Sym::new("errno"), Value::Int(e.code as i64));
-    inst.set_attr(Sym::new("strerror"), Value::string(e.msg.clone()));
-    inst.set_attr(Sym::new("filename"), Value::None);
-    inst.set_attr(Sym::new("filename2"), Value::None);
+    let (code, msg) = (Value::Int(e.code as i64), Value::string(e.msg.clone()));
+    let inst = vm.new_exception_object(class, vec![code.clone(), msg.clone()]);
+    inst.set_attr(Sym::new("errno"), code);
+    inst.set_attr(Sym::new("strerror"), msg);
     Exc::Obj(inst)
 }
 
@@ -881,5 +879,6 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     super::set(&m, "gaierror", Value::Class(gai));
     let herror = exception_class(vm, "herror");
     super::set(&m, "herror", Value::Class(herror));
+    super::socket_object::install(vm, &m);
     Ok(m)
 }

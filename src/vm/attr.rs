@@ -69,6 +69,11 @@ impl Vm {
                     {
                         return Ok(Some(Value::None));
                     }
+                    if class.is_subclass(self.exc_class(ExcKind::OSError))
+                        && name.with_str(|s| matches!(s, "errno" | "strerror" | "filename" | "filename2"))
+                    {
+                        return Ok(Some(Value::None));
+                    }
                 }
                 if let Some(ga) = class.lookup(self.syms.getattr) {
                     return self.call(&ga, vec![obj.clone(), Value::str(&name.as_rc())]).map(Some);

@@ -456,6 +456,12 @@ impl Vm {
                 None => Err(Exc::type_error(format!("cannot create '{}' instances", c.name))),
             };
         }
+        // `OSError(errno, ...)` makes the errno's subclass.
+        let picked = match c.layout {
+            Layout::Exception => crate::builtins::exceptions::os_error_class(self, c, &args),
+            _ => None,
+        };
+        let c = picked.as_ref().unwrap_or(c);
         // `__new__`, if a script class defines one.
         let new_fn = if self.has_custom_new(c) { c.lookup(self.syms.new) } else { None };
         let inst = match new_fn {

@@ -91,6 +91,30 @@ exc_kinds! {
     ChildProcessError: OSError,
 }
 
+impl ExcKind {
+    /// The `OSError` subclass CPython's `OSError(errno, ...)` picks for a (Linux) errno:
+    /// its `errnomap`.
+    pub fn for_errno(errno: i64) -> ExcKind {
+        match errno {
+            11 | 114 | 115 => ExcKind::BlockingIOError,
+            32 | 108 => ExcKind::BrokenPipeError,
+            10 => ExcKind::ChildProcessError,
+            103 => ExcKind::ConnectionAbortedError,
+            111 => ExcKind::ConnectionRefusedError,
+            104 => ExcKind::ConnectionResetError,
+            17 => ExcKind::FileExistsError,
+            2 => ExcKind::FileNotFoundError,
+            21 => ExcKind::IsADirectoryError,
+            20 => ExcKind::NotADirectoryError,
+            4 => ExcKind::InterruptedError,
+            1 | 13 => ExcKind::PermissionError,
+            3 => ExcKind::ProcessLookupError,
+            110 => ExcKind::TimeoutError,
+            _ => ExcKind::OSError,
+        }
+    }
+}
+
 /// A raised exception travelling through Rust code.
 #[derive(Clone)]
 pub enum Exc {

@@ -3,7 +3,7 @@
 //! that the socket's first writable event completes; each address is tried in turn, and
 //! the failures are combined as CPython combines them.
 
-use super::support::{addr_repr, coro, io_error, opt_int, os_error, resolve_host, Op, Step};
+use super::support::{addr_repr, coro, io_error, opt_int, os_error, Lookups, Op, Step};
 use super::transport::{tcp_extra, unix_extra, Kind, Proto, Sock, Transport};
 use crate::asyncio::event_loop::{EventLoop, IoHandler, Ready};
 use crate::asyncio::future::FutureObj;
@@ -54,67 +54,101 @@ struct Connect {
     host: Value,
     port: Value,
     family: i64,
+    /// `local_addr=(host, port)`: the address to bind before connecting.
+    local: Option<(Value, Value)>,
+    /// `sock=`: an already connected socket (no lookups, no connect), with the script's
+    /// `socket` object it came from (closed with the transport).
+    sock: RefCell<Option<(Sock, Value)>>,
     target: RefCell<Option<Target>>,
+    /// The resolved `local_addr` candidates.
+    local_addrs: RefCell<Option<Vec<SocketAddr>>>,
     state: RefCell<State>,
     errors: RefCell<Vec<Value>>,
     unix: bool,
     result: RefCell<Option<Value>>,
-    /// A host name's addresses, looked up on a worker thread (`Err`: the `gaierror`).
-    looked_up: Rc<RefCell<Option<Res<Vec<SocketAddr>>>>>,
-    /// True once the lookup was submitted.
-    lookup_started: std::cell::Cell<bool>,
+    /// The address lookups (host names on worker threads, as CPython's `getaddrinfo` in
+    /// the default executor).
+    lookups: RefCell<Option<Lookups>>,
 }
 
 impl Connect {
-    /// Host names are looked up off the loop thread, as CPython's `getaddrinfo` runs in
-    /// the default executor: `Some(step)` to wait for the lookup, `None` when the target
-    /// is known (or needs no lookup).
+    /// Resolves the target and `local_addr`: `Some(step)` to wait for host-name lookups,
+    /// `None` once both are known.
     fn lookup(&self, vm: &mut Vm) -> Res<Option<Step>> {
-        if self.unix || self.target.borrow().is_some() {
+        if self.target.borrow().is_some() {
             return Ok(None);
         }
-        let Some(name) = super::support::lookup_name(&self.host) else { return Ok(None) };
-        let got = self.looked_up.borrow_mut().take();
-        match got {
-            Some(Ok(addrs)) => {
-                let addrs = super::support::filter_addrs(vm, addrs, self.family)?;
-                *self.target.borrow_mut() = Some(Target::Tcp(addrs));
-                Ok(None)
-            }
-            Some(Err(e)) => Err(e),
-            None if self.lookup_started.replace(true) => Err(Exc::runtime_error("host name lookup lost")),
-            None => {
-                let port = super::support::port_of(vm, &self.port)?;
-                let fut = FutureObj::new(&self.lp, None);
-                let (slot, done) = (self.looked_up.clone(), fut.clone());
-                crate::modules::socket::resolve_then(&self.lp, Some(name), port, 0, 1, move |vm, r| {
-                    let r = match r {
-                        Ok(infos) => Ok(infos.iter().map(|i| i.addr).collect()),
-                        Err(e) => Err(crate::modules::socket::gai_error(vm, &e)),
-                    };
-                    *slot.borrow_mut() = Some(r);
-                    let _ = done.set_result(Value::None);
-                    Ok(())
-                })?;
-                Ok(Some(Step::Wait(fut)))
-            }
-        }
-    }
-
-    fn resolve(&self, vm: &mut Vm) -> Res<()> {
-        if self.target.borrow().is_some() {
-            return Ok(());
-        }
-        let t = if self.unix {
-            match &self.host {
+        if self.unix {
+            let t = match &self.host {
                 Value::Str(s) => Target::Unix(s.as_str().to_string()),
                 other => Target::Unix(super::path_arg(vm, other)?),
+            };
+            *self.target.borrow_mut() = Some(t);
+            return Ok(None);
+        }
+        if self.lookups.borrow().is_none() {
+            let mut targets = vec![(self.host.clone(), self.port.clone())];
+            targets.extend(self.local.clone());
+            let l = Lookups::start(vm, &self.lp, &targets, false, self.family, 1)?;
+            *self.lookups.borrow_mut() = Some(l);
+        }
+        let waiter = self.lookups.borrow().as_ref().and_then(Lookups::waiter);
+        if let Some(f) = waiter {
+            return Ok(Some(Step::Wait(f)));
+        }
+        let l = self.lookups.borrow_mut().take();
+        let mut found = l.map(|l| l.take()).transpose()?.unwrap_or_default().into_iter();
+        *self.target.borrow_mut() = Some(Target::Tcp(found.next().unwrap_or_default()));
+        *self.local_addrs.borrow_mut() = found.next();
+        Ok(None)
+    }
+
+    /// A non-blocking TCP socket for `a`, bound to a `local_addr` candidate of its family
+    /// first (CPython's `_connect_sock`), with the connect started.
+    fn tcp_socket(&self, vm: &mut Vm, a: SocketAddr) -> Res<mio::net::TcpStream> {
+        let domain = if a.is_ipv6() { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
+        let ty = socket2::Type::STREAM.nonblocking().cloexec();
+        let s = socket2::Socket::new(domain, ty, Some(socket2::Protocol::TCP)).map_err(|e| io_error(vm, &e))?;
+        if let Some(locals) = &*self.local_addrs.borrow() {
+            let mut last = None;
+            let mut bound = false;
+            for l in locals.iter().filter(|l| l.is_ipv6() == a.is_ipv6()) {
+                match s.bind(&(*l).into()) {
+                    Ok(()) => {
+                        bound = true;
+                        break;
+                    }
+                    Err(e) => {
+                        let errno = e.raw_os_error().unwrap_or(0);
+                        let msg = format!(
+                            "error while attempting to bind on address {}: {}",
+                            addr_repr(l),
+                            super::support::strerror(errno).to_lowercase()
+                        );
+                        last = Some(os_error(vm, errno, &msg));
+                    }
+                }
             }
-        } else {
-            Target::Tcp(resolve_host(vm, &self.host, &self.port, false, self.family)?)
-        };
-        *self.target.borrow_mut() = Some(t);
-        Ok(())
+            if !bound {
+                return Err(last.unwrap_or_else(|| {
+                    let fam = if a.is_ipv6() { "<AddressFamily.AF_INET6: 10>" } else { "<AddressFamily.AF_INET: 2>" };
+                    super::support::plain_error(
+                        vm,
+                        ExcKind::OSError,
+                        &format!("no matching local address with family={fam} found"),
+                    )
+                }));
+            }
+        }
+        match s.connect(&a.into()) {
+            Ok(()) => {}
+            Err(e) if e.raw_os_error() == Some(115) || e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => {
+                let errno = e.raw_os_error().unwrap_or(0);
+                return Err(os_error(vm, errno, &format!("Connect call failed {}", addr_repr(&a))));
+            }
+        }
+        Ok(mio::net::TcpStream::from_std(std::net::TcpStream::from(s)))
     }
 
     /// Starts connecting to address `i`: `Ok(Some(step))` to wait, `Ok(None)` when
@@ -126,13 +160,10 @@ impl Connect {
         match target.as_ref() {
             Some(Target::Tcp(addrs)) => {
                 let a = addrs[i];
-                let mut s = match mio::net::TcpStream::connect(a) {
-                    Ok(s) => s,
-                    Err(e) => return Err(io_error(vm, &e)),
-                };
+                drop(target);
+                let mut s = self.tcp_socket(vm, a)?;
                 let tok =
                     self.lp.io_register(&mut s, mio::Interest::WRITABLE, handler).map_err(|e| io_error(vm, &e))?;
-                drop(target);
                 *self.state.borrow_mut() = State::Connecting(i, Pending::Tcp(s, tok, a));
                 Ok(Some(Step::Wait(fut)))
             }
@@ -250,11 +281,18 @@ impl Op for Connect {
             let st = std::mem::replace(&mut *self.state.borrow_mut(), State::Done);
             match st {
                 State::Next(i) => {
+                    let given = self.sock.borrow_mut().take();
+                    if let Some((sock, origin)) = given {
+                        self.made(vm, sock)?;
+                        if let State::Made(t, ..) = &*self.state.borrow() {
+                            t.set_on_lost(Box::new(move |_vm| crate::modules::socket_object::close_value(&origin)));
+                        }
+                        continue;
+                    }
                     if let Some(step) = self.lookup(vm)? {
                         *self.state.borrow_mut() = State::Next(i);
                         return Ok(step);
                     }
-                    self.resolve(vm)?;
                     let n = match &*self.target.borrow() {
                         Some(Target::Tcp(v)) => v.len(),
                         _ => 1,
@@ -352,19 +390,56 @@ pub fn create_connection(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<V
             ],
         },
     )?;
-    if vm.truthy(&b[3].clone().unwrap_or(Value::None))? {
-        return Err(Exc::value_error("ssl is not supported by aio"));
-    }
-    if !matches!(b[7], None | Some(Value::None)) {
-        return Err(Exc::value_error("the sock argument is not supported by aio"));
-    }
+    Ok(super::support::deferred("BaseEventLoop.create_connection", create_connection_bound(vm, lp, b)))
+}
+
+/// The part of `create_connection` that CPython runs inside the coroutine: its errors are raised by
+/// the `await`.
+fn create_connection_bound(vm: &mut Vm, lp: &Rc<EventLoop>, b: Vec<Option<Value>>) -> Res<Value> {
+    no_tls_client(
+        vm,
+        &b[3],
+        &[(&b[9], "server_hostname"), (&b[10], "ssl_handshake_timeout"), (&b[11], "ssl_shutdown_timeout")],
+    )?;
     let host = b[1].clone().unwrap_or(Value::None);
     let port = b[2].clone().unwrap_or(Value::None);
-    if host.is_none() && port.is_none() {
-        return Err(Exc::value_error("host and port was not specified and no sock specified"));
-    }
     let family = opt_int(vm, &b[4])?.unwrap_or(0);
-    Ok(coro(new_connect(lp, b[0].clone().unwrap_or(Value::None), host, port, family, false)))
+    let local = match &b[8] {
+        None | Some(Value::None) => None,
+        Some(v) => Some(super::support::pair_arg(vm, v)?),
+    };
+    let mut c = new_connect(lp, b[0].clone().unwrap_or(Value::None), host.clone(), port.clone(), family, false);
+    c.local = local;
+    match &b[7] {
+        None | Some(Value::None) => {
+            if host.is_none() && port.is_none() {
+                return Err(Exc::value_error("host and port was not specified and no sock specified"));
+            }
+        }
+        Some(sock) => {
+            if !host.is_none() || !port.is_none() {
+                return Err(Exc::value_error("host/port and sock can not be specified at the same time"));
+            }
+            let s = crate::modules::socket_object::lend(vm, sock, None, 1, "A Stream Socket")?;
+            c.sock = RefCell::new(Some((Sock::from_socket(s), sock.clone())));
+        }
+    }
+    Ok(coro(c))
+}
+
+/// The `ssl` checks of the client calls: any true `ssl` is refused (aio has no TLS), and,
+/// as in CPython, the TLS-only arguments need it.
+pub fn no_tls_client(vm: &mut Vm, ssl: &Option<Value>, tls_only: &[(&Option<Value>, &str)]) -> Res<()> {
+    let ssl = ssl.clone().unwrap_or(Value::None);
+    if vm.truthy(&ssl)? {
+        return Err(super::support::no_tls(vm, &ssl));
+    }
+    for (v, name) in tls_only {
+        if !matches!(v, None | Some(Value::None)) {
+            return Err(Exc::value_error(format!("{name} is only meaningful with ssl")));
+        }
+    }
+    Ok(())
 }
 
 /// `loop.create_unix_connection(protocol_factory, path=None, *, ssl=None, sock=None, ...)`.
@@ -379,15 +454,40 @@ pub fn create_unix_connection(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> 
             kwonly: &["ssl", "sock", "server_hostname", "ssl_handshake_timeout", "ssl_shutdown_timeout"],
         },
     )?;
-    if vm.truthy(&b[2].clone().unwrap_or(Value::None))? {
-        return Err(Exc::value_error("ssl is not supported by aio"));
-    }
+    Ok(super::support::deferred(
+        "_UnixSelectorEventLoop.create_unix_connection",
+        create_unix_connection_bound(vm, lp, b),
+    ))
+}
+
+/// The part of `create_unix_connection` that CPython runs inside the coroutine: its errors are raised by
+/// the `await`.
+fn create_unix_connection_bound(vm: &mut Vm, lp: &Rc<EventLoop>, b: Vec<Option<Value>>) -> Res<Value> {
+    no_tls_client(
+        vm,
+        &b[2],
+        &[(&b[4], "server_hostname"), (&b[5], "ssl_handshake_timeout"), (&b[6], "ssl_shutdown_timeout")],
+    )?;
+    let factory = b[0].clone().unwrap_or(Value::None);
     let path = b[1].clone().unwrap_or(Value::None);
-    if path.is_none() {
-        return Err(Exc::value_error("no path and sock were specified"));
+    match &b[3] {
+        None | Some(Value::None) => {
+            if path.is_none() {
+                return Err(Exc::value_error("no path and sock were specified"));
+            }
+            let path = Value::string(super::path_arg(vm, &path)?);
+            Ok(coro(new_connect(lp, factory, path, Value::None, 0, true)))
+        }
+        Some(sock) => {
+            if !path.is_none() {
+                return Err(Exc::value_error("path and sock can not be specified at the same time"));
+            }
+            let s = crate::modules::socket_object::lend(vm, sock, Some(1), 1, "A UNIX Domain Stream Socket")?;
+            let c = new_connect(lp, factory, Value::None, Value::None, 0, true);
+            *c.sock.borrow_mut() = Some((Sock::from_socket(s), sock.clone()));
+            Ok(coro(c))
+        }
     }
-    let path = Value::string(super::path_arg(vm, &path)?);
-    Ok(coro(new_connect(lp, b[0].clone().unwrap_or(Value::None), path, Value::None, 0, true)))
 }
 
 fn new_connect(lp: &Rc<EventLoop>, factory: Value, host: Value, port: Value, family: i64, unix: bool) -> Connect {
@@ -402,7 +502,9 @@ fn new_connect(lp: &Rc<EventLoop>, factory: Value, host: Value, port: Value, fam
         errors: RefCell::default(),
         unix,
         result: RefCell::new(None),
-        looked_up: Rc::default(),
-        lookup_started: std::cell::Cell::new(false),
+        local: None,
+        sock: RefCell::new(None),
+        local_addrs: RefCell::new(None),
+        lookups: RefCell::new(None),
     }
 }

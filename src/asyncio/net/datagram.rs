@@ -4,7 +4,7 @@
 use super::socket::TransportSocket;
 use super::support::{
     addr_value, call_method, coro, data_arg, exc_value, io_error, io_error_value, opt_bool, opt_int, report,
-    resolve_host, this, Op, Step,
+    resolve_host, this, Lookups, Op, Step,
 };
 use crate::asyncio::event_loop::{EventLoop, IoHandler, Ready};
 use crate::asyncio::future::FutureObj;
@@ -47,6 +47,8 @@ pub struct DatagramTransport {
     sockname: Value,
     peername: Value,
     socket: Value,
+    /// The script's `socket.socket` this transport came from (`sock=`), closed with it.
+    origin: Option<Value>,
 }
 
 impl DatagramTransport {
@@ -245,6 +247,9 @@ impl DatagramTransport {
                 self.lp.io_deregister(&mut s, t);
             }
         }
+        if let Some(o) = &self.origin {
+            crate::modules::socket_object::close_value(o);
+        }
         r
     }
 
@@ -378,14 +383,121 @@ impl NativeObject for DatagramTransport {
     }
 }
 
-/// The `create_datagram_endpoint` coroutine: the socket is made at the first step, then
-/// it waits for `connection_made`.
+/// The `create_datagram_endpoint` coroutine: resolves the addresses (host names on
+/// worker threads), makes the socket, then waits for `connection_made`.
 struct Endpoint {
     lp: Rc<EventLoop>,
     factory: Value,
+    local: Option<(Value, Value)>,
+    remote: Option<(Value, Value)>,
+    family: i64,
+    reuse_port: bool,
+    broadcast: bool,
+    lookups: RefCell<Option<Lookups>>,
     sock: RefCell<Option<(socket2::Socket, Option<SocketAddr>)>>,
+    /// `sock=`: the script's socket object.
+    origin: Option<Value>,
     result: RefCell<Option<(Rc<DatagramTransport>, Value)>>,
     waiting: Cell<bool>,
+}
+
+impl Endpoint {
+    /// Resolves the addresses and makes the socket as CPython does: one candidate per
+    /// address family both addresses have (the family's last address), tried in turn.
+    /// `Some(step)` while host names are being looked up.
+    fn make_socket(&self, vm: &mut Vm) -> Res<Option<Step>> {
+        if self.sock.borrow().is_some() {
+            return Ok(None);
+        }
+        if self.local.is_none() && self.remote.is_none() {
+            let s = udp_socket(self.family == 10).map_err(|e| io_error(vm, &e))?;
+            *self.sock.borrow_mut() = Some((s, None));
+            return Ok(None);
+        }
+        if self.lookups.borrow().is_none() {
+            let targets: Vec<(Value, Value)> = self.local.iter().chain(self.remote.iter()).cloned().collect();
+            let l = Lookups::start(vm, &self.lp, &targets, false, self.family, 2)?;
+            *self.lookups.borrow_mut() = Some(l);
+        }
+        let waiter = self.lookups.borrow().as_ref().and_then(Lookups::waiter);
+        if let Some(f) = waiter {
+            return Ok(Some(Step::Wait(f)));
+        }
+        let l = self.lookups.borrow_mut().take();
+        let mut found = l.map(|l| l.take()).transpose()?.unwrap_or_default().into_iter();
+        let locals = if self.local.is_some() { found.next() } else { None };
+        let remotes = if self.remote.is_some() { found.next() } else { None };
+        // (family, local, remote) in the order the families first appear.
+        let mut pairs: Vec<(bool, Option<SocketAddr>, Option<SocketAddr>)> = Vec::new();
+        for (idx, list) in [(0, &locals), (1, &remotes)] {
+            for a in list.iter().flatten() {
+                let i = match pairs.iter().position(|p| p.0 == a.is_ipv6()) {
+                    Some(i) => i,
+                    None => {
+                        pairs.push((a.is_ipv6(), None, None));
+                        pairs.len() - 1
+                    }
+                };
+                if idx == 0 {
+                    pairs[i].1 = Some(*a);
+                } else {
+                    pairs[i].2 = Some(*a);
+                }
+            }
+        }
+        pairs.retain(|p| !(locals.is_some() && p.1.is_none() || remotes.is_some() && p.2.is_none()));
+        if pairs.is_empty() {
+            return Err(Exc::value_error("can not get address information"));
+        }
+        let mut first_error = None;
+        for (v6, laddr, raddr) in pairs {
+            match self.try_socket(v6, laddr, raddr) {
+                Ok(s) => {
+                    *self.sock.borrow_mut() = Some((s, raddr));
+                    return Ok(None);
+                }
+                Err(e) => {
+                    if first_error.is_none() {
+                        first_error = Some(e);
+                    }
+                }
+            }
+        }
+        let e = first_error.unwrap_or_else(|| std::io::Error::from_raw_os_error(22));
+        Err(io_error(vm, &e))
+    }
+
+    fn try_socket(
+        &self,
+        v6: bool,
+        laddr: Option<SocketAddr>,
+        raddr: Option<SocketAddr>,
+    ) -> std::io::Result<socket2::Socket> {
+        let s = udp_socket(v6)?;
+        if self.reuse_port {
+            s.set_reuse_port(true)?;
+        }
+        if self.broadcast {
+            s.set_broadcast(true)?;
+        }
+        if let Some(l) = laddr {
+            s.bind(&l.into())?;
+        }
+        if let Some(r) = raddr {
+            if !self.broadcast {
+                s.connect(&r.into())?;
+            }
+        }
+        Ok(s)
+    }
+}
+
+/// A non-blocking, close-on-exec UDP socket.
+fn udp_socket(v6: bool) -> std::io::Result<socket2::Socket> {
+    let domain = if v6 { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
+    let s = socket2::Socket::new(domain, socket2::Type::DGRAM.cloexec(), Some(socket2::Protocol::UDP))?;
+    s.set_nonblocking(true)?;
+    Ok(s)
 }
 
 impl Op for Endpoint {
@@ -397,13 +509,17 @@ impl Op for Endpoint {
                 None => Value::None,
             }));
         }
+        if let Some(step) = self.make_socket(vm)? {
+            return Ok(step);
+        }
         let Some((s, remote)) = self.sock.borrow_mut().take() else { return Ok(Step::Done(Value::None)) };
         let protocol = vm.call(&self.factory, vec![])?;
         let local = s.local_addr().ok().and_then(|a| a.as_socket());
-        let peer = if remote.is_some() { s.peer_addr().ok().and_then(|a| a.as_socket()) } else { None };
+        let peer = s.peer_addr().ok().and_then(|a| a.as_socket());
         let family = if local.is_some_and(|a| a.is_ipv6()) { 10 } else { 2 };
         let sockname = local.as_ref().map(addr_value).unwrap_or(Value::None);
         let peername = peer.as_ref().map(addr_value).unwrap_or(Value::None);
+        let address = if remote.is_some() { peer.or(remote) } else { None };
         let fd = s.as_raw_fd();
         let socket = TransportSocket::value(fd, family, 2, 17, sockname.clone(), peername.clone());
         let mut udp = mio::net::UdpSocket::from_std(std::net::UdpSocket::from(s));
@@ -414,7 +530,7 @@ impl Op for Endpoint {
             token: Cell::new(None),
             fd,
             proto: RefCell::new(protocol.clone()),
-            address: peer.or(remote),
+            address,
             closing: Cell::new(false),
             conn_lost: Cell::new(0),
             reading: Cell::new(false),
@@ -427,6 +543,7 @@ impl Op for Endpoint {
             sockname,
             peername,
             socket,
+            origin: self.origin.clone(),
         });
         let tok = self
             .lp
@@ -484,7 +601,8 @@ fn pair_arg(vm: &mut Vm, v: &Option<Value>) -> Res<Option<(Value, Value)>> {
 }
 
 /// `loop.create_datagram_endpoint(protocol_factory, local_addr=None, remote_addr=None, *,
-/// family=0, proto=0, flags=0, reuse_port=None, allow_broadcast=None, sock=None)`.
+/// family=0, proto=0, flags=0, reuse_address=_unset, reuse_port=None, allow_broadcast=None,
+/// sock=None)`.
 pub fn create_datagram_endpoint(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<Value> {
     vm.require(crate::embed::Capability::Network, "loop.create_datagram_endpoint()")?;
     let b = bind(
@@ -493,78 +611,67 @@ pub fn create_datagram_endpoint(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -
             name: "create_datagram_endpoint",
             params: &["protocol_factory", "local_addr", "remote_addr"],
             required: 1,
-            kwonly: &["family", "proto", "flags", "reuse_port", "allow_broadcast", "sock"],
+            kwonly: &["family", "proto", "flags", "reuse_address", "reuse_port", "allow_broadcast", "sock"],
         },
     )?;
-    if !matches!(b[8], None | Some(Value::None)) {
-        return Err(Exc::value_error("the sock argument is not supported by aio"));
-    }
-    let local = pair_arg(vm, &b[1])?;
-    let remote = pair_arg(vm, &b[2])?;
-    let mut family = opt_int(vm, &b[3])?.unwrap_or(0);
-    let reuse_port = opt_bool(vm, &b[6])?.unwrap_or(false);
-    let broadcast = opt_bool(vm, &b[7])?.unwrap_or(false);
-    if local.is_none() && remote.is_none() && family == 0 {
-        return Err(Exc::value_error("unexpected address family"));
-    }
-    let local_addrs = match &local {
-        Some((h, p)) => Some(resolve_host(vm, h, p, false, family)?),
-        None => None,
-    };
-    let remote_addrs = match &remote {
-        Some((h, p)) => Some(resolve_host(vm, h, p, false, family)?),
-        None => None,
-    };
-    // Pick the first family both addresses have.
-    let pick = |v6: bool| {
-        let l = local_addrs.as_ref().map(|v| v.iter().find(|a| a.is_ipv6() == v6).copied());
-        let r = remote_addrs.as_ref().map(|v| v.iter().find(|a| a.is_ipv6() == v6).copied());
-        (l, r)
-    };
-    let first_v6 = local_addrs
-        .as_ref()
-        .and_then(|v| v.first())
-        .or_else(|| remote_addrs.as_ref().and_then(|v| v.first()))
-        .map(|a| a.is_ipv6())
-        .unwrap_or(family == 10);
-    let mut chosen = None;
-    for v6 in [first_v6, !first_v6] {
-        let (l, r) = pick(v6);
-        if matches!(l, Some(None)) || matches!(r, Some(None)) {
-            continue;
-        }
-        chosen = Some((v6, l.flatten(), r.flatten()));
-        break;
-    }
-    let Some((v6, laddr, raddr)) = chosen else {
-        return Err(Exc::value_error("can not get address information"));
-    };
-    if family == 0 {
-        family = if v6 { 10 } else { 2 };
-    }
-    let domain = if family == 10 { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
-    let s = socket2::Socket::new(domain, socket2::Type::DGRAM.cloexec(), Some(socket2::Protocol::UDP))
-        .map_err(|e| io_error(vm, &e))?;
-    if reuse_port {
-        s.set_reuse_port(true).map_err(|e| io_error(vm, &e))?;
-    }
-    if broadcast {
-        s.set_broadcast(true).map_err(|e| io_error(vm, &e))?;
-    }
-    s.set_nonblocking(true).map_err(|e| io_error(vm, &e))?;
-    if let Some(l) = laddr {
-        s.bind(&l.into()).map_err(|e| io_error(vm, &e))?;
-    }
-    if let Some(r) = raddr {
-        if !broadcast {
-            s.connect(&r.into()).map_err(|e| io_error(vm, &e))?;
-        }
-    }
-    Ok(coro(Endpoint {
+    Ok(super::support::deferred("BaseEventLoop.create_datagram_endpoint", create_datagram_endpoint_bound(vm, lp, b)))
+}
+
+/// The part of `create_datagram_endpoint` that CPython runs inside the coroutine: its errors are raised by
+/// the `await`.
+fn create_datagram_endpoint_bound(vm: &mut Vm, lp: &Rc<EventLoop>, b: Vec<Option<Value>>) -> Res<Value> {
+    let factory = b[0].clone().unwrap_or(Value::None);
+    let mut ep = Endpoint {
         lp: lp.clone(),
-        factory: b[0].clone().unwrap_or(Value::None),
-        sock: RefCell::new(Some((s, raddr))),
+        factory,
+        local: None,
+        remote: None,
+        family: 0,
+        reuse_port: false,
+        broadcast: false,
+        lookups: RefCell::new(None),
+        sock: RefCell::new(None),
+        origin: None,
         result: RefCell::new(None),
         waiting: Cell::new(false),
-    }))
+    };
+    if let Some(sock) = b[9].clone().filter(|v| !v.is_none()) {
+        if crate::modules::socket_object::family_of(&sock) == Some(1) {
+            return Err(Exc::value_error("aio has no datagram transport for AF_UNIX sockets"));
+        }
+        let s = crate::modules::socket_object::lend(vm, &sock, None, 2, "A UDP Socket")?;
+        let names =
+            ["local_addr", "remote_addr", "family", "proto", "flags", "reuse_address", "reuse_port", "allow_broadcast"];
+        let mut problems = Vec::new();
+        for (name, v) in names.iter().zip([&b[1], &b[2], &b[3], &b[4], &b[5], &b[6], &b[7], &b[8]]) {
+            if let Some(v) = v {
+                if vm.truthy(v)? {
+                    problems.push(format!("{name}={}", vm.str_of(v)?));
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(Exc::value_error(format!(
+                "socket modifier keyword arguments can not be used when sock is specified. ({})",
+                problems.join(", ")
+            )));
+        }
+        *ep.sock.borrow_mut() = Some((s, None));
+        ep.origin = Some(sock);
+        return Ok(coro(ep));
+    }
+    ep.local = pair_arg(vm, &b[1])?;
+    ep.remote = pair_arg(vm, &b[2])?;
+    ep.family = opt_int(vm, &b[3])?.unwrap_or(0);
+    ep.reuse_port = opt_bool(vm, &b[7])?.unwrap_or(false);
+    ep.broadcast = opt_bool(vm, &b[8])?.unwrap_or(false);
+    if ep.local.is_none() && ep.remote.is_none() && ep.family == 0 {
+        return Err(Exc::value_error("unexpected address family"));
+    }
+    if opt_bool(vm, &b[6])? == Some(true) {
+        return Err(Exc::value_error(
+            "Passing `reuse_address=True` is no longer supported, as the usage of SO_REUSEPORT in UDP poses a significant security concern.",
+        ));
+    }
+    Ok(coro(ep))
 }

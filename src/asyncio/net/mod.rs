@@ -1,5 +1,6 @@
 //! Real I/O on the event loop: stream transports over TCP and Unix sockets and pipes,
-//! servers, outgoing connections, streams, datagrams, subprocesses and raw fd watchers.
+//! servers, outgoing connections, streams, datagrams, subprocesses, pipe transports and
+//! raw fd watchers.
 //!
 //! Everything here is native and single-threaded: sockets are registered with the loop's
 //! `mio::Poll` (see the I/O registry in `event_loop.rs`) and their readiness arrives as
@@ -7,12 +8,14 @@
 //! The thin Python-level wrappers (`open_connection`, `start_server`, `Process`,
 //! `Protocol`, ...) are in `stdlib/asyncio.aio`.
 //!
-//! **Invariant:** no call here blocks the loop thread, except host-name resolution in
-//! [`support::resolve`] (marked; numeric addresses and `localhost` never wait long).
+//! **Invariant:** no call here blocks the loop thread, except [`support::resolve`], which
+//! only `transport.sendto(data, (name, port))` reaches with a host name (as CPython's
+//! `sock.sendto` does); coroutines resolve names on worker threads ([`support::Lookups`]).
 
 pub mod connect;
 pub mod datagram;
 pub mod fdwatch;
+pub mod pipes;
 pub mod server;
 pub mod socket;
 pub mod streams;
@@ -83,6 +86,14 @@ fn lm_create_datagram_endpoint(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (lp, mut r) = method_args(a)?;
     datagram::create_datagram_endpoint(vm, &lp, &mut r)
 }
+fn lm_connect_read_pipe(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let (lp, mut r) = method_args(a)?;
+    pipes::connect_pipe(vm, &lp, &mut r, true)
+}
+fn lm_connect_write_pipe(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let (lp, mut r) = method_args(a)?;
+    pipes::connect_pipe(vm, &lp, &mut r, false)
+}
 fn lm_add_reader(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (lp, mut r) = method_args(a)?;
     fdwatch::add(vm, &lp, &mut r, true)
@@ -110,6 +121,8 @@ pub fn loop_method(this: &Value, name: Sym) -> Option<Value> {
             "create_connection" => ("create_connection", lm_create_connection as NativeFn),
             "create_unix_connection" => ("create_unix_connection", lm_create_unix_connection as NativeFn),
             "create_datagram_endpoint" => ("create_datagram_endpoint", lm_create_datagram_endpoint as NativeFn),
+            "connect_read_pipe" => ("connect_read_pipe", lm_connect_read_pipe as NativeFn),
+            "connect_write_pipe" => ("connect_write_pipe", lm_connect_write_pipe as NativeFn),
             "add_reader" => ("add_reader", lm_add_reader as NativeFn),
             "add_writer" => ("add_writer", lm_add_writer as NativeFn),
             "remove_reader" => ("remove_reader", lm_remove_reader as NativeFn),

@@ -3,8 +3,8 @@
 
 use super::socket::TransportSocket;
 use super::support::{
-    addr_value, coro, exc_value, io_error, io_error_value, opt_bool, opt_int, os_error, report, resolve_host, strerror,
-    this, Op, Step,
+    addr_value, coro, exc_value, io_error, io_error_value, opt_bool, opt_int, os_error, report, strerror, this,
+    Lookups, Op, Step,
 };
 use super::transport::{tcp_extra, unix_extra, Kind, Proto, Sock, Transport};
 use crate::asyncio::event_loop::{Callback, EventLoop, IoHandler, Ready};
@@ -47,6 +47,8 @@ pub struct ListenSock {
     laddr: Value,
     /// Accepting paused after EMFILE.
     backoff: Cell<bool>,
+    /// The script's `socket.socket` this listener came from (`sock=`), closed with it.
+    origin: Option<Value>,
 }
 
 impl ListenSock {
@@ -90,6 +92,9 @@ impl ListenSock {
                 Listener::Unix(x) => x,
             };
             lp.io_deregister(src, tok);
+        }
+        if let Some(o) = &self.origin {
+            crate::modules::socket_object::close_value(o);
         }
     }
 
@@ -502,8 +507,22 @@ impl NativeObject for Server {
 
 /// What a `create_server` coroutine binds.
 enum Target {
-    Tcp { hosts: Vec<Value>, port: Value, family: i64, reuse_address: bool, reuse_port: bool },
-    Unix { path: String },
+    Tcp {
+        hosts: Vec<Value>,
+        port: Value,
+        family: i64,
+        reuse_address: bool,
+        reuse_port: bool,
+    },
+    Unix {
+        path: String,
+    },
+    /// `sock=`: a socket the script bound (a duplicate descriptor), and its object.
+    Sock {
+        sock: RefCell<Option<socket2::Socket>>,
+        origin: Value,
+        family: i64,
+    },
 }
 
 /// `loop.create_server` / `loop.create_unix_server`: yields as CPython's coroutine does
@@ -517,24 +536,31 @@ struct CreateServer {
     start: bool,
     state: Cell<u8>,
     server: RefCell<Option<Rc<Server>>>,
+    /// The bind addresses' lookups (host names on worker threads).
+    lookups: RefCell<Option<Lookups>>,
 }
 
 impl CreateServer {
     fn bind_all(&self, vm: &mut Vm) -> Res<Vec<Rc<ListenSock>>> {
         match &self.target {
             Target::Unix { path } => Ok(vec![bind_unix(vm, path)?]),
-            Target::Tcp { hosts, port, family, reuse_address, reuse_port } => {
+            Target::Sock { sock, origin, family } => {
+                let Some(s) = sock.borrow_mut().take() else { return Ok(vec![]) };
+                Ok(vec![given_socket(vm, s, origin.clone(), *family)?])
+            }
+            Target::Tcp { reuse_address, reuse_port, .. } => {
+                let l = self.lookups.borrow_mut().take();
+                let found = l.map(|l| l.take()).transpose()?.unwrap_or_default();
+                // CPython binds the set of all the hosts' addresses.
                 let mut addrs = Vec::new();
-                for h in hosts {
-                    for a in resolve_host(vm, h, port, true, *family)? {
-                        if !addrs.contains(&a) {
-                            addrs.push(a);
-                        }
+                for a in found.into_iter().flatten() {
+                    if !addrs.contains(&a) {
+                        addrs.push(a);
                     }
                 }
                 let mut socks = Vec::new();
                 for a in addrs {
-                    socks.push(bind_tcp(vm, a, *reuse_address, *reuse_port)?);
+                    socks.extend(bind_tcp(vm, a, *reuse_address, *reuse_port)?);
                 }
                 Ok(socks)
             }
@@ -542,10 +568,33 @@ impl CreateServer {
     }
 }
 
-fn bind_tcp(vm: &mut Vm, a: std::net::SocketAddr, reuse_address: bool, reuse_port: bool) -> Res<Rc<ListenSock>> {
+/// A listener over a socket the script made (`sock=`).
+fn given_socket(vm: &mut Vm, s: socket2::Socket, origin: Value, family: i64) -> Res<Rc<ListenSock>> {
+    s.set_nonblocking(true).map_err(|e| io_error(vm, &e))?;
+    let laddr = s.local_addr().map(|a| crate::modules::socket_object::sockaddr_value(&a)).unwrap_or(Value::None);
+    Ok(Rc::new(ListenSock {
+        server: RefCell::new(Weak::new()),
+        fd: s.as_raw_fd(),
+        family,
+        laddr,
+        state: RefCell::new(LState::Bound(s)),
+        backoff: Cell::new(false),
+        origin: Some(origin),
+    }))
+}
+
+/// A listening socket bound to `a`; `None` when the system cannot make a socket of that
+/// family (CPython skips such an address).
+fn bind_tcp(
+    vm: &mut Vm,
+    a: std::net::SocketAddr,
+    reuse_address: bool,
+    reuse_port: bool,
+) -> Res<Option<Rc<ListenSock>>> {
     let domain = if a.is_ipv6() { socket2::Domain::IPV6 } else { socket2::Domain::IPV4 };
-    let s = socket2::Socket::new(domain, socket2::Type::STREAM.cloexec(), Some(socket2::Protocol::TCP))
-        .map_err(|e| io_error(vm, &e))?;
+    let Ok(s) = socket2::Socket::new(domain, socket2::Type::STREAM.cloexec(), Some(socket2::Protocol::TCP)) else {
+        return Ok(None);
+    };
     if reuse_address {
         let _ = s.set_reuse_address(true);
     }
@@ -566,14 +615,15 @@ fn bind_tcp(vm: &mut Vm, a: std::net::SocketAddr, reuse_address: bool, reuse_por
     }
     s.set_nonblocking(true).map_err(|e| io_error(vm, &e))?;
     let local = s.local_addr().ok().and_then(|x| x.as_socket()).unwrap_or(a);
-    Ok(Rc::new(ListenSock {
+    Ok(Some(Rc::new(ListenSock {
         server: RefCell::new(Weak::new()),
         fd: s.as_raw_fd(),
         family: if a.is_ipv6() { 10 } else { 2 },
         laddr: addr_value(&local),
         state: RefCell::new(LState::Bound(s)),
         backoff: Cell::new(false),
-    }))
+        origin: None,
+    })))
 }
 
 fn bind_unix(vm: &mut Vm, path: &str) -> Res<Rc<ListenSock>> {
@@ -603,6 +653,7 @@ fn bind_unix(vm: &mut Vm, path: &str) -> Res<Rc<ListenSock>> {
         laddr: Value::string(path.to_string()),
         state: RefCell::new(LState::Bound(s)),
         backoff: Cell::new(false),
+        origin: None,
     }))
 }
 
@@ -610,11 +661,15 @@ impl Op for CreateServer {
     fn poll(&self, vm: &mut Vm) -> Res<Step> {
         let st = self.state.get();
         match (&self.target, st) {
-            // TCP: the address lookups run as tasks (one per host) gathered in CPython.
-            (Target::Tcp { hosts, .. }, 0) => {
+            // TCP: the address lookups run as tasks (one per host) gathered in CPython;
+            // host names are looked up on worker threads meanwhile.
+            (Target::Tcp { hosts, port, family, .. }, 0) => {
                 for _ in hosts {
                     crate::asyncio::next_task_name();
                 }
+                let targets: Vec<(Value, Value)> = hosts.iter().map(|h| (h.clone(), port.clone())).collect();
+                let l = Lookups::start(vm, &self.lp, &targets, true, *family, 1)?;
+                *self.lookups.borrow_mut() = Some(l);
                 self.state.set(1);
                 Ok(Step::Yield)
             }
@@ -623,6 +678,10 @@ impl Op for CreateServer {
                 Ok(Step::Yield)
             }
             (_, 0) | (Target::Tcp { .. }, 2) => {
+                let waiter = self.lookups.borrow().as_ref().and_then(Lookups::waiter);
+                if let Some(f) = waiter {
+                    return Ok(Step::Wait(f));
+                }
                 let socks = self.bind_all(vm)?;
                 let server = Server::new(&self.lp, socks, self.factory.clone(), self.backlog);
                 *self.server.borrow_mut() = Some(server.clone());
@@ -650,15 +709,28 @@ impl Op for CreateServer {
     fn qualname(&self) -> &'static str {
         match self.target {
             Target::Tcp { .. } => "BaseEventLoop.create_server",
-            Target::Unix { .. } => "_UnixSelectorEventLoop.create_unix_server",
+            Target::Sock { family, .. } if family != 1 => "BaseEventLoop.create_server",
+            _ => "_UnixSelectorEventLoop.create_unix_server",
         }
     }
 }
 
-fn no_ssl(vm: &mut Vm, b: &[Option<Value>], idx: &[usize]) -> Res<()> {
-    for &i in idx {
-        if opt_bool(vm, &b[i])?.unwrap_or(false) {
-            return Err(Exc::value_error("ssl is not supported by aio"));
+/// The `ssl` checks of the server calls, as CPython's: a `bool` is a `TypeError`, a true
+/// context is refused (aio has no TLS), and the TLS-only timeouts need `ssl`
+/// (`unix_rule`: `create_unix_server` tests `not ssl`, `create_server` `ssl is None`).
+fn no_tls_server(vm: &mut Vm, ssl: &Option<Value>, timeouts: [(&Option<Value>, &str); 2], unix_rule: bool) -> Res<()> {
+    let ssl = ssl.clone().unwrap_or(Value::None);
+    if matches!(ssl, Value::Bool(_)) {
+        return Err(Exc::type_error("ssl argument must be an SSLContext or None"));
+    }
+    let truthy = vm.truthy(&ssl)?;
+    if truthy {
+        return Err(super::support::no_tls(vm, &ssl));
+    }
+    let without = if unix_rule { !truthy } else { ssl.is_none() };
+    for (v, name) in timeouts {
+        if without && !matches!(v, None | Some(Value::None)) {
+            return Err(Exc::value_error(format!("{name} is only meaningful with ssl")));
         }
     }
     Ok(())
@@ -689,21 +761,41 @@ pub fn create_server(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<Value
             ],
         },
     )?;
-    no_ssl(vm, &b, &[7])?;
+    Ok(super::support::deferred("BaseEventLoop.create_server", create_server_bound(vm, lp, b)))
+}
+
+/// The part of `create_server` that CPython runs inside the coroutine: its errors are raised by
+/// the `await`.
+fn create_server_bound(vm: &mut Vm, lp: &Rc<EventLoop>, b: Vec<Option<Value>>) -> Res<Value> {
+    no_tls_server(vm, &b[7], [(&b[10], "ssl_handshake_timeout"), (&b[11], "ssl_shutdown_timeout")], false)?;
     let factory = b[0].clone().unwrap_or(Value::None);
     let host = b[1].clone().unwrap_or(Value::None);
     let port = b[2].clone().unwrap_or(Value::None);
-    if !matches!(b[5], None | Some(Value::None)) {
-        return Err(Exc::value_error("the sock argument is not supported by aio"));
+    let backlog = opt_int(vm, &b[6])?.unwrap_or(100) as i32;
+    let start = opt_bool(vm, &b[12])?.unwrap_or(true);
+    if let Some(sock) = b[5].clone().filter(|v| !v.is_none()) {
+        if !host.is_none() || !port.is_none() {
+            return Err(Exc::value_error("host/port and sock can not be specified at the same time"));
+        }
+        let s = crate::modules::socket_object::lend(vm, &sock, None, 1, "A Stream Socket")?;
+        let family = crate::modules::socket_object::family_of(&sock).unwrap_or(2) as i64;
+        return Ok(coro(CreateServer {
+            lp: lp.clone(),
+            factory,
+            target: Target::Sock { sock: RefCell::new(Some(s)), origin: sock, family },
+            backlog,
+            start,
+            state: Cell::new(0),
+            server: RefCell::new(None),
+            lookups: RefCell::new(None),
+        }));
     }
     if host.is_none() && port.is_none() {
         return Err(Exc::value_error("Neither host/port nor sock were specified"));
     }
     let family = opt_int(vm, &b[3])?.unwrap_or(0);
-    let backlog = opt_int(vm, &b[6])?.unwrap_or(100) as i32;
     let reuse_address = opt_bool(vm, &b[8])?.unwrap_or(true);
     let reuse_port = opt_bool(vm, &b[9])?.unwrap_or(false);
-    let start = opt_bool(vm, &b[12])?.unwrap_or(true);
     let hosts = match &host {
         Value::Str(s) if s.as_str().is_empty() => vec![Value::None],
         Value::Str(_) | Value::None | Value::Bytes(_) => vec![host.clone()],
@@ -717,6 +809,7 @@ pub fn create_server(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<Value
         start,
         state: Cell::new(0),
         server: RefCell::new(None),
+        lookups: RefCell::new(None),
     }))
 }
 
@@ -733,23 +826,36 @@ pub fn create_unix_server(vm: &mut Vm, lp: &Rc<EventLoop>, a: &mut Args) -> Res<
             kwonly: &["sock", "backlog", "ssl", "ssl_handshake_timeout", "ssl_shutdown_timeout", "start_serving"],
         },
     )?;
-    no_ssl(vm, &b, &[4])?;
+    Ok(super::support::deferred("_UnixSelectorEventLoop.create_unix_server", create_unix_server_bound(vm, lp, b)))
+}
+
+/// The part of `create_unix_server` that CPython runs inside the coroutine: its errors are raised by
+/// the `await`.
+fn create_unix_server_bound(vm: &mut Vm, lp: &Rc<EventLoop>, b: Vec<Option<Value>>) -> Res<Value> {
+    no_tls_server(vm, &b[4], [(&b[5], "ssl_handshake_timeout"), (&b[6], "ssl_shutdown_timeout")], true)?;
     let factory = b[0].clone().unwrap_or(Value::None);
-    let path = match &b[1] {
-        None | Some(Value::None) => {
-            return Err(Exc::value_error("path was not specified, and no sock specified"));
-        }
-        Some(v) => super::path_arg(vm, v)?,
-    };
     let backlog = opt_int(vm, &b[3])?.unwrap_or(100) as i32;
     let start = opt_bool(vm, &b[7])?.unwrap_or(true);
+    let sock = b[2].clone().filter(|v| !v.is_none());
+    let target = match (&b[1], sock) {
+        (None | Some(Value::None), None) => {
+            return Err(Exc::value_error("path was not specified, and no sock specified"));
+        }
+        (None | Some(Value::None), Some(sock)) => {
+            let s = crate::modules::socket_object::lend(vm, &sock, Some(1), 1, "A UNIX Domain Stream Socket")?;
+            Target::Sock { sock: RefCell::new(Some(s)), origin: sock, family: 1 }
+        }
+        (Some(_), Some(_)) => return Err(Exc::value_error("path and sock can not be specified at the same time")),
+        (Some(v), None) => Target::Unix { path: super::path_arg(vm, v)? },
+    };
     Ok(coro(CreateServer {
         lp: lp.clone(),
         factory,
-        target: Target::Unix { path },
+        target,
         backlog,
         start,
         state: Cell::new(0),
         server: RefCell::new(None),
+        lookups: RefCell::new(None),
     }))
 }

@@ -5,7 +5,7 @@
 //! aio on top of this (`stdlib/asyncio.aio`).
 
 use super::streams::{StreamProtocol, StreamReader, StreamWriter};
-use super::support::{coro, io_error, os_subclass, this, Op, Step};
+use super::support::{coro, io_error, this, Op, Step};
 use super::transport::{Kind, Proto, Sock, Transport};
 use crate::asyncio::event_loop::{EventLoop, IoHandler, Ready};
 use crate::asyncio::future::FutureObj;
@@ -13,7 +13,7 @@ use crate::builtins::bound_native;
 use crate::modules::params::{bind, Sig};
 use crate::vm::other::NativeObject;
 use crate::vm::value::Value;
-use crate::vm::{Args, Exc, NativeFn, Res, Sym, Vm};
+use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Vm};
 use std::cell::{Cell, RefCell};
 use std::io::Read;
 use std::process::{Command, Stdio};
@@ -101,8 +101,7 @@ impl ProcHandle {
 
     fn signal(&self, vm: &mut Vm, sig: i32) -> Res<()> {
         if self.finished.get() {
-            let c = os_subclass(vm, "ProcessLookupError", "builtins");
-            return Err(Exc::Obj(vm.new_exception_object(c, vec![])));
+            return Err(vm.exception_with_args(ExcKind::ProcessLookupError, vec![]));
         }
         if !self.returncode.borrow().is_none() || self.child.borrow().is_none() {
             return Ok(());

@@ -153,6 +153,27 @@ impl Op for Ready {
     }
 }
 
+/// A coroutine that raises `e` when awaited.
+pub struct Fail(pub std::cell::RefCell<Option<Exc>>, pub &'static str);
+
+impl Op for Fail {
+    fn poll(&self, _vm: &mut Vm) -> Res<Step> {
+        Err(self.0.borrow_mut().take().unwrap_or_else(|| Exc::runtime_error("cannot reuse already awaited coroutine")))
+    }
+    fn qualname(&self) -> &'static str {
+        self.1
+    }
+}
+
+/// The coroutine of a loop method whose argument checks CPython makes inside the
+/// coroutine: `r` itself, or a coroutine raising its error at the `await`.
+pub fn deferred(qualname: &'static str, r: Res<Value>) -> Value {
+    match r {
+        Ok(v) => v,
+        Err(e) => coro(Fail(std::cell::RefCell::new(Some(e)), qualname)),
+    }
+}
+
 /// A coroutine that waits for a future and returns its result.
 pub struct AwaitFuture(pub Rc<FutureObj>, pub Cell<bool>, pub &'static str);
 
@@ -173,21 +194,7 @@ impl Op for AwaitFuture {
 
 /// The `OSError` subclass CPython picks for an errno.
 pub fn kind_for_errno(errno: i32) -> ExcKind {
-    match errno {
-        11 | 114 | 115 => ExcKind::BlockingIOError,
-        32 | 108 => ExcKind::BrokenPipeError,
-        103 => ExcKind::ConnectionAbortedError,
-        111 => ExcKind::ConnectionRefusedError,
-        104 => ExcKind::ConnectionResetError,
-        17 => ExcKind::FileExistsError,
-        2 => ExcKind::FileNotFoundError,
-        21 => ExcKind::IsADirectoryError,
-        20 => ExcKind::NotADirectoryError,
-        4 => ExcKind::InterruptedError,
-        1 | 13 => ExcKind::PermissionError,
-        110 => ExcKind::TimeoutError,
-        _ => ExcKind::OSError,
-    }
+    ExcKind::for_errno(errno as i64)
 }
 
 /// `strerror(errno)` as the C library words it.
@@ -202,12 +209,11 @@ pub fn strerror(errno: i32) -> String {
 /// CPython's `OSError(errno, msg)`: the subclass for the errno, `str()` of
 /// `[Errno N] msg`, with `errno` and `strerror` set.
 pub fn os_error(vm: &mut Vm, errno: i32, msg: &str) -> Exc {
-    let exc = vm.exception_with_args(kind_for_errno(errno), vec![Value::string(format!("[Errno {errno}] {msg}"))]);
+    let (e, m) = (Value::Int(errno as i64), Value::str(msg));
+    let exc = vm.exception_with_args(kind_for_errno(errno), vec![e.clone(), m.clone()]);
     if let Exc::Obj(i) = &exc {
-        i.set_attr(Sym::new("errno"), Value::Int(errno as i64));
-        i.set_attr(Sym::new("strerror"), Value::str(msg));
-        i.set_attr(Sym::new("filename"), Value::None);
-        i.set_attr(Sym::new("filename2"), Value::None);
+        i.set_attr(Sym::new("errno"), e);
+        i.set_attr(Sym::new("strerror"), m);
     }
     exc
 }
@@ -230,13 +236,7 @@ pub fn io_error_value(vm: &mut Vm, e: &std::io::Error) -> Value {
 /// lost')`).
 pub fn plain_error(vm: &mut Vm, kind: ExcKind, msg: &str) -> Exc {
     let args = if msg.is_empty() { vec![] } else { vec![Value::str(msg)] };
-    let exc = vm.exception_with_args(kind, args);
-    if let Exc::Obj(i) = &exc {
-        for n in ["errno", "strerror", "filename", "filename2"] {
-            i.set_attr(Sym::new(n), Value::None);
-        }
-    }
-    exc
+    vm.exception_with_args(kind, args)
 }
 
 /// The exception as a value (materialised).
@@ -292,10 +292,10 @@ pub fn addr_repr(a: &SocketAddr) -> String {
     }
 }
 
-/// How a host name is resolved. **Resolution point:** the only place aio turns a host
-/// name into addresses. Numeric addresses never get here. It blocks the loop thread
-/// (`std::net::ToSocketAddrs`, i.e. `getaddrinfo`) — fast for `localhost` and
-/// `/etc/hosts`; when merging, route this through the worker-thread `getaddrinfo`.
+/// Resolves a host name on the calling thread (`std::net::ToSocketAddrs`, i.e. the C
+/// library's `getaddrinfo`). Only `transport.sendto(data, (name, port))` gets here with a
+/// name, blocking the loop as CPython's `sock.sendto` does; the coroutines resolve names
+/// on worker threads with [`Lookups`].
 pub fn resolve(host: &str, port: u16) -> std::io::Result<Vec<SocketAddr>> {
     use std::net::ToSocketAddrs;
     Ok((host, port).to_socket_addrs()?.collect())
@@ -344,12 +344,104 @@ pub fn resolve_host(vm: &mut Vm, host: &Value, port: &Value, passive: bool, fami
 }
 
 /// A host name that needs a lookup (not a numeric address, not empty): the part of
-/// [`resolve_host`] that `create_connection` runs on a worker thread instead.
+/// [`resolve_host`] that [`Lookups`] runs on a worker thread instead.
 pub fn lookup_name(host: &Value) -> Option<String> {
-    let Value::Str(s) = host else { return None };
-    let h = s.as_str();
-    let h = h.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(h);
+    let text = match host {
+        Value::Str(s) => s.as_str().to_string(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => return None,
+    };
+    let h = text.strip_prefix('[').and_then(|x| x.strip_suffix(']')).unwrap_or(&text);
     (!h.is_empty() && h.parse::<std::net::IpAddr>().is_err()).then(|| h.to_string())
+}
+
+/// The addresses of one target, once known.
+type Slot = Option<Res<Vec<SocketAddr>>>;
+
+/// The address lookups of a connecting, binding or datagram coroutine, as CPython's
+/// `_ensure_resolved`: numeric hosts and `None` are resolved at once, host names by
+/// `getaddrinfo` on a worker thread (`modules::socket::resolve_then`), all concurrently.
+/// The coroutine waits on [`Lookups::waiter`] until every name is back, then takes the
+/// addresses with [`Lookups::take`].
+pub struct Lookups {
+    slots: Rc<std::cell::RefCell<Vec<Slot>>>,
+    pending: Rc<Cell<usize>>,
+    waiter: Option<Rc<FutureObj>>,
+}
+
+impl Lookups {
+    /// Starts resolving each `(host, port)`. `passive` turns a `None` host into the
+    /// wildcard addresses (servers) rather than the loopback ones; `family` (0, 2 or 10)
+    /// filters; `socktype` is `SOCK_STREAM` or `SOCK_DGRAM`. Argument errors raise here.
+    pub fn start(
+        vm: &mut Vm,
+        lp: &Rc<crate::asyncio::event_loop::EventLoop>,
+        targets: &[(Value, Value)],
+        passive: bool,
+        family: i64,
+        socktype: i32,
+    ) -> Res<Lookups> {
+        let slots: Rc<std::cell::RefCell<Vec<Slot>>> = Rc::default();
+        let pending = Rc::new(Cell::new(0));
+        let mut waiter = None;
+        for (i, (host, port)) in targets.iter().enumerate() {
+            let Some(name) = lookup_name(host) else {
+                let r = resolve_host(vm, host, port, passive, family);
+                slots.borrow_mut().push(Some(r));
+                continue;
+            };
+            let port = port_of(vm, port)?;
+            slots.borrow_mut().push(None);
+            let fut = waiter.get_or_insert_with(|| FutureObj::new(lp, None)).clone();
+            pending.set(pending.get() + 1);
+            let (slots2, pending2) = (slots.clone(), pending.clone());
+            let fam = if matches!(family, 2 | 10) { family as i32 } else { 0 };
+            crate::modules::socket::resolve_then(lp, Some(name), port, fam, socktype, move |vm, r| {
+                let r = match r {
+                    Ok(infos) => {
+                        let mut addrs: Vec<SocketAddr> = Vec::new();
+                        for a in infos.iter().map(|i| i.addr) {
+                            if !addrs.contains(&a) {
+                                addrs.push(a);
+                            }
+                        }
+                        Ok(addrs)
+                    }
+                    Err(e) => Err(crate::modules::socket::gai_error(vm, &e)),
+                };
+                if let Some(slot) = slots2.borrow_mut().get_mut(i) {
+                    *slot = Some(r);
+                }
+                pending2.set(pending2.get() - 1);
+                if pending2.get() == 0 && !fut.done() {
+                    fut.set_result(Value::None)?;
+                }
+                Ok(())
+            })?;
+        }
+        Ok(Lookups { slots, pending, waiter })
+    }
+
+    /// The future to wait on while lookups are in flight; `None` once all are back.
+    pub fn waiter(&self) -> Option<Rc<FutureObj>> {
+        if self.pending.get() == 0 {
+            return None;
+        }
+        self.waiter.clone()
+    }
+
+    /// The addresses of each target, in order; the first failure (in target order) raises.
+    pub fn take(&self) -> Res<Vec<Vec<SocketAddr>>> {
+        let slots = std::mem::take(&mut *self.slots.borrow_mut());
+        let mut out = Vec::with_capacity(slots.len());
+        for s in slots {
+            match s {
+                Some(r) => out.push(r?),
+                None => return Err(Exc::runtime_error("host name lookup lost")),
+            }
+        }
+        Ok(out)
+    }
 }
 
 /// Keeps the addresses of `family` (0: any, 2: IPv4, 10: IPv6), first occurrence of each.
@@ -392,39 +484,9 @@ pub fn port_of(vm: &mut Vm, v: &Value) -> Res<u16> {
     }
 }
 
-/// `socket.gaierror(code, msg)`, an `OSError` subclass made once per VM.
+/// `socket.gaierror(code, msg)`.
 pub fn gaierror(vm: &mut Vm, code: i32, msg: &str) -> Exc {
-    let class = os_subclass(vm, "gaierror", "socket");
-    let inst = vm.new_exception_object(class, vec![Value::string(format!("[Errno {code}] {msg}"))]);
-    inst.set_attr(Sym::new("errno"), Value::Int(code as i64));
-    inst.set_attr(Sym::new("strerror"), Value::str(msg));
-    Exc::Obj(inst)
-}
-
-/// An `OSError` subclass that is not built in (`socket.gaierror`, `ProcessLookupError`),
-/// made once per VM.
-pub fn os_subclass(vm: &mut Vm, name: &'static str, module: &'static str) -> Rc<crate::vm::Class> {
-    if let Some(c) = vm.other_classes.borrow().get(name) {
-        return c.clone();
-    }
-    let os = vm.exc_class(ExcKind::OSError).clone();
-    let mut mro = vec![os.clone()];
-    mro.extend(os.mro.iter().cloned());
-    let mut dict = rustc_hash::FxHashMap::default();
-    dict.insert(Sym::new("__module__"), Value::str(module));
-    let c = Rc::new(crate::vm::Class {
-        name: Rc::from(name),
-        qualname: std::cell::RefCell::new(Rc::from(name)),
-        bases: vec![os],
-        mro,
-        dict: std::cell::RefCell::new(dict),
-        layout: crate::vm::value::Layout::Exception,
-        builtin: None,
-        version: Cell::new(0),
-        cache: Default::default(),
-    });
-    vm.other_classes.borrow_mut().insert(name, c.clone());
-    c
+    crate::modules::socket::gai_error(vm, &crate::modules::socket::GaiError { code, msg: msg.to_string() })
 }
 
 // ---------------------------------------------------------------- arguments
@@ -443,6 +505,29 @@ pub fn data_arg(vm: &mut Vm, v: &Value) -> Res<Rc<[u8]>> {
             Err(Exc::type_error(format!("data argument must be a bytes-like object, not '{t}'")))
         }
     }
+}
+
+/// An address argument unpacked as CPython's `host, port = address[:2]`.
+pub fn pair_arg(vm: &mut Vm, v: &Value) -> Res<(Value, Value)> {
+    let items: Vec<Value> = match v {
+        Value::Tuple(t) => t.iter().take(2).cloned().collect(),
+        Value::List(l) => l.items.borrow().iter().take(2).cloned().collect(),
+        other => {
+            let t = vm.type_name(other);
+            return Err(Exc::type_error(format!("'{t}' object is not subscriptable")));
+        }
+    };
+    match <[Value; 2]>::try_from(items) {
+        Ok([h, p]) => Ok((h, p)),
+        Err(items) => Err(Exc::value_error(format!("not enough values to unpack (expected 2, got {})", items.len()))),
+    }
+}
+
+/// The error for a true `ssl=` argument: aio has no TLS (CPython's would need the `ssl`
+/// module).
+pub fn no_tls(vm: &mut Vm, ssl: &Value) -> Exc {
+    let r = vm.repr(ssl).unwrap_or_else(|_| "...".into());
+    Exc::value_error(format!("aio has no TLS support: ssl={r} is not available"))
 }
 
 /// An optional integer argument: `None` when absent or Python's `None`.

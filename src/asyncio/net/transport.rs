@@ -49,6 +49,14 @@ pub enum Sock {
 }
 
 impl Sock {
+    /// A connected stream socket (a `socket.socket` handed to `sock=`): Unix or TCP.
+    pub fn from_socket(s: socket2::Socket) -> Sock {
+        if s.domain().is_ok_and(|d| d == socket2::Domain::UNIX) {
+            Sock::Unix(mio::net::UnixStream::from_std(std::os::unix::net::UnixStream::from(s)))
+        } else {
+            Sock::Tcp(mio::net::TcpStream::from_std(std::net::TcpStream::from(s)))
+        }
+    }
     fn source(&mut self) -> &mut dyn mio::event::Source {
         match self {
             Sock::Tcp(s) => s,
