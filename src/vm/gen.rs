@@ -139,6 +139,12 @@ impl GenObj {
 
 impl Drop for GenObj {
     fn drop(&mut self) {
+        // While the thread's finaliser queue is torn down (a thread that ran a VM ends), no
+        // finaliser can be queued: a revived frame would be dropped at once and revive
+        // itself again, without end. Its `finally` cannot run any more; drop it plainly.
+        if PENDING.try_with(|_| ()).is_err() {
+            return;
+        }
         let state = self.state.get();
         let frame = self.frame.get_mut().take();
         match (state, frame) {
