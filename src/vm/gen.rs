@@ -142,6 +142,15 @@ impl Drop for GenObj {
         let state = self.state.get();
         let frame = self.frame.get_mut().take();
         match (state, frame) {
+            (GenState::Suspended, Some(d))
+                if self.kind == GenKind::AsyncGenerator && super::asyncgen::take_aclosed(self) =>
+            {
+                // `aclose()` was started on it: closed here, as CPython's `gen_close`, not
+                // through the loop.
+                if !d.frame.handlers.is_empty() {
+                    queue_finalizer(Finalize::Close(Rc::new(self.revived(d))));
+                }
+            }
             (GenState::Suspended, Some(d)) if self.kind == GenKind::AsyncGenerator => {
                 // The event loop's finalizer hook closes it with `aclose()` in a task.
                 let has_handlers = !d.frame.handlers.is_empty();
@@ -160,7 +169,11 @@ impl Drop for GenObj {
                 let q = self.qualname.clone();
                 queue_finalizer(Finalize::NeverAwaited(q, self.origin.take()));
             }
-            _ => {}
+            _ => {
+                if self.kind == GenKind::AsyncGenerator {
+                    super::asyncgen::take_aclosed(self);
+                }
+            }
         }
     }
 }
@@ -380,20 +393,25 @@ impl Vm {
     /// throws `GeneratorExit` into it and reports what CPython reports when that fails.
     pub(crate) fn close_dead_generator(&mut self, g: &Rc<GenObj>) {
         let exit = Exc::new(ExcKind::GeneratorExit, "");
+        let (what, kind) = match g.kind {
+            GenKind::AsyncGenerator => ("async generator", "async_generator"),
+            GenKind::Coroutine => ("coroutine", "coroutine"),
+            GenKind::Generator => ("generator", "generator"),
+        };
         match self.gen_throw(g, exit) {
             Ok(GenResult::Return(_)) => {}
             Ok(GenResult::Yield(_)) => {
                 g.state.set(GenState::Closed);
                 g.frame.borrow_mut().take();
-                let repr = format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
                 self.write_stderr(&format!(
-                    "Exception ignored in: {repr}\nRuntimeError: generator ignored GeneratorExit\n"
+                    "Exception ignored in: {repr}\nRuntimeError: {what} ignored GeneratorExit\n"
                 ));
             }
             Err(e) => {
                 let inst = self.materialize(e);
                 if !inst.class.is_subclass(self.exc_class(ExcKind::GeneratorExit)) {
-                    let repr = format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                    let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
                     let text = crate::traceback::format_exception(self, &inst);
                     self.write_stderr(&format!("Exception ignored in: {repr}\n{text}"));
                 }
