@@ -455,15 +455,34 @@ impl NativeObject for LoopShutdown {
             "__await__" | "__iter__" => {
                 Ok(Some(bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone()))))
             }
-            "close" => Ok(Some(bound_native(this.clone(), "close", |_vm, _a| Ok(Value::None)))),
+            "close" => Ok(Some(bound_native(this.clone(), "close", |_vm, a| {
+                if let Some(Value::Other(o)) = a.pos.first() {
+                    if let Some(s) = o.as_any().downcast_ref::<LoopShutdown>() {
+                        s.state.set(1);
+                    }
+                }
+                Ok(Value::None)
+            }))),
             _ => Ok(None),
         }
     }
     fn repr(&self) -> String {
-        format!("<coroutine object BaseEventLoop.{}>", self.name)
+        format!("<coroutine object BaseEventLoop.{} at 0x{:x}>", self.name, self as *const Self as *const u8 as usize)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+impl Drop for LoopShutdown {
+    /// Dropped before it started: CPython's coroutine warns.
+    fn drop(&mut self) {
+        if self.state.get() == 0 {
+            crate::vm::gen::warn_never_awaited(match self.name {
+                "shutdown_asyncgens" => "BaseEventLoop.shutdown_asyncgens",
+                _ => "BaseEventLoop.shutdown_default_executor",
+            });
+        }
     }
 }
 
@@ -578,10 +597,7 @@ impl NativeObject for Sleep {
         })
     }
     fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
-        self.state.set(3);
-        if let Some(h) = self.handle.borrow_mut().take() {
-            h.cancel();
-        }
+        self.finish();
         Some(vm.exc_from_value(exc).and_then(Err))
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
@@ -589,16 +605,44 @@ impl NativeObject for Sleep {
             "__await__" | "__iter__" => {
                 Ok(Some(bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone()))))
             }
-            "close" => Ok(Some(bound_native(this.clone(), "close", |_vm, _a| Ok(Value::None)))),
+            "close" => Ok(Some(bound_native(this.clone(), "close", sleep_close))),
             _ => Ok(None),
         }
     }
     fn repr(&self) -> String {
-        "<coroutine object sleep>".into()
+        format!("<coroutine object sleep at 0x{:x}>", self as *const Self as *const u8 as usize)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+}
+
+impl Sleep {
+    /// Ends the coroutine where it stands (a `throw` or `close`): its timer is cancelled.
+    fn finish(&self) {
+        self.state.set(3);
+        if let Some(h) = self.handle.borrow_mut().take() {
+            h.cancel();
+        }
+    }
+}
+
+impl Drop for Sleep {
+    /// A `sleep()` dropped before it started warns, as CPython's coroutine does.
+    fn drop(&mut self) {
+        if self.state.get() == 0 {
+            crate::vm::gen::warn_never_awaited("sleep");
+        }
+    }
+}
+
+fn sleep_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    if let Some(Value::Other(o)) = a.pos.first() {
+        if let Some(s) = o.as_any().downcast_ref::<Sleep>() {
+            s.finish();
+        }
+    }
+    Ok(Value::None)
 }
 
 fn set_result_unless_cancelled(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -959,6 +1003,9 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
         m.set(Sym::new(name), Value::Class(c));
     }
     m.set(Sym::new("TimeoutError"), Value::Class(vm.exc_class(ExcKind::TimeoutError).clone()));
+    // Native coroutines (`sleep()`, `lock.acquire()`, ...) are of type `coroutine`.
+    let coroutine = vm.type_class(crate::vm::TypeId::Coroutine).clone();
+    vm.other_classes.borrow_mut().insert("coroutine", coroutine);
     net::install(vm, &m);
     sync::register(vm, &m);
     queues::register(vm, &m);

@@ -79,6 +79,31 @@ thread_local! {
     static ANY_PENDING: Cell<bool> = const { Cell::new(false) };
 }
 
+thread_local! {
+    /// The warnings already shown (`file:line: message`): CPython's `default` warning action
+    /// shows a warning once per location (the `__warningregistry__` of the module).
+    static WARNED: RefCell<rustc_hash::FxHashSet<String>> = RefCell::default();
+}
+
+/// True the first time the warning `text` (its location, message and source line) is seen.
+fn first_at_location(text: &str) -> bool {
+    WARNED.with(|w| {
+        let mut w = w.borrow_mut();
+        if w.contains(text) {
+            return false;
+        }
+        w.insert(text.to_string());
+        true
+    })
+}
+
+/// Queues CPython's `RuntimeWarning: coroutine '…' was never awaited` for a native
+/// coroutine (`asyncio.sleep()`, `lock.acquire()`, ...) dropped before it started; like a
+/// script coroutine's, it is reported at the VM's next safe point.
+pub fn warn_never_awaited(qualname: &str) {
+    queue_finalizer(Finalize::NeverAwaited(Rc::from(qualname), None));
+}
+
 /// True when finalisers are waiting.
 #[inline]
 pub fn finalizers_pending() -> bool {
@@ -284,6 +309,9 @@ impl Vm {
                         if let Some(src) = self.source_line(&file, line) {
                             text.push_str(&format!("  {}\n", src.trim()));
                         }
+                    }
+                    if !first_at_location(&text) {
+                        continue;
                     }
                     self.write_stderr(&format!(
                         "{text}RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n"
