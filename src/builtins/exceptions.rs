@@ -95,11 +95,7 @@ fn group_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     for (n, e) in excs.iter().enumerate() {
         match e {
             Value::Instance(x) if x.class.is_subclass(&base) => nested_base |= !x.class.is_subclass(&exception),
-            _ => {
-                return Err(Exc::value_error(format!(
-                    "Item {n} of second argument (exceptions) is not an exception"
-                )))
-            }
+            _ => return Err(Exc::value_error(format!("Item {n} of second argument (exceptions) is not an exception"))),
         }
     }
     let group = vm.exc_class(ExcKind::ExceptionGroup).clone();
@@ -256,10 +252,10 @@ pub fn install(vm: &mut Vm) {
         receiver: None,
         owner: Some("BaseExceptionGroup"),
     }));
-    vm.exc_class(ExcKind::BaseExceptionGroup).dict.borrow_mut().insert(
-        vm.syms.new,
-        Value::Descriptor(Rc::new(crate::vm::value::Descriptor::StaticMethod(new))),
-    );
+    vm.exc_class(ExcKind::BaseExceptionGroup)
+        .dict
+        .borrow_mut()
+        .insert(vm.syms.new, Value::Descriptor(Rc::new(crate::vm::value::Descriptor::StaticMethod(new))));
     for (kind, _) in ExcKind::ALL {
         let c = vm.exc_class(*kind).clone();
         // asyncio's exceptions live in the asyncio module, not builtins.

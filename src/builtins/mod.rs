@@ -1,6 +1,7 @@
 //! The `builtins` namespace: built-in functions, type constructors and the methods of the
 //! built-in types, each file ending in one visible list that registers its names.
 
+pub(crate) mod bytes_format;
 mod bytes_methods;
 mod constructors;
 mod exceptions;
