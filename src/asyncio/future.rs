@@ -44,6 +44,16 @@ pub struct TaskPart {
     pub cancels: Cell<u32>,
 }
 
+/// A done callback: a script (or native) callable called with the future, or the wake-up
+/// of a task awaiting the future (CPython's `TaskWakeupMethWrapper`), which the loop runs
+/// without any call object.
+pub enum DoneCallback {
+    /// `callback(future)`.
+    Call(Value),
+    /// Resume this task with the future's outcome.
+    Wakeup(Rc<FutureObj>),
+}
+
 /// `asyncio.Future` and `asyncio.Task`.
 pub struct FutureObj {
     /// The loop it belongs to.
@@ -55,7 +65,7 @@ pub struct FutureObj {
     /// The exception once finished with one (`None` otherwise).
     pub exception: RefCell<Value>,
     /// Done callbacks, in the order added.
-    pub callbacks: RefCell<Vec<Value>>,
+    pub callbacks: RefCell<Vec<DoneCallback>>,
     /// The `cancel()` message or the `CancelledError` a task ended with.
     pub cancel: RefCell<Cancellation>,
     /// True once `result()`/`exception()` saw the exception.
@@ -94,11 +104,18 @@ impl FutureObj {
     pub fn done(&self) -> bool {
         self.state.get() != State::Pending
     }
+    /// Adds a done callback (`add_done_callback` on a pending future).
+    pub fn add_callback(&self, cb: Value) {
+        self.callbacks.borrow_mut().push(DoneCallback::Call(cb));
+    }
     /// Schedules every done callback with this future as its argument.
     fn schedule_callbacks(self: &Rc<Self>) {
         let cbs = std::mem::take(&mut *self.callbacks.borrow_mut());
         for cb in cbs {
-            self.lp.call_soon(Callback::Call(cb, vec![Value::Other(self.clone())]));
+            self.lp.schedule(match cb {
+                DoneCallback::Call(f) => Callback::Done(f, self.clone()),
+                DoneCallback::Wakeup(task) => Callback::Wakeup(task, self.clone()),
+            });
         }
     }
     /// `set_result`.
@@ -241,7 +258,13 @@ impl FutureObj {
         }
         if self.state.get() == State::Pending {
             let cbs = self.callbacks.borrow();
-            let texts: Vec<String> = cbs.iter().map(callback_text).collect();
+            let texts: Vec<String> = cbs
+                .iter()
+                .map(|cb| match cb {
+                    DoneCallback::Call(f) => callback_text(f),
+                    DoneCallback::Wakeup(_) => "<TaskWakeupMethWrapper>()".into(),
+                })
+                .collect();
             match texts.len() {
                 0 => {}
                 1 | 2 => info.push(format!("cb=[{}]", texts.join(", "))),
@@ -383,7 +406,13 @@ impl NativeObject for FutureObj {
     fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
         visit.cell(&self.result);
         visit.cell(&self.exception);
-        visit.values(&self.callbacks);
+        match self.callbacks.try_borrow() {
+            Ok(cbs) => cbs.iter().for_each(|cb| match cb {
+                DoneCallback::Call(f) => visit.value(f),
+                DoneCallback::Wakeup(t) => visit.rc(t),
+            }),
+            Err(_) => visit.fail(),
+        }
         match self.cancel.try_borrow() {
             Ok(c) => match &*c {
                 Cancellation::Msg(v) => visit.value(v),
@@ -469,9 +498,10 @@ fn fut_add_done_callback(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     crate::builtins::take_kw(a, "context");
     let cb = a.pos.get(1).cloned().unwrap_or(Value::None);
     if f.done() {
-        f.lp.call_soon(Callback::Call(cb, vec![a.pos[0].clone()]));
+        let lp = f.lp.clone();
+        lp.schedule(Callback::Done(cb, f));
     } else {
-        f.callbacks.borrow_mut().push(cb);
+        f.add_callback(cb);
     }
     Ok(Value::None)
 }
@@ -482,12 +512,19 @@ fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let mut kept = Vec::new();
     let mut removed = 0;
     for c in old {
-        if vm.eq(&c, &cb)? {
+        let same = match &c {
+            DoneCallback::Call(v) => vm.eq(v, &cb)?,
+            DoneCallback::Wakeup(_) => false,
+        };
+        if same {
             removed += 1;
         } else {
             kept.push(c);
         }
     }
+    // Callbacks added meanwhile (by an `__eq__`) stay after the kept ones.
+    let added = std::mem::take(&mut *f.callbacks.borrow_mut());
+    kept.extend(added);
     *f.callbacks.borrow_mut() = kept;
     Ok(Value::Int(removed))
 }
@@ -675,11 +712,11 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                 if Rc::ptr_eq(&f, task) {
                     let e = Exc::runtime_error(format!("Task cannot await on itself: {}", task.repr()));
                     let ev = Value::Instance(vm.materialize(e));
-                    lp.call_soon(Callback::Step(task.clone(), Some(ev)));
+                    lp.schedule(Callback::Step(task.clone(), Some(ev)));
                 } else if f.done() {
-                    lp.call_soon(Callback::Wakeup(task.clone(), f));
+                    lp.schedule(Callback::Wakeup(task.clone(), f));
                 } else {
-                    f.callbacks.borrow_mut().push(wakeup_callback(task, &f));
+                    f.callbacks.borrow_mut().push(DoneCallback::Wakeup(task.clone()));
                     *t.waiter.borrow_mut() = Some(f.clone());
                     if t.must_cancel.get() {
                         let msg = task.cancel_message();
@@ -690,13 +727,13 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                 }
             }
             None if y.is_none() => {
-                lp.call_soon(Callback::Step(task.clone(), None));
+                lp.schedule(Callback::Step(task.clone(), None));
             }
             None => {
                 let r = vm.repr(&y)?;
                 let e = Exc::runtime_error(format!("Task got bad yield: {r}"));
                 let ev = Value::Instance(vm.materialize(e));
-                lp.call_soon(Callback::Step(task.clone(), Some(ev)));
+                lp.schedule(Callback::Step(task.clone(), Some(ev)));
             }
         },
         Err(e) => {
@@ -717,32 +754,6 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
         }
     }
     Ok(())
-}
-
-/// The done callback a task leaves on the future it awaits.
-fn wakeup_callback(task: &Rc<FutureObj>, _f: &Rc<FutureObj>) -> Value {
-    crate::builtins::bound_native(Value::Other(Rc::new(TaskRef(task.clone()))), "__wakeup", wakeup_native)
-}
-
-struct TaskRef(Rc<FutureObj>);
-
-impl NativeObject for TaskRef {
-    fn type_name(&self) -> &'static str {
-        "Task"
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-}
-
-fn wakeup_native(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let Some(Value::Other(o)) = a.pos.first() else { return Ok(Value::None) };
-    let Some(t) = o.as_any().downcast_ref::<TaskRef>() else { return Ok(Value::None) };
-    let task = t.0.clone();
-    let Some(fut) = a.pos.get(1).and_then(future_of) else { return Ok(Value::None) };
-    let lp = task.lp.clone();
-    task_wakeup(vm, &lp, &task, &fut)?;
-    Ok(Value::None)
 }
 
 /// Resumes a task after the future it awaited finished.

@@ -233,7 +233,7 @@ fn spawn_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Value>)
         }
         tasks.push(Rc::downgrade(&task));
     }
-    lp.call_soon(Callback::Step(task.clone(), None));
+    lp.schedule(Callback::Step(task.clone(), None));
     Ok(task)
 }
 
@@ -270,7 +270,7 @@ pub fn run_until_complete(vm: &mut Vm, lp: &Rc<EventLoop>, aw: Value) -> Res<Val
     if fut.done() {
         return fut.get_result(vm);
     }
-    fut.callbacks.borrow_mut().push(stopper);
+    fut.add_callback(stopper);
     lp.run_forever(vm)?;
     if !fut.done() {
         return Err(Exc::runtime_error("Event loop stopped before Future completed."));

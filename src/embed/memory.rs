@@ -464,7 +464,10 @@ impl Walker {
                     }
                     if let Ok(cbs) = f.callbacks.try_borrow() {
                         for c in cbs.iter() {
-                            self.enter(c);
+                            match c {
+                                crate::asyncio::future::DoneCallback::Call(v) => self.enter(v),
+                                crate::asyncio::future::DoneCallback::Wakeup(t) => self.enter(&Value::Other(t.clone())),
+                            }
                         }
                     }
                     if let Some(t) = &f.task {
