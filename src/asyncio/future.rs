@@ -34,7 +34,8 @@ pub enum Cancellation {
 pub struct TaskPart {
     /// The coroutine (or native awaitable) the task drives.
     pub coro: Value,
-    /// `get_name()`.
+    /// The name (a `str`), or the number `N` of a default name `Task-N` not yet spelled out;
+    /// `TaskPart::name` gives the `str`.
     pub name: RefCell<Value>,
     /// The future the task is waiting on.
     pub waiter: RefCell<Option<Rc<FutureObj>>>,
@@ -52,6 +53,17 @@ pub enum DoneCallback {
     Call(Value),
     /// Resume this task with the future's outcome.
     Wakeup(Rc<FutureObj>),
+}
+
+impl TaskPart {
+    /// `get_name()`: the name as a `str` (a default `Task-N` is made on first use).
+    pub fn name(&self) -> Value {
+        let mut name = self.name.borrow_mut();
+        if let Value::Int(n) = &*name {
+            *name = Value::string(format!("Task-{n}"));
+        }
+        name.clone()
+    }
 }
 
 /// `asyncio.Future` and `asyncio.Task`.
@@ -246,7 +258,7 @@ impl FutureObj {
             .to_string(),
         );
         if let Some(t) = &self.task {
-            let name = match &*t.name.borrow() {
+            let name = match &t.name() {
                 Value::Str(s) => s.as_str().to_string(),
                 _ => "Task".into(),
             };
@@ -538,7 +550,7 @@ fn fut_get_loop(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 fn task_get_name(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    Ok(f.task.as_ref().map(|t| t.name.borrow().clone()).unwrap_or(Value::None))
+    Ok(f.task.as_ref().map(|t| t.name()).unwrap_or(Value::None))
 }
 fn task_set_name(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
@@ -584,34 +596,50 @@ fn fut_make_cancelled_error(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Option<Value>> {
     let _ = vm;
-    let s = name.to_string_owned();
-    let data = |f: &dyn Fn(&FutureObj) -> Value| Ok(future_of(this).map(|fut| f(&fut)));
-    let f: (&'static str, NativeFn) = match s.as_str() {
-        "_cancel_message" => return data(&|f| f.cancel_message()),
-        "_cancel_requested" => return data(&|f| Value::Bool(f.cancel_requested.get())),
-        "_make_cancelled_error" => ("_make_cancelled_error", fut_make_cancelled_error),
-        "done" => ("done", fut_done),
-        "cancelled" => ("cancelled", fut_cancelled),
-        "result" => ("result", fut_result),
-        "exception" => ("exception", fut_exception),
-        "set_result" if !is_task => ("set_result", fut_set_result),
-        "set_exception" if !is_task => ("set_exception", fut_set_exception),
-        "set_result" => ("set_result", task_set_result),
-        "set_exception" => ("set_exception", task_set_exception),
-        "cancel" => ("cancel", fut_cancel),
-        "add_done_callback" => ("add_done_callback", fut_add_done_callback),
-        "remove_done_callback" => ("remove_done_callback", fut_remove_done_callback),
-        "__await__" | "__iter__" => ("__await__", fut_await),
-        "get_loop" => ("get_loop", fut_get_loop),
-        "__repr__" => ("__repr__", fut_repr),
-        "get_name" if is_task => ("get_name", task_get_name),
-        "set_name" if is_task => ("set_name", task_set_name),
-        "get_coro" if is_task => ("get_coro", task_get_coro),
-        "cancelling" if is_task => ("cancelling", task_cancelling),
-        "uncancel" if is_task => ("uncancel", task_uncancel),
-        _ => return Ok(None),
+    let f: (&'static str, NativeFn) = match name.with_str(|s| -> Option<(&'static str, NativeFn)> {
+        Some(match s {
+            "_cancel_message" => ("_cancel_message", fut_cancel_message as NativeFn),
+            "_cancel_requested" => ("_cancel_requested", fut_cancel_requested),
+            "_make_cancelled_error" => ("_make_cancelled_error", fut_make_cancelled_error),
+            "done" => ("done", fut_done),
+            "cancelled" => ("cancelled", fut_cancelled),
+            "result" => ("result", fut_result),
+            "exception" => ("exception", fut_exception),
+            "set_result" if !is_task => ("set_result", fut_set_result),
+            "set_exception" if !is_task => ("set_exception", fut_set_exception),
+            "set_result" => ("set_result", task_set_result),
+            "set_exception" => ("set_exception", task_set_exception),
+            "cancel" => ("cancel", fut_cancel),
+            "add_done_callback" => ("add_done_callback", fut_add_done_callback),
+            "remove_done_callback" => ("remove_done_callback", fut_remove_done_callback),
+            "__await__" | "__iter__" => ("__await__", fut_await),
+            "get_loop" => ("get_loop", fut_get_loop),
+            "__repr__" => ("__repr__", fut_repr),
+            "get_name" if is_task => ("get_name", task_get_name),
+            "set_name" if is_task => ("set_name", task_set_name),
+            "get_coro" if is_task => ("get_coro", task_get_coro),
+            "cancelling" if is_task => ("cancelling", task_cancelling),
+            "uncancel" if is_task => ("uncancel", task_uncancel),
+            _ => return None,
+        })
+    }) {
+        Some(f) => f,
+        None => return Ok(None),
     };
+    if f.0.starts_with("_cancel_") {
+        // Data attributes, not methods.
+        let mut a = Args { pos: smallvec::smallvec![this.clone()], kw: Vec::new() };
+        return (f.1)(vm, &mut a).map(Some);
+    }
     Ok(Some(crate::builtins::bound_native(this.clone(), f.0, f.1)))
+}
+
+fn fut_cancel_message(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    Ok(this_future(a)?.cancel_message())
+}
+
+fn fut_cancel_requested(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    Ok(Value::Bool(this_future(a)?.cancel_requested.get()))
 }
 
 /// The iterator `await fut` drives: yields the future while it is pending, then returns
@@ -638,8 +666,8 @@ impl NativeObject for FutureIter {
     fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
         Some(vm.exc_from_value(exc).and_then(Err))
     }
-    fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        if name.to_string_owned() == "__next__" {
+    fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        if name == vm.syms.next {
             return Ok(Some(crate::builtins::bound_native(this.clone(), "__next__", iter_next)));
         }
         Ok(None)

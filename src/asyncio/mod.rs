@@ -123,11 +123,16 @@ impl NativeObject for HandleRef {
         }
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        let f: (&'static str, NativeFn) = match name.to_string_owned().as_str() {
-            "cancel" => ("cancel", handle_cancel),
-            "cancelled" => ("cancelled", handle_cancelled),
-            "when" => ("when", handle_when),
-            _ => return Ok(None),
+        let f: (&'static str, NativeFn) = match name.with_str(|s| -> Option<(&'static str, NativeFn)> {
+            Some(match s {
+                "cancel" => ("cancel", handle_cancel as NativeFn),
+                "cancelled" => ("cancelled", handle_cancelled),
+                "when" => ("when", handle_when),
+                _ => return None,
+            })
+        }) {
+            Some(f) => f,
+            None => return Ok(None),
         };
         Ok(Some(bound_native(this.clone(), f.0, f.1)))
     }
@@ -213,7 +218,8 @@ fn spawn_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Value>)
     vm.check_task_cap(lp)?;
     let name = match name {
         Some(n) if !n.is_none() => Value::string(vm.str_of(&n)?),
-        _ => next_task_name(),
+        // The default name `Task-N`, spelled out only when asked for (see `TaskPart::name`).
+        _ => Value::Int(next_task_number() as i64),
     };
     let task = FutureObj::new(
         lp,
@@ -245,12 +251,15 @@ thread_local! {
 /// `_task_name_counter`); also used where CPython creates a task that aio
 /// does not need (an address lookup), so later task names stay the same as CPython's.
 pub(crate) fn next_task_name() -> Value {
-    let n = TASK_COUNTER.with(|c| {
+    Value::string(format!("Task-{}", next_task_number()))
+}
+
+fn next_task_number() -> u64 {
+    TASK_COUNTER.with(|c| {
         let v = c.get();
         c.set(v + 1);
         v
-    });
-    Value::string(format!("Task-{n}"))
+    })
 }
 
 /// `loop.run_until_complete(aw)`.
@@ -304,8 +313,10 @@ fn loop_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 /// variants, checked as CPython's signatures do: `fixed` positional parameters before
 /// `*args` (named in `params` for the "missing" message), only `context` as a keyword.
 fn call_args(a: &mut Args, method: &str, params: &[&str]) -> Res<()> {
-    take_kw(a, "context");
-    crate::builtins::no_more_kw(&format!("BaseEventLoop.{method}"), a)?;
+    if !a.kw.is_empty() {
+        take_kw(a, "context");
+        crate::builtins::no_more_kw(&format!("BaseEventLoop.{method}"), a)?;
+    }
     let given = a.pos.len().saturating_sub(1);
     if given < params.len() {
         let missing = &params[given..];
@@ -491,29 +502,32 @@ impl NativeObject for LoopRef {
         "_UnixSelectorEventLoop"
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        let f: (&'static str, NativeFn) = match name.to_string_owned().as_str() {
-            "stop" => ("stop", loop_stop),
-            "time" => ("time", loop_time),
-            "is_running" => ("is_running", loop_is_running),
-            "is_closed" => ("is_closed", loop_is_closed),
-            "close" => ("close", loop_close),
-            "call_soon" => ("call_soon", loop_call_soon),
-            "call_later" => ("call_later", loop_call_later),
-            "call_at" => ("call_at", loop_call_at),
-            "create_future" => ("create_future", loop_create_future),
-            "create_task" => ("create_task", loop_create_task),
-            "run_until_complete" => ("run_until_complete", loop_run_until_complete),
-            "run_forever" => ("run_forever", loop_run_forever),
-            "set_debug" => ("set_debug", loop_set_debug),
-            "get_debug" => ("get_debug", loop_get_debug),
-            "shutdown_asyncgens" => ("shutdown_asyncgens", loop_shutdown_asyncgens),
-            "shutdown_default_executor" => ("shutdown_default_executor", loop_shutdown_default_executor),
-            _ => {
-                if let Some(m) = net::loop_method(this, name) {
-                    return Ok(Some(m));
-                }
-                return Ok(worker_and_signal_method(name).map(|(n, f)| bound_native(this.clone(), n, f)));
+        let f = name.with_str(|s| -> Option<(&'static str, NativeFn)> {
+            Some(match s {
+                "stop" => ("stop", loop_stop as NativeFn),
+                "time" => ("time", loop_time),
+                "is_running" => ("is_running", loop_is_running),
+                "is_closed" => ("is_closed", loop_is_closed),
+                "close" => ("close", loop_close),
+                "call_soon" => ("call_soon", loop_call_soon),
+                "call_later" => ("call_later", loop_call_later),
+                "call_at" => ("call_at", loop_call_at),
+                "create_future" => ("create_future", loop_create_future),
+                "create_task" => ("create_task", loop_create_task),
+                "run_until_complete" => ("run_until_complete", loop_run_until_complete),
+                "run_forever" => ("run_forever", loop_run_forever),
+                "set_debug" => ("set_debug", loop_set_debug),
+                "get_debug" => ("get_debug", loop_get_debug),
+                "shutdown_asyncgens" => ("shutdown_asyncgens", loop_shutdown_asyncgens),
+                "shutdown_default_executor" => ("shutdown_default_executor", loop_shutdown_default_executor),
+                _ => return None,
+            })
+        });
+        let Some(f) = f else {
+            if let Some(m) = net::loop_method(this, name) {
+                return Ok(Some(m));
             }
+            return Ok(worker_and_signal_method(name).map(|(n, f)| bound_native(this.clone(), n, f)));
         };
         Ok(Some(bound_native(this.clone(), f.0, f.1)))
     }
@@ -533,14 +547,16 @@ impl NativeObject for LoopRef {
 /// The loop methods of worker threads, name resolution and signals (`threads.rs`,
 /// `signals.rs`, `modules/socket.rs`).
 fn worker_and_signal_method(name: Sym) -> Option<(&'static str, NativeFn)> {
-    Some(match name.to_string_owned().as_str() {
-        "run_in_executor" => ("run_in_executor", threads::loop_run_in_executor),
+    name.with_str(|s| -> Option<(&'static str, NativeFn)> {
+        Some(match s {
+        "run_in_executor" => ("run_in_executor", threads::loop_run_in_executor as NativeFn),
         "getaddrinfo" => ("getaddrinfo", crate::modules::socket::loop_getaddrinfo),
         "getnameinfo" => ("getnameinfo", crate::modules::socket::loop_getnameinfo),
         "add_signal_handler" => ("add_signal_handler", signals::loop_add_signal_handler),
         "remove_signal_handler" => ("remove_signal_handler", signals::loop_remove_signal_handler),
         "call_soon_threadsafe" => ("call_soon_threadsafe", loop_call_soon),
         _ => return None,
+    })
     })
 }
 
@@ -572,9 +588,7 @@ impl NativeObject for Sleep {
                         return Some(Err(Exc::runtime_error("no running event loop")));
                     };
                     let fut = FutureObj::new(&lp, None);
-                    let setter =
-                        bound_native(future_value(&fut), "_set_result_unless_cancelled", set_result_unless_cancelled);
-                    let h = lp.call_at(lp.time() + self.delay, Callback::Call(setter, vec![self.result.clone()]));
+                    let h = lp.call_at(lp.time() + self.delay, Callback::SetResult(fut.clone(), self.result.clone()));
                     *self.handle.borrow_mut() = Some(h);
                     *self.fut.borrow_mut() = Some(fut.clone());
                     self.state.set(1);
@@ -645,19 +659,17 @@ fn sleep_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::None)
 }
 
-fn set_result_unless_cancelled(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    if let Some(f) = a.pos.first().and_then(future_of) {
-        if !f.done() {
-            f.set_result(a.pos.get(1).cloned().unwrap_or(Value::None))?;
-        }
-    }
-    Ok(Value::None)
-}
-
 fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let result = take_kw(a, "result").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::None);
     check_args("sleep", a, 1, 2)?;
-    let delay = vm.to_float(&a.pos[0].clone())?;
+    let delay = match &a.pos[0] {
+        Value::Float(f) => *f,
+        Value::Int(i) => *i as f64,
+        other => {
+            let other = other.clone();
+            vm.to_float(&other)?
+        }
+    };
     Ok(Value::Other(Rc::new(Sleep {
         delay,
         result,

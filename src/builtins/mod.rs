@@ -77,6 +77,9 @@ pub fn check_args(name: &str, a: &Args, min: usize, max: usize) -> Res<()> {
 
 /// Takes a keyword argument out of `a.kw`.
 pub fn take_kw(a: &mut Args, name: &str) -> Option<Value> {
+    if a.kw.is_empty() {
+        return None;
+    }
     let sym = Sym::new(name);
     let i = a.kw.iter().position(|(k, _)| *k == sym)?;
     Some(a.kw.remove(i).1)
