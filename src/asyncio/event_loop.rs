@@ -48,6 +48,8 @@ pub enum Callback {
     Done(Value, Rc<FutureObj>),
     /// `futures._set_result_unless_cancelled(fut, value)` (what `sleep()`'s timer does).
     SetResult(Rc<FutureObj>, Value),
+    /// `gather()`'s done callback for a child that finished.
+    Gather(Rc<super::gather::Gather>, Rc<FutureObj>),
     /// Run one step of a task, optionally throwing an exception into it.
     Step(Rc<FutureObj>, Option<Value>),
     /// Wake a task whose awaited future finished.
@@ -528,6 +530,7 @@ impl EventLoop {
         let r = match cb {
             Callback::Call(f, args) => vm.call(&f, args).map(|_| ()),
             Callback::Done(f, fut) => vm.call(&f, vec![Value::Other(fut)]).map(|_| ()),
+            Callback::Gather(g, fut) => super::gather::done(vm, &g, &fut),
             Callback::SetResult(fut, v) => {
                 if !fut.done() {
                     fut.set_result(v)?;

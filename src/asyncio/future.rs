@@ -53,6 +53,8 @@ pub enum DoneCallback {
     Call(Value),
     /// Resume this task with the future's outcome.
     Wakeup(Rc<FutureObj>),
+    /// `gather()`'s `_done_callback` (see `gather.rs`).
+    Gather(Rc<super::gather::Gather>),
 }
 
 impl TaskPart {
@@ -127,6 +129,7 @@ impl FutureObj {
             self.lp.schedule(match cb {
                 DoneCallback::Call(f) => Callback::Done(f, self.clone()),
                 DoneCallback::Wakeup(task) => Callback::Wakeup(task, self.clone()),
+                DoneCallback::Gather(g) => Callback::Gather(g, self.clone()),
             });
         }
     }
@@ -275,6 +278,7 @@ impl FutureObj {
                 .map(|cb| match cb {
                     DoneCallback::Call(f) => callback_text(f),
                     DoneCallback::Wakeup(_) => "<TaskWakeupMethWrapper>()".into(),
+                    DoneCallback::Gather(_) => "gather.<locals>._done_callback()".into(),
                 })
                 .collect();
             match texts.len() {
@@ -422,6 +426,7 @@ impl NativeObject for FutureObj {
             Ok(cbs) => cbs.iter().for_each(|cb| match cb {
                 DoneCallback::Call(f) => visit.value(f),
                 DoneCallback::Wakeup(t) => visit.rc(t),
+                DoneCallback::Gather(g) => visit.rc(g),
             }),
             Err(_) => visit.fail(),
         }
@@ -526,7 +531,7 @@ fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     for c in old {
         let same = match &c {
             DoneCallback::Call(v) => vm.eq(v, &cb)?,
-            DoneCallback::Wakeup(_) => false,
+            DoneCallback::Wakeup(_) | DoneCallback::Gather(_) => false,
         };
         if same {
             removed += 1;

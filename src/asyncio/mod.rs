@@ -6,6 +6,7 @@
 
 pub mod event_loop;
 pub mod future;
+pub mod gather;
 pub mod native_coro;
 pub mod net;
 pub mod queues;
@@ -977,6 +978,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
         "_asyncio",
         &[
             ("sleep", sleep),
+            ("gather", gather::gather),
             ("run", run),
             ("get_running_loop", get_running_loop),
             ("get_event_loop", get_event_loop),

@@ -467,6 +467,7 @@ impl Walker {
                             match c {
                                 crate::asyncio::future::DoneCallback::Call(v) => self.enter(v),
                                 crate::asyncio::future::DoneCallback::Wakeup(t) => self.enter(&Value::Other(t.clone())),
+                                crate::asyncio::future::DoneCallback::Gather(g) => self.enter(&Value::Other(g.clone())),
                             }
                         }
                     }
