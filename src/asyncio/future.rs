@@ -404,6 +404,10 @@ impl NativeObject for FutureObj {
     fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
         future_attr(vm, this, name, self.task.is_some())
     }
+    fn await_iter(&self, _this: &Value) -> Option<Value> {
+        let fut = self.me.upgrade()?;
+        Some(Value::Other(Rc::new(FutureIter { fut, yielded: Cell::new(false) })))
+    }
     fn repr(&self) -> String {
         // Without the VM, results and exceptions are left out; `__repr__` gives them.
         format!("<{} {}>", self.type_name(), self.repr_info(None).join(" "))
@@ -599,44 +603,57 @@ fn fut_make_cancelled_error(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::Instance(vm.materialize(e)))
 }
 
+/// The methods futures and tasks share.
+const COMMON_METHODS: [(&str, NativeFn); 14] = [
+    ("_cancel_message", fut_cancel_message),
+    ("_cancel_requested", fut_cancel_requested),
+    ("_make_cancelled_error", fut_make_cancelled_error),
+    ("done", fut_done),
+    ("cancelled", fut_cancelled),
+    ("result", fut_result),
+    ("exception", fut_exception),
+    ("cancel", fut_cancel),
+    ("add_done_callback", fut_add_done_callback),
+    ("remove_done_callback", fut_remove_done_callback),
+    ("__await__", fut_await),
+    ("__iter__", fut_await),
+    ("get_loop", fut_get_loop),
+    ("__repr__", fut_repr),
+];
+
+thread_local! {
+    static FUTURE_METHODS: super::Methods = super::Methods::new(
+        &[&COMMON_METHODS[..], &[("set_result", fut_set_result as NativeFn), ("set_exception", fut_set_exception)]]
+            .concat(),
+    );
+    static TASK_METHODS: super::Methods = super::Methods::new(
+        &[
+            &COMMON_METHODS[..],
+            &[
+                ("set_result", task_set_result as NativeFn),
+                ("set_exception", task_set_exception),
+                ("get_name", task_get_name),
+                ("set_name", task_set_name),
+                ("get_coro", task_get_coro),
+                ("cancelling", task_cancelling),
+                ("uncancel", task_uncancel),
+            ],
+        ]
+        .concat(),
+    );
+}
+
 fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Option<Value>> {
-    let _ = vm;
-    let f: (&'static str, NativeFn) = match name.with_str(|s| -> Option<(&'static str, NativeFn)> {
-        Some(match s {
-            "_cancel_message" => ("_cancel_message", fut_cancel_message as NativeFn),
-            "_cancel_requested" => ("_cancel_requested", fut_cancel_requested),
-            "_make_cancelled_error" => ("_make_cancelled_error", fut_make_cancelled_error),
-            "done" => ("done", fut_done),
-            "cancelled" => ("cancelled", fut_cancelled),
-            "result" => ("result", fut_result),
-            "exception" => ("exception", fut_exception),
-            "set_result" if !is_task => ("set_result", fut_set_result),
-            "set_exception" if !is_task => ("set_exception", fut_set_exception),
-            "set_result" => ("set_result", task_set_result),
-            "set_exception" => ("set_exception", task_set_exception),
-            "cancel" => ("cancel", fut_cancel),
-            "add_done_callback" => ("add_done_callback", fut_add_done_callback),
-            "remove_done_callback" => ("remove_done_callback", fut_remove_done_callback),
-            "__await__" | "__iter__" => ("__await__", fut_await),
-            "get_loop" => ("get_loop", fut_get_loop),
-            "__repr__" => ("__repr__", fut_repr),
-            "get_name" if is_task => ("get_name", task_get_name),
-            "set_name" if is_task => ("set_name", task_set_name),
-            "get_coro" if is_task => ("get_coro", task_get_coro),
-            "cancelling" if is_task => ("cancelling", task_cancelling),
-            "uncancel" if is_task => ("uncancel", task_uncancel),
-            _ => return None,
-        })
-    }) {
-        Some(f) => f,
-        None => return Ok(None),
-    };
+    let f = if is_task { TASK_METHODS.with(|m| m.get(name)) } else { FUTURE_METHODS.with(|m| m.get(name)) };
+    let Some(f) = f else { return Ok(None) };
     if f.0.starts_with("_cancel_") {
         // Data attributes, not methods.
         let mut a = Args { pos: smallvec::smallvec![this.clone()], kw: Vec::new() };
         return (f.1)(vm, &mut a).map(Some);
     }
-    Ok(Some(crate::builtins::bound_native(this.clone(), f.0, f.1)))
+    // `__iter__` is `__await__` under another name.
+    let shown = if f.0 == "__iter__" { "__await__" } else { f.0 };
+    Ok(Some(crate::builtins::bound_native(this.clone(), shown, f.1)))
 }
 
 fn fut_cancel_message(_vm: &mut Vm, a: &mut Args) -> Res<Value> {

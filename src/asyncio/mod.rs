@@ -84,40 +84,33 @@ fn this_loop(a: &Args) -> Res<Rc<EventLoop>> {
 }
 
 fn handle_value(h: Rc<Handle>) -> Value {
-    Value::Other(Rc::new(HandleRef(h)))
+    Value::Other(h)
 }
 
-/// `asyncio.Handle` / `asyncio.TimerHandle`.
-pub struct HandleRef(pub Rc<Handle>);
+fn this_handle(a: &Args) -> Option<&Handle> {
+    match a.pos.first() {
+        Some(Value::Other(o)) => o.as_any().downcast_ref::<Handle>(),
+        _ => None,
+    }
+}
 
 fn handle_cancel(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    if let Some(Value::Other(o)) = a.pos.first() {
-        if let Some(h) = o.as_any().downcast_ref::<HandleRef>() {
-            h.0.cancel();
-        }
+    if let Some(h) = this_handle(a) {
+        h.cancel();
     }
     Ok(Value::None)
 }
 fn handle_cancelled(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    if let Some(Value::Other(o)) = a.pos.first() {
-        if let Some(h) = o.as_any().downcast_ref::<HandleRef>() {
-            return Ok(Value::Bool(h.0.cancelled.get()));
-        }
-    }
-    Ok(Value::Bool(false))
+    Ok(Value::Bool(this_handle(a).is_some_and(|h| h.cancelled.get())))
 }
 fn handle_when(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    if let Some(Value::Other(o)) = a.pos.first() {
-        if let Some(h) = o.as_any().downcast_ref::<HandleRef>() {
-            return Ok(h.0.when.map(Value::Float).unwrap_or(Value::None));
-        }
-    }
-    Ok(Value::None)
+    Ok(this_handle(a).and_then(|h| h.when).map(Value::Float).unwrap_or(Value::None))
 }
 
-impl NativeObject for HandleRef {
+/// `asyncio.Handle` / `asyncio.TimerHandle`: the loop's handle itself is the script object.
+impl NativeObject for Handle {
     fn type_name(&self) -> &'static str {
-        if self.0.when.is_some() {
+        if self.when.is_some() {
             "TimerHandle"
         } else {
             "Handle"
@@ -126,7 +119,7 @@ impl NativeObject for HandleRef {
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
         let f: (&'static str, NativeFn) = match name.with_str(|s| -> Option<(&'static str, NativeFn)> {
             Some(match s {
-                "cancel" => ("cancel", handle_cancel as NativeFn),
+                "cancel" => ("cancel", handle_cancel),
                 "cancelled" => ("cancelled", handle_cancelled),
                 "when" => ("when", handle_when),
                 _ => return None,
@@ -378,7 +371,12 @@ fn loop_call_later(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if delay.is_none() {
         return Err(Exc::type_error("delay must not be None"));
     }
-    let when = vm.binary_op(crate::ast::BinOp::Add, Value::Float(lp.time()), delay)?;
+    let now = lp.time();
+    let when = match delay {
+        Value::Float(d) => Value::Float(now + d),
+        Value::Int(d) => Value::Float(now + d as f64),
+        _ => vm.binary_op(crate::ast::BinOp::Add, Value::Float(now), delay)?,
+    };
     schedule_at(vm, &lp, when, a)
 }
 fn loop_call_at(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -397,7 +395,10 @@ fn schedule_at(vm: &mut Vm, lp: &EventLoop, when: Value, a: &Args) -> Res<Value>
     }
     let f = a.pos[2].clone();
     check_callback(vm, lp, &f, "call_at")?;
-    let when = vm.to_float(&when)?;
+    let when = match when {
+        Value::Float(w) => w,
+        _ => vm.to_float(&when)?,
+    };
     let args = a.pos[3..].to_vec();
     Ok(handle_value(lp.call_at(when, Callback::Call(f, args))))
 }
@@ -498,32 +499,49 @@ impl Drop for LoopShutdown {
     }
 }
 
+/// The native methods of a native object, by interned name: `get_attr` finds one with a
+/// hash lookup on the symbol instead of comparing its text with every name.
+pub(crate) struct Methods(rustc_hash::FxHashMap<Sym, (&'static str, NativeFn)>);
+
+impl Methods {
+    /// The table of `list`.
+    pub(crate) fn new(list: &[(&'static str, NativeFn)]) -> Methods {
+        Methods(list.iter().map(|&(n, f)| (Sym::new(n), (n, f))).collect())
+    }
+    /// The method called `name`.
+    #[inline]
+    pub(crate) fn get(&self, name: Sym) -> Option<(&'static str, NativeFn)> {
+        self.0.get(&name).copied()
+    }
+}
+
+thread_local! {
+    static LOOP_METHODS: Methods = Methods::new(&[
+        ("stop", loop_stop),
+        ("time", loop_time),
+        ("is_running", loop_is_running),
+        ("is_closed", loop_is_closed),
+        ("close", loop_close),
+        ("call_soon", loop_call_soon),
+        ("call_later", loop_call_later),
+        ("call_at", loop_call_at),
+        ("create_future", loop_create_future),
+        ("create_task", loop_create_task),
+        ("run_until_complete", loop_run_until_complete),
+        ("run_forever", loop_run_forever),
+        ("set_debug", loop_set_debug),
+        ("get_debug", loop_get_debug),
+        ("shutdown_asyncgens", loop_shutdown_asyncgens),
+        ("shutdown_default_executor", loop_shutdown_default_executor),
+    ]);
+}
+
 impl NativeObject for LoopRef {
     fn type_name(&self) -> &'static str {
         "_UnixSelectorEventLoop"
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        let f = name.with_str(|s| -> Option<(&'static str, NativeFn)> {
-            Some(match s {
-                "stop" => ("stop", loop_stop as NativeFn),
-                "time" => ("time", loop_time),
-                "is_running" => ("is_running", loop_is_running),
-                "is_closed" => ("is_closed", loop_is_closed),
-                "close" => ("close", loop_close),
-                "call_soon" => ("call_soon", loop_call_soon),
-                "call_later" => ("call_later", loop_call_later),
-                "call_at" => ("call_at", loop_call_at),
-                "create_future" => ("create_future", loop_create_future),
-                "create_task" => ("create_task", loop_create_task),
-                "run_until_complete" => ("run_until_complete", loop_run_until_complete),
-                "run_forever" => ("run_forever", loop_run_forever),
-                "set_debug" => ("set_debug", loop_set_debug),
-                "get_debug" => ("get_debug", loop_get_debug),
-                "shutdown_asyncgens" => ("shutdown_asyncgens", loop_shutdown_asyncgens),
-                "shutdown_default_executor" => ("shutdown_default_executor", loop_shutdown_default_executor),
-                _ => return None,
-            })
-        });
+        let f = LOOP_METHODS.with(|m| m.get(name));
         let Some(f) = f else {
             if let Some(m) = net::loop_method(this, name) {
                 return Ok(Some(m));

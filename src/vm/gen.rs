@@ -764,6 +764,9 @@ impl Vm {
             },
             Value::Other(o) if o.is_coroutine() => Ok(v),
             Value::Other(o) => {
+                if let Some(it) = o.await_iter(&v) {
+                    return Ok(it);
+                }
                 let o = o.clone();
                 match o.get_attr(self, &v, self.syms.await_)? {
                     Some(f) => self.call(&f, vec![]),
