@@ -386,8 +386,8 @@ impl EventLoop {
         }
         super::signals::run_pending(vm)?;
         // Due timers become ready in heap order.
-        let end_time = self.time() + CLOCK_RESOLUTION;
-        {
+        if !self.timers.borrow().is_empty() {
+            let end_time = self.time() + CLOCK_RESOLUTION;
             let mut timers = self.timers.borrow_mut();
             let mut ready = self.ready.borrow_mut();
             while timers.peek().is_some_and(|t| t.when < end_time) {
@@ -414,7 +414,9 @@ impl EventLoop {
                 }
             }
         }
-        vm.run_finalizers();
+        if crate::vm::gen::finalizers_pending() {
+            vm.run_finalizers();
+        }
         Ok(())
     }
 
@@ -791,6 +793,9 @@ impl EventLoop {
     /// Moves finished jobs and caught signals into the ready queue, in the order they arrived.
     fn take_outside_work(&self) {
         let in_flight = !self.outside.finishers.borrow().is_empty();
+        if !in_flight && self.outside.signals.borrow().is_empty() {
+            return;
+        }
         let done = match in_flight.then(|| self.outside.mailbox.done.lock()) {
             Some(Ok(mut d)) if !d.is_empty() => std::mem::take(&mut *d),
             _ => Vec::new(),
