@@ -50,6 +50,8 @@ pub enum Callback {
     SetResult(Rc<FutureObj>, Value),
     /// `gather()`'s done callback for a child that finished.
     Gather(Rc<super::gather::Gather>, Rc<FutureObj>),
+    /// `_release_waiter(waiter)`: finish `waiter` with `None` unless it is done.
+    Release(Rc<FutureObj>),
     /// Run one step of a task, optionally throwing an exception into it.
     Step(Rc<FutureObj>, Option<Value>),
     /// Wake a task whose awaited future finished.
@@ -533,6 +535,12 @@ impl EventLoop {
             Callback::Call(f, args) => vm.call(&f, args).map(|_| ()),
             Callback::Done(f, fut) => vm.call(&f, vec![Value::Other(fut)]).map(|_| ()),
             Callback::Gather(g, fut) => super::gather::done(vm, &g, &fut),
+            Callback::Release(waiter) => {
+                if !waiter.done() {
+                    waiter.set_result(Value::None)?;
+                }
+                Ok(())
+            }
             Callback::SetResult(fut, v) => {
                 if !fut.done() {
                     fut.set_result(v)?;

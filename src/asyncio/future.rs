@@ -55,6 +55,8 @@ pub enum DoneCallback {
     Wakeup(Rc<FutureObj>),
     /// `gather()`'s `_done_callback` (see `gather.rs`).
     Gather(Rc<super::gather::Gather>),
+    /// `functools.partial(_release_waiter, waiter)` (see `wait_for.rs`).
+    Release(Rc<FutureObj>),
 }
 
 impl TaskPart {
@@ -130,6 +132,7 @@ impl FutureObj {
                 DoneCallback::Call(f) => Callback::Done(f, self.clone()),
                 DoneCallback::Wakeup(task) => Callback::Wakeup(task, self.clone()),
                 DoneCallback::Gather(g) => Callback::Gather(g, self.clone()),
+                DoneCallback::Release(w) => Callback::Release(w),
             });
         }
     }
@@ -279,6 +282,7 @@ impl FutureObj {
                     DoneCallback::Call(f) => callback_text(f),
                     DoneCallback::Wakeup(_) => "<TaskWakeupMethWrapper>()".into(),
                     DoneCallback::Gather(_) => "gather.<locals>._done_callback()".into(),
+                    DoneCallback::Release(_) => "_release_waiter()".into(),
                 })
                 .collect();
             match texts.len() {
@@ -431,6 +435,7 @@ impl NativeObject for FutureObj {
                 DoneCallback::Call(f) => visit.value(f),
                 DoneCallback::Wakeup(t) => visit.rc(t),
                 DoneCallback::Gather(g) => visit.rc(g),
+                DoneCallback::Release(w) => visit.rc(w),
             }),
             Err(_) => visit.fail(),
         }
@@ -535,7 +540,7 @@ fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     for c in old {
         let same = match &c {
             DoneCallback::Call(v) => vm.eq(v, &cb)?,
-            DoneCallback::Wakeup(_) | DoneCallback::Gather(_) => false,
+            DoneCallback::Wakeup(_) | DoneCallback::Gather(_) | DoneCallback::Release(_) => false,
         };
         if same {
             removed += 1;

@@ -14,6 +14,7 @@ pub mod signals;
 pub mod sync;
 pub mod threads;
 pub mod timer_heap;
+pub mod wait_for;
 
 use crate::builtins::{bound_native, check_args, take_kw};
 use crate::vm::gen::{GenKind, GenResult};
@@ -997,6 +998,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
         &[
             ("sleep", sleep),
             ("gather", gather::gather),
+            ("wait_for", wait_for::wait_for),
             ("run", run),
             ("get_running_loop", get_running_loop),
             ("get_event_loop", get_event_loop),
