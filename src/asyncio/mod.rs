@@ -569,14 +569,14 @@ impl NativeObject for LoopRef {
 fn worker_and_signal_method(name: Sym) -> Option<(&'static str, NativeFn)> {
     name.with_str(|s| -> Option<(&'static str, NativeFn)> {
         Some(match s {
-        "run_in_executor" => ("run_in_executor", threads::loop_run_in_executor as NativeFn),
-        "getaddrinfo" => ("getaddrinfo", crate::modules::socket::loop_getaddrinfo),
-        "getnameinfo" => ("getnameinfo", crate::modules::socket::loop_getnameinfo),
-        "add_signal_handler" => ("add_signal_handler", signals::loop_add_signal_handler),
-        "remove_signal_handler" => ("remove_signal_handler", signals::loop_remove_signal_handler),
-        "call_soon_threadsafe" => ("call_soon_threadsafe", loop_call_soon),
-        _ => return None,
-    })
+            "run_in_executor" => ("run_in_executor", threads::loop_run_in_executor as NativeFn),
+            "getaddrinfo" => ("getaddrinfo", crate::modules::socket::loop_getaddrinfo),
+            "getnameinfo" => ("getnameinfo", crate::modules::socket::loop_getnameinfo),
+            "add_signal_handler" => ("add_signal_handler", signals::loop_add_signal_handler),
+            "remove_signal_handler" => ("remove_signal_handler", signals::loop_remove_signal_handler),
+            "call_soon_threadsafe" => ("call_soon_threadsafe", loop_call_soon),
+            _ => return None,
+        })
     })
 }
 

@@ -27,10 +27,19 @@ enum Phase {
     /// No timeout: `return await fut`.
     Delegate(SubAwait),
     /// `await waiter`, released by the timer or by `fut` finishing.
-    Waiting { fut: Rc<FutureObj>, waiter: Rc<FutureObj>, handle: Rc<Handle> },
+    Waiting {
+        fut: Rc<FutureObj>,
+        waiter: Rc<FutureObj>,
+        handle: Rc<Handle>,
+    },
     /// `await _cancel_and_wait(fut)`: `fut` was cancelled; `waiter` is released when it
     /// has finished. `handle` is the timer `finally` cancels (none for a timeout <= 0).
-    Cancelling { fut: Rc<FutureObj>, waiter: Rc<FutureObj>, handle: Option<Rc<Handle>>, then: Then },
+    Cancelling {
+        fut: Rc<FutureObj>,
+        waiter: Rc<FutureObj>,
+        handle: Option<Rc<Handle>>,
+        then: Then,
+    },
     Done,
 }
 

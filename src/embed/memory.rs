@@ -468,7 +468,9 @@ impl Walker {
                                 crate::asyncio::future::DoneCallback::Call(v) => self.enter(v),
                                 crate::asyncio::future::DoneCallback::Wakeup(t) => self.enter(&Value::Other(t.clone())),
                                 crate::asyncio::future::DoneCallback::Gather(g) => self.enter(&Value::Other(g.clone())),
-                                crate::asyncio::future::DoneCallback::Release(w) => self.enter(&Value::Other(w.clone())),
+                                crate::asyncio::future::DoneCallback::Release(w) => {
+                                    self.enter(&Value::Other(w.clone()))
+                                }
                             }
                         }
                     }
