@@ -314,6 +314,81 @@ fn unclosed_files_are_flushed_at_exit() {
     }
 }
 
+#[test]
+fn never_awaited_coroutines_warn_on_stderr() {
+    // Script coroutines and native ones (`asyncio.sleep()`, `lock.acquire()`, `q.get()`,
+    // ...) dropped before they started warn as CPython does, at the drop (so before the
+    // next statement's output), once per location; awaited, closed or task-driven ones
+    // do not. The marks go to stderr too, so the order is visible in one stream.
+    let tmp = TempDir::new();
+    tmp.file(
+        "coros.py",
+        "import asyncio, sys\n\
+         async def foo(): pass\n\
+         def mark(s): print(s, file=sys.stderr)\n\
+         async def main():\n\
+         \x20   asyncio.sleep(1)\n\
+         \x20   mark('A')\n\
+         \x20   lock = asyncio.Lock()\n\
+         \x20   lock.acquire()\n\
+         \x20   mark('B')\n\
+         \x20   q = asyncio.Queue()\n\
+         \x20   q.get()\n\
+         \x20   q.put(1)\n\
+         \x20   mark('C')\n\
+         \x20   for i in range(3):\n\
+         \x20       foo()\n\
+         \x20   mark('D')\n\
+         \x20   asyncio.Event().wait()\n\
+         \x20   asyncio.Semaphore().acquire()\n\
+         \x20   asyncio.Condition().wait()\n\
+         \x20   mark('E')\n\
+         \x20   s = asyncio.sleep(0); s.close(); del s\n\
+         \x20   a = lock.acquire(); a.close(); del a\n\
+         \x20   await asyncio.sleep(0)\n\
+         \x20   await lock.acquire()\n\
+         \x20   await asyncio.wait_for(q.put(2), 1)\n\
+         \x20   await asyncio.create_task(asyncio.sleep(0))\n\
+         \x20   print(type(asyncio.sleep(0)).__name__)\n\
+         \x20   mark('F')\n\
+         asyncio.run(main())\n",
+    );
+    let out = aio_in(&tmp.path, &["run", "coros.py"]);
+    assert_eq!(code(&out), Some(0), "{}", describe(&out));
+    assert_eq!(stdout(&out), "coroutine\n", "{}", describe(&out));
+    let err = stderr(&out);
+    let seen: Vec<String> = err
+        .lines()
+        .filter_map(|l| {
+            if l.len() == 1 {
+                return Some(l.to_string());
+            }
+            let rest = l.split_once(": RuntimeWarning: coroutine '")?.1;
+            Some(rest.strip_suffix("' was never awaited")?.to_string())
+        })
+        .collect();
+    let expected = [
+        "sleep",
+        "A",
+        "Lock.acquire",
+        "B",
+        "Queue.get",
+        "Queue.put",
+        "C",
+        "foo",
+        "D",
+        "Event.wait",
+        "Semaphore.acquire",
+        "Condition.wait",
+        "E",
+        "sleep",
+        "F",
+    ];
+    assert_eq!(seen, expected, "{}", describe(&out));
+    assert!(err.contains("coros.py:15: RuntimeWarning: coroutine 'foo' was never awaited\n  foo()\n"), "{err}");
+    assert_eq!(err.matches("Enable tracemalloc to get the object allocation traceback").count(), 9, "{err}");
+}
+
 /// Starts `aio run SCRIPT`, waits until it prints its first line (so it is running and its
 /// SIGINT handler is installed), sends it SIGINT with `kill -INT` as a terminal's Ctrl-C
 /// would, and returns how it ended and what it printed.

@@ -44,6 +44,14 @@ fn debug_from_env() -> bool {
 pub enum Callback {
     /// Call a script or native callable with arguments.
     Call(Value, Vec<Value>),
+    /// A done callback: call the callable with the future that finished.
+    Done(Value, Rc<FutureObj>),
+    /// `futures._set_result_unless_cancelled(fut, value)` (what `sleep()`'s timer does).
+    SetResult(Rc<FutureObj>, Value),
+    /// `gather()`'s done callback for a child that finished.
+    Gather(Rc<super::gather::Gather>, Rc<FutureObj>),
+    /// `_release_waiter(waiter)`: finish `waiter` with `None` unless it is done.
+    Release(Rc<FutureObj>),
     /// Run one step of a task, optionally throwing an exception into it.
     Step(Rc<FutureObj>, Option<Value>),
     /// Wake a task whose awaited future finished.
@@ -100,9 +108,26 @@ const MIN_SCHEDULED_TIMER_HANDLES: usize = 100;
 /// Linux): timers due before `now + CLOCK_RESOLUTION` run in this iteration.
 const CLOCK_RESOLUTION: f64 = 1e-9;
 
+/// An entry of the ready queue: a callback the loop scheduled for itself (a task step, a
+/// done callback, I/O readiness: nothing can cancel it, so it needs no handle), or one
+/// behind a `Handle` that `cancel()` may still stop.
+enum Slot {
+    Inline(Callback),
+    Handle(Rc<Handle>),
+}
+
+impl Slot {
+    fn live(&self) -> bool {
+        match self {
+            Slot::Inline(_) => true,
+            Slot::Handle(h) => !h.cancelled.get(),
+        }
+    }
+}
+
 /// An event loop.
 pub struct EventLoop {
-    ready: RefCell<VecDeque<Rc<Handle>>>,
+    ready: RefCell<VecDeque<Slot>>,
     timers: RefCell<TimerHeap>,
     /// Cancelled timers still in the heap (CPython's `_timer_cancelled_count`).
     timer_cancelled: Rc<Cell<usize>>,
@@ -165,7 +190,7 @@ impl EventLoop {
         self.start.elapsed().as_secs_f64()
     }
 
-    /// `loop.call_soon`.
+    /// `loop.call_soon`, for a callback a script may cancel: it gets a `Handle`.
     pub fn call_soon(&self, cb: Callback) -> Rc<Handle> {
         let h = Rc::new(Handle {
             callback: RefCell::new(Some(cb)),
@@ -174,8 +199,15 @@ impl EventLoop {
             when: None,
             timer_cancelled: None,
         });
-        self.ready.borrow_mut().push_back(h.clone());
+        self.ready.borrow_mut().push_back(Slot::Handle(h.clone()));
         h
+    }
+
+    /// `call_soon` for the loop's own callbacks, which nothing cancels (task steps and
+    /// wake-ups, done callbacks): the same place in the FIFO, without a handle.
+    #[inline]
+    pub fn schedule(&self, cb: Callback) {
+        self.ready.borrow_mut().push_back(Slot::Inline(cb));
     }
 
     /// `loop.call_at`.
@@ -256,7 +288,7 @@ impl EventLoop {
     /// nearest live timer, or `None` when nothing is scheduled. The REPL waits this long for
     /// typed input before running the loop again.
     pub fn next_wakeup(&self) -> Option<Duration> {
-        if self.ready.borrow().iter().any(|h| !h.cancelled.get()) {
+        if self.ready.borrow().iter().any(Slot::live) {
             return Some(Duration::ZERO);
         }
         let now = self.time();
@@ -321,7 +353,7 @@ impl EventLoop {
 
     /// True when a callback is ready or a timer is due.
     pub fn has_ready_work(&self) -> bool {
-        if self.ready.borrow().iter().any(|h| !h.cancelled.get()) {
+        if self.ready.borrow().iter().any(Slot::live) {
             return true;
         }
         let now = self.time();
@@ -356,25 +388,26 @@ impl EventLoop {
         }
         super::signals::run_pending(vm)?;
         // Due timers become ready in heap order.
-        let end_time = self.time() + CLOCK_RESOLUTION;
-        {
+        if !self.timers.borrow().is_empty() {
+            let end_time = self.time() + CLOCK_RESOLUTION;
             let mut timers = self.timers.borrow_mut();
             let mut ready = self.ready.borrow_mut();
             while timers.peek().is_some_and(|t| t.when < end_time) {
                 let t = timers.pop().expect("peeked");
                 t.handle.unschedule();
                 if !t.handle.cancelled.get() {
-                    ready.push_back(t.handle);
+                    ready.push_back(Slot::Handle(t.handle));
                 }
             }
         }
         let n = self.ready.borrow().len();
         for _ in 0..n {
-            let Some(h) = self.ready.borrow_mut().pop_front() else { break };
-            if h.cancelled.get() {
-                continue;
-            }
-            let cb = h.callback.borrow_mut().take();
+            let Some(slot) = self.ready.borrow_mut().pop_front() else { break };
+            let cb = match slot {
+                Slot::Inline(cb) => Some(cb),
+                Slot::Handle(h) if h.cancelled.get() => None,
+                Slot::Handle(h) => h.callback.borrow_mut().take(),
+            };
             if let Some(cb) = cb {
                 if self.debug.get() {
                     self.run_timed(vm, cb)?;
@@ -383,7 +416,9 @@ impl EventLoop {
                 }
             }
         }
-        vm.run_finalizers();
+        if crate::vm::gen::finalizers_pending() {
+            vm.run_finalizers();
+        }
         Ok(())
     }
 
@@ -463,14 +498,7 @@ impl EventLoop {
             if ev.is_read_closed() || ev.is_write_closed() || ev.is_error() {
                 r |= Ready::HUP;
             }
-            let cb = Callback::Io(h.clone(), Ready(r));
-            ready.push_back(Rc::new(Handle {
-                callback: RefCell::new(Some(cb)),
-                cancelled: Cell::new(false),
-                scheduled: Cell::new(false),
-                when: None,
-                timer_cancelled: None,
-            }));
+            ready.push_back(Slot::Inline(Callback::Io(h.clone(), Ready(r))));
         }
         drop(ready);
         vm.poll_limits()
@@ -484,7 +512,7 @@ impl EventLoop {
             _ => None,
         };
         let label = match &cb {
-            Callback::Call(f, _) => Some(super::future::callback_text(f)),
+            Callback::Call(f, _) | Callback::Done(f, _) => Some(super::future::callback_text(f)),
             _ => None,
         };
         let start = Instant::now();
@@ -505,6 +533,20 @@ impl EventLoop {
     fn run_callback(self: &Rc<Self>, vm: &mut Vm, cb: Callback) -> Res<()> {
         let r = match cb {
             Callback::Call(f, args) => vm.call(&f, args).map(|_| ()),
+            Callback::Done(f, fut) => vm.call(&f, vec![Value::Other(fut)]).map(|_| ()),
+            Callback::Gather(g, fut) => super::gather::done(vm, &g, &fut),
+            Callback::Release(waiter) => {
+                if !waiter.done() {
+                    waiter.set_result(Value::None)?;
+                }
+                Ok(())
+            }
+            Callback::SetResult(fut, v) => {
+                if !fut.done() {
+                    fut.set_result(v)?;
+                }
+                Ok(())
+            }
             Callback::Step(task, exc) => task_step(vm, self, &task, exc),
             Callback::Wakeup(task, fut) => task_wakeup(vm, self, &task, &fut),
             Callback::Io(h, ready) => h.io_ready(vm, ready),
@@ -665,7 +707,7 @@ impl EventLoop {
 
     /// Queues `cb` at the end of the ready queue (as `call_soon`, without a handle).
     pub fn call_soon_native(&self, f: impl FnOnce(&mut Vm) -> Res<()> + 'static) {
-        self.call_soon(Callback::Native(Box::new(f)));
+        self.schedule(Callback::Native(Box::new(f)));
     }
 }
 
@@ -759,6 +801,9 @@ impl EventLoop {
     /// Moves finished jobs and caught signals into the ready queue, in the order they arrived.
     fn take_outside_work(&self) {
         let in_flight = !self.outside.finishers.borrow().is_empty();
+        if !in_flight && self.outside.signals.borrow().is_empty() {
+            return;
+        }
         let done = match in_flight.then(|| self.outside.mailbox.done.lock()) {
             Some(Ok(mut d)) if !d.is_empty() => std::mem::take(&mut *d),
             _ => Vec::new(),
@@ -766,12 +811,12 @@ impl EventLoop {
         for (id, out) in done {
             let finish = self.outside.finishers.borrow_mut().remove(&id);
             if let Some(finish) = finish {
-                self.call_soon(Callback::Rust(Box::new(move |vm| finish(vm, out))));
+                self.schedule(Callback::Rust(Box::new(move |vm| finish(vm, out))));
             }
         }
         if !self.outside.signals.borrow().is_empty() {
             for (callback, args) in super::signals::caught(self) {
-                self.call_soon(Callback::Call(callback, args));
+                self.schedule(Callback::Call(callback, args));
             }
         }
     }

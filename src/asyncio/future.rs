@@ -34,7 +34,8 @@ pub enum Cancellation {
 pub struct TaskPart {
     /// The coroutine (or native awaitable) the task drives.
     pub coro: Value,
-    /// `get_name()`.
+    /// The name (a `str`), or the number `N` of a default name `Task-N` not yet spelled out;
+    /// `TaskPart::name` gives the `str`.
     pub name: RefCell<Value>,
     /// The future the task is waiting on.
     pub waiter: RefCell<Option<Rc<FutureObj>>>,
@@ -42,6 +43,31 @@ pub struct TaskPart {
     pub must_cancel: Cell<bool>,
     /// `cancelling()`.
     pub cancels: Cell<u32>,
+}
+
+/// A done callback: a script (or native) callable called with the future, or the wake-up
+/// of a task awaiting the future (CPython's `TaskWakeupMethWrapper`), which the loop runs
+/// without any call object.
+pub enum DoneCallback {
+    /// `callback(future)`.
+    Call(Value),
+    /// Resume this task with the future's outcome.
+    Wakeup(Rc<FutureObj>),
+    /// `gather()`'s `_done_callback` (see `gather.rs`).
+    Gather(Rc<super::gather::Gather>),
+    /// `functools.partial(_release_waiter, waiter)` (see `wait_for.rs`).
+    Release(Rc<FutureObj>),
+}
+
+impl TaskPart {
+    /// `get_name()`: the name as a `str` (a default `Task-N` is made on first use).
+    pub fn name(&self) -> Value {
+        let mut name = self.name.borrow_mut();
+        if let Value::Int(n) = &*name {
+            *name = Value::string(format!("Task-{n}"));
+        }
+        name.clone()
+    }
 }
 
 /// `asyncio.Future` and `asyncio.Task`.
@@ -55,7 +81,7 @@ pub struct FutureObj {
     /// The exception once finished with one (`None` otherwise).
     pub exception: RefCell<Value>,
     /// Done callbacks, in the order added.
-    pub callbacks: RefCell<Vec<Value>>,
+    pub callbacks: RefCell<Vec<DoneCallback>>,
     /// The `cancel()` message or the `CancelledError` a task ended with.
     pub cancel: RefCell<Cancellation>,
     /// True once `result()`/`exception()` saw the exception.
@@ -94,11 +120,20 @@ impl FutureObj {
     pub fn done(&self) -> bool {
         self.state.get() != State::Pending
     }
+    /// Adds a done callback (`add_done_callback` on a pending future).
+    pub fn add_callback(&self, cb: Value) {
+        self.callbacks.borrow_mut().push(DoneCallback::Call(cb));
+    }
     /// Schedules every done callback with this future as its argument.
     fn schedule_callbacks(self: &Rc<Self>) {
         let cbs = std::mem::take(&mut *self.callbacks.borrow_mut());
         for cb in cbs {
-            self.lp.call_soon(Callback::Call(cb, vec![Value::Other(self.clone())]));
+            self.lp.schedule(match cb {
+                DoneCallback::Call(f) => Callback::Done(f, self.clone()),
+                DoneCallback::Wakeup(task) => Callback::Wakeup(task, self.clone()),
+                DoneCallback::Gather(g) => Callback::Gather(g, self.clone()),
+                DoneCallback::Release(w) => Callback::Release(w),
+            });
         }
     }
     /// `set_result`.
@@ -229,7 +264,7 @@ impl FutureObj {
             .to_string(),
         );
         if let Some(t) = &self.task {
-            let name = match &*t.name.borrow() {
+            let name = match &t.name() {
                 Value::Str(s) => s.as_str().to_string(),
                 _ => "Task".into(),
             };
@@ -241,7 +276,15 @@ impl FutureObj {
         }
         if self.state.get() == State::Pending {
             let cbs = self.callbacks.borrow();
-            let texts: Vec<String> = cbs.iter().map(callback_text).collect();
+            let texts: Vec<String> = cbs
+                .iter()
+                .map(|cb| match cb {
+                    DoneCallback::Call(f) => callback_text(f),
+                    DoneCallback::Wakeup(_) => "<TaskWakeupMethWrapper>()".into(),
+                    DoneCallback::Gather(_) => "gather.<locals>._done_callback()".into(),
+                    DoneCallback::Release(_) => "_release_waiter()".into(),
+                })
+                .collect();
             match texts.len() {
                 0 => {}
                 1 | 2 => info.push(format!("cb=[{}]", texts.join(", "))),
@@ -365,6 +408,10 @@ impl NativeObject for FutureObj {
     fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
         future_attr(vm, this, name, self.task.is_some())
     }
+    fn await_iter(&self, _this: &Value) -> Option<Value> {
+        let fut = self.me.upgrade()?;
+        Some(Value::Other(Rc::new(FutureIter { fut, yielded: Cell::new(false) })))
+    }
     fn repr(&self) -> String {
         // Without the VM, results and exceptions are left out; `__repr__` gives them.
         format!("<{} {}>", self.type_name(), self.repr_info(None).join(" "))
@@ -383,7 +430,15 @@ impl NativeObject for FutureObj {
     fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
         visit.cell(&self.result);
         visit.cell(&self.exception);
-        visit.values(&self.callbacks);
+        match self.callbacks.try_borrow() {
+            Ok(cbs) => cbs.iter().for_each(|cb| match cb {
+                DoneCallback::Call(f) => visit.value(f),
+                DoneCallback::Wakeup(t) => visit.rc(t),
+                DoneCallback::Gather(g) => visit.rc(g),
+                DoneCallback::Release(w) => visit.rc(w),
+            }),
+            Err(_) => visit.fail(),
+        }
         match self.cancel.try_borrow() {
             Ok(c) => match &*c {
                 Cancellation::Msg(v) => visit.value(v),
@@ -469,9 +524,10 @@ fn fut_add_done_callback(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     crate::builtins::take_kw(a, "context");
     let cb = a.pos.get(1).cloned().unwrap_or(Value::None);
     if f.done() {
-        f.lp.call_soon(Callback::Call(cb, vec![a.pos[0].clone()]));
+        let lp = f.lp.clone();
+        lp.schedule(Callback::Done(cb, f));
     } else {
-        f.callbacks.borrow_mut().push(cb);
+        f.add_callback(cb);
     }
     Ok(Value::None)
 }
@@ -482,12 +538,19 @@ fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let mut kept = Vec::new();
     let mut removed = 0;
     for c in old {
-        if vm.eq(&c, &cb)? {
+        let same = match &c {
+            DoneCallback::Call(v) => vm.eq(v, &cb)?,
+            DoneCallback::Wakeup(_) | DoneCallback::Gather(_) | DoneCallback::Release(_) => false,
+        };
+        if same {
             removed += 1;
         } else {
             kept.push(c);
         }
     }
+    // Callbacks added meanwhile (by an `__eq__`) stay after the kept ones.
+    let added = std::mem::take(&mut *f.callbacks.borrow_mut());
+    kept.extend(added);
     *f.callbacks.borrow_mut() = kept;
     Ok(Value::Int(removed))
 }
@@ -501,7 +564,7 @@ fn fut_get_loop(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 fn task_get_name(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    Ok(f.task.as_ref().map(|t| t.name.borrow().clone()).unwrap_or(Value::None))
+    Ok(f.task.as_ref().map(|t| t.name()).unwrap_or(Value::None))
 }
 fn task_set_name(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
@@ -545,36 +608,65 @@ fn fut_make_cancelled_error(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::Instance(vm.materialize(e)))
 }
 
+/// The methods futures and tasks share.
+const COMMON_METHODS: [(&str, NativeFn); 14] = [
+    ("_cancel_message", fut_cancel_message),
+    ("_cancel_requested", fut_cancel_requested),
+    ("_make_cancelled_error", fut_make_cancelled_error),
+    ("done", fut_done),
+    ("cancelled", fut_cancelled),
+    ("result", fut_result),
+    ("exception", fut_exception),
+    ("cancel", fut_cancel),
+    ("add_done_callback", fut_add_done_callback),
+    ("remove_done_callback", fut_remove_done_callback),
+    ("__await__", fut_await),
+    ("__iter__", fut_await),
+    ("get_loop", fut_get_loop),
+    ("__repr__", fut_repr),
+];
+
+thread_local! {
+    static FUTURE_METHODS: super::Methods = super::Methods::new(
+        &[&COMMON_METHODS[..], &[("set_result", fut_set_result as NativeFn), ("set_exception", fut_set_exception)]]
+            .concat(),
+    );
+    static TASK_METHODS: super::Methods = super::Methods::new(
+        &[
+            &COMMON_METHODS[..],
+            &[
+                ("set_result", task_set_result as NativeFn),
+                ("set_exception", task_set_exception),
+                ("get_name", task_get_name),
+                ("set_name", task_set_name),
+                ("get_coro", task_get_coro),
+                ("cancelling", task_cancelling),
+                ("uncancel", task_uncancel),
+            ],
+        ]
+        .concat(),
+    );
+}
+
 fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Option<Value>> {
-    let _ = vm;
-    let s = name.to_string_owned();
-    let data = |f: &dyn Fn(&FutureObj) -> Value| Ok(future_of(this).map(|fut| f(&fut)));
-    let f: (&'static str, NativeFn) = match s.as_str() {
-        "_cancel_message" => return data(&|f| f.cancel_message()),
-        "_cancel_requested" => return data(&|f| Value::Bool(f.cancel_requested.get())),
-        "_make_cancelled_error" => ("_make_cancelled_error", fut_make_cancelled_error),
-        "done" => ("done", fut_done),
-        "cancelled" => ("cancelled", fut_cancelled),
-        "result" => ("result", fut_result),
-        "exception" => ("exception", fut_exception),
-        "set_result" if !is_task => ("set_result", fut_set_result),
-        "set_exception" if !is_task => ("set_exception", fut_set_exception),
-        "set_result" => ("set_result", task_set_result),
-        "set_exception" => ("set_exception", task_set_exception),
-        "cancel" => ("cancel", fut_cancel),
-        "add_done_callback" => ("add_done_callback", fut_add_done_callback),
-        "remove_done_callback" => ("remove_done_callback", fut_remove_done_callback),
-        "__await__" | "__iter__" => ("__await__", fut_await),
-        "get_loop" => ("get_loop", fut_get_loop),
-        "__repr__" => ("__repr__", fut_repr),
-        "get_name" if is_task => ("get_name", task_get_name),
-        "set_name" if is_task => ("set_name", task_set_name),
-        "get_coro" if is_task => ("get_coro", task_get_coro),
-        "cancelling" if is_task => ("cancelling", task_cancelling),
-        "uncancel" if is_task => ("uncancel", task_uncancel),
-        _ => return Ok(None),
-    };
-    Ok(Some(crate::builtins::bound_native(this.clone(), f.0, f.1)))
+    let f = if is_task { TASK_METHODS.with(|m| m.get(name)) } else { FUTURE_METHODS.with(|m| m.get(name)) };
+    let Some(f) = f else { return Ok(None) };
+    if f.0.starts_with("_cancel_") {
+        // Data attributes, not methods.
+        let mut a = Args { pos: smallvec::smallvec![this.clone()], kw: Vec::new() };
+        return (f.1)(vm, &mut a).map(Some);
+    }
+    // `__iter__` is `__await__` under another name.
+    let shown = if f.0 == "__iter__" { "__await__" } else { f.0 };
+    Ok(Some(crate::builtins::bound_native(this.clone(), shown, f.1)))
+}
+
+fn fut_cancel_message(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    Ok(this_future(a)?.cancel_message())
+}
+
+fn fut_cancel_requested(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    Ok(Value::Bool(this_future(a)?.cancel_requested.get()))
 }
 
 /// The iterator `await fut` drives: yields the future while it is pending, then returns
@@ -601,8 +693,8 @@ impl NativeObject for FutureIter {
     fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
         Some(vm.exc_from_value(exc).and_then(Err))
     }
-    fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        if name.to_string_owned() == "__next__" {
+    fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        if name == vm.syms.next {
             return Ok(Some(crate::builtins::bound_native(this.clone(), "__next__", iter_next)));
         }
         Ok(None)
@@ -675,11 +767,11 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                 if Rc::ptr_eq(&f, task) {
                     let e = Exc::runtime_error(format!("Task cannot await on itself: {}", task.repr()));
                     let ev = Value::Instance(vm.materialize(e));
-                    lp.call_soon(Callback::Step(task.clone(), Some(ev)));
+                    lp.schedule(Callback::Step(task.clone(), Some(ev)));
                 } else if f.done() {
-                    lp.call_soon(Callback::Wakeup(task.clone(), f));
+                    lp.schedule(Callback::Wakeup(task.clone(), f));
                 } else {
-                    f.callbacks.borrow_mut().push(wakeup_callback(task, &f));
+                    f.callbacks.borrow_mut().push(DoneCallback::Wakeup(task.clone()));
                     *t.waiter.borrow_mut() = Some(f.clone());
                     if t.must_cancel.get() {
                         let msg = task.cancel_message();
@@ -690,13 +782,13 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                 }
             }
             None if y.is_none() => {
-                lp.call_soon(Callback::Step(task.clone(), None));
+                lp.schedule(Callback::Step(task.clone(), None));
             }
             None => {
                 let r = vm.repr(&y)?;
                 let e = Exc::runtime_error(format!("Task got bad yield: {r}"));
                 let ev = Value::Instance(vm.materialize(e));
-                lp.call_soon(Callback::Step(task.clone(), Some(ev)));
+                lp.schedule(Callback::Step(task.clone(), Some(ev)));
             }
         },
         Err(e) => {
@@ -717,32 +809,6 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
         }
     }
     Ok(())
-}
-
-/// The done callback a task leaves on the future it awaits.
-fn wakeup_callback(task: &Rc<FutureObj>, _f: &Rc<FutureObj>) -> Value {
-    crate::builtins::bound_native(Value::Other(Rc::new(TaskRef(task.clone()))), "__wakeup", wakeup_native)
-}
-
-struct TaskRef(Rc<FutureObj>);
-
-impl NativeObject for TaskRef {
-    fn type_name(&self) -> &'static str {
-        "Task"
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-}
-
-fn wakeup_native(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let Some(Value::Other(o)) = a.pos.first() else { return Ok(Value::None) };
-    let Some(t) = o.as_any().downcast_ref::<TaskRef>() else { return Ok(Value::None) };
-    let task = t.0.clone();
-    let Some(fut) = a.pos.get(1).and_then(future_of) else { return Ok(Value::None) };
-    let lp = task.lp.clone();
-    task_wakeup(vm, &lp, &task, &fut)?;
-    Ok(Value::None)
 }
 
 /// Resumes a task after the future it awaited finished.

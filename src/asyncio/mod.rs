@@ -6,6 +6,7 @@
 
 pub mod event_loop;
 pub mod future;
+pub mod gather;
 pub mod native_coro;
 pub mod net;
 pub mod queues;
@@ -13,6 +14,7 @@ pub mod signals;
 pub mod sync;
 pub mod threads;
 pub mod timer_heap;
+pub mod wait_for;
 
 use crate::builtins::{bound_native, check_args, take_kw};
 use crate::vm::gen::{GenKind, GenResult};
@@ -83,51 +85,49 @@ fn this_loop(a: &Args) -> Res<Rc<EventLoop>> {
 }
 
 fn handle_value(h: Rc<Handle>) -> Value {
-    Value::Other(Rc::new(HandleRef(h)))
+    Value::Other(h)
 }
 
-/// `asyncio.Handle` / `asyncio.TimerHandle`.
-pub struct HandleRef(pub Rc<Handle>);
+fn this_handle(a: &Args) -> Option<&Handle> {
+    match a.pos.first() {
+        Some(Value::Other(o)) => o.as_any().downcast_ref::<Handle>(),
+        _ => None,
+    }
+}
 
 fn handle_cancel(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    if let Some(Value::Other(o)) = a.pos.first() {
-        if let Some(h) = o.as_any().downcast_ref::<HandleRef>() {
-            h.0.cancel();
-        }
+    if let Some(h) = this_handle(a) {
+        h.cancel();
     }
     Ok(Value::None)
 }
 fn handle_cancelled(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    if let Some(Value::Other(o)) = a.pos.first() {
-        if let Some(h) = o.as_any().downcast_ref::<HandleRef>() {
-            return Ok(Value::Bool(h.0.cancelled.get()));
-        }
-    }
-    Ok(Value::Bool(false))
+    Ok(Value::Bool(this_handle(a).is_some_and(|h| h.cancelled.get())))
 }
 fn handle_when(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    if let Some(Value::Other(o)) = a.pos.first() {
-        if let Some(h) = o.as_any().downcast_ref::<HandleRef>() {
-            return Ok(h.0.when.map(Value::Float).unwrap_or(Value::None));
-        }
-    }
-    Ok(Value::None)
+    Ok(this_handle(a).and_then(|h| h.when).map(Value::Float).unwrap_or(Value::None))
 }
 
-impl NativeObject for HandleRef {
+/// `asyncio.Handle` / `asyncio.TimerHandle`: the loop's handle itself is the script object.
+impl NativeObject for Handle {
     fn type_name(&self) -> &'static str {
-        if self.0.when.is_some() {
+        if self.when.is_some() {
             "TimerHandle"
         } else {
             "Handle"
         }
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        let f: (&'static str, NativeFn) = match name.to_string_owned().as_str() {
-            "cancel" => ("cancel", handle_cancel),
-            "cancelled" => ("cancelled", handle_cancelled),
-            "when" => ("when", handle_when),
-            _ => return Ok(None),
+        let f: (&'static str, NativeFn) = match name.with_str(|s| -> Option<(&'static str, NativeFn)> {
+            Some(match s {
+                "cancel" => ("cancel", handle_cancel),
+                "cancelled" => ("cancelled", handle_cancelled),
+                "when" => ("when", handle_when),
+                _ => return None,
+            })
+        }) {
+            Some(f) => f,
+            None => return Ok(None),
         };
         Ok(Some(bound_native(this.clone(), f.0, f.1)))
     }
@@ -213,7 +213,8 @@ fn spawn_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Value>)
     vm.check_task_cap(lp)?;
     let name = match name {
         Some(n) if !n.is_none() => Value::string(vm.str_of(&n)?),
-        _ => next_task_name(),
+        // The default name `Task-N`, spelled out only when asked for (see `TaskPart::name`).
+        _ => Value::Int(next_task_number() as i64),
     };
     let task = FutureObj::new(
         lp,
@@ -233,7 +234,7 @@ fn spawn_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Value>)
         }
         tasks.push(Rc::downgrade(&task));
     }
-    lp.call_soon(Callback::Step(task.clone(), None));
+    lp.schedule(Callback::Step(task.clone(), None));
     Ok(task)
 }
 
@@ -245,12 +246,15 @@ thread_local! {
 /// `_task_name_counter`); also used where CPython creates a task that aio
 /// does not need (an address lookup), so later task names stay the same as CPython's.
 pub(crate) fn next_task_name() -> Value {
-    let n = TASK_COUNTER.with(|c| {
+    Value::string(format!("Task-{}", next_task_number()))
+}
+
+fn next_task_number() -> u64 {
+    TASK_COUNTER.with(|c| {
         let v = c.get();
         c.set(v + 1);
         v
-    });
-    Value::string(format!("Task-{n}"))
+    })
 }
 
 /// `loop.run_until_complete(aw)`.
@@ -270,7 +274,7 @@ pub fn run_until_complete(vm: &mut Vm, lp: &Rc<EventLoop>, aw: Value) -> Res<Val
     if fut.done() {
         return fut.get_result(vm);
     }
-    fut.callbacks.borrow_mut().push(stopper);
+    fut.add_callback(stopper);
     lp.run_forever(vm)?;
     if !fut.done() {
         return Err(Exc::runtime_error("Event loop stopped before Future completed."));
@@ -304,8 +308,10 @@ fn loop_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 /// variants, checked as CPython's signatures do: `fixed` positional parameters before
 /// `*args` (named in `params` for the "missing" message), only `context` as a keyword.
 fn call_args(a: &mut Args, method: &str, params: &[&str]) -> Res<()> {
-    take_kw(a, "context");
-    crate::builtins::no_more_kw(&format!("BaseEventLoop.{method}"), a)?;
+    if !a.kw.is_empty() {
+        take_kw(a, "context");
+        crate::builtins::no_more_kw(&format!("BaseEventLoop.{method}"), a)?;
+    }
     let given = a.pos.len().saturating_sub(1);
     if given < params.len() {
         let missing = &params[given..];
@@ -366,7 +372,12 @@ fn loop_call_later(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if delay.is_none() {
         return Err(Exc::type_error("delay must not be None"));
     }
-    let when = vm.binary_op(crate::ast::BinOp::Add, Value::Float(lp.time()), delay)?;
+    let now = lp.time();
+    let when = match delay {
+        Value::Float(d) => Value::Float(now + d),
+        Value::Int(d) => Value::Float(now + d as f64),
+        _ => vm.binary_op(crate::ast::BinOp::Add, Value::Float(now), delay)?,
+    };
     schedule_at(vm, &lp, when, a)
 }
 fn loop_call_at(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -385,7 +396,10 @@ fn schedule_at(vm: &mut Vm, lp: &EventLoop, when: Value, a: &Args) -> Res<Value>
     }
     let f = a.pos[2].clone();
     check_callback(vm, lp, &f, "call_at")?;
-    let when = vm.to_float(&when)?;
+    let when = match when {
+        Value::Float(w) => w,
+        _ => vm.to_float(&when)?,
+    };
     let args = a.pos[3..].to_vec();
     Ok(handle_value(lp.call_at(when, Callback::Call(f, args))))
 }
@@ -455,16 +469,72 @@ impl NativeObject for LoopShutdown {
             "__await__" | "__iter__" => {
                 Ok(Some(bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone()))))
             }
-            "close" => Ok(Some(bound_native(this.clone(), "close", |_vm, _a| Ok(Value::None)))),
+            "close" => Ok(Some(bound_native(this.clone(), "close", |_vm, a| {
+                if let Some(Value::Other(o)) = a.pos.first() {
+                    if let Some(s) = o.as_any().downcast_ref::<LoopShutdown>() {
+                        s.state.set(1);
+                    }
+                }
+                Ok(Value::None)
+            }))),
             _ => Ok(None),
         }
     }
     fn repr(&self) -> String {
-        format!("<coroutine object BaseEventLoop.{}>", self.name)
+        format!("<coroutine object BaseEventLoop.{} at 0x{:x}>", self.name, self as *const Self as *const u8 as usize)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+}
+
+impl Drop for LoopShutdown {
+    /// Dropped before it started: CPython's coroutine warns.
+    fn drop(&mut self) {
+        if self.state.get() == 0 {
+            crate::vm::gen::warn_never_awaited(match self.name {
+                "shutdown_asyncgens" => "BaseEventLoop.shutdown_asyncgens",
+                _ => "BaseEventLoop.shutdown_default_executor",
+            });
+        }
+    }
+}
+
+/// The native methods of a native object, by interned name: `get_attr` finds one with a
+/// hash lookup on the symbol instead of comparing its text with every name.
+pub(crate) struct Methods(rustc_hash::FxHashMap<Sym, (&'static str, NativeFn)>);
+
+impl Methods {
+    /// The table of `list`.
+    pub(crate) fn new(list: &[(&'static str, NativeFn)]) -> Methods {
+        Methods(list.iter().map(|&(n, f)| (Sym::new(n), (n, f))).collect())
+    }
+    /// The method called `name`.
+    #[inline]
+    pub(crate) fn get(&self, name: Sym) -> Option<(&'static str, NativeFn)> {
+        self.0.get(&name).copied()
+    }
+}
+
+thread_local! {
+    static LOOP_METHODS: Methods = Methods::new(&[
+        ("stop", loop_stop),
+        ("time", loop_time),
+        ("is_running", loop_is_running),
+        ("is_closed", loop_is_closed),
+        ("close", loop_close),
+        ("call_soon", loop_call_soon),
+        ("call_later", loop_call_later),
+        ("call_at", loop_call_at),
+        ("create_future", loop_create_future),
+        ("create_task", loop_create_task),
+        ("run_until_complete", loop_run_until_complete),
+        ("run_forever", loop_run_forever),
+        ("set_debug", loop_set_debug),
+        ("get_debug", loop_get_debug),
+        ("shutdown_asyncgens", loop_shutdown_asyncgens),
+        ("shutdown_default_executor", loop_shutdown_default_executor),
+    ]);
 }
 
 impl NativeObject for LoopRef {
@@ -472,29 +542,12 @@ impl NativeObject for LoopRef {
         "_UnixSelectorEventLoop"
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        let f: (&'static str, NativeFn) = match name.to_string_owned().as_str() {
-            "stop" => ("stop", loop_stop),
-            "time" => ("time", loop_time),
-            "is_running" => ("is_running", loop_is_running),
-            "is_closed" => ("is_closed", loop_is_closed),
-            "close" => ("close", loop_close),
-            "call_soon" => ("call_soon", loop_call_soon),
-            "call_later" => ("call_later", loop_call_later),
-            "call_at" => ("call_at", loop_call_at),
-            "create_future" => ("create_future", loop_create_future),
-            "create_task" => ("create_task", loop_create_task),
-            "run_until_complete" => ("run_until_complete", loop_run_until_complete),
-            "run_forever" => ("run_forever", loop_run_forever),
-            "set_debug" => ("set_debug", loop_set_debug),
-            "get_debug" => ("get_debug", loop_get_debug),
-            "shutdown_asyncgens" => ("shutdown_asyncgens", loop_shutdown_asyncgens),
-            "shutdown_default_executor" => ("shutdown_default_executor", loop_shutdown_default_executor),
-            _ => {
-                if let Some(m) = net::loop_method(this, name) {
-                    return Ok(Some(m));
-                }
-                return Ok(worker_and_signal_method(name).map(|(n, f)| bound_native(this.clone(), n, f)));
+        let f = LOOP_METHODS.with(|m| m.get(name));
+        let Some(f) = f else {
+            if let Some(m) = net::loop_method(this, name) {
+                return Ok(Some(m));
             }
+            return Ok(worker_and_signal_method(name).map(|(n, f)| bound_native(this.clone(), n, f)));
         };
         Ok(Some(bound_native(this.clone(), f.0, f.1)))
     }
@@ -514,14 +567,16 @@ impl NativeObject for LoopRef {
 /// The loop methods of worker threads, name resolution and signals (`threads.rs`,
 /// `signals.rs`, `modules/socket.rs`).
 fn worker_and_signal_method(name: Sym) -> Option<(&'static str, NativeFn)> {
-    Some(match name.to_string_owned().as_str() {
-        "run_in_executor" => ("run_in_executor", threads::loop_run_in_executor),
-        "getaddrinfo" => ("getaddrinfo", crate::modules::socket::loop_getaddrinfo),
-        "getnameinfo" => ("getnameinfo", crate::modules::socket::loop_getnameinfo),
-        "add_signal_handler" => ("add_signal_handler", signals::loop_add_signal_handler),
-        "remove_signal_handler" => ("remove_signal_handler", signals::loop_remove_signal_handler),
-        "call_soon_threadsafe" => ("call_soon_threadsafe", loop_call_soon),
-        _ => return None,
+    name.with_str(|s| -> Option<(&'static str, NativeFn)> {
+        Some(match s {
+            "run_in_executor" => ("run_in_executor", threads::loop_run_in_executor as NativeFn),
+            "getaddrinfo" => ("getaddrinfo", crate::modules::socket::loop_getaddrinfo),
+            "getnameinfo" => ("getnameinfo", crate::modules::socket::loop_getnameinfo),
+            "add_signal_handler" => ("add_signal_handler", signals::loop_add_signal_handler),
+            "remove_signal_handler" => ("remove_signal_handler", signals::loop_remove_signal_handler),
+            "call_soon_threadsafe" => ("call_soon_threadsafe", loop_call_soon),
+            _ => return None,
+        })
     })
 }
 
@@ -553,9 +608,7 @@ impl NativeObject for Sleep {
                         return Some(Err(Exc::runtime_error("no running event loop")));
                     };
                     let fut = FutureObj::new(&lp, None);
-                    let setter =
-                        bound_native(future_value(&fut), "_set_result_unless_cancelled", set_result_unless_cancelled);
-                    let h = lp.call_at(lp.time() + self.delay, Callback::Call(setter, vec![self.result.clone()]));
+                    let h = lp.call_at(lp.time() + self.delay, Callback::SetResult(fut.clone(), self.result.clone()));
                     *self.handle.borrow_mut() = Some(h);
                     *self.fut.borrow_mut() = Some(fut.clone());
                     self.state.set(1);
@@ -578,10 +631,7 @@ impl NativeObject for Sleep {
         })
     }
     fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
-        self.state.set(3);
-        if let Some(h) = self.handle.borrow_mut().take() {
-            h.cancel();
-        }
+        self.finish();
         Some(vm.exc_from_value(exc).and_then(Err))
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
@@ -589,22 +639,41 @@ impl NativeObject for Sleep {
             "__await__" | "__iter__" => {
                 Ok(Some(bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone()))))
             }
-            "close" => Ok(Some(bound_native(this.clone(), "close", |_vm, _a| Ok(Value::None)))),
+            "close" => Ok(Some(bound_native(this.clone(), "close", sleep_close))),
             _ => Ok(None),
         }
     }
     fn repr(&self) -> String {
-        "<coroutine object sleep>".into()
+        format!("<coroutine object sleep at 0x{:x}>", self as *const Self as *const u8 as usize)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
 }
 
-fn set_result_unless_cancelled(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    if let Some(f) = a.pos.first().and_then(future_of) {
-        if !f.done() {
-            f.set_result(a.pos.get(1).cloned().unwrap_or(Value::None))?;
+impl Sleep {
+    /// Ends the coroutine where it stands (a `throw` or `close`): its timer is cancelled.
+    fn finish(&self) {
+        self.state.set(3);
+        if let Some(h) = self.handle.borrow_mut().take() {
+            h.cancel();
+        }
+    }
+}
+
+impl Drop for Sleep {
+    /// A `sleep()` dropped before it started warns, as CPython's coroutine does.
+    fn drop(&mut self) {
+        if self.state.get() == 0 {
+            crate::vm::gen::warn_never_awaited("sleep");
+        }
+    }
+}
+
+fn sleep_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    if let Some(Value::Other(o)) = a.pos.first() {
+        if let Some(s) = o.as_any().downcast_ref::<Sleep>() {
+            s.finish();
         }
     }
     Ok(Value::None)
@@ -613,7 +682,14 @@ fn set_result_unless_cancelled(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let result = take_kw(a, "result").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::None);
     check_args("sleep", a, 1, 2)?;
-    let delay = vm.to_float(&a.pos[0].clone())?;
+    let delay = match &a.pos[0] {
+        Value::Float(f) => *f,
+        Value::Int(i) => *i as f64,
+        other => {
+            let other = other.clone();
+            vm.to_float(&other)?
+        }
+    };
     Ok(Value::Other(Rc::new(Sleep {
         delay,
         result,
@@ -921,6 +997,8 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
         "_asyncio",
         &[
             ("sleep", sleep),
+            ("gather", gather::gather),
+            ("wait_for", wait_for::wait_for),
             ("run", run),
             ("get_running_loop", get_running_loop),
             ("get_event_loop", get_event_loop),
@@ -959,6 +1037,9 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
         m.set(Sym::new(name), Value::Class(c));
     }
     m.set(Sym::new("TimeoutError"), Value::Class(vm.exc_class(ExcKind::TimeoutError).clone()));
+    // Native coroutines (`sleep()`, `lock.acquire()`, ...) are of type `coroutine`.
+    let coroutine = vm.type_class(crate::vm::TypeId::Coroutine).clone();
+    vm.other_classes.borrow_mut().insert("coroutine", coroutine);
     net::install(vm, &m);
     sync::register(vm, &m);
     queues::register(vm, &m);

@@ -34,8 +34,8 @@ pub trait Machine: 'static {
     /// Runs until the next suspension (`Yield`, normally a waiter future) or the end
     /// (`Return`, or an error).
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult>;
-    /// Called once the coroutine has finished: a pooled machine drops what it holds, so an
-    /// idle coroutine in a [`Pool`] keeps nothing alive.
+    /// Called once the coroutine has finished: the machine drops what it holds, so a
+    /// finished coroutine object a script keeps keeps nothing else alive.
     fn finish(&mut self) {}
 }
 
@@ -135,6 +135,15 @@ impl<M: Machine> Coro<M> {
     }
 }
 
+impl<M: Machine> Drop for Coro<M> {
+    /// A coroutine dropped before it started warns, as CPython's do.
+    fn drop(&mut self) {
+        if self.state.get() == CoroState::Created {
+            crate::vm::gen::warn_never_awaited(self.qualname.get());
+        }
+    }
+}
+
 fn this_coro(a: &Args) -> Res<Rc<dyn NativeObject>> {
     match a.pos.first() {
         Some(Value::Other(o)) => Ok(o.clone()),
@@ -219,39 +228,6 @@ impl<M: Machine> NativeObject for Coro<M> {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
-    }
-}
-
-/// How many idle coroutine objects of one kind a [`Pool`] keeps.
-const POOL_SIZE: usize = 4;
-
-/// A few coroutine objects of one kind, reused once nothing else refers to them (as
-/// CPython keeps free lists), so that `await queue.get()` allocates nothing in the steady
-/// state. Idle ones hold nothing (see [`Machine::finish`]).
-pub struct Pool<M: Machine>(RefCell<Vec<Rc<Coro<M>>>>);
-
-impl<M: Machine> Pool<M> {
-    /// An empty pool (for a `thread_local!`).
-    pub const fn new() -> Pool<M> {
-        Pool(RefCell::new(Vec::new()))
-    }
-
-    /// A not yet started coroutine running `machine`: an idle pooled object, else a new one.
-    #[inline]
-    pub fn coro(&self, qualname: &'static str, machine: M) -> Value {
-        let mut pool = self.0.borrow_mut();
-        if let Some(c) = pool.iter().find(|c| Rc::strong_count(c) == 1) {
-            // Only the pool refers to it: nobody can observe the reuse.
-            *c.machine.borrow_mut() = machine;
-            c.state.set(CoroState::Created);
-            c.qualname.set(qualname);
-            return Value::Other(c.clone());
-        }
-        let c = Rc::new(Coro::new(qualname, machine));
-        if pool.len() < POOL_SIZE {
-            pool.push(c.clone());
-        }
-        Value::Other(c)
     }
 }
 

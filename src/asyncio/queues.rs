@@ -11,7 +11,7 @@
 use super::future::FutureObj;
 use super::native_coro::{
     awaited_result, call_method, cancelled, method_is, native_class, no_args, private_attr, receiver, remove_waiter,
-    set_state, yield_future, Coro, LoopBinding, Machine, Pool, Resume, Waiters,
+    set_state, yield_future, Coro, LoopBinding, Machine, Resume, Waiters,
 };
 use super::sync::{EventState, EventWait};
 use crate::builtins::take_kw;
@@ -515,11 +515,6 @@ impl Machine for QueueGet {
     }
 }
 
-thread_local! {
-    static PUTS: Pool<QueuePut> = const { Pool::new() };
-    static GETS: Pool<QueueGet> = const { Pool::new() };
-}
-
 /// `Queue.join()`.
 pub struct QueueJoin {
     q: Rc<QueueState>,
@@ -644,13 +639,13 @@ fn q_put(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let item =
         if a.pos.len() == 2 && a.kw.is_empty() { std::mem::take(&mut a.pos[1]) } else { item_arg(a, "Queue.put")? };
     let m = QueuePut { q: Some(q), this: std::mem::take(&mut a.pos[0]), item, fut: None };
-    Ok(PUTS.with(|p| p.coro("Queue.put", m)))
+    Ok(Coro::value("Queue.put", m))
 }
 fn q_get(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let q = state(vm, a)?;
     no_args("Queue.get", a, 1)?;
     let m = QueueGet { q: Some(q), this: std::mem::take(&mut a.pos[0]), fut: None };
-    Ok(GETS.with(|p| p.coro("Queue.get", m)))
+    Ok(Coro::value("Queue.get", m))
 }
 fn q_put_nowait(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let q = state(vm, a)?;

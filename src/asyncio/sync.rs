@@ -10,7 +10,7 @@
 use super::future::FutureObj;
 use super::native_coro::{
     awaited_result, bare_instance, call_method, cancelled, method_is, native_class, no_args, primitive_repr,
-    private_attr, receiver, remove_waiter, set_state, state_of, yield_future, Coro, LoopBinding, Machine, Pool, Resume,
+    private_attr, receiver, remove_waiter, set_state, state_of, yield_future, Coro, LoopBinding, Machine, Resume,
     SubAwait, Waiters,
 };
 use crate::builtins::take_kw;
@@ -37,14 +37,6 @@ fn class_of(pick: fn(&Classes) -> &Rc<Class>) -> Res<Rc<Class>> {
     CLASSES
         .with(|c| c.borrow().as_ref().map(|c| pick(c).clone()))
         .ok_or_else(|| Exc::runtime_error("asyncio is not initialised"))
-}
-
-thread_local! {
-    static LOCK_ACQUIRES: Pool<LockAcquire> = const { Pool::new() };
-    static SEM_ACQUIRES: Pool<SemAcquire> = const { Pool::new() };
-    static EVENT_WAITS: Pool<EventWait> = const { Pool::new() };
-    static AENTERS: Pool<AEnter> = const { Pool::new() };
-    static AEXITS: Pool<AExit> = const { Pool::new() };
 }
 
 fn finished() -> Exc {
@@ -170,7 +162,7 @@ fn lock_acquire(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let st = receiver::<LockState>(vm, a, "_locked")?;
     no_args("Lock.acquire", a, 1)?;
     let m = LockAcquire::new(st, std::mem::take(&mut a.pos[0]));
-    Ok(LOCK_ACQUIRES.with(|p| p.coro("Lock.acquire", m)))
+    Ok(Coro::value("Lock.acquire", m))
 }
 fn lock_release(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     receiver::<LockState>(vm, a, "_locked")?.release()?;
@@ -190,11 +182,11 @@ fn lock_aenter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     } else {
         Acquire::Script(None, this)
     };
-    Ok(AENTERS.with(|p| p.coro("_ContextManagerMixin.__aenter__", AEnter { acq })))
+    Ok(Coro::value("_ContextManagerMixin.__aenter__", AEnter { acq }))
 }
 fn lock_aexit(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let m = AExit { this: a.pos[0].clone() };
-    Ok(AEXITS.with(|p| p.coro("_ContextManagerMixin.__aexit__", m)))
+    Ok(Coro::value("_ContextManagerMixin.__aexit__", m))
 }
 fn lock_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     private_attr::<LockState>(vm, a, |st, name| match name {
@@ -217,7 +209,7 @@ enum Acquire {
     Sem(SemAcquire),
     /// The awaitable, once created, and the object whose `acquire()` makes it.
     Script(Option<SubAwait>, Value),
-    /// Finished (an idle pooled `__aenter__`).
+    /// Finished.
     Done,
 }
 
@@ -396,7 +388,7 @@ fn event_wait(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let st = event_state(vm, a)?;
     no_args("Event.wait", a, 1)?;
     let m = EventWait::new(st, std::mem::take(&mut a.pos[0]));
-    Ok(EVENT_WAITS.with(|p| p.coro("Event.wait", m)))
+    Ok(Coro::value("Event.wait", m))
 }
 fn event_repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let st = event_state(vm, a)?;
@@ -529,7 +521,7 @@ fn sem_acquire(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let sem = sem_state(vm, a)?;
     no_args("Semaphore.acquire", a, 1)?;
     let m = SemAcquire { sem: Some(sem), this: std::mem::take(&mut a.pos[0]), fut: None };
-    Ok(SEM_ACQUIRES.with(|p| p.coro("Semaphore.acquire", m)))
+    Ok(Coro::value("Semaphore.acquire", m))
 }
 fn sem_release(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     sem_state(vm, a)?.release()?;
@@ -549,7 +541,7 @@ fn sem_aenter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     } else {
         Acquire::Script(None, this)
     };
-    Ok(AENTERS.with(|p| p.coro("_ContextManagerMixin.__aenter__", AEnter { acq })))
+    Ok(Coro::value("_ContextManagerMixin.__aenter__", AEnter { acq }))
 }
 fn sem_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     private_attr::<SemState>(vm, a, |st, name| match name {
@@ -886,7 +878,7 @@ fn cond_aenter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     } else {
         Acquire::Script(None, this)
     };
-    Ok(AENTERS.with(|p| p.coro("_ContextManagerMixin.__aenter__", AEnter { acq })))
+    Ok(Coro::value("_ContextManagerMixin.__aenter__", AEnter { acq }))
 }
 fn cond_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     private_attr::<CondState>(vm, a, |st, name| match name {

@@ -1054,6 +1054,8 @@ pub fn install(vm: &mut Vm) {
         ("expandtabs", expandtabs),
         ("translate", translate),
         ("__len__", dunder_len),
+        ("__mod__", super::bytes_format::dunder_mod),
+        ("__rmod__", super::bytes_format::dunder_rmod),
     ];
     vm.add_methods(TypeId::Bytes, shared);
     vm.add_methods(TypeId::ByteArray, shared);

@@ -110,8 +110,42 @@ pub fn os_error_class(vm: &Vm, c: &Rc<crate::vm::Class>, args: &[Value]) -> Opti
     }
 }
 
+/// `BaseExceptionGroup.__init__`: only `args`, as CPython's (`__new__` did the rest).
 fn group_init(vm: &mut Vm, this: &Value, args: &[Value]) -> Res<Value> {
     let Value::Instance(i) = this else { return Ok(Value::None) };
+    i.set_attr(vm.syms.args, Value::tuple(args.to_vec()));
+    Ok(Value::None)
+}
+
+/// True for what CPython's `PySequence_Check` accepts: the built-in sequences and
+/// instances whose class defines `__getitem__` (dicts are mappings, not sequences).
+fn is_sequence(vm: &Vm, v: &Value) -> bool {
+    match v {
+        Value::List(_) | Value::Tuple(_) | Value::Str(_) | Value::Bytes(_) | Value::ByteArray(_) | Value::Range(_) => {
+            true
+        }
+        Value::Instance(i) => {
+            i.class.lookup(vm.syms.getitem).is_some() && !i.class.is_subclass(vm.type_class(crate::vm::TypeId::Dict))
+        }
+        _ => false,
+    }
+}
+
+/// `BaseExceptionGroup.__new__(cls, message, exceptions)`, as CPython's: checks the
+/// arguments, and `BaseExceptionGroup(...)` itself makes an `ExceptionGroup` when every
+/// member is an `Exception`. `args` keeps the arguments as given; `exceptions` is a tuple.
+fn group_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let cls = match a.pos.first() {
+        Some(Value::Class(c)) => c.clone(),
+        other => {
+            let t = other.map(|v| vm.type_name(v)).unwrap_or_else(|| Rc::from("NoneType"));
+            return Err(Exc::type_error(format!("BaseExceptionGroup.__new__(X): X is not a type object ({t})")));
+        }
+    };
+    if !a.kw.is_empty() {
+        return Err(Exc::type_error(format!("{}() takes no keyword arguments", cls.name)));
+    }
+    let args: Vec<Value> = a.pos[1..].to_vec();
     if args.len() != 2 {
         return Err(Exc::type_error(format!(
             "BaseExceptionGroup.__new__() takes exactly 2 arguments ({} given)",
@@ -120,32 +154,48 @@ fn group_init(vm: &mut Vm, this: &Value, args: &[Value]) -> Res<Value> {
     }
     let msg = args[0].clone();
     if !matches!(msg, Value::Str(_)) {
-        return Err(Exc::type_error("argument 1 must be str, not ".to_string() + &vm.type_name(&msg)));
+        let t = vm.type_name(&msg);
+        return Err(Exc::type_error(format!("BaseExceptionGroup.__new__() argument 1 must be str, not {t}")));
+    }
+    if !is_sequence(vm, &args[1]) {
+        return Err(Exc::type_error("second argument (exceptions) must be a sequence"));
     }
     let excs = vm.collect(&args[1])?;
     if excs.is_empty() {
         return Err(Exc::value_error("second argument (exceptions) must be a non-empty sequence"));
     }
-    let base_exc = vm.exc_class(ExcKind::Exception).clone();
+    let base = vm.exc_class(ExcKind::BaseException).clone();
+    let exception = vm.exc_class(ExcKind::Exception).clone();
+    let mut nested_base = false;
     for (n, e) in excs.iter().enumerate() {
-        let ok = matches!(e, Value::Instance(x) if x.class.is_subclass(vm.exc_class(ExcKind::BaseException)));
-        if !ok {
-            return Err(Exc::value_error(format!("Item {n} of second argument (exceptions) is not an exception")));
+        match e {
+            Value::Instance(x) if x.class.is_subclass(&base) => nested_base |= !x.class.is_subclass(&exception),
+            _ => return Err(Exc::value_error(format!("Item {n} of second argument (exceptions) is not an exception"))),
         }
     }
-    if i.class.is_subclass(vm.exc_class(ExcKind::ExceptionGroup)) {
-        for e in &excs {
-            if let Value::Instance(x) = e {
-                if !x.class.is_subclass(&base_exc) {
-                    return Err(Exc::type_error("Cannot nest BaseExceptions in an ExceptionGroup"));
-                }
-            }
+    let group = vm.exc_class(ExcKind::ExceptionGroup).clone();
+    let base_group = vm.exc_class(ExcKind::BaseExceptionGroup).clone();
+    let class = if Rc::ptr_eq(&cls, &group) {
+        if nested_base {
+            return Err(Exc::type_error("Cannot nest BaseExceptions in an ExceptionGroup"));
         }
-    }
-    i.set_attr(vm.syms.message, msg.clone());
-    i.set_attr(vm.syms.exceptions, Value::tuple(excs.clone()));
-    i.set_attr(vm.syms.args, Value::tuple(vec![msg, Value::list(excs)]));
-    Ok(Value::None)
+        cls
+    } else if Rc::ptr_eq(&cls, &base_group) {
+        if nested_base {
+            cls
+        } else {
+            group
+        }
+    } else {
+        if nested_base && cls.is_subclass(&exception) {
+            return Err(Exc::type_error(format!("Cannot nest BaseExceptions in '{}'", cls.name)));
+        }
+        cls
+    };
+    let inst = vm.new_exception_object(class, args);
+    inst.set_attr(vm.syms.message, msg);
+    inst.set_attr(vm.syms.exceptions, Value::tuple(excs));
+    Ok(Value::Instance(inst))
 }
 
 fn group_str(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -242,10 +292,16 @@ fn group_subgroup(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     group_split_like(vm, a, false)
 }
 
+/// `eg.derive(excs)`: `BaseExceptionGroup(eg.message, excs)`.
 fn group_derive(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let this = a.pos[0].clone();
-    let excs = vm.collect(&a.pos.get(1).cloned().unwrap_or(Value::list(vec![])))?;
-    vm.derive_group(&this, excs)
+    let excs = a.pos.get(1).cloned().unwrap_or(Value::None);
+    let msg = match &this {
+        Value::Instance(i) => i.get_attr(vm.syms.message).unwrap_or(Value::str("")),
+        _ => Value::str(""),
+    };
+    let class = Value::Class(vm.exc_class(ExcKind::BaseExceptionGroup).clone());
+    vm.call(&class, vec![msg, excs])
 }
 
 /// Registers exception classes in builtins and their methods.
@@ -266,6 +322,16 @@ pub fn install(vm: &mut Vm) {
     set(vm, ExcKind::BaseException, base_methods);
     set(vm, ExcKind::BaseExceptionGroup, group_methods);
     set(vm, ExcKind::OSError, &[("__str__", os_error_str)]);
+    let new = Value::Native(Rc::new(NativeFunction {
+        name: "__new__",
+        func: group_new,
+        receiver: None,
+        owner: Some("BaseExceptionGroup"),
+    }));
+    vm.exc_class(ExcKind::BaseExceptionGroup)
+        .dict
+        .borrow_mut()
+        .insert(vm.syms.new, Value::Descriptor(Rc::new(crate::vm::value::Descriptor::StaticMethod(new))));
     for (kind, _) in ExcKind::ALL {
         let c = vm.exc_class(*kind).clone();
         // asyncio's exceptions live in the asyncio module, not builtins.

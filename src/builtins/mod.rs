@@ -1,6 +1,7 @@
 //! The `builtins` namespace: built-in functions, type constructors and the methods of the
 //! built-in types, each file ending in one visible list that registers its names.
 
+pub(crate) mod bytes_format;
 mod bytes_methods;
 mod constructors;
 pub(crate) mod exceptions;
@@ -77,6 +78,9 @@ pub fn check_args(name: &str, a: &Args, min: usize, max: usize) -> Res<()> {
 
 /// Takes a keyword argument out of `a.kw`.
 pub fn take_kw(a: &mut Args, name: &str) -> Option<Value> {
+    if a.kw.is_empty() {
+        return None;
+    }
     let sym = Sym::new(name);
     let i = a.kw.iter().position(|(k, _)| *k == sym)?;
     Some(a.kw.remove(i).1)

@@ -164,7 +164,7 @@ fn spawn(vm: &mut Vm, fut: HostFuture) -> Res<Value> {
         }
         Ok(Value::None)
     });
-    script.callbacks.borrow_mut().push(HostFunction::value("_forget_host_future", on_done));
+    script.add_callback(HostFunction::value("_forget_host_future", on_done));
     host.poll(vm, &lp, id)?;
     Ok(future_value(&script))
 }

@@ -464,7 +464,14 @@ impl Walker {
                     }
                     if let Ok(cbs) = f.callbacks.try_borrow() {
                         for c in cbs.iter() {
-                            self.enter(c);
+                            match c {
+                                crate::asyncio::future::DoneCallback::Call(v) => self.enter(v),
+                                crate::asyncio::future::DoneCallback::Wakeup(t) => self.enter(&Value::Other(t.clone())),
+                                crate::asyncio::future::DoneCallback::Gather(g) => self.enter(&Value::Other(g.clone())),
+                                crate::asyncio::future::DoneCallback::Release(w) => {
+                                    self.enter(&Value::Other(w.clone()))
+                                }
+                            }
                         }
                     }
                     if let Some(t) = &f.task {

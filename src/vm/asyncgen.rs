@@ -12,6 +12,47 @@ use super::{Exc, ExcKind, Res, Vm};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
+thread_local! {
+    /// The addresses of the async generators `aclose()` was started on (CPython's
+    /// `ag_closed`): their `athrow`/`aclose` raise `StopAsyncIteration` at once, and when
+    /// one dies suspended it is closed on the spot instead of through the loop's finalizer
+    /// hook. Kept beside `GenObj` (which is built by the call machinery) and emptied as
+    /// each of them dies, so an address is never stale.
+    static ACLOSED: RefCell<rustc_hash::FxHashSet<usize>> = RefCell::default();
+    /// Mirrors `!ACLOSED.is_empty()`, so dropping a generator costs one load.
+    static ANY_ACLOSED: Cell<bool> = const { Cell::new(false) };
+}
+
+fn gen_addr(g: &GenObj) -> usize {
+    g as *const GenObj as usize
+}
+
+fn mark_aclosed(g: &GenObj) {
+    ACLOSED.with(|s| s.borrow_mut().insert(gen_addr(g)));
+    ANY_ACLOSED.with(|a| a.set(true));
+}
+
+fn is_aclosed(g: &GenObj) -> bool {
+    ANY_ACLOSED.with(|a| a.get()) && ACLOSED.with(|s| s.borrow().contains(&gen_addr(g)))
+}
+
+/// For a dying async generator: whether `aclose()` was started on it (forgetting it).
+pub(crate) fn take_aclosed(g: &GenObj) -> bool {
+    if !ANY_ACLOSED.try_with(|a| a.get()).unwrap_or(false) {
+        return false;
+    }
+    ACLOSED
+        .try_with(|s| {
+            let mut s = s.borrow_mut();
+            let was = s.remove(&gen_addr(g));
+            if s.is_empty() {
+                ANY_ACLOSED.with(|a| a.set(false));
+            }
+            was
+        })
+        .unwrap_or(false)
+}
+
 /// Which method made the awaitable.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -63,6 +104,16 @@ impl AStep {
             }));
         }
         let first = self.first.borrow_mut().take();
+        if first.is_some()
+            && self.mode != Mode::Send
+            && self.gen.state.get() != GenState::Closed
+            && is_aclosed(&self.gen)
+        {
+            // After `aclose()` was started on a generator that did not finish, `athrow` and
+            // `aclose` end at once (CPython 3.11).
+            self.done.set(true);
+            return Err(Exc::new(ExcKind::StopAsyncIteration, ""));
+        }
         let r = match (first, input) {
             (Some(v), Ok(_)) => match self.mode {
                 Mode::Send => {
@@ -81,6 +132,7 @@ impl AStep {
                     vm.gen_throw(&self.gen, e)
                 }
                 Mode::Close => {
+                    mark_aclosed(&self.gen);
                     if matches!(self.gen.state.get(), GenState::Created | GenState::Closed) {
                         self.gen.state.set(GenState::Closed);
                         self.gen.frame.borrow_mut().take();

@@ -79,6 +79,31 @@ thread_local! {
     static ANY_PENDING: Cell<bool> = const { Cell::new(false) };
 }
 
+thread_local! {
+    /// The warnings already shown (`file:line: message`): CPython's `default` warning action
+    /// shows a warning once per location (the `__warningregistry__` of the module).
+    static WARNED: RefCell<rustc_hash::FxHashSet<String>> = RefCell::default();
+}
+
+/// True the first time the warning `text` (its location, message and source line) is seen.
+fn first_at_location(text: &str) -> bool {
+    WARNED.with(|w| {
+        let mut w = w.borrow_mut();
+        if w.contains(text) {
+            return false;
+        }
+        w.insert(text.to_string());
+        true
+    })
+}
+
+/// Queues CPython's `RuntimeWarning: coroutine '…' was never awaited` for a native
+/// coroutine (`asyncio.sleep()`, `lock.acquire()`, ...) dropped before it started; like a
+/// script coroutine's, it is reported at the VM's next safe point.
+pub fn warn_never_awaited(qualname: &str) {
+    queue_finalizer(Finalize::NeverAwaited(Rc::from(qualname), None));
+}
+
 /// True when finalisers are waiting.
 #[inline]
 pub fn finalizers_pending() -> bool {
@@ -148,6 +173,15 @@ impl Drop for GenObj {
         let state = self.state.get();
         let frame = self.frame.get_mut().take();
         match (state, frame) {
+            (GenState::Suspended, Some(d))
+                if self.kind == GenKind::AsyncGenerator && super::asyncgen::take_aclosed(self) =>
+            {
+                // `aclose()` was started on it: closed here, as CPython's `gen_close`, not
+                // through the loop.
+                if !d.frame.handlers.is_empty() {
+                    queue_finalizer(Finalize::Close(Rc::new(self.revived(d))));
+                }
+            }
             (GenState::Suspended, Some(d)) if self.kind == GenKind::AsyncGenerator => {
                 // The event loop's finalizer hook closes it with `aclose()` in a task.
                 let has_handlers = !d.frame.handlers.is_empty();
@@ -166,7 +200,11 @@ impl Drop for GenObj {
                 let q = self.qualname.clone();
                 queue_finalizer(Finalize::NeverAwaited(q, self.origin.take()));
             }
-            _ => {}
+            _ => {
+                if self.kind == GenKind::AsyncGenerator {
+                    super::asyncgen::take_aclosed(self);
+                }
+            }
         }
     }
 }
@@ -278,6 +316,9 @@ impl Vm {
                             text.push_str(&format!("  {}\n", src.trim()));
                         }
                     }
+                    if !first_at_location(&text) {
+                        continue;
+                    }
                     self.write_stderr(&format!(
                         "{text}RuntimeWarning: Enable tracemalloc to get the object allocation traceback\n"
                     ));
@@ -386,20 +427,25 @@ impl Vm {
     /// throws `GeneratorExit` into it and reports what CPython reports when that fails.
     pub(crate) fn close_dead_generator(&mut self, g: &Rc<GenObj>) {
         let exit = Exc::new(ExcKind::GeneratorExit, "");
+        let (what, kind) = match g.kind {
+            GenKind::AsyncGenerator => ("async generator", "async_generator"),
+            GenKind::Coroutine => ("coroutine", "coroutine"),
+            GenKind::Generator => ("generator", "generator"),
+        };
         match self.gen_throw(g, exit) {
             Ok(GenResult::Return(_)) => {}
             Ok(GenResult::Yield(_)) => {
                 g.state.set(GenState::Closed);
                 g.frame.borrow_mut().take();
-                let repr = format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
                 self.write_stderr(&format!(
-                    "Exception ignored in: {repr}\nRuntimeError: generator ignored GeneratorExit\n"
+                    "Exception ignored in: {repr}\nRuntimeError: {what} ignored GeneratorExit\n"
                 ));
             }
             Err(e) => {
                 let inst = self.materialize(e);
                 if !inst.class.is_subclass(self.exc_class(ExcKind::GeneratorExit)) {
-                    let repr = format!("<generator object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                    let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
                     let text = crate::traceback::format_exception(self, &inst);
                     self.write_stderr(&format!("Exception ignored in: {repr}\n{text}"));
                 }
@@ -724,6 +770,9 @@ impl Vm {
             },
             Value::Other(o) if o.is_coroutine() => Ok(v),
             Value::Other(o) => {
+                if let Some(it) = o.await_iter(&v) {
+                    return Ok(it);
+                }
                 let o = o.clone();
                 match o.get_attr(self, &v, self.syms.await_)? {
                     Some(f) => self.call(&f, vec![]),

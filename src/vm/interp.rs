@@ -393,6 +393,7 @@ impl Vm {
                 Op::Pop => {
                     self.stack.pop();
                     if super::gen::finalizers_pending() {
+                        self.frames[fi].ip = *ip;
                         self.run_finalizers();
                     }
                 }
@@ -450,6 +451,7 @@ impl Vm {
                     }
                     self.stack[bp + s.0 as usize] = Value::Undef;
                     if super::gen::finalizers_pending() {
+                        self.frames[fi].ip = *ip;
                         self.run_finalizers();
                     }
                 }
@@ -542,6 +544,7 @@ impl Vm {
                     }
                     drop(old);
                     if super::gen::finalizers_pending() {
+                        self.frames[fi].ip = *ip;
                         self.run_finalizers();
                     }
                 }
@@ -559,6 +562,7 @@ impl Vm {
                     let name = code.names[n.0 as usize];
                     self.delete_name(name)?;
                     if super::gen::finalizers_pending() {
+                        self.frames[fi].ip = *ip;
                         self.run_finalizers();
                     }
                 }
@@ -761,6 +765,7 @@ impl Vm {
                         self.tick()?;
                         // A safe point for finalisers and the cycle collector on every loop.
                         if super::gen::finalizers_pending() {
+                            self.frames[fi].ip = *ip;
                             self.run_finalizers();
                         }
                     }

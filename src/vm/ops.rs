@@ -1007,6 +1007,9 @@ impl Vm {
                 let s = x.clone();
                 return Ok(Some(Value::string(self.percent_format(s.as_str(), b)?)));
             }
+            (Value::Bytes(_) | Value::ByteArray(_), _) if op == BinOp::Mod => {
+                return crate::builtins::bytes_format::bytes_mod(self, a, b).map(Some);
+            }
             (Value::List(x), Value::List(y)) if op == BinOp::Add => {
                 self.mem_charge((x.items.borrow().len() + y.items.borrow().len()) * std::mem::size_of::<Value>())?;
                 let mut v = x.items.borrow().clone();

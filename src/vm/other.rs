@@ -31,6 +31,13 @@ pub trait NativeObject: Any {
     fn is_coroutine(&self) -> bool {
         false
     }
+    /// For native awaitables with an iterator of their own (futures): the iterator `await`
+    /// drives, made without looking up and calling `__await__`; `None` for the usual
+    /// protocol.
+    fn await_iter(&self, this: &Value) -> Option<Value> {
+        let _ = this;
+        None
+    }
     /// Calls the object (`obj(*args, **kw)`); `None` when it is not callable this way
     /// (then `__call__` is looked up with [`NativeObject::get_attr`]).
     fn call(&self, vm: &mut Vm, this: &Value, args: Vec<Value>, kw: Vec<(Sym, Value)>) -> Option<Res<Value>> {

@@ -49,14 +49,42 @@ impl Vm {
         }
     }
 
-    /// Builds a group like `template` (same class and message) with other members.
-    pub fn derive_group(&mut self, template: &Value, members: Vec<Value>) -> Res<Value> {
-        let Value::Instance(t) = template else { return Ok(Value::None) };
-        let msg = t.get_attr(self.syms.message).unwrap_or(Value::str(""));
-        let class = t.class.clone();
+    /// The group class CPython's `BaseExceptionGroup(msg, members)` picks: `ExceptionGroup`
+    /// when every member is an `Exception`.
+    pub(crate) fn group_class_for(&self, members: &[Value]) -> Rc<super::value::Class> {
+        let exception = self.exc_class(ExcKind::Exception);
+        let all = members.iter().all(|m| matches!(m, Value::Instance(i) if i.class.is_subclass(exception)));
+        self.exc_class(if all { ExcKind::ExceptionGroup } else { ExcKind::BaseExceptionGroup }).clone()
+    }
+
+    /// A new group of `members` with message `msg`, of the class `group_class_for` picks.
+    fn new_group(&mut self, msg: Value, members: Vec<Value>) -> Rc<super::value::Instance> {
+        let class = self.group_class_for(&members);
         let inst = self.new_exception_object(class, vec![msg.clone(), Value::list(members.clone())]);
         inst.set_attr(self.syms.message, msg);
         inst.set_attr(self.syms.exceptions, Value::tuple(members));
+        inst
+    }
+
+    /// The part of `template` holding `members` (CPython's `exceptiongroup_subset`):
+    /// `template.derive(members)` — a script override if the class has one, else a plain
+    /// `BaseExceptionGroup(message, members)` — with the template's traceback, cause,
+    /// context and notes.
+    pub fn derive_group(&mut self, template: &Value, members: Vec<Value>) -> Res<Value> {
+        let Value::Instance(t) = template else { return Ok(Value::None) };
+        let inst = match t.class.lookup(Sym::new("derive")) {
+            Some(f @ Value::Function(_)) => {
+                let r = self.call(&f, vec![template.clone(), Value::list(members)])?;
+                match r {
+                    Value::Instance(i) if self.is_group(&Value::Instance(i.clone())) => i,
+                    _ => return Err(Exc::type_error("derive must return an instance of BaseExceptionGroup")),
+                }
+            }
+            _ => {
+                let msg = t.get_attr(self.syms.message).unwrap_or(Value::str(""));
+                self.new_group(msg, members)
+            }
+        };
         for key in [self.syms.traceback, self.syms.cause, self.syms.context] {
             if let Some(v) = t.get_attr(key) {
                 inst.set_attr(key, v);
@@ -77,12 +105,7 @@ impl Vm {
         }
         if !self.is_group(eg) {
             if self.exception_matches(eg, cls)? {
-                let wrapped = self.new_exception_object(
-                    self.exc_class(ExcKind::ExceptionGroup).clone(),
-                    vec![Value::str(""), Value::list(vec![eg.clone()])],
-                );
-                wrapped.set_attr(self.syms.message, Value::str(""));
-                wrapped.set_attr(self.syms.exceptions, Value::tuple(vec![eg.clone()]));
+                let wrapped = self.new_group(Value::str(""), vec![eg.clone()]);
                 return Ok((Value::None, Value::Instance(wrapped)));
             }
             return Ok((eg.clone(), Value::None));
@@ -123,12 +146,7 @@ impl Vm {
             1 => Ok(items.into_iter().next().unwrap_or(Value::None)),
             _ => {
                 let _ = orig;
-                let g = self.new_exception_object(
-                    self.exc_class(ExcKind::ExceptionGroup).clone(),
-                    vec![Value::str(""), Value::list(items.clone())],
-                );
-                g.set_attr(self.syms.message, Value::str(""));
-                g.set_attr(self.syms.exceptions, Value::tuple(items));
+                let g = self.new_group(Value::str(""), items);
                 Ok(Value::Instance(g))
             }
         }

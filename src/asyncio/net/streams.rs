@@ -634,7 +634,7 @@ impl StreamProtocol {
                 let task = crate::asyncio::create_task(vm, &self.lp, res, None)?;
                 // An exception ending the handler is reported and closes the connection.
                 let cb = bound_native(Value::Other(t.clone()), "callback", client_task_done);
-                task.callbacks.borrow_mut().push(cb);
+                task.add_callback(cb);
                 *self.task.borrow_mut() = future_value(&task);
             }
         }

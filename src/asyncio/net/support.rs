@@ -43,11 +43,22 @@ pub trait Op: 'static {
 pub struct Coro<T: Op> {
     op: T,
     done: Cell<bool>,
+    /// False until the first `send` or `throw` (a coroutine dropped before warns).
+    started: Cell<bool>,
 }
 
 /// Wraps an operation as a coroutine value.
 pub fn coro<T: Op>(op: T) -> Value {
-    Value::Other(Rc::new(Coro { op, done: Cell::new(false) }))
+    Value::Other(Rc::new(Coro { op, done: Cell::new(false), started: Cell::new(false) }))
+}
+
+impl<T: Op> Drop for Coro<T> {
+    /// A coroutine dropped before it started warns, as CPython's do.
+    fn drop(&mut self) {
+        if !self.started.get() {
+            crate::vm::gen::warn_never_awaited(self.op.qualname());
+        }
+    }
 }
 
 impl<T: Op> NativeObject for Coro<T> {
@@ -55,6 +66,7 @@ impl<T: Op> NativeObject for Coro<T> {
         "coroutine"
     }
     fn send(&self, vm: &mut Vm, _value: Value) -> Option<Res<GenResult>> {
+        self.started.set(true);
         if self.done.get() {
             return Some(Err(Exc::runtime_error("cannot reuse already awaited coroutine")));
         }
@@ -72,6 +84,7 @@ impl<T: Op> NativeObject for Coro<T> {
         })
     }
     fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
+        self.started.set(true);
         if !self.done.get() {
             self.done.set(true);
             self.op.abort(vm);
@@ -88,7 +101,7 @@ impl<T: Op> NativeObject for Coro<T> {
         }))
     }
     fn repr(&self) -> String {
-        format!("<coroutine object {}>", self.op.qualname())
+        format!("<coroutine object {} at 0x{:x}>", self.op.qualname(), self as *const Self as *const u8 as usize)
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self

@@ -1,0 +1,184 @@
+//! `asyncio.gather`, natively: CPython 3.11's `tasks.gather` step for step (the same
+//! `ensure_future` calls in argument order, one done callback per distinct child, the
+//! same bookkeeping when a child finishes), so callbacks, results and errors come in
+//! CPython's order, without a script-level closure call per finished child.
+//!
+//! Arguments whose identity is not their hash (instances of script classes, which may
+//! define `__hash__`/`__eq__` and so be merged by CPython's `arg_to_fut` dict) go to the
+//! same algorithm written in aio (`_gather_general` in `stdlib/asyncio.aio`).
+
+use super::event_loop::{Callback, EventLoop};
+use super::future::{DoneCallback, FutureObj, State};
+use super::{ensure_future_on, future_value, running_or_current_loop};
+use crate::builtins::take_kw;
+use crate::vm::other::NativeObject;
+use crate::vm::{Args, Exc, ExcKind, Res, Sym, Value, Vm};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// The state `gather`'s `_done_callback` closes over.
+pub struct Gather {
+    /// `children`: one future per argument, duplicates included.
+    children: RefCell<Vec<Rc<FutureObj>>>,
+    /// `nfuts`: the distinct children.
+    nfuts: Cell<usize>,
+    /// `nfinished`.
+    nfinished: Cell<usize>,
+    /// `outer`, once every argument has its future.
+    outer: RefCell<Option<Rc<FutureObj>>>,
+    return_exceptions: bool,
+}
+
+impl NativeObject for Gather {
+    fn type_name(&self) -> &'static str {
+        "function"
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
+        match (self.children.try_borrow(), self.outer.try_borrow()) {
+            (Ok(children), Ok(outer)) => {
+                children.iter().for_each(|c| visit.rc(c));
+                outer.iter().for_each(|o| visit.rc(o));
+            }
+            _ => visit.fail(),
+        }
+    }
+    fn gc_clear(&self) {
+        let children = self.children.try_borrow_mut().map(|mut c| std::mem::take(&mut *c));
+        let outer = self.outer.try_borrow_mut().map(|mut o| o.take());
+        drop((children, outer));
+    }
+}
+
+/// True when `v` is hashed by identity, so that `arg_to_fut` may be keyed by address.
+fn identity_hashed(v: &Value) -> bool {
+    match v {
+        Value::Gen(_) => true,
+        Value::Other(o) => o.as_any().downcast_ref::<FutureObj>().is_some() || o.is_coroutine(),
+        _ => false,
+    }
+}
+
+/// `gather(*coros_or_futures, return_exceptions=False)`.
+pub fn gather(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let return_exceptions = match take_kw(a, "return_exceptions") {
+        Some(v) => vm.truthy(&v)?,
+        None => false,
+    };
+    crate::builtins::no_more_kw("gather", a)?;
+    if a.pos.is_empty() {
+        let outer = FutureObj::new(&running_or_current_loop(), None);
+        outer.set_result(Value::list(Vec::new()))?;
+        return Ok(future_value(&outer));
+    }
+    if !a.pos.iter().all(identity_hashed) {
+        let module = vm.import_module(Sym::new("asyncio"))?;
+        let general = vm.get_attr(&module, Sym::new("_gather_general"))?;
+        let args = a.pos.to_vec();
+        return vm.call_kw(&general, args, vec![(Sym::new("return_exceptions"), Value::Bool(return_exceptions))]);
+    }
+    let state = Rc::new(Gather {
+        children: RefCell::new(Vec::with_capacity(a.pos.len())),
+        nfuts: Cell::new(0),
+        nfinished: Cell::new(0),
+        outer: RefCell::new(None),
+        return_exceptions,
+    });
+    crate::vm::gc::track_native(&state);
+    // `arg_to_fut`, by address: the arguments are hashed by identity.
+    let mut seen: rustc_hash::FxHashMap<i64, Rc<FutureObj>> = rustc_hash::FxHashMap::default();
+    let mut lp: Option<Rc<EventLoop>> = None;
+    for arg in a.pos.iter() {
+        let key = arg.id();
+        let fut = match seen.get(&key) {
+            Some(f) => f.clone(),
+            None => {
+                let fut = ensure_future_on(vm, arg.clone(), lp.as_ref())?;
+                if lp.is_none() {
+                    lp = Some(fut.lp.clone());
+                }
+                state.nfuts.set(state.nfuts.get() + 1);
+                seen.insert(key, fut.clone());
+                if fut.done() {
+                    fut.lp.schedule(Callback::Gather(state.clone(), fut.clone()));
+                } else {
+                    fut.callbacks.borrow_mut().push(DoneCallback::Gather(state.clone()));
+                }
+                fut
+            }
+        };
+        state.children.borrow_mut().push(fut);
+    }
+    let lp = lp.unwrap_or_else(running_or_current_loop);
+    let outer = FutureObj::new(&lp, None);
+    *outer.gather_children.borrow_mut() = Some(state.children.borrow().clone());
+    *state.outer.borrow_mut() = Some(outer.clone());
+    Ok(future_value(&outer))
+}
+
+/// Marks a finished future's exception as retrieved (`fut.exception()`) and returns it.
+fn take_exception(fut: &FutureObj) -> Value {
+    fut.retrieved.set(true);
+    fut.exception.borrow().clone()
+}
+
+/// `_done_callback(fut)` of `gather`.
+pub fn done(vm: &mut Vm, g: &Gather, fut: &Rc<FutureObj>) -> Res<()> {
+    g.nfinished.set(g.nfinished.get() + 1);
+    let outer = g.outer.borrow().clone();
+    let outer = match outer {
+        Some(o) if !o.done() => o,
+        _ => {
+            if fut.state.get() != State::Cancelled {
+                take_exception(fut);
+            }
+            return Ok(());
+        }
+    };
+    if !g.return_exceptions {
+        if fut.state.get() == State::Cancelled {
+            let e = fut.cancelled_error(vm);
+            let exc = Value::Instance(vm.materialize(e));
+            return outer.set_exception(vm, exc);
+        }
+        let exc = take_exception(fut);
+        if !exc.is_none() {
+            return outer.set_exception(vm, exc);
+        }
+    }
+    if g.nfinished.get() != g.nfuts.get() {
+        return Ok(());
+    }
+    let children = g.children.borrow().clone();
+    let mut results = Vec::with_capacity(children.len());
+    for child in &children {
+        let res = if child.state.get() == State::Cancelled {
+            let msg = child.cancel_message();
+            let msg = if msg.is_none() { Value::str("") } else { msg };
+            match vm.exception_with_args(ExcKind::CancelledError, vec![msg]) {
+                Exc::Obj(i) => Value::Instance(i),
+                e => Value::Instance(vm.materialize(e)),
+            }
+        } else {
+            let exc = take_exception(child);
+            if exc.is_none() {
+                child.get_result(vm)?
+            } else {
+                exc
+            }
+        };
+        results.push(res);
+    }
+    if outer.cancel_requested.get() {
+        // gather() itself was cancelled: the error comes from the last child, as in
+        // CPython (whose loop variable `fut` ends on it).
+        let last = children.last().unwrap_or(fut);
+        let e = last.cancelled_error(vm);
+        let exc = Value::Instance(vm.materialize(e));
+        outer.set_exception(vm, exc)
+    } else {
+        outer.set_result(Value::list(results))
+    }
+}
