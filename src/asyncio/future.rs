@@ -67,6 +67,10 @@ pub struct FutureObj {
     pub gather_children: RefCell<Option<Vec<Rc<FutureObj>>>>,
     /// Set when `cancel()` cancelled a gathering future's children.
     pub cancel_requested: Cell<bool>,
+    /// For tasks: report "Task was destroyed but it is pending!" if it is destroyed while
+    /// pending (CPython's `_log_destroy_pending`; cleared for the tasks `gather` and
+    /// `run_until_complete` make, and once reported).
+    pub log_destroy_pending: Cell<bool>,
     /// A weak self-reference, to turn `&FutureObj` back into the shared handle.
     me: std::rc::Weak<FutureObj>,
 }
@@ -82,9 +86,10 @@ impl FutureObj {
             callbacks: RefCell::default(),
             cancel: RefCell::new(Cancellation::Msg(Value::None)),
             retrieved: Cell::new(false),
-            task,
             gather_children: RefCell::new(None),
             cancel_requested: Cell::new(false),
+            log_destroy_pending: Cell::new(task.is_some()),
+            task,
             me: me.clone(),
         });
         crate::vm::gc::track_native(&f);
@@ -286,6 +291,7 @@ pub fn callback_text(cb: &Value) -> String {
             Value::Function(f) => format!("{}() at {}:{}", f.qualname.borrow(), f.code.filename, f.code.first_line),
             _ => "<bound method>()".into(),
         },
+        Value::Other(o) if o.as_any().is::<TaskWakeup>() => "Task.task_wakeup()".into(),
         _ => "<TaskWakeupMethWrapper>()".into(),
     }
 }
@@ -314,8 +320,13 @@ fn fut_repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 impl Drop for FutureObj {
     /// A future dropped with an exception nobody retrieved reports it, as CPython's
-    /// `Future.__del__` does ("Task exception was never retrieved").
+    /// `Future.__del__` does ("Task exception was never retrieved"); a task dropped while
+    /// pending reports that, as `Task.__del__` does.
     fn drop(&mut self) {
+        if self.log_destroy_pending.get() && self.state.get() == State::Pending && self.task.is_some() {
+            self.report_destroyed_pending();
+            return;
+        }
         if self.state.get() != State::Finished || self.retrieved.get() || self.exception.get_mut().is_none() {
             return;
         }
@@ -338,6 +349,7 @@ impl Drop for FutureObj {
             }),
             gather_children: RefCell::new(None),
             cancel_requested: Cell::new(false),
+            log_destroy_pending: Cell::new(false),
             me: std::rc::Weak::new(),
         };
         crate::vm::gen::queue_job(Box::new(move |vm: &mut Vm| {
@@ -347,6 +359,42 @@ impl Drop for FutureObj {
             vm.write_stderr(&format!("{kind} exception was never retrieved\nfuture: {repr}\n{text}"));
         }));
     }
+}
+
+impl FutureObj {
+    /// From `drop`: queues the "Task was destroyed but it is pending!" report for the VM's
+    /// next safe point, with a snapshot of the task (its coroutine, waiter and callbacks
+    /// moved over) for the repr.
+    fn report_destroyed_pending(&mut self) {
+        let Some(t) = self.task.as_mut() else { return };
+        let snapshot = FutureObj {
+            lp: self.lp.clone(),
+            state: Cell::new(State::Pending),
+            result: RefCell::new(Value::None),
+            exception: RefCell::new(Value::None),
+            callbacks: RefCell::new(std::mem::take(self.callbacks.get_mut())),
+            cancel: RefCell::new(Cancellation::Msg(Value::None)),
+            retrieved: Cell::new(false),
+            task: Some(TaskPart {
+                coro: std::mem::replace(&mut t.coro, Value::None),
+                name: RefCell::new(t.name.get_mut().clone()),
+                waiter: RefCell::new(t.waiter.get_mut().take()),
+                must_cancel: Cell::new(t.must_cancel.get()),
+                cancels: Cell::new(t.cancels.get()),
+            }),
+            gather_children: RefCell::new(None),
+            cancel_requested: Cell::new(false),
+            log_destroy_pending: Cell::new(false),
+            me: std::rc::Weak::new(),
+        };
+        crate::vm::gen::queue_job(Box::new(move |vm: &mut Vm| report_pending(vm, &snapshot)));
+    }
+}
+
+/// Writes CPython's default exception handler's report for a task destroyed while pending.
+fn report_pending(vm: &mut Vm, task: &FutureObj) {
+    let repr = future_repr(vm, task).unwrap_or_else(|_| task.repr());
+    vm.write_stderr(&format!("Task was destroyed but it is pending!\ntask: {repr}\n"));
 }
 
 /// Wraps a future as a script value.
@@ -364,6 +412,12 @@ impl NativeObject for FutureObj {
     }
     fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
         future_attr(vm, this, name, self.task.is_some())
+    }
+    fn set_attr(&self, vm: &mut Vm, _this: &Value, name: Sym, value: Value) -> Option<Res<()>> {
+        if self.task.is_none() || name.to_string_owned() != "_log_destroy_pending" {
+            return None;
+        }
+        Some(vm.truthy(&value).map(|b| self.log_destroy_pending.set(b)))
     }
     fn repr(&self) -> String {
         // Without the VM, results and exceptions are left out; `__repr__` gives them.
@@ -398,6 +452,17 @@ impl NativeObject for FutureObj {
                 Ok(w) => w.iter().for_each(|w| visit.rc(w)),
                 Err(_) => visit.fail(),
             }
+        }
+    }
+    fn gc_has_finalizer(&self) -> bool {
+        self.log_destroy_pending.get() && self.state.get() == State::Pending && self.task.is_some()
+    }
+    fn gc_finalize(&self, vm: &mut Vm) {
+        // Reported once, before the collector empties the task (so the repr still shows
+        // what it waits for), as CPython's `Task.__del__` runs before `tp_clear`.
+        if self.gc_has_finalizer() {
+            self.log_destroy_pending.set(false);
+            report_pending(vm, self);
         }
     }
     fn gc_clear(&self) {
@@ -493,7 +558,10 @@ fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 fn fut_await(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    Ok(Value::Other(Rc::new(FutureIter { fut: f, yielded: Cell::new(false) })))
+    let it = Rc::new(FutureIter { fut: f, yielded: Cell::new(false) });
+    // Registered, so that the collector sees the future held by a suspended `await`.
+    crate::vm::gc::track_native(&it);
+    Ok(Value::Other(it))
 }
 fn fut_get_loop(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
@@ -552,6 +620,7 @@ fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Optio
     let f: (&'static str, NativeFn) = match s.as_str() {
         "_cancel_message" => return data(&|f| f.cancel_message()),
         "_cancel_requested" => return data(&|f| Value::Bool(f.cancel_requested.get())),
+        "_log_destroy_pending" if is_task => return data(&|f| Value::Bool(f.log_destroy_pending.get())),
         "_make_cancelled_error" => ("_make_cancelled_error", fut_make_cancelled_error),
         "done" => ("done", fut_done),
         "cancelled" => ("cancelled", fut_cancelled),
@@ -609,6 +678,9 @@ impl NativeObject for FutureIter {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+    fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
+        visit.rc(&self.fut);
     }
 }
 
@@ -679,7 +751,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                 } else if f.done() {
                     lp.call_soon(Callback::Wakeup(task.clone(), f));
                 } else {
-                    f.callbacks.borrow_mut().push(wakeup_callback(task, &f));
+                    f.callbacks.borrow_mut().push(wakeup_callback(task));
                     *t.waiter.borrow_mut() = Some(f.clone());
                     if t.must_cancel.get() {
                         let msg = task.cancel_message();
@@ -720,29 +792,41 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
 }
 
 /// The done callback a task leaves on the future it awaits.
-fn wakeup_callback(task: &Rc<FutureObj>, _f: &Rc<FutureObj>) -> Value {
-    crate::builtins::bound_native(Value::Other(Rc::new(TaskRef(task.clone()))), "__wakeup", wakeup_native)
+fn wakeup_callback(task: &Rc<FutureObj>) -> Value {
+    let w = Rc::new(TaskWakeup(task.clone()));
+    crate::vm::gc::track_native(&w);
+    Value::Other(w)
 }
 
-struct TaskRef(Rc<FutureObj>);
+/// CPython's `Task.task_wakeup` bound to its task: called with the finished future, it
+/// resumes the task. Registered with the cycle collector, so that a task blocked on a
+/// future nothing else references (task → coroutine → future → this → task) is garbage.
+struct TaskWakeup(Rc<FutureObj>);
 
-impl NativeObject for TaskRef {
+impl NativeObject for TaskWakeup {
     fn type_name(&self) -> &'static str {
-        "Task"
+        "builtin_function_or_method"
+    }
+    fn call(&self, vm: &mut Vm, _this: &Value, args: Vec<Value>, _kw: Vec<(Sym, Value)>) -> Option<Res<Value>> {
+        let task = self.0.clone();
+        let Some(fut) = args.first().and_then(future_of) else {
+            return Some(Err(Exc::type_error("task_wakeup() expects a Future")));
+        };
+        let lp = task.lp.clone();
+        Some(task_wakeup(vm, &lp, &task, &fut).map(|()| Value::None))
+    }
+    fn is_callable(&self) -> bool {
+        true
+    }
+    fn repr(&self) -> String {
+        "<built-in method task_wakeup of _asyncio.Task object>".into()
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
-}
-
-fn wakeup_native(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let Some(Value::Other(o)) = a.pos.first() else { return Ok(Value::None) };
-    let Some(t) = o.as_any().downcast_ref::<TaskRef>() else { return Ok(Value::None) };
-    let task = t.0.clone();
-    let Some(fut) = a.pos.get(1).and_then(future_of) else { return Ok(Value::None) };
-    let lp = task.lp.clone();
-    task_wakeup(vm, &lp, &task, &fut)?;
-    Ok(Value::None)
+    fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
+        visit.rc(&self.0);
+    }
 }
 
 /// Resumes a task after the future it awaited finished.
