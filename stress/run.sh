@@ -6,6 +6,9 @@
 #   stress/run.sh NAME...         # only these scripts (tasks, timers, ...)
 #   AIO=python3 stress/run.sh     # the same scripts under CPython, for comparison
 #
+# A script with a driver beside it (NAME.py, e.g. echo_100k.py, which starts NAME.aio as a
+# server and connects to it) is run through its driver: python3 NAME.py, with AIO passed on.
+#
 # Peak memory comes from GNU time (`/usr/bin/time -v`) when it is installed, else from
 # python3's resource.getrusage(RUSAGE_CHILDREN). Exits 1 if any script failed.
 set -u
@@ -55,8 +58,12 @@ failed=0
 printf '%-14s %6s %9s %10s  %s\n' script status "time(s)" "peak(MB)" summary
 for script in $scripts; do
     name=$(basename "$script" .aio)
-    # shellcheck disable=SC2086
-    set -- $(measure "$tmp/out" "$tmp/err" $run_cmd "$script")
+    if [ -f "$here/$name.py" ]; then
+        set -- $(AIO="$aio" measure "$tmp/out" "$tmp/err" python3 "$here/$name.py")
+    else
+        # shellcheck disable=SC2086
+        set -- $(measure "$tmp/out" "$tmp/err" $run_cmd "$script")
+    fi
     status=$1; secs=$2; peak_mb=$(( $3 / 1024 ))
     summary=$(tail -n 1 "$tmp/out")
     if [ "$status" != 0 ]; then

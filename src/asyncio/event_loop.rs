@@ -223,6 +223,16 @@ impl EventLoop {
         h
     }
 
+    /// For `close()`: drops every ready callback and timer, as CPython's `close` clears
+    /// `_ready` and `_scheduled` (what they held is freed: a task that never got to run is
+    /// reported as destroyed while pending).
+    pub fn clear_scheduled(&self) {
+        let ready = std::mem::take(&mut *self.ready.borrow_mut());
+        let timers = std::mem::take(&mut *self.timers.borrow_mut());
+        self.timer_cancelled.set(0);
+        drop((ready, timers));
+    }
+
     /// Asks `run_forever` to return after the current iteration.
     pub fn stop(&self) {
         self.stopping.set(true);

@@ -93,6 +93,10 @@ pub struct FutureObj {
     pub gather_children: RefCell<Option<Vec<Rc<FutureObj>>>>,
     /// Set when `cancel()` cancelled a gathering future's children.
     pub cancel_requested: Cell<bool>,
+    /// For tasks: report "Task was destroyed but it is pending!" if it is destroyed while
+    /// pending (CPython's `_log_destroy_pending`; cleared for the tasks `gather` and
+    /// `run_until_complete` make, and once reported).
+    pub log_destroy_pending: Cell<bool>,
     /// A weak self-reference, to turn `&FutureObj` back into the shared handle.
     me: std::rc::Weak<FutureObj>,
 }
@@ -108,9 +112,10 @@ impl FutureObj {
             callbacks: RefCell::default(),
             cancel: RefCell::new(Cancellation::Msg(Value::None)),
             retrieved: Cell::new(false),
-            task,
             gather_children: RefCell::new(None),
             cancel_requested: Cell::new(false),
+            log_destroy_pending: Cell::new(task.is_some()),
+            task,
             me: me.clone(),
         });
         crate::vm::gc::track_native(&f);
@@ -280,7 +285,7 @@ impl FutureObj {
                 .iter()
                 .map(|cb| match cb {
                     DoneCallback::Call(f) => callback_text(f),
-                    DoneCallback::Wakeup(_) => "<TaskWakeupMethWrapper>()".into(),
+                    DoneCallback::Wakeup(_) => "Task.task_wakeup()".into(),
                     DoneCallback::Gather(_) => "gather.<locals>._done_callback()".into(),
                     DoneCallback::Release(_) => "_release_waiter()".into(),
                 })
@@ -357,8 +362,13 @@ fn fut_repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 impl Drop for FutureObj {
     /// A future dropped with an exception nobody retrieved reports it, as CPython's
-    /// `Future.__del__` does ("Task exception was never retrieved").
+    /// `Future.__del__` does ("Task exception was never retrieved"); a task dropped while
+    /// pending reports that, as `Task.__del__` does.
     fn drop(&mut self) {
+        if self.log_destroy_pending.get() && self.state.get() == State::Pending && self.task.is_some() {
+            self.report_destroyed_pending();
+            return;
+        }
         if self.state.get() != State::Finished || self.retrieved.get() || self.exception.get_mut().is_none() {
             return;
         }
@@ -381,6 +391,7 @@ impl Drop for FutureObj {
             }),
             gather_children: RefCell::new(None),
             cancel_requested: Cell::new(false),
+            log_destroy_pending: Cell::new(false),
             me: std::rc::Weak::new(),
         };
         crate::vm::gen::queue_job(Box::new(move |vm: &mut Vm| {
@@ -390,6 +401,42 @@ impl Drop for FutureObj {
             vm.write_stderr(&format!("{kind} exception was never retrieved\nfuture: {repr}\n{text}"));
         }));
     }
+}
+
+impl FutureObj {
+    /// From `drop`: queues the "Task was destroyed but it is pending!" report for the VM's
+    /// next safe point, with a snapshot of the task (its coroutine, waiter and callbacks
+    /// moved over) for the repr.
+    fn report_destroyed_pending(&mut self) {
+        let Some(t) = self.task.as_mut() else { return };
+        let snapshot = FutureObj {
+            lp: self.lp.clone(),
+            state: Cell::new(State::Pending),
+            result: RefCell::new(Value::None),
+            exception: RefCell::new(Value::None),
+            callbacks: RefCell::new(std::mem::take(self.callbacks.get_mut())),
+            cancel: RefCell::new(Cancellation::Msg(Value::None)),
+            retrieved: Cell::new(false),
+            task: Some(TaskPart {
+                coro: std::mem::replace(&mut t.coro, Value::None),
+                name: RefCell::new(t.name.get_mut().clone()),
+                waiter: RefCell::new(t.waiter.get_mut().take()),
+                must_cancel: Cell::new(t.must_cancel.get()),
+                cancels: Cell::new(t.cancels.get()),
+            }),
+            gather_children: RefCell::new(None),
+            cancel_requested: Cell::new(false),
+            log_destroy_pending: Cell::new(false),
+            me: std::rc::Weak::new(),
+        };
+        crate::vm::gen::queue_job(Box::new(move |vm: &mut Vm| report_pending(vm, &snapshot)));
+    }
+}
+
+/// Writes CPython's default exception handler's report for a task destroyed while pending.
+fn report_pending(vm: &mut Vm, task: &FutureObj) {
+    let repr = future_repr(vm, task).unwrap_or_else(|_| task.repr());
+    vm.write_stderr(&format!("Task was destroyed but it is pending!\ntask: {repr}\n"));
 }
 
 /// Wraps a future as a script value.
@@ -410,7 +457,15 @@ impl NativeObject for FutureObj {
     }
     fn await_iter(&self, _this: &Value) -> Option<Value> {
         let fut = self.me.upgrade()?;
-        Some(Value::Other(Rc::new(FutureIter { fut, yielded: Cell::new(false) })))
+        let it = Rc::new(FutureIter { fut, yielded: Cell::new(false) });
+        crate::vm::gc::track_native(&it);
+        Some(Value::Other(it))
+    }
+    fn set_attr(&self, vm: &mut Vm, _this: &Value, name: Sym, value: Value) -> Option<Res<()>> {
+        if self.task.is_none() || name.to_string_owned() != "_log_destroy_pending" {
+            return None;
+        }
+        Some(vm.truthy(&value).map(|b| self.log_destroy_pending.set(b)))
     }
     fn repr(&self) -> String {
         // Without the VM, results and exceptions are left out; `__repr__` gives them.
@@ -453,6 +508,17 @@ impl NativeObject for FutureObj {
                 Ok(w) => w.iter().for_each(|w| visit.rc(w)),
                 Err(_) => visit.fail(),
             }
+        }
+    }
+    fn gc_has_finalizer(&self) -> bool {
+        self.log_destroy_pending.get() && self.state.get() == State::Pending && self.task.is_some()
+    }
+    fn gc_finalize(&self, vm: &mut Vm) {
+        // Reported once, before the collector empties the task (so the repr still shows
+        // what it waits for), as CPython's `Task.__del__` runs before `tp_clear`.
+        if self.gc_has_finalizer() {
+            self.log_destroy_pending.set(false);
+            report_pending(vm, self);
         }
     }
     fn gc_clear(&self) {
@@ -556,7 +622,10 @@ fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 fn fut_await(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    Ok(Value::Other(Rc::new(FutureIter { fut: f, yielded: Cell::new(false) })))
+    let it = Rc::new(FutureIter { fut: f, yielded: Cell::new(false) });
+    // Registered, so that the collector sees the future held by a suspended `await`.
+    crate::vm::gc::track_native(&it);
+    Ok(Value::Other(it))
 }
 fn fut_get_loop(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
@@ -649,6 +718,9 @@ thread_local! {
 }
 
 fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Option<Value>> {
+    if is_task && name == Sym::new("_log_destroy_pending") {
+        return Ok(future_of(this).map(|f| Value::Bool(f.log_destroy_pending.get())));
+    }
     let f = if is_task { TASK_METHODS.with(|m| m.get(name)) } else { FUTURE_METHODS.with(|m| m.get(name)) };
     let Some(f) = f else { return Ok(None) };
     if f.0.starts_with("_cancel_") {
@@ -701,6 +773,9 @@ impl NativeObject for FutureIter {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+    fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
+        visit.rc(&self.fut);
     }
 }
 

@@ -269,7 +269,12 @@ pub fn run_until_complete(vm: &mut Vm, lp: &Rc<EventLoop>, aw: Value) -> Res<Val
     if loop_in_run_forever().is_some() {
         return Err(Exc::runtime_error("Cannot run the event loop while another loop is running"));
     }
+    let new_task = future_of(&aw).is_none();
     let fut = ensure_future_on(vm, aw, Some(lp))?;
+    if new_task {
+        // As CPython: the loop stopping first is reported as an error, not by the task.
+        fut.log_destroy_pending.set(false);
+    }
     let stopper = bound_native(loop_value(lp), "_stop", loop_stop);
     if fut.done() {
         return fut.get_result(vm);
@@ -302,6 +307,7 @@ fn loop_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     }
     signals::loop_closed(&lp);
     lp.closed.set(true);
+    lp.clear_scheduled();
     Ok(Value::None)
 }
 /// The arguments of `loop.call_soon(callback, *args, context=None)` and its timed
@@ -937,6 +943,7 @@ fn run(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let _ = lp.run_ready(vm, 100);
     signals::loop_closed(&lp);
     lp.closed.set(true);
+    lp.clear_scheduled();
     CURRENT.with(|c| *c.borrow_mut() = None);
     shut?;
     drained?;

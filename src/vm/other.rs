@@ -72,6 +72,17 @@ pub trait NativeObject: Any {
     /// For registered objects found to be cyclic garbage: drops the references held in
     /// mutable fields, breaking the cycles through the object.
     fn gc_clear(&self) {}
+    /// For registered objects with a finaliser (CPython's `tp_finalize`, such as a pending
+    /// task's "Task was destroyed but it is pending!"): true while the collector must call
+    /// [`NativeObject::gc_finalize`] before it empties the object as garbage.
+    fn gc_has_finalizer(&self) -> bool {
+        false
+    }
+    /// Runs the finaliser of a garbage object, once (afterwards
+    /// [`NativeObject::gc_has_finalizer`] is false); the object may be resurrected.
+    fn gc_finalize(&self, vm: &mut Vm) {
+        let _ = vm;
+    }
 }
 
 /// One traceback entry: the file, the line, and the function name.

@@ -200,8 +200,10 @@ impl Vm {
                 let fins: Vec<Value> = garbage.iter().filter(|v| needs_finalizer(v)).cloned().collect();
                 drop(garbage);
                 for f in fins {
-                    if let Value::Gen(g) = f {
-                        self.gc_finalize_generator(g);
+                    match f {
+                        Value::Gen(g) => self.gc_finalize_generator(g),
+                        Value::Other(o) => o.gc_finalize(self),
+                        _ => {}
                     }
                 }
                 weak.retain(Tracked::alive);

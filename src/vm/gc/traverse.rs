@@ -269,12 +269,14 @@ pub(super) fn weight(v: &Value) -> usize {
     }
 }
 
-/// A generator or coroutine that still has a frame: collecting it first closes it.
+/// A generator or coroutine that still has a frame (collecting it first closes it), or a
+/// native object with a finaliser (a pending task).
 pub(super) fn needs_finalizer(v: &Value) -> bool {
     match v {
         Value::Gen(g) => {
             g.state.get() != GenState::Running && g.frame.try_borrow().map(|f| f.is_some()).unwrap_or(false)
         }
+        Value::Other(o) => o.gc_has_finalizer(),
         _ => false,
     }
 }
