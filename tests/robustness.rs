@@ -589,3 +589,38 @@ raise a
     assert_eq!(r.stderr.matches("During handling").count(), 1);
     assert!(r.stderr.starts_with("TypeError: b\n"), "{}", r.stderr);
 }
+
+#[test]
+fn million_deep_iterator_chains_raise_recursion_error() {
+    // `map` over `map` over ... a million deep steps each level inside the previous one
+    // (CPython crashes here): a RecursionError, after which a shallow chain still works.
+    let src = r#"
+for kind in ["map", "filter", "zip", "enumerate"]:
+    it = iter([1, 2])
+    for i in range(10**6):
+        if kind == "map":
+            it = map(abs, it)
+        elif kind == "filter":
+            it = filter(None, it)
+        elif kind == "zip":
+            it = zip(it)
+        else:
+            it = enumerate(it)
+    try:
+        next(it)
+        print(kind, "stepped")
+    except RecursionError as e:
+        print(kind, "RecursionError", e)
+    del it
+it = iter([-5])
+for i in range(10000):
+    it = map(abs, it)
+print(next(it))
+"#;
+    let expect = ["map", "filter", "zip", "enumerate"]
+        .iter()
+        .map(|k| format!("{k} RecursionError maximum recursion depth exceeded while calling a Python object\n"))
+        .collect::<String>()
+        + "5\n";
+    assert_ok(&run_script("iter_chains.aio", src), &expect);
+}

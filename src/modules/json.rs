@@ -157,7 +157,8 @@ impl Encoder {
             self.out.push_str("[]");
             return Ok(());
         }
-        self.enter(vm, v, "array")?;
+        // CPython's C encoder names arrays "a JSON object" too.
+        self.enter(vm, v, "object")?;
         self.out.push('[');
         self.newline(level + 1);
         for (i, it) in items.iter().enumerate() {

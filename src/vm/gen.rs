@@ -172,7 +172,7 @@ impl Drop for GenObj {
         }
         let state = self.state.get();
         let frame = self.frame.get_mut().take();
-        match (state, frame) {
+        let rest = match (state, frame) {
             (GenState::Suspended, Some(d))
                 if self.kind == GenKind::AsyncGenerator && super::asyncgen::take_aclosed(self) =>
             {
@@ -180,6 +180,9 @@ impl Drop for GenObj {
                 // through the loop.
                 if !d.frame.handlers.is_empty() {
                     queue_finalizer(Finalize::Close(Rc::new(self.revived(d))));
+                    None
+                } else {
+                    Some(d)
                 }
             }
             (GenState::Suspended, Some(d)) if self.kind == GenKind::AsyncGenerator => {
@@ -192,19 +195,30 @@ impl Drop for GenObj {
                         queue_finalizer(Finalize::Close(g));
                     }
                 }));
+                None
             }
             (GenState::Suspended, Some(d)) if !d.frame.handlers.is_empty() => {
                 queue_finalizer(Finalize::Close(Rc::new(self.revived(d))));
+                None
             }
-            (GenState::Created, Some(_)) if self.kind == GenKind::Coroutine && !self.awaited.get() => {
+            (GenState::Created, Some(d)) if self.kind == GenKind::Coroutine && !self.awaited.get() => {
                 let q = self.qualname.clone();
                 queue_finalizer(Finalize::NeverAwaited(q, self.origin.take()));
+                Some(d)
             }
-            _ => {
+            (_, d) => {
                 if self.kind == GenKind::AsyncGenerator {
                     super::asyncgen::take_aclosed(self);
                 }
+                d
             }
+        };
+        if let Some(d) = rest {
+            // Through the trashcan: a chain of generators each holding the next in a local
+            // is freed without deep Rust recursion.
+            let Detached { frame, values } = d;
+            let cells = frame.cells.into_iter().map(Value::Cell);
+            super::value::trashcan::release(values.into_iter().chain(cells));
         }
     }
 }

@@ -547,12 +547,40 @@ impl Vm {
                 }
             }
             Value::FrozenSet(s) => {
-                let keys = s.d.borrow().keys();
-                let mut h: i64 = 0;
-                for k in keys {
-                    h ^= self.hash(&k)?.wrapping_mul(0x5bd1e995);
+                // CPython's `frozenset_hash`, cached.
+                if s.hash.get() != -1 {
+                    return Ok(s.hash.get());
                 }
+                fn shuffle(h: u64) -> u64 {
+                    ((h ^ 89_869_747) ^ (h << 16)).wrapping_mul(3_644_798_167)
+                }
+                let keys = s.d.borrow().keys();
+                let mut h: u64 = 0;
+                for k in &keys {
+                    h ^= shuffle(self.hash(k)? as u64);
+                }
+                h ^= (keys.len() as u64 + 1).wrapping_mul(1_927_868_237);
+                h ^= (h >> 11) ^ (h >> 25);
+                h = h.wrapping_mul(69069).wrapping_add(907_133_923);
+                let h = if h as i64 == -1 { 590_923_713 } else { h as i64 };
+                s.hash.set(h);
                 h
+            }
+            Value::Range(r) => {
+                // CPython's `range_hash`: equal ranges hash alike, as the tuple
+                // (len, start, step), with None for what an empty or one-item range ignores.
+                let (start, _, step) = r.parts();
+                let len = r.big_len();
+                let n = len.clone();
+                let item = |b: BigInt| Value::from_bigint(b);
+                let parts = if n == BigInt::from(0) {
+                    vec![item(len), Value::None, Value::None]
+                } else if n == BigInt::from(1) {
+                    vec![item(len), item(start), Value::None]
+                } else {
+                    vec![item(len), item(start), item(step)]
+                };
+                return self.hash(&Value::tuple(parts));
             }
             Value::List(_) | Value::Dict(_) | Value::Set(_) | Value::ByteArray(_) => {
                 return Err(Exc::type_error(format!("unhashable type: '{}'", self.type_name(v))));

@@ -77,6 +77,15 @@ fn assign_slice<T>(seq: &mut Vec<T>, (start, stop, step): (i64, i64, i64), new_i
     Ok(())
 }
 
+/// How deeply composite iterators (`map` over `map` over ...) may step inside each other:
+/// about a kilobyte of Rust stack each, well inside the interpreter thread's stack.
+const MAX_COMPOSITE_DEPTH: usize = 200_000;
+
+thread_local! {
+    /// Composite iterator steps in progress on this thread.
+    static COMPOSITE_DEPTH: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 impl Vm {
     fn slice_parts(&mut self, s: &super::value::SliceObj) -> Res<(Option<i64>, Option<i64>, Option<i64>)> {
         let mut part = |v: &Value| -> Res<Option<i64>> {
@@ -575,7 +584,26 @@ impl Vm {
         Ok(v)
     }
 
+    /// One step of a `map`/`filter`/`zip`/`enumerate`/`iter(f, sentinel)`/sequence
+    /// iterator. A chain of such iterators steps in Rust recursion, one level per iterator:
+    /// past [`MAX_COMPOSITE_DEPTH`] levels it is a `RecursionError`, not a stack overflow
+    /// (CPython crashes there).
     fn next_composite(&mut self, st: &Rc<RefCell<IterState>>) -> Res<Option<Value>> {
+        self.check_stack()?;
+        let depth = COMPOSITE_DEPTH.with(|d| d.get());
+        if depth >= MAX_COMPOSITE_DEPTH {
+            return Err(Exc::new(
+                ExcKind::RecursionError,
+                "maximum recursion depth exceeded while calling a Python object",
+            ));
+        }
+        COMPOSITE_DEPTH.with(|d| d.set(depth + 1));
+        let r = self.next_composite_step(st);
+        COMPOSITE_DEPTH.with(|d| d.set(depth));
+        r
+    }
+
+    fn next_composite_step(&mut self, st: &Rc<RefCell<IterState>>) -> Res<Option<Value>> {
         enum Step {
             Enumerate(Value, i64),
             Zip(Vec<Value>, bool),

@@ -61,6 +61,16 @@ impl SetTable {
             })
             .collect()
     }
+    /// Moves the elements out, leaving a table without slots that must not be used again
+    /// (for `Drop`, which frees them without deep recursion).
+    pub fn take_keys(&mut self) -> impl Iterator<Item = Value> {
+        self.used = 0;
+        self.fill = 0;
+        std::mem::take(&mut self.slots).into_iter().filter_map(|s| match s {
+            Slot::Active { key, .. } => Some(key),
+            _ => None,
+        })
+    }
     /// The elements in slot order, without cloning.
     pub fn iter_keys(&self) -> impl Iterator<Item = &Value> {
         self.slots.iter().filter_map(|s| match s {

@@ -139,12 +139,15 @@ pub fn new_cell(v: Value) -> Rc<RefCell<Value>> {
 pub struct SetObj {
     /// The table, laid out as CPython's so iteration order matches.
     pub d: RefCell<super::set_table::SetTable>,
+    /// A frozenset's hash once computed (-1: not yet), as CPython caches it: nested
+    /// frozensets would otherwise rehash their whole depth at every level.
+    pub hash: std::cell::Cell<i64>,
 }
 
 impl SetObj {
     /// A set object around a table.
     pub fn new(t: super::set_table::SetTable) -> SetObj {
-        SetObj { d: RefCell::new(t) }
+        SetObj { d: RefCell::new(t), hash: std::cell::Cell::new(-1) }
     }
 }
 
@@ -816,7 +819,7 @@ impl Value {
 /// Freeing deeply nested containers without deep Rust recursion (CPython's "trashcan"):
 /// past a fixed nesting of container drops, children are queued and the outermost drop
 /// frees the queue in a loop.
-mod trashcan {
+pub(crate) mod trashcan {
     use super::Value;
     use std::cell::{Cell, RefCell};
 
@@ -870,6 +873,42 @@ impl Drop for DictObj {
         let d = std::mem::take(self.d.get_mut());
         if !d.is_empty() {
             trashcan::release(d.into_values());
+        }
+    }
+}
+
+/// True when dropping `v` cannot free anything that holds other values (so it cannot
+/// recurse): atoms, strings, bytes, and shared objects (only a reference count drops).
+fn drops_flat(v: &Value) -> bool {
+    match v {
+        Value::Str(_) | Value::Bytes(_) | Value::BigInt(_) => true,
+        Value::Cell(c) => Rc::strong_count(c) > 1 || c.try_borrow().is_ok_and(|x| drops_flat(&x)),
+        Value::Tuple(t) => Rc::strong_count(t) > 1,
+        Value::Function(f) => Rc::strong_count(f) > 1,
+        Value::Gen(g) => Rc::strong_count(g) > 1,
+        _ => v.is_immediate(),
+    }
+}
+
+impl Drop for Function {
+    fn drop(&mut self) {
+        // Closure cells and defaults can chain functions (a closure capturing the previous
+        // one, a million deep).
+        if self.closure.iter().all(|c| Rc::strong_count(c) > 1 || c.try_borrow().is_ok_and(|x| drops_flat(&x)))
+            && self.defaults.iter().all(drops_flat)
+        {
+            return;
+        }
+        let cells = std::mem::take(&mut self.closure).into_iter().map(Value::Cell);
+        trashcan::release(std::mem::take(&mut self.defaults).into_iter().chain(cells));
+    }
+}
+
+impl Drop for SetObj {
+    fn drop(&mut self) {
+        let t = self.d.get_mut();
+        if !t.iter_keys().all(drops_flat) {
+            trashcan::release(t.take_keys());
         }
     }
 }
