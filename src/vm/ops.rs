@@ -66,15 +66,7 @@ pub fn cmp_fast(kind: CmpKind, a: &Value, b: &Value) -> Option<bool> {
     if let (Value::Int(x), Value::Int(y)) = (a, b) {
         return Some(cmp_i64(kind, *x, *y));
     }
-    let (x, y) = (exact_f64(a)?, exact_f64(b)?);
-    Some(match kind {
-        CmpKind::Lt => x < y,
-        CmpKind::Le => x <= y,
-        CmpKind::Eq => x == y,
-        CmpKind::Ne => x != y,
-        CmpKind::Gt => x > y,
-        CmpKind::Ge => x >= y,
-    })
+    Some(cmp_ord(kind, exact_f64(a)?, exact_f64(b)?))
 }
 
 fn floor_div(x: i64, y: i64) -> Option<i64> {
@@ -98,6 +90,12 @@ fn floor_mod(x: i64, y: i64) -> Option<i64> {
 /// Compares two `i64`s.
 #[inline]
 pub fn cmp_i64(kind: CmpKind, x: i64, y: i64) -> bool {
+    cmp_ord(kind, x, y)
+}
+
+/// `x <kind> y` for any partially ordered numbers (NaN compares as IEEE says).
+#[inline(always)]
+fn cmp_ord<T: PartialOrd>(kind: CmpKind, x: T, y: T) -> bool {
     match kind {
         CmpKind::Lt => x < y,
         CmpKind::Le => x <= y,
