@@ -235,6 +235,13 @@ loop = asyncio.new_event_loop()
 loop.create_task(wait_forever(), name="never-run")
 loop.close()
 print("closed")
+
+async def debug_main():
+    asyncio.get_running_loop().create_task(wait_forever(), name="debug")
+    await asyncio.sleep(0)
+    gc.collect()
+
+asyncio.run(debug_main(), debug=True)
 "#;
     let Some((lines, _, stderr)) = run_with_stderr("destroyed_pending", body) else { return };
     assert_eq!(lines, ["collected", "closed"]);
@@ -248,7 +255,17 @@ print("closed")
     );
     assert!(stderr.starts_with(&expected), "stderr:\n{stderr}\nexpected to start with:\n{expected}");
     assert!(stderr.contains("RuntimeWarning: coroutine 'wait_forever' was never awaited"), "{stderr}");
-    assert_eq!(stderr.matches("Task was destroyed").count(), 2, "{stderr}");
+    // In debug mode, where the task was created comes first, as CPython's `source_traceback`.
+    let debug = format!(
+        "Task was destroyed but it is pending!\n\
+         source_traceback: Object created at (most recent call last):\n  \
+         File \"{file}\", line 31, in <module>\n    asyncio.run(debug_main(), debug=True)\n  \
+         File \"{file}\", line 27, in debug_main\n    \
+         asyncio.get_running_loop().create_task(wait_forever(), name=\"debug\")\n\
+         task: <Task pending name='debug' coro=<wait_forever() done"
+    );
+    assert!(stderr.contains(&debug), "stderr:\n{stderr}\nexpected:\n{debug}");
+    assert_eq!(stderr.matches("Task was destroyed").count(), 3, "{stderr}");
 }
 
 #[test]

@@ -434,9 +434,26 @@ impl FutureObj {
 }
 
 /// Writes CPython's default exception handler's report for a task destroyed while pending.
+/// In debug mode it has a `source_traceback`: where the task's coroutine was created (the
+/// script frames of where CPython records the task's creation).
 fn report_pending(vm: &mut Vm, task: &FutureObj) {
     let repr = future_repr(vm, task).unwrap_or_else(|_| task.repr());
-    vm.write_stderr(&format!("Task was destroyed but it is pending!\ntask: {repr}\n"));
+    let mut text = String::from("Task was destroyed but it is pending!\n");
+    let origin = match task.task.as_ref().map(|t| &t.coro) {
+        Some(Value::Gen(g)) => g.origin.as_deref(),
+        _ => None,
+    };
+    if let Some(origin) = origin {
+        text.push_str("source_traceback: Object created at (most recent call last):\n");
+        for e in origin {
+            text.push_str(&format!("  File \"{}\", line {}, in {}\n", e.file, e.line, e.name));
+            if let Some(src) = vm.source_line(&e.file, e.line) {
+                text.push_str(&format!("    {}\n", src.trim()));
+            }
+        }
+    }
+    text.push_str(&format!("task: {repr}\n"));
+    vm.write_stderr(&text);
 }
 
 /// Wraps a future as a script value.
