@@ -261,9 +261,10 @@ impl Vm {
     #[inline(always)]
     fn exec(&mut self, base: usize, fi: usize, bp: usize, code: &Code, ip: &mut usize) -> Res<Flow> {
         loop {
-            let op = code.ops[*ip];
+            let at = *ip;
             *ip += 1;
-            match op {
+            // Match on the place, not a copy: each arm loads only its own operands.
+            match code.ops[at] {
                 Op::Nop => {}
                 Op::LoadFastFast(a, b) => {
                     let va = self.stack[bp + a as usize].clone();
@@ -966,7 +967,7 @@ impl Vm {
                 Op::DictUpdate | Op::DictMerge => {
                     let m = self.stack.pop().unwrap_or_default();
                     let d = self.stack.last().cloned().unwrap_or_default();
-                    self.dict_update_from(&d, &m, op == Op::DictMerge)?;
+                    self.dict_update_from(&d, &m, code.ops[at] == Op::DictMerge)?;
                 }
                 Op::ListToTuple => {
                     if let Some(Value::List(l)) = self.stack.pop() {
