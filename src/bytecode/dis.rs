@@ -60,6 +60,10 @@ fn describe(code: &Code, op: &Op) -> String {
         Op::FastFastCompareJump(a, b, kind) => {
             format!("FastFastCompareJump {a} {b} {kind:?} ({}, {})", var(a as u32), var(b as u32))
         }
+        Op::LoadFastAttr(a, n) | Op::StoreFastAttr(a, n) | Op::LoadFastMethod(a, n) => {
+            let name = code.names.get(n as usize).map(|s| s.to_string()).unwrap_or_default();
+            format!("{} {a} {n} ({}, {name})", op_name(op), var(a as u32))
+        }
         Op::LoadFast(s) | Op::StoreFast(s) | Op::DeleteFast(s) => {
             format!("{} {} ({})", op_name(op), s.0, var(s.0))
         }

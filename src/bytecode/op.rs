@@ -69,6 +69,16 @@ pub enum Op {
     /// Superinstruction: `Compare(kind)` then `PopJumpIfTrue(target)`; skips the jump that
     /// follows it. `stack: a b ->`
     CompareJumpIfTrue(CmpKind, JumpTarget),
+    /// Superinstruction: `LoadFast(a)` then `LoadAttr(n)`, done at once on an instance
+    /// whose attribute the inline cache knows; otherwise it acts as `LoadFast(a)` and the
+    /// `LoadAttr` runs. `stack: -> local_a.name`
+    LoadFastAttr(u16, u16),
+    /// Superinstruction: `LoadFast(a)` then `StoreAttr(n)` (`local_a.name = value`), done
+    /// at once as `LoadFastAttr`. `stack: value ->`
+    StoreFastAttr(u16, u16),
+    /// Superinstruction: `LoadFast(a)` then `LoadMethod(n)`, done at once as
+    /// `LoadFastAttr`. `stack: -> f self_or_undef`
+    LoadFastMethod(u16, u16),
     /// Pushes a constant. `stack: -> consts[i]`
     LoadConst(ConstIdx),
     /// Discards the top. `stack: a ->`

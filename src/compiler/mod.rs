@@ -92,6 +92,12 @@ fn line_starts(source: &str) -> Vec<u32> {
 fn fuse_superinstructions(ops: &mut [Op]) {
     for i in 0..ops.len().saturating_sub(1) {
         let fused = match (ops[i], ops[i + 1]) {
+            // `x` then `self.name`: leave `LoadFast(self)` to pair with its attribute.
+            (Op::LoadFast(_), Op::LoadFast(_))
+                if matches!(ops.get(i + 2), Some(Op::LoadAttr(_) | Op::StoreAttr(_) | Op::LoadMethod(_))) =>
+            {
+                continue
+            }
             (Op::LoadFast(a), Op::LoadFast(b)) if a.0 < 0x10000 && b.0 < 0x10000 => {
                 Op::LoadFastFast(a.0 as u16, b.0 as u16)
             }
@@ -100,6 +106,15 @@ fn fuse_superinstructions(ops: &mut [Op]) {
             }
             (Op::Compare(kind), Op::PopJumpIfFalse(t)) => Op::CompareJumpIfFalse(kind, t),
             (Op::Compare(kind), Op::PopJumpIfTrue(t)) => Op::CompareJumpIfTrue(kind, t),
+            (Op::LoadFast(a), Op::LoadAttr(n)) if a.0 < 0x10000 && n.0 < 0x10000 => {
+                Op::LoadFastAttr(a.0 as u16, n.0 as u16)
+            }
+            (Op::LoadFast(a), Op::StoreAttr(n)) if a.0 < 0x10000 && n.0 < 0x10000 => {
+                Op::StoreFastAttr(a.0 as u16, n.0 as u16)
+            }
+            (Op::LoadFast(a), Op::LoadMethod(n)) if a.0 < 0x10000 && n.0 < 0x10000 => {
+                Op::LoadFastMethod(a.0 as u16, n.0 as u16)
+            }
             _ => continue,
         };
         ops[i] = fused;

@@ -567,6 +567,60 @@ impl Vm {
                         self.run_finalizers();
                     }
                 }
+                Op::LoadFastAttr(a, n) => {
+                    let hit = match &self.stack[bp + a as usize] {
+                        Value::Instance(inst) => super::inline_cache::load(code, n as u32, inst),
+                        _ => None,
+                    };
+                    if let Some(v) = hit {
+                        self.stack.push(v);
+                        *ip += 1;
+                        continue;
+                    }
+                    // As `LoadFast`; the `LoadAttr` runs next.
+                    let v = self.stack[bp + a as usize].clone();
+                    if v.is_undef() {
+                        return self.unbound_local(code, a);
+                    }
+                    self.stack.push(v);
+                }
+                Op::StoreFastAttr(a, n) => {
+                    let v = self.stack.pop().unwrap_or_default();
+                    let v = match &self.stack[bp + a as usize] {
+                        Value::Instance(inst) => match super::inline_cache::store(code, n as u32, inst, v) {
+                            Ok(()) => {
+                                *ip += 1;
+                                continue;
+                            }
+                            Err(v) => v,
+                        },
+                        _ => v,
+                    };
+                    self.stack.push(v);
+                    // As `LoadFast`; the `StoreAttr` runs next.
+                    let obj = self.stack[bp + a as usize].clone();
+                    if obj.is_undef() {
+                        return self.unbound_local(code, a);
+                    }
+                    self.stack.push(obj);
+                }
+                Op::LoadFastMethod(a, n) => {
+                    if let Value::Instance(inst) = &self.stack[bp + a as usize] {
+                        if let Some(f) = super::inline_cache::method(code, n as u32, inst) {
+                            let this = Value::Instance(inst.clone());
+                            self.stack.push(Value::Function(f));
+                            self.stack.push(this);
+                            *ip += 1;
+                            continue;
+                        }
+                    }
+                    // As `LoadFast`; the `LoadMethod` runs next.
+                    let v = self.stack[bp + a as usize].clone();
+                    if v.is_undef() {
+                        return self.unbound_local(code, a);
+                    }
+                    self.stack.push(v);
+                }
                 Op::LoadAttr(n) => {
                     if let Some(Value::Instance(inst)) = self.stack.last() {
                         if let Some(v) = super::inline_cache::load(code, n.0, inst) {
