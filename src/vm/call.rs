@@ -107,22 +107,16 @@ impl Vm {
         // Instantiating a plain script class whose `__init__` takes exactly these arguments:
         // the new instance is inserted as `self` and `__init__` runs in place.
         if let (Value::Class(c), None) = (&self.stack[func_at], &kwnames) {
-            if c.layout == Layout::Object && c.builtin.is_none() {
-                let c = c.clone();
-                if !self.has_custom_new(&c) {
-                    let init = c.lookup(self.syms.init);
-                    if let Some(Value::Function(f)) = init {
-                        if f.code.takes_exactly(argc + 1) {
-                            self.check_depth()?;
-                            let inst = Value::instance(c, Vec::with_capacity(4));
-                            let base = func_at + 1;
-                            self.stack.insert(base, inst.clone());
-                            self.stack.resize(base + f.code.nlocals(), Value::Undef);
-                            let frame = self.frame_for(&f, base, func_at, ReturnMode::Init(inst));
-                            self.frames.push(frame);
-                            return Ok(());
-                        }
-                    }
+            if let Some(f) = self.plain_init(c) {
+                if f.code.takes_exactly(argc + 1) {
+                    self.check_depth()?;
+                    let inst = Value::instance(c.clone(), Vec::with_capacity(4));
+                    let base = func_at + 1;
+                    self.stack.insert(base, inst.clone());
+                    self.stack.resize(base + f.code.nlocals(), Value::Undef);
+                    let frame = self.frame_for(&f, base, func_at, ReturnMode::Init(inst));
+                    self.frames.push(frame);
+                    return Ok(());
                 }
             }
         }
@@ -516,6 +510,26 @@ impl Vm {
             }
         }
         Ok(inst)
+    }
+
+    /// The script `__init__` that instantiating `c` runs in place of a call: `c` is a
+    /// plain script class with the default `__new__`. Cached per class until any class
+    /// namespace changes.
+    #[inline]
+    fn plain_init(&self, c: &Rc<Class>) -> Option<Rc<Function>> {
+        if let Some(f) = c.cache.plain_init() {
+            return f;
+        }
+        let f = if c.layout == Layout::Object && c.builtin.is_none() && !self.has_custom_new(c) {
+            match c.lookup(self.syms.init) {
+                Some(Value::Function(f)) => Some(f),
+                _ => None,
+            }
+        } else {
+            None
+        };
+        c.cache.set_plain_init(f.as_ref());
+        f
     }
 
     /// True when a class (or a base other than `object`) defines `__new__`.

@@ -376,6 +376,9 @@ struct CacheEntry {
 #[derive(Default)]
 pub struct ClassCache {
     entries: RefCell<Vec<CacheEntry>>,
+    /// What instantiating the class runs in place (see `Vm::plain_init`), with the class
+    /// epoch it was computed at (0: never). Weak: the cache must not keep functions alive.
+    plain_init: RefCell<(u64, Option<std::rc::Weak<Function>>)>,
 }
 
 impl ClassCache {
@@ -389,6 +392,23 @@ impl ClassCache {
             }
             Err(_) => false,
         }
+    }
+    /// The cached answer of `Vm::plain_init`: `None` when stale, else the script
+    /// `__init__` (or `Some(None)`: instantiation takes the general path).
+    #[inline]
+    pub fn plain_init(&self) -> Option<Option<Rc<Function>>> {
+        let c = self.plain_init.borrow();
+        if c.0 != CLASS_EPOCH.with(|e| e.get()) {
+            return None;
+        }
+        match &c.1 {
+            None => Some(None),
+            Some(w) => w.upgrade().map(Some),
+        }
+    }
+    /// Records the answer of `Vm::plain_init` for the current class epoch.
+    pub fn set_plain_init(&self, f: Option<&Rc<Function>>) {
+        *self.plain_init.borrow_mut() = (CLASS_EPOCH.with(|e| e.get()), f.map(Rc::downgrade));
     }
     /// Drops every cached value.
     pub fn clear(&self) {
