@@ -236,14 +236,13 @@ impl Vm {
         Ok(())
     }
 
-    /// Runs instructions, re-entering `exec` whenever the current frame changes.
+    /// Runs instructions, re-entering `exec` when it leaves its loop for a frame change it
+    /// does not follow itself.
     fn dispatch(&mut self, base: usize) -> Res<Halt> {
         loop {
-            let fi = self.frames.len() - 1;
-            let code = self.frames[fi].code.clone();
-            let bp = self.frames[fi].base;
+            let mut fi = self.frames.len() - 1;
             let mut ip = self.frames[fi].ip;
-            let r = self.exec(base, fi, bp, &code, &mut ip);
+            let r = self.exec(base, &mut fi, &mut ip);
             // Write `ip` back (savepc) unless the frame is gone (it returned).
             if let Some(f) = self.frames.get_mut(fi) {
                 f.ip = ip;
@@ -256,11 +255,29 @@ impl Vm {
         }
     }
 
-    /// The instruction loop of one frame: hot state (`code`, `bp`, `ip`) lives in locals;
-    /// it returns when the frame stack changes (a call or return) or execution halts.
+    /// The instruction loop: hot state (`code`, `bp`, `ip`) lives in locals. Plain calls
+    /// and returns switch frames in place; `top` and `ip` always name the running frame
+    /// and its next instruction, so that `dispatch` can save `ip` when `exec` returns.
     #[inline(always)]
-    fn exec(&mut self, base: usize, fi: usize, bp: usize, code: &Code, ip: &mut usize) -> Res<Flow> {
+    fn exec(&mut self, base: usize, top: &mut usize, ip: &mut usize) -> Res<Flow> {
+        let mut fi = *top;
+        let mut code_rc = self.frames[fi].code.clone();
+        let mut bp = self.frames[fi].base;
+        // Continues with the frame now on top of the frame stack (the caller has saved
+        // its own `ip` if it is still there).
+        macro_rules! enter_top {
+            () => {{
+                fi = self.frames.len() - 1;
+                *top = fi;
+                let f = &self.frames[fi];
+                code_rc = f.code.clone();
+                bp = f.base;
+                *ip = f.ip;
+                continue;
+            }};
+        }
         loop {
+            let code: &Code = &code_rc;
             let at = *ip;
             *ip += 1;
             // Match on the place, not a copy: each arm loads only its own operands.
@@ -686,13 +703,15 @@ impl Vm {
                         self.call_from_stack(argc as usize + 1, None, *ip)?;
                     }
                     if self.frames.len() != fi + 1 {
-                        return Ok(Flow::Switch);
+                        self.frames[fi].ip = *ip;
+                        enter_top!();
                     }
                 }
                 Op::Call(argc) => {
                     self.call_from_stack(argc as usize, None, *ip)?;
                     if self.frames.len() != fi + 1 {
-                        return Ok(Flow::Switch);
+                        self.frames[fi].ip = *ip;
+                        enter_top!();
                     }
                 }
                 Op::CallKw(argc) => {
@@ -935,7 +954,7 @@ impl Vm {
                         return Ok(Flow::Halt(Halt::Return(v)));
                     }
                     self.deliver(f.ret, v)?;
-                    return Ok(Flow::Switch);
+                    enter_top!();
                 }
                 Op::MakeFunction(flags) => {
                     let code = self.stack.pop().unwrap_or_default();
