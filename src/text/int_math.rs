@@ -80,7 +80,11 @@ fn fix_hash(h: i64) -> i64 {
 }
 
 /// `hash(v)` for a machine-sized int (equal to [`hash_int`] of the same value).
+#[inline]
 pub fn hash_i64(v: i64) -> i64 {
+    if v.unsigned_abs() < HASH_MODULUS {
+        return fix_hash(v);
+    }
     let m = (v.unsigned_abs() % HASH_MODULUS) as i64;
     fix_hash(if v < 0 { -m } else { m })
 }

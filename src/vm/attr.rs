@@ -1,5 +1,6 @@
 //! Attribute access: instances, classes, modules, built-in values and descriptors.
 
+use super::types::TypeId;
 use super::value::{Class, Descriptor, NativeFunction, Value};
 use super::{Exc, ExcKind, Res, Sym, Vm};
 use std::rc::Rc;
@@ -480,9 +481,18 @@ impl Vm {
                 Ok((v, Value::Undef))
             }
             _ => {
+                let id = method_cache_type(&obj);
+                if let Some(f) = id.and_then(|id| self.method_cache.get(id, name)) {
+                    return Ok((f, obj));
+                }
                 let class = self.class_of(&obj);
                 match class.lookup(name) {
-                    Some(f @ Value::Native(_)) => Ok((f, obj)),
+                    Some(f @ Value::Native(_)) => {
+                        if let Some(id) = id {
+                            self.method_cache.put(id, name, &f);
+                        }
+                        Ok((f, obj))
+                    }
                     _ => {
                         let v = self.get_attr(&obj, name)?;
                         Ok((v, Value::Undef))
@@ -490,6 +500,66 @@ impl Vm {
                 }
             }
         }
+    }
+}
+
+/// The built-in types whose method lookups `MethodCache` keeps: their values' class is
+/// fixed by the value's kind.
+#[inline]
+fn method_cache_type(v: &Value) -> Option<TypeId> {
+    Some(match v {
+        Value::Str(_) => TypeId::Str,
+        Value::List(_) => TypeId::List,
+        Value::Dict(_) => TypeId::Dict,
+        Value::Set(_) => TypeId::Set,
+        Value::Tuple(_) => TypeId::Tuple,
+        Value::Bytes(_) => TypeId::Bytes,
+        Value::Int(_) => TypeId::Int,
+        Value::Float(_) => TypeId::Float,
+        _ => return None,
+    })
+}
+
+const METHOD_CACHE_SIZE: usize = 64;
+
+#[derive(Clone, Default)]
+struct MethodCacheEntry {
+    ty: Option<TypeId>,
+    name: u32,
+    epoch: u64,
+    method: Option<Value>,
+}
+
+/// A direct-mapped cache of built-in types' native methods (`d.get`, `s.join`, ...) by
+/// type and name, valid while the class epoch is unchanged.
+#[derive(Default)]
+pub(crate) struct MethodCache {
+    entries: Vec<MethodCacheEntry>,
+}
+
+impl MethodCache {
+    #[inline]
+    fn slot(ty: TypeId, name: Sym) -> usize {
+        ((name.0.wrapping_mul(0x9E37_79B1) >> 26) as usize ^ ty as usize) % METHOD_CACHE_SIZE
+    }
+    /// The cached method, if any.
+    #[inline]
+    fn get(&self, ty: TypeId, name: Sym) -> Option<Value> {
+        let e = self.entries.get(Self::slot(ty, name))?;
+        if e.ty == Some(ty) && e.name == name.0 && e.epoch == super::value::class_epoch() {
+            e.method.clone()
+        } else {
+            None
+        }
+    }
+    /// Records a lookup.
+    fn put(&mut self, ty: TypeId, name: Sym, method: &Value) {
+        if self.entries.is_empty() {
+            self.entries.resize(METHOD_CACHE_SIZE, MethodCacheEntry::default());
+        }
+        let epoch = super::value::class_epoch();
+        self.entries[Self::slot(ty, name)] =
+            MethodCacheEntry { ty: Some(ty), name: name.0, epoch, method: Some(method.clone()) };
     }
 }
 

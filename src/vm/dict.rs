@@ -129,6 +129,32 @@ impl Dict {
             Lookup::Slow(slow)
         }
     }
+    /// Finds a `str` or small `int` key (hash `hash`) when every candidate compares without
+    /// script code; `Err(())` sends the caller to [`Dict::lookup`].
+    #[inline]
+    pub fn find_simple(&self, hash: i64, key: &Value) -> Result<Option<usize>, ()> {
+        for &pos in self.index.iter_hash(spread(hash)) {
+            let e = &self.entries[pos as usize];
+            if e.hash != hash {
+                continue;
+            }
+            let same = match (&e.key, key) {
+                (Value::Str(a), Value::Str(b)) => std::rc::Rc::ptr_eq(a, b) || a.s == b.s,
+                (Value::Int(a), Value::Int(b)) => a == b,
+                (Value::Str(_), Value::Int(_)) | (Value::Int(_), Value::Str(_)) => false,
+                _ => return Err(()),
+            };
+            if same {
+                return Ok(Some(pos as usize));
+            }
+        }
+        Ok(None)
+    }
+    /// The value of the entry at `pos` (which must be live).
+    #[inline]
+    pub fn value_at(&self, pos: usize) -> Option<&Value> {
+        self.entries.get(pos).map(|e| &e.value)
+    }
     /// The entry at `pos` if it is live.
     pub fn entry(&self, pos: usize) -> Option<&Entry> {
         self.entries.get(pos).filter(|e| !e.key.is_undef())
@@ -136,6 +162,11 @@ impl Dict {
     /// Replaces the value of the live entry at `pos`.
     pub fn set_value(&mut self, pos: usize, value: Value) {
         self.entries[pos].value = value;
+    }
+    /// Replaces the value of the live entry at `pos`, returning the old one (for the caller
+    /// to drop once its borrow of the table has ended).
+    pub fn replace_value(&mut self, pos: usize, value: Value) -> Value {
+        std::mem::replace(&mut self.entries[pos].value, value)
     }
     /// Appends a new entry; the caller has checked that the key is absent.
     pub fn insert_new(&mut self, hash: i64, key: Value, value: Value) {

@@ -237,6 +237,8 @@ pub struct Vm {
     pub(crate) ticks: std::cell::Cell<u32>,
     /// The embedding API's per-VM state: sandbox switches, limits, host classes.
     pub host: crate::embed::HostState,
+    /// Methods of built-in types found by `LoadMethod` (see `attr::MethodCache`).
+    pub(crate) method_cache: attr::MethodCache,
 }
 
 impl Vm {
@@ -280,6 +282,7 @@ impl Vm {
             }));
         }
         let mut vm = Vm {
+            method_cache: attr::MethodCache::default(),
             frames: Vec::new(),
             stack: Vec::with_capacity(4096),
             types: types_v,

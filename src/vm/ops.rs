@@ -1407,6 +1407,12 @@ impl Vm {
 
     /// Looks a key up in a dict.
     pub fn dict_get(&mut self, d: &Rc<DictObj>, key: &Value) -> Res<Option<Value>> {
+        if let Some(h) = simple_hash(key) {
+            let t = d.d.borrow();
+            if let Ok(pos) = t.find_simple(h, key) {
+                return Ok(pos.and_then(|p| t.value_at(p).cloned()));
+            }
+        }
         let h = self.hash(key)?;
         match self.dict_find(&d.d, h, key)? {
             Some(pos) => Ok(d.d.borrow().entry(pos).map(|e| e.value.clone())),
@@ -1457,6 +1463,14 @@ impl Vm {
 
     /// `d[key] = value` for a dict object.
     pub fn dict_set(&mut self, d: &Rc<DictObj>, key: Value, value: Value) -> Res<()> {
+        if let Some(h) = simple_hash(&key) {
+            let found = d.d.borrow().find_simple(h, &key);
+            if let Ok(Some(pos)) = found {
+                let old = d.d.borrow_mut().replace_value(pos, value);
+                drop(old);
+                return Ok(());
+            }
+        }
         let h = self.hash(&key)?;
         match self.dict_find(&d.d, h, &key)? {
             Some(pos) => d.d.borrow_mut().set_value(pos, value),
@@ -1800,4 +1814,23 @@ pub fn repr_bytes(b: &[u8], open: &str, close: &str) -> String {
     out.push(quote as char);
     let _ = close;
     out
+}
+
+/// The hash of a `str` or small `int` key: keys whose hash and equality never run script
+/// code, for the dict fast paths.
+#[inline(always)]
+fn simple_hash(v: &Value) -> Option<i64> {
+    match v {
+        Value::Str(s) => {
+            let h = s.hash.get();
+            if h != 0 {
+                return Some(h);
+            }
+            let h = text::int_math::hash_str(s.as_str());
+            s.hash.set(h);
+            Some(h)
+        }
+        Value::Int(i) => Some(text::int_math::hash_i64(*i)),
+        _ => None,
+    }
 }
