@@ -130,9 +130,9 @@ impl Dict {
         }
     }
     /// Finds a `str` or small `int` key (hash `hash`) when every candidate compares without
-    /// script code; `Err(())` sends the caller to [`Dict::lookup`].
+    /// script code: `Some(position or None)`; `None` sends the caller to [`Dict::lookup`].
     #[inline]
-    pub fn find_simple(&self, hash: i64, key: &Value) -> Result<Option<usize>, ()> {
+    pub fn find_simple(&self, hash: i64, key: &Value) -> Option<Option<usize>> {
         for &pos in self.index.iter_hash(spread(hash)) {
             let e = &self.entries[pos as usize];
             if e.hash != hash {
@@ -142,13 +142,13 @@ impl Dict {
                 (Value::Str(a), Value::Str(b)) => std::rc::Rc::ptr_eq(a, b) || a.s == b.s,
                 (Value::Int(a), Value::Int(b)) => a == b,
                 (Value::Str(_), Value::Int(_)) | (Value::Int(_), Value::Str(_)) => false,
-                _ => return Err(()),
+                _ => return None,
             };
             if same {
-                return Ok(Some(pos as usize));
+                return Some(Some(pos as usize));
             }
         }
-        Ok(None)
+        Some(None)
     }
     /// The value of the entry at `pos` (which must be live).
     #[inline]

@@ -1409,7 +1409,7 @@ impl Vm {
     pub fn dict_get(&mut self, d: &Rc<DictObj>, key: &Value) -> Res<Option<Value>> {
         if let Some(h) = simple_hash(key) {
             let t = d.d.borrow();
-            if let Ok(pos) = t.find_simple(h, key) {
+            if let Some(pos) = t.find_simple(h, key) {
                 return Ok(pos.and_then(|p| t.value_at(p).cloned()));
             }
         }
@@ -1465,7 +1465,7 @@ impl Vm {
     pub fn dict_set(&mut self, d: &Rc<DictObj>, key: Value, value: Value) -> Res<()> {
         if let Some(h) = simple_hash(&key) {
             let found = d.d.borrow().find_simple(h, &key);
-            if let Ok(Some(pos)) = found {
+            if let Some(Some(pos)) = found {
                 let old = d.d.borrow_mut().replace_value(pos, value);
                 drop(old);
                 return Ok(());
