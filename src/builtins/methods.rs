@@ -18,9 +18,16 @@ fn this_list(a: &Args) -> Res<Rc<crate::vm::value::List>> {
 fn list_append(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("append", a, 2, 2)?;
     let l = this_list(a)?;
-    vm.mem_charge_push(&l)?;
-    l.items.borrow_mut().push(a.pos[1].clone());
+    list_push(vm, &l, std::mem::take(&mut a.pos[1]))?;
     Ok(Value::None)
+}
+
+/// `list.append`'s work, shared with the dispatch loop's inline `xs.append(v)`.
+#[inline]
+pub(crate) fn list_push(vm: &mut Vm, l: &crate::vm::value::List, v: Value) -> Res<()> {
+    vm.mem_charge_push(l)?;
+    l.items.borrow_mut().push(v);
+    Ok(())
 }
 
 fn list_extend(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -905,4 +912,9 @@ pub fn install(vm: &mut Vm) {
         &[("setter", property_setter), ("getter", property_getter), ("deleter", property_deleter)],
     );
     super::str_methods::install(vm);
+    let append = match vm.type_class(TypeId::List).dict.borrow().get(&Sym::new("append")) {
+        Some(Value::Native(n)) => Some(n.clone()),
+        _ => None,
+    };
+    vm.list_append = append;
 }

@@ -7,7 +7,7 @@ mod constructors;
 pub(crate) mod exceptions;
 mod file;
 mod functions;
-mod methods;
+pub(crate) mod methods;
 mod num_methods;
 mod str_methods;
 pub use file::open as open_file;

@@ -695,6 +695,19 @@ impl Vm {
                 }
                 Op::CallMethod(argc) => {
                     let n = self.stack.len();
+                    // `xs.append(v)` in place (CPython specialises it too).
+                    if argc == 1 {
+                        if let (Value::Native(f), Value::List(l)) = (&self.stack[n - 3], &self.stack[n - 2]) {
+                            if self.list_append.as_ref().is_some_and(|a| Rc::ptr_eq(a, f)) {
+                                let l = l.clone();
+                                let v = self.stack.pop().unwrap_or_default();
+                                self.stack.truncate(n - 3);
+                                crate::builtins::methods::list_push(self, &l, v)?;
+                                self.stack.push(Value::None);
+                                continue;
+                            }
+                        }
+                    }
                     let self_at = n - argc as usize - 1;
                     if self.stack[self_at].is_undef() {
                         self.stack.remove(self_at);

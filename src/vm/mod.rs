@@ -239,6 +239,8 @@ pub struct Vm {
     pub host: crate::embed::HostState,
     /// Methods of built-in types found by `LoadMethod` (see `attr::MethodCache`).
     pub(crate) method_cache: attr::MethodCache,
+    /// `list.append`, which `CallMethod` runs inline.
+    pub(crate) list_append: Option<Rc<value::NativeFunction>>,
 }
 
 impl Vm {
@@ -283,6 +285,7 @@ impl Vm {
         }
         let mut vm = Vm {
             method_cache: attr::MethodCache::default(),
+            list_append: None,
             frames: Vec::new(),
             stack: Vec::with_capacity(4096),
             types: types_v,
