@@ -157,7 +157,7 @@ impl Vm {
     }
 
     /// A class's own `__getattribute__` (one that is not `object`'s).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn custom_getattribute(&self, class: &Class) -> Option<Value> {
         lookup_override(class, self.syms.getattribute)
     }
@@ -559,7 +559,7 @@ pub fn bind(func: Value, receiver: Value) -> Value {
 
 /// True when `v` is one of `object`'s own methods: the default every class inherits,
 /// which the VM's protocol hooks treat as "not overridden".
-#[inline]
+#[inline(always)]
 pub(crate) fn is_object_default(v: &Value) -> bool {
     match v {
         Value::Native(n) => n.owner == Some("object"),
@@ -573,10 +573,16 @@ pub(crate) fn is_object_default(v: &Value) -> bool {
 
 /// The class's override of an `object` method `name`: `None` when the lookup finds
 /// nothing or `object`'s own.
-#[inline]
+#[inline(always)]
 pub(crate) fn lookup_override(class: &Class, name: Sym) -> Option<Value> {
-    class.with_lookup(name, |v| match v {
-        Some(v) if !is_object_default(v) => Some(v.clone()),
-        _ => None,
-    })
+    // A yes/no probe first: the default path (most classes) clones nothing.
+    // `object`'s slot methods are plain natives (its class methods are not hooked).
+    if class.with_lookup(name, |v| match v {
+        Some(Value::Native(n)) => n.owner != Some("object"),
+        v => v.is_some(),
+    }) {
+        class.lookup(name)
+    } else {
+        None
+    }
 }

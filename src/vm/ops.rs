@@ -363,8 +363,14 @@ impl Vm {
 
     /// `object.__repr__(v)`: `<module.Class object at 0x...>` (no module for built-in types).
     pub(crate) fn object_repr(&self, v: &Value) -> String {
-        let class = self.class_of(v);
-        if class.builtin.is_some() || class.layout == super::value::Layout::Exception && self.is_builtin_exc(&class) {
+        match v {
+            Value::Instance(i) => self.object_repr_of(&i.class, v),
+            _ => self.object_repr_of(&self.class_of(v), v),
+        }
+    }
+
+    fn object_repr_of(&self, class: &Rc<super::value::Class>, v: &Value) -> String {
+        if class.builtin.is_some() || class.layout == super::value::Layout::Exception && self.is_builtin_exc(class) {
             return format!("<{} object at 0x{:x}>", class.name, v.id());
         }
         let m = match class.lookup(self.syms.module) {
@@ -590,9 +596,9 @@ impl Vm {
             }
             Value::Instance(i) => {
                 let class = i.class.clone();
-                match class.lookup(self.syms.hash) {
+                match super::attr::lookup_override(&class, self.syms.hash) {
                     Some(Value::None) => return Err(Exc::type_error(format!("unhashable type: '{}'", class.name))),
-                    Some(f) if !super::attr::is_object_default(&f) => {
+                    Some(f) => {
                         let r = self.call(&f, vec![v.clone()])?;
                         match r {
                             // CPython keeps a `__hash__` result that fits a machine word.
@@ -603,7 +609,7 @@ impl Vm {
                             _ => return Err(Exc::type_error("__hash__ method should return an integer")),
                         }
                     }
-                    _ => v.id() >> 4,
+                    None => v.id() >> 4,
                 }
             }
             _ => v.id() >> 4,
