@@ -121,9 +121,12 @@ fn object_hash(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     wrapper_args(a, "__hash__", 0)?;
     let v = a.pos[0].clone();
     Ok(Value::Int(match &v {
-        Value::Instance(_) | Value::Other(_) | Value::List(_) | Value::Dict(_) | Value::Set(_) | Value::ByteArray(_) => {
-            v.id() >> 4
-        }
+        Value::Instance(_)
+        | Value::Other(_)
+        | Value::List(_)
+        | Value::Dict(_)
+        | Value::Set(_)
+        | Value::ByteArray(_) => v.id() >> 4,
         // Built-in values reach here as `None.__hash__()`: their type's hash.
         _ => vm.hash(&v)?,
     }))

@@ -98,12 +98,7 @@ impl Vm {
 
     /// `object.__getattribute__`: the instance's attribute as the class's descriptors
     /// allow, without a custom `__getattribute__` or the `__getattr__` fallback.
-    pub(crate) fn generic_get_attr(
-        &mut self,
-        inst: &Rc<Instance>,
-        obj: &Value,
-        name: Sym,
-    ) -> Res<Option<Value>> {
+    pub(crate) fn generic_get_attr(&mut self, inst: &Rc<Instance>, obj: &Value, name: Sym) -> Res<Option<Value>> {
         // Fast path: an instance attribute that no class descriptor overrides.
         if !inst.class.may_have_descriptor(name) {
             if let Some(v) = inst.get_attr(name) {
