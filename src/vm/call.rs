@@ -501,7 +501,11 @@ impl Vm {
                 }
             }
             Some(Value::Native(n)) => {
-                if n.owner == Some("object") && (!args.is_empty() || !kw.is_empty()) && c.layout == Layout::Object {
+                if n.owner == Some("object")
+                    && (!args.is_empty() || !kw.is_empty())
+                    && c.layout == Layout::Object
+                    && !self.has_custom_new(c)
+                {
                     return Err(Exc::type_error(format!("{}() takes no arguments", c.name)));
                 }
                 let mut a = Args { pos: SmallVec::new(), kw };
