@@ -772,10 +772,7 @@ fn object_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let c = match a.pos.first() {
         Some(Value::Class(c)) => c.clone(),
         Some(other) => {
-            return Err(Exc::type_error(format!(
-                "object.__new__(X): X is not a type object ({})",
-                vm.type_name(other)
-            )))
+            return Err(Exc::type_error(format!("object.__new__(X): X is not a type object ({})", vm.type_name(other))))
         }
         None => return Err(Exc::type_error("object.__new__(): not enough arguments")),
     };
