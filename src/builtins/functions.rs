@@ -316,7 +316,7 @@ fn issubclass(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check(sub, &a.pos[1]).map(Value::Bool)
 }
 
-fn attr_name(vm: &Vm, v: &Value) -> Res<Sym> {
+pub(super) fn attr_name(vm: &Vm, v: &Value) -> Res<Sym> {
     match v {
         Value::Str(s) => Ok(Sym::new(s.as_str())),
         other => Err(Exc::type_error(format!("attribute name must be string, not '{}'", vm.type_name(other)))),
@@ -688,6 +688,13 @@ fn dir(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             }
         }
         Some(Value::Module(m)) => names.extend(m.dict.borrow().keys().map(|k| k.to_string_owned())),
+        Some(v @ Value::Instance(_)) if crate::vm::attr::lookup_override(&vm.class_of(&v), vm.syms.dir).is_some() => {
+            let f = vm.get_attr(&v, vm.syms.dir)?;
+            let listed = vm.call(&f, vec![])?;
+            let items = vm.collect(&listed)?;
+            let keys = items.clone();
+            return Ok(Value::list(sort_values(vm, items, keys, false)?));
+        }
         Some(v) => {
             let class = match &v {
                 Value::Class(c) => c.clone(),

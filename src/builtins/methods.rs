@@ -752,20 +752,50 @@ fn agen_asend(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 // ---- misc ----
 
-fn object_init(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
+/// `object.__init__(self, *args, **kw)`: extra arguments are an error unless the class
+/// overrides `__new__` and not `__init__` (CPython's `excess_args` rule).
+fn object_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let Some(this) = a.pos.first() else {
+        return Err(Exc::type_error("descriptor '__init__' of 'object' object needs an argument"));
+    };
+    if a.pos.len() > 1 || !a.kw.is_empty() {
+        let class = vm.class_of(this);
+        if crate::vm::attr::lookup_override(&class, vm.syms.init).is_some() {
+            return Err(Exc::type_error("object.__init__() takes exactly one argument (the instance to initialize)"));
+        }
+        if !vm.has_custom_new(&class) {
+            return Err(Exc::type_error(format!(
+                "{}.__init__() takes exactly one argument (the instance to initialize)",
+                class.name
+            )));
+        }
+    }
     Ok(Value::None)
 }
 
-/// `object.__new__(cls, *args)`.
+/// `object.__new__(cls, *args, **kw)`: extra arguments are an error unless the class
+/// overrides `__init__` and not `__new__`.
 fn object_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let Some(Value::Class(c)) = a.pos.first().cloned() else {
-        return Err(Exc::type_error("object.__new__(X): X is not a type object"));
+    let c = match a.pos.first() {
+        Some(Value::Class(c)) => c.clone(),
+        Some(other) => {
+            return Err(Exc::type_error(format!("object.__new__(X): X is not a type object ({})", vm.type_name(other))))
+        }
+        None => return Err(Exc::type_error("object.__new__(): not enough arguments")),
     };
-    let args: Vec<Value> = a.pos[1..].to_vec();
-    if c.builtin.is_some() {
-        return vm.instantiate(&c, args, vec![]);
+    if a.pos.len() > 1 || !a.kw.is_empty() {
+        if vm.has_custom_new(&c) {
+            return Err(Exc::type_error("object.__new__() takes exactly one argument (the type to instantiate)"));
+        }
+        if crate::vm::attr::lookup_override(&c, vm.syms.init).is_none() {
+            return Err(Exc::type_error(format!("{}() takes no arguments", c.name)));
+        }
     }
-    vm.new_instance(&c, &args)
+    match c.builtin {
+        Some(TypeId::Object) => vm.instantiate(&c, vec![], vec![]),
+        Some(_) => Err(Exc::type_error(format!("object.__new__({0}) is not safe, use {0}.__new__()", c.name))),
+        None => vm.new_instance(&c, &a.pos[1..]),
+    }
 }
 
 fn property_setter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {

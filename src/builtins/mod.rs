@@ -9,6 +9,7 @@ mod file;
 mod functions;
 pub(crate) mod methods;
 mod num_methods;
+mod object_methods;
 mod str_methods;
 pub use file::open as open_file;
 pub use functions::sort_values;
@@ -38,6 +39,7 @@ pub fn install(vm: &mut Vm) {
     methods::install(vm);
     num_methods::install(vm);
     exceptions::install(vm);
+    object_methods::install(vm);
     vm.builtins.set(Sym::new("None"), Value::None);
     vm.builtins.set(Sym::new("NotImplemented"), Value::NotImplemented);
     vm.builtins.set(Sym::new("Ellipsis"), Value::Ellipsis);

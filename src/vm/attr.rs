@@ -1,7 +1,7 @@
 //! Attribute access: instances, classes, modules, built-in values and descriptors.
 
 use super::types::TypeId;
-use super::value::{Class, Descriptor, NativeFunction, Value};
+use super::value::{Class, Descriptor, Instance, NativeFunction, Value};
 use super::{Exc, ExcKind, Res, Sym, Vm};
 use std::rc::Rc;
 
@@ -27,56 +27,13 @@ impl Vm {
     pub fn get_attr_opt(&mut self, obj: &Value, name: Sym) -> Res<Option<Value>> {
         match obj {
             Value::Instance(inst) => {
-                // Fast path: an instance attribute that no class descriptor overrides.
-                if !inst.class.may_have_descriptor(name) {
-                    if let Some(v) = inst.get_attr(name) {
-                        return Ok(Some(v));
-                    }
+                if let Some(ga) = self.custom_getattribute(&inst.class) {
+                    return self.call_getattribute(&ga, inst, obj, name);
                 }
-                let class = inst.class.clone();
-                let cls_attr = class.lookup(name);
-                if let Some(Value::Descriptor(d)) = &cls_attr {
-                    if let Descriptor::Property { fget, .. } = &**d {
-                        if fget.is_none() {
-                            return Err(Exc::attribute_error(format!(
-                                "property '{}' of '{}' object has no getter",
-                                name, class.name
-                            )));
-                        }
-                        let f = fget.clone();
-                        return self.call(&f, vec![obj.clone()]).map(Some);
-                    }
-                }
-                if let Some(v) = inst.get_attr(name) {
+                if let Some(v) = self.generic_get_attr(inst, obj, name)? {
                     return Ok(Some(v));
                 }
-                if let Some(a) = cls_attr {
-                    return self.bind_class_attr(a, obj, &class).map(Some);
-                }
-                if name == self.syms.class {
-                    return Ok(Some(Value::Class(class)));
-                }
-                if name == self.syms.dict {
-                    let pairs: Vec<Value> =
-                        inst.attrs.borrow().iter().flat_map(|(k, v)| [Value::str(&k.as_rc()), v.clone()]).collect();
-                    return self.new_dict_from_pairs(pairs).map(Some);
-                }
-                if class.layout == super::value::Layout::Exception {
-                    if let Some(v) = self.exception_default_attr(name) {
-                        return Ok(Some(v));
-                    }
-                    if class.is_subclass(self.exc_class(ExcKind::ImportError))
-                        && name.with_str(|s| matches!(s, "name" | "path" | "msg"))
-                    {
-                        return Ok(Some(Value::None));
-                    }
-                    if class.is_subclass(self.exc_class(ExcKind::OSError))
-                        && name.with_str(|s| matches!(s, "errno" | "strerror" | "filename" | "filename2"))
-                    {
-                        return Ok(Some(Value::None));
-                    }
-                }
-                if let Some(ga) = class.lookup(self.syms.getattr) {
+                if let Some(ga) = inst.class.lookup(self.syms.getattr) {
                     return self.call(&ga, vec![obj.clone(), Value::str(&name.as_rc())]).map(Some);
                 }
                 Ok(None)
@@ -136,6 +93,84 @@ impl Vm {
                     return Ok(Some(Value::Class(class)));
                 }
                 self.builtin_value_attr(obj, name)
+            }
+        }
+    }
+
+    /// `object.__getattribute__`: the instance's attribute as the class's descriptors
+    /// allow, without a custom `__getattribute__` or the `__getattr__` fallback.
+    pub(crate) fn generic_get_attr(&mut self, inst: &Rc<Instance>, obj: &Value, name: Sym) -> Res<Option<Value>> {
+        // Fast path: an instance attribute that no class descriptor overrides.
+        if !inst.class.may_have_descriptor(name) {
+            if let Some(v) = inst.get_attr(name) {
+                return Ok(Some(v));
+            }
+        }
+        let class = inst.class.clone();
+        let cls_attr = class.lookup(name);
+        if let Some(Value::Descriptor(d)) = &cls_attr {
+            if let Descriptor::Property { fget, .. } = &**d {
+                if fget.is_none() {
+                    return Err(Exc::attribute_error(format!(
+                        "property '{}' of '{}' object has no getter",
+                        name, class.name
+                    )));
+                }
+                let f = fget.clone();
+                return self.call(&f, vec![obj.clone()]).map(Some);
+            }
+        }
+        if let Some(v) = inst.get_attr(name) {
+            return Ok(Some(v));
+        }
+        if let Some(a) = cls_attr {
+            return self.bind_class_attr(a, obj, &class).map(Some);
+        }
+        if name == self.syms.class {
+            return Ok(Some(Value::Class(class)));
+        }
+        if name == self.syms.dict {
+            let pairs: Vec<Value> =
+                inst.attrs.borrow().iter().flat_map(|(k, v)| [Value::str(&k.as_rc()), v.clone()]).collect();
+            return self.new_dict_from_pairs(pairs).map(Some);
+        }
+        if class.layout == super::value::Layout::Exception {
+            if let Some(v) = self.exception_default_attr(name) {
+                return Ok(Some(v));
+            }
+            if class.is_subclass(self.exc_class(ExcKind::ImportError))
+                && name.with_str(|s| matches!(s, "name" | "path" | "msg"))
+            {
+                return Ok(Some(Value::None));
+            }
+            if class.is_subclass(self.exc_class(ExcKind::OSError))
+                && name.with_str(|s| matches!(s, "errno" | "strerror" | "filename" | "filename2"))
+            {
+                return Ok(Some(Value::None));
+            }
+        }
+        Ok(None)
+    }
+
+    /// A class's own `__getattribute__` (one that is not `object`'s).
+    #[inline(always)]
+    pub(crate) fn custom_getattribute(&self, class: &Class) -> Option<Value> {
+        lookup_override(class, self.syms.getattribute)
+    }
+
+    /// `obj.name` through a custom `__getattribute__`, falling back to `__getattr__` on an
+    /// `AttributeError` as CPython's `slot_tp_getattr_hook` does.
+    fn call_getattribute(&mut self, ga: &Value, inst: &Rc<Instance>, obj: &Value, name: Sym) -> Res<Option<Value>> {
+        let name_v = Value::str(&name.as_rc());
+        match self.call(ga, vec![obj.clone(), name_v.clone()]) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) => {
+                let Some(getattr) = inst.class.lookup(self.syms.getattr) else { return Err(e) };
+                let inst_e = self.materialize(e);
+                if !inst_e.class.is_subclass(self.exc_class(ExcKind::AttributeError)) {
+                    return Err(Exc::Obj(inst_e));
+                }
+                self.call(&getattr, vec![obj.clone(), name_v]).map(Some)
             }
         }
     }
@@ -334,39 +369,13 @@ impl Vm {
                     inst.set_attr(name, value);
                     return Ok(());
                 }
-                let class = inst.class.clone();
-                if let Some(a) = class.lookup(name) {
-                    if let Value::Descriptor(d) = &a {
-                        if let Descriptor::Property { fset, .. } = &**d {
-                            if fset.is_none() {
-                                return Err(Exc::attribute_error(format!(
-                                    "property '{}' of '{}' object has no setter",
-                                    name, class.name
-                                )));
-                            }
-                            let f = fset.clone();
-                            self.call(&f, vec![obj.clone(), value])?;
-                            return Ok(());
-                        }
-                    }
-                    if let Value::Instance(di) = &a {
-                        if let Some(set) = di.class.lookup(self.syms.set) {
-                            self.call(&set, vec![a.clone(), obj.clone(), value])?;
-                            return Ok(());
-                        }
-                    }
-                }
-                if class.builtin.is_some() {
-                    return Err(Exc::attribute_error(format!("'{}' object has no attribute '{}'", class.name, name)));
-                }
-                if let Some(sa) = class.lookup(self.syms.setattr) {
+                if let Some(sa) = inst.class.lookup(self.syms.setattr) {
                     if !matches!(sa, Value::Native(_)) {
                         self.call(&sa, vec![obj.clone(), Value::str(&name.as_rc()), value])?;
                         return Ok(());
                     }
                 }
-                inst.set_attr(name, value);
-                Ok(())
+                self.generic_set_attr(inst, obj, name, value)
             }
             Value::Class(c) => {
                 if c.builtin.is_some() {
@@ -415,24 +424,47 @@ impl Vm {
         }
     }
 
+    /// `object.__setattr__`: a property's or descriptor's setter, else the instance
+    /// attribute (no custom `__setattr__`).
+    pub(crate) fn generic_set_attr(&mut self, inst: &Rc<Instance>, obj: &Value, name: Sym, value: Value) -> Res<()> {
+        let class = inst.class.clone();
+        if let Some(a) = class.lookup(name) {
+            if let Value::Descriptor(d) = &a {
+                if let Descriptor::Property { fset, .. } = &**d {
+                    if fset.is_none() {
+                        return Err(Exc::attribute_error(format!(
+                            "property '{}' of '{}' object has no setter",
+                            name, class.name
+                        )));
+                    }
+                    let f = fset.clone();
+                    self.call(&f, vec![obj.clone(), value])?;
+                    return Ok(());
+                }
+            }
+            if let Value::Instance(di) = &a {
+                if let Some(set) = di.class.lookup(self.syms.set) {
+                    self.call(&set, vec![a.clone(), obj.clone(), value])?;
+                    return Ok(());
+                }
+            }
+        }
+        if class.builtin.is_some() {
+            return Err(Exc::attribute_error(format!("'{}' object has no attribute '{}'", class.name, name)));
+        }
+        inst.set_attr(name, value);
+        Ok(())
+    }
+
     /// `del obj.name`.
     pub fn del_attr(&mut self, obj: &Value, name: Sym) -> Res<()> {
         match obj {
             Value::Instance(inst) => {
-                if let Some(Value::Descriptor(d)) = inst.class.lookup(name) {
-                    if let Descriptor::Property { fdel, .. } = &*d {
-                        if !fdel.is_none() {
-                            let f = fdel.clone();
-                            self.call(&f, vec![obj.clone()])?;
-                            return Ok(());
-                        }
-                    }
+                if let Some(da) = lookup_override(&inst.class, self.syms.delattr) {
+                    self.call(&da, vec![obj.clone(), Value::str(&name.as_rc())])?;
+                    return Ok(());
                 }
-                if inst.del_attr(name) {
-                    Ok(())
-                } else {
-                    Err(self.no_attribute(obj, name))
-                }
+                self.generic_del_attr(inst, obj, name)
             }
             Value::Class(c) => {
                 let removed = c.dict.borrow_mut().remove(&name);
@@ -458,12 +490,34 @@ impl Vm {
         }
     }
 
+    /// `object.__delattr__`: a property's deleter, else the instance attribute.
+    pub(crate) fn generic_del_attr(&mut self, inst: &Rc<Instance>, obj: &Value, name: Sym) -> Res<()> {
+        if let Some(Value::Descriptor(d)) = inst.class.lookup(name) {
+            if let Descriptor::Property { fdel, .. } = &*d {
+                if !fdel.is_none() {
+                    let f = fdel.clone();
+                    self.call(&f, vec![obj.clone()])?;
+                    return Ok(());
+                }
+            }
+        }
+        if inst.del_attr(name) {
+            Ok(())
+        } else {
+            Err(self.no_attribute(obj, name))
+        }
+    }
+
     /// Method lookup for `obj.name(...)` without creating a bound method when possible.
     /// Returns `(function, obj)` for a method, or `(attribute, Undef)`.
     pub fn load_method(&mut self, obj: Value, name: Sym) -> Res<(Value, Value)> {
         match &obj {
             Value::Instance(inst) => {
                 let class = inst.class.clone();
+                if self.custom_getattribute(&class).is_some() {
+                    let v = self.get_attr(&obj, name)?;
+                    return Ok((v, Value::Undef));
+                }
                 if let Some(a) = class.lookup(name) {
                     if matches!(a, Value::Function(_) | Value::Native(_)) && inst.get_attr(name).is_none() {
                         return Ok((a, obj));
@@ -566,4 +620,34 @@ impl MethodCache {
 /// Binds a function to a receiver.
 pub fn bind(func: Value, receiver: Value) -> Value {
     Value::bound_method(receiver, func)
+}
+
+/// True when `v` is one of `object`'s own methods: the default every class inherits,
+/// which the VM's protocol hooks treat as "not overridden".
+#[inline(always)]
+pub(crate) fn is_object_default(v: &Value) -> bool {
+    match v {
+        Value::Native(n) => n.owner == Some("object"),
+        Value::Descriptor(d) => {
+            matches!(&**d, Descriptor::ClassMethod(Value::Native(n)) | Descriptor::StaticMethod(Value::Native(n))
+                if n.owner == Some("object"))
+        }
+        _ => false,
+    }
+}
+
+/// The class's override of an `object` method `name`: `None` when the lookup finds
+/// nothing or `object`'s own.
+#[inline(always)]
+pub(crate) fn lookup_override(class: &Class, name: Sym) -> Option<Value> {
+    // A yes/no probe first: the default path (most classes) clones nothing.
+    // `object`'s slot methods are plain natives (its class methods are not hooked).
+    if class.with_lookup(name, |v| match v {
+        Some(Value::Native(n)) => n.owner != Some("object"),
+        v => v.is_some(),
+    }) {
+        class.lookup(name)
+    } else {
+        None
+    }
 }

@@ -495,7 +495,11 @@ impl Vm {
                 }
             }
             Some(Value::Native(n)) => {
-                if n.owner == Some("object") && (!args.is_empty() || !kw.is_empty()) && c.layout == Layout::Object {
+                if n.owner == Some("object")
+                    && (!args.is_empty() || !kw.is_empty())
+                    && c.layout == Layout::Object
+                    && !self.has_custom_new(c)
+                {
                     return Err(Exc::type_error(format!("{}() takes no arguments", c.name)));
                 }
                 let mut a = Args { pos: SmallVec::new(), kw };
@@ -626,11 +630,8 @@ impl Vm {
                 other => return Err(Exc::type_error(format!("bases must be types, not {}", self.type_name(other)))),
             }
         }
-        for (k, _) in &kw {
-            if k.to_string_owned() != "metaclass" {
-                return Err(Exc::type_error(format!("{}() takes no keyword arguments", name.as_str())));
-            }
-        }
+        let metaclass = Sym::new("metaclass");
+        let kw: Vec<(Sym, Value)> = kw.into_iter().filter(|(k, _)| *k != metaclass).collect();
         if base_classes.is_empty() {
             base_classes.push(self.type_class(super::TypeId::Object).clone());
         }
@@ -659,6 +660,10 @@ impl Vm {
         }
         if dict.contains_key(&self.syms.eq) && !dict.contains_key(&self.syms.hash) {
             dict.insert(self.syms.hash, Value::None);
+        }
+        if let Some(f @ Value::Function(_)) = dict.get(&self.syms.init_subclass) {
+            let m = Value::descriptor(super::value::Descriptor::ClassMethod(f.clone()));
+            dict.insert(self.syms.init_subclass, m);
         }
         let qualname = match dict.get(&self.syms.qualname) {
             Some(Value::Str(q)) => Rc::from(q.as_str()),
@@ -689,6 +694,7 @@ impl Vm {
                 }
             }
         }
+        self.init_subclass(&class, kw)?;
         Ok(Value::Class(class))
     }
 }

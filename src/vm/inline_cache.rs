@@ -179,7 +179,7 @@ impl super::Vm {
     pub(crate) fn fill_attr_cache(&self, code: &Code, n: u32, inst: &Instance) {
         let name = code.names[n as usize];
         let class = &inst.class;
-        let load_ok = !class.may_have_descriptor(name);
+        let load_ok = !class.may_have_descriptor(name) && self.custom_getattribute(class).is_none();
         let store_ok = load_ok
             && class.builtin.is_none()
             && class.with_lookup(self.syms.setattr, |v| !matches!(v, Some(Value::Function(_) | Value::BoundMethod(_))));

@@ -6,7 +6,7 @@
 //! counted against the recursion limit. The VM never touches the event loop's I/O.
 
 pub mod asyncgen;
-mod attr;
+pub(crate) mod attr;
 mod call;
 pub mod dict;
 mod error;
@@ -114,6 +114,9 @@ pub struct Syms {
     pub set: Sym,
     pub delete: Sym,
     pub underscore: Sym,
+    pub getattribute: Sym,
+    pub delattr: Sym,
+    pub dir: Sym,
 }
 
 impl Syms {
@@ -179,6 +182,9 @@ impl Syms {
             set: Sym::new("__set__"),
             delete: Sym::new("__delete__"),
             underscore: Sym::new("_"),
+            getattribute: Sym::new("__getattribute__"),
+            delattr: Sym::new("__delattr__"),
+            dir: Sym::new("__dir__"),
         }
     }
 }

@@ -337,18 +337,13 @@ impl Vm {
             }
             Value::Instance(i) => {
                 let class = i.class.clone();
-                if let Some(f) = class.lookup(self.syms.repr) {
+                if let Some(f) = super::attr::lookup_override(&class, self.syms.repr) {
                     return self.call_text_dunder(&f, v, "__repr__");
                 }
                 if class.layout == super::value::Layout::Exception {
                     return self.exception_repr(i);
                 }
-                let module = class.lookup(self.syms.module);
-                let m = match module {
-                    Some(Value::Str(s)) => s.as_str().to_string(),
-                    _ => "__main__".into(),
-                };
-                format!("<{}.{} object at 0x{:x}>", m, class.qualname.borrow(), v.id())
+                self.object_repr(v)
             }
             Value::Module(m) => format!("<module '{}'>", m.name),
             Value::Iter(_) => format!("<{} object at 0x{:x}>", self.type_name(v), v.id()),
@@ -366,11 +361,30 @@ impl Vm {
         })
     }
 
+    /// `object.__repr__(v)`: `<module.Class object at 0x...>` (no module for built-in types).
+    pub(crate) fn object_repr(&self, v: &Value) -> String {
+        match v {
+            Value::Instance(i) => self.object_repr_of(&i.class, v),
+            _ => self.object_repr_of(&self.class_of(v), v),
+        }
+    }
+
+    fn object_repr_of(&self, class: &Rc<super::value::Class>, v: &Value) -> String {
+        if class.builtin.is_some() || class.layout == super::value::Layout::Exception && self.is_builtin_exc(class) {
+            return format!("<{} object at 0x{:x}>", class.name, v.id());
+        }
+        let m = match class.lookup(self.syms.module) {
+            Some(Value::Str(s)) => s.as_str().to_string(),
+            _ => "__main__".into(),
+        };
+        format!("<{}.{} object at 0x{:x}>", m, class.qualname.borrow(), v.id())
+    }
+
     fn is_builtin_exc(&self, c: &Rc<super::value::Class>) -> bool {
         self.exc_types.iter().any(|e| Rc::ptr_eq(e, c))
     }
 
-    fn exception_repr(&mut self, i: &Rc<super::value::Instance>) -> Res<String> {
+    pub(crate) fn exception_repr(&mut self, i: &Rc<super::value::Instance>) -> Res<String> {
         let args = i.get_attr(self.syms.args).unwrap_or(Value::tuple(vec![]));
         let name = i.class.name.clone();
         match &args {
@@ -421,11 +435,8 @@ impl Vm {
             Value::Str(s) => Ok(s.as_str().to_string()),
             Value::Instance(i) => {
                 let class = i.class.clone();
-                if let Some(f) = class.lookup(self.syms.str_) {
+                if let Some(f) = super::attr::lookup_override(&class, self.syms.str_) {
                     return self.call_text_dunder(&f, v, "__str__");
-                }
-                if class.layout == super::value::Layout::Exception && class.lookup(self.syms.repr).is_none() {
-                    return self.exception_str(i);
                 }
                 self.repr(v)
             }
@@ -486,7 +497,7 @@ impl Vm {
                 text::format_spec::format_str(s.as_str(), &parsed, &tname).map_err(conv)
             }
             Value::Instance(i) => {
-                if let Some(f) = i.class.lookup(self.syms.format) {
+                if let Some(f) = super::attr::lookup_override(&i.class, self.syms.format) {
                     let r = self.call(&f, vec![v.clone(), Value::str(spec)])?;
                     return self.str_of(&r);
                 }
@@ -585,23 +596,20 @@ impl Vm {
             }
             Value::Instance(i) => {
                 let class = i.class.clone();
-                match class.lookup(self.syms.hash) {
+                match super::attr::lookup_override(&class, self.syms.hash) {
                     Some(Value::None) => return Err(Exc::type_error(format!("unhashable type: '{}'", class.name))),
                     Some(f) => {
                         let r = self.call(&f, vec![v.clone()])?;
                         match r {
-                            Value::Int(i) => text::int_math::hash_i64(i),
+                            // CPython keeps a `__hash__` result that fits a machine word.
+                            Value::Int(-1) => -2,
+                            Value::Int(i) => i,
                             Value::BigInt(b) => text::int_math::hash_int(&b),
                             Value::Bool(b) => b as i64,
                             _ => return Err(Exc::type_error("__hash__ method should return an integer")),
                         }
                     }
-                    None => {
-                        if class.lookup(self.syms.eq).is_some() {
-                            return Err(Exc::type_error(format!("unhashable type: '{}'", class.name)));
-                        }
-                        v.id() >> 4
-                    }
+                    None => v.id() >> 4,
                 }
             }
             _ => v.id() >> 4,
@@ -675,7 +683,7 @@ impl Vm {
     fn try_cmp_dunder(&mut self, kind: CmpKind, a: &Value, name: Sym, b: &Value) -> Res<Option<Value>> {
         if kind == CmpKind::Ne {
             if let Value::Instance(i) = a {
-                if i.class.lookup(self.syms.ne).is_none() {
+                if super::attr::lookup_override(&i.class, self.syms.ne).is_none() {
                     return match self.try_dunder(a, self.syms.eq, b)? {
                         Some(r) => {
                             let t = self.truthy(&r)?;
@@ -692,7 +700,7 @@ impl Vm {
     /// Calls `a.name(b)` if `a`'s class (a script class) defines it; `None` on absence or `NotImplemented`.
     fn try_dunder(&mut self, a: &Value, name: Sym, b: &Value) -> Res<Option<Value>> {
         let f = match a {
-            Value::Instance(i) => i.class.lookup(name),
+            Value::Instance(i) => super::attr::lookup_override(&i.class, name),
             Value::Other(o) => {
                 let o = o.clone();
                 if let Some(m) = o.get_attr(self, a, name)? {
