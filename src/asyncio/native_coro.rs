@@ -399,8 +399,12 @@ pub fn state_of<T: 'static>(this: &Value) -> Option<Rc<T>> {
         }
     }
     let sym = STATE_SYM.with(|s| *s);
-    let (_, v) = attrs.iter().find(|(k, _)| *k == sym)?;
-    match v {
+    let v = match attrs.iter().find(|(k, _)| *k == sym) {
+        Some((_, v)) => v.clone(),
+        // The attributes moved into a namespace dict (`vars(obj)`).
+        None => inst.get_attr(sym)?,
+    };
+    match &v {
         Value::Other(o) => o.as_any().downcast_ref::<Hidden<T>>().map(|h| h.0.clone()),
         _ => None,
     }
@@ -527,5 +531,6 @@ pub fn primitive_repr(vm: &mut Vm, this: &Value, extra: &str) -> String {
 /// A fresh instance of `class` with no attributes (for primitives built by natives, like
 /// a `Condition`'s default lock).
 pub fn bare_instance(class: &Rc<Class>) -> Value {
-    Value::Instance(Rc::new(Instance { class: class.clone(), attrs: RefCell::new(Vec::with_capacity(2)) }))
+    let attrs = RefCell::new(Vec::with_capacity(2));
+    Value::Instance(Rc::new(Instance { class: class.clone(), attrs, dict: Default::default() }))
 }

@@ -607,7 +607,7 @@ impl Vm {
             kwdefaults,
             closure,
             doc,
-            attrs: RefCell::new(Vec::new()),
+            dict: RefCell::new(None),
         });
         super::gc::track_function(&f);
         Ok(Value::Function(f))

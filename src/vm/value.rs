@@ -270,8 +270,25 @@ pub struct Function {
     pub qualname: RefCell<Rc<str>>,
     /// `__doc__`.
     pub doc: Value,
-    /// Attributes set on the function (`f.calls = 0`), in insertion order.
-    pub attrs: RefCell<Vec<(Sym, Value)>>,
+    /// `__dict__`, made on first use: attributes set on the function (`f.calls = 0`).
+    pub dict: RefCell<Option<Rc<DictObj>>>,
+}
+
+impl Function {
+    /// `__dict__`, made empty on first use.
+    pub fn namespace_dict(&self) -> Rc<DictObj> {
+        if let Some(d) = &*self.dict.borrow() {
+            return d.clone();
+        }
+        let d = DictObj::new_rc(Dict::new());
+        *self.dict.borrow_mut() = Some(d.clone());
+        d
+    }
+    /// The attribute `name` set on the function.
+    pub fn get_attr(&self, name: Sym) -> Option<Value> {
+        let d = self.dict.borrow().clone()?;
+        ns_get(&d, name)
+    }
 }
 
 /// A function bound to its first argument.
@@ -488,27 +505,81 @@ impl Class {
 }
 
 /// An instance of a script class: its class and its attributes.
+///
+/// The attributes live in `attrs`, a small vector the inline caches index directly, until a
+/// script asks for `__dict__` (or `vars()`): then they move into a dict object, `dict`, the
+/// live namespace the script sees and may change through the dict's own methods, and
+/// `attrs` stays empty for the rest of the instance's life (so every cache misses).
 pub struct Instance {
     /// `__class__`.
     pub class: Rc<Class>,
-    /// Instance attributes in insertion order.
+    /// Instance attributes in insertion order (empty once `dict` is set).
     pub attrs: RefCell<Vec<(Sym, Value)>>,
+    /// The namespace as a dict, once a script has asked for `__dict__` (boxed: most
+    /// instances never have one and pay one word).
+    pub dict: std::cell::OnceCell<Box<RefCell<Rc<DictObj>>>>,
 }
 
 impl Instance {
     /// A new instance, registered with the cycle collector.
     #[inline]
     pub fn new_rc(class: Rc<Class>, attrs: Vec<(Sym, Value)>) -> Rc<Instance> {
-        let r = Rc::new(Instance { class, attrs: RefCell::new(attrs) });
+        let r = Rc::new(Instance { class, attrs: RefCell::new(attrs), dict: Default::default() });
         super::gc::track_instance(&r);
         r
     }
+    /// The namespace dict, when the instance has switched to one.
+    #[inline]
+    pub fn namespace(&self) -> Option<Rc<DictObj>> {
+        self.dict.get().map(|d| d.borrow().clone())
+    }
+    /// `__dict__`: the namespace dict, moving the attributes into it on first use.
+    pub fn namespace_dict(&self) -> Rc<DictObj> {
+        if let Some(d) = self.namespace() {
+            return d;
+        }
+        let attrs = std::mem::take(&mut *self.attrs.borrow_mut());
+        let mut d = Dict::with_capacity(attrs.len());
+        for (k, v) in attrs {
+            let key = k.with_str(Value::str);
+            d.insert_new(k.with_str(crate::text::int_math::hash_str), key, v);
+        }
+        let d = DictObj::new_rc(d);
+        let _ = self.dict.set(Box::new(RefCell::new(d.clone())));
+        d
+    }
+    /// `obj.__dict__ = d`: `d` becomes the namespace.
+    pub fn set_namespace(&self, d: Rc<DictObj>) {
+        match self.dict.get() {
+            Some(cell) => drop(std::mem::replace(&mut *cell.borrow_mut(), d)),
+            None => {
+                let old = std::mem::take(&mut *self.attrs.borrow_mut());
+                let _ = self.dict.set(Box::new(RefCell::new(d)));
+                drop(old);
+            }
+        }
+    }
+    /// The attribute names in order, as `str` values, or in a namespace dict its keys
+    /// (which a script may have made anything hashable).
+    pub fn attr_keys(&self) -> Vec<Value> {
+        match self.namespace() {
+            Some(d) => d.d.borrow().keys(),
+            None => self.attrs.borrow().iter().map(|(k, _)| k.with_str(Value::str)).collect(),
+        }
+    }
     /// Reads an instance attribute.
     pub fn get_attr(&self, name: Sym) -> Option<Value> {
+        if let Some(d) = self.dict.get() {
+            return ns_get(&d.borrow(), name);
+        }
         self.attrs.borrow().iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
     }
     /// Writes an instance attribute.
     pub fn set_attr(&self, name: Sym, value: Value) {
+        if let Some(d) = self.dict.get() {
+            let d = d.borrow().clone();
+            return ns_set(&d, name, value);
+        }
         let mut attrs = self.attrs.borrow_mut();
         if let Some(slot) = attrs.iter_mut().find(|(k, _)| *k == name) {
             slot.1 = value;
@@ -518,6 +589,10 @@ impl Instance {
     }
     /// Deletes an instance attribute; false when it was absent.
     pub fn del_attr(&self, name: Sym) -> bool {
+        if let Some(d) = self.dict.get() {
+            let d = d.borrow().clone();
+            return ns_del(&d, name);
+        }
         let mut attrs = self.attrs.borrow_mut();
         match attrs.iter().position(|(k, _)| *k == name) {
             Some(i) => {
@@ -526,6 +601,43 @@ impl Instance {
             }
             None => false,
         }
+    }
+}
+
+/// The value under the string key `name` in a namespace dict (other keys never match).
+pub fn ns_get(d: &DictObj, name: Sym) -> Option<Value> {
+    let t = d.d.borrow();
+    let pos = name.with_str(|s| t.find_str(crate::text::int_math::hash_str(s), s))?;
+    t.entry(pos).map(|e| e.value.clone())
+}
+
+/// Sets the string key `name` of a namespace dict.
+pub fn ns_set(d: &DictObj, name: Sym, value: Value) {
+    let h = name.with_str(crate::text::int_math::hash_str);
+    let pos = name.with_str(|s| d.d.borrow().find_str(h, s));
+    match pos {
+        Some(pos) => {
+            // The old value drops after the borrow ends.
+            let mut t = d.d.borrow_mut();
+            let old = t.entry(pos).map(|e| e.value.clone());
+            t.set_value(pos, value);
+            drop(t);
+            drop(old);
+        }
+        None => d.d.borrow_mut().insert_new(h, name.with_str(Value::str), value),
+    }
+}
+
+/// Removes the string key `name` from a namespace dict; false when absent.
+pub fn ns_del(d: &DictObj, name: Sym) -> bool {
+    let pos = name.with_str(|s| d.d.borrow().find_str(crate::text::int_math::hash_str(s), s));
+    match pos {
+        Some(pos) => {
+            let e = d.d.borrow_mut().remove_at(pos);
+            drop(e);
+            true
+        }
+        None => false,
     }
 }
 
