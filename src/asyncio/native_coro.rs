@@ -531,6 +531,5 @@ pub fn primitive_repr(vm: &mut Vm, this: &Value, extra: &str) -> String {
 /// A fresh instance of `class` with no attributes (for primitives built by natives, like
 /// a `Condition`'s default lock).
 pub fn bare_instance(class: &Rc<Class>) -> Value {
-    let attrs = RefCell::new(Vec::with_capacity(2));
-    Value::Instance(Rc::new(Instance { class: class.clone(), attrs, dict: Default::default() }))
+    Value::Instance(Rc::new(Instance { class: class.clone(), attrs: RefCell::new(Vec::with_capacity(2)) }))
 }

@@ -240,8 +240,8 @@ impl Vm {
             Limit::Stopped => "stopped by the host".to_string(),
         };
         let class = self.limit_class();
-        let attrs = RefCell::new(vec![(self.syms.args, Value::tuple(vec![Value::string(msg)]))]);
-        let inst = Instance { class, attrs, dict: Default::default() };
+        let inst =
+            Instance { class, attrs: RefCell::new(vec![(self.syms.args, Value::tuple(vec![Value::string(msg)]))]) };
         Exc::Obj(Rc::new(inst))
     }
 

@@ -402,9 +402,6 @@ impl Walker {
                         self.enter(a);
                     }
                 }
-                if let Some(d) = i.namespace() {
-                    self.enter(&Value::Dict(d));
-                }
                 self.enter_rc(&i.class, || Value::Class(i.class.clone()));
             }
             Value::Module(m) => {

@@ -287,7 +287,6 @@ impl Vm {
                         cap.describe()
                     ))]),
                 )]),
-                dict: Default::default(),
             };
             inst.set_attr(Sym::new("name"), Value::str(name));
             return Err(Exc::Obj(Rc::new(inst)));

@@ -672,7 +672,6 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     let inst = Value::Instance(Rc::new(Instance {
         class: class.clone(),
         attrs: RefCell::new(vec![(state_sym(), new_state())]),
-        dict: Default::default(),
     }));
     let m = super::native_module("random", &[]);
     for (name, f) in METHODS {

@@ -17,10 +17,27 @@ struct Interner {
 }
 
 thread_local! {
-    static INTERNER: RefCell<Interner> = RefCell::new(Interner::default());
+    static INTERNER: RefCell<Interner> = RefCell::new(Interner::with_reserved());
 }
 
+impl Interner {
+    /// A table holding the reserved names first, so their symbols are constants.
+    fn with_reserved() -> Interner {
+        let mut i = Interner::default();
+        let rc: Rc<str> = Rc::from(NAMESPACE_NAME);
+        i.names.push(rc.clone());
+        i.ids.insert(rc, Sym::NAMESPACE.0);
+        i
+    }
+}
+
+/// The text of [`Sym::NAMESPACE`]: it starts with NUL, so no identifier spells it.
+const NAMESPACE_NAME: &str = "\0namespace";
+
 impl Sym {
+    /// The key under which an instance whose attributes moved into a `__dict__` keeps
+    /// that dict in its attribute vector (see `value::Instance`).
+    pub const NAMESPACE: Sym = Sym(0);
     /// Interns `name` and returns its symbol.
     pub fn new(name: &str) -> Sym {
         INTERNER.with(|i| {

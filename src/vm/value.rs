@@ -507,31 +507,39 @@ impl Class {
 /// An instance of a script class: its class and its attributes.
 ///
 /// The attributes live in `attrs`, a small vector the inline caches index directly, until a
-/// script asks for `__dict__` (or `vars()`): then they move into a dict object, `dict`, the
-/// live namespace the script sees and may change through the dict's own methods, and
-/// `attrs` stays empty for the rest of the instance's life (so every cache misses).
+/// script asks for `__dict__` (or `vars()`): then they move into a dict object, the live
+/// namespace the script sees and may change through the dict's own methods, and for the
+/// rest of the instance's life `attrs` holds just that dict, as the one entry
+/// `(Sym::NAMESPACE, Value::Dict(..))` (a name no cached site uses, so every inline cache
+/// misses; the collector and the memory walk see the dict as an ordinary reference).
 pub struct Instance {
     /// `__class__`.
     pub class: Rc<Class>,
-    /// Instance attributes in insertion order (empty once `dict` is set).
+    /// Instance attributes in insertion order, or the namespace entry (see above).
     pub attrs: RefCell<Vec<(Sym, Value)>>,
-    /// The namespace as a dict, once a script has asked for `__dict__` (boxed: most
-    /// instances never have one and pay one word).
-    pub dict: std::cell::OnceCell<Box<RefCell<Rc<DictObj>>>>,
+}
+
+/// True when an instance's attribute vector is the namespace entry of a `__dict__`.
+#[inline(always)]
+pub fn is_namespace(attrs: &[(Sym, Value)]) -> bool {
+    matches!(attrs.first(), Some((k, _)) if *k == Sym::NAMESPACE)
 }
 
 impl Instance {
     /// A new instance, registered with the cycle collector.
     #[inline]
     pub fn new_rc(class: Rc<Class>, attrs: Vec<(Sym, Value)>) -> Rc<Instance> {
-        let r = Rc::new(Instance { class, attrs: RefCell::new(attrs), dict: Default::default() });
+        let r = Rc::new(Instance { class, attrs: RefCell::new(attrs) });
         super::gc::track_instance(&r);
         r
     }
     /// The namespace dict, when the instance has switched to one.
     #[inline]
     pub fn namespace(&self) -> Option<Rc<DictObj>> {
-        self.dict.get().map(|d| d.borrow().clone())
+        match &self.attrs.borrow()[..] {
+            [(k, Value::Dict(d))] if *k == Sym::NAMESPACE => Some(d.clone()),
+            _ => None,
+        }
     }
     /// `__dict__`: the namespace dict, moving the attributes into it on first use.
     pub fn namespace_dict(&self) -> Rc<DictObj> {
@@ -545,19 +553,13 @@ impl Instance {
             d.insert_new(k.with_str(crate::text::int_math::hash_str), key, v);
         }
         let d = DictObj::new_rc(d);
-        let _ = self.dict.set(Box::new(RefCell::new(d.clone())));
+        self.attrs.borrow_mut().push((Sym::NAMESPACE, Value::Dict(d.clone())));
         d
     }
     /// `obj.__dict__ = d`: `d` becomes the namespace.
     pub fn set_namespace(&self, d: Rc<DictObj>) {
-        match self.dict.get() {
-            Some(cell) => drop(std::mem::replace(&mut *cell.borrow_mut(), d)),
-            None => {
-                let old = std::mem::take(&mut *self.attrs.borrow_mut());
-                let _ = self.dict.set(Box::new(RefCell::new(d)));
-                drop(old);
-            }
-        }
+        let old = std::mem::replace(&mut *self.attrs.borrow_mut(), vec![(Sym::NAMESPACE, Value::Dict(d))]);
+        drop(old);
     }
     /// The attribute names in order, as `str` values, or in a namespace dict its keys
     /// (which a script may have made anything hashable).
@@ -569,18 +571,25 @@ impl Instance {
     }
     /// Reads an instance attribute.
     pub fn get_attr(&self, name: Sym) -> Option<Value> {
-        if let Some(d) = self.dict.get() {
-            return ns_get(&d.borrow(), name);
+        let attrs = self.attrs.borrow();
+        if is_namespace(&attrs) {
+            let Value::Dict(d) = &attrs[0].1 else { return None };
+            return ns_get(d, name);
         }
-        self.attrs.borrow().iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+        attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
     }
     /// Writes an instance attribute.
     pub fn set_attr(&self, name: Sym, value: Value) {
-        if let Some(d) = self.dict.get() {
-            let d = d.borrow().clone();
-            return ns_set(&d, name, value);
+        // `setattr(obj, <the namespace entry's name>, v)` goes into the namespace dict.
+        if name == Sym::NAMESPACE {
+            return ns_set(&self.namespace_dict(), name, value);
         }
         let mut attrs = self.attrs.borrow_mut();
+        if is_namespace(&attrs) {
+            let Value::Dict(d) = attrs[0].1.clone() else { return };
+            drop(attrs);
+            return ns_set(&d, name, value);
+        }
         if let Some(slot) = attrs.iter_mut().find(|(k, _)| *k == name) {
             slot.1 = value;
         } else {
@@ -589,11 +598,12 @@ impl Instance {
     }
     /// Deletes an instance attribute; false when it was absent.
     pub fn del_attr(&self, name: Sym) -> bool {
-        if let Some(d) = self.dict.get() {
-            let d = d.borrow().clone();
+        let mut attrs = self.attrs.borrow_mut();
+        if is_namespace(&attrs) {
+            let Value::Dict(d) = attrs[0].1.clone() else { return false };
+            drop(attrs);
             return ns_del(&d, name);
         }
-        let mut attrs = self.attrs.borrow_mut();
         match attrs.iter().position(|(k, _)| *k == name) {
             Some(i) => {
                 attrs.remove(i);

@@ -124,12 +124,6 @@ pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
         Value::Instance(i) => {
             vis.rc(&i.class);
             attrs(&mut vis, &i.attrs);
-            if let Some(d) = i.dict.get() {
-                match d.try_borrow() {
-                    Ok(d) => vis.rc(&d),
-                    Err(_) => vis.fail(),
-                }
-            }
         }
         Value::Iter(it) => match it.try_borrow() {
             Ok(st) => iter_refs(&st, &mut vis),
