@@ -235,6 +235,9 @@ impl Vm {
     }
 
     fn function_attr(&self, f: &Rc<super::value::Function>, name: Sym) -> Option<Value> {
+        if name == self.syms.dict {
+            return Some(Value::Dict(f.namespace_dict()));
+        }
         if let Some(v) = f.get_attr(name) {
             return Some(v);
         }
@@ -260,7 +263,6 @@ impl Vm {
                     Value::tuple(f.closure.iter().map(|c| Value::Cell(c.clone())).collect())
                 }
             }
-            "__dict__" => Value::Dict(f.namespace_dict()),
             _ => return None,
         })
     }

@@ -574,6 +574,10 @@ impl Instance {
         let attrs = self.attrs.borrow();
         if is_namespace(&attrs) {
             let Value::Dict(d) = &attrs[0].1 else { return None };
+            // `__dict__` is the namespace itself, whatever keys the script put in it.
+            if name == Sym::DICT {
+                return Some(Value::Dict(d.clone()));
+            }
             return ns_get(d, name);
         }
         attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
