@@ -627,32 +627,33 @@ pub fn ns_get(d: &DictObj, name: Sym) -> Option<Value> {
 
 /// Sets the string key `name` of a namespace dict.
 pub fn ns_set(d: &DictObj, name: Sym, value: Value) {
-    let h = name.with_str(crate::text::int_math::hash_str);
-    let pos = name.with_str(|s| d.d.borrow().find_str(h, s));
-    match pos {
-        Some(pos) => {
-            // The old value drops after the borrow ends.
-            let mut t = d.d.borrow_mut();
-            let old = t.entry(pos).map(|e| e.value.clone());
-            t.set_value(pos, value);
-            drop(t);
-            drop(old);
+    let old = name.with_str(|s| {
+        let h = crate::text::int_math::hash_str(s);
+        let mut t = d.d.borrow_mut();
+        match t.find_str(h, s) {
+            Some(pos) => {
+                let old = t.entry(pos).map(|e| e.value.clone());
+                t.set_value(pos, value);
+                old
+            }
+            None => {
+                t.insert_new(h, Value::str(s), value);
+                None
+            }
         }
-        None => d.d.borrow_mut().insert_new(h, name.with_str(Value::str), value),
-    }
+    });
+    // The old value drops with no borrow held.
+    drop(old);
 }
 
 /// Removes the string key `name` from a namespace dict; false when absent.
 pub fn ns_del(d: &DictObj, name: Sym) -> bool {
-    let pos = name.with_str(|s| d.d.borrow().find_str(crate::text::int_math::hash_str(s), s));
-    match pos {
-        Some(pos) => {
-            let e = d.d.borrow_mut().remove_at(pos);
-            drop(e);
-            true
-        }
-        None => false,
-    }
+    let removed = name.with_str(|s| {
+        let mut t = d.d.borrow_mut();
+        let pos = t.find_str(crate::text::int_math::hash_str(s), s)?;
+        Some(t.remove_at(pos))
+    });
+    removed.is_some()
 }
 
 /// A module: a name and a namespace.
