@@ -334,7 +334,10 @@ impl Engine {
                     other => self.vm.class_of(other),
                 };
                 if let Value::Instance(i) = v {
-                    names.extend(i.attrs.borrow().iter().map(|(k, _)| k.to_string_owned()));
+                    names.extend(i.attr_keys().iter().filter_map(|k| match k {
+                        Value::Str(s) => Some(s.as_str().to_string()),
+                        _ => None,
+                    }));
                 }
                 names.extend(class.dict.borrow().keys().map(|k| k.to_string_owned()));
                 for c in &class.mro {

@@ -399,10 +399,14 @@ pub fn state_of<T: 'static>(this: &Value) -> Option<Rc<T>> {
         }
     }
     let sym = STATE_SYM.with(|s| *s);
-    let (_, v) = attrs.iter().find(|(k, _)| *k == sym)?;
-    match v {
+    let hidden = |v: &Value| match v {
         Value::Other(o) => o.as_any().downcast_ref::<Hidden<T>>().map(|h| h.0.clone()),
         _ => None,
+    };
+    match attrs.iter().find(|(k, _)| *k == sym) {
+        Some((_, v)) => hidden(v),
+        // The attributes moved into a namespace dict (`vars(obj)`).
+        None => hidden(&inst.get_attr(sym)?),
     }
 }
 

@@ -33,7 +33,7 @@ fn type_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 name: RefCell::new(Rc::from("<type>")),
                 qualname: RefCell::new(Rc::from("<type>")),
                 doc: Value::None,
-                attrs: RefCell::new(vec![]),
+                dict: RefCell::new(None),
             };
             let class = vm.build_class(Value::Function(Rc::new(code_less)), name, bases, vec![])?;
             if let (Value::Class(c), Value::Dict(d)) = (&class, &ns) {

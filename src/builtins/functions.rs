@@ -668,7 +668,10 @@ fn input(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn vars(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("vars", a, 1, 1)?;
     let v = a.pos[0].clone();
-    vm.get_attr(&v, vm.syms.dict)
+    match vm.get_attr_opt(&v, vm.syms.dict)? {
+        Some(d) => Ok(d),
+        None => Err(Exc::type_error("vars() argument must have __dict__ attribute")),
+    }
 }
 
 fn globals(vm: &mut Vm, _a: &mut Args) -> Res<Value> {
@@ -701,7 +704,15 @@ fn dir(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 other => vm.class_of(other),
             };
             if let Value::Instance(i) = &v {
-                names.extend(i.attrs.borrow().iter().map(|(k, _)| k.to_string_owned()));
+                for k in i.attr_keys() {
+                    // A script may put any key into `__dict__`; sorting it with the names
+                    // fails as in CPython.
+                    let Value::Str(k) = k else {
+                        let t = vm.type_name(&k);
+                        return Err(Exc::type_error(format!("'<' not supported between instances of 'str' and '{t}'")));
+                    };
+                    names.push(k.as_str().to_string());
+                }
             }
             names.extend(class.dict.borrow().keys().map(|k| k.to_string_owned()));
             for c in &class.mro {

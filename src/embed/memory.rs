@@ -360,10 +360,8 @@ impl Walker {
                 }
                 self.enter_rc(&f.globals, || Value::Module(f.globals.clone()));
                 self.enter_rc(&f.code, || Value::Code(f.code.clone()));
-                if let Ok(attrs) = f.attrs.try_borrow() {
-                    for (_, a) in attrs.iter() {
-                        self.enter(a);
-                    }
+                if let Some(d) = f.dict.try_borrow().ok().and_then(|d| d.clone()) {
+                    self.enter(&Value::Dict(d));
                 }
             }
             Value::Code(c) => {

@@ -1,7 +1,7 @@
 //! Attribute access: instances, classes, modules, built-in values and descriptors.
 
 use super::types::TypeId;
-use super::value::{Class, Descriptor, Instance, NativeFunction, Value};
+use super::value::{ns_del, ns_set, Class, Descriptor, DictObj, Instance, NativeFunction, Value};
 use super::{Exc, ExcKind, Res, Sym, Vm};
 use std::rc::Rc;
 
@@ -130,9 +130,7 @@ impl Vm {
             return Ok(Some(Value::Class(class)));
         }
         if name == self.syms.dict {
-            let pairs: Vec<Value> =
-                inst.attrs.borrow().iter().flat_map(|(k, v)| [Value::str(&k.as_rc()), v.clone()]).collect();
-            return self.new_dict_from_pairs(pairs).map(Some);
+            return Ok(Some(Value::Dict(inst.namespace_dict())));
         }
         if class.layout == super::value::Layout::Exception {
             if let Some(v) = self.exception_default_attr(name) {
@@ -273,8 +271,11 @@ impl Vm {
     }
 
     fn function_attr(&self, f: &Rc<super::value::Function>, name: Sym) -> Option<Value> {
-        if let Some(v) = f.attrs.borrow().iter().find(|(k, _)| *k == name) {
-            return Some(v.1.clone());
+        if name == self.syms.dict {
+            return Some(Value::Dict(f.namespace_dict()));
+        }
+        if let Some(v) = f.get_attr(name) {
+            return Some(v);
         }
         let s = name.to_string_owned();
         Some(match s.as_str() {
@@ -298,7 +299,6 @@ impl Vm {
                     Value::tuple(f.closure.iter().map(|c| Value::Cell(c.clone())).collect())
                 }
             }
-            "__dict__" => Value::None,
             _ => return None,
         })
     }
@@ -366,8 +366,7 @@ impl Vm {
                         .class
                         .with_lookup(setattr, |v| !matches!(v, Some(Value::Function(_) | Value::BoundMethod(_))))
                 {
-                    inst.set_attr(name, value);
-                    return Ok(());
+                    return self.store_instance_attr(inst, name, value);
                 }
                 if let Some(sa) = inst.class.lookup(self.syms.setattr) {
                     if !matches!(sa, Value::Native(_)) {
@@ -410,13 +409,11 @@ impl Vm {
                             *f.qualname.borrow_mut() = Rc::from(v.as_str());
                         }
                     }
-                    _ => {
-                        let mut attrs = f.attrs.borrow_mut();
-                        match attrs.iter_mut().find(|(k, _)| *k == name) {
-                            Some(slot) => slot.1 = value,
-                            None => attrs.push((name, value)),
-                        }
-                    }
+                    "__dict__" => match value {
+                        Value::Dict(d) => *f.dict.borrow_mut() = Some(d),
+                        other => return Err(self.dict_must_be_dict(&other)),
+                    },
+                    _ => ns_set(&f.namespace_dict(), name, value),
                 }
                 Ok(())
             }
@@ -452,8 +449,7 @@ impl Vm {
         if class.builtin.is_some() {
             return Err(Exc::attribute_error(format!("'{}' object has no attribute '{}'", class.name, name)));
         }
-        inst.set_attr(name, value);
-        Ok(())
+        self.store_instance_attr(inst, name, value)
     }
 
     /// `del obj.name`.
@@ -483,8 +479,15 @@ impl Vm {
                 }
             }
             Value::Function(f) => {
-                f.attrs.borrow_mut().retain(|(k, _)| *k != name);
-                Ok(())
+                if name == self.syms.dict {
+                    return Err(Exc::type_error("cannot delete __dict__"));
+                }
+                let d = f.dict.borrow().clone();
+                if d.is_some_and(|d| ns_del(&d, name)) {
+                    Ok(())
+                } else {
+                    Err(self.no_attribute(obj, name))
+                }
             }
             _ => Err(self.no_attribute(obj, name)),
         }
@@ -501,11 +504,37 @@ impl Vm {
                 }
             }
         }
+        if name == self.syms.dict {
+            // CPython gives the instance a fresh, empty namespace.
+            inst.set_namespace(DictObj::new_rc(super::dict::Dict::new()));
+            return Ok(());
+        }
         if inst.del_attr(name) {
             Ok(())
         } else {
             Err(self.no_attribute(obj, name))
         }
+    }
+
+    /// Stores an instance attribute once no descriptor or `__setattr__` intervenes:
+    /// `obj.__dict__ = d` replaces the namespace (a `dict` only, as in CPython).
+    pub(crate) fn store_instance_attr(&self, inst: &Instance, name: Sym, value: Value) -> Res<()> {
+        if name == self.syms.dict {
+            return match value {
+                Value::Dict(d) => {
+                    inst.set_namespace(d);
+                    Ok(())
+                }
+                other => Err(self.dict_must_be_dict(&other)),
+            };
+        }
+        inst.set_attr(name, value);
+        Ok(())
+    }
+
+    /// CPython's error for assigning something other than a dict to `__dict__`.
+    fn dict_must_be_dict(&self, v: &Value) -> Exc {
+        Exc::type_error(format!("__dict__ must be set to a dictionary, not a '{}'", self.type_name(v)))
     }
 
     /// Method lookup for `obj.name(...)` without creating a bound method when possible.

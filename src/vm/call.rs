@@ -611,7 +611,7 @@ impl Vm {
             kwdefaults,
             closure,
             doc,
-            attrs: RefCell::new(Vec::new()),
+            dict: RefCell::new(None),
         });
         super::gc::track_function(&f);
         Ok(Value::Function(f))

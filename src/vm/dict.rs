@@ -155,6 +155,15 @@ impl Dict {
     pub fn value_at(&self, pos: usize) -> Option<&Value> {
         self.entries.get(pos).map(|e| &e.value)
     }
+    /// The position of the entry whose key is the exact string `name` (hash `hash`), found
+    /// without running script code: keys of other types never match (an instance's
+    /// namespace, where scripts may store any key).
+    pub fn find_str(&self, hash: i64, name: &str) -> Option<usize> {
+        self.index.iter_hash(spread(hash)).map(|&p| p as usize).find(|&p| {
+            let e = &self.entries[p];
+            e.hash == hash && matches!(&e.key, Value::Str(s) if s.as_str() == name)
+        })
+    }
     /// The entry at `pos` if it is live.
     pub fn entry(&self, pos: usize) -> Option<&Entry> {
         self.entries.get(pos).filter(|e| !e.key.is_undef())

@@ -14,10 +14,12 @@
 //! unchanged: the epoch stands for everything the entry learnt from the class, and it also
 //! tells a new class apart from a dead one that had the same address. A slot is checked
 //! against the instance (the name must be there), so instances with other layouts just
-//! miss. The cache holds no strong reference: the method is the class's own (alive while
-//! the epoch holds), kept as a `Weak`.
+//! miss, and so do instances whose attributes moved into a `__dict__` (their vector holds
+//! only the dict, under a name no code uses; a store or method call checks for it). The
+//! cache holds no strong reference: the method is the class's own (alive while the epoch
+//! holds), kept as a `Weak`.
 
-use super::value::{class_epoch, Function, Instance, Value};
+use super::value::{class_epoch, is_namespace, Function, Instance, Value};
 use super::Sym;
 use crate::bytecode::Code;
 use std::rc::{Rc, Weak};
@@ -119,8 +121,9 @@ pub(crate) fn store(code: &Code, n: u32, inst: &Instance, v: Value) -> Result<()
         drop(old);
         return Ok(());
     }
-    // `__init__` adding attributes in the usual order.
-    if attrs.len() == slot && !attrs.iter().any(|(k, _)| *k == name) {
+    // `__init__` adding attributes in the usual order (not to an instance whose attributes
+    // moved into its `__dict__`).
+    if attrs.len() == slot && !attrs.iter().any(|(k, _)| *k == name) && !is_namespace(&attrs) {
         attrs.push((name, v));
         return Ok(());
     }
@@ -134,7 +137,8 @@ pub(crate) fn method(code: &Code, n: u32, inst: &Instance) -> Option<Rc<Function
     let cache = code.attr_cache.borrow();
     let f = valid(&cache, n, inst)?.method.as_ref()?.upgrade()?;
     let name = code.names[n as usize];
-    if inst.attrs.borrow().iter().any(|(k, _)| *k == name) {
+    let attrs = inst.attrs.borrow();
+    if attrs.iter().any(|(k, _)| *k == name) || is_namespace(&attrs) {
         return None;
     }
     Some(f)
@@ -178,6 +182,11 @@ impl super::Vm {
     #[inline(never)]
     pub(crate) fn fill_attr_cache(&self, code: &Code, n: u32, inst: &Instance) {
         let name = code.names[n as usize];
+        // `__dict__` is never an entry of `attrs`, and an instance with a namespace dict has
+        // no slots.
+        if name == self.syms.dict || is_namespace(&inst.attrs.borrow()) {
+            return;
+        }
         let class = &inst.class;
         let load_ok = !class.may_have_descriptor(name) && self.custom_getattribute(class).is_none();
         let store_ok = load_ok

@@ -17,10 +17,31 @@ struct Interner {
 }
 
 thread_local! {
-    static INTERNER: RefCell<Interner> = RefCell::new(Interner::default());
+    static INTERNER: RefCell<Interner> = RefCell::new(Interner::with_reserved());
 }
 
+impl Interner {
+    /// A table holding the reserved names first, so their symbols are constants.
+    fn with_reserved() -> Interner {
+        let mut i = Interner::default();
+        for (id, name) in [(Sym::NAMESPACE, NAMESPACE_NAME), (Sym::DICT, "__dict__")] {
+            let rc: Rc<str> = Rc::from(name);
+            i.names.push(rc.clone());
+            i.ids.insert(rc, id.0);
+        }
+        i
+    }
+}
+
+/// The text of [`Sym::NAMESPACE`]: it starts with NUL, so no identifier spells it.
+const NAMESPACE_NAME: &str = "\0namespace";
+
 impl Sym {
+    /// The key under which an instance whose attributes moved into a `__dict__` keeps
+    /// that dict in its attribute vector (see `value::Instance`).
+    pub const NAMESPACE: Sym = Sym(0);
+    /// `__dict__`.
+    pub const DICT: Sym = Sym(1);
     /// Interns `name` and returns its symbol.
     pub fn new(name: &str) -> Sym {
         INTERNER.with(|i| {

@@ -270,8 +270,25 @@ pub struct Function {
     pub qualname: RefCell<Rc<str>>,
     /// `__doc__`.
     pub doc: Value,
-    /// Attributes set on the function (`f.calls = 0`), in insertion order.
-    pub attrs: RefCell<Vec<(Sym, Value)>>,
+    /// `__dict__`, made on first use: attributes set on the function (`f.calls = 0`).
+    pub dict: RefCell<Option<Rc<DictObj>>>,
+}
+
+impl Function {
+    /// `__dict__`, made empty on first use.
+    pub fn namespace_dict(&self) -> Rc<DictObj> {
+        if let Some(d) = &*self.dict.borrow() {
+            return d.clone();
+        }
+        let d = DictObj::new_rc(Dict::new());
+        *self.dict.borrow_mut() = Some(d.clone());
+        d
+    }
+    /// The attribute `name` set on the function.
+    pub fn get_attr(&self, name: Sym) -> Option<Value> {
+        let d = self.dict.borrow().clone()?;
+        ns_get(&d, name)
+    }
 }
 
 /// A function bound to its first argument.
@@ -488,11 +505,24 @@ impl Class {
 }
 
 /// An instance of a script class: its class and its attributes.
+///
+/// The attributes live in `attrs`, a small vector the inline caches index directly, until a
+/// script asks for `__dict__` (or `vars()`): then they move into a dict object, the live
+/// namespace the script sees and may change through the dict's own methods, and for the
+/// rest of the instance's life `attrs` holds just that dict, as the one entry
+/// `(Sym::NAMESPACE, Value::Dict(..))` (a name no cached site uses, so every inline cache
+/// misses; the collector and the memory walk see the dict as an ordinary reference).
 pub struct Instance {
     /// `__class__`.
     pub class: Rc<Class>,
-    /// Instance attributes in insertion order.
+    /// Instance attributes in insertion order, or the namespace entry (see above).
     pub attrs: RefCell<Vec<(Sym, Value)>>,
+}
+
+/// True when an instance's attribute vector is the namespace entry of a `__dict__`.
+#[inline(always)]
+pub fn is_namespace(attrs: &[(Sym, Value)]) -> bool {
+    matches!(attrs.first(), Some((k, _)) if *k == Sym::NAMESPACE)
 }
 
 impl Instance {
@@ -503,13 +533,67 @@ impl Instance {
         super::gc::track_instance(&r);
         r
     }
+    /// The namespace dict, when the instance has switched to one.
+    #[inline]
+    pub fn namespace(&self) -> Option<Rc<DictObj>> {
+        match &self.attrs.borrow()[..] {
+            [(k, Value::Dict(d))] if *k == Sym::NAMESPACE => Some(d.clone()),
+            _ => None,
+        }
+    }
+    /// `__dict__`: the namespace dict, moving the attributes into it on first use.
+    pub fn namespace_dict(&self) -> Rc<DictObj> {
+        if let Some(d) = self.namespace() {
+            return d;
+        }
+        let attrs = std::mem::take(&mut *self.attrs.borrow_mut());
+        let mut d = Dict::with_capacity(attrs.len());
+        for (k, v) in attrs {
+            let key = k.with_str(Value::str);
+            d.insert_new(k.with_str(crate::text::int_math::hash_str), key, v);
+        }
+        let d = DictObj::new_rc(d);
+        self.attrs.borrow_mut().push((Sym::NAMESPACE, Value::Dict(d.clone())));
+        d
+    }
+    /// `obj.__dict__ = d`: `d` becomes the namespace.
+    pub fn set_namespace(&self, d: Rc<DictObj>) {
+        let old = std::mem::replace(&mut *self.attrs.borrow_mut(), vec![(Sym::NAMESPACE, Value::Dict(d))]);
+        drop(old);
+    }
+    /// The attribute names in order, as `str` values, or in a namespace dict its keys
+    /// (which a script may have made anything hashable).
+    pub fn attr_keys(&self) -> Vec<Value> {
+        match self.namespace() {
+            Some(d) => d.d.borrow().keys(),
+            None => self.attrs.borrow().iter().map(|(k, _)| k.with_str(Value::str)).collect(),
+        }
+    }
     /// Reads an instance attribute.
     pub fn get_attr(&self, name: Sym) -> Option<Value> {
-        self.attrs.borrow().iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
+        let attrs = self.attrs.borrow();
+        if is_namespace(&attrs) {
+            let Value::Dict(d) = &attrs[0].1 else { return None };
+            // `__dict__` is the namespace itself, whatever keys the script put in it.
+            if name == Sym::DICT {
+                return Some(Value::Dict(d.clone()));
+            }
+            return ns_get(d, name);
+        }
+        attrs.iter().find(|(k, _)| *k == name).map(|(_, v)| v.clone())
     }
     /// Writes an instance attribute.
     pub fn set_attr(&self, name: Sym, value: Value) {
+        // `setattr(obj, <the namespace entry's name>, v)` goes into the namespace dict.
+        if name == Sym::NAMESPACE {
+            return ns_set(&self.namespace_dict(), name, value);
+        }
         let mut attrs = self.attrs.borrow_mut();
+        if is_namespace(&attrs) {
+            let Value::Dict(d) = attrs[0].1.clone() else { return };
+            drop(attrs);
+            return ns_set(&d, name, value);
+        }
         if let Some(slot) = attrs.iter_mut().find(|(k, _)| *k == name) {
             slot.1 = value;
         } else {
@@ -519,6 +603,11 @@ impl Instance {
     /// Deletes an instance attribute; false when it was absent.
     pub fn del_attr(&self, name: Sym) -> bool {
         let mut attrs = self.attrs.borrow_mut();
+        if is_namespace(&attrs) {
+            let Value::Dict(d) = attrs[0].1.clone() else { return false };
+            drop(attrs);
+            return ns_del(&d, name);
+        }
         match attrs.iter().position(|(k, _)| *k == name) {
             Some(i) => {
                 attrs.remove(i);
@@ -527,6 +616,44 @@ impl Instance {
             None => false,
         }
     }
+}
+
+/// The value under the string key `name` in a namespace dict (other keys never match).
+pub fn ns_get(d: &DictObj, name: Sym) -> Option<Value> {
+    let t = d.d.borrow();
+    let pos = name.with_str(|s| t.find_str(crate::text::int_math::hash_str(s), s))?;
+    t.entry(pos).map(|e| e.value.clone())
+}
+
+/// Sets the string key `name` of a namespace dict.
+pub fn ns_set(d: &DictObj, name: Sym, value: Value) {
+    let old = name.with_str(|s| {
+        let h = crate::text::int_math::hash_str(s);
+        let mut t = d.d.borrow_mut();
+        match t.find_str(h, s) {
+            Some(pos) => {
+                let old = t.entry(pos).map(|e| e.value.clone());
+                t.set_value(pos, value);
+                old
+            }
+            None => {
+                t.insert_new(h, Value::str(s), value);
+                None
+            }
+        }
+    });
+    // The old value drops with no borrow held.
+    drop(old);
+}
+
+/// Removes the string key `name` from a namespace dict; false when absent.
+pub fn ns_del(d: &DictObj, name: Sym) -> bool {
+    let removed = name.with_str(|s| {
+        let mut t = d.d.borrow_mut();
+        let pos = t.find_str(crate::text::int_math::hash_str(s), s)?;
+        Some(t.remove_at(pos))
+    });
+    removed.is_some()
 }
 
 /// A module: a name and a namespace.

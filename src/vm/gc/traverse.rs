@@ -101,7 +101,10 @@ pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
             f.kwdefaults.iter().for_each(|(_, x)| vis.value(x));
             f.closure.iter().for_each(|c| vis.rc(c));
             vis.value(&f.doc);
-            attrs(&mut vis, &f.attrs);
+            match f.dict.try_borrow() {
+                Ok(d) => d.iter().for_each(|d| vis.rc(d)),
+                Err(_) => vis.fail(),
+            }
         }
         Value::BoundMethod(m) => {
             vis.value(&m.receiver);
@@ -211,7 +214,7 @@ pub(super) fn clear(v: &Value) {
             drop(old);
         }
         Value::Function(f) => {
-            let old = f.attrs.try_borrow_mut().map(|mut x| std::mem::take(&mut *x));
+            let old = f.dict.try_borrow_mut().map(|mut x| x.take());
             drop(old);
         }
         Value::Class(c) => {
@@ -245,7 +248,7 @@ pub(super) fn clear(v: &Value) {
 
 /// How many objects CPython would count for this one, which it represents with separate
 /// objects where aio keeps plain fields: a function's `__closure__` tuple, its `__defaults__`
-/// tuple and `__kwdefaults__` and `__dict__` dicts (each only when it holds a container, as
+/// tuple and `__kwdefaults__` dict (each only when it holds a container, as
 /// CPython leaves tuples and dicts of atoms untracked); and a dict of atoms, which CPython
 /// never tracks, counts for nothing.
 pub(super) fn weight(v: &Value) -> usize {
@@ -254,11 +257,9 @@ pub(super) fn weight(v: &Value) -> usize {
     }
     match v {
         Value::Function(f) => {
-            let attrs = f.attrs.try_borrow().map(|a| holds_container(a.iter().map(|(_, x)| x))).unwrap_or(false);
             1 + usize::from(!f.closure.is_empty())
                 + usize::from(holds_container(f.defaults.iter()))
                 + usize::from(holds_container(f.kwdefaults.iter().map(|(_, x)| x)))
-                + usize::from(attrs)
         }
         Value::Dict(d) => {
             let tracked =
