@@ -472,6 +472,11 @@ impl NativeObject for FutureObj {
     fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
         future_attr(vm, this, name, self.task.is_some())
     }
+    fn method(&self, name: Sym) -> Option<Value> {
+        // Not the `_cancel_*` entries: data attributes read through their function.
+        let m = if self.task.is_some() { TASK_METHODS.with(|m| m.unbound(name)) } else { FUTURE_METHODS.with(|m| m.unbound(name)) };
+        m.filter(|f| !matches!(f, Value::Native(n) if n.name.starts_with("_cancel_")))
+    }
     fn await_iter(&self, _this: &Value) -> Option<Value> {
         let fut = self.me.upgrade()?;
         let it = Rc::new(FutureIter { fut, yielded: Cell::new(false) });

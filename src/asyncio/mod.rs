@@ -508,18 +508,30 @@ impl Drop for LoopShutdown {
 
 /// The native methods of a native object, by interned name: `get_attr` finds one with a
 /// hash lookup on the symbol instead of comparing its text with every name.
-pub(crate) struct Methods(rustc_hash::FxHashMap<Sym, (&'static str, NativeFn)>);
+/// Each also has an unbound native made once, for `LoadMethod` (see
+/// `NativeObject::method`).
+pub(crate) struct Methods(rustc_hash::FxHashMap<Sym, (&'static str, NativeFn, Value)>);
 
 impl Methods {
     /// The table of `list`.
     pub(crate) fn new(list: &[(&'static str, NativeFn)]) -> Methods {
-        Methods(list.iter().map(|&(n, f)| (Sym::new(n), (n, f))).collect())
+        Methods(list.iter().map(|&(n, f)| (Sym::new(n), (n, f, unbound_native(n, f)))).collect())
     }
     /// The method called `name`.
     #[inline]
     pub(crate) fn get(&self, name: Sym) -> Option<(&'static str, NativeFn)> {
-        self.0.get(&name).copied()
+        self.0.get(&name).map(|e| (e.0, e.1))
     }
+    /// The method called `name` as an unbound native (the receiver is its first argument).
+    #[inline]
+    pub(crate) fn unbound(&self, name: Sym) -> Option<Value> {
+        self.0.get(&name).map(|e| e.2.clone())
+    }
+}
+
+/// A native method without a receiver: called with the object as its first argument.
+fn unbound_native(name: &'static str, func: NativeFn) -> Value {
+    Value::Native(Rc::new(crate::vm::value::NativeFunction { name, func, receiver: None, owner: None }))
 }
 
 thread_local! {
@@ -556,6 +568,9 @@ impl NativeObject for LoopRef {
             return Ok(worker_and_signal_method(name).map(|(n, f)| bound_native(this.clone(), n, f)));
         };
         Ok(Some(bound_native(this.clone(), f.0, f.1)))
+    }
+    fn method(&self, name: Sym) -> Option<Value> {
+        LOOP_METHODS.with(|m| m.unbound(name))
     }
     fn repr(&self) -> String {
         format!(

@@ -475,7 +475,14 @@ impl Vm {
                 Some(v) => Ok((v, Value::Undef)),
                 None => Err(self.no_attribute(&obj, name)),
             },
-            Value::Class(_) | Value::Function(_) | Value::Other(_) | Value::Descriptor(_) | Value::BoundMethod(_) => {
+            Value::Other(o) => match o.method(name) {
+                Some(f) => Ok((f, obj)),
+                None => {
+                    let v = self.get_attr(&obj, name)?;
+                    Ok((v, Value::Undef))
+                }
+            },
+            Value::Class(_) | Value::Function(_) | Value::Descriptor(_) | Value::BoundMethod(_) => {
                 let v = self.get_attr(&obj, name)?;
                 Ok((v, Value::Undef))
             }
