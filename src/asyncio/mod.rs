@@ -366,10 +366,22 @@ fn loop_call_soon(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if lp.closed.get() {
         return Err(Exc::runtime_error("Event loop is closed"));
     }
-    let f = a.pos[1].clone();
-    check_callback(vm, &lp, &f, "call_soon")?;
-    let args = a.pos[2..].to_vec();
+    check_callback(vm, &lp, &a.pos[1], "call_soon")?;
+    let (f, args) = callback_and_args(a, 1);
     Ok(handle_value(lp.call_soon(Callback::Call(f, args))))
+}
+/// Moves the callback at `a.pos[at]` and the arguments after it out of `a` (the arguments
+/// keep the buffer the call spilled them to, when it did, instead of a copy).
+fn callback_and_args(a: &mut Args, at: usize) -> (Value, Vec<Value>) {
+    if !a.pos.spilled() {
+        let args: Vec<Value> = a.pos.drain(at + 1..).collect();
+        return (a.pos.pop().unwrap_or_default(), args);
+    }
+    let mut args = std::mem::take(&mut a.pos).into_vec();
+    let mut head = args.drain(..=at);
+    let f = head.next_back().unwrap_or_default();
+    drop(head);
+    (f, args)
 }
 fn loop_call_later(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let lp = this_loop(a)?;
@@ -396,17 +408,16 @@ fn loop_call_at(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     schedule_at(vm, &lp, when, a)
 }
 /// The common part of `call_at` and `call_later`: `a.pos[2]` is the callback.
-fn schedule_at(vm: &mut Vm, lp: &EventLoop, when: Value, a: &Args) -> Res<Value> {
+fn schedule_at(vm: &mut Vm, lp: &EventLoop, when: Value, a: &mut Args) -> Res<Value> {
     if lp.closed.get() {
         return Err(Exc::runtime_error("Event loop is closed"));
     }
-    let f = a.pos[2].clone();
-    check_callback(vm, lp, &f, "call_at")?;
+    check_callback(vm, lp, &a.pos[2], "call_at")?;
     let when = match when {
         Value::Float(w) => w,
         _ => vm.to_float(&when)?,
     };
-    let args = a.pos[3..].to_vec();
+    let (f, args) = callback_and_args(a, 2);
     Ok(handle_value(lp.call_at(when, Callback::Call(f, args))))
 }
 fn loop_create_future(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
