@@ -740,7 +740,8 @@ thread_local! {
 }
 
 fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Option<Value>> {
-    if is_task && name == Sym::new("_log_destroy_pending") {
+    thread_local! { static LOG_DESTROY_PENDING: Sym = Sym::new("_log_destroy_pending"); }
+    if is_task && name == LOG_DESTROY_PENDING.with(|s| *s) {
         return Ok(future_of(this).map(|f| Value::Bool(f.log_destroy_pending.get())));
     }
     let f = if is_task { TASK_METHODS.with(|m| m.get(name)) } else { FUTURE_METHODS.with(|m| m.get(name)) };

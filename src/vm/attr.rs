@@ -462,8 +462,7 @@ impl Vm {
     pub fn load_method(&mut self, obj: Value, name: Sym) -> Res<(Value, Value)> {
         match &obj {
             Value::Instance(inst) => {
-                let class = inst.class.clone();
-                if let Some(a) = class.lookup(name) {
+                if let Some(a) = inst.class.lookup(name) {
                     if matches!(a, Value::Function(_) | Value::Native(_)) && inst.get_attr(name).is_none() {
                         return Ok((a, obj));
                     }
