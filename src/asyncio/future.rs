@@ -592,14 +592,27 @@ fn fut_exception(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         }
     }
 }
+/// The argument check of a one-argument method (CPython's `METH_O`), before anything else.
+fn one_arg(method: &str, a: &Args) -> Res<()> {
+    if !a.kw.is_empty() {
+        return Err(Exc::type_error(format!("{method}() takes no keyword arguments")));
+    }
+    if a.pos.len() != 2 {
+        let n = a.pos.len().saturating_sub(1);
+        return Err(Exc::type_error(format!("{method}() takes exactly one argument ({n} given)")));
+    }
+    Ok(())
+}
 fn fut_set_result(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    f.set_result(a.pos.get(1).cloned().unwrap_or(Value::None))?;
+    one_arg("Future.set_result", a)?;
+    f.set_result(std::mem::take(&mut a.pos[1]))?;
     Ok(Value::None)
 }
 fn fut_set_exception(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    f.set_exception(vm, a.pos.get(1).cloned().unwrap_or(Value::None))?;
+    one_arg("Future.set_exception", a)?;
+    f.set_exception(vm, std::mem::take(&mut a.pos[1]))?;
     Ok(Value::None)
 }
 fn fut_cancel(_vm: &mut Vm, a: &mut Args) -> Res<Value> {

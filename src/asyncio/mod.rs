@@ -422,6 +422,15 @@ fn schedule_at(vm: &mut Vm, lp: &EventLoop, when: Value, a: &mut Args) -> Res<Va
 }
 fn loop_create_future(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let lp = this_loop(a)?;
+    if let Some((k, _)) = a.kw.first() {
+        return Err(Exc::type_error(format!("BaseEventLoop.create_future() got an unexpected keyword argument '{k}'")));
+    }
+    if a.pos.len() > 1 {
+        return Err(Exc::type_error(format!(
+            "BaseEventLoop.create_future() takes 1 positional argument but {} were given",
+            a.pos.len()
+        )));
+    }
     Ok(future_value(&FutureObj::new(&lp, None)))
 }
 fn loop_create_task(vm: &mut Vm, a: &mut Args) -> Res<Value> {
