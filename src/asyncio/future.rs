@@ -474,7 +474,11 @@ impl NativeObject for FutureObj {
     }
     fn method(&self, name: Sym) -> Option<Value> {
         // Not the `_cancel_*` entries: data attributes read through their function.
-        let m = if self.task.is_some() { TASK_METHODS.with(|m| m.unbound(name)) } else { FUTURE_METHODS.with(|m| m.unbound(name)) };
+        let m = if self.task.is_some() {
+            TASK_METHODS.with(|m| m.unbound(name))
+        } else {
+            FUTURE_METHODS.with(|m| m.unbound(name))
+        };
         m.filter(|f| !matches!(f, Value::Native(n) if n.name.starts_with("_cancel_")))
     }
     fn await_iter(&self, _this: &Value) -> Option<Value> {
