@@ -108,6 +108,11 @@ fn handle_when(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(this_handle(a).and_then(|h| h.when).map(Value::Float).unwrap_or(Value::None))
 }
 
+thread_local! {
+    static HANDLE_METHODS: Methods =
+        Methods::new(&[("cancel", handle_cancel), ("cancelled", handle_cancelled), ("when", handle_when)]);
+}
+
 /// `asyncio.Handle` / `asyncio.TimerHandle`: the loop's handle itself is the script object.
 impl NativeObject for Handle {
     fn type_name(&self) -> &'static str {
@@ -118,18 +123,11 @@ impl NativeObject for Handle {
         }
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        let f: (&'static str, NativeFn) = match name.with_str(|s| -> Option<(&'static str, NativeFn)> {
-            Some(match s {
-                "cancel" => ("cancel", handle_cancel),
-                "cancelled" => ("cancelled", handle_cancelled),
-                "when" => ("when", handle_when),
-                _ => return None,
-            })
-        }) {
-            Some(f) => f,
-            None => return Ok(None),
-        };
-        Ok(Some(bound_native(this.clone(), f.0, f.1)))
+        let f = HANDLE_METHODS.with(|m| m.get(name)).filter(|(n, _)| self.has_method(n));
+        Ok(f.map(|(n, f)| bound_native(this.clone(), n, f)))
+    }
+    fn method(&self, name: Sym) -> Option<Value> {
+        HANDLE_METHODS.with(|m| m.unbound(name)).filter(|f| matches!(f, Value::Native(n) if self.has_method(n.name)))
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
