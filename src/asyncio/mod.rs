@@ -365,13 +365,14 @@ fn loop_call_soon(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return Err(Exc::runtime_error("Event loop is closed"));
     }
     check_callback(vm, &lp, &a.pos[1], "call_soon")?;
-    let (f, args) = callback_and_args(a, 1);
+    let (f, args) = callback_and_args(a, 1, true);
     Ok(handle_value(lp.call_soon(Callback::Call(f, args))))
 }
-/// Moves the callback at `a.pos[at]` and the arguments after it out of `a` (the arguments
-/// keep the buffer the call spilled them to, when it did, instead of a copy).
-fn callback_and_args(a: &mut Args, at: usize) -> (Value, Vec<Value>) {
-    if !a.pos.spilled() {
+/// Moves the callback at `a.pos[at]` and the arguments after it out of `a`. With `reuse`
+/// (a callback that runs soon), the arguments keep the buffer the call spilled them to, if
+/// it did, instead of a copy; a timer, which may wait long, gets an exact-size vector.
+fn callback_and_args(a: &mut Args, at: usize, reuse: bool) -> (Value, Vec<Value>) {
+    if !reuse || !a.pos.spilled() {
         let args: Vec<Value> = a.pos.drain(at + 1..).collect();
         return (a.pos.pop().unwrap_or_default(), args);
     }
@@ -415,7 +416,7 @@ fn schedule_at(vm: &mut Vm, lp: &EventLoop, when: Value, a: &mut Args) -> Res<Va
         Value::Float(w) => w,
         _ => vm.to_float(&when)?,
     };
-    let (f, args) = callback_and_args(a, 2);
+    let (f, args) = callback_and_args(a, 2, false);
     Ok(handle_value(lp.call_at(when, Callback::Call(f, args))))
 }
 fn loop_create_future(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
