@@ -94,6 +94,11 @@ impl Handle {
         drop(cb);
     }
 
+    /// Whether scripts see the method `name`: `when` is `TimerHandle`'s only.
+    pub fn has_method(&self, name: &str) -> bool {
+        name != "when" || self.when.is_some()
+    }
+
     /// Marks a timer handle as taken out of the heap.
     fn unschedule(&self) {
         self.scheduled.set(false);

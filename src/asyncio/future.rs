@@ -472,6 +472,15 @@ impl NativeObject for FutureObj {
     fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
         future_attr(vm, this, name, self.task.is_some())
     }
+    fn method(&self, name: Sym) -> Option<Value> {
+        // Not the `_cancel_*` entries: data attributes read through their function.
+        let m = if self.task.is_some() {
+            TASK_METHODS.with(|m| m.unbound(name))
+        } else {
+            FUTURE_METHODS.with(|m| m.unbound(name))
+        };
+        m.filter(|f| !matches!(f, Value::Native(n) if n.name.starts_with("_cancel_")))
+    }
     fn await_iter(&self, _this: &Value) -> Option<Value> {
         let fut = self.me.upgrade()?;
         let it = Rc::new(FutureIter { fut, yielded: Cell::new(false) });
@@ -587,14 +596,27 @@ fn fut_exception(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         }
     }
 }
+/// The argument check of a one-argument method (CPython's `METH_O`), before anything else.
+fn one_arg(method: &str, a: &Args) -> Res<()> {
+    if !a.kw.is_empty() {
+        return Err(Exc::type_error(format!("{method}() takes no keyword arguments")));
+    }
+    if a.pos.len() != 2 {
+        let n = a.pos.len().saturating_sub(1);
+        return Err(Exc::type_error(format!("{method}() takes exactly one argument ({n} given)")));
+    }
+    Ok(())
+}
 fn fut_set_result(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    f.set_result(a.pos.get(1).cloned().unwrap_or(Value::None))?;
+    one_arg("Future.set_result", a)?;
+    f.set_result(std::mem::take(&mut a.pos[1]))?;
     Ok(Value::None)
 }
 fn fut_set_exception(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    f.set_exception(vm, a.pos.get(1).cloned().unwrap_or(Value::None))?;
+    one_arg("Future.set_exception", a)?;
+    f.set_exception(vm, std::mem::take(&mut a.pos[1]))?;
     Ok(Value::None)
 }
 fn fut_cancel(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -735,7 +757,8 @@ thread_local! {
 }
 
 fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Option<Value>> {
-    if is_task && name == Sym::new("_log_destroy_pending") {
+    thread_local! { static LOG_DESTROY_PENDING: Sym = Sym::new("_log_destroy_pending"); }
+    if is_task && name == LOG_DESTROY_PENDING.with(|s| *s) {
         return Ok(future_of(this).map(|f| Value::Bool(f.log_destroy_pending.get())));
     }
     let f = if is_task { TASK_METHODS.with(|m| m.get(name)) } else { FUTURE_METHODS.with(|m| m.get(name)) };

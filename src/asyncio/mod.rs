@@ -108,6 +108,11 @@ fn handle_when(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(this_handle(a).and_then(|h| h.when).map(Value::Float).unwrap_or(Value::None))
 }
 
+thread_local! {
+    static HANDLE_METHODS: Methods =
+        Methods::new(&[("cancel", handle_cancel), ("cancelled", handle_cancelled), ("when", handle_when)]);
+}
+
 /// `asyncio.Handle` / `asyncio.TimerHandle`: the loop's handle itself is the script object.
 impl NativeObject for Handle {
     fn type_name(&self) -> &'static str {
@@ -118,18 +123,11 @@ impl NativeObject for Handle {
         }
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        let f: (&'static str, NativeFn) = match name.with_str(|s| -> Option<(&'static str, NativeFn)> {
-            Some(match s {
-                "cancel" => ("cancel", handle_cancel),
-                "cancelled" => ("cancelled", handle_cancelled),
-                "when" => ("when", handle_when),
-                _ => return None,
-            })
-        }) {
-            Some(f) => f,
-            None => return Ok(None),
-        };
-        Ok(Some(bound_native(this.clone(), f.0, f.1)))
+        let f = HANDLE_METHODS.with(|m| m.get(name)).filter(|(n, _)| self.has_method(n));
+        Ok(f.map(|(n, f)| bound_native(this.clone(), n, f)))
+    }
+    fn method(&self, name: Sym) -> Option<Value> {
+        HANDLE_METHODS.with(|m| m.unbound(name)).filter(|f| matches!(f, Value::Native(n) if self.has_method(n.name)))
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -366,10 +364,23 @@ fn loop_call_soon(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if lp.closed.get() {
         return Err(Exc::runtime_error("Event loop is closed"));
     }
-    let f = a.pos[1].clone();
-    check_callback(vm, &lp, &f, "call_soon")?;
-    let args = a.pos[2..].to_vec();
+    check_callback(vm, &lp, &a.pos[1], "call_soon")?;
+    let (f, args) = callback_and_args(a, 1, true);
     Ok(handle_value(lp.call_soon(Callback::Call(f, args))))
+}
+/// Moves the callback at `a.pos[at]` and the arguments after it out of `a`. With `reuse`
+/// (a callback that runs soon), the arguments keep the buffer the call spilled them to, if
+/// it did, instead of a copy; a timer, which may wait long, gets an exact-size vector.
+fn callback_and_args(a: &mut Args, at: usize, reuse: bool) -> (Value, Vec<Value>) {
+    if !reuse || !a.pos.spilled() {
+        let args: Vec<Value> = a.pos.drain(at + 1..).collect();
+        return (a.pos.pop().unwrap_or_default(), args);
+    }
+    let mut args = std::mem::take(&mut a.pos).into_vec();
+    let mut head = args.drain(..=at);
+    let f = head.next_back().unwrap_or_default();
+    drop(head);
+    (f, args)
 }
 fn loop_call_later(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let lp = this_loop(a)?;
@@ -396,21 +407,29 @@ fn loop_call_at(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     schedule_at(vm, &lp, when, a)
 }
 /// The common part of `call_at` and `call_later`: `a.pos[2]` is the callback.
-fn schedule_at(vm: &mut Vm, lp: &EventLoop, when: Value, a: &Args) -> Res<Value> {
+fn schedule_at(vm: &mut Vm, lp: &EventLoop, when: Value, a: &mut Args) -> Res<Value> {
     if lp.closed.get() {
         return Err(Exc::runtime_error("Event loop is closed"));
     }
-    let f = a.pos[2].clone();
-    check_callback(vm, lp, &f, "call_at")?;
+    check_callback(vm, lp, &a.pos[2], "call_at")?;
     let when = match when {
         Value::Float(w) => w,
         _ => vm.to_float(&when)?,
     };
-    let args = a.pos[3..].to_vec();
+    let (f, args) = callback_and_args(a, 2, false);
     Ok(handle_value(lp.call_at(when, Callback::Call(f, args))))
 }
 fn loop_create_future(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let lp = this_loop(a)?;
+    if let Some((k, _)) = a.kw.first() {
+        return Err(Exc::type_error(format!("BaseEventLoop.create_future() got an unexpected keyword argument '{k}'")));
+    }
+    if a.pos.len() > 1 {
+        return Err(Exc::type_error(format!(
+            "BaseEventLoop.create_future() takes 1 positional argument but {} were given",
+            a.pos.len()
+        )));
+    }
     Ok(future_value(&FutureObj::new(&lp, None)))
 }
 fn loop_create_task(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -508,18 +527,30 @@ impl Drop for LoopShutdown {
 
 /// The native methods of a native object, by interned name: `get_attr` finds one with a
 /// hash lookup on the symbol instead of comparing its text with every name.
-pub(crate) struct Methods(rustc_hash::FxHashMap<Sym, (&'static str, NativeFn)>);
+/// Each also has an unbound native made once, for `LoadMethod` (see
+/// `NativeObject::method`).
+pub(crate) struct Methods(rustc_hash::FxHashMap<Sym, (&'static str, NativeFn, Value)>);
 
 impl Methods {
     /// The table of `list`.
     pub(crate) fn new(list: &[(&'static str, NativeFn)]) -> Methods {
-        Methods(list.iter().map(|&(n, f)| (Sym::new(n), (n, f))).collect())
+        Methods(list.iter().map(|&(n, f)| (Sym::new(n), (n, f, unbound_native(n, f)))).collect())
     }
     /// The method called `name`.
     #[inline]
     pub(crate) fn get(&self, name: Sym) -> Option<(&'static str, NativeFn)> {
-        self.0.get(&name).copied()
+        self.0.get(&name).map(|e| (e.0, e.1))
     }
+    /// The method called `name` as an unbound native (the receiver is its first argument).
+    #[inline]
+    pub(crate) fn unbound(&self, name: Sym) -> Option<Value> {
+        self.0.get(&name).map(|e| e.2.clone())
+    }
+}
+
+/// A native method without a receiver: called with the object as its first argument.
+fn unbound_native(name: &'static str, func: NativeFn) -> Value {
+    Value::Native(Rc::new(crate::vm::value::NativeFunction { name, func, receiver: None, owner: None }))
 }
 
 thread_local! {
@@ -556,6 +587,9 @@ impl NativeObject for LoopRef {
             return Ok(worker_and_signal_method(name).map(|(n, f)| bound_native(this.clone(), n, f)));
         };
         Ok(Some(bound_native(this.clone(), f.0, f.1)))
+    }
+    fn method(&self, name: Sym) -> Option<Value> {
+        LOOP_METHODS.with(|m| m.unbound(name))
     }
     fn repr(&self) -> String {
         format!(

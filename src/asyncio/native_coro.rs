@@ -20,6 +20,7 @@ use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Value, Vm};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
+use std::thread::LocalKey;
 
 /// How a suspended machine is resumed.
 pub enum Resume {
@@ -37,7 +38,22 @@ pub trait Machine: 'static {
     /// Called once the coroutine has finished: the machine drops what it holds, so a
     /// finished coroutine object a script keeps keeps nothing else alive.
     fn finish(&mut self) {}
+    /// For the machines behind the hottest awaits (`queue.put()`, `queue.get()`): a
+    /// per-thread pool of finished coroutine objects that [`Coro::value`] reuses once
+    /// nothing else references them, instead of allocating one per call.
+    fn pool() -> Option<&'static LocalKey<Pool<Self>>>
+    where
+        Self: Sized,
+    {
+        None
+    }
 }
+
+/// Finished native coroutines kept for reuse (see [`Machine::pool`]).
+pub type Pool<M> = RefCell<Vec<Rc<Coro<M>>>>;
+
+/// How many finished coroutines a pool keeps.
+const POOL_SIZE: usize = 8;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum CoroState {
@@ -52,16 +68,33 @@ pub struct Coro<M: Machine> {
     qualname: Cell<&'static str>,
     state: Cell<CoroState>,
     machine: RefCell<M>,
+    /// The object itself, for returning it to its pool when it finishes.
+    me: Weak<Coro<M>>,
 }
 
 impl<M: Machine> Coro<M> {
-    fn new(qualname: &'static str, machine: M) -> Coro<M> {
-        Coro { qualname: Cell::new(qualname), state: Cell::new(CoroState::Created), machine: RefCell::new(machine) }
-    }
-
-    /// A new, not yet started coroutine named `qualname` (`"Lock.acquire"`).
+    /// A new, not yet started coroutine named `qualname` (`"Lock.acquire"`): a pooled one
+    /// nothing references any more, else a new one.
     pub fn value(qualname: &'static str, machine: M) -> Value {
-        Value::Other(Rc::new(Coro::new(qualname, machine)))
+        if let Some(pool) = M::pool() {
+            let reused = pool.with(|p| {
+                let mut p = p.borrow_mut();
+                let i = p.iter().rposition(|c| Rc::strong_count(c) == 1)?;
+                Some(p.swap_remove(i))
+            });
+            if let Some(c) = reused {
+                c.qualname.set(qualname);
+                c.state.set(CoroState::Created);
+                *c.machine.borrow_mut() = machine;
+                return Value::Other(c);
+            }
+        }
+        Value::Other(Rc::new_cyclic(|me| Coro {
+            qualname: Cell::new(qualname),
+            state: Cell::new(CoroState::Created),
+            machine: RefCell::new(machine),
+            me: me.clone(),
+        }))
     }
 
     #[inline]
@@ -74,6 +107,17 @@ impl<M: Machine> Coro<M> {
         } else {
             self.state.set(CoroState::Closed);
             m.finish();
+            if let Some(pool) = M::pool() {
+                // Finished: reusable once the script lets go of it (it holds nothing now).
+                if let Some(me) = self.me.upgrade() {
+                    pool.with(|p| {
+                        let mut p = p.borrow_mut();
+                        if p.len() < POOL_SIZE {
+                            p.push(me);
+                        }
+                    });
+                }
+            }
         }
         r
     }

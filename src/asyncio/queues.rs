@@ -11,7 +11,7 @@
 use super::future::FutureObj;
 use super::native_coro::{
     awaited_result, call_method, cancelled, method_is, native_class, no_args, private_attr, receiver, remove_waiter,
-    set_state, yield_future, Coro, LoopBinding, Machine, Resume, Waiters,
+    set_state, yield_future, Coro, LoopBinding, Machine, Pool, Resume, Waiters,
 };
 use super::sync::{EventState, EventWait};
 use crate::builtins::take_kw;
@@ -422,7 +422,15 @@ fn finished() -> Exc {
     Exc::runtime_error("cannot reuse already awaited coroutine")
 }
 
+thread_local! {
+    static PUT_POOL: Pool<QueuePut> = RefCell::default();
+    static GET_POOL: Pool<QueueGet> = RefCell::default();
+}
+
 impl Machine for QueuePut {
+    fn pool() -> Option<&'static std::thread::LocalKey<Pool<Self>>> {
+        Some(&PUT_POOL)
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         let Some(q) = &self.q else { return Err(finished()) };
         if let Some(putter) = self.fut.take() {
@@ -478,6 +486,9 @@ pub struct QueueGet {
 }
 
 impl Machine for QueueGet {
+    fn pool() -> Option<&'static std::thread::LocalKey<Pool<Self>>> {
+        Some(&GET_POOL)
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         let Some(q) = &self.q else { return Err(finished()) };
         if let Some(getter) = self.fut.take() {

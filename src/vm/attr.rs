@@ -542,12 +542,11 @@ impl Vm {
     pub fn load_method(&mut self, obj: Value, name: Sym) -> Res<(Value, Value)> {
         match &obj {
             Value::Instance(inst) => {
-                let class = inst.class.clone();
-                if self.custom_getattribute(&class).is_some() {
+                if self.custom_getattribute(&inst.class).is_some() {
                     let v = self.get_attr(&obj, name)?;
                     return Ok((v, Value::Undef));
                 }
-                if let Some(a) = class.lookup(name) {
+                if let Some(a) = inst.class.lookup(name) {
                     if matches!(a, Value::Function(_) | Value::Native(_)) && inst.get_attr(name).is_none() {
                         return Ok((a, obj));
                     }
@@ -559,7 +558,14 @@ impl Vm {
                 Some(v) => Ok((v, Value::Undef)),
                 None => Err(self.no_attribute(&obj, name)),
             },
-            Value::Class(_) | Value::Function(_) | Value::Other(_) | Value::Descriptor(_) | Value::BoundMethod(_) => {
+            Value::Other(o) => match o.method(name) {
+                Some(f) => Ok((f, obj)),
+                None => {
+                    let v = self.get_attr(&obj, name)?;
+                    Ok((v, Value::Undef))
+                }
+            },
+            Value::Class(_) | Value::Function(_) | Value::Descriptor(_) | Value::BoundMethod(_) => {
                 let v = self.get_attr(&obj, name)?;
                 Ok((v, Value::Undef))
             }

@@ -19,6 +19,9 @@ impl Vm {
     pub fn call_kw(&mut self, f: &Value, args: Vec<Value>, kw: Vec<(Sym, Value)>) -> Res<Value> {
         match f {
             Value::Function(func) => {
+                if kw.is_empty() && func.code.takes_exactly(args.len()) {
+                    return self.run_exact(func, args);
+                }
                 let frame = self.bind_frame(func, args, kw, ReturnMode::Push)?;
                 if func.code.flags.generator || func.code.flags.coroutine || func.code.flags.async_generator {
                     return Ok(self.make_gen(func, frame));
@@ -79,6 +82,34 @@ impl Vm {
                 }
             }
             _ => Err(Exc::type_error(format!("'{}' object is not callable", self.type_name(f)))),
+        }
+    }
+
+    /// `call_kw`'s fast path: a plain function called with exactly its positional
+    /// parameters (see `Code::takes_exactly`) runs in a nested dispatch loop with the
+    /// arguments moved straight onto the value stack as its first locals: no binding, no
+    /// locals vector.
+    fn run_exact(&mut self, f: &Rc<Function>, args: Vec<Value>) -> Res<Value> {
+        self.check_depth()?;
+        let base = self.stack.len();
+        self.stack.extend(args);
+        self.stack.resize(base + f.code.nlocals(), Value::Undef);
+        let frame = self.frame_for(f, base, base, ReturnMode::Push);
+        let depth = self.frames.len();
+        self.frames.push(frame);
+        self.native_depth += 1;
+        let r = self.run(depth);
+        self.native_depth -= 1;
+        match r? {
+            super::interp::Halt::Return(v) => Ok(v),
+            super::interp::Halt::Yield(_) => {
+                // Not a generator: its frame cannot yield; leave the stacks as they were.
+                if let Some(fr) = self.frames.pop() {
+                    self.stack.truncate(fr.ret_sp);
+                }
+                self.frames.truncate(depth);
+                Err(Exc::runtime_error("yield from a frame that is not a generator"))
+            }
         }
     }
 

@@ -713,10 +713,10 @@ impl Vm {
         match sub {
             Value::Gen(g) => self.gen_send(g, v),
             Value::Other(o) => {
-                let o = o.clone();
                 if let Some(r) = o.send(self, v.clone()) {
                     return r;
                 }
+                let o = o.clone();
                 let name = if v.is_none() { self.syms.next } else { Sym::new("send") };
                 let args = if v.is_none() { vec![] } else { vec![v] };
                 match o.get_attr(self, sub, name)? {

@@ -15,6 +15,13 @@ pub trait NativeObject: Any {
         let _ = (vm, this, name);
         Ok(None)
     }
+    /// For `obj.name(...)` (`LoadMethod`): an *unbound* native method taking the object as
+    /// its first argument, shared by every instance, so the call allocates no bound
+    /// method; `None` sends the lookup through [`NativeObject::get_attr`].
+    fn method(&self, name: Sym) -> Option<Value> {
+        let _ = name;
+        None
+    }
     /// For native awaitables: one `send` step (`yield from`/`await` drive it without a
     /// Python-level call). `None` when the object is not a native iterator.
     fn send(&self, vm: &mut Vm, value: Value) -> Option<Res<super::gen::GenResult>> {

@@ -7,6 +7,7 @@ use super::support::{coro, data_arg, downcast_value, exc_value, plain_error, thi
 use super::transport::Transport;
 use crate::asyncio::event_loop::EventLoop;
 use crate::asyncio::future::{future_value, FutureObj};
+use crate::asyncio::Methods;
 use crate::builtins::{bound_native, take_kw};
 use crate::vm::other::NativeObject;
 use crate::vm::value::Value;
@@ -495,29 +496,43 @@ fn sr_set_transport(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::None)
 }
 
+thread_local! {
+    static READER_METHODS: Methods = Methods::new(&[
+        ("read", sr_read),
+        ("readline", sr_readline),
+        ("readexactly", sr_readexactly),
+        ("readuntil", sr_readuntil),
+        ("at_eof", sr_at_eof),
+        ("feed_data", sr_feed_data),
+        ("feed_eof", sr_feed_eof),
+        ("exception", sr_exception),
+        ("set_exception", sr_set_exception),
+        ("set_transport", sr_set_transport),
+        ("__aiter__", sr_aiter),
+        ("__anext__", sr_anext),
+    ]);
+    static WRITER_METHODS: Methods = Methods::new(&[
+        ("write", sw_write),
+        ("drain", sw_drain),
+        ("writelines", sw_writelines),
+        ("write_eof", sw_write_eof),
+        ("can_write_eof", sw_can_write_eof),
+        ("close", sw_close),
+        ("is_closing", sw_is_closing),
+        ("wait_closed", sw_wait_closed),
+        ("get_extra_info", sw_get_extra_info),
+    ]);
+}
+
 impl NativeObject for StreamReader {
     fn type_name(&self) -> &'static str {
         "StreamReader"
     }
+    fn method(&self, name: Sym) -> Option<Value> {
+        READER_METHODS.with(|m| m.unbound(name))
+    }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        let f: Option<(&'static str, NativeFn)> = name.with_str(|s| {
-            Some(match s {
-                "read" => ("read", sr_read as NativeFn),
-                "readline" => ("readline", sr_readline as NativeFn),
-                "readexactly" => ("readexactly", sr_readexactly as NativeFn),
-                "readuntil" => ("readuntil", sr_readuntil as NativeFn),
-                "at_eof" => ("at_eof", sr_at_eof as NativeFn),
-                "feed_data" => ("feed_data", sr_feed_data as NativeFn),
-                "feed_eof" => ("feed_eof", sr_feed_eof as NativeFn),
-                "exception" => ("exception", sr_exception as NativeFn),
-                "set_exception" => ("set_exception", sr_set_exception as NativeFn),
-                "set_transport" => ("set_transport", sr_set_transport as NativeFn),
-                "__aiter__" => ("__aiter__", sr_aiter as NativeFn),
-                "__anext__" => ("__anext__", sr_anext as NativeFn),
-                _ => return None,
-            })
-        });
-        if let Some((n, f)) = f {
+        if let Some((n, f)) = READER_METHODS.with(|m| m.get(name)) {
             return Ok(Some(bound_native(this.clone(), n, f)));
         }
         Ok(name.with_str(|s| match s {
@@ -946,22 +961,11 @@ impl NativeObject for StreamWriter {
     fn type_name(&self) -> &'static str {
         "StreamWriter"
     }
+    fn method(&self, name: Sym) -> Option<Value> {
+        WRITER_METHODS.with(|m| m.unbound(name))
+    }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        let f: Option<(&'static str, NativeFn)> = name.with_str(|s| {
-            Some(match s {
-                "write" => ("write", sw_write as NativeFn),
-                "drain" => ("drain", sw_drain as NativeFn),
-                "writelines" => ("writelines", sw_writelines as NativeFn),
-                "write_eof" => ("write_eof", sw_write_eof as NativeFn),
-                "can_write_eof" => ("can_write_eof", sw_can_write_eof as NativeFn),
-                "close" => ("close", sw_close as NativeFn),
-                "is_closing" => ("is_closing", sw_is_closing as NativeFn),
-                "wait_closed" => ("wait_closed", sw_wait_closed as NativeFn),
-                "get_extra_info" => ("get_extra_info", sw_get_extra_info as NativeFn),
-                _ => return None,
-            })
-        });
-        if let Some((n, f)) = f {
+        if let Some((n, f)) = WRITER_METHODS.with(|m| m.get(name)) {
             return Ok(Some(bound_native(this.clone(), n, f)));
         }
         Ok(name.with_str(|s| match s {
