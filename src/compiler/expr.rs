@@ -353,6 +353,25 @@ impl<'a> Compiler<'a> {
                 }
                 return Ok(());
             }
+            // `while True:`, `if 0:`: a literal's truth is known, so no test is run.
+            ExprKind::Constant(c) => {
+                let truth = match c {
+                    Constant::None => Some(false),
+                    Constant::Bool(b) => Some(*b),
+                    Constant::Int(i) => Some(*i != 0),
+                    Constant::Float(f) => Some(*f != 0.0),
+                    Constant::Str(t) => Some(!t.is_empty()),
+                    Constant::Bytes(b) => Some(!b.is_empty()),
+                    Constant::Ellipsis => Some(true),
+                    Constant::BigInt(_) | Constant::Imaginary(_) => None,
+                };
+                if let Some(truth) = truth {
+                    if truth == when {
+                        self.emit_jump(Op::Jump, target, line);
+                    }
+                    return Ok(());
+                }
+            }
             _ => {}
         }
         self.expr(test)?;
