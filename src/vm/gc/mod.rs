@@ -36,7 +36,9 @@ pub use traverse::Visitor;
 
 use super::gen::GenObj;
 use super::other::NativeObject;
-use super::value::{BoundMethod, Class, Descriptor, DictObj, Function, Instance, IterState, List, SetObj, Value};
+use super::value::{
+    BoundMethod, Class, Descriptor, DictObj, Function, Instance, IterState, List, NativeFunction, SetObj, Value,
+};
 use crate::bytecode::Code;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -64,6 +66,8 @@ enum Tracked {
     Cell(Weak<RefCell<Value>>),
     Gen(Weak<GenObj>),
     Native(Weak<dyn NativeObject>),
+    /// A built-in method bound to an instance.
+    BoundNative(Weak<NativeFunction>),
 }
 
 impl Tracked {
@@ -83,6 +87,7 @@ impl Tracked {
             Value::Cell(r) => Tracked::Cell(Rc::downgrade(r)),
             Value::Gen(r) => Tracked::Gen(Rc::downgrade(r)),
             Value::Other(r) => Tracked::Native(Rc::downgrade(r)),
+            Value::Native(r) => Tracked::BoundNative(Rc::downgrade(r)),
             _ => return None,
         })
     }
@@ -104,6 +109,7 @@ impl Tracked {
             Tracked::Cell(w) => Value::Cell(w.upgrade()?),
             Tracked::Gen(w) => Value::Gen(w.upgrade()?),
             Tracked::Native(w) => Value::Other(w.upgrade()?),
+            Tracked::BoundNative(w) => Value::Native(w.upgrade()?),
         })
     }
 }
@@ -300,6 +306,13 @@ pub fn track(v: &Value) {
     }
 }
 
+/// Registers a built-in method bound to an instance (`lock.__aexit__` held by an `async
+/// with`, which may be part of a cycle through the instance).
+#[inline]
+pub fn track_bound_native(r: &Rc<NativeFunction>) {
+    push(Tracked::BoundNative(Rc::downgrade(r)));
+}
+
 /// Registers a new closure cell.
 #[inline]
 pub fn track_cell(c: &Rc<RefCell<Value>>) {
@@ -415,6 +428,7 @@ impl Tracked {
             Tracked::Cell(w) => p(w),
             Tracked::Gen(w) => p(w),
             Tracked::Native(w) => p(w),
+            Tracked::BoundNative(w) => p(w),
         }
     }
 
@@ -434,6 +448,7 @@ impl Tracked {
             Tracked::Cell(w) => w.strong_count(),
             Tracked::Gen(w) => w.strong_count(),
             Tracked::Native(w) => w.strong_count(),
+            Tracked::BoundNative(w) => w.strong_count(),
         }
     }
 

@@ -27,6 +27,7 @@ pub(super) fn addr(v: &Value) -> Option<usize> {
         Value::Cell(r) => p(r),
         Value::Gen(r) => p(r),
         Value::Other(r) => p(r),
+        Value::Native(r) => p(r),
         _ => return None,
     })
 }
@@ -39,9 +40,18 @@ pub struct Visitor<'a> {
 }
 
 impl Visitor<'_> {
-    /// A reference held in a value.
+    /// A reference held in a value. A see-through object
+    /// ([`NativeObject::gc_inline`](crate::vm::other::NativeObject::gc_inline)) held only
+    /// here is reported as its contents: this reference is its only owner, so its
+    /// references are this object's, each still reported exactly once.
     #[inline]
     pub fn value(&mut self, v: &Value) {
+        if let Value::Other(o) = v {
+            if o.gc_inline() && Rc::strong_count(o) == 1 {
+                o.gc_traverse(self);
+                return;
+            }
+        }
         if let Some(a) = addr(v) {
             self.out.push(a);
         }
@@ -139,6 +149,11 @@ pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
         Value::Cell(c) => vis.cell(c),
         Value::Gen(g) => g.gc_traverse(&mut vis),
         Value::Other(o) => o.gc_traverse(&mut vis),
+        Value::Native(n) => {
+            if let Some(r) = &n.receiver {
+                vis.value(r);
+            }
+        }
         _ => {}
     }
     vis.ok
@@ -297,6 +312,7 @@ pub(super) fn strong_count(v: &Value) -> usize {
         Value::Cell(r) => Rc::strong_count(r),
         Value::Gen(r) => Rc::strong_count(r),
         Value::Other(r) => Rc::strong_count(r),
+        Value::Native(r) => Rc::strong_count(r),
         _ => 1,
     }
 }
