@@ -30,6 +30,7 @@
 //! treated as referenced from outside.
 
 mod collect;
+mod finalize;
 mod traverse;
 
 pub use traverse::Visitor;
@@ -37,7 +38,7 @@ pub use traverse::Visitor;
 use super::gen::GenObj;
 use super::other::NativeObject;
 use super::value::{
-    BoundMethod, Class, Descriptor, DictObj, Function, Instance, IterState, List, NativeFunction, SetObj, Value,
+    BoundMethod, Class, Descriptor, DictObj, Function, Instance, IterState, List, Module, NativeFunction, SetObj, Value,
 };
 use crate::bytecode::Code;
 use std::cell::RefCell;
@@ -68,6 +69,8 @@ enum Tracked {
     Native(Weak<dyn NativeObject>),
     /// A built-in method bound to an instance.
     BoundNative(Weak<NativeFunction>),
+    /// A module (registered only at finalisation, see `finalize`).
+    Module(Weak<Module>),
 }
 
 impl Tracked {
@@ -88,6 +91,7 @@ impl Tracked {
             Value::Gen(r) => Tracked::Gen(Rc::downgrade(r)),
             Value::Other(r) => Tracked::Native(Rc::downgrade(r)),
             Value::Native(r) => Tracked::BoundNative(Rc::downgrade(r)),
+            Value::Module(r) => Tracked::Module(Rc::downgrade(r)),
             _ => return None,
         })
     }
@@ -110,6 +114,7 @@ impl Tracked {
             Tracked::Gen(w) => Value::Gen(w.upgrade()?),
             Tracked::Native(w) => Value::Other(w.upgrade()?),
             Tracked::BoundNative(w) => Value::Native(w.upgrade()?),
+            Tracked::Module(w) => Value::Module(w.upgrade()?),
         })
     }
 }
@@ -288,6 +293,16 @@ fn push(t: Tracked) {
     });
 }
 
+/// Registers an object directly in the oldest generation (for objects registered late,
+/// which only full collections need to see).
+fn push_old(t: Tracked) {
+    let _ = REG.try_with(|r| {
+        if let Ok(mut r) = r.try_borrow_mut() {
+            r.gens[2].push(t);
+        }
+    });
+}
+
 /// How many of the newest registry entries each registration checks for dead objects.
 const RECENT: usize = 8;
 
@@ -429,6 +444,7 @@ impl Tracked {
             Tracked::Gen(w) => p(w),
             Tracked::Native(w) => p(w),
             Tracked::BoundNative(w) => p(w),
+            Tracked::Module(w) => p(w),
         }
     }
 
@@ -449,6 +465,7 @@ impl Tracked {
             Tracked::Gen(w) => w.strong_count(),
             Tracked::Native(w) => w.strong_count(),
             Tracked::BoundNative(w) => w.strong_count(),
+            Tracked::Module(w) => w.strong_count(),
         }
     }
 

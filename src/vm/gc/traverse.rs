@@ -28,6 +28,7 @@ pub(super) fn addr(v: &Value) -> Option<usize> {
         Value::Gen(r) => p(r),
         Value::Other(r) => p(r),
         Value::Native(r) => p(r),
+        Value::Module(r) => p(r),
         _ => return None,
     })
 }
@@ -111,6 +112,7 @@ pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
             f.kwdefaults.iter().for_each(|(_, x)| vis.value(x));
             f.closure.iter().for_each(|c| vis.rc(c));
             vis.value(&f.doc);
+            vis.rc(&f.globals);
             attrs(&mut vis, &f.attrs);
         }
         Value::BoundMethod(m) => {
@@ -154,6 +156,10 @@ pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
                 vis.value(r);
             }
         }
+        Value::Module(m) => match m.dict.try_borrow() {
+            Ok(d) => d.values().for_each(|x| vis.value(x)),
+            Err(_) => vis.fail(),
+        },
         _ => {}
     }
     vis.ok
@@ -196,6 +202,7 @@ impl GenObj {
                 if let Some(d) = &*f {
                     d.values.iter().for_each(|x| vis.value(x));
                     d.frame.cells.iter().for_each(|c| vis.rc(c));
+                    vis.rc(&d.frame.globals);
                     if let Some(ns) = &d.frame.namespace {
                         vis.rc(ns);
                     }
@@ -254,6 +261,10 @@ pub(super) fn clear(v: &Value) {
             drop(old);
         }
         Value::Other(o) => o.gc_clear(),
+        Value::Module(m) => {
+            let old = m.dict.try_borrow_mut().map(|mut x| std::mem::take(&mut *x));
+            drop(old);
+        }
         _ => {}
     }
 }
@@ -313,6 +324,7 @@ pub(super) fn strong_count(v: &Value) -> usize {
         Value::Gen(r) => Rc::strong_count(r),
         Value::Other(r) => Rc::strong_count(r),
         Value::Native(r) => Rc::strong_count(r),
+        Value::Module(r) => Rc::strong_count(r),
         _ => 1,
     }
 }
