@@ -843,7 +843,7 @@ fn dropping_an_engine_frees_its_module_cycles() {
         it = g()
         next(it)
     "#))
-    .unwrap();
+        .unwrap();
     let f: Value = e.get("f").unwrap();
     let objs: Value = e.get("objs").unwrap();
     let (Value::Function(f), Value::List(objs)) = (f, objs) else { panic!("unexpected values") };

@@ -232,7 +232,10 @@ pub fn callback_source(vm: &mut Vm, f: &Value, args: &[Value]) -> String {
     let name = match f {
         Value::Function(func) => func.qualname.borrow().to_string(),
         _ => {
-            let q = vm.get_attr(f, crate::vm::Sym::new("__qualname__")).ok().filter(|q| matches!(q, Value::Str(s) if !s.as_str().is_empty()));
+            let q = vm
+                .get_attr(f, crate::vm::Sym::new("__qualname__"))
+                .ok()
+                .filter(|q| matches!(q, Value::Str(s) if !s.as_str().is_empty()));
             let n = q.or_else(|| vm.get_attr(f, crate::vm::Sym::new("__name__")).ok());
             match n {
                 Some(Value::Str(s)) => s.as_str().to_string(),
@@ -274,7 +277,8 @@ fn short_repr(vm: &mut Vm, v: &Value, level: usize) -> String {
             }
             let i = 13;
             let j = 14;
-            let joined: String = chars[..i.min(chars.len())].iter().chain(chars[chars.len().saturating_sub(j)..].iter()).collect();
+            let joined: String =
+                chars[..i.min(chars.len())].iter().chain(chars[chars.len().saturating_sub(j)..].iter()).collect();
             let r = crate::vm::repr_str(&joined);
             let n = r.chars().count();
             let head: String = r.chars().take(i).collect();

@@ -446,10 +446,7 @@ impl FutureObj {
 fn report_pending(vm: &mut Vm, task: Rc<FutureObj>) {
     let lp = task.lp.clone();
     let origin = task.origin().map(|o| super::exception_handler::stack_value(vm, o));
-    let mut ctx = vec![
-        ("message", Value::str("Task was destroyed but it is pending!")),
-        ("task", Value::Other(task)),
-    ];
+    let mut ctx = vec![("message", Value::str("Task was destroyed but it is pending!")), ("task", Value::Other(task))];
     if let Some(origin) = origin {
         ctx.push(("source_traceback", origin));
     }

@@ -10,8 +10,8 @@
 
 use super::future::FutureObj;
 use super::native_coro::{
-    awaited_result, call_method, cancelled, method_is, native_class, no_args, private_attr, receiver, remove_waiter,
-    set_state, yield_future, Coro, LoopBinding, Machine, Resume, Waiters, new_state, traverse_waiters, clear_waiters,
+    awaited_result, call_method, cancelled, clear_waiters, method_is, native_class, new_state, no_args, private_attr,
+    receiver, remove_waiter, set_state, traverse_waiters, yield_future, Coro, LoopBinding, Machine, Resume, Waiters,
 };
 use super::sync::{EventState, EventWait};
 use crate::builtins::take_kw;

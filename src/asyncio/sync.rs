@@ -9,9 +9,9 @@
 
 use super::future::FutureObj;
 use super::native_coro::{
-    awaited_result, bare_instance, call_method, cancelled, method_is, native_class, no_args, primitive_repr,
-    private_attr, receiver, remove_waiter, set_state, new_state, traverse_waiters, clear_waiters, state_of, yield_future, Coro, LoopBinding, Machine, Resume,
-    SubAwait, Waiters,
+    awaited_result, bare_instance, call_method, cancelled, clear_waiters, method_is, native_class, new_state, no_args,
+    primitive_repr, private_attr, receiver, remove_waiter, set_state, state_of, traverse_waiters, yield_future, Coro,
+    LoopBinding, Machine, Resume, SubAwait, Waiters,
 };
 use crate::builtins::take_kw;
 use crate::vm::gc::Visitor;

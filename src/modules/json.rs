@@ -435,10 +435,7 @@ impl Decoder<'_> {
                 }
                 let mut cp = self.hex4(next).ok_or(DErr::At("Invalid \\uXXXX escape", end - 5))?;
                 next = end;
-                if (0xd800..0xdc00).contains(&cp)
-                    && end + 6 < len
-                    && self.b[next] == b'\\'
-                    && self.b[next + 1] == b'u'
+                if (0xd800..0xdc00).contains(&cp) && end + 6 < len && self.b[next] == b'\\' && self.b[next + 1] == b'u'
                 {
                     end += 6;
                     let c2 = self.hex4(next + 2).ok_or(DErr::At("Invalid \\uXXXX escape", end - 5))?;
