@@ -15,6 +15,10 @@ impl Vm {
     /// dropped; script code may run (`finally` blocks, pending reports), after which the
     /// modules are empty.
     pub fn finalize_modules(&mut self) {
+        // A VM dropped while its thread's locals are being destroyed cannot run anything.
+        if super::REG.try_with(|_| ()).is_err() || !crate::vm::gen::finalizer_state_alive() {
+            return;
+        }
         self.run_finalizers();
         let modules: Vec<Value> = std::mem::take(&mut *self.modules.borrow_mut()).into_values().collect();
         let mut weak: Vec<Weak<Module>> = Vec::with_capacity(modules.len());
