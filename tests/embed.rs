@@ -819,3 +819,38 @@ fn a_limit_report_shows_where_the_script_was() {
     assert_eq!(e.get::<Vec<String>>("log").unwrap(), ["cleanup"]);
     assert_eq!(e.take_stderr(), "");
 }
+
+// ---- dropping an engine ----
+
+#[test]
+fn dropping_an_engine_frees_its_module_cycles() {
+    // A module's functions refer to the module and the module to its functions: CPython
+    // clears module namespaces at finalisation, and a dropped engine must free them too.
+    let mut e = engine();
+    e.exec(&py(r#"
+        def f():
+            return 1
+        class C:
+            def m(self):
+                return f()
+        objs = [C() for _ in range(3)]
+        objs.append(objs)
+        def g():
+            try:
+                yield 1
+            finally:
+                objs.clear()
+        it = g()
+        next(it)
+    "#))
+        .unwrap();
+    let f: Value = e.get("f").unwrap();
+    let objs: Value = e.get("objs").unwrap();
+    let (Value::Function(f), Value::List(objs)) = (f, objs) else { panic!("unexpected values") };
+    let (wf, wobjs) = (std::rc::Rc::downgrade(&f), std::rc::Rc::downgrade(&objs));
+    drop((f, objs));
+    assert!(wf.upgrade().is_some());
+    drop(e);
+    assert!(wf.upgrade().is_none(), "the engine's function outlived it");
+    assert!(wobjs.upgrade().is_none(), "the engine's list outlived it");
+}

@@ -208,6 +208,66 @@ asyncio.run(main())
 }
 
 #[test]
+fn tasks_blocked_on_unreferenced_primitives() {
+    // Each task waits on a lock, event, condition, semaphore, queue or barrier that only its
+    // own coroutine references: as in CPython, task, coroutine, primitive and waiter future
+    // are one cycle of garbage. One task in 1,000 is reported.
+    let body = r#"
+import asyncio
+import gc
+
+async def on_event():
+    await asyncio.Event().wait()
+
+async def on_lock():
+    lock = asyncio.Lock()
+    await lock.acquire()
+    async with lock:
+        pass
+
+async def on_condition():
+    cond = asyncio.Condition()
+    async with cond:
+        await cond.wait()
+
+async def on_semaphore():
+    await asyncio.Semaphore(0).acquire()
+
+async def on_queue():
+    q = asyncio.Queue(1)
+    await q.put(1)
+    await q.put(q)
+
+async def on_barrier():
+    await asyncio.Barrier(2).wait()
+
+KINDS = [on_event, on_lock, on_condition, on_semaphore, on_queue, on_barrier]
+
+async def main():
+    loop = asyncio.get_running_loop()
+    most = 0
+    for i in range(N // 5):
+        t = loop.create_task(KINDS[i % len(KINDS)]())
+        if i % 1000:
+            t._log_destroy_pending = False
+        del t
+        if i % 1000 == 999:
+            await asyncio.sleep(0)
+            most = max(most, len(asyncio.all_tasks()))
+    await asyncio.sleep(0)
+    gc.collect()
+    print(most < 50000, len(asyncio.all_tasks()))
+
+asyncio.run(main())
+"#;
+    let Some((lines, kb, stderr)) = run_with_stderr("blocked_on_primitives", body) else { return };
+    assert_eq!(lines, ["True 1"], "blocked_on_primitives: output");
+    assert!(kb < LIMIT_KB, "blocked_on_primitives: peak resident memory {kb} kB is over {LIMIT_KB} kB");
+    let reports = stderr.matches("Task was destroyed but it is pending!").count();
+    assert_eq!(reports as u64, N / 5 / 1000, "blocked_on_primitives: reports\n{}", &stderr[..stderr.len().min(2000)]);
+}
+
+#[test]
 fn destroyed_pending_tasks_are_reported_as_cpython_does() {
     // CPython's default exception handler text, from `Task.__del__`: for a task collected
     // while it waits (its coroutine is closed first, so it shows as done), and for a task

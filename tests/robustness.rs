@@ -624,3 +624,54 @@ print(next(it))
         + "5\n";
     assert_ok(&run_script("iter_chains.aio", src), &expect);
 }
+
+#[test]
+fn lists_growing_one_item_at_a_time_raise_memory_error() {
+    // Under an address-space limit, a list that grows until memory runs out (append, a
+    // comprehension, list() of a generator) raises MemoryError, as in CPython, instead of
+    // aborting the process.
+    let script = scratch(
+        "grow.aio",
+        br#"
+def count():
+    i = 0
+    while True:
+        yield i
+        i += 1
+
+def attempt(name, f):
+    try:
+        f()
+    except MemoryError:
+        print(name, "MemoryError")
+
+def append():
+    l = []
+    while True:
+        l.append(None)
+
+def comprehension():
+    x = [None for _ in count()]
+
+def from_gen():
+    x = list(None for _ in count())
+
+attempt("append", append)
+attempt("comprehension", comprehension)
+attempt("list(gen)", from_gen)
+print("done")
+"#,
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 800000 && exec \"$0\" run \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_aio"))
+        .arg(&script)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(stdout, "append MemoryError\ncomprehension MemoryError\nlist(gen) MemoryError\ndone\n", "{stderr}");
+}

@@ -164,6 +164,9 @@ pub struct EventLoop {
     /// When set, no wait goes past this instant (a host driving the loop a time slice at a
     /// time); with nothing to wait for, the loop idles until then instead of failing.
     pub wait_cap: Cell<Option<Instant>>,
+    /// `loop.set_exception_handler`'s handler (`None`: the default one), see
+    /// [`super::exception_handler`].
+    pub exception_handler: RefCell<Value>,
 }
 
 impl EventLoop {
@@ -187,6 +190,7 @@ impl EventLoop {
             outside: Outside::default(),
             external: External::default(),
             wait_cap: Cell::new(None),
+            exception_handler: RefCell::new(Value::None),
         })
     }
 
@@ -418,16 +422,19 @@ impl EventLoop {
         let n = self.ready.borrow().len();
         for _ in 0..n {
             let Some(slot) = self.ready.borrow_mut().pop_front() else { break };
-            let cb = match slot {
-                Slot::Inline(cb) => Some(cb),
-                Slot::Handle(h) if h.cancelled.get() => None,
-                Slot::Handle(h) => h.callback.borrow_mut().take(),
+            let (cb, handle) = match slot {
+                Slot::Inline(cb) => (Some(cb), None),
+                Slot::Handle(h) if h.cancelled.get() => (None, None),
+                Slot::Handle(h) => {
+                    let cb = h.callback.borrow_mut().take();
+                    (cb, Some(h))
+                }
             };
             if let Some(cb) = cb {
                 if self.debug.get() {
-                    self.run_timed(vm, cb)?;
+                    self.run_timed(vm, cb, handle)?;
                 } else {
-                    self.run_callback(vm, cb)?;
+                    self.run_callback(vm, cb, handle)?;
                 }
             }
         }
@@ -521,7 +528,7 @@ impl EventLoop {
 
     /// Debug mode: runs a callback and reports it when it took longer than
     /// [`SLOW_CALLBACK`], as CPython's loop does ("Executing <...> took 0.150 seconds").
-    fn run_timed(self: &Rc<Self>, vm: &mut Vm, cb: Callback) -> Res<()> {
+    fn run_timed(self: &Rc<Self>, vm: &mut Vm, cb: Callback, handle: Option<Rc<Handle>>) -> Res<()> {
         let what = match &cb {
             Callback::Step(task, _) | Callback::Wakeup(task, _) => Some(task.clone()),
             _ => None,
@@ -531,7 +538,7 @@ impl EventLoop {
             _ => None,
         };
         let start = Instant::now();
-        let r = self.run_callback(vm, cb);
+        let r = self.run_callback(vm, cb, handle);
         let took = start.elapsed().as_secs_f64();
         if took >= SLOW_CALLBACK {
             let shown = match (what, label) {
@@ -545,10 +552,28 @@ impl EventLoop {
         r
     }
 
-    fn run_callback(self: &Rc<Self>, vm: &mut Vm, cb: Callback) -> Res<()> {
+    /// Runs one ready callback. An exception it raises goes to the loop's exception handler
+    /// (CPython's `Handle._run`), except `SystemExit`, `KeyboardInterrupt` and the embedding
+    /// limits, which end the loop. `handle` is the callback's `Handle` when it has one.
+    fn run_callback(self: &Rc<Self>, vm: &mut Vm, cb: Callback, handle: Option<Rc<Handle>>) -> Res<()> {
+        // The callable and its arguments, kept for the report (`Rc` clones).
+        let mut callable = None;
         let r = match cb {
-            Callback::Call(f, args) => vm.call(&f, args).map(|_| ()),
-            Callback::Done(f, fut) => vm.call(&f, vec![Value::Other(fut)]).map(|_| ()),
+            Callback::Call(f, args) => {
+                let kept = if args.is_empty() { Vec::new() } else { args.clone() };
+                let r = vm.call(&f, args).map(|_| ());
+                if r.is_err() {
+                    callable = Some((f, kept));
+                }
+                r
+            }
+            Callback::Done(f, fut) => {
+                let r = vm.call(&f, vec![Value::Other(fut.clone())]).map(|_| ());
+                if r.is_err() {
+                    callable = Some((f, vec![Value::Other(fut)]));
+                }
+                r
+            }
             Callback::Gather(g, fut) => super::gather::done(vm, &g, &fut),
             Callback::Release(waiter) => {
                 if !waiter.done() {
@@ -577,9 +602,34 @@ impl EventLoop {
                 if vm.is_fatal(&inst) {
                     return Err(Exc::Obj(inst));
                 }
-                let text = crate::traceback::format_exception(vm, &inst);
-                vm.write_stderr(&format!("Exception in callback\n{text}"));
-                Ok(())
+                let message = match &callable {
+                    Some((f, args)) => {
+                        format!("Exception in callback {}", super::exception_handler::callback_source(vm, f, args))
+                    }
+                    None => "Exception in callback".to_string(),
+                };
+                let handle = handle.unwrap_or_else(|| {
+                    Rc::new(Handle {
+                        callback: RefCell::new(None),
+                        cancelled: Cell::new(false),
+                        scheduled: Cell::new(false),
+                        when: None,
+                        timer_cancelled: None,
+                    })
+                });
+                // The handle shows what it ran (CPython's keeps its callback).
+                if let Some((f, args)) = callable {
+                    *handle.callback.borrow_mut() = Some(Callback::Call(f, args));
+                }
+                super::exception_handler::call_handler(
+                    vm,
+                    self,
+                    vec![
+                        ("message", Value::string(message)),
+                        ("exception", Value::Instance(inst)),
+                        ("handle", Value::Other(handle)),
+                    ],
+                )
             }
         }
     }

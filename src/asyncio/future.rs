@@ -374,7 +374,7 @@ impl Drop for FutureObj {
         }
         let exc = std::mem::replace(self.exception.get_mut(), Value::None);
         let Value::Instance(inst) = exc.clone() else { return };
-        let snapshot = FutureObj {
+        let snapshot = Rc::new_cyclic(|me: &std::rc::Weak<FutureObj>| FutureObj {
             lp: self.lp.clone(),
             state: Cell::new(State::Finished),
             result: RefCell::new(Value::None),
@@ -392,13 +392,20 @@ impl Drop for FutureObj {
             gather_children: RefCell::new(None),
             cancel_requested: Cell::new(false),
             log_destroy_pending: Cell::new(false),
-            me: std::rc::Weak::new(),
-        };
+            me: me.clone(),
+        });
         crate::vm::gen::queue_job(Box::new(move |vm: &mut Vm| {
             let kind = if snapshot.task.is_some() { "Task" } else { "Future" };
-            let repr = future_repr(vm, &snapshot).unwrap_or_else(|_| snapshot.repr());
-            let text = crate::traceback::format_exception(vm, &inst);
-            vm.write_stderr(&format!("{kind} exception was never retrieved\nfuture: {repr}\n{text}"));
+            let lp = snapshot.lp.clone();
+            let mut ctx = vec![
+                ("message", Value::string(format!("{kind} exception was never retrieved"))),
+                ("exception", Value::Instance(inst)),
+            ];
+            if let Some(origin) = snapshot.origin() {
+                ctx.push(("source_traceback", super::exception_handler::stack_value(vm, origin)));
+            }
+            ctx.insert(2, ("future", Value::Other(snapshot)));
+            super::exception_handler::call_handler_quietly(vm, &lp, ctx);
         }));
     }
 }
@@ -409,7 +416,7 @@ impl FutureObj {
     /// moved over) for the repr.
     fn report_destroyed_pending(&mut self) {
         let Some(t) = self.task.as_mut() else { return };
-        let snapshot = FutureObj {
+        let snapshot = Rc::new_cyclic(|me: &std::rc::Weak<FutureObj>| FutureObj {
             lp: self.lp.clone(),
             state: Cell::new(State::Pending),
             result: RefCell::new(Value::None),
@@ -427,33 +434,33 @@ impl FutureObj {
             gather_children: RefCell::new(None),
             cancel_requested: Cell::new(false),
             log_destroy_pending: Cell::new(false),
-            me: std::rc::Weak::new(),
-        };
-        crate::vm::gen::queue_job(Box::new(move |vm: &mut Vm| report_pending(vm, &snapshot)));
+            me: me.clone(),
+        });
+        crate::vm::gen::queue_job(Box::new(move |vm: &mut Vm| report_pending(vm, snapshot)));
     }
 }
 
-/// Writes CPython's default exception handler's report for a task destroyed while pending.
-/// In debug mode it has a `source_traceback`: where the task's coroutine was created (the
-/// script frames of where CPython records the task's creation).
-fn report_pending(vm: &mut Vm, task: &FutureObj) {
-    let repr = future_repr(vm, task).unwrap_or_else(|_| task.repr());
-    let mut text = String::from("Task was destroyed but it is pending!\n");
-    let origin = match task.task.as_ref().map(|t| &t.coro) {
-        Some(Value::Gen(g)) => g.origin.as_deref(),
-        _ => None,
-    };
+/// Reports a task destroyed while pending through its loop's exception handler, with
+/// CPython's context (`message`, `task`, and in debug mode a `source_traceback`: where the
+/// task's coroutine was created).
+fn report_pending(vm: &mut Vm, task: Rc<FutureObj>) {
+    let lp = task.lp.clone();
+    let origin = task.origin().map(|o| super::exception_handler::stack_value(vm, o));
+    let mut ctx = vec![("message", Value::str("Task was destroyed but it is pending!")), ("task", Value::Other(task))];
     if let Some(origin) = origin {
-        text.push_str("source_traceback: Object created at (most recent call last):\n");
-        for e in origin {
-            text.push_str(&format!("  File \"{}\", line {}, in {}\n", e.file, e.line, e.name));
-            if let Some(src) = vm.source_line(&e.file, e.line) {
-                text.push_str(&format!("    {}\n", src.trim()));
-            }
+        ctx.push(("source_traceback", origin));
+    }
+    super::exception_handler::call_handler_quietly(vm, &lp, ctx);
+}
+
+impl FutureObj {
+    /// For a task whose coroutine was created in debug mode: the stack that created it.
+    fn origin(&self) -> Option<&[crate::vm::other::TraceEntry]> {
+        match self.task.as_ref().map(|t| &t.coro) {
+            Some(Value::Gen(g)) => g.origin.as_deref().map(|v| v.as_slice()),
+            _ => None,
         }
     }
-    text.push_str(&format!("task: {repr}\n"));
-    vm.write_stderr(&text);
 }
 
 /// Wraps a future as a script value.
@@ -544,7 +551,9 @@ impl NativeObject for FutureObj {
         // what it waits for), as CPython's `Task.__del__` runs before `tp_clear`.
         if self.gc_has_finalizer() {
             self.log_destroy_pending.set(false);
-            report_pending(vm, self);
+            if let Some(me) = self.me.upgrade() {
+                report_pending(vm, me);
+            }
         }
     }
     fn gc_clear(&self) {

@@ -5,6 +5,7 @@
 //! **Invariant:** the loop lives outside the VM: the VM only sees native objects and calls.
 
 pub mod event_loop;
+pub mod exception_handler;
 pub mod future;
 pub mod gather;
 pub mod native_coro;
@@ -128,6 +129,21 @@ impl NativeObject for Handle {
     }
     fn method(&self, name: Sym) -> Option<Value> {
         HANDLE_METHODS.with(|m| m.unbound(name)).filter(|f| matches!(f, Value::Native(n) if self.has_method(n.name)))
+    }
+    fn repr(&self) -> String {
+        let mut info = vec![self.type_name().to_string()];
+        if self.cancelled.get() {
+            info.push("cancelled".into());
+        }
+        if let Some(when) = self.when {
+            info.push(format!("when={}", crate::text::float_repr::float_repr(when)));
+        }
+        if let Ok(cb) = self.callback.try_borrow() {
+            if let Some(Callback::Call(f, _) | Callback::Done(f, _)) = &*cb {
+                info.push(future::callback_text(f));
+            }
+        }
+        format!("<{}>", info.join(" "))
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
@@ -571,6 +587,10 @@ thread_local! {
         ("get_debug", loop_get_debug),
         ("shutdown_asyncgens", loop_shutdown_asyncgens),
         ("shutdown_default_executor", loop_shutdown_default_executor),
+        ("set_exception_handler", exception_handler::loop_set_exception_handler),
+        ("get_exception_handler", exception_handler::loop_get_exception_handler),
+        ("call_exception_handler", exception_handler::loop_call_exception_handler),
+        ("default_exception_handler", exception_handler::loop_default_exception_handler),
     ]);
 }
 
@@ -1004,15 +1024,18 @@ fn cancel_all_tasks(vm: &mut Vm, lp: &Rc<EventLoop>) {
         }
     }
     for t in &left {
-        if t.state.get() == future::State::Finished && !t.exception.borrow().is_none() && !t.retrieved.get() {
+        if t.state.get() == future::State::Finished && !t.exception.borrow().is_none() {
             let e = t.exception.borrow().clone();
-            if let Value::Instance(i) = e {
-                let text = crate::traceback::format_exception(vm, &i);
-                vm.write_stderr(&format!(
-                    "unhandled exception during asyncio.run() shutdown\ntask: {}\n{text}",
-                    t.repr()
-                ));
-            }
+            t.retrieved.set(true);
+            exception_handler::call_handler_quietly(
+                vm,
+                lp,
+                vec![
+                    ("message", Value::str("unhandled exception during asyncio.run() shutdown")),
+                    ("exception", e),
+                    ("task", future_value(t)),
+                ],
+            );
         }
     }
 }

@@ -13,6 +13,7 @@
 use super::event_loop::EventLoop;
 use super::future::{future_value, FutureObj, State};
 use crate::builtins::bound_native;
+use crate::vm::gc::Visitor;
 use crate::vm::gen::GenResult;
 use crate::vm::other::NativeObject;
 use crate::vm::value::{Class, Descriptor, Instance, Layout, NativeFunction};
@@ -46,6 +47,13 @@ pub trait Machine: 'static {
         Self: Sized,
     {
         None
+    }
+    /// Reports to the cycle collector the strong references the machine holds to script
+    /// values and tracked objects (its primitive's state, the instance, its waiter future),
+    /// each exactly once. A machine that reports nothing is always kept alive by what it
+    /// holds (the safe default).
+    fn traverse(&self, vis: &mut Visitor) {
+        let _ = vis;
     }
 }
 
@@ -270,6 +278,18 @@ impl<M: Machine> NativeObject for Coro<M> {
     fn repr(&self) -> String {
         format!("<coroutine object {} at 0x{:x}>", self.qualname.get(), self as *const Self as *const u8 as usize)
     }
+    /// Never registered: a suspended coroutine awaiting it (its only owner, normally) sees
+    /// through it, so a task blocked on a primitive nothing else references is garbage
+    /// without a registration per wait.
+    fn gc_inline(&self) -> bool {
+        true
+    }
+    fn gc_traverse(&self, vis: &mut Visitor) {
+        match self.machine.try_borrow() {
+            Ok(m) => m.traverse(vis),
+            Err(_) => vis.fail(),
+        }
+    }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
@@ -280,6 +300,10 @@ impl<M: Machine> NativeObject for Coro<M> {
 pub struct SubAwait(Value);
 
 impl SubAwait {
+    /// Reports the awaitable to the cycle collector.
+    pub fn traverse(&self, vis: &mut Visitor) {
+        vis.value(&self.0);
+    }
     /// Starts awaiting `aw` (`GetAwaitable`).
     pub fn new(vm: &mut Vm, aw: Value) -> Res<SubAwait> {
         Ok(SubAwait(vm.get_awaitable(aw)?))
@@ -412,22 +436,50 @@ thread_local! {
 /// The native state of a primitive, kept in its instance under a hidden attribute.
 pub struct Hidden<T: 'static>(pub Rc<T>);
 
-impl<T: 'static> NativeObject for Hidden<T> {
+impl<T: NativeObject> NativeObject for Hidden<T> {
     fn type_name(&self) -> &'static str {
         "native_state"
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
+    fn gc_traverse(&self, vis: &mut Visitor) {
+        vis.rc(&self.0);
+    }
 }
 
-/// Stores `state` in the instance `this` (its `__init__`).
-pub fn set_state<T: 'static>(this: &Value, state: Rc<T>) -> Res<()> {
+/// A primitive's native state, registered with the cycle collector (it reports its
+/// waiters and items, so a task blocked on a primitive nothing else references is garbage,
+/// as in CPython). Every state is made with this.
+pub fn new_state<T: NativeObject>(state: T) -> Rc<T> {
+    let rc = Rc::new(state);
+    crate::vm::gc::track_native(&rc);
+    rc
+}
+
+/// Reports the waiters of a primitive to the cycle collector.
+pub fn traverse_waiters(waiters: &Waiters, vis: &mut Visitor) {
+    match waiters.try_borrow() {
+        Ok(w) => w.iter().for_each(|f| vis.rc(f)),
+        Err(_) => vis.fail(),
+    }
+}
+
+/// Drops the waiters of a garbage primitive.
+pub fn clear_waiters(waiters: &Waiters) {
+    let old = waiters.try_borrow_mut().map(|mut w| std::mem::take(&mut *w));
+    drop(old);
+}
+
+/// Stores `state` (made with [`new_state`]) in the instance `this` (its `__init__`).
+pub fn set_state<T: NativeObject>(this: &Value, state: Rc<T>) -> Res<()> {
     let Value::Instance(inst) = this else {
         return Err(Exc::type_error("descriptor '__init__' requires an instance"));
     };
     let sym = STATE_SYM.with(|s| *s);
-    inst.set_attr(sym, Value::Other(Rc::new(Hidden(state))));
+    let hidden = Rc::new(Hidden(state));
+    crate::vm::gc::track_native(&hidden);
+    inst.set_attr(sym, Value::Other(hidden));
     Ok(())
 }
 
@@ -575,5 +627,5 @@ pub fn primitive_repr(vm: &mut Vm, this: &Value, extra: &str) -> String {
 /// A fresh instance of `class` with no attributes (for primitives built by natives, like
 /// a `Condition`'s default lock).
 pub fn bare_instance(class: &Rc<Class>) -> Value {
-    Value::Instance(Rc::new(Instance { class: class.clone(), attrs: RefCell::new(Vec::with_capacity(2)) }))
+    Value::Instance(Instance::new_rc(class.clone(), Vec::with_capacity(2)))
 }

@@ -10,13 +10,16 @@
 
 use super::future::FutureObj;
 use super::native_coro::{
-    awaited_result, call_method, cancelled, method_is, native_class, no_args, private_attr, receiver, remove_waiter,
-    set_state, yield_future, Coro, LoopBinding, Machine, Pool, Resume, Waiters,
+    awaited_result, call_method, cancelled, clear_waiters, method_is, native_class, new_state, no_args, private_attr,
+    receiver, remove_waiter, set_state, traverse_waiters, yield_future, Coro, LoopBinding, Machine, Pool, Resume,
+    Waiters,
 };
 use super::sync::{EventState, EventWait};
 use crate::builtins::take_kw;
 use crate::bytecode::CmpKind;
+use crate::vm::gc::Visitor;
 use crate::vm::gen::GenResult;
+use crate::vm::other::NativeObject;
 use crate::vm::value::{Class, List, Module};
 use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Value, Vm};
 use std::cell::{Cell, RefCell};
@@ -431,6 +434,16 @@ impl Machine for QueuePut {
     fn pool() -> Option<&'static std::thread::LocalKey<Pool<Self>>> {
         Some(&PUT_POOL)
     }
+    fn traverse(&self, vis: &mut Visitor) {
+        if let Some(q) = &self.q {
+            vis.rc(q);
+        }
+        vis.value(&self.this);
+        vis.value(&self.item);
+        if let Some(f) = &self.fut {
+            vis.rc(f);
+        }
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         let Some(q) = &self.q else { return Err(finished()) };
         if let Some(putter) = self.fut.take() {
@@ -489,6 +502,15 @@ impl Machine for QueueGet {
     fn pool() -> Option<&'static std::thread::LocalKey<Pool<Self>>> {
         Some(&GET_POOL)
     }
+    fn traverse(&self, vis: &mut Visitor) {
+        if let Some(q) = &self.q {
+            vis.rc(q);
+        }
+        vis.value(&self.this);
+        if let Some(f) = &self.fut {
+            vis.rc(f);
+        }
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         let Some(q) = &self.q else { return Err(finished()) };
         if let Some(getter) = self.fut.take() {
@@ -533,6 +555,12 @@ pub struct QueueJoin {
 }
 
 impl Machine for QueueJoin {
+    fn traverse(&self, vis: &mut Visitor) {
+        vis.rc(&self.q);
+        if let Some(w) = &self.wait {
+            Machine::traverse(w, vis);
+        }
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         let w = match &mut self.wait {
             Some(w) => w,
@@ -614,7 +642,7 @@ fn init_kind(vm: &mut Vm, a: &mut Args, kind: Kind) -> Res<Value> {
     };
     let this = a.pos[0].clone();
     let hooks = OVERRIDABLE.iter().any(|(name, f)| !method_is(&this, Sym::new(name), *f));
-    let finished = Rc::new(EventState::default());
+    let finished = new_state(EventState::default());
     finished.set();
     let st = QueueState {
         kind,
@@ -628,7 +656,7 @@ fn init_kind(vm: &mut Vm, a: &mut Args, kind: Kind) -> Res<Value> {
         hooks,
         binding: LoopBinding::default(),
     };
-    set_state(&this, Rc::new(st))?;
+    set_state(&this, new_state(st))?;
     if hooks {
         call_method(vm, &this, "_init", vec![maxsize])?;
     }
@@ -815,4 +843,31 @@ pub fn register(vm: &mut Vm, m: &Module) {
         c.dict.borrow_mut().insert(vm.syms.module, Value::str(MODULE));
     }
     crate::vm::value::bump_class_epoch();
+}
+
+impl NativeObject for QueueState {
+    fn type_name(&self) -> &'static str {
+        "native_state"
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    /// The cycle collector's view: the items, the waiters, the `_finished` event and
+    /// `maxsize`.
+    fn gc_traverse(&self, vis: &mut Visitor) {
+        match self.items.try_borrow() {
+            Ok(items) => items.iter().for_each(|v| vis.value(v)),
+            Err(_) => vis.fail(),
+        }
+        traverse_waiters(&self.getters, vis);
+        traverse_waiters(&self.putters, vis);
+        vis.rc(&self.finished);
+        vis.value(&self.maxsize);
+    }
+    fn gc_clear(&self) {
+        let old = self.items.try_borrow_mut().map(|mut x| std::mem::take(&mut *x));
+        drop(old);
+        clear_waiters(&self.getters);
+        clear_waiters(&self.putters);
+    }
 }

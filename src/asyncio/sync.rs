@@ -9,12 +9,14 @@
 
 use super::future::FutureObj;
 use super::native_coro::{
-    awaited_result, bare_instance, call_method, cancelled, method_is, native_class, no_args, primitive_repr,
-    private_attr, receiver, remove_waiter, set_state, state_of, yield_future, Coro, LoopBinding, Machine, Resume,
-    SubAwait, Waiters,
+    awaited_result, bare_instance, call_method, cancelled, clear_waiters, method_is, native_class, new_state, no_args,
+    primitive_repr, private_attr, receiver, remove_waiter, set_state, state_of, traverse_waiters, yield_future, Coro,
+    LoopBinding, Machine, Resume, SubAwait, Waiters,
 };
 use crate::builtins::take_kw;
+use crate::vm::gc::Visitor;
 use crate::vm::gen::GenResult;
+use crate::vm::other::NativeObject;
 use crate::vm::value::{Class, Module};
 use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Value, Vm};
 use std::cell::{Cell, RefCell};
@@ -113,6 +115,15 @@ impl LockAcquire {
 }
 
 impl Machine for LockAcquire {
+    fn traverse(&self, vis: &mut Visitor) {
+        if let Some(l) = &self.lock {
+            vis.rc(l);
+        }
+        vis.value(&self.this);
+        if let Some(f) = &self.fut {
+            vis.rc(f);
+        }
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         let Some(lock) = &self.lock else { return Err(finished()) };
         let Some(fut) = self.fut.take() else {
@@ -155,7 +166,7 @@ impl Machine for LockAcquire {
 
 fn lock_init(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     no_args("Lock.__init__", a, 1)?;
-    set_state(&a.pos[0], Rc::new(LockState::default()))?;
+    set_state(&a.pos[0], new_state(LockState::default()))?;
     Ok(Value::None)
 }
 fn lock_acquire(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -214,6 +225,19 @@ enum Acquire {
 }
 
 impl Acquire {
+    fn traverse(&self, vis: &mut Visitor) {
+        match self {
+            Acquire::Lock(l) => Machine::traverse(l, vis),
+            Acquire::Sem(x) => Machine::traverse(x, vis),
+            Acquire::Script(sub, obj) => {
+                if let Some(sub) = sub {
+                    sub.traverse(vis);
+                }
+                vis.value(obj);
+            }
+            Acquire::Done => {}
+        }
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         match self {
             Acquire::Lock(m) => m.resume(vm, how),
@@ -239,6 +263,9 @@ struct AEnter {
 }
 
 impl Machine for AEnter {
+    fn traverse(&self, vis: &mut Visitor) {
+        self.acq.traverse(vis);
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         match self.acq.resume(vm, how)? {
             GenResult::Return(_) => Ok(GenResult::Return(Value::None)),
@@ -256,6 +283,9 @@ struct AExit {
 }
 
 impl Machine for AExit {
+    fn traverse(&self, vis: &mut Visitor) {
+        vis.value(&self.this);
+    }
     fn resume(&mut self, vm: &mut Vm, _how: Resume) -> Res<GenResult> {
         let this = &self.this;
         if method_is(this, Sym::new("release"), lock_release) {
@@ -332,6 +362,15 @@ impl EventWait {
 }
 
 impl Machine for EventWait {
+    fn traverse(&self, vis: &mut Visitor) {
+        if let Some(e) = &self.ev {
+            vis.rc(e);
+        }
+        vis.value(&self.this);
+        if let Some(f) = &self.fut {
+            vis.rc(f);
+        }
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         let Some(ev) = &self.ev else { return Err(finished()) };
         let Some(fut) = self.fut.take() else {
@@ -367,7 +406,7 @@ impl Machine for EventWait {
 
 fn event_init(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     no_args("Event.__init__", a, 1)?;
-    set_state(&a.pos[0], Rc::new(EventState::default()))?;
+    set_state(&a.pos[0], new_state(EventState::default()))?;
     Ok(Value::None)
 }
 fn event_state(vm: &Vm, a: &Args) -> Res<Rc<EventState>> {
@@ -448,6 +487,15 @@ pub struct SemAcquire {
 }
 
 impl Machine for SemAcquire {
+    fn traverse(&self, vis: &mut Visitor) {
+        if let Some(x) = &self.sem {
+            vis.rc(x);
+        }
+        vis.value(&self.this);
+        if let Some(f) = &self.fut {
+            vis.rc(f);
+        }
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         let Some(sem) = &self.sem else { return Err(finished()) };
         let Some(fut) = self.fut.take() else {
@@ -502,7 +550,7 @@ fn sem_value_arg(vm: &mut Vm, a: &mut Args, name: &str) -> Res<i64> {
     Ok(n)
 }
 fn sem_new_state(value: i64, bound: Option<i64>) -> Rc<SemState> {
-    Rc::new(SemState { value: Cell::new(value), bound, waiters: Waiters::default(), binding: LoopBinding::default() })
+    new_state(SemState { value: Cell::new(value), bound, waiters: Waiters::default(), binding: LoopBinding::default() })
 }
 fn sem_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let n = sem_value_arg(vm, a, "Semaphore.__init__")?;
@@ -652,6 +700,15 @@ impl CondWait {
 }
 
 impl Machine for CondWait {
+    fn traverse(&self, vis: &mut Visitor) {
+        vis.rc(&self.cond);
+        vis.value(&self.this);
+        match &self.phase {
+            WaitPhase::Waiting(f) => vis.rc(f),
+            WaitPhase::Reacquire { acq: Some(acq), .. } => acq.traverse(vis),
+            _ => {}
+        }
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         let cond = self.cond.clone();
         let mut how = how;
@@ -756,6 +813,17 @@ pub struct CondWaitFor {
 }
 
 impl Machine for CondWaitFor {
+    fn traverse(&self, vis: &mut Visitor) {
+        vis.rc(&self.cond);
+        vis.value(&self.this);
+        match &self.pred {
+            Predicate::Script(v) => vis.value(v),
+            Predicate::BarrierReady(b) | Predicate::BarrierFilled(b) => vis.rc(b),
+        }
+        if let Some(w) = &self.wait {
+            w.traverse(vis);
+        }
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         let mut how = how;
         loop {
@@ -792,13 +860,13 @@ fn new_condition_state(vm: &mut Vm, lock: Value) -> Res<Rc<CondState>> {
             CondLock::Foreign { obj: lock, locked, acquire, release }
         }
     };
-    Ok(Rc::new(CondState { lock: cl, waiters: Waiters::default(), binding: LoopBinding::default() }))
+    Ok(new_state(CondState { lock: cl, waiters: Waiters::default(), binding: LoopBinding::default() }))
 }
 
 fn new_lock(vm: &mut Vm) -> Res<Value> {
     let _ = vm;
     let lock = bare_instance(&class_of(|c| &c.lock)?);
-    set_state(&lock, Rc::new(LockState::default()))?;
+    set_state(&lock, new_state(LockState::default()))?;
     Ok(lock)
 }
 
@@ -993,6 +1061,14 @@ impl BarrierWait {
 }
 
 impl Machine for BarrierWait {
+    fn traverse(&self, vis: &mut Visitor) {
+        vis.rc(&self.b);
+        match &self.phase {
+            BPhase::Enter(acq) => acq.traverse(vis),
+            BPhase::Block(w) | BPhase::Wait(w, _) => w.traverse(vis),
+            BPhase::Done => {}
+        }
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         let mut how = how;
         loop {
@@ -1058,6 +1134,10 @@ pub struct BarrierChange {
 }
 
 impl Machine for BarrierChange {
+    fn traverse(&self, vis: &mut Visitor) {
+        vis.rc(&self.b);
+        self.acq.traverse(vis);
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         if let GenResult::Yield(y) = self.acq.resume(vm, how)? {
             return Ok(GenResult::Yield(y));
@@ -1102,7 +1182,7 @@ fn barrier_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let cond = new_condition_state(vm, lock)?;
     set_state(&cond_obj, cond.clone())?;
     let st = BarrierState { cond, cond_obj, parties, state: Cell::new(BState::Filling), count: Cell::new(0) };
-    set_state(&a.pos[0], Rc::new(st))?;
+    set_state(&a.pos[0], new_state(st))?;
     Ok(Value::None)
 }
 fn barrier_state(vm: &Vm, a: &Args) -> Res<Rc<BarrierState>> {
@@ -1165,6 +1245,9 @@ fn barrier_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 struct Delegate(SubAwait);
 
 impl Machine for Delegate {
+    fn traverse(&self, vis: &mut Visitor) {
+        self.0.traverse(vis);
+    }
     fn resume(&mut self, vm: &mut Vm, how: Resume) -> Res<GenResult> {
         self.0.resume(vm, how)
     }
@@ -1254,4 +1337,70 @@ pub fn register(vm: &mut Vm, m: &Module) {
         m.set(Sym::new(name), Value::Class(c.clone()));
     }
     CLASSES.with(|c| *c.borrow_mut() = Some(Classes { lock, condition: cond }));
+}
+
+// ---------------------------------------------------------------------------------------
+// The cycle collector's view of the states: their waiter futures (and a condition's lock, a
+// barrier's condition), so that a task blocked on a primitive nothing else references is
+// garbage, as in CPython.
+
+/// Implements `NativeObject` for a state whose only cyclic contents are its waiters.
+macro_rules! waiters_state {
+    ($t:ty) => {
+        impl NativeObject for $t {
+            fn type_name(&self) -> &'static str {
+                "native_state"
+            }
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+            fn gc_traverse(&self, vis: &mut Visitor) {
+                traverse_waiters(&self.waiters, vis);
+            }
+            fn gc_clear(&self) {
+                clear_waiters(&self.waiters);
+            }
+        }
+    };
+}
+
+waiters_state!(LockState);
+waiters_state!(EventState);
+waiters_state!(SemState);
+
+impl NativeObject for CondState {
+    fn type_name(&self) -> &'static str {
+        "native_state"
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn gc_traverse(&self, vis: &mut Visitor) {
+        match &self.lock {
+            CondLock::Native { state, obj } => {
+                vis.rc(state);
+                vis.value(obj);
+            }
+            CondLock::Foreign { obj, locked, acquire, release } => {
+                [obj, locked, acquire, release].into_iter().for_each(|v| vis.value(v));
+            }
+        }
+        traverse_waiters(&self.waiters, vis);
+    }
+    fn gc_clear(&self) {
+        clear_waiters(&self.waiters);
+    }
+}
+
+impl NativeObject for BarrierState {
+    fn type_name(&self) -> &'static str {
+        "native_state"
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn gc_traverse(&self, vis: &mut Visitor) {
+        vis.rc(&self.cond);
+        vis.value(&self.cond_obj);
+    }
 }

@@ -26,7 +26,9 @@ fn list_append(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 #[inline]
 pub(crate) fn list_push(vm: &mut Vm, l: &crate::vm::value::List, v: Value) -> Res<()> {
     vm.mem_charge_push(l)?;
-    l.items.borrow_mut().push(v);
+    let mut items = l.items.borrow_mut();
+    crate::vm::mem::room_for_one(&mut items)?;
+    items.push(v);
     Ok(())
 }
 
@@ -35,7 +37,9 @@ fn list_extend(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let l = this_list(a)?;
     let items = vm.collect(&a.pos[1].clone())?;
     vm.mem_charge(items.len() * std::mem::size_of::<Value>())?;
-    l.items.borrow_mut().extend(items);
+    let mut dst = l.items.borrow_mut();
+    crate::vm::mem::room_for(&mut dst, items.len())?;
+    dst.extend(items);
     Ok(Value::None)
 }
 
@@ -64,6 +68,7 @@ fn list_insert(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let mut items = l.items.borrow_mut();
     let len = items.len() as i64;
     let j = if i < 0 { (i + len).max(0) } else { i.min(len) };
+    crate::vm::mem::room_for_one(&mut items)?;
     items.insert(j as usize, a.pos[2].clone());
     Ok(Value::None)
 }

@@ -339,9 +339,12 @@ enum Open {
     Obj(Vec<(Value, Value)>, Value),
 }
 
-/// The decoder's input and hooks.
+/// The decoder's input and hooks. The input is scanned as UTF-8 bytes (every character the
+/// grammar looks at is ASCII, so positions stay on character boundaries); positions are byte
+/// offsets until an error turns one into CPython's character position.
 struct Decoder<'a> {
-    c: &'a [char],
+    s: &'a str,
+    b: &'a [u8],
     strict: bool,
     object_hook: Option<Value>,
     object_pairs_hook: Option<Value>,
@@ -350,38 +353,38 @@ struct Decoder<'a> {
     parse_constant: Option<Value>,
 }
 
-fn is_ws(c: char) -> bool {
-    matches!(c, ' ' | '\t' | '\n' | '\r')
+fn is_ws(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r')
 }
 
 impl Decoder<'_> {
     fn skip_ws(&self, mut i: usize) -> usize {
-        while i < self.c.len() && is_ws(self.c[i]) {
+        while i < self.b.len() && is_ws(self.b[i]) {
             i += 1;
         }
         i
     }
 
-    fn at(&self, i: usize) -> Option<char> {
-        self.c.get(i).copied()
+    #[inline]
+    fn at(&self, i: usize) -> Option<u8> {
+        self.b.get(i).copied()
     }
 
     fn matches(&self, i: usize, word: &str) -> bool {
-        let w: Vec<char> = word.chars().collect();
-        self.c.len() >= i + w.len() && self.c[i..i + w.len()] == w[..]
+        self.b.get(i..i + word.len()) == Some(word.as_bytes())
     }
 
     fn hex4(&self, i: usize) -> Option<u32> {
         let mut v = 0u32;
         for k in 0..4 {
-            v = v * 16 + self.at(i + k)?.to_digit(16)?;
+            v = v * 16 + (self.at(i + k)? as char).to_digit(16)?;
         }
         Some(v)
     }
 
     /// `scanstring`: `start` is just after the opening quote.
     fn scanstring(&self, start: usize) -> Result<(String, usize), DErr> {
-        let len = self.c.len();
+        let len = self.b.len();
         let begin = start - 1;
         let mut out = String::new();
         let mut end = start;
@@ -389,35 +392,38 @@ impl Decoder<'_> {
             let mut next = end;
             let mut found = None;
             while next < len {
-                let c = self.c[next];
-                if c == '"' || c == '\\' {
+                let c = self.b[next];
+                if c == b'"' || c == b'\\' {
                     found = Some(c);
                     break;
                 }
-                if (c as u32) <= 0x1f && self.strict {
+                if c <= 0x1f && self.strict {
                     return Err(DErr::At("Invalid control character at", next));
                 }
-                out.push(c);
                 next += 1;
             }
+            // A run of plain characters, cut at ASCII bytes: whole characters.
+            out.push_str(&self.s[end..next]);
             let Some(c) = found else { return Err(DErr::At("Unterminated string starting at", begin)) };
             next += 1;
-            if c == '"' {
+            if c == b'"' {
                 return Ok((out, next));
             }
             if next == len {
                 return Err(DErr::At("Unterminated string starting at", begin));
             }
-            let c = self.c[next];
-            if c != 'u' {
+            let c = self.b[next];
+            if c != b'u' {
                 end = next + 1;
                 let r = match c {
-                    '"' | '\\' | '/' => c,
-                    'b' => '\u{8}',
-                    'f' => '\u{c}',
-                    'n' => '\n',
-                    'r' => '\r',
-                    't' => '\t',
+                    b'"' => '"',
+                    b'\\' => '\\',
+                    b'/' => '/',
+                    b'b' => '\u{8}',
+                    b'f' => '\u{c}',
+                    b'n' => '\n',
+                    b'r' => '\r',
+                    b't' => '\t',
                     _ => return Err(DErr::At("Invalid \\escape", end - 2)),
                 };
                 out.push(r);
@@ -429,7 +435,8 @@ impl Decoder<'_> {
                 }
                 let mut cp = self.hex4(next).ok_or(DErr::At("Invalid \\uXXXX escape", end - 5))?;
                 next = end;
-                if (0xd800..0xdc00).contains(&cp) && end + 6 < len && self.c[next] == '\\' && self.c[next + 1] == 'u' {
+                if (0xd800..0xdc00).contains(&cp) && end + 6 < len && self.b[next] == b'\\' && self.b[next + 1] == b'u'
+                {
                     end += 6;
                     let c2 = self.hex4(next + 2).ok_or(DErr::At("Invalid \\uXXXX escape", end - 5))?;
                     if (0xdc00..0xe000).contains(&c2) {
@@ -452,34 +459,34 @@ impl Decoder<'_> {
 
     fn number(&self, vm: &mut Vm, start: usize) -> Result<(Value, usize), DErr> {
         let mut i = start;
-        if self.at(i) == Some('-') {
+        if self.at(i) == Some(b'-') {
             i += 1;
         }
         match self.at(i) {
-            Some('0') => i += 1,
-            Some('1'..='9') => {
-                while matches!(self.at(i), Some('0'..='9')) {
+            Some(b'0') => i += 1,
+            Some(b'1'..=b'9') => {
+                while matches!(self.at(i), Some(b'0'..=b'9')) {
                     i += 1;
                 }
             }
             _ => return Err(DErr::At("Expecting value", start)),
         }
         let mut is_float = false;
-        if self.at(i) == Some('.') && matches!(self.at(i + 1), Some('0'..='9')) {
+        if self.at(i) == Some(b'.') && matches!(self.at(i + 1), Some(b'0'..=b'9')) {
             i += 2;
-            while matches!(self.at(i), Some('0'..='9')) {
+            while matches!(self.at(i), Some(b'0'..=b'9')) {
                 i += 1;
             }
             is_float = true;
         }
-        if matches!(self.at(i), Some('e' | 'E')) {
+        if matches!(self.at(i), Some(b'e' | b'E')) {
             let save = i;
             i += 1;
-            if matches!(self.at(i), Some('+' | '-')) {
+            if matches!(self.at(i), Some(b'+' | b'-')) {
                 i += 1;
             }
-            if matches!(self.at(i), Some('0'..='9')) {
-                while matches!(self.at(i), Some('0'..='9')) {
+            if matches!(self.at(i), Some(b'0'..=b'9')) {
+                while matches!(self.at(i), Some(b'0'..=b'9')) {
                     i += 1;
                 }
                 is_float = true;
@@ -487,15 +494,15 @@ impl Decoder<'_> {
                 i = save;
             }
         }
-        let text: String = self.c[start..i].iter().collect();
+        let text: &str = &self.s[start..i];
         let v = if is_float {
             match &self.parse_float {
-                Some(f) => vm.call(f, vec![Value::string(text)])?,
-                None => Value::Float(crate::text::int_text::parse_float(&text).unwrap_or(f64::NAN)),
+                Some(f) => vm.call(f, vec![Value::str(text)])?,
+                None => Value::Float(crate::text::int_text::parse_float(text).unwrap_or(f64::NAN)),
             }
         } else {
             match &self.parse_int {
-                Some(f) => vm.call(f, vec![Value::string(text)])?,
+                Some(f) => vm.call(f, vec![Value::str(text)])?,
                 None => match text.parse::<i64>() {
                     Ok(n) => Value::Int(n),
                     Err(_) => {
@@ -519,31 +526,31 @@ impl Decoder<'_> {
     /// A value that is not a container.
     fn scalar(&self, vm: &mut Vm, i: usize) -> Result<(Value, usize), DErr> {
         match self.at(i) {
-            Some('"') => {
+            Some(b'"') => {
                 let (s, n) = self.scanstring(i + 1)?;
                 Ok((Value::string(s), n))
             }
-            Some('n') if self.matches(i, "null") => Ok((Value::None, i + 4)),
-            Some('t') if self.matches(i, "true") => Ok((Value::Bool(true), i + 4)),
-            Some('f') if self.matches(i, "false") => Ok((Value::Bool(false), i + 5)),
-            Some('N') if self.matches(i, "NaN") => Ok((self.constant(vm, "NaN", f64::NAN)?, i + 3)),
-            Some('I') if self.matches(i, "Infinity") => Ok((self.constant(vm, "Infinity", f64::INFINITY)?, i + 8)),
-            Some('-') if self.matches(i, "-Infinity") => {
+            Some(b'n') if self.matches(i, "null") => Ok((Value::None, i + 4)),
+            Some(b't') if self.matches(i, "true") => Ok((Value::Bool(true), i + 4)),
+            Some(b'f') if self.matches(i, "false") => Ok((Value::Bool(false), i + 5)),
+            Some(b'N') if self.matches(i, "NaN") => Ok((self.constant(vm, "NaN", f64::NAN)?, i + 3)),
+            Some(b'I') if self.matches(i, "Infinity") => Ok((self.constant(vm, "Infinity", f64::INFINITY)?, i + 8)),
+            Some(b'-') if self.matches(i, "-Infinity") => {
                 Ok((self.constant(vm, "-Infinity", f64::NEG_INFINITY)?, i + 9))
             }
-            Some('-' | '0'..='9') => self.number(vm, i),
+            Some(b'-' | b'0'..=b'9') => self.number(vm, i),
             _ => Err(DErr::At("Expecting value", i)),
         }
     }
 
     /// A property name and the `:` after it; returns the key and where its value starts.
     fn key(&self, i: usize) -> Result<(Value, usize), DErr> {
-        if self.at(i) != Some('"') {
+        if self.at(i) != Some(b'"') {
             return Err(DErr::At("Expecting property name enclosed in double quotes", i));
         }
         let (k, n) = self.scanstring(i + 1)?;
         let n = self.skip_ws(n);
-        if self.at(n) != Some(':') {
+        if self.at(n) != Some(b':') {
             return Err(DErr::At("Expecting ':' delimiter", n));
         }
         Ok((Value::string(k), self.skip_ws(n + 1)))
@@ -581,10 +588,10 @@ impl Decoder<'_> {
         let mut stack: Vec<Open> = Vec::new();
         'value: loop {
             let mut val = match self.at(idx) {
-                Some('{') => {
+                Some(b'{') => {
                     self.check_depth(vm, stack.len(), "object")?;
                     idx = self.skip_ws(idx + 1);
-                    if self.at(idx) == Some('}') {
+                    if self.at(idx) == Some(b'}') {
                         idx += 1;
                         self.finish_object(vm, Vec::new())?
                     } else {
@@ -594,10 +601,10 @@ impl Decoder<'_> {
                         continue 'value;
                     }
                 }
-                Some('[') => {
+                Some(b'[') => {
                     self.check_depth(vm, stack.len(), "array")?;
                     idx = self.skip_ws(idx + 1);
-                    if self.at(idx) == Some(']') {
+                    if self.at(idx) == Some(b']') {
                         idx += 1;
                         Value::list(Vec::new())
                     } else {
@@ -618,14 +625,14 @@ impl Decoder<'_> {
                         items.push(val);
                         idx = self.skip_ws(idx);
                         match self.at(idx) {
-                            Some(']') => {
+                            Some(b']') => {
                                 idx += 1;
                                 let Some(Open::Arr(items)) = stack.pop() else {
                                     return Err(DErr::At("Expecting value", idx));
                                 };
                                 val = Value::list(items);
                             }
-                            Some(',') => {
+                            Some(b',') => {
                                 idx = self.skip_ws(idx + 1);
                                 continue 'value;
                             }
@@ -636,14 +643,14 @@ impl Decoder<'_> {
                         pairs.push((std::mem::take(key), val));
                         idx = self.skip_ws(idx);
                         match self.at(idx) {
-                            Some('}') => {
+                            Some(b'}') => {
                                 idx += 1;
                                 let Some(Open::Obj(pairs, _)) = stack.pop() else {
                                     return Err(DErr::At("Expecting value", idx));
                                 };
                                 val = self.finish_object(vm, pairs)?;
                             }
-                            Some(',') => {
+                            Some(b',') => {
                                 let (k, n) = self.key(self.skip_ws(idx + 1))?;
                                 *key = k;
                                 idx = n;
@@ -658,12 +665,21 @@ impl Decoder<'_> {
     }
 }
 
-/// Makes a `JSONDecodeError(msg, doc, pos)` with CPython's message and attributes.
-fn decode_error(vm: &mut Vm, class: &Rc<Class>, msg: &str, doc: &Value, chars: &[char], pos: usize) -> Exc {
-    let pos = pos.min(chars.len());
-    let before = &chars[..pos];
-    let lineno = before.iter().filter(|c| **c == '\n').count() + 1;
-    let colno = match before.iter().rposition(|c| *c == '\n') {
+/// Makes a `JSONDecodeError(msg, doc, pos)` with CPython's message and attributes; `pos` is
+/// a character position in `text` (the document as a string).
+fn decode_error(vm: &mut Vm, class: &Rc<Class>, msg: &str, doc: &Value, text: &str, pos: usize) -> Exc {
+    let mut chars = 0;
+    let mut lineno = 1;
+    let mut last_nl = None;
+    for c in text.chars().take(pos) {
+        if c == '\n' {
+            lineno += 1;
+            last_nl = Some(chars);
+        }
+        chars += 1;
+    }
+    let pos = chars;
+    let colno = match last_nl {
         Some(nl) => pos - nl,
         None => pos + 1,
     };
@@ -675,6 +691,16 @@ fn decode_error(vm: &mut Vm, class: &Rc<Class>, msg: &str, doc: &Value, chars: &
     inst.set_attr(Sym::new("lineno"), Value::Int(lineno as i64));
     inst.set_attr(Sym::new("colno"), Value::Int(colno as i64));
     Exc::Obj(inst)
+}
+
+/// The character position of byte offset `at` in `text` (an error position: always on a
+/// character boundary, rounded down if it were not).
+fn char_pos(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    text[..at].chars().count()
 }
 
 /// Decodes `bytes` input as CPython's `json.loads` does (UTF-8, optional BOM).
@@ -708,18 +734,18 @@ fn class_of_receiver(v: &Value) -> Res<Rc<Class>> {
 }
 
 fn loads_impl(vm: &mut Vm, class: &Rc<Class>, doc: &Value, kw: &[Option<Value>]) -> Res<Value> {
-    let text: String = match doc {
+    let text: std::borrow::Cow<str> = match doc {
         Value::Str(s) => {
             if s.as_str().starts_with('\u{feff}') {
-                let chars: Vec<char> = s.as_str().chars().collect();
-                return Err(decode_error(vm, class, "Unexpected UTF-8 BOM (decode using utf-8-sig)", doc, &chars, 0));
+                let msg = "Unexpected UTF-8 BOM (decode using utf-8-sig)";
+                return Err(decode_error(vm, class, msg, doc, s.as_str(), 0));
             }
-            s.as_str().to_string()
+            std::borrow::Cow::Borrowed(s.as_str())
         }
-        Value::Bytes(b) => decode_bytes(vm, b)?,
+        Value::Bytes(b) => std::borrow::Cow::Owned(decode_bytes(vm, b)?),
         Value::ByteArray(b) => {
             let v = b.borrow().clone();
-            decode_bytes(vm, &v)?
+            std::borrow::Cow::Owned(decode_bytes(vm, &v)?)
         }
         other => {
             return Err(Exc::type_error(format!(
@@ -732,9 +758,9 @@ fn loads_impl(vm: &mut Vm, class: &Rc<Class>, doc: &Value, kw: &[Option<Value>])
         return Err(Exc::new(ExcKind::NotImplementedError, "aio's json.loads does not support cls="));
     }
     let hook = |v: &Option<Value>| v.clone().filter(|h| !h.is_none());
-    let chars: Vec<char> = text.chars().collect();
     let dec = Decoder {
-        c: &chars,
+        s: &text,
+        b: text.as_bytes(),
         strict: flag(vm, &kw[6], true)?,
         object_hook: hook(&kw[1]),
         parse_float: hook(&kw[2]),
@@ -742,14 +768,10 @@ fn loads_impl(vm: &mut Vm, class: &Rc<Class>, doc: &Value, kw: &[Option<Value>])
         parse_constant: hook(&kw[4]),
         object_pairs_hook: hook(&kw[5]),
     };
-    let docv = match doc {
-        Value::Str(_) => doc.clone(),
-        _ => Value::string(text.clone()),
-    };
     let start = dec.skip_ws(0);
     let r = dec.scan(vm, start).and_then(|(v, end)| {
         let end = dec.skip_ws(end);
-        if end != chars.len() {
+        if end != text.len() {
             Err(DErr::At("Extra data", end))
         } else {
             Ok(v)
@@ -758,7 +780,14 @@ fn loads_impl(vm: &mut Vm, class: &Rc<Class>, doc: &Value, kw: &[Option<Value>])
     match r {
         Ok(v) => Ok(v),
         Err(DErr::Exc(e)) => Err(e),
-        Err(DErr::At(msg, pos)) => Err(decode_error(vm, class, msg, &docv, &chars, pos)),
+        Err(DErr::At(msg, at)) => {
+            let docv = match doc {
+                Value::Str(_) => doc.clone(),
+                _ => Value::str(&text),
+            };
+            let pos = char_pos(&text, at);
+            Err(decode_error(vm, class, msg, &docv, &text, pos))
+        }
     }
 }
 
@@ -788,11 +817,11 @@ fn jde_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let msg = vm.str_of(&or_none(&b[1]))?;
     let doc = or_none(&b[2]);
     let pos = vm.index_value(&or_none(&b[3]))?.max(0) as usize;
-    let chars: Vec<char> = match &doc {
-        Value::Str(s) => s.as_str().chars().collect(),
-        _ => Vec::new(),
+    let text = match &doc {
+        Value::Str(s) => s.as_str().to_string(),
+        _ => String::new(),
     };
-    if let Exc::Obj(made) = decode_error(vm, &inst.class.clone(), &msg, &doc, &chars, pos) {
+    if let Exc::Obj(made) = decode_error(vm, &inst.class.clone(), &msg, &doc, &text, pos) {
         let attrs = made.attrs.borrow().clone();
         for (k, v) in attrs {
             inst.set_attr(k, v);

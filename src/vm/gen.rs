@@ -110,6 +110,12 @@ pub fn finalizers_pending() -> bool {
     ANY_PENDING.with(|p| p.get())
 }
 
+/// False once this thread's finaliser queue has been destroyed (a VM dropped by a
+/// thread-local destructor at thread exit).
+pub(crate) fn finalizer_state_alive() -> bool {
+    PENDING.try_with(|_| ()).is_ok()
+}
+
 thread_local! {
     static TRACK_ORIGINS: Cell<bool> = const { Cell::new(false) };
 }

@@ -1018,7 +1018,9 @@ impl Vm {
                     let n = self.stack.len();
                     if let Value::List(l) = &self.stack[n - depth as usize] {
                         self.mem_charge_push(l)?;
-                        l.items.borrow_mut().push(v);
+                        let mut items = l.items.borrow_mut();
+                        super::mem::room_for_one(&mut items)?;
+                        items.push(v);
                     }
                 }
                 Op::SetAdd(depth) => {

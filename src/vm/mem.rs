@@ -14,6 +14,28 @@ pub fn reserve<T>(v: &mut Vec<T>, additional: usize) -> Res<()> {
     v.try_reserve_exact(additional).map_err(|_| memory_error())
 }
 
+/// Makes room for one more element with the amortised growth of `Vec::push`, or fails with
+/// `MemoryError` (a list growing one item at a time until memory runs out).
+#[inline]
+pub fn room_for_one<T>(v: &mut Vec<T>) -> Res<()> {
+    if v.len() == v.capacity() {
+        return grow_one(v);
+    }
+    Ok(())
+}
+
+#[cold]
+#[inline(never)]
+fn grow_one<T>(v: &mut Vec<T>) -> Res<()> {
+    v.try_reserve(1).map_err(|_| memory_error())
+}
+
+/// Makes room for `additional` more elements with amortised growth (`extend`), or fails
+/// with `MemoryError`.
+pub fn room_for<T>(v: &mut Vec<T>, additional: usize) -> Res<()> {
+    v.try_reserve(additional).map_err(|_| memory_error())
+}
+
 /// An empty vector with room for `n` elements, or `MemoryError`.
 pub fn vec_with_capacity<T>(n: usize) -> Res<Vec<T>> {
     let mut v = Vec::new();
@@ -61,6 +83,9 @@ mod tests {
         assert!(repeat_str("ab", usize::MAX / 2).is_err());
         assert!(repeat(&[1u64, 2], usize::MAX / 4).is_err());
         assert!(vec_with_capacity::<u64>(1 << 60).is_err());
+        let mut v: Vec<u64> = Vec::new();
+        assert!(room_for(&mut v, usize::MAX / 16).is_err());
+        assert!(room_for_one(&mut v).is_ok() && v.capacity() >= 1);
         assert_eq!(repeat_str("ab", 3).ok().as_deref(), Some("ababab"));
         assert_eq!(repeat(&[1, 2], 2).ok(), Some(vec![1, 2, 1, 2]));
     }

@@ -412,7 +412,12 @@ thread_local! {
 }
 
 impl Drop for Vm {
+    /// Finalises the modules as CPython does at exit (`finally` blocks of suspended
+    /// generators run, module–function cycles are freed; see `gc::finalize`), then flushes.
     fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.finalize_modules();
+        }
         self.flush_stdout();
     }
 }

@@ -85,6 +85,13 @@ pub trait NativeObject: Any {
     fn gc_has_finalizer(&self) -> bool {
         false
     }
+    /// True for an untracked object the collector sees through when it has a single owner
+    /// (a native coroutine awaited by a suspended coroutine): its owner's traversal reports
+    /// what [`NativeObject::gc_traverse`] reports, as if the owner held it directly. Such
+    /// an object must never be registered with `gc::track_native`.
+    fn gc_inline(&self) -> bool {
+        false
+    }
     /// Runs the finaliser of a garbage object, once (afterwards
     /// [`NativeObject::gc_has_finalizer`] is false); the object may be resurrected.
     fn gc_finalize(&self, vm: &mut Vm) {

@@ -165,6 +165,7 @@ impl Vm {
                 missing
             )));
         };
+        track_held_exit(&exit);
         let r = self.call(&enter, vec![])?;
         Ok((exit, r))
     }
@@ -181,6 +182,7 @@ impl Vm {
                 self.type_name(&mgr)
             )));
         };
+        track_held_exit(&exit);
         let aw = self.call(&enter, vec![])?;
         Ok((exit, aw))
     }
@@ -551,6 +553,18 @@ impl Vm {
                 None => Err(Exc::type_error(format!("must be real number, not {}", i.class.name))),
             },
             _ => Err(Exc::type_error(format!("must be real number, not {}", self.type_name(v)))),
+        }
+    }
+}
+
+/// A `with` block holds its bound `__exit__`/`__aexit__` for its whole body; when that is a
+/// built-in method bound to an instance (`async with lock` on an `asyncio.Lock`), the
+/// cycle collector must see it, or a task suspended in the block would keep the instance
+/// (and so itself) alive forever.
+fn track_held_exit(exit: &Value) {
+    if let Value::Native(n) = exit {
+        if matches!(n.receiver, Some(Value::Instance(_))) {
+            super::gc::track_bound_native(n);
         }
     }
 }

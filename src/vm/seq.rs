@@ -756,6 +756,9 @@ impl Vm {
                                 }
                                 self.mem_inflight(grow, true);
                                 counted += grow;
+                                if let Err(e) = super::mem::room_for_one(&mut out) {
+                                    break Err(e);
+                                }
                             }
                             out.push(x);
                         }

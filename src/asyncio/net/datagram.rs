@@ -74,7 +74,7 @@ impl DatagramTransport {
                 return Err(vm.exc_from_value(ev)?);
             }
         }
-        report(vm, &format!("Fatal error: protocol.{what}() call failed."), Some(&ev));
+        report(vm, &format!("Fatal error: protocol.{what}() call failed."), Some(&ev), vec![]);
         self.force_close(ev);
         Ok(())
     }
@@ -170,7 +170,7 @@ impl DatagramTransport {
             self.proto_paused.set(true);
             if let Err(e) = self.proto_call(vm, "pause_writing", vec![]) {
                 let ev = exc_value(vm, e);
-                report(vm, "protocol.pause_writing() failed", Some(&ev));
+                report(vm, "protocol.pause_writing() failed", Some(&ev), vec![]);
             }
         }
         Ok(())
@@ -201,7 +201,7 @@ impl DatagramTransport {
             self.proto_paused.set(false);
             if let Err(e) = self.proto_call(vm, "resume_writing", vec![]) {
                 let ev = exc_value(vm, e);
-                report(vm, "protocol.resume_writing() failed", Some(&ev));
+                report(vm, "protocol.resume_writing() failed", Some(&ev), vec![]);
             }
         }
         if self.buf.borrow().is_empty() && self.closing.get() && self.conn_lost.get() == 0 {

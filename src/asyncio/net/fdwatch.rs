@@ -6,7 +6,7 @@
 use super::support::io_error;
 use crate::asyncio::event_loop::{EventLoop, IoHandler, Ready};
 use crate::vm::value::Value;
-use crate::vm::{Args, Exc, ExcKind, Res, Sym, Vm};
+use crate::vm::{Args, Exc, Res, Sym, Vm};
 use rustc_hash::FxHashMap;
 use std::cell::{Cell, RefCell};
 use std::os::fd::RawFd;
@@ -62,17 +62,16 @@ impl FdWatch {
     }
 }
 
-fn run_one(vm: &mut Vm, cb: Option<(Value, Vec<Value>)>) -> Res<()> {
+fn run_one(vm: &mut Vm, lp: &Rc<EventLoop>, cb: Option<(Value, Vec<Value>)>) -> Res<()> {
     let Some((f, args)) = cb else { return Ok(()) };
     if let Err(e) = vm.call(&f, args) {
         let inst = vm.materialize(e);
-        if inst.class.is_subclass(vm.exc_class(ExcKind::KeyboardInterrupt))
-            || inst.class.is_subclass(vm.exc_class(ExcKind::SystemExit))
-        {
+        if vm.is_fatal(&inst) {
             return Err(Exc::Obj(inst));
         }
-        let text = crate::traceback::format_exception(vm, &inst);
-        vm.write_stderr(&format!("Exception in callback\n{text}"));
+        let message = format!("Exception in callback {}", crate::asyncio::future::callback_text(&f));
+        let ctx = vec![("message", Value::string(message)), ("exception", Value::Instance(inst))];
+        crate::asyncio::exception_handler::call_handler(vm, lp, ctx)?;
     }
     Ok(())
 }
@@ -84,11 +83,11 @@ impl IoHandler for FdWatch {
         }
         if ready.readable() {
             let cb = self.reader.borrow().clone();
-            run_one(vm, cb)?;
+            run_one(vm, &self.lp, cb)?;
         }
         if ready.writable() && self.token.get().is_some() {
             let cb = self.writer.borrow().clone();
-            run_one(vm, cb)?;
+            run_one(vm, &self.lp, cb)?;
         }
         if self.token.get().is_some() {
             // Level triggering: report the fd again next time if it is still ready.

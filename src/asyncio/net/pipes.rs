@@ -70,7 +70,7 @@ impl ConnectPipe {
         t.set_on_lost(Box::new(move |vm| {
             if let Err(e) = call_method(vm, &pipe, Sym::new("close"), vec![]) {
                 let ev = exc_value(vm, e);
-                report(vm, "Exception in callback _call_connection_lost", Some(&ev));
+                report(vm, "Exception in callback _call_connection_lost", Some(&ev), vec![]);
             }
         }));
         *self.made.borrow_mut() = Some((t, protocol));

@@ -141,7 +141,7 @@ impl ListenSock {
                         // EMFILE, ENFILE, ENOBUFS, ENOMEM: pause accepting for a while.
                         let msg =
                             format!("socket.accept() out of system resource\nsocket: {}", self.socket_value_repr());
-                        report(vm, &msg, Some(&ev));
+                        report(vm, &msg, Some(&ev), vec![]);
                         self.backoff.set(true);
                         let me = self.clone();
                         let lp = server.lp.clone();
@@ -200,7 +200,7 @@ impl Op for Accept2 {
                 // CPython only reports this in debug mode; the connection is dropped.
                 if self.server.lp.debug.get() {
                     let ev = exc_value(vm, e);
-                    report(vm, "Error on transport creation for incoming connection", Some(&ev));
+                    report(vm, "Error on transport creation for incoming connection", Some(&ev), vec![]);
                 }
                 return Ok(Step::Done(Value::None));
             }
@@ -220,7 +220,7 @@ impl Op for Accept2 {
             Ok(t) => *self.transport.borrow_mut() = Some(t),
             Err(e) => {
                 let ev = io_error_value(vm, &e);
-                report(vm, "Error on transport creation for incoming connection", Some(&ev));
+                report(vm, "Error on transport creation for incoming connection", Some(&ev), vec![]);
                 return Ok(Step::Done(Value::None));
             }
         }

@@ -738,8 +738,8 @@ fn client_task_done(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     task.retrieved.set(true);
     let exc = task.exception.borrow().clone();
     if !exc.is_none() {
-        let r = t.repr();
-        super::support::report(vm, &format!("Unhandled exception in client_connected_cb\ntransport: {r}"), Some(&exc));
+        let tv = a.pos[0].clone();
+        super::support::report(vm, "Unhandled exception in client_connected_cb", Some(&exc), vec![("transport", tv)]);
         t.close();
     }
     Ok(Value::None)

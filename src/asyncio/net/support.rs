@@ -262,14 +262,25 @@ pub fn is_os_error(vm: &Vm, e: &Value) -> bool {
     matches!(e, Value::Instance(i) if i.class.is_subclass(vm.exc_class(ExcKind::OSError)))
 }
 
-/// Writes a report for an error in a protocol callback, as CPython's default exception
-/// handler does (to stderr, which tests do not compare).
-pub fn report(vm: &mut Vm, message: &str, exc: Option<&Value>) {
-    let mut text = format!("{message}\n");
-    if let Some(Value::Instance(i)) = exc {
-        text.push_str(&crate::traceback::format_exception(vm, i));
+/// Reports an error in a protocol callback through the running loop's exception handler
+/// (`loop.call_exception_handler({'message': ..., 'exception': ..., **extra})`), or, with no
+/// loop running, as CPython's default handler writes it.
+pub fn report(vm: &mut Vm, message: &str, exc: Option<&Value>, extra: Vec<(&str, Value)>) {
+    let mut ctx = vec![("message", Value::str(message))];
+    if let Some(e) = exc {
+        ctx.push(("exception", e.clone()));
     }
-    vm.write_stderr(&text);
+    ctx.extend(extra);
+    match crate::asyncio::running_loop() {
+        Some(lp) => crate::asyncio::exception_handler::call_handler_quietly(vm, &lp, ctx),
+        None => {
+            let mut text = format!("{message}\n");
+            if let Some(Value::Instance(i)) = exc {
+                text.push_str(&crate::traceback::format_exception(vm, i));
+            }
+            vm.write_stderr(&text);
+        }
+    }
 }
 
 // ---------------------------------------------------------------- addresses

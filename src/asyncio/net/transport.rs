@@ -540,7 +540,12 @@ impl Transport {
                 let name = names(|n| n.pause_writing);
                 if let Err(e) = call_method(vm, &v, name, vec![]) {
                     let ev = exc_value(vm, e);
-                    report(vm, "protocol.pause_writing() failed", Some(&ev));
+                    report(
+                        vm,
+                        "protocol.pause_writing() failed",
+                        Some(&ev),
+                        vec![("transport", Value::Other(self.rc())), ("protocol", v.clone())],
+                    );
                 }
             }
             Proto::None => {}
@@ -559,7 +564,12 @@ impl Transport {
                 let name = names(|n| n.resume_writing);
                 if let Err(e) = call_method(vm, &v, name, vec![]) {
                     let ev = exc_value(vm, e);
-                    report(vm, "protocol.resume_writing() failed", Some(&ev));
+                    report(
+                        vm,
+                        "protocol.resume_writing() failed",
+                        Some(&ev),
+                        vec![("transport", Value::Other(self.rc())), ("protocol", v.clone())],
+                    );
                 }
             }
             Proto::None => {}
@@ -680,8 +690,7 @@ impl Transport {
 
     fn fatal_error(&self, vm: &mut Vm, exc: Value, message: &str) {
         if !is_os_error(vm, &exc) {
-            let r = self.repr();
-            report(vm, &format!("{message}\ntransport: {r}"), Some(&exc));
+            report(vm, message, Some(&exc), vec![("transport", Value::Other(self.rc()))]);
         }
         self.force_close(exc);
     }

@@ -30,13 +30,16 @@
 //! treated as referenced from outside.
 
 mod collect;
+mod finalize;
 mod traverse;
 
 pub use traverse::Visitor;
 
 use super::gen::GenObj;
 use super::other::NativeObject;
-use super::value::{BoundMethod, Class, Descriptor, DictObj, Function, Instance, IterState, List, SetObj, Value};
+use super::value::{
+    BoundMethod, Class, Descriptor, DictObj, Function, Instance, IterState, List, Module, NativeFunction, SetObj, Value,
+};
 use crate::bytecode::Code;
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -64,6 +67,10 @@ enum Tracked {
     Cell(Weak<RefCell<Value>>),
     Gen(Weak<GenObj>),
     Native(Weak<dyn NativeObject>),
+    /// A built-in method bound to an instance.
+    BoundNative(Weak<NativeFunction>),
+    /// A module (registered only at finalisation, see `finalize`).
+    Module(Weak<Module>),
 }
 
 impl Tracked {
@@ -83,6 +90,8 @@ impl Tracked {
             Value::Cell(r) => Tracked::Cell(Rc::downgrade(r)),
             Value::Gen(r) => Tracked::Gen(Rc::downgrade(r)),
             Value::Other(r) => Tracked::Native(Rc::downgrade(r)),
+            Value::Native(r) => Tracked::BoundNative(Rc::downgrade(r)),
+            Value::Module(r) => Tracked::Module(Rc::downgrade(r)),
             _ => return None,
         })
     }
@@ -104,6 +113,8 @@ impl Tracked {
             Tracked::Cell(w) => Value::Cell(w.upgrade()?),
             Tracked::Gen(w) => Value::Gen(w.upgrade()?),
             Tracked::Native(w) => Value::Other(w.upgrade()?),
+            Tracked::BoundNative(w) => Value::Native(w.upgrade()?),
+            Tracked::Module(w) => Value::Module(w.upgrade()?),
         })
     }
 }
@@ -282,6 +293,16 @@ fn push(t: Tracked) {
     });
 }
 
+/// Registers an object directly in the oldest generation (for objects registered late,
+/// which only full collections need to see).
+fn push_old(t: Tracked) {
+    let _ = REG.try_with(|r| {
+        if let Ok(mut r) = r.try_borrow_mut() {
+            r.gens[2].push(t);
+        }
+    });
+}
+
 /// How many of the newest registry entries each registration checks for dead objects.
 const RECENT: usize = 8;
 
@@ -298,6 +319,13 @@ pub fn track(v: &Value) {
     if let Some(t) = Tracked::of(v) {
         push(t);
     }
+}
+
+/// Registers a built-in method bound to an instance (`lock.__aexit__` held by an `async
+/// with`, which may be part of a cycle through the instance).
+#[inline]
+pub fn track_bound_native(r: &Rc<NativeFunction>) {
+    push(Tracked::BoundNative(Rc::downgrade(r)));
 }
 
 /// Registers a new closure cell.
@@ -415,6 +443,8 @@ impl Tracked {
             Tracked::Cell(w) => p(w),
             Tracked::Gen(w) => p(w),
             Tracked::Native(w) => p(w),
+            Tracked::BoundNative(w) => p(w),
+            Tracked::Module(w) => p(w),
         }
     }
 
@@ -434,6 +464,8 @@ impl Tracked {
             Tracked::Cell(w) => w.strong_count(),
             Tracked::Gen(w) => w.strong_count(),
             Tracked::Native(w) => w.strong_count(),
+            Tracked::BoundNative(w) => w.strong_count(),
+            Tracked::Module(w) => w.strong_count(),
         }
     }
 

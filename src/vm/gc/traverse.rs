@@ -27,6 +27,8 @@ pub(super) fn addr(v: &Value) -> Option<usize> {
         Value::Cell(r) => p(r),
         Value::Gen(r) => p(r),
         Value::Other(r) => p(r),
+        Value::Native(r) => p(r),
+        Value::Module(r) => p(r),
         _ => return None,
     })
 }
@@ -39,9 +41,18 @@ pub struct Visitor<'a> {
 }
 
 impl Visitor<'_> {
-    /// A reference held in a value.
+    /// A reference held in a value. A see-through object
+    /// ([`NativeObject::gc_inline`](crate::vm::other::NativeObject::gc_inline)) held only
+    /// here is reported as its contents: this reference is its only owner, so its
+    /// references are this object's, each still reported exactly once.
     #[inline]
     pub fn value(&mut self, v: &Value) {
+        if let Value::Other(o) = v {
+            if o.gc_inline() && Rc::strong_count(o) == 1 {
+                o.gc_traverse(self);
+                return;
+            }
+        }
         if let Some(a) = addr(v) {
             self.out.push(a);
         }
@@ -105,6 +116,7 @@ pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
                 Ok(d) => d.iter().for_each(|d| vis.rc(d)),
                 Err(_) => vis.fail(),
             }
+            vis.rc(&f.globals);
         }
         Value::BoundMethod(m) => {
             vis.value(&m.receiver);
@@ -142,6 +154,15 @@ pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
         Value::Cell(c) => vis.cell(c),
         Value::Gen(g) => g.gc_traverse(&mut vis),
         Value::Other(o) => o.gc_traverse(&mut vis),
+        Value::Native(n) => {
+            if let Some(r) = &n.receiver {
+                vis.value(r);
+            }
+        }
+        Value::Module(m) => match m.dict.try_borrow() {
+            Ok(d) => d.values().for_each(|x| vis.value(x)),
+            Err(_) => vis.fail(),
+        },
         _ => {}
     }
     vis.ok
@@ -184,6 +205,7 @@ impl GenObj {
                 if let Some(d) = &*f {
                     d.values.iter().for_each(|x| vis.value(x));
                     d.frame.cells.iter().for_each(|c| vis.rc(c));
+                    vis.rc(&d.frame.globals);
                     if let Some(ns) = &d.frame.namespace {
                         vis.rc(ns);
                     }
@@ -242,6 +264,10 @@ pub(super) fn clear(v: &Value) {
             drop(old);
         }
         Value::Other(o) => o.gc_clear(),
+        Value::Module(m) => {
+            let old = m.dict.try_borrow_mut().map(|mut x| std::mem::take(&mut *x));
+            drop(old);
+        }
         _ => {}
     }
 }
@@ -298,6 +324,8 @@ pub(super) fn strong_count(v: &Value) -> usize {
         Value::Cell(r) => Rc::strong_count(r),
         Value::Gen(r) => Rc::strong_count(r),
         Value::Other(r) => Rc::strong_count(r),
+        Value::Native(r) => Rc::strong_count(r),
+        Value::Module(r) => Rc::strong_count(r),
         _ => 1,
     }
 }
