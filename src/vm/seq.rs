@@ -167,8 +167,26 @@ impl Vm {
                 Ok(Value::tuple(slice_positions(a, b, c).map(|i| t[i].clone()).collect()))
             }
             (Value::Str(st), Value::Slice(s)) => {
-                let chars: Vec<char> = st.as_str().chars().collect();
-                let (a, b, c) = self.resolve_slice(s, chars.len())?;
+                let text = st.as_str();
+                let (a, b, c) = self.resolve_slice(s, st.chars)?;
+                if c == 1 {
+                    // A contiguous run: find its byte range without copying the rest.
+                    if a >= b {
+                        return Ok(Value::string(String::new()));
+                    }
+                    if st.chars == text.len() {
+                        return Ok(Value::string(text[a as usize..b as usize].to_string()));
+                    }
+                    let mut bounds = text.char_indices().map(|(i, _)| i).chain(std::iter::once(text.len()));
+                    let start = bounds.nth(a as usize).unwrap_or(text.len());
+                    let end = bounds.nth((b - a - 1) as usize).unwrap_or(text.len());
+                    return Ok(Value::string(text[start..end].to_string()));
+                }
+                if st.chars == text.len() {
+                    let bytes = text.as_bytes();
+                    return Ok(Value::string(slice_positions(a, b, c).map(|i| bytes[i] as char).collect()));
+                }
+                let chars: Vec<char> = text.chars().collect();
                 Ok(Value::string(slice_positions(a, b, c).map(|i| chars[i]).collect()))
             }
             (Value::Bytes(by), Value::Slice(s)) => {
