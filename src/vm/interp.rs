@@ -440,17 +440,7 @@ impl Vm {
                     let n = self.stack.len();
                     self.stack.insert(n - 3, v);
                 }
-                Op::LoadFast(s) => {
-                    let v = self.stack[bp + s.0 as usize].clone();
-                    if v.is_undef() {
-                        let name = code.varnames[s.0 as usize];
-                        return Err(Exc::new(
-                            ExcKind::UnboundLocalError,
-                            format!("cannot access local variable '{name}' where it is not associated with a value"),
-                        ));
-                    }
-                    self.stack.push(v);
-                }
+                Op::LoadFast(s) => self.push_local(code, bp, s.0 as usize)?,
                 Op::StoreFast(s) => {
                     let v = self.stack.pop().unwrap_or_default();
                     let old = std::mem::replace(&mut self.stack[bp + s.0 as usize], v);
@@ -595,11 +585,7 @@ impl Vm {
                         continue;
                     }
                     // As `LoadFast`; the `LoadAttr` runs next.
-                    let v = self.stack[bp + a as usize].clone();
-                    if v.is_undef() {
-                        return self.unbound_local(code, a);
-                    }
-                    self.stack.push(v);
+                    self.push_local(code, bp, a as usize)?;
                 }
                 Op::StoreFastAttr(a, n) => {
                     let v = self.stack.pop().unwrap_or_default();
@@ -615,11 +601,7 @@ impl Vm {
                     };
                     self.stack.push(v);
                     // As `LoadFast`; the `StoreAttr` runs next.
-                    let obj = self.stack[bp + a as usize].clone();
-                    if obj.is_undef() {
-                        return self.unbound_local(code, a);
-                    }
-                    self.stack.push(obj);
+                    self.push_local(code, bp, a as usize)?;
                 }
                 Op::LoadFastMethod(a, n) => {
                     if let Value::Instance(inst) = &self.stack[bp + a as usize] {
@@ -632,11 +614,7 @@ impl Vm {
                         }
                     }
                     // As `LoadFast`; the `LoadMethod` runs next.
-                    let v = self.stack[bp + a as usize].clone();
-                    if v.is_undef() {
-                        return self.unbound_local(code, a);
-                    }
-                    self.stack.push(v);
+                    self.push_local(code, bp, a as usize)?;
                 }
                 Op::LoadAttr(n) => {
                     if let Some(Value::Instance(inst)) = self.stack.last() {
@@ -1297,6 +1275,17 @@ impl Vm {
             ExcKind::UnboundLocalError,
             format!("cannot access local variable '{name}' where it is not associated with a value"),
         ))
+    }
+
+    /// `LoadFast`: pushes local `slot` of the frame at `bp`, or raises `UnboundLocalError`.
+    #[inline(always)]
+    fn push_local(&mut self, code: &Code, bp: usize, slot: usize) -> Res<()> {
+        let v = self.stack[bp + slot].clone();
+        if v.is_undef() {
+            self.unbound_local(code, slot as u16)?;
+        }
+        self.stack.push(v);
+        Ok(())
     }
 
     #[inline(never)]

@@ -527,15 +527,7 @@ impl Vm {
             Value::Bool(b) => *b as i64,
             Value::BigInt(b) => text::int_math::hash_int(b),
             Value::Float(f) => text::int_math::hash_float(*f),
-            Value::Str(s) => {
-                let h = s.hash.get();
-                if h != 0 {
-                    return Ok(h);
-                }
-                let h = text::int_math::hash_str(s.as_str());
-                s.hash.set(h);
-                h
-            }
+            Value::Str(s) => str_hash(s),
             Value::Bytes(b) => text::int_math::hash_str(&String::from_utf8_lossy(b)) ^ 0x5bd1,
             Value::None => 0x5f5e_1000,
             Value::Tuple(t) => {
@@ -1829,16 +1821,20 @@ pub fn repr_bytes(b: &[u8], open: &str, close: &str) -> String {
 #[inline(always)]
 fn simple_hash(v: &Value) -> Option<i64> {
     match v {
-        Value::Str(s) => {
-            let h = s.hash.get();
-            if h != 0 {
-                return Some(h);
-            }
-            let h = text::int_math::hash_str(s.as_str());
-            s.hash.set(h);
-            Some(h)
-        }
+        Value::Str(s) => Some(str_hash(s)),
         Value::Int(i) => Some(text::int_math::hash_i64(*i)),
         _ => None,
     }
+}
+
+/// A `str`'s hash, computed once and kept in the string.
+#[inline(always)]
+fn str_hash(s: &Str) -> i64 {
+    let h = s.hash.get();
+    if h != 0 {
+        return h;
+    }
+    let h = text::int_math::hash_str(s.as_str());
+    s.hash.set(h);
+    h
 }
