@@ -566,7 +566,7 @@ impl Methods {
 
 /// A native method without a receiver: called with the object as its first argument.
 fn unbound_native(name: &'static str, func: NativeFn) -> Value {
-    Value::Native(Rc::new(crate::vm::value::NativeFunction { name, func, receiver: None, owner: None }))
+    Value::Native(Rc::new(crate::vm::value::NativeFunction { fast: None, name, func, receiver: None, owner: None }))
 }
 
 thread_local! {

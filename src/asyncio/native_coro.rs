@@ -544,7 +544,7 @@ pub fn native_class(
     let mut dict = rustc_hash::FxHashMap::default();
     dict.insert(vm.syms.module, Value::str(module));
     for (mname, f) in methods {
-        let nf = NativeFunction { name: mname, func: *f, receiver: None, owner: Some(name) };
+        let nf = NativeFunction { fast: None, name: mname, func: *f, receiver: None, owner: Some(name) };
         dict.insert(Sym::new(mname), Value::Native(Rc::new(nf)));
     }
     for (pname, f) in props {

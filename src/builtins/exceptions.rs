@@ -315,7 +315,13 @@ pub fn install(vm: &mut Vm) {
         for (name, f) in methods {
             c.dict.borrow_mut().insert(
                 Sym::new(name),
-                Value::Native(Rc::new(NativeFunction { name, func: *f, receiver: None, owner: Some(kind.name()) })),
+                Value::Native(Rc::new(NativeFunction {
+                    fast: None,
+                    name,
+                    func: *f,
+                    receiver: None,
+                    owner: Some(kind.name()),
+                })),
             );
         }
     };
@@ -323,6 +329,7 @@ pub fn install(vm: &mut Vm) {
     set(vm, ExcKind::BaseExceptionGroup, group_methods);
     set(vm, ExcKind::OSError, &[("__str__", os_error_str)]);
     let new = Value::Native(Rc::new(NativeFunction {
+        fast: None,
         name: "__new__",
         func: group_new,
         receiver: None,

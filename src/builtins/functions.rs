@@ -90,7 +90,7 @@ pub fn len_of(vm: &mut Vm, v: &Value) -> Res<i64> {
     })
 }
 
-fn len(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+pub(super) fn len(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("len", a, 1, 1)?;
     let v = a.pos[0].clone();
     len_of(vm, &v).map(Value::Int)
@@ -109,7 +109,7 @@ fn ascii(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::string(crate::vm::ascii_escape(&r)))
 }
 
-fn abs(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+pub(super) fn abs(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("abs", a, 1, 1)?;
     match &a.pos[0] {
         Value::Int(i) => Ok(match i.checked_abs() {
@@ -271,7 +271,7 @@ fn sum(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(acc)
 }
 
-fn isinstance(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+pub(super) fn isinstance(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("isinstance", a, 2, 2)?;
     let (v, c) = (a.pos[0].clone(), a.pos[1].clone());
     is_instance(vm, &v, &c).map(Value::Bool)

@@ -1,7 +1,7 @@
 //! Methods of the built-in container types and of generators.
 
 use super::functions::{len_of, sorted_vec};
-use super::{check_args, no_more_kw, take_kw};
+use super::{check_args, check_method_args, no_more_kw, take_kw};
 use crate::vm::gen::GenResult;
 use crate::vm::other::NativeObject;
 use crate::vm::value::{DictObj, IterState, Value};
@@ -16,7 +16,7 @@ fn this_list(a: &Args) -> Res<Rc<crate::vm::value::List>> {
 }
 
 fn list_append(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("append", a, 2, 2)?;
+    check_method_args("list.append", a, 2, 2)?;
     let l = this_list(a)?;
     list_push(vm, &l, std::mem::take(&mut a.pos[1]))?;
     Ok(Value::None)
@@ -33,7 +33,7 @@ pub(crate) fn list_push(vm: &mut Vm, l: &crate::vm::value::List, v: Value) -> Re
 }
 
 fn list_extend(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("extend", a, 2, 2)?;
+    check_method_args("list.extend", a, 2, 2)?;
     let l = this_list(a)?;
     let items = vm.collect(&a.pos[1].clone())?;
     vm.mem_charge(items.len() * std::mem::size_of::<Value>())?;
@@ -43,8 +43,8 @@ fn list_extend(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::None)
 }
 
-fn list_pop(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("pop", a, 1, 2)?;
+pub(super) fn list_pop(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_method_args("list.pop", a, 1, 2)?;
     let l = this_list(a)?;
     let i = match a.pos.get(1) {
         Some(v) => vm.index_value(&v.clone())?,
@@ -61,7 +61,7 @@ fn list_pop(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn list_insert(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("insert", a, 3, 3)?;
+    check_method_args("list.insert", a, 3, 3)?;
     let l = this_list(a)?;
     let i = vm.index_value(&a.pos[1].clone())?;
     vm.mem_charge_push(&l)?;
@@ -74,7 +74,7 @@ fn list_insert(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn list_remove(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("remove", a, 2, 2)?;
+    check_method_args("list.remove", a, 2, 2)?;
     let l = this_list(a)?;
     let items = l.items.borrow().clone();
     for (i, v) in items.iter().enumerate() {
@@ -110,13 +110,13 @@ fn seq_index(vm: &mut Vm, items: &[Value], a: &Args, what: &str) -> Res<Value> {
 }
 
 fn list_index(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("index", a, 2, 4)?;
+    check_method_args("list.index", a, 2, 4)?;
     let items = this_list(a)?.items.borrow().clone();
     seq_index(vm, &items, a, "list")
 }
 
 fn list_count(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("count", a, 2, 2)?;
+    check_method_args("list.count", a, 2, 2)?;
     let items = this_list(a)?.items.borrow().clone();
     let mut n = 0;
     for v in &items {
@@ -166,13 +166,13 @@ fn list_clear(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn tuple_index(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("index", a, 2, 4)?;
+    check_method_args("tuple.index", a, 2, 4)?;
     let Some(Value::Tuple(t)) = a.pos.first().cloned() else { return Err(Exc::type_error("tuple expected")) };
     seq_index(vm, &t, a, "tuple")
 }
 
 fn tuple_count(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("count", a, 2, 2)?;
+    check_method_args("tuple.count", a, 2, 2)?;
     let Some(Value::Tuple(t)) = a.pos.first().cloned() else { return Err(Exc::type_error("tuple expected")) };
     let mut n = 0;
     for v in t.iter() {
@@ -192,14 +192,14 @@ fn this_dict(a: &Args) -> Res<Rc<DictObj>> {
     }
 }
 
-fn dict_get(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("get", a, 2, 3)?;
+pub(super) fn dict_get(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_method_args("dict.get", a, 2, 3)?;
     let d = this_dict(a)?;
     Ok(vm.dict_get(&d, &a.pos[1].clone())?.unwrap_or_else(|| a.pos.get(2).cloned().unwrap_or(Value::None)))
 }
 
 fn dict_setdefault(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("setdefault", a, 2, 3)?;
+    check_method_args("dict.setdefault", a, 2, 3)?;
     let d = this_dict(a)?;
     let k = a.pos[1].clone();
     if let Some(v) = vm.dict_get(&d, &k)? {
@@ -211,7 +211,7 @@ fn dict_setdefault(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn dict_pop(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("pop", a, 2, 3)?;
+    check_method_args("dict.pop", a, 2, 3)?;
     let d = this_dict(a)?;
     let k = a.pos[1].clone();
     match vm.dict_remove(&d.d, &k)? {
@@ -236,7 +236,7 @@ fn dict_popitem(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn dict_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("update", a, 1, 2)?;
+    check_method_args("dict.update", a, 1, 2)?;
     let d = a.pos[0].clone();
     if let Some(src) = a.pos.get(1).cloned() {
         vm.dict_update_from(&d, &src, false)?;
@@ -260,7 +260,7 @@ fn dict_clear(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn dict_fromkeys(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     // Called as a class method: pos[0] is the class.
-    check_args("fromkeys", a, 2, 3)?;
+    check_method_args("dict.fromkeys", a, 2, 3)?;
     let keys = vm.collect(&a.pos[1].clone())?;
     let v = a.pos.get(2).cloned().unwrap_or(Value::None);
     let d = Value::dict(crate::vm::dict::Dict::new());
@@ -462,21 +462,21 @@ fn this_set(a: &Args) -> Res<Rc<crate::vm::value::SetObj>> {
 }
 
 fn set_add(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("add", a, 2, 2)?;
+    check_method_args("set.add", a, 2, 2)?;
     let s = a.pos[0].clone();
     vm.set_add(&s, a.pos[1].clone())?;
     Ok(Value::None)
 }
 
 fn set_discard(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("discard", a, 2, 2)?;
+    check_method_args("set.discard", a, 2, 2)?;
     let s = this_set(a)?;
     vm.set_discard(&s, &a.pos[1].clone())?;
     Ok(Value::None)
 }
 
 fn set_remove(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("remove", a, 2, 2)?;
+    check_method_args("set.remove", a, 2, 2)?;
     let s = this_set(a)?;
     let k = a.pos[1].clone();
     if vm.set_discard(&s, &k)? {
@@ -572,7 +572,7 @@ fn set_symmetric_difference_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn set_rel(vm: &mut Vm, a: &mut Args, kind: crate::bytecode::CmpKind, swap: bool) -> Res<Value> {
-    check_args("issubset", a, 2, 2)?;
+    check_method_args("set.issubset", a, 2, 2)?;
     let items = vm.collect(&a.pos[1].clone())?;
     let other = vm.new_set(items)?;
     let me = a.pos[0].clone();
@@ -620,7 +620,7 @@ fn gen_result(vm: &mut Vm, r: GenResult) -> Res<Value> {
 }
 
 fn gen_send(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("send", a, 2, 2)?;
+    check_method_args("generator.send", a, 2, 2)?;
     let g = this_gen(a)?;
     let r = vm.gen_send(&g, a.pos[1].clone())?;
     gen_result(vm, r)
@@ -649,7 +649,7 @@ fn throw_exc(vm: &mut Vm, a: &Args) -> Res<Exc> {
 }
 
 fn gen_throw(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("throw", a, 2, 4)?;
+    check_method_args("generator.throw", a, 2, 4)?;
     let g = this_gen(a)?;
     let e = throw_exc(vm, a)?;
     let r = vm.gen_throw(&g, e)?;
@@ -738,7 +738,7 @@ fn agen_anext(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn agen_athrow(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("athrow", a, 2, 4)?;
+    check_method_args("async_generator.athrow", a, 2, 4)?;
     let g = this_agen(a)?;
     let e = throw_exc(vm, a)?;
     let inst = vm.materialize(e);
@@ -933,6 +933,7 @@ pub fn install(vm: &mut Vm) {
     );
     vm.add_methods(TypeId::Object, &[("__init__", object_init)]);
     let new = Value::Native(Rc::new(crate::vm::value::NativeFunction {
+        fast: None,
         name: "__new__",
         func: object_new,
         receiver: None,

@@ -5,6 +5,7 @@ pub(crate) mod bytes_format;
 mod bytes_methods;
 mod constructors;
 pub(crate) mod exceptions;
+mod fast;
 mod file;
 mod functions;
 pub(crate) mod methods;
@@ -40,6 +41,7 @@ pub fn install(vm: &mut Vm) {
     num_methods::install(vm);
     exceptions::install(vm);
     object_methods::install(vm);
+    fast::install(vm);
     vm.builtins.set(Sym::new("None"), Value::None);
     vm.builtins.set(Sym::new("NotImplemented"), Value::NotImplemented);
     vm.builtins.set(Sym::new("Ellipsis"), Value::Ellipsis);
@@ -48,12 +50,12 @@ pub fn install(vm: &mut Vm) {
 
 /// A built-in function value.
 pub fn native(name: &'static str, func: NativeFn) -> Value {
-    Value::Native(Rc::new(NativeFunction { name, func, receiver: None, owner: None }))
+    Value::Native(Rc::new(NativeFunction { fast: None, name, func, receiver: None, owner: None }))
 }
 
 /// A built-in function bound to a receiver (passed as the first positional argument).
 pub fn bound_native(receiver: Value, name: &'static str, func: NativeFn) -> Value {
-    Value::Native(Rc::new(NativeFunction { name, func, receiver: Some(receiver), owner: None }))
+    Value::Native(Rc::new(NativeFunction { fast: None, name, func, receiver: Some(receiver), owner: None }))
 }
 
 /// Checks the positional argument count of a native.
@@ -76,6 +78,35 @@ pub fn check_args(name: &str, a: &Args, min: usize, max: usize) -> Res<()> {
         return Err(Exc::type_error(msg));
     }
     Ok(())
+}
+
+/// Checks the argument count of a built-in method, whose `a.pos` starts with `self`:
+/// `min` and `max` count `self`, the messages (as CPython's) do not. `qualname` is
+/// `type.method`.
+pub fn check_method_args(qualname: &str, a: &Args, min: usize, max: usize) -> Res<()> {
+    let n = a.pos.len();
+    if (min..=max).contains(&n) {
+        return Ok(());
+    }
+    let given = n.saturating_sub(1);
+    let name = qualname.rsplit('.').next().unwrap_or(qualname);
+    let msg = match (min - 1, max - 1) {
+        (0, 0) => format!("{qualname}() takes no arguments ({given} given)"),
+        (1, 1) => format!("{qualname}() takes exactly one argument ({given} given)"),
+        (lo, hi) if lo == hi => format!("{name} expected {lo} arguments, got {given}"),
+        (lo, _) if given < lo => format!("{name} expected at least {lo} argument{}, got {given}", plural(lo)),
+        (_, hi) => format!("{name} expected at most {hi} argument{}, got {given}", plural(hi)),
+    };
+    Err(Exc::type_error(msg))
+}
+
+/// The plural ending for a count.
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
 }
 
 /// Takes a keyword argument out of `a.kw`.

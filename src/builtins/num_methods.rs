@@ -392,6 +392,7 @@ pub fn install(vm: &mut Vm) {
     vm.add_methods(TypeId::Range, &[("index", range_index), ("count", range_count)]);
     vm.add_methods(TypeId::Slice, &[("indices", slice_indices)]);
     let fb = Value::Native(Rc::new(NativeFunction {
+        fast: None,
         name: "from_bytes",
         func: from_bytes,
         receiver: None,

@@ -302,7 +302,7 @@ fn exception_args_error(vm: &Vm, a: &Args, name: &str) -> Res<Value> {
 
 /// A class method of `object`, as its namespace stores it.
 fn class_method(name: &'static str, func: NativeFn) -> Value {
-    let f = Value::Native(Rc::new(NativeFunction { name, func, receiver: None, owner: Some("object") }));
+    let f = Value::Native(Rc::new(NativeFunction { fast: None, name, func, receiver: None, owner: Some("object") }));
     Value::Descriptor(Rc::new(Descriptor::ClassMethod(f)))
 }
 
@@ -344,7 +344,8 @@ pub fn install(vm: &mut Vm) {
         (ExcKind::KeyError, "__str__", key_error_str),
     ];
     for (kind, name, func) in exception_methods {
-        let f = Value::Native(Rc::new(NativeFunction { name, func, receiver: None, owner: Some(kind.name()) }));
+        let f =
+            Value::Native(Rc::new(NativeFunction { fast: None, name, func, receiver: None, owner: Some(kind.name()) }));
         vm.exc_class(kind).dict.borrow_mut().insert(Sym::new(name), f);
     }
     crate::vm::value::bump_class_epoch();

@@ -841,6 +841,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     dict.insert(
         Sym::new("__init__"),
         Value::Native(Rc::new(NativeFunction {
+            fast: None,
             name: "__init__",
             func: jde_init,
             receiver: None,

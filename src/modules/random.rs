@@ -646,6 +646,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     dict.insert(
         Sym::new("__init__"),
         Value::Native(Rc::new(NativeFunction {
+            fast: None,
             name: "__init__",
             func: r_init,
             receiver: None,
@@ -655,7 +656,13 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     for (name, f) in METHODS {
         dict.insert(
             Sym::new(name),
-            Value::Native(Rc::new(NativeFunction { name, func: *f, receiver: None, owner: Some("Random") })),
+            Value::Native(Rc::new(NativeFunction {
+                fast: None,
+                name,
+                func: *f,
+                receiver: None,
+                owner: Some("Random"),
+            })),
         );
     }
     let class = Rc::new(Class {

@@ -183,6 +183,7 @@ impl Vm {
     fn bind_builtin_method(&mut self, class: &Rc<Class>, obj: &Value, name: Sym) -> Res<Option<Value>> {
         match class.lookup(name) {
             Some(Value::Native(n)) => Ok(Some(Value::Native(Rc::new(NativeFunction {
+                fast: None,
                 name: n.name,
                 func: n.func,
                 receiver: Some(obj.clone()),
@@ -202,6 +203,7 @@ impl Vm {
         Ok(match a {
             Value::Function(_) => bind(a, obj.clone()),
             Value::Native(n) if n.receiver.is_none() => Value::Native(Rc::new(NativeFunction {
+                fast: None,
                 name: n.name,
                 func: n.func,
                 receiver: Some(obj.clone()),

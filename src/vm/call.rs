@@ -3,7 +3,7 @@
 
 use super::frame::{Detached, Frame, ReturnMode};
 use super::gen::{GenKind, GenObj, GenState};
-use super::value::{Args, Class, DictObj, Function, Layout, Value};
+use super::value::{Args, Class, DictObj, FastNativeFn, Function, Layout, Value};
 use super::{Exc, ExcKind, Res, Sym, Vm};
 use smallvec::SmallVec;
 use std::cell::{Cell, RefCell};
@@ -113,6 +113,17 @@ impl Vm {
         }
     }
 
+    /// The fast entry of a built-in called positionally: `stack[func_at]` is the callee,
+    /// its `argc` arguments follow; they are all replaced by the result.
+    #[inline(never)]
+    pub(crate) fn call_fast_native(&mut self, fast: FastNativeFn, func_at: usize, argc: usize) -> Res<()> {
+        self.check_depth()?;
+        let v = fast(self, func_at + 1, argc)?;
+        self.stack.truncate(func_at);
+        self.stack.push(v);
+        Ok(())
+    }
+
     /// The `Call`/`CallKw`/`CallMethod` instructions: `argc` values above the callable.
     /// `ip` is the caller's next instruction: the slow path stores it in the caller's frame,
     /// so code that inspects the stack there (coroutine origins in debug mode, warnings)
@@ -154,6 +165,9 @@ impl Vm {
         // Built-in functions and methods: arguments go straight from the stack to the
         // native's inline argument vector.
         if let (Value::Native(n), None) = (&self.stack[func_at], &kwnames) {
+            if let (Some(fast), None) = (n.fast, &n.receiver) {
+                return self.call_fast_native(fast, func_at, argc);
+            }
             let n = n.clone();
             let mut a = Args { pos: SmallVec::new(), kw: Vec::new() };
             if let Some(r) = &n.receiver {

@@ -687,6 +687,14 @@ impl Vm {
                         }
                     }
                     let self_at = n - argc as usize - 1;
+                    if let Value::Native(f) = &self.stack[self_at - 1] {
+                        if let (Some(fast), None) = (f.fast, &f.receiver) {
+                            if !self.stack[self_at].is_undef() {
+                                self.call_fast_native(fast, self_at - 1, argc as usize + 1)?;
+                                continue;
+                            }
+                        }
+                    }
                     if self.stack[self_at].is_undef() {
                         self.stack.remove(self_at);
                         self.call_from_stack(argc as usize, None, *ip)?;
@@ -699,6 +707,13 @@ impl Vm {
                     }
                 }
                 Op::Call(argc) => {
+                    let func_at = self.stack.len() - argc as usize - 1;
+                    if let Value::Native(f) = &self.stack[func_at] {
+                        if let (Some(fast), None) = (f.fast, &f.receiver) {
+                            self.call_fast_native(fast, func_at, argc as usize)?;
+                            continue;
+                        }
+                    }
                     self.call_from_stack(argc as usize, None, *ip)?;
                     if self.frames.len() != fi + 1 {
                         self.frames[fi].ip = *ip;

@@ -18,7 +18,7 @@ mod inline_cache;
 mod intern;
 mod interp;
 pub mod mem;
-mod ops;
+pub(crate) mod ops;
 pub use ops::{ascii_escape, repr_bytes, repr_str};
 mod protocols;
 mod seq;

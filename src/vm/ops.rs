@@ -1819,7 +1819,7 @@ pub fn repr_bytes(b: &[u8], open: &str, close: &str) -> String {
 /// The hash of a `str` or small `int` key: keys whose hash and equality never run script
 /// code, for the dict fast paths.
 #[inline(always)]
-fn simple_hash(v: &Value) -> Option<i64> {
+pub(crate) fn simple_hash(v: &Value) -> Option<i64> {
     match v {
         Value::Str(s) => Some(str_hash(s)),
         Value::Int(i) => Some(text::int_math::hash_i64(*i)),

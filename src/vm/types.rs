@@ -199,6 +199,7 @@ impl super::Vm {
             d.insert(
                 Sym::new(name),
                 Value::Native(Rc::new(super::value::NativeFunction {
+                    fast: None,
                     name,
                     func: *f,
                     receiver: None,

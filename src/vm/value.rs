@@ -302,6 +302,12 @@ pub struct BoundMethod {
 /// The one signature of every native function.
 pub type NativeFn = fn(&mut super::Vm, &mut Args) -> super::Res<Value>;
 
+/// The second entry of a hot built-in, for positional calls from the dispatch loop: its
+/// `n` arguments (self first for methods) are `vm.stack[at..at + n]`, left in place for
+/// the call (the caller pops them afterwards), so nothing is moved or allocated. It must
+/// behave exactly as the [`NativeFn`] beside it.
+pub type FastNativeFn = fn(&mut super::Vm, usize, usize) -> super::Res<Value>;
+
 /// Arguments of a native call: positional values (self first for methods) and keywords.
 #[derive(Default)]
 pub struct Args {
@@ -321,6 +327,8 @@ pub struct NativeFunction {
     pub receiver: Option<Value>,
     /// For a method, the class it belongs to (for `repr` and type checks).
     pub owner: Option<&'static str>,
+    /// The allocation-free entry used for positional calls, where the built-in has one.
+    pub fast: Option<FastNativeFn>,
 }
 
 /// The built-in layout an instance of a class has (inherited from its built-in base).

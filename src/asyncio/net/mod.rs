@@ -165,6 +165,7 @@ pub fn install(vm: &mut Vm, m: &Rc<Module>) {
         c.dict.borrow_mut().insert(
             vm.syms.init,
             Value::Native(Rc::new(crate::vm::value::NativeFunction {
+                fast: None,
                 name: "__init__",
                 func: init,
                 receiver: None,
