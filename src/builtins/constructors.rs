@@ -77,9 +77,9 @@ fn empty_code() -> crate::bytecode::Code {
 
 /// `int(x)` / `int(s, base)`.
 fn int_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    takes_at_most("int", a, 2)?;
     let base_kw = take_kw(a, "base");
     no_more_kw("int", a)?;
-    check_args("int", a, 0, 2)?;
     let base = base_kw.or_else(|| a.pos.get(1).cloned());
     let Some(x) = a.pos.first().cloned() else { return Ok(Value::Int(0)) };
     if let Some(b) = base {
@@ -115,6 +115,9 @@ pub fn to_int(vm: &mut Vm, x: &Value) -> Res<Value> {
             Ok(Value::from_bigint(crate::text::int_math::float_to_bigint(*f).unwrap_or_default()))
         }
         Value::Str(s) => {
+            if let Some(i) = small_decimal(s.as_str()) {
+                return Ok(Value::Int(i));
+            }
             let s = s.as_str().to_string();
             parse_int_value(vm, &s, 10)
         }
@@ -146,6 +149,31 @@ pub fn to_int(vm: &mut Vm, x: &Value) -> Res<Value> {
             vm.type_name(other)
         ))),
     }
+}
+
+/// The argument-count check of the constructors whose CPython message is
+/// "int() takes at most 2 arguments (3 given)".
+fn takes_at_most(name: &str, a: &Args, max: usize) -> Res<()> {
+    let n = a.pos.len() + a.kw.len();
+    if n > max {
+        return Err(Exc::type_error(format!("{name}() takes at most {max} arguments ({n} given)")));
+    }
+    Ok(())
+}
+
+/// The value of a plain decimal literal of at most 18 digits with an optional sign (the
+/// common `int(s)`), without the general parser; `None` for anything else.
+fn small_decimal(s: &str) -> Option<i64> {
+    let (neg, digits) = match s.as_bytes() {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        rest => (false, rest),
+    };
+    if digits.is_empty() || digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = digits.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0'));
+    Some(if neg { -n } else { n })
 }
 
 fn parse_int_value(vm: &mut Vm, s: &str, base: u32) -> Res<Value> {
@@ -208,10 +236,10 @@ fn float_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn str_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    takes_at_most("str", a, 3)?;
     let encoding = take_kw(a, "encoding");
     let errors = take_kw(a, "errors");
     no_more_kw("str", a)?;
-    check_args("str", a, 0, 3)?;
     let Some(x) = a.pos.first().cloned() else { return Ok(Value::str("")) };
     let encoding = encoding.or_else(|| a.pos.get(1).cloned());
     let errors = errors.or_else(|| a.pos.get(2).cloned());

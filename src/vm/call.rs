@@ -149,6 +149,18 @@ impl Vm {
         // Instantiating a plain script class whose `__init__` takes exactly these arguments:
         // the new instance is inserted as `self` and `__init__` runs in place.
         if let (Value::Class(c), None) = (&self.stack[func_at], &kwnames) {
+            // A built-in type (`str(x)`, `int(s)`, `list(it)`): straight to its constructor.
+            if let Some(id) = c.builtin {
+                if let Some(f) = self.builtin_constructors.get(&(id as usize)).copied() {
+                    let mut a = Args { pos: SmallVec::new(), kw: Vec::new() };
+                    a.pos.extend(self.stack.drain(func_at + 1..));
+                    self.stack.pop();
+                    self.check_depth()?;
+                    let v = f(self, &mut a)?;
+                    self.stack.push(v);
+                    return Ok(());
+                }
+            }
             if let Some(f) = self.plain_init(c) {
                 if f.code.takes_exactly(argc + 1) {
                     self.check_depth()?;
