@@ -79,6 +79,25 @@ fn fix_hash(h: i64) -> i64 {
     }
 }
 
+/// The decimal text of `v`, written into `buf` (no allocation, no formatting machinery).
+pub fn i64_text(buf: &mut [u8; 20], v: i64) -> &str {
+    let mut n = v.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    std::str::from_utf8(&buf[at..]).unwrap_or_default()
+}
+
 /// `hash(v)` for a machine-sized int (equal to [`hash_int`] of the same value).
 #[inline]
 pub fn hash_i64(v: i64) -> i64 {
