@@ -675,3 +675,53 @@ print("done")
     assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert_eq!(stdout, "append MemoryError\ncomprehension MemoryError\nlist(gen) MemoryError\ndone\n", "{stderr}");
 }
+
+#[test]
+fn dicts_and_sets_growing_until_memory_runs_out_raise_memory_error() {
+    // Under an address-space limit, a dict or set that grows until memory runs out raises
+    // MemoryError, as in CPython, instead of aborting the process.
+    let script = scratch(
+        "grow_tables.aio",
+        br#"
+def attempt(name, f):
+    try:
+        f()
+    except MemoryError:
+        print(name, "MemoryError")
+
+def dict_grow():
+    d = {}
+    i = 0
+    while True:
+        d[i] = None
+        i += 1
+
+def set_grow():
+    s = set()
+    i = 0
+    while True:
+        s.add(i)
+        i += 1
+
+def dict_comp():
+    d = {k: k for k in range(10**12)}
+
+attempt("dict", dict_grow)
+attempt("set", set_grow)
+attempt("dict comprehension", dict_comp)
+print("done")
+"#,
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 800000 && exec \"$0\" run \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_aio"))
+        .arg(&script)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(stdout, "dict MemoryError\nset MemoryError\ndict comprehension MemoryError\ndone\n", "{stderr}");
+}

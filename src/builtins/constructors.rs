@@ -72,7 +72,9 @@ fn empty_code() -> crate::bytecode::Code {
         doc: None,
         global_cache: Default::default(),
         attr_cache: Default::default(),
+        plain_arity: u32::MAX,
     }
+    .finish()
 }
 
 /// `int(x)` / `int(s, base)`.

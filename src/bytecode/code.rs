@@ -64,6 +64,9 @@ pub struct Code {
     /// Per-name cache for attribute access on instances (`LoadAttr`, `StoreAttr`,
     /// `LoadMethod`), filled by the VM (see `vm/inline_cache.rs`).
     pub attr_cache: std::cell::RefCell<Vec<crate::vm::AttrCacheEntry>>,
+    /// For a plain function (see [`Code::takes_exactly`]): its positional parameter count;
+    /// `u32::MAX` otherwise. Set by [`Code::finish`].
+    pub plain_arity: u32,
 }
 
 /// A cached global lookup: valid while the module and builtins versions are unchanged.
@@ -88,13 +91,25 @@ impl Code {
     pub fn total_params(&self) -> usize {
         (self.argcount + self.kwonlyargcount) as usize + self.flags.varargs as usize + self.flags.varkw as usize
     }
+    /// Fills in the fields derived from the others (the code is complete).
+    pub fn finish(mut self) -> Code {
+        self.plain_arity = if self.is_plain() { self.argcount } else { u32::MAX };
+        self
+    }
+
     /// True for a plain function (not a generator or coroutine, no `*args`, `**kwargs`,
     /// keyword-only or captured parameters) taking exactly `n` positional arguments: such a
     /// call can run with the arguments left in place as its first locals.
-    #[inline]
+    #[inline(always)]
     pub fn takes_exactly(&self, n: usize) -> bool {
-        n == self.argcount as usize
-            && self.kwonlyargcount == 0
+        self.plain_arity as usize == n
+    }
+
+    /// True for a function whose calls can bind positional arguments in place: no
+    /// `*args`, `**kwargs`, keyword-only or captured parameters, not a generator or
+    /// coroutine.
+    fn is_plain(&self) -> bool {
+        self.kwonlyargcount == 0
             && !self.flags.varargs
             && !self.flags.varkw
             && !self.flags.generator

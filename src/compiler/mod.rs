@@ -309,7 +309,9 @@ impl<'a> Compiler<'a> {
             doc: u.doc,
             global_cache: Default::default(),
             attr_cache: Default::default(),
+            plain_arity: u32::MAX,
         }
+        .finish()
     }
 
     // ---- emitting ----

@@ -128,24 +128,38 @@ impl Vm {
     /// `ip` is the caller's next instruction: the slow path stores it in the caller's frame,
     /// so code that inspects the stack there (coroutine origins in debug mode, warnings)
     /// sees the calling line.
+    #[inline]
     pub(crate) fn call_from_stack(&mut self, argc: usize, kwnames: Option<Value>, ip: usize) -> Res<()> {
         let func_at = self.stack.len() - argc - 1;
         // The hot path: a plain script function called positionally with the exact count.
-        // The arguments stay where they are and become the callee's first locals.
         if let (Value::Function(f), None) = (&self.stack[func_at], &kwnames) {
             if f.code.takes_exactly(argc) {
-                self.check_depth()?;
-                let f = f.clone();
-                let base = func_at + 1;
-                let top = base + f.code.nlocals();
-                if self.stack.len() < top {
-                    self.stack.resize(top, Value::Undef);
-                }
-                let frame = self.frame_for(&f, base, func_at, ReturnMode::Push);
-                self.frames.push(frame);
-                return Ok(());
+                return self.call_plain(func_at);
             }
         }
+        self.call_from_stack_slow(func_at, argc, kwnames, ip)
+    }
+
+    /// Calls the plain script function at `stack[func_at]` (see [`crate::bytecode::Code::takes_exactly`]):
+    /// the arguments stay where they are and become the callee's first locals.
+    #[inline(never)]
+    fn call_plain(&mut self, func_at: usize) -> Res<()> {
+        self.check_depth()?;
+        let Value::Function(f) = &self.stack[func_at] else { return Ok(()) };
+        let f = f.clone();
+        let base = func_at + 1;
+        let top = base + f.code.nlocals();
+        if self.stack.len() < top {
+            self.stack.resize(top, Value::Undef);
+        }
+        let frame = self.frame_for(&f, base, func_at, ReturnMode::Push);
+        self.frames.push(frame);
+        Ok(())
+    }
+
+    /// Every call from the stack other than a plain function's (see [`Vm::call_from_stack`]).
+    #[inline(never)]
+    fn call_from_stack_slow(&mut self, func_at: usize, argc: usize, kwnames: Option<Value>, ip: usize) -> Res<()> {
         // Instantiating a plain script class whose `__init__` takes exactly these arguments:
         // the new instance is inserted as `self` and `__init__` runs in place.
         if let (Value::Class(c), None) = (&self.stack[func_at], &kwnames) {

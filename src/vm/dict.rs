@@ -178,6 +178,18 @@ impl Dict {
         std::mem::replace(&mut self.entries[pos].value, value)
     }
     /// Appends a new entry; the caller has checked that the key is absent.
+    /// As [`Dict::insert_new`], but a refused allocation leaves the dict unchanged and
+    /// fails (the caller raises `MemoryError`) instead of aborting.
+    pub fn try_insert_new(&mut self, hash: i64, key: Value, value: Value) -> Result<(), ()> {
+        if self.entries.len() == self.entries.capacity() {
+            self.entries.try_reserve(1).map_err(|_| ())?;
+        }
+        let entries = &self.entries;
+        self.index.try_reserve(1, |&p| spread(entries[p as usize].hash)).map_err(|_| ())?;
+        self.insert_new(hash, key, value);
+        Ok(())
+    }
+    /// Adds a key known to be absent (aborts if memory runs out: tables the VM builds).
     pub fn insert_new(&mut self, hash: i64, key: Value, value: Value) {
         let pos = self.entries.len() as u32;
         let entries = &self.entries;

@@ -409,7 +409,9 @@ impl Vm {
                     self.stack.push(v);
                 }
                 Op::Pop => {
-                    self.stack.pop();
+                    if let Some(v) = self.stack.pop() {
+                        v.discard();
+                    }
                     if super::gen::finalizers_pending() {
                         self.frames[fi].ip = *ip;
                         self.run_finalizers();
@@ -950,6 +952,19 @@ impl Vm {
                 Op::Return => {
                     let v = self.stack.pop().unwrap_or_default();
                     let idx = self.frames.len() - 1;
+                    // The common return to a calling script frame: the frame is dropped where
+                    // it lies, not moved out first.
+                    if idx != base && matches!(self.frames[idx].ret, ReturnMode::Push) {
+                        let (ret_sp, handled_base) = (self.frames[idx].ret_sp, self.frames[idx].handled_base);
+                        self.frames.truncate(idx);
+                        self.handled.truncate(handled_base);
+                        self.stack.truncate(ret_sp);
+                        if super::gen::finalizers_pending() {
+                            self.run_finalizers();
+                        }
+                        self.stack.push(v);
+                        enter_top!();
+                    }
                     let f = self.frames.pop().expect("frame");
                     self.handled.truncate(f.handled_base);
                     self.stack.truncate(f.ret_sp);

@@ -143,7 +143,9 @@ impl SetTable {
     }
 
     /// Adds a key known to be absent, reusing the first dummy on its probe path as CPython does.
-    pub fn insert_new(&mut self, hash: i64, key: Value) {
+    /// The key is in even when the table's growth afterwards is refused memory; that
+    /// failure is reported (the caller raises `MemoryError`) and the table stays usable.
+    pub fn insert_new(&mut self, hash: i64, key: Value) -> Result<(), ()> {
         let mut free: Option<usize> = None;
         let mut empty: usize = 0;
         self.probe(hash, |k, slot| match slot {
@@ -167,10 +169,11 @@ impl SetTable {
                 self.slots[empty] = Slot::Active { hash, key };
                 if self.fill * 5 >= self.mask() * 3 {
                     let target = if self.used > 50_000 { self.used * 2 } else { self.used * 4 };
-                    self.resize(target);
+                    return self.try_resize(target);
                 }
             }
         }
+        Ok(())
     }
 
     /// Inserts into a table with no dummies and no equal key (CPython's `set_insert_clean`).
@@ -198,17 +201,29 @@ impl SetTable {
 
     /// Grows or shrinks to the smallest size above `minused`, re-inserting in slot order.
     pub fn resize(&mut self, minused: usize) {
+        if self.try_resize(minused).is_err() {
+            std::alloc::handle_alloc_error(std::alloc::Layout::new::<Slot>());
+        }
+    }
+
+    /// As [`SetTable::resize`], failing (with the table unchanged) when the system refuses
+    /// the memory.
+    pub fn try_resize(&mut self, minused: usize) -> Result<(), ()> {
         let mut size = MIN_SIZE;
         while size <= minused {
             size <<= 1;
         }
-        let old = std::mem::replace(&mut self.slots, vec![Slot::Empty; size]);
+        let mut slots = Vec::new();
+        slots.try_reserve_exact(size).map_err(|_| ())?;
+        slots.resize(size, Slot::Empty);
+        let old = std::mem::replace(&mut self.slots, slots);
         for s in old {
             if let Slot::Active { hash, key } = s {
                 Self::insert_clean(&mut self.slots, hash, key);
             }
         }
         self.fill = self.used;
+        Ok(())
     }
 
     /// Prepares for merging `other_used` more keys (CPython resizes once up front).

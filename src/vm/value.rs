@@ -890,6 +890,15 @@ impl Value {
             None => Value::BigInt(Rc::new(b)),
         }
     }
+    /// Drops a value, inline when it holds no reference (the common int, float, bool,
+    /// `None`), so hot paths skip the out-of-line drop glue for immediates.
+    #[inline(always)]
+    pub fn discard(self) {
+        match self {
+            Value::Int(_) | Value::None | Value::Bool(_) | Value::Float(_) | Value::Undef => std::mem::forget(self),
+            v => drop(v),
+        }
+    }
     /// True for the internal `Undef` marker.
     pub fn is_undef(&self) -> bool {
         matches!(self, Value::Undef)
