@@ -180,12 +180,12 @@ impl Dict {
     /// Appends a new entry; the caller has checked that the key is absent.
     /// As [`Dict::insert_new`], but a refused allocation leaves the dict unchanged and
     /// fails (the caller raises `MemoryError`) instead of aborting.
-    pub fn try_insert_new(&mut self, hash: i64, key: Value, value: Value) -> Result<(), ()> {
+    pub fn try_insert_new(&mut self, hash: i64, key: Value, value: Value) -> Result<(), super::mem::OutOfMemory> {
         if self.entries.len() == self.entries.capacity() {
-            self.entries.try_reserve(1).map_err(|_| ())?;
+            self.entries.try_reserve(1).map_err(|_| super::mem::OutOfMemory)?;
         }
         let entries = &self.entries;
-        self.index.try_reserve(1, |&p| spread(entries[p as usize].hash)).map_err(|_| ())?;
+        self.index.try_reserve(1, |&p| spread(entries[p as usize].hash)).map_err(|_| super::mem::OutOfMemory)?;
         self.insert_new(hash, key, value);
         Ok(())
     }

@@ -4,6 +4,16 @@
 
 use super::{Exc, ExcKind, Res};
 
+/// A table's growth was refused memory (the caller raises [`memory_error`]).
+#[derive(Debug)]
+pub struct OutOfMemory;
+
+impl From<OutOfMemory> for Exc {
+    fn from(_: OutOfMemory) -> Exc {
+        memory_error()
+    }
+}
+
 /// The `MemoryError` CPython raises when an allocation fails (no message).
 pub fn memory_error() -> Exc {
     Exc::new(ExcKind::MemoryError, "")

@@ -1477,7 +1477,7 @@ impl Vm {
             None => {
                 // The embedding memory limit: an entry and its index slot.
                 self.mem_charge(std::mem::size_of::<super::dict::Entry>() + 16)?;
-                d.d.borrow_mut().try_insert_new(h, key, value).map_err(|_| super::mem::memory_error())?;
+                d.d.borrow_mut().try_insert_new(h, key, value)?;
             }
         }
         Ok(())
@@ -1567,7 +1567,7 @@ impl Vm {
             let h = self.hash(&v)?;
             if self.set_find(&s.d, h, &v)?.is_none() {
                 self.mem_charge(2 * (std::mem::size_of::<Value>() + 8))?;
-                s.d.borrow_mut().insert_new(h, v).map_err(|_| super::mem::memory_error())?;
+                s.d.borrow_mut().insert_new(h, v)?;
             }
         }
         Ok(())

@@ -145,7 +145,7 @@ impl SetTable {
     /// Adds a key known to be absent, reusing the first dummy on its probe path as CPython does.
     /// The key is in even when the table's growth afterwards is refused memory; that
     /// failure is reported (the caller raises `MemoryError`) and the table stays usable.
-    pub fn insert_new(&mut self, hash: i64, key: Value) -> Result<(), ()> {
+    pub fn insert_new(&mut self, hash: i64, key: Value) -> Result<(), super::mem::OutOfMemory> {
         let mut free: Option<usize> = None;
         let mut empty: usize = 0;
         self.probe(hash, |k, slot| match slot {
@@ -208,13 +208,13 @@ impl SetTable {
 
     /// As [`SetTable::resize`], failing (with the table unchanged) when the system refuses
     /// the memory.
-    pub fn try_resize(&mut self, minused: usize) -> Result<(), ()> {
+    pub fn try_resize(&mut self, minused: usize) -> Result<(), super::mem::OutOfMemory> {
         let mut size = MIN_SIZE;
         while size <= minused {
             size <<= 1;
         }
         let mut slots = Vec::new();
-        slots.try_reserve_exact(size).map_err(|_| ())?;
+        slots.try_reserve_exact(size).map_err(|_| super::mem::OutOfMemory)?;
         slots.resize(size, Slot::Empty);
         let old = std::mem::replace(&mut self.slots, slots);
         for s in old {
