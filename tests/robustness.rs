@@ -725,3 +725,66 @@ print("done")
     assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
     assert_eq!(stdout, "dict MemoryError\nset MemoryError\ndict comprehension MemoryError\ndone\n", "{stderr}");
 }
+
+#[test]
+fn sequences_doubling_until_memory_runs_out_raise_memory_error() {
+    // `l += l`, slice assignment, `extend`, `l + l` and `s + s` under an address-space limit.
+    let script = scratch(
+        "grow_doubling.aio",
+        br#"
+def attempt(name, f):
+    try:
+        f()
+    except MemoryError:
+        print(name, "MemoryError")
+
+def iadd():
+    l = [0] * 1000
+    while True:
+        l += l
+
+def slice_assign():
+    l = [0] * 1000
+    while True:
+        l[len(l):] = l
+
+def extend():
+    l = [0] * 1000
+    while True:
+        l.extend(l)
+
+def concat():
+    l = [0] * 1000
+    while True:
+        l = l + l
+
+def str_concat():
+    s = "x" * 1000
+    while True:
+        s = s + s
+
+attempt("+=", iadd)
+attempt("slice", slice_assign)
+attempt("extend", extend)
+attempt("concat", concat)
+attempt("str concat", str_concat)
+print("done")
+"#,
+    );
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 800000 && exec \"$0\" run \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_aio"))
+        .arg(&script)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(
+        stdout,
+        "+= MemoryError\nslice MemoryError\nextend MemoryError\nconcat MemoryError\nstr concat MemoryError\ndone\n",
+        "{stderr}"
+    );
+}

@@ -923,7 +923,10 @@ impl Vm {
             (Value::List(l), BinOp::Add) => {
                 let items = self.collect(&b)?;
                 self.mem_charge(items.len() * std::mem::size_of::<Value>())?;
-                l.items.borrow_mut().extend(items);
+                let mut dst = l.items.borrow_mut();
+                super::mem::room_for(&mut dst, items.len())?;
+                dst.extend(items);
+                drop(dst);
                 return Ok(a);
             }
             (Value::List(l), BinOp::Mult) if matches!(b, Value::Int(_) | Value::Bool(_)) => {
@@ -1016,7 +1019,7 @@ impl Vm {
         match (a, b) {
             (Value::Str(x), Value::Str(y)) if op == BinOp::Add => {
                 self.mem_charge(x.s.len() + y.s.len())?;
-                let mut s = String::with_capacity(x.s.len() + y.s.len());
+                let mut s = super::mem::string_with_capacity(x.s.len() + y.s.len())?;
                 s.push_str(x.as_str());
                 s.push_str(y.as_str());
                 return Ok(Some(Value::string(s)));
@@ -1037,14 +1040,18 @@ impl Vm {
                 return crate::builtins::bytes_format::bytes_mod(self, a, b).map(Some);
             }
             (Value::List(x), Value::List(y)) if op == BinOp::Add => {
-                self.mem_charge((x.items.borrow().len() + y.items.borrow().len()) * std::mem::size_of::<Value>())?;
-                let mut v = x.items.borrow().clone();
-                v.extend(y.items.borrow().iter().cloned());
+                let (xs, ys) = (x.items.borrow(), y.items.borrow());
+                self.mem_charge((xs.len() + ys.len()) * std::mem::size_of::<Value>())?;
+                let mut v = super::mem::vec_with_capacity(xs.len() + ys.len())?;
+                v.extend(xs.iter().cloned());
+                v.extend(ys.iter().cloned());
+                drop((xs, ys));
                 return Ok(Some(Value::list(v)));
             }
             (Value::Tuple(x), Value::Tuple(y)) if op == BinOp::Add => {
                 self.mem_charge((x.len() + y.len()) * std::mem::size_of::<Value>())?;
-                let mut v = x.to_vec();
+                let mut v = super::mem::vec_with_capacity(x.len() + y.len())?;
+                v.extend(x.iter().cloned());
                 v.extend(y.iter().cloned());
                 return Ok(Some(Value::tuple(v)));
             }

@@ -60,6 +60,7 @@ pub fn slice_positions(start: i64, stop: i64, step: i64) -> impl Iterator<Item =
 fn assign_slice<T>(seq: &mut Vec<T>, (start, stop, step): (i64, i64, i64), new_items: Vec<T>, what: &str) -> Res<()> {
     if step == 1 {
         let stop = stop.max(start);
+        super::mem::room_for(seq, new_items.len().saturating_sub((stop - start) as usize))?;
         seq.splice(start as usize..stop as usize, new_items);
         return Ok(());
     }
