@@ -1013,13 +1013,15 @@ impl Vm {
                     let len: usize =
                         self.stack[at..].iter().map(|v| if let Value::Str(p) = v { p.s.len() } else { 0 }).sum();
                     self.mem_charge(len)?;
-                    let mut s = String::new();
+                    let mut s = super::mem::string_with_capacity(len)?;
+                    let mut chars = 0;
                     for v in self.stack.drain(at..) {
                         if let Value::Str(p) = v {
                             s.push_str(p.as_str());
+                            chars += p.chars;
                         }
                     }
-                    self.stack.push(Value::string(s));
+                    self.stack.push(Value::Str(Rc::new(super::value::Str::with_chars(s, chars))));
                 }
                 Op::ListAppend(depth) => {
                     let v = self.stack.pop().unwrap_or_default();

@@ -1022,7 +1022,7 @@ impl Vm {
                 let mut s = super::mem::string_with_capacity(x.s.len() + y.s.len())?;
                 s.push_str(x.as_str());
                 s.push_str(y.as_str());
-                return Ok(Some(Value::string(s)));
+                return Ok(Some(Value::Str(Rc::new(Str::with_chars(s, x.chars + y.chars)))));
             }
             (Value::Str(x), Value::Int(_) | Value::Bool(_)) | (Value::Int(_) | Value::Bool(_), Value::Str(x))
                 if op == BinOp::Mult =>

@@ -95,6 +95,12 @@ impl Str {
         let chars = if s.is_ascii() { s.len() } else { s.chars().count() };
         Str { s, chars, hash: Cell::new(0) }
     }
+    /// Wraps text whose code-point count the caller knows (a concatenation of `Str`s), so
+    /// the text is not scanned again.
+    pub fn with_chars(s: String, chars: usize) -> Str {
+        debug_assert_eq!(chars, s.chars().count());
+        Str { s: s.into_boxed_str(), chars, hash: Cell::new(0) }
+    }
     /// True when every character is ASCII, so byte and char indices agree.
     pub fn is_ascii(&self) -> bool {
         self.chars == self.s.len()
