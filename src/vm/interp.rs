@@ -742,17 +742,26 @@ impl Vm {
                 Op::BinarySubscr => {
                     let key = self.stack.pop().unwrap_or_default();
                     let obj = self.stack.pop().unwrap_or_default();
-                    // Fast path: list[int].
-                    if let (Value::List(l), Value::Int(i)) = (&obj, &key) {
-                        let items = l.items.borrow();
-                        let len = items.len() as i64;
-                        let idx = if *i < 0 { i + len } else { *i };
-                        if idx >= 0 && idx < len {
-                            let v = items[idx as usize].clone();
-                            drop(items);
-                            self.stack.push(v);
-                            continue;
+                    // Fast paths: list[int], and dict[str] or dict[int] (no script `__eq__`).
+                    match (&obj, &key) {
+                        (Value::List(l), Value::Int(i)) => {
+                            let items = l.items.borrow();
+                            let len = items.len() as i64;
+                            let idx = if *i < 0 { i + len } else { *i };
+                            if idx >= 0 && idx < len {
+                                let v = items[idx as usize].clone();
+                                drop(items);
+                                self.stack.push(v);
+                                continue;
+                            }
                         }
+                        (Value::Dict(d), Value::Str(_) | Value::Int(_)) => {
+                            if let Some(v) = super::ops::dict_get_simple(d, &key) {
+                                self.stack.push(v);
+                                continue;
+                            }
+                        }
+                        _ => {}
                     }
                     let v = self.get_item(&obj, &key)?;
                     self.push(v);

@@ -1834,6 +1834,16 @@ pub(crate) fn simple_hash(v: &Value) -> Option<i64> {
     }
 }
 
+/// `d[key]` for a `str` or small-int key when the dict holds it, found without running
+/// script code; `None` when absent or when the lookup needs the general path.
+#[inline]
+pub(crate) fn dict_get_simple(d: &DictObj, key: &Value) -> Option<Value> {
+    let h = simple_hash(key)?;
+    let t = d.d.borrow();
+    let pos = t.find_simple(h, key)??;
+    t.value_at(pos).cloned()
+}
+
 /// A `str`'s hash, computed once and kept in the string.
 #[inline(always)]
 fn str_hash(s: &Str) -> i64 {
