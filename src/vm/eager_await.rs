@@ -24,10 +24,43 @@ use crate::bytecode::{Code, Op};
 /// value when it would return on its first step, else `None` with nothing changed.
 pub type EagerAwait = fn(&mut Vm, usize) -> Option<Value>;
 
+/// Slots of [`EagerAwaits`]' direct-mapped table.
+const SLOTS: usize = 16;
+
+/// The registered eager forms, by the address of their native: a direct-mapped table
+/// (one compare per lookup) and a list for natives whose slot is taken.
+#[derive(Default)]
+pub(crate) struct EagerAwaits {
+    table: [Option<(NativeFn, EagerAwait)>; SLOTS],
+    more: Vec<(NativeFn, EagerAwait)>,
+}
+
+impl EagerAwaits {
+    #[inline(always)]
+    fn slot(f: NativeFn) -> usize {
+        (f as usize >> 4) % SLOTS
+    }
+
+    /// The eager form of `f`, if one is registered.
+    #[inline(always)]
+    fn get(&self, f: NativeFn) -> Option<EagerAwait> {
+        match &self.table[Self::slot(f)] {
+            Some((g, e)) if std::ptr::fn_addr_eq(*g, f) => Some(*e),
+            Some(_) if !self.more.is_empty() => self.more.iter().find(|(g, _)| std::ptr::fn_addr_eq(*g, f)).map(|p| p.1),
+            _ => None,
+        }
+    }
+}
+
 impl Vm {
     /// Registers `eager` as the eager form of the native method `f`.
     pub fn register_eager_await(&mut self, f: NativeFn, eager: EagerAwait) {
-        self.eager_awaits.push((f, eager));
+        let t = &mut self.eager_awaits;
+        match &mut t.table[EagerAwaits::slot(f)] {
+            Some((g, e)) if std::ptr::fn_addr_eq(*g, f) => *e = eager,
+            Some(_) => t.more.push((f, eager)),
+            free => *free = Some((f, eager)),
+        }
     }
 
     /// At a `CallMethod` whose receiver is at `self_at`, followed at `ip` by
@@ -37,11 +70,10 @@ impl Vm {
     #[inline]
     pub(crate) fn eager_await(&mut self, code: &Code, ip: usize, self_at: usize) -> Option<usize> {
         let Value::Native(f) = &self.stack[self_at - 1] else { return None };
-        if f.receiver.is_some() || self.eager_awaits.is_empty() {
+        if f.receiver.is_some() {
             return None;
         }
-        let func = f.func;
-        let eager = self.eager_awaits.iter().find(|(g, _)| std::ptr::fn_addr_eq(*g, func))?.1;
+        let eager = self.eager_awaits.get(f.func)?;
         let (Some(Op::LoadConst(k)), Some(Op::Send(t))) = (code.ops.get(ip + 1), code.ops.get(ip + 2)) else {
             return None;
         };

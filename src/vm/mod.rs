@@ -249,7 +249,7 @@ pub struct Vm {
     /// `list.append`, which `CallMethod` runs inline.
     pub(crate) list_append: Option<Rc<value::NativeFunction>>,
     /// Native coroutine methods with an eager form (see `eager_await`).
-    pub(crate) eager_awaits: Vec<(NativeFn, eager_await::EagerAwait)>,
+    pub(crate) eager_awaits: eager_await::EagerAwaits,
 }
 
 impl Vm {
@@ -295,7 +295,7 @@ impl Vm {
         let mut vm = Vm {
             method_cache: attr::MethodCache::default(),
             list_append: None,
-            eager_awaits: Vec::new(),
+            eager_awaits: Default::default(),
             frames: Vec::new(),
             stack: Vec::with_capacity(4096),
             types: types_v,
