@@ -46,7 +46,9 @@ impl EagerAwaits {
     fn get(&self, f: NativeFn) -> Option<EagerAwait> {
         match &self.table[Self::slot(f)] {
             Some((g, e)) if std::ptr::fn_addr_eq(*g, f) => Some(*e),
-            Some(_) if !self.more.is_empty() => self.more.iter().find(|(g, _)| std::ptr::fn_addr_eq(*g, f)).map(|p| p.1),
+            Some(_) if !self.more.is_empty() => {
+                self.more.iter().find(|(g, _)| std::ptr::fn_addr_eq(*g, f)).map(|p| p.1)
+            }
             _ => None,
         }
     }
