@@ -69,7 +69,7 @@ impl Vm {
     /// `GetAwaitable`, `LoadConst None`, `Send(t)`: runs the callee's eager form and, when
     /// it finishes, replaces the callee and arguments with the result and gives `t`, where
     /// the await continues.
-    #[inline]
+    #[inline(never)]
     pub(crate) fn eager_await(&mut self, code: &Code, ip: usize, self_at: usize) -> Option<usize> {
         let Value::Native(f) = &self.stack[self_at - 1] else { return None };
         if f.receiver.is_some() {
