@@ -11,8 +11,8 @@
 use super::future::FutureObj;
 use super::native_coro::{
     awaited_result, call_method, cancelled, clear_waiters, method_is, native_class, new_state, no_args, private_attr,
-    receiver, remove_waiter, set_state, traverse_waiters, yield_future, Coro, LoopBinding, Machine, Pool, Resume,
-    Waiters,
+    receiver, remove_waiter, set_state, state_of, traverse_waiters, yield_future, Coro, LoopBinding, Machine, Pool,
+    Resume, Waiters,
 };
 use super::sync::{EventState, EventWait};
 use crate::builtins::take_kw;
@@ -686,6 +686,51 @@ fn q_get(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let m = QueueGet { q: Some(q), this: std::mem::take(&mut a.pos[0]), fut: None };
     Ok(Coro::value("Queue.get", m))
 }
+
+/// The eager form of `put` (see `vm::eager_await`): `await q.put(item)` on a native FIFO or
+/// LIFO queue with room finishes at once, as the coroutine's first step does.
+fn eager_put(vm: &mut Vm, at: usize) -> Option<Value> {
+    if vm.stack.len() != at + 2 {
+        return None;
+    }
+    let q = state_of::<QueueState>(&vm.stack[at])?;
+    if q.hooks || q.kind == Kind::Priority {
+        return None;
+    }
+    let full = match q.limit {
+        Limit::Unbounded => false,
+        Limit::Bounded(n) => q.items.borrow().len() >= n,
+        Limit::Dynamic => return None,
+    };
+    if full {
+        return None;
+    }
+    let item = vm.stack.pop()?;
+    q.items.borrow_mut().push_back(item);
+    q.unfinished.set(q.unfinished.get() + 1);
+    q.finished.clear();
+    wakeup_next(&q.getters);
+    Some(Value::None)
+}
+
+/// The eager form of `get`: `await q.get()` on a native FIFO or LIFO queue with items.
+fn eager_get(vm: &mut Vm, at: usize) -> Option<Value> {
+    if vm.stack.len() != at + 1 {
+        return None;
+    }
+    let q = state_of::<QueueState>(&vm.stack[at])?;
+    if q.hooks {
+        return None;
+    }
+    let item = match q.kind {
+        Kind::Fifo => q.items.borrow_mut().pop_front()?,
+        Kind::Lifo => q.items.borrow_mut().pop_back()?,
+        Kind::Priority => return None,
+    };
+    wakeup_next(&q.putters);
+    Some(item)
+}
+
 fn q_put_nowait(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let q = state(vm, a)?;
     let item = item_arg(a, "Queue.put_nowait")?;
@@ -838,6 +883,8 @@ pub fn register(vm: &mut Vm, m: &Module) {
         m.set(Sym::new(&c.name), Value::Class(c.clone()));
     }
     CLASSES.with(|c| *c.borrow_mut() = vec![queue, pq, lq]);
+    vm.register_eager_await(q_put, eager_put);
+    vm.register_eager_await(q_get, eager_get);
     for kind in [ExcKind::QueueEmpty, ExcKind::QueueFull] {
         let c = vm.exc_class(kind).clone();
         c.dict.borrow_mut().insert(vm.syms.module, Value::str(MODULE));

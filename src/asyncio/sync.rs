@@ -175,6 +175,19 @@ fn lock_acquire(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let m = LockAcquire::new(st, std::mem::take(&mut a.pos[0]));
     Ok(Coro::value("Lock.acquire", m))
 }
+/// The eager form of `acquire` (see `vm::eager_await`): an uncontended lock is taken at
+/// once, as the coroutine's first step does.
+fn eager_lock_acquire(vm: &mut Vm, at: usize) -> Option<Value> {
+    if vm.stack.len() != at + 1 {
+        return None;
+    }
+    let lock = state_of::<LockState>(&vm.stack[at])?;
+    if lock.locked.get() || !lock.waiters.borrow().iter().all(|w| cancelled(w)) {
+        return None;
+    }
+    lock.locked.set(true);
+    Some(Value::Bool(true))
+}
 fn lock_release(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     receiver::<LockState>(vm, a, "_locked")?.release()?;
     Ok(Value::None)
@@ -429,6 +442,13 @@ fn event_wait(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let m = EventWait::new(st, std::mem::take(&mut a.pos[0]));
     Ok(Coro::value("Event.wait", m))
 }
+/// The eager form of `wait`: a set event returns at once.
+fn eager_event_wait(vm: &mut Vm, at: usize) -> Option<Value> {
+    if vm.stack.len() != at + 1 {
+        return None;
+    }
+    state_of::<EventState>(&vm.stack[at])?.value.get().then_some(Value::Bool(true))
+}
 fn event_repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let st = event_state(vm, a)?;
     Ok(Value::string(primitive_repr(vm, &a.pos[0], &st.extra())))
@@ -570,6 +590,18 @@ fn sem_acquire(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     no_args("Semaphore.acquire", a, 1)?;
     let m = SemAcquire { sem: Some(sem), this: std::mem::take(&mut a.pos[0]), fut: None };
     Ok(Coro::value("Semaphore.acquire", m))
+}
+/// The eager form of `acquire`: a semaphore that is not locked gives a permit at once.
+fn eager_sem_acquire(vm: &mut Vm, at: usize) -> Option<Value> {
+    if vm.stack.len() != at + 1 {
+        return None;
+    }
+    let sem = state_of::<SemState>(&vm.stack[at])?;
+    if sem.locked() {
+        return None;
+    }
+    sem.value.set(sem.value.get() - 1);
+    Some(Value::Bool(true))
 }
 fn sem_release(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     sem_state(vm, a)?.release()?;
@@ -1337,6 +1369,9 @@ pub fn register(vm: &mut Vm, m: &Module) {
         m.set(Sym::new(name), Value::Class(c.clone()));
     }
     CLASSES.with(|c| *c.borrow_mut() = Some(Classes { lock, condition: cond }));
+    vm.register_eager_await(lock_acquire, eager_lock_acquire);
+    vm.register_eager_await(event_wait, eager_event_wait);
+    vm.register_eager_await(sem_acquire, eager_sem_acquire);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@
 //!   one class usually gain their attributes in the same order, in `__init__`), and whether
 //!   a plain load or store of that name may bypass the class (no property or other
 //!   descriptor, no `__setattr__`);
-//! - the function a method call found in the class.
+//! - the function a method call found in the class (a script function or a native one,
+//!   such as `Queue.put` on an instance of a native primitive's class).
 //!
 //! An entry is valid while the class is the same object and the global class epoch
 //! (`value::class_epoch`, bumped on every class creation and class-namespace change) is
@@ -19,7 +20,7 @@
 //! cache holds no strong reference: the method is the class's own (alive while the epoch
 //! holds), kept as a `Weak`.
 
-use super::value::{class_epoch, is_namespace, Function, Instance, Value};
+use super::value::{class_epoch, is_namespace, Function, Instance, NativeFunction, Value};
 use super::Sym;
 use crate::bytecode::Code;
 use std::rc::{Rc, Weak};
@@ -40,8 +41,15 @@ pub struct AttrCacheEntry {
     load_ok: bool,
     /// A store of the name may write the instance attribute directly.
     store_ok: bool,
-    /// The script function a method call finds in the class.
-    method: Option<Weak<Function>>,
+    /// The function a method call finds in the class.
+    method: Option<CachedMethod>,
+}
+
+/// The function a method call of a name finds in a class, held weakly.
+#[derive(Clone)]
+enum CachedMethod {
+    Script(Weak<Function>),
+    Native(Weak<NativeFunction>),
 }
 
 impl Default for AttrCacheEntry {
@@ -130,12 +138,15 @@ pub(crate) fn store(code: &Code, n: u32, inst: &Instance, v: Value) -> Result<()
     Err(v)
 }
 
-/// The method `inst.<name n>(...)` calls, when the cache knows it and the instance does
-/// not shadow it.
+/// The method `inst.<name n>(...)` calls (a script function or a native), when the cache
+/// knows it and the instance does not shadow it.
 #[inline(always)]
-pub(crate) fn method(code: &Code, n: u32, inst: &Instance) -> Option<Rc<Function>> {
+pub(crate) fn method(code: &Code, n: u32, inst: &Instance) -> Option<Value> {
     let cache = code.attr_cache.borrow();
-    let f = valid(&cache, n, inst)?.method.as_ref()?.upgrade()?;
+    let f = match valid(&cache, n, inst)?.method.as_ref()? {
+        CachedMethod::Script(f) => Value::Function(f.upgrade()?),
+        CachedMethod::Native(f) => Value::Native(f.upgrade()?),
+    };
     let name = code.names[n as usize];
     let attrs = inst.attrs.borrow();
     if attrs.iter().any(|(k, _)| *k == name) || is_namespace(&attrs) {
@@ -168,11 +179,17 @@ pub(crate) fn fill_slot(code: &Code, n: u32, inst: &Instance, load_ok: bool, sto
     }
 }
 
-/// Records the script function a method call of `name` found in `inst`'s class.
-pub(crate) fn fill_method(code: &Code, n: u32, inst: &Instance, f: &Rc<Function>) {
+/// Records the function (script or native) a method call of `name` found in `inst`'s
+/// class; other values are not cached.
+pub(crate) fn fill_method(code: &Code, n: u32, inst: &Instance, f: &Value) {
+    let m = match f {
+        Value::Function(f) => CachedMethod::Script(Rc::downgrade(f)),
+        Value::Native(f) => CachedMethod::Native(Rc::downgrade(f)),
+        _ => return,
+    };
     if let Ok(mut cache) = code.attr_cache.try_borrow_mut() {
         let e = entry_for(&mut cache, code.names.len(), n, inst);
-        e.method = Some(Rc::downgrade(f));
+        e.method = Some(m);
     }
 }
 

@@ -609,7 +609,7 @@ impl Vm {
                     if let Value::Instance(inst) = &self.stack[bp + a as usize] {
                         if let Some(f) = super::inline_cache::method(code, n as u32, inst) {
                             let this = Value::Instance(inst.clone());
-                            self.stack.push(Value::Function(f));
+                            self.stack.push(f);
                             self.stack.push(this);
                             *ip += 1;
                             continue;
@@ -659,7 +659,7 @@ impl Vm {
                     if let Some(Value::Instance(inst)) = self.stack.last() {
                         if let Some(f) = super::inline_cache::method(code, n.0, inst) {
                             let obj = self.stack.pop().unwrap_or_default();
-                            self.stack.push(Value::Function(f));
+                            self.stack.push(f);
                             self.stack.push(obj);
                             continue;
                         }
@@ -667,8 +667,8 @@ impl Vm {
                     let name = code.names[n.0 as usize];
                     let obj = self.stack.pop().unwrap_or_default();
                     let (f, this) = self.load_method(obj, name)?;
-                    if let (Value::Function(func), Value::Instance(inst)) = (&f, &this) {
-                        super::inline_cache::fill_method(code, n.0, inst, func);
+                    if let Value::Instance(inst) = &this {
+                        super::inline_cache::fill_method(code, n.0, inst, &f);
                     }
                     self.stack.push(f);
                     self.stack.push(this);
@@ -689,6 +689,13 @@ impl Vm {
                         }
                     }
                     let self_at = n - argc as usize - 1;
+                    // `await obj.method(...)` that a native finishes at once.
+                    if matches!(code.ops.get(*ip), Some(Op::GetAwaitable)) {
+                        if let Some(t) = self.eager_await(code, *ip, self_at) {
+                            *ip = t;
+                            continue;
+                        }
+                    }
                     if let Value::Native(f) = &self.stack[self_at - 1] {
                         if let (Some(fast), None) = (f.fast, &f.receiver) {
                             if !self.stack[self_at].is_undef() {

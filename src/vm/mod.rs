@@ -9,6 +9,7 @@ pub mod asyncgen;
 pub(crate) mod attr;
 mod call;
 pub mod dict;
+mod eager_await;
 mod error;
 pub mod frame;
 pub mod gc;
@@ -247,6 +248,8 @@ pub struct Vm {
     pub(crate) method_cache: attr::MethodCache,
     /// `list.append`, which `CallMethod` runs inline.
     pub(crate) list_append: Option<Rc<value::NativeFunction>>,
+    /// Native coroutine methods with an eager form (see `eager_await`).
+    pub(crate) eager_awaits: eager_await::EagerAwaits,
 }
 
 impl Vm {
@@ -292,6 +295,7 @@ impl Vm {
         let mut vm = Vm {
             method_cache: attr::MethodCache::default(),
             list_append: None,
+            eager_awaits: Default::default(),
             frames: Vec::new(),
             stack: Vec::with_capacity(4096),
             types: types_v,
