@@ -59,6 +59,71 @@ pub enum DoneCallback {
     Release(Rc<FutureObj>),
 }
 
+/// A future's done callbacks in the order added: most futures get exactly one (the task
+/// awaiting it, or `gather`'s), which is held inline so it costs no allocation.
+#[derive(Default)]
+pub enum DoneCallbacks {
+    /// None.
+    #[default]
+    Empty,
+    /// Exactly one.
+    One(DoneCallback),
+    /// Two or more.
+    Many(Vec<DoneCallback>),
+}
+
+impl DoneCallbacks {
+    /// Adds a callback after the others.
+    pub fn push(&mut self, cb: DoneCallback) {
+        match std::mem::take(self) {
+            DoneCallbacks::Empty => *self = DoneCallbacks::One(cb),
+            DoneCallbacks::One(first) => *self = DoneCallbacks::Many(vec![first, cb]),
+            DoneCallbacks::Many(mut v) => {
+                v.push(cb);
+                *self = DoneCallbacks::Many(v);
+            }
+        }
+    }
+    /// The callbacks in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, DoneCallback> {
+        match self {
+            DoneCallbacks::Empty => [].iter(),
+            DoneCallbacks::One(cb) => std::slice::from_ref(cb).iter(),
+            DoneCallbacks::Many(v) => v.iter(),
+        }
+    }
+    /// Keeps only the callbacks for which `keep` is true, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&DoneCallback) -> bool) {
+        match self {
+            DoneCallbacks::Empty => {}
+            DoneCallbacks::One(cb) => {
+                if !keep(cb) {
+                    *self = DoneCallbacks::Empty;
+                }
+            }
+            DoneCallbacks::Many(v) => v.retain(keep),
+        }
+    }
+}
+
+impl IntoIterator for DoneCallbacks {
+    type Item = DoneCallback;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<DoneCallback>, std::vec::IntoIter<DoneCallback>>;
+    fn into_iter(self) -> Self::IntoIter {
+        match self {
+            DoneCallbacks::Empty => None.into_iter().chain(Vec::new()),
+            DoneCallbacks::One(cb) => Some(cb).into_iter().chain(Vec::new()),
+            DoneCallbacks::Many(v) => None.into_iter().chain(v),
+        }
+    }
+}
+
+impl Extend<DoneCallback> for DoneCallbacks {
+    fn extend<I: IntoIterator<Item = DoneCallback>>(&mut self, iter: I) {
+        iter.into_iter().for_each(|cb| self.push(cb));
+    }
+}
+
 impl TaskPart {
     /// `get_name()`: the name as a `str` (a default `Task-N` is made on first use).
     pub fn name(&self) -> Value {
@@ -81,7 +146,7 @@ pub struct FutureObj {
     /// The exception once finished with one (`None` otherwise).
     pub exception: RefCell<Value>,
     /// Done callbacks, in the order added.
-    pub callbacks: RefCell<Vec<DoneCallback>>,
+    pub callbacks: RefCell<DoneCallbacks>,
     /// The `cancel()` message or the `CancelledError` a task ended with.
     pub cancel: RefCell<Cancellation>,
     /// True once `result()`/`exception()` saw the exception.
@@ -649,7 +714,7 @@ fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
     let cb = a.pos.get(1).cloned().unwrap_or(Value::None);
     let old = std::mem::take(&mut *f.callbacks.borrow_mut());
-    let mut kept = Vec::new();
+    let mut kept = DoneCallbacks::Empty;
     let mut removed = 0;
     for c in old {
         let same = match &c {

@@ -301,7 +301,11 @@ impl Vm {
         let code = f.code.clone();
         let nparams = code.argcount as usize;
         let nkwonly = code.kwonlyargcount as usize;
-        let mut locals: Vec<Value> = Vec::with_capacity(code.nlocals() + 8);
+        // A generator's frame keeps this buffer (its locals, then its operand stack) for as long
+        // as it lives, so it is sized for the usual depth at a `yield`/`await`; it grows in the
+        // rare case that is deeper.
+        let resumable = code.flags.generator || code.flags.coroutine || code.flags.async_generator;
+        let mut locals: Vec<Value> = Vec::with_capacity(code.nlocals() + if resumable { 3 } else { 8 });
         locals.resize(code.nlocals(), Value::Undef);
         let fname = || f.qualname.borrow().to_string();
         let npos = args.len();
