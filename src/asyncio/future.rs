@@ -141,21 +141,23 @@ pub struct FutureObj {
     pub lp: Rc<EventLoop>,
     /// Pending, finished or cancelled.
     pub state: Cell<State>,
-    /// The result once finished.
-    pub result: RefCell<Value>,
-    /// The exception once finished with one (`None` otherwise).
-    pub exception: RefCell<Value>,
+    /// The result once finished, or the exception when `failed` (one cell: a future never
+    /// has both).
+    outcome: RefCell<Value>,
+    /// Finished with an exception.
+    failed: Cell<bool>,
     /// Done callbacks, in the order added.
     pub callbacks: RefCell<DoneCallbacks>,
-    /// The `cancel()` message or the `CancelledError` a task ended with.
-    pub cancel: RefCell<Cancellation>,
+    /// The `cancel()` message or the `CancelledError` a task ended with (`None`: no message;
+    /// boxed, as most futures are never cancelled).
+    pub cancel: RefCell<Option<Box<Cancellation>>>,
     /// True once `result()`/`exception()` saw the exception.
     pub retrieved: Cell<bool>,
     /// Present for tasks.
     pub task: Option<TaskPart>,
     /// For the future `gather()` returns: its children, which `cancel()` cancels instead of
     /// the future itself (CPython's `_GatheringFuture`).
-    pub gather_children: RefCell<Option<Vec<Rc<FutureObj>>>>,
+    pub gather_children: RefCell<Option<Box<Vec<Rc<FutureObj>>>>>,
     /// Set when `cancel()` cancelled a gathering future's children.
     pub cancel_requested: Cell<bool>,
     /// For tasks: report "Task was destroyed but it is pending!" if it is destroyed while
@@ -172,10 +174,10 @@ impl FutureObj {
         let f = Rc::new_cyclic(|me| FutureObj {
             lp: lp.clone(),
             state: Cell::new(State::Pending),
-            result: RefCell::new(Value::None),
-            exception: RefCell::new(Value::None),
+            outcome: RefCell::new(Value::None),
+            failed: Cell::new(false),
             callbacks: RefCell::default(),
-            cancel: RefCell::new(Cancellation::Msg(Value::None)),
+            cancel: RefCell::new(None),
             retrieved: Cell::new(false),
             gather_children: RefCell::new(None),
             cancel_requested: Cell::new(false),
@@ -185,6 +187,19 @@ impl FutureObj {
         });
         crate::vm::gc::track_native(&f);
         f
+    }
+    /// The exception it finished with (`None` when it has none, or is not finished).
+    pub fn exception(&self) -> Value {
+        if self.failed.get() {
+            self.outcome.borrow().clone()
+        } else {
+            Value::None
+        }
+    }
+    /// The cell of its result, or of its exception (see [`FutureObj::exception`]), for code
+    /// that inspects a future without the VM.
+    pub fn outcome(&self) -> &RefCell<Value> {
+        &self.outcome
     }
     /// True when not pending.
     pub fn done(&self) -> bool {
@@ -211,7 +226,7 @@ impl FutureObj {
         if self.done() {
             return Err(Exc::new(ExcKind::InvalidStateError, "invalid state"));
         }
-        *self.result.borrow_mut() = v;
+        *self.outcome.borrow_mut() = v;
         self.state.set(State::Finished);
         self.schedule_callbacks();
         Ok(())
@@ -230,7 +245,8 @@ impl FutureObj {
                 "StopIteration interacts badly with generators and cannot be raised into a Future",
             ));
         }
-        *self.exception.borrow_mut() = e;
+        *self.outcome.borrow_mut() = e;
+        self.failed.set(true);
         self.state.set(State::Finished);
         self.schedule_callbacks();
         Ok(())
@@ -257,7 +273,7 @@ impl FutureObj {
         if self.done() {
             return false;
         }
-        let children = self.gather_children.borrow().clone();
+        let children = self.gather_children.borrow().as_deref().cloned();
         if let Some(children) = children {
             // A gathering future is cancelled through its children; gather's done callback
             // then finishes it with their CancelledError.
@@ -279,9 +295,9 @@ impl FutureObj {
     /// one its task's coroutine ended with, the first time, else a new one carrying the
     /// `cancel()` message.
     pub fn cancelled_error(&self, vm: &mut Vm) -> Exc {
-        let raised = match &*self.cancel.borrow() {
-            Cancellation::Raised(i) => Some(i.clone()),
-            Cancellation::Msg(_) => None,
+        let raised = match self.cancel.borrow().as_deref() {
+            Some(Cancellation::Raised(i)) => Some(i.clone()),
+            _ => None,
         };
         if let Some(i) = raised {
             self.set_cancel_message(Value::None);
@@ -293,13 +309,13 @@ impl FutureObj {
     }
     /// The `cancel()` message (CPython's `_cancel_message`).
     pub fn cancel_message(&self) -> Value {
-        match &*self.cancel.borrow() {
-            Cancellation::Msg(m) => m.clone(),
-            Cancellation::Raised(_) => Value::None,
+        match self.cancel.borrow().as_deref() {
+            Some(Cancellation::Msg(m)) => m.clone(),
+            _ => Value::None,
         }
     }
     fn set_cancel_message(&self, msg: Value) {
-        *self.cancel.borrow_mut() = Cancellation::Msg(msg);
+        *self.cancel.borrow_mut() = if msg.is_none() { None } else { Some(Box::new(Cancellation::Msg(msg))) };
     }
     /// `result()`.
     pub fn get_result(&self, vm: &mut Vm) -> Res<Value> {
@@ -308,11 +324,11 @@ impl FutureObj {
             State::Cancelled => Err(self.cancelled_error(vm)),
             State::Finished => {
                 self.retrieved.set(true);
-                let e = self.exception.borrow().clone();
-                if !e.is_none() {
-                    return Err(vm.exc_from_value(e)?);
+                let v = self.outcome.borrow().clone();
+                if self.failed.get() {
+                    return Err(vm.exc_from_value(v)?);
                 }
-                Ok(self.result.borrow().clone())
+                Ok(v)
             }
         }
     }
@@ -406,12 +422,11 @@ pub fn callback_text(cb: &Value) -> String {
 /// `repr(future)` with its result or exception, which needs the VM.
 pub fn future_repr(vm: &mut Vm, f: &FutureObj) -> Res<String> {
     let outcome = if f.state.get() == State::Finished {
-        let exc = f.exception.borrow().clone();
-        Some(if exc.is_none() {
-            let r = f.result.borrow().clone();
-            format!("result={}", vm.repr(&r)?)
+        let v = f.outcome.borrow().clone();
+        Some(if f.failed.get() {
+            format!("exception={}", vm.repr(&v)?)
         } else {
-            format!("exception={}", vm.repr(&exc)?)
+            format!("result={}", vm.repr(&v)?)
         })
     } else {
         None
@@ -434,18 +449,18 @@ impl Drop for FutureObj {
             self.report_destroyed_pending();
             return;
         }
-        if self.state.get() != State::Finished || self.retrieved.get() || self.exception.get_mut().is_none() {
+        if self.state.get() != State::Finished || self.retrieved.get() || !self.failed.get() {
             return;
         }
-        let exc = std::mem::replace(self.exception.get_mut(), Value::None);
+        let exc = std::mem::replace(self.outcome.get_mut(), Value::None);
         let Value::Instance(inst) = exc.clone() else { return };
         let snapshot = Rc::new_cyclic(|me: &std::rc::Weak<FutureObj>| FutureObj {
             lp: self.lp.clone(),
             state: Cell::new(State::Finished),
-            result: RefCell::new(Value::None),
-            exception: RefCell::new(exc),
+            outcome: RefCell::new(exc),
+            failed: Cell::new(true),
             callbacks: RefCell::default(),
-            cancel: RefCell::new(Cancellation::Msg(Value::None)),
+            cancel: RefCell::new(None),
             retrieved: Cell::new(true),
             task: self.task.as_mut().map(|t| TaskPart {
                 coro: std::mem::replace(&mut t.coro, Value::None),
@@ -484,10 +499,10 @@ impl FutureObj {
         let snapshot = Rc::new_cyclic(|me: &std::rc::Weak<FutureObj>| FutureObj {
             lp: self.lp.clone(),
             state: Cell::new(State::Pending),
-            result: RefCell::new(Value::None),
-            exception: RefCell::new(Value::None),
+            outcome: RefCell::new(Value::None),
+            failed: Cell::new(false),
             callbacks: RefCell::new(std::mem::take(self.callbacks.get_mut())),
-            cancel: RefCell::new(Cancellation::Msg(Value::None)),
+            cancel: RefCell::new(None),
             retrieved: Cell::new(false),
             task: Some(TaskPart {
                 coro: std::mem::replace(&mut t.coro, Value::None),
@@ -581,8 +596,7 @@ impl NativeObject for FutureObj {
         self
     }
     fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
-        visit.cell(&self.result);
-        visit.cell(&self.exception);
+        visit.cell(&self.outcome);
         match self.callbacks.try_borrow() {
             Ok(cbs) => cbs.iter().for_each(|cb| match cb {
                 DoneCallback::Call(f) => visit.value(f),
@@ -593,9 +607,10 @@ impl NativeObject for FutureObj {
             Err(_) => visit.fail(),
         }
         match self.cancel.try_borrow() {
-            Ok(c) => match &*c {
-                Cancellation::Msg(v) => visit.value(v),
-                Cancellation::Raised(i) => visit.value(&Value::Instance(i.clone())),
+            Ok(c) => match c.as_deref() {
+                Some(Cancellation::Msg(v)) => visit.value(v),
+                Some(Cancellation::Raised(i)) => visit.value(&Value::Instance(i.clone())),
+                None => {}
             },
             Err(_) => visit.fail(),
         }
@@ -623,15 +638,11 @@ impl NativeObject for FutureObj {
     }
     fn gc_clear(&self) {
         if let Ok(mut c) = self.cancel.try_borrow_mut() {
-            let old = std::mem::replace(&mut *c, Cancellation::Msg(Value::None));
+            let old = c.take();
             drop(c);
             drop(old);
         }
-        let cells = [&self.result, &self.exception];
-        let old: Vec<Value> = cells
-            .iter()
-            .filter_map(|c| c.try_borrow_mut().ok().map(|mut v| std::mem::replace(&mut *v, Value::None)))
-            .collect();
+        let old = self.outcome.try_borrow_mut().map(|mut v| std::mem::replace(&mut *v, Value::None));
         let cbs = self.callbacks.try_borrow_mut().map(|mut c| std::mem::take(&mut *c));
         let waiter = self.task.as_ref().and_then(|t| t.waiter.try_borrow_mut().ok().and_then(|mut w| w.take()));
         drop((old, cbs, waiter));
@@ -666,7 +677,7 @@ fn fut_exception(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         State::Cancelled => Err(f.cancelled_error(vm)),
         State::Finished => {
             f.retrieved.set(true);
-            Ok(f.exception.borrow().clone())
+            Ok(f.exception())
         }
     }
 }
@@ -986,7 +997,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                 // CPython keeps the exception for the next `result()` and cancels the
                 // future part without a message.
                 task.state.set(State::Cancelled);
-                *task.cancel.borrow_mut() = Cancellation::Raised(inst);
+                *task.cancel.borrow_mut() = Some(Box::new(Cancellation::Raised(inst)));
                 task.schedule_callbacks();
             } else {
                 let fatal = vm.is_fatal(&inst);

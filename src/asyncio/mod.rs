@@ -1084,8 +1084,8 @@ fn cancel_all_tasks(vm: &mut Vm, lp: &Rc<EventLoop>) {
         }
     }
     for t in &left {
-        if t.state.get() == future::State::Finished && !t.exception.borrow().is_none() {
-            let e = t.exception.borrow().clone();
+        if t.state.get() == future::State::Finished && !t.exception().is_none() {
+            let e = t.exception();
             t.retrieved.set(true);
             exception_handler::call_handler_quietly(
                 vm,
@@ -1183,7 +1183,7 @@ fn gathering_future(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
         }
     }
     let outer = FutureObj::new(&lp, None);
-    *outer.gather_children.borrow_mut() = Some(children);
+    *outer.gather_children.borrow_mut() = Some(Box::new(children));
     Ok(future::future_value(&outer))
 }
 

@@ -455,7 +455,7 @@ impl Walker {
             Value::Other(o) => {
                 self.total += RC + 64;
                 if let Some(f) = o.as_any().downcast_ref::<crate::asyncio::future::FutureObj>() {
-                    for cell in [&f.result, &f.exception] {
+                    for cell in [f.outcome()] {
                         if let Ok(x) = cell.try_borrow() {
                             self.enter(&x);
                         }

@@ -36,11 +36,16 @@ impl Vm {
                 self.call_kw(&func, a, kw)
             }
             Value::Native(n) => {
-                let mut a = Args { pos: SmallVec::new(), kw };
-                if let Some(r) = &n.receiver {
-                    a.pos.push(r.clone());
-                }
-                a.pos.extend(args);
+                let mut a = match &n.receiver {
+                    // The arguments' buffer becomes the native's (no copy).
+                    None => Args { pos: SmallVec::from_vec(args), kw },
+                    Some(r) => {
+                        let mut a = Args { pos: SmallVec::with_capacity(args.len() + 1), kw };
+                        a.pos.push(r.clone());
+                        a.pos.extend(args);
+                        a
+                    }
+                };
                 self.check_depth()?;
                 self.native_calls += 1;
                 let r = (n.func)(self, &mut a);
@@ -245,7 +250,12 @@ impl Vm {
     /// `CallEx`: `f(*args, **kwargs)`.
     pub(crate) fn call_ex(&mut self, func: Value, args: Value, kwargs: Option<Value>) -> Res<()> {
         let args = match args {
-            Value::Tuple(t) => t.to_vec(),
+            // `f(*xs)` builds a tuple no one else sees: its items move out and it is freed
+            // at once, so a call with many arguments holds them twice only for a moment.
+            Value::Tuple(mut t) => match Rc::get_mut(&mut t) {
+                Some(items) => items.iter_mut().map(std::mem::take).collect(),
+                None => t.to_vec(),
+            },
             other => self.collect(&other)?,
         };
         let mut kw = Vec::new();
