@@ -393,13 +393,13 @@ fn coro_text(coro: &Value) -> String {
             let file = &g.code.filename;
             match (&*g.frame.borrow(), g.state.get()) {
                 (Some(d), crate::vm::gen::GenState::Suspended) => {
-                    format!("{}() running at {file}:{}", g.qualname, d.frame.code.line_at(d.frame.ip.saturating_sub(1)))
+                    format!("{}() running at {file}:{}", g.qualname(), d.frame.code.line_at(d.frame.ip.saturating_sub(1)))
                 }
                 (Some(_), crate::vm::gen::GenState::Created) => {
-                    format!("{}() running at {file}:{}", g.qualname, g.code.first_line)
+                    format!("{}() running at {file}:{}", g.qualname(), g.code.first_line)
                 }
-                (_, crate::vm::gen::GenState::Running) => format!("{}() running", g.qualname),
-                _ => format!("{}() done, defined at {file}:{}", g.qualname, g.code.first_line),
+                (_, crate::vm::gen::GenState::Running) => format!("{}() running", g.qualname()),
+                _ => format!("{}() done, defined at {file}:{}", g.qualname(), g.code.first_line),
             }
         }
         Value::Other(o) => o.repr(),

@@ -72,6 +72,7 @@ fn empty_code() -> crate::bytecode::Code {
         doc: None,
         global_cache: Default::default(),
         attr_cache: Default::default(),
+        suspend_len: Default::default(),
     }
 }
 

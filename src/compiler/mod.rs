@@ -309,6 +309,7 @@ impl<'a> Compiler<'a> {
             doc: u.doc,
             global_cache: Default::default(),
             attr_cache: Default::default(),
+            suspend_len: Default::default(),
         }
     }
 

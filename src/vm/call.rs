@@ -312,10 +312,15 @@ impl Vm {
         let nparams = code.argcount as usize;
         let nkwonly = code.kwonlyargcount as usize;
         // A generator's frame keeps this buffer (its locals, then its operand stack) for as long
-        // as it lives, so it is sized for the usual depth at a `yield`/`await`; it grows in the
-        // rare case that is deeper.
+        // as it lives, so it gets what earlier frames of the code held while suspended (at
+        // least one value above the locals: the usual depth at a `yield` or `await`).
         let resumable = code.flags.generator || code.flags.coroutine || code.flags.async_generator;
-        let mut locals: Vec<Value> = Vec::with_capacity(code.nlocals() + if resumable { 3 } else { 8 });
+        let cap = if resumable {
+            (code.nlocals() + 1).max(code.suspend_len.get() as usize)
+        } else {
+            code.nlocals() + 8
+        };
+        let mut locals: Vec<Value> = Vec::with_capacity(cap);
         locals.resize(code.nlocals(), Value::Undef);
         let fname = || f.qualname.borrow().to_string();
         let npos = args.len();
@@ -456,8 +461,7 @@ impl Vm {
             kind,
             frame: RefCell::new(Some(frame)),
             state: Cell::new(GenState::Created),
-            name: f.name.borrow().clone(),
-            qualname: f.qualname.borrow().clone(),
+            names: GenObj::names_for(&f.code, &f.name.borrow(), &f.qualname.borrow()),
             code: f.code.clone(),
             origin: if kind == GenKind::Coroutine && super::gen::origin_tracking() {
                 let stack = self

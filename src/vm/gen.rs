@@ -38,10 +38,9 @@ pub struct GenObj {
     pub frame: RefCell<Option<Detached>>,
     /// Where it is in its life.
     pub state: Cell<GenState>,
-    /// `__name__`.
-    pub name: Rc<str>,
-    /// `__qualname__`.
-    pub qualname: Rc<str>,
+    /// `__name__` and `__qualname__` when they are not the code's (the function was renamed
+    /// before the call; see [`GenObj::name`]).
+    pub names: Option<Box<(Rc<str>, Rc<str>)>>,
     /// The code it runs (for `gi_code`/`cr_code` and "defined at" in reprs).
     pub code: Rc<crate::bytecode::Code>,
     /// For coroutines created while origin tracking was on (asyncio debug mode): the stack
@@ -148,6 +147,25 @@ fn queue_finalizer(job: Finalize) {
 }
 
 impl GenObj {
+    /// `__name__`.
+    pub fn name(&self) -> &Rc<str> {
+        self.names.as_ref().map_or(&self.code.name, |n| &n.0)
+    }
+    /// `__qualname__`.
+    pub fn qualname(&self) -> &Rc<str> {
+        self.names.as_ref().map_or(&self.code.qualname, |n| &n.1)
+    }
+    /// The `names` for a generator made by a function called `name` (`qualname`) running
+    /// `code`: `None` when they are the code's.
+    pub fn names_for(code: &crate::bytecode::Code, name: &Rc<str>, qualname: &Rc<str>) -> Option<Box<(Rc<str>, Rc<str>)>> {
+        if (Rc::ptr_eq(name, &code.name) || **name == *code.name)
+            && (Rc::ptr_eq(qualname, &code.qualname) || **qualname == *code.qualname)
+        {
+            None
+        } else {
+            Some(Box::new((name.clone(), qualname.clone())))
+        }
+    }
     /// A new generator object owning the suspended frame of one being dropped, so that its
     /// `finally` blocks can still run.
     fn revived(&self, d: Detached) -> GenObj {
@@ -155,8 +173,7 @@ impl GenObj {
             kind: self.kind,
             frame: RefCell::new(Some(d)),
             state: Cell::new(GenState::Suspended),
-            name: self.name.clone(),
-            qualname: self.qualname.clone(),
+            names: self.names.clone(),
             code: self.code.clone(),
             origin: None,
             awaited: Cell::new(true),
@@ -208,7 +225,7 @@ impl Drop for GenObj {
                 None
             }
             (GenState::Created, Some(d)) if self.kind == GenKind::Coroutine && !self.awaited.get() => {
-                let q = self.qualname.clone();
+                let q = self.qualname().clone();
                 queue_finalizer(Finalize::NeverAwaited(q, self.origin.take()));
                 Some(d)
             }
@@ -264,8 +281,6 @@ impl Vm {
     pub fn module_coroutine(&mut self, code: Rc<crate::bytecode::Code>, globals: Rc<super::value::Module>) -> Value {
         let values = vec![Value::Undef; code.nlocals()];
         let cells = (0..code.cellvars.len()).map(|_| super::value::new_cell(Value::Undef)).collect();
-        let name = code.name.clone();
-        let qualname = code.qualname.clone();
         let frame = super::frame::Frame {
             code: code.clone(),
             ip: 0,
@@ -282,8 +297,7 @@ impl Vm {
             kind: GenKind::Coroutine,
             frame: RefCell::new(Some(Detached { frame, values })),
             state: Cell::new(GenState::Created),
-            name,
-            qualname,
+            names: None,
             code,
             origin: None,
             awaited: Cell::new(false),
@@ -416,6 +430,7 @@ impl Vm {
         self.save_handled(&g, f.handled_base);
         let mut values = g.spare.take();
         values.extend(self.stack.drain(f.base..));
+        f.code.note_suspended(values.len());
         *g.frame.borrow_mut() = Some(Detached { frame: f, values });
         g.state.set(GenState::Suspended);
         self.stack.push(v);
@@ -457,7 +472,7 @@ impl Vm {
             Ok(GenResult::Yield(_)) => {
                 g.state.set(GenState::Closed);
                 g.frame.borrow_mut().take();
-                let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname(), Value::Gen(g.clone()).id());
                 self.write_stderr(&format!(
                     "Exception ignored in: {repr}\nRuntimeError: {what} ignored GeneratorExit\n"
                 ));
@@ -465,7 +480,7 @@ impl Vm {
             Err(e) => {
                 let inst = self.materialize(e);
                 if !inst.class.is_subclass(self.exc_class(ExcKind::GeneratorExit)) {
-                    let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                    let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname(), Value::Gen(g.clone()).id());
                     let text = crate::traceback::format_exception(self, &inst);
                     self.write_stderr(&format!("Exception ignored in: {repr}\n{text}"));
                 }
@@ -604,6 +619,7 @@ impl Vm {
                 let f = self.frames.pop().expect("generator frame");
                 self.save_handled(g, f.handled_base);
                 values.extend(self.stack.drain(f.base..));
+                f.code.note_suspended(values.len());
                 *g.frame.borrow_mut() = Some(Detached { frame: f, values });
                 g.state.set(GenState::Suspended);
                 Ok(GenResult::Yield(v))
