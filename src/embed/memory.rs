@@ -448,9 +448,6 @@ impl Walker {
                         self.enter_rc(&d.frame.globals, || Value::Module(d.frame.globals.clone()));
                     }
                 }
-                if let Ok(p) = g.pending.try_borrow() {
-                    self.enter(&p);
-                }
             }
             Value::Other(o) => {
                 self.total += RC + 64;

@@ -479,9 +479,8 @@ impl Vm {
             },
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
-            pending: RefCell::new(Value::None),
             spare: Cell::new(Vec::new()),
-            handled: Cell::new(Vec::new()),
+            handled: Cell::new(None),
         });
         super::gc::track_gen(&g);
         Value::Gen(g)

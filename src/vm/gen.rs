@@ -50,14 +50,13 @@ pub struct GenObj {
     pub awaited: Cell<bool>,
     /// For async generators: the running `asend`/`athrow` awaitable count (0 or 1).
     pub ag_running: Cell<bool>,
-    /// Value the generator should see as the sent value on the next resume.
-    pub pending: RefCell<Value>,
     /// The emptied buffer of the frame's values while it runs in place (see
     /// `Vm::resume_inline`), reused at the next suspension so yielding allocates nothing.
     pub spare: Cell<Vec<Value>>,
     /// The exceptions being handled in the frame when it suspended (a `yield` or `await`
-    /// inside an `except` block), restored when it resumes: CPython's `gi_exc_state`.
-    pub handled: Cell<Vec<Value>>,
+    /// inside an `except` block), restored when it resumes: CPython's `gi_exc_state`
+    /// (boxed: most generators never suspend inside `except`).
+    pub handled: Cell<Option<Box<Vec<Value>>>>,
 }
 
 /// Work left by objects that died while suspended: generators to close, coroutines that
@@ -178,7 +177,6 @@ impl GenObj {
             origin: None,
             awaited: Cell::new(true),
             ag_running: Cell::new(false),
-            pending: RefCell::new(Value::None),
             spare: Cell::new(Vec::new()),
             handled: Cell::new(self.handled.take()),
         }
@@ -302,9 +300,8 @@ impl Vm {
             origin: None,
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
-            pending: RefCell::new(Value::None),
             spare: Cell::new(Vec::new()),
-            handled: Cell::new(Vec::new()),
+            handled: Cell::new(None),
         });
         super::gc::track_gen(&g);
         Value::Gen(g)
@@ -406,15 +403,14 @@ impl Vm {
     /// `handled_base`) into the generator.
     fn save_handled(&mut self, g: &GenObj, handled_base: usize) {
         if self.handled.len() > handled_base {
-            g.handled.set(self.handled.split_off(handled_base));
+            g.handled.set(Some(Box::new(self.handled.split_off(handled_base))));
         }
     }
 
     /// Puts back the exceptions a generator was handling when it suspended.
     fn restore_handled(&mut self, g: &GenObj) {
-        let saved = g.handled.take();
-        if !saved.is_empty() {
-            self.handled.extend(saved);
+        if let Some(saved) = g.handled.take() {
+            self.handled.extend(*saved);
         }
     }
 
