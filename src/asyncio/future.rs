@@ -38,7 +38,7 @@ pub struct TaskPart {
     /// `TaskPart::name` gives the `str`.
     pub name: RefCell<Value>,
     /// The future the task is waiting on.
-    pub waiter: RefCell<Option<Rc<FutureObj>>>,
+    pub waiter: Cell<Option<Rc<FutureObj>>>,
     /// A cancellation requested while not waiting on anything.
     pub must_cancel: Cell<bool>,
     /// `cancelling()`.
@@ -125,6 +125,12 @@ impl Extend<DoneCallback> for DoneCallbacks {
 }
 
 impl TaskPart {
+    /// The future the task is waiting on.
+    pub fn waiter(&self) -> Option<Rc<FutureObj>> {
+        let w = self.waiter.take();
+        self.waiter.set(w.clone());
+        w
+    }
     /// `get_name()`: the name as a `str` (a default `Task-N` is made on first use).
     pub fn name(&self) -> Value {
         let mut name = self.name.borrow_mut();
@@ -258,7 +264,7 @@ impl FutureObj {
                 return false;
             }
             t.cancels.set(t.cancels.get() + 1);
-            let waiter = t.waiter.borrow().clone();
+            let waiter = t.waiter();
             if let Some(w) = waiter {
                 if w.cancel(msg.clone()) {
                     // The task will see the waiter's CancelledError when it wakes up; the
@@ -378,7 +384,7 @@ impl FutureObj {
             }
         }
         if let Some(t) = &self.task {
-            if let Some(w) = &*t.waiter.borrow() {
+            if let Some(w) = &t.waiter() {
                 info.push(format!("wait_for={}", w.repr()));
             }
         }
@@ -465,7 +471,7 @@ impl Drop for FutureObj {
             task: self.task.as_mut().map(|t| TaskPart {
                 coro: std::mem::replace(&mut t.coro, Value::None),
                 name: RefCell::new(t.name.get_mut().clone()),
-                waiter: RefCell::new(None),
+                waiter: Cell::new(None),
                 must_cancel: Cell::new(false),
                 cancels: Cell::new(0),
             }),
@@ -507,7 +513,7 @@ impl FutureObj {
             task: Some(TaskPart {
                 coro: std::mem::replace(&mut t.coro, Value::None),
                 name: RefCell::new(t.name.get_mut().clone()),
-                waiter: RefCell::new(t.waiter.get_mut().take()),
+                waiter: Cell::new(t.waiter.get_mut().take()),
                 must_cancel: Cell::new(t.must_cancel.get()),
                 cancels: Cell::new(t.cancels.get()),
             }),
@@ -537,7 +543,7 @@ impl FutureObj {
     /// For a task whose coroutine was created in debug mode: the stack that created it.
     fn origin(&self) -> Option<&[crate::vm::other::TraceEntry]> {
         match self.task.as_ref().map(|t| &t.coro) {
-            Some(Value::Gen(g)) => g.origin.as_deref().map(|v| v.as_slice()),
+            Some(Value::Gen(g)) => g.origin(),
             _ => None,
         }
     }
@@ -617,9 +623,8 @@ impl NativeObject for FutureObj {
         if let Some(t) = &self.task {
             visit.value(&t.coro);
             visit.cell(&t.name);
-            match t.waiter.try_borrow() {
-                Ok(w) => w.iter().for_each(|w| visit.rc(w)),
-                Err(_) => visit.fail(),
+            if let Some(w) = t.waiter() {
+                visit.rc(&w);
             }
         }
     }
@@ -644,7 +649,7 @@ impl NativeObject for FutureObj {
         }
         let old = self.outcome.try_borrow_mut().map(|mut v| std::mem::replace(&mut *v, Value::None));
         let cbs = self.callbacks.try_borrow_mut().map(|mut c| std::mem::take(&mut *c));
-        let waiter = self.task.as_ref().and_then(|t| t.waiter.try_borrow_mut().ok().and_then(|mut w| w.take()));
+        let waiter = self.task.as_ref().and_then(|t| t.waiter.take());
         drop((old, cbs, waiter));
     }
 }
@@ -937,7 +942,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
             exc = Some(Value::Instance(vm.materialize(e)));
         }
     }
-    *t.waiter.borrow_mut() = None;
+    t.waiter.set(None);
     let prev = lp.current_task.replace(Some(task.clone()));
     let coro = t.coro.clone();
     let r = match (&coro, exc) {
@@ -972,7 +977,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                     lp.schedule(Callback::Wakeup(task.clone(), f));
                 } else {
                     f.callbacks.borrow_mut().push(DoneCallback::Wakeup(task.clone()));
-                    *t.waiter.borrow_mut() = Some(f.clone());
+                    t.waiter.set(Some(f.clone()));
                     if t.must_cancel.get() {
                         let msg = task.cancel_message();
                         if f.cancel(msg) {

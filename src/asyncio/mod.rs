@@ -235,7 +235,7 @@ fn spawn_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Value>)
         Some(TaskPart {
             coro,
             name: RefCell::new(name),
-            waiter: RefCell::new(None),
+            waiter: Cell::new(None),
             must_cancel: Cell::new(false),
             cancels: Cell::new(0),
         }),

@@ -461,22 +461,21 @@ impl Vm {
             kind,
             frame: RefCell::new(Some(frame)),
             state: Cell::new(GenState::Created),
-            names: GenObj::names_for(&f.code, &f.name.borrow(), &f.qualname.borrow()),
-            code: f.code.clone(),
-            origin: if kind == GenKind::Coroutine && super::gen::origin_tracking() {
-                let stack = self
-                    .frames
-                    .iter()
-                    .map(|fr| super::other::TraceEntry {
-                        file: fr.code.filename.clone(),
-                        line: fr.line(),
-                        name: fr.code.name.clone(),
-                    })
-                    .collect();
-                Some(Box::new(stack))
-            } else {
-                None
+            extra: {
+                let names = GenObj::names_for(&f.code, &f.name.borrow(), &f.qualname.borrow());
+                let origin = (kind == GenKind::Coroutine && super::gen::origin_tracking()).then(|| {
+                    self.frames
+                        .iter()
+                        .map(|fr| super::other::TraceEntry {
+                            file: fr.code.filename.clone(),
+                            line: fr.line(),
+                            name: fr.code.name.clone(),
+                        })
+                        .collect()
+                });
+                (names.is_some() || origin.is_some()).then(|| Box::new(super::gen::GenExtra { names, origin }))
             },
+            code: f.code.clone(),
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
             spare: Cell::new(Vec::new()),

@@ -38,14 +38,10 @@ pub struct GenObj {
     pub frame: RefCell<Option<Detached>>,
     /// Where it is in its life.
     pub state: Cell<GenState>,
-    /// `__name__` and `__qualname__` when they are not the code's (the function was renamed
-    /// before the call; see [`GenObj::name`]).
-    pub names: Option<Box<(Rc<str>, Rc<str>)>>,
+    /// What few generators have (boxed, so the others pay a pointer).
+    pub extra: Option<Box<GenExtra>>,
     /// The code it runs (for `gi_code`/`cr_code` and "defined at" in reprs).
     pub code: Rc<crate::bytecode::Code>,
-    /// For coroutines created while origin tracking was on (asyncio debug mode): the stack
-    /// that created it, outermost first.
-    pub origin: Option<Box<Vec<TraceEntry>>>,
     /// For coroutines: whether it was ever awaited or started (for the never-awaited warning).
     pub awaited: Cell<bool>,
     /// For async generators: the running `asend`/`athrow` awaitable count (0 or 1).
@@ -57,6 +53,17 @@ pub struct GenObj {
     /// inside an `except` block), restored when it resumes: CPython's `gi_exc_state`
     /// (boxed: most generators never suspend inside `except`).
     pub handled: Cell<Option<Box<Vec<Value>>>>,
+}
+
+/// The parts of a generator object that few have.
+#[derive(Default)]
+pub struct GenExtra {
+    /// `__name__` and `__qualname__` when they are not the code's (the function was renamed
+    /// before the call; see [`GenObj::name`]).
+    pub names: Option<(Rc<str>, Rc<str>)>,
+    /// For coroutines created while origin tracking was on (asyncio debug mode): the stack
+    /// that created it, outermost first.
+    pub origin: Option<Vec<TraceEntry>>,
 }
 
 /// Work left by objects that died while suspended: generators to close, coroutines that
@@ -148,21 +155,25 @@ fn queue_finalizer(job: Finalize) {
 impl GenObj {
     /// `__name__`.
     pub fn name(&self) -> &Rc<str> {
-        self.names.as_ref().map_or(&self.code.name, |n| &n.0)
+        self.extra.as_ref().and_then(|e| e.names.as_ref()).map_or(&self.code.name, |n| &n.0)
     }
     /// `__qualname__`.
     pub fn qualname(&self) -> &Rc<str> {
-        self.names.as_ref().map_or(&self.code.qualname, |n| &n.1)
+        self.extra.as_ref().and_then(|e| e.names.as_ref()).map_or(&self.code.qualname, |n| &n.1)
     }
-    /// The `names` for a generator made by a function called `name` (`qualname`) running
-    /// `code`: `None` when they are the code's.
-    pub fn names_for(code: &crate::bytecode::Code, name: &Rc<str>, qualname: &Rc<str>) -> Option<Box<(Rc<str>, Rc<str>)>> {
+    /// For a coroutine created in asyncio debug mode: the stack that created it.
+    pub fn origin(&self) -> Option<&[TraceEntry]> {
+        self.extra.as_ref().and_then(|e| e.origin.as_deref())
+    }
+    /// The `names` of [`GenExtra`] for a generator made by a function called `name`
+    /// (`qualname`) running `code`: `None` when they are the code's.
+    pub fn names_for(code: &crate::bytecode::Code, name: &Rc<str>, qualname: &Rc<str>) -> Option<(Rc<str>, Rc<str>)> {
         if (Rc::ptr_eq(name, &code.name) || **name == *code.name)
             && (Rc::ptr_eq(qualname, &code.qualname) || **qualname == *code.qualname)
         {
             None
         } else {
-            Some(Box::new((name.clone(), qualname.clone())))
+            Some((name.clone(), qualname.clone()))
         }
     }
     /// A new generator object owning the suspended frame of one being dropped, so that its
@@ -172,9 +183,12 @@ impl GenObj {
             kind: self.kind,
             frame: RefCell::new(Some(d)),
             state: Cell::new(GenState::Suspended),
-            names: self.names.clone(),
+            extra: self
+                .extra
+                .as_ref()
+                .and_then(|e| e.names.clone())
+                .map(|names| Box::new(GenExtra { names: Some(names), origin: None })),
             code: self.code.clone(),
-            origin: None,
             awaited: Cell::new(true),
             ag_running: Cell::new(false),
             spare: Cell::new(Vec::new()),
@@ -224,7 +238,8 @@ impl Drop for GenObj {
             }
             (GenState::Created, Some(d)) if self.kind == GenKind::Coroutine && !self.awaited.get() => {
                 let q = self.qualname().clone();
-                queue_finalizer(Finalize::NeverAwaited(q, self.origin.take()));
+                let origin = self.extra.as_mut().and_then(|e| e.origin.take()).map(Box::new);
+                queue_finalizer(Finalize::NeverAwaited(q, origin));
                 Some(d)
             }
             (_, d) => {
@@ -295,9 +310,8 @@ impl Vm {
             kind: GenKind::Coroutine,
             frame: RefCell::new(Some(Detached { frame, values })),
             state: Cell::new(GenState::Created),
-            names: None,
+            extra: None,
             code,
-            origin: None,
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
             spare: Cell::new(Vec::new()),
