@@ -591,15 +591,14 @@ impl EventLoop {
         let mut callable = None;
         let r = match cb {
             Callback::Call(f, args) => {
-                let kept = if args.is_empty() { Vec::new() } else { args.clone() };
-                let r = vm.call(&f, args).map(|_| ());
+                let r = vm.call_slice(&f, &args).map(|_| ());
                 if r.is_err() {
-                    callable = Some((f, kept));
+                    callable = Some((f, args));
                 }
                 r
             }
             Callback::Done(f, fut) => {
-                let r = vm.call(&f, vec![Value::Other(fut.clone())]).map(|_| ());
+                let r = vm.call_slice(&f, &[Value::Other(fut.clone())]).map(|_| ());
                 if r.is_err() {
                     callable = Some((f, vec![Value::Other(fut)]));
                 }

@@ -15,6 +15,20 @@ impl Vm {
         self.call_kw(f, args, Vec::new())
     }
 
+    /// Calls a value with copies of `args`, for a caller that keeps them (the event loop
+    /// reports a failed callback with its arguments): a script function taking exactly
+    /// these arguments gets them pushed straight onto the value stack, with no vector.
+    pub fn call_slice(&mut self, f: &Value, args: &[Value]) -> Res<Value> {
+        match f {
+            Value::Function(func) if func.code.takes_exactly(args.len()) => {
+                let base = self.stack.len();
+                self.stack.extend_from_slice(args);
+                self.run_exact_at(func, base)
+            }
+            _ => self.call_kw(f, args.to_vec(), Vec::new()),
+        }
+    }
+
     /// Calls a value with positional and keyword arguments from native code.
     pub fn call_kw(&mut self, f: &Value, args: Vec<Value>, kw: Vec<(Sym, Value)>) -> Res<Value> {
         match f {
@@ -95,9 +109,17 @@ impl Vm {
     /// arguments moved straight onto the value stack as its first locals: no binding, no
     /// locals vector.
     fn run_exact(&mut self, f: &Rc<Function>, args: Vec<Value>) -> Res<Value> {
-        self.check_depth()?;
         let base = self.stack.len();
         self.stack.extend(args);
+        self.run_exact_at(f, base)
+    }
+
+    /// [`Vm::run_exact`] with the arguments already on the value stack from `base`.
+    fn run_exact_at(&mut self, f: &Rc<Function>, base: usize) -> Res<Value> {
+        if let Err(e) = self.check_depth() {
+            self.stack.truncate(base);
+            return Err(e);
+        }
         self.stack.resize(base + f.code.nlocals(), Value::Undef);
         let frame = self.frame_for(f, base, base, ReturnMode::Push);
         let depth = self.frames.len();
