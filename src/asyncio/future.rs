@@ -399,7 +399,11 @@ fn coro_text(coro: &Value) -> String {
             let file = &g.code.filename;
             match (&*g.frame.borrow(), g.state.get()) {
                 (Some(d), crate::vm::gen::GenState::Suspended) => {
-                    format!("{}() running at {file}:{}", g.qualname(), d.frame.code.line_at(d.frame.ip.saturating_sub(1)))
+                    format!(
+                        "{}() running at {file}:{}",
+                        g.qualname(),
+                        d.frame.code.line_at(d.frame.ip.saturating_sub(1))
+                    )
                 }
                 (Some(_), crate::vm::gen::GenState::Created) => {
                     format!("{}() running at {file}:{}", g.qualname(), g.code.first_line)
@@ -429,11 +433,7 @@ pub fn callback_text(cb: &Value) -> String {
 pub fn future_repr(vm: &mut Vm, f: &FutureObj) -> Res<String> {
     let outcome = if f.state.get() == State::Finished {
         let v = f.outcome.borrow().clone();
-        Some(if f.failed.get() {
-            format!("exception={}", vm.repr(&v)?)
-        } else {
-            format!("result={}", vm.repr(&v)?)
-        })
+        Some(if f.failed.get() { format!("exception={}", vm.repr(&v)?) } else { format!("result={}", vm.repr(&v)?) })
     } else {
         None
     };

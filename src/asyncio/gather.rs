@@ -8,8 +8,8 @@
 //! same algorithm written in aio (`_gather_general` in `stdlib/asyncio.aio`).
 
 use super::event_loop::{Callback, EventLoop};
-use super::future::{DoneCallback, FutureObj, State};
 use super::future::future_of;
+use super::future::{DoneCallback, FutureObj, State};
 use super::{ensure_future_on, future_value, running_or_current_loop};
 use crate::builtins::take_kw;
 use crate::vm::other::NativeObject;

@@ -337,11 +337,8 @@ impl Vm {
         // as it lives, so it gets what earlier frames of the code held while suspended (at
         // least one value above the locals: the usual depth at a `yield` or `await`).
         let resumable = code.flags.generator || code.flags.coroutine || code.flags.async_generator;
-        let cap = if resumable {
-            (code.nlocals() + 1).max(code.suspend_len.get() as usize)
-        } else {
-            code.nlocals() + 8
-        };
+        let cap =
+            if resumable { (code.nlocals() + 1).max(code.suspend_len.get() as usize) } else { code.nlocals() + 8 };
         let mut locals: Vec<Value> = Vec::with_capacity(cap);
         locals.resize(code.nlocals(), Value::Undef);
         let fname = || f.qualname.borrow().to_string();
