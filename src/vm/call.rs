@@ -278,6 +278,7 @@ impl Vm {
                 Some(items) => items.iter_mut().map(std::mem::take).collect(),
                 None => t.to_vec(),
             },
+            Value::List(l) if Rc::strong_count(&l) == 1 => std::mem::take(&mut *l.items.borrow_mut()),
             other => self.collect(&other)?,
         };
         let mut kw = Vec::new();
