@@ -1035,9 +1035,6 @@ impl Vm {
                     let d = self.stack.last().cloned().unwrap_or_default();
                     self.dict_update_from(&d, &m, code.ops[at] == Op::DictMerge)?;
                 }
-                // Before `CallEx` the tuple would only be copied into the call's arguments: the
-                // fresh list goes on as it is and `call_ex` takes its items.
-                Op::ListToTuple if matches!(code.ops.get(at + 1), Some(Op::CallEx(_))) => {}
                 Op::ListToTuple => {
                     if let Some(Value::List(l)) = self.stack.pop() {
                         let items = std::mem::take(&mut *l.items.borrow_mut());
