@@ -38,7 +38,7 @@ pub struct TaskPart {
     /// `TaskPart::name` gives the `str`.
     pub name: RefCell<Value>,
     /// The future the task is waiting on.
-    pub waiter: RefCell<Option<Rc<FutureObj>>>,
+    pub waiter: Cell<Option<Rc<FutureObj>>>,
     /// A cancellation requested while not waiting on anything.
     pub must_cancel: Cell<bool>,
     /// `cancelling()`.
@@ -59,7 +59,78 @@ pub enum DoneCallback {
     Release(Rc<FutureObj>),
 }
 
+/// A future's done callbacks in the order added: most futures get exactly one (the task
+/// awaiting it, or `gather`'s), which is held inline so it costs no allocation.
+#[derive(Default)]
+pub enum DoneCallbacks {
+    /// None.
+    #[default]
+    Empty,
+    /// Exactly one.
+    One(DoneCallback),
+    /// Two or more.
+    Many(Vec<DoneCallback>),
+}
+
+impl DoneCallbacks {
+    /// Adds a callback after the others.
+    pub fn push(&mut self, cb: DoneCallback) {
+        match std::mem::take(self) {
+            DoneCallbacks::Empty => *self = DoneCallbacks::One(cb),
+            DoneCallbacks::One(first) => *self = DoneCallbacks::Many(vec![first, cb]),
+            DoneCallbacks::Many(mut v) => {
+                v.push(cb);
+                *self = DoneCallbacks::Many(v);
+            }
+        }
+    }
+    /// The callbacks in order.
+    pub fn iter(&self) -> std::slice::Iter<'_, DoneCallback> {
+        match self {
+            DoneCallbacks::Empty => [].iter(),
+            DoneCallbacks::One(cb) => std::slice::from_ref(cb).iter(),
+            DoneCallbacks::Many(v) => v.iter(),
+        }
+    }
+    /// Keeps only the callbacks for which `keep` is true, in order.
+    pub fn retain(&mut self, mut keep: impl FnMut(&DoneCallback) -> bool) {
+        match self {
+            DoneCallbacks::Empty => {}
+            DoneCallbacks::One(cb) => {
+                if !keep(cb) {
+                    *self = DoneCallbacks::Empty;
+                }
+            }
+            DoneCallbacks::Many(v) => v.retain(keep),
+        }
+    }
+}
+
+impl IntoIterator for DoneCallbacks {
+    type Item = DoneCallback;
+    type IntoIter = std::iter::Chain<std::option::IntoIter<DoneCallback>, std::vec::IntoIter<DoneCallback>>;
+    fn into_iter(self) -> Self::IntoIter {
+        match self {
+            DoneCallbacks::Empty => None.into_iter().chain(Vec::new()),
+            DoneCallbacks::One(cb) => Some(cb).into_iter().chain(Vec::new()),
+            DoneCallbacks::Many(v) => None.into_iter().chain(v),
+        }
+    }
+}
+
+impl Extend<DoneCallback> for DoneCallbacks {
+    fn extend<I: IntoIterator<Item = DoneCallback>>(&mut self, iter: I) {
+        iter.into_iter().for_each(|cb| self.push(cb));
+    }
+}
+
 impl TaskPart {
+    /// The future the task is waiting on.
+    pub fn waiter(&self) -> Option<Rc<FutureObj>> {
+        let w = self.waiter.take();
+        self.waiter.set(w.clone());
+        w
+    }
     /// `get_name()`: the name as a `str` (a default `Task-N` is made on first use).
     pub fn name(&self) -> Value {
         let mut name = self.name.borrow_mut();
@@ -76,21 +147,23 @@ pub struct FutureObj {
     pub lp: Rc<EventLoop>,
     /// Pending, finished or cancelled.
     pub state: Cell<State>,
-    /// The result once finished.
-    pub result: RefCell<Value>,
-    /// The exception once finished with one (`None` otherwise).
-    pub exception: RefCell<Value>,
+    /// The result once finished, or the exception when `failed` (one cell: a future never
+    /// has both).
+    outcome: RefCell<Value>,
+    /// Finished with an exception.
+    failed: Cell<bool>,
     /// Done callbacks, in the order added.
-    pub callbacks: RefCell<Vec<DoneCallback>>,
-    /// The `cancel()` message or the `CancelledError` a task ended with.
-    pub cancel: RefCell<Cancellation>,
+    pub callbacks: RefCell<DoneCallbacks>,
+    /// The `cancel()` message or the `CancelledError` a task ended with (`None`: no message;
+    /// boxed, as most futures are never cancelled).
+    pub cancel: RefCell<Option<Box<Cancellation>>>,
     /// True once `result()`/`exception()` saw the exception.
     pub retrieved: Cell<bool>,
     /// Present for tasks.
     pub task: Option<TaskPart>,
     /// For the future `gather()` returns: its children, which `cancel()` cancels instead of
     /// the future itself (CPython's `_GatheringFuture`).
-    pub gather_children: RefCell<Option<Vec<Rc<FutureObj>>>>,
+    pub gather_children: RefCell<Option<Box<Vec<Rc<FutureObj>>>>>,
     /// Set when `cancel()` cancelled a gathering future's children.
     pub cancel_requested: Cell<bool>,
     /// For tasks: report "Task was destroyed but it is pending!" if it is destroyed while
@@ -107,10 +180,10 @@ impl FutureObj {
         let f = Rc::new_cyclic(|me| FutureObj {
             lp: lp.clone(),
             state: Cell::new(State::Pending),
-            result: RefCell::new(Value::None),
-            exception: RefCell::new(Value::None),
+            outcome: RefCell::new(Value::None),
+            failed: Cell::new(false),
             callbacks: RefCell::default(),
-            cancel: RefCell::new(Cancellation::Msg(Value::None)),
+            cancel: RefCell::new(None),
             retrieved: Cell::new(false),
             gather_children: RefCell::new(None),
             cancel_requested: Cell::new(false),
@@ -120,6 +193,19 @@ impl FutureObj {
         });
         crate::vm::gc::track_native(&f);
         f
+    }
+    /// The exception it finished with (`None` when it has none, or is not finished).
+    pub fn exception(&self) -> Value {
+        if self.failed.get() {
+            self.outcome.borrow().clone()
+        } else {
+            Value::None
+        }
+    }
+    /// The cell of its result, or of its exception (see [`FutureObj::exception`]), for code
+    /// that inspects a future without the VM.
+    pub fn outcome(&self) -> &RefCell<Value> {
+        &self.outcome
     }
     /// True when not pending.
     pub fn done(&self) -> bool {
@@ -146,7 +232,7 @@ impl FutureObj {
         if self.done() {
             return Err(Exc::new(ExcKind::InvalidStateError, "invalid state"));
         }
-        *self.result.borrow_mut() = v;
+        *self.outcome.borrow_mut() = v;
         self.state.set(State::Finished);
         self.schedule_callbacks();
         Ok(())
@@ -165,7 +251,8 @@ impl FutureObj {
                 "StopIteration interacts badly with generators and cannot be raised into a Future",
             ));
         }
-        *self.exception.borrow_mut() = e;
+        *self.outcome.borrow_mut() = e;
+        self.failed.set(true);
         self.state.set(State::Finished);
         self.schedule_callbacks();
         Ok(())
@@ -177,7 +264,7 @@ impl FutureObj {
                 return false;
             }
             t.cancels.set(t.cancels.get() + 1);
-            let waiter = t.waiter.borrow().clone();
+            let waiter = t.waiter();
             if let Some(w) = waiter {
                 if w.cancel(msg.clone()) {
                     // The task will see the waiter's CancelledError when it wakes up; the
@@ -192,7 +279,7 @@ impl FutureObj {
         if self.done() {
             return false;
         }
-        let children = self.gather_children.borrow().clone();
+        let children = self.gather_children.borrow().as_deref().cloned();
         if let Some(children) = children {
             // A gathering future is cancelled through its children; gather's done callback
             // then finishes it with their CancelledError.
@@ -214,9 +301,9 @@ impl FutureObj {
     /// one its task's coroutine ended with, the first time, else a new one carrying the
     /// `cancel()` message.
     pub fn cancelled_error(&self, vm: &mut Vm) -> Exc {
-        let raised = match &*self.cancel.borrow() {
-            Cancellation::Raised(i) => Some(i.clone()),
-            Cancellation::Msg(_) => None,
+        let raised = match self.cancel.borrow().as_deref() {
+            Some(Cancellation::Raised(i)) => Some(i.clone()),
+            _ => None,
         };
         if let Some(i) = raised {
             self.set_cancel_message(Value::None);
@@ -228,13 +315,13 @@ impl FutureObj {
     }
     /// The `cancel()` message (CPython's `_cancel_message`).
     pub fn cancel_message(&self) -> Value {
-        match &*self.cancel.borrow() {
-            Cancellation::Msg(m) => m.clone(),
-            Cancellation::Raised(_) => Value::None,
+        match self.cancel.borrow().as_deref() {
+            Some(Cancellation::Msg(m)) => m.clone(),
+            _ => Value::None,
         }
     }
     fn set_cancel_message(&self, msg: Value) {
-        *self.cancel.borrow_mut() = Cancellation::Msg(msg);
+        *self.cancel.borrow_mut() = if msg.is_none() { None } else { Some(Box::new(Cancellation::Msg(msg))) };
     }
     /// `result()`.
     pub fn get_result(&self, vm: &mut Vm) -> Res<Value> {
@@ -243,11 +330,11 @@ impl FutureObj {
             State::Cancelled => Err(self.cancelled_error(vm)),
             State::Finished => {
                 self.retrieved.set(true);
-                let e = self.exception.borrow().clone();
-                if !e.is_none() {
-                    return Err(vm.exc_from_value(e)?);
+                let v = self.outcome.borrow().clone();
+                if self.failed.get() {
+                    return Err(vm.exc_from_value(v)?);
                 }
-                Ok(self.result.borrow().clone())
+                Ok(v)
             }
         }
     }
@@ -297,7 +384,7 @@ impl FutureObj {
             }
         }
         if let Some(t) = &self.task {
-            if let Some(w) = &*t.waiter.borrow() {
+            if let Some(w) = &t.waiter() {
                 info.push(format!("wait_for={}", w.repr()));
             }
         }
@@ -312,13 +399,17 @@ fn coro_text(coro: &Value) -> String {
             let file = &g.code.filename;
             match (&*g.frame.borrow(), g.state.get()) {
                 (Some(d), crate::vm::gen::GenState::Suspended) => {
-                    format!("{}() running at {file}:{}", g.qualname, d.frame.code.line_at(d.frame.ip.saturating_sub(1)))
+                    format!(
+                        "{}() running at {file}:{}",
+                        g.qualname(),
+                        d.frame.code.line_at(d.frame.ip.saturating_sub(1))
+                    )
                 }
                 (Some(_), crate::vm::gen::GenState::Created) => {
-                    format!("{}() running at {file}:{}", g.qualname, g.code.first_line)
+                    format!("{}() running at {file}:{}", g.qualname(), g.code.first_line)
                 }
-                (_, crate::vm::gen::GenState::Running) => format!("{}() running", g.qualname),
-                _ => format!("{}() done, defined at {file}:{}", g.qualname, g.code.first_line),
+                (_, crate::vm::gen::GenState::Running) => format!("{}() running", g.qualname()),
+                _ => format!("{}() done, defined at {file}:{}", g.qualname(), g.code.first_line),
             }
         }
         Value::Other(o) => o.repr(),
@@ -341,13 +432,8 @@ pub fn callback_text(cb: &Value) -> String {
 /// `repr(future)` with its result or exception, which needs the VM.
 pub fn future_repr(vm: &mut Vm, f: &FutureObj) -> Res<String> {
     let outcome = if f.state.get() == State::Finished {
-        let exc = f.exception.borrow().clone();
-        Some(if exc.is_none() {
-            let r = f.result.borrow().clone();
-            format!("result={}", vm.repr(&r)?)
-        } else {
-            format!("exception={}", vm.repr(&exc)?)
-        })
+        let v = f.outcome.borrow().clone();
+        Some(if f.failed.get() { format!("exception={}", vm.repr(&v)?) } else { format!("result={}", vm.repr(&v)?) })
     } else {
         None
     };
@@ -369,23 +455,23 @@ impl Drop for FutureObj {
             self.report_destroyed_pending();
             return;
         }
-        if self.state.get() != State::Finished || self.retrieved.get() || self.exception.get_mut().is_none() {
+        if self.state.get() != State::Finished || self.retrieved.get() || !self.failed.get() {
             return;
         }
-        let exc = std::mem::replace(self.exception.get_mut(), Value::None);
+        let exc = std::mem::replace(self.outcome.get_mut(), Value::None);
         let Value::Instance(inst) = exc.clone() else { return };
         let snapshot = Rc::new_cyclic(|me: &std::rc::Weak<FutureObj>| FutureObj {
             lp: self.lp.clone(),
             state: Cell::new(State::Finished),
-            result: RefCell::new(Value::None),
-            exception: RefCell::new(exc),
+            outcome: RefCell::new(exc),
+            failed: Cell::new(true),
             callbacks: RefCell::default(),
-            cancel: RefCell::new(Cancellation::Msg(Value::None)),
+            cancel: RefCell::new(None),
             retrieved: Cell::new(true),
             task: self.task.as_mut().map(|t| TaskPart {
                 coro: std::mem::replace(&mut t.coro, Value::None),
                 name: RefCell::new(t.name.get_mut().clone()),
-                waiter: RefCell::new(None),
+                waiter: Cell::new(None),
                 must_cancel: Cell::new(false),
                 cancels: Cell::new(0),
             }),
@@ -419,15 +505,15 @@ impl FutureObj {
         let snapshot = Rc::new_cyclic(|me: &std::rc::Weak<FutureObj>| FutureObj {
             lp: self.lp.clone(),
             state: Cell::new(State::Pending),
-            result: RefCell::new(Value::None),
-            exception: RefCell::new(Value::None),
+            outcome: RefCell::new(Value::None),
+            failed: Cell::new(false),
             callbacks: RefCell::new(std::mem::take(self.callbacks.get_mut())),
-            cancel: RefCell::new(Cancellation::Msg(Value::None)),
+            cancel: RefCell::new(None),
             retrieved: Cell::new(false),
             task: Some(TaskPart {
                 coro: std::mem::replace(&mut t.coro, Value::None),
                 name: RefCell::new(t.name.get_mut().clone()),
-                waiter: RefCell::new(t.waiter.get_mut().take()),
+                waiter: Cell::new(t.waiter.get_mut().take()),
                 must_cancel: Cell::new(t.must_cancel.get()),
                 cancels: Cell::new(t.cancels.get()),
             }),
@@ -457,7 +543,7 @@ impl FutureObj {
     /// For a task whose coroutine was created in debug mode: the stack that created it.
     fn origin(&self) -> Option<&[crate::vm::other::TraceEntry]> {
         match self.task.as_ref().map(|t| &t.coro) {
-            Some(Value::Gen(g)) => g.origin.as_deref().map(|v| v.as_slice()),
+            Some(Value::Gen(g)) => g.origin(),
             _ => None,
         }
     }
@@ -516,8 +602,7 @@ impl NativeObject for FutureObj {
         self
     }
     fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
-        visit.cell(&self.result);
-        visit.cell(&self.exception);
+        visit.cell(&self.outcome);
         match self.callbacks.try_borrow() {
             Ok(cbs) => cbs.iter().for_each(|cb| match cb {
                 DoneCallback::Call(f) => visit.value(f),
@@ -528,18 +613,18 @@ impl NativeObject for FutureObj {
             Err(_) => visit.fail(),
         }
         match self.cancel.try_borrow() {
-            Ok(c) => match &*c {
-                Cancellation::Msg(v) => visit.value(v),
-                Cancellation::Raised(i) => visit.value(&Value::Instance(i.clone())),
+            Ok(c) => match c.as_deref() {
+                Some(Cancellation::Msg(v)) => visit.value(v),
+                Some(Cancellation::Raised(i)) => visit.value(&Value::Instance(i.clone())),
+                None => {}
             },
             Err(_) => visit.fail(),
         }
         if let Some(t) = &self.task {
             visit.value(&t.coro);
             visit.cell(&t.name);
-            match t.waiter.try_borrow() {
-                Ok(w) => w.iter().for_each(|w| visit.rc(w)),
-                Err(_) => visit.fail(),
+            if let Some(w) = t.waiter() {
+                visit.rc(&w);
             }
         }
     }
@@ -558,17 +643,13 @@ impl NativeObject for FutureObj {
     }
     fn gc_clear(&self) {
         if let Ok(mut c) = self.cancel.try_borrow_mut() {
-            let old = std::mem::replace(&mut *c, Cancellation::Msg(Value::None));
+            let old = c.take();
             drop(c);
             drop(old);
         }
-        let cells = [&self.result, &self.exception];
-        let old: Vec<Value> = cells
-            .iter()
-            .filter_map(|c| c.try_borrow_mut().ok().map(|mut v| std::mem::replace(&mut *v, Value::None)))
-            .collect();
+        let old = self.outcome.try_borrow_mut().map(|mut v| std::mem::replace(&mut *v, Value::None));
         let cbs = self.callbacks.try_borrow_mut().map(|mut c| std::mem::take(&mut *c));
-        let waiter = self.task.as_ref().and_then(|t| t.waiter.try_borrow_mut().ok().and_then(|mut w| w.take()));
+        let waiter = self.task.as_ref().and_then(|t| t.waiter.take());
         drop((old, cbs, waiter));
     }
 }
@@ -601,7 +682,7 @@ fn fut_exception(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         State::Cancelled => Err(f.cancelled_error(vm)),
         State::Finished => {
             f.retrieved.set(true);
-            Ok(f.exception.borrow().clone())
+            Ok(f.exception())
         }
     }
 }
@@ -649,7 +730,7 @@ fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
     let cb = a.pos.get(1).cloned().unwrap_or(Value::None);
     let old = std::mem::take(&mut *f.callbacks.borrow_mut());
-    let mut kept = Vec::new();
+    let mut kept = DoneCallbacks::Empty;
     let mut removed = 0;
     for c in old {
         let same = match &c {
@@ -861,7 +942,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
             exc = Some(Value::Instance(vm.materialize(e)));
         }
     }
-    *t.waiter.borrow_mut() = None;
+    t.waiter.set(None);
     let prev = lp.current_task.replace(Some(task.clone()));
     let coro = t.coro.clone();
     let r = match (&coro, exc) {
@@ -896,7 +977,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                     lp.schedule(Callback::Wakeup(task.clone(), f));
                 } else {
                     f.callbacks.borrow_mut().push(DoneCallback::Wakeup(task.clone()));
-                    *t.waiter.borrow_mut() = Some(f.clone());
+                    t.waiter.set(Some(f.clone()));
                     if t.must_cancel.get() {
                         let msg = task.cancel_message();
                         if f.cancel(msg) {
@@ -921,7 +1002,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                 // CPython keeps the exception for the next `result()` and cancels the
                 // future part without a message.
                 task.state.set(State::Cancelled);
-                *task.cancel.borrow_mut() = Cancellation::Raised(inst);
+                *task.cancel.borrow_mut() = Some(Box::new(Cancellation::Raised(inst)));
                 task.schedule_callbacks();
             } else {
                 let fatal = vm.is_fatal(&inst);

@@ -8,6 +8,7 @@
 //! same algorithm written in aio (`_gather_general` in `stdlib/asyncio.aio`).
 
 use super::event_loop::{Callback, EventLoop};
+use super::future::future_of;
 use super::future::{DoneCallback, FutureObj, State};
 use super::{ensure_future_on, future_value, running_or_current_loop};
 use crate::builtins::take_kw;
@@ -87,20 +88,29 @@ pub fn gather(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return_exceptions,
     });
     crate::vm::gc::track_native(&state);
-    // `arg_to_fut`, by address: the arguments are hashed by identity.
+    // `arg_to_fut`, by address: the arguments are hashed by identity. A pending future
+    // seen before is recognised by its last done callback being this gather's (nothing
+    // else adds callbacks meanwhile), so the table holds only coroutines and done futures
+    // and a gather over many tasks builds none.
     let mut seen: rustc_hash::FxHashMap<i64, Rc<FutureObj>> = rustc_hash::FxHashMap::default();
     let mut lp: Option<Rc<EventLoop>> = None;
     for arg in a.pos.iter() {
         let key = arg.id();
-        let fut = match seen.get(&key) {
-            Some(f) => f.clone(),
+        let known = match future_of(arg) {
+            Some(f) if !f.done() => gathered_by(&f, &state).then_some(f),
+            _ => seen.get(&key).cloned(),
+        };
+        let fut = match known {
+            Some(f) => f,
             None => {
                 let fut = ensure_future_on(vm, arg.clone(), lp.as_ref())?;
                 if lp.is_none() {
                     lp = Some(fut.lp.clone());
                 }
                 state.nfuts.set(state.nfuts.get() + 1);
-                seen.insert(key, fut.clone());
+                if fut.done() || future_of(arg).is_none() {
+                    seen.insert(key, fut.clone());
+                }
                 if fut.done() {
                     fut.lp.schedule(Callback::Gather(state.clone(), fut.clone()));
                 } else {
@@ -113,15 +123,20 @@ pub fn gather(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     }
     let lp = lp.unwrap_or_else(running_or_current_loop);
     let outer = FutureObj::new(&lp, None);
-    *outer.gather_children.borrow_mut() = Some(state.children.borrow().clone());
+    *outer.gather_children.borrow_mut() = Some(Box::new(state.children.borrow().clone()));
     *state.outer.borrow_mut() = Some(outer.clone());
     Ok(future_value(&outer))
+}
+
+/// True when `fut`'s newest done callback is `g`'s.
+fn gathered_by(fut: &FutureObj, g: &Rc<Gather>) -> bool {
+    matches!(fut.callbacks.borrow().iter().last(), Some(DoneCallback::Gather(h)) if Rc::ptr_eq(h, g))
 }
 
 /// Marks a finished future's exception as retrieved (`fut.exception()`) and returns it.
 fn take_exception(fut: &FutureObj) -> Value {
     fut.retrieved.set(true);
-    fut.exception.borrow().clone()
+    fut.exception()
 }
 
 /// `_done_callback(fut)` of `gather`.

@@ -235,7 +235,7 @@ fn spawn_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Value>)
         Some(TaskPart {
             coro,
             name: RefCell::new(name),
-            waiter: RefCell::new(None),
+            waiter: Cell::new(None),
             must_cancel: Cell::new(false),
             cancels: Cell::new(0),
         }),
@@ -694,14 +694,8 @@ impl NativeObject for Sleep {
         self.finish();
         Some(vm.exc_from_value(exc).and_then(Err))
     }
-    fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        match name.to_string_owned().as_str() {
-            "__await__" | "__iter__" => {
-                Ok(Some(bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone()))))
-            }
-            "close" => Ok(Some(bound_native(this.clone(), "close", sleep_close))),
-            _ => Ok(None),
-        }
+    fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        sleep_attr(vm, this, name)
     }
     fn repr(&self) -> String {
         format!("<coroutine object sleep at 0x{:x}>", self as *const Self as *const u8 as usize)
@@ -730,10 +724,73 @@ impl Drop for Sleep {
     }
 }
 
+/// What `asyncio.sleep(0)` returns (CPython's `__sleep0()`: a coroutine that yields once):
+/// [`Sleep`] without a delay, a result or a timer, so the many tasks that pass control this
+/// way each hold only its state while suspended. The states are `Sleep`'s: 0 not started,
+/// 2 yielded, 3 finished.
+pub struct Yield0 {
+    state: Cell<u8>,
+}
+
+impl NativeObject for Yield0 {
+    fn type_name(&self) -> &'static str {
+        "coroutine"
+    }
+    fn is_coroutine(&self) -> bool {
+        true
+    }
+    fn send(&self, _vm: &mut Vm, _v: Value) -> Option<Res<GenResult>> {
+        Some(match self.state.get() {
+            0 => {
+                self.state.set(2);
+                Ok(GenResult::Yield(Value::None))
+            }
+            2 => {
+                self.state.set(3);
+                Ok(GenResult::Return(Value::None))
+            }
+            _ => Err(Exc::runtime_error("cannot reuse already awaited coroutine")),
+        })
+    }
+    fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
+        self.state.set(3);
+        Some(vm.exc_from_value(exc).and_then(Err))
+    }
+    fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        sleep_attr(vm, this, name)
+    }
+    fn repr(&self) -> String {
+        format!("<coroutine object sleep at 0x{:x}>", self as *const Self as *const u8 as usize)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl Drop for Yield0 {
+    /// A `sleep(0)` dropped before it started warns, as CPython's coroutine does.
+    fn drop(&mut self) {
+        if self.state.get() == 0 {
+            crate::vm::gen::warn_never_awaited("sleep");
+        }
+    }
+}
+
+/// The attributes of a `sleep()` coroutine.
+fn sleep_attr(_vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+    match name.to_string_owned().as_str() {
+        "__await__" | "__iter__" => Ok(Some(bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone())))),
+        "close" => Ok(Some(bound_native(this.clone(), "close", sleep_close))),
+        _ => Ok(None),
+    }
+}
+
 fn sleep_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if let Some(Value::Other(o)) = a.pos.first() {
         if let Some(s) = o.as_any().downcast_ref::<Sleep>() {
             s.finish();
+        } else if let Some(s) = o.as_any().downcast_ref::<Yield0>() {
+            s.state.set(3);
         }
     }
     Ok(Value::None)
@@ -750,6 +807,9 @@ fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             vm.to_float(&other)?
         }
     };
+    if delay <= 0.0 && result.is_none() {
+        return Ok(Value::Other(Rc::new(Yield0 { state: Cell::new(0) })));
+    }
     Ok(Value::Other(Rc::new(Sleep {
         delay,
         result,
@@ -1024,8 +1084,8 @@ fn cancel_all_tasks(vm: &mut Vm, lp: &Rc<EventLoop>) {
         }
     }
     for t in &left {
-        if t.state.get() == future::State::Finished && !t.exception.borrow().is_none() {
-            let e = t.exception.borrow().clone();
+        if t.state.get() == future::State::Finished && !t.exception().is_none() {
+            let e = t.exception();
             t.retrieved.set(true);
             exception_handler::call_handler_quietly(
                 vm,
@@ -1123,7 +1183,7 @@ fn gathering_future(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
         }
     }
     let outer = FutureObj::new(&lp, None);
-    *outer.gather_children.borrow_mut() = Some(children);
+    *outer.gather_children.borrow_mut() = Some(Box::new(children));
     Ok(future::future_value(&outer))
 }
 

@@ -73,6 +73,7 @@ fn empty_code() -> crate::bytecode::Code {
         global_cache: Default::default(),
         attr_cache: Default::default(),
         plain_arity: u32::MAX,
+        suspend_len: Default::default(),
     }
     .finish()
 }

@@ -67,6 +67,10 @@ pub struct Code {
     /// For a plain function (see [`Code::takes_exactly`]): its positional parameter count;
     /// `u32::MAX` otherwise. Set by [`Code::finish`].
     pub plain_arity: u32,
+    /// For generator and coroutine code: the most values (locals, then the operand stack)
+    /// a suspended frame of it has held, so that later frames' buffers, which they keep
+    /// while suspended, are allocated at that size (see `Vm::bind_frame`).
+    pub suspend_len: std::cell::Cell<u32>,
 }
 
 /// A cached global lookup: valid while the module and builtins versions are unchanged.
@@ -83,6 +87,13 @@ pub struct GlobalCacheEntry {
 }
 
 impl Code {
+    /// Records that a suspended frame of this code holds `len` values.
+    #[inline]
+    pub fn note_suspended(&self, len: usize) {
+        if len as u32 > self.suspend_len.get() {
+            self.suspend_len.set(len as u32);
+        }
+    }
     /// Number of local slots (parameters included).
     pub fn nlocals(&self) -> usize {
         self.varnames.len()

@@ -172,8 +172,9 @@ pub enum Op {
     /// Calls with keywords: the top is a tuple of keyword names for the last values.
     /// `stack: f a1..an names -> result` (n counts positional and keyword values)
     CallKw(u32),
-    /// Calls with unpacked arguments; operand true when a kwargs dict is present.
-    /// `stack: f args_tuple [kwargs] -> result`
+    /// Calls with unpacked arguments; operand true when a kwargs dict is present. The
+    /// compiler passes the positional arguments as a fresh list, whose items the call takes.
+    /// `stack: f args_list [kwargs] -> result`
     CallEx(bool),
     /// Builds a function. Operand bits: 1 defaults tuple, 2 kwdefaults dict, 4 closure tuple.
     /// `stack: [defaults] [kwdefaults] [closure] code -> function`

@@ -462,7 +462,8 @@ impl<'a> Compiler<'a> {
                 }
             }
         }
-        self.emit(Op::ListToTuple, line);
+        // No `ListToTuple`: `CallEx` takes the fresh list's items as the arguments (a tuple
+        // would only be copied into them).
         if keywords.is_empty() {
             self.emit(Op::CallEx(false), line);
             return Ok(());

@@ -310,6 +310,7 @@ impl<'a> Compiler<'a> {
             global_cache: Default::default(),
             attr_cache: Default::default(),
             plain_arity: u32::MAX,
+            suspend_len: Default::default(),
         }
         .finish()
     }

@@ -448,14 +448,11 @@ impl Walker {
                         self.enter_rc(&d.frame.globals, || Value::Module(d.frame.globals.clone()));
                     }
                 }
-                if let Ok(p) = g.pending.try_borrow() {
-                    self.enter(&p);
-                }
             }
             Value::Other(o) => {
                 self.total += RC + 64;
                 if let Some(f) = o.as_any().downcast_ref::<crate::asyncio::future::FutureObj>() {
-                    for cell in [&f.result, &f.exception] {
+                    for cell in [f.outcome()] {
                         if let Ok(x) = cell.try_borrow() {
                             self.enter(&x);
                         }

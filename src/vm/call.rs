@@ -15,6 +15,20 @@ impl Vm {
         self.call_kw(f, args, Vec::new())
     }
 
+    /// Calls a value with copies of `args`, for a caller that keeps them (the event loop
+    /// reports a failed callback with its arguments): a script function taking exactly
+    /// these arguments gets them pushed straight onto the value stack, with no vector.
+    pub fn call_slice(&mut self, f: &Value, args: &[Value]) -> Res<Value> {
+        match f {
+            Value::Function(func) if func.code.takes_exactly(args.len()) => {
+                let base = self.stack.len();
+                self.stack.extend_from_slice(args);
+                self.run_exact_at(func, base)
+            }
+            _ => self.call_kw(f, args.to_vec(), Vec::new()),
+        }
+    }
+
     /// Calls a value with positional and keyword arguments from native code.
     pub fn call_kw(&mut self, f: &Value, args: Vec<Value>, kw: Vec<(Sym, Value)>) -> Res<Value> {
         match f {
@@ -36,11 +50,16 @@ impl Vm {
                 self.call_kw(&func, a, kw)
             }
             Value::Native(n) => {
-                let mut a = Args { pos: SmallVec::new(), kw };
-                if let Some(r) = &n.receiver {
-                    a.pos.push(r.clone());
-                }
-                a.pos.extend(args);
+                let mut a = match &n.receiver {
+                    // The arguments' buffer becomes the native's (no copy).
+                    None => Args { pos: SmallVec::from_vec(args), kw },
+                    Some(r) => {
+                        let mut a = Args { pos: SmallVec::with_capacity(args.len() + 1), kw };
+                        a.pos.push(r.clone());
+                        a.pos.extend(args);
+                        a
+                    }
+                };
                 self.check_depth()?;
                 self.native_calls += 1;
                 let r = (n.func)(self, &mut a);
@@ -90,9 +109,17 @@ impl Vm {
     /// arguments moved straight onto the value stack as its first locals: no binding, no
     /// locals vector.
     fn run_exact(&mut self, f: &Rc<Function>, args: Vec<Value>) -> Res<Value> {
-        self.check_depth()?;
         let base = self.stack.len();
         self.stack.extend(args);
+        self.run_exact_at(f, base)
+    }
+
+    /// [`Vm::run_exact`] with the arguments already on the value stack from `base`.
+    fn run_exact_at(&mut self, f: &Rc<Function>, base: usize) -> Res<Value> {
+        if let Err(e) = self.check_depth() {
+            self.stack.truncate(base);
+            return Err(e);
+        }
         self.stack.resize(base + f.code.nlocals(), Value::Undef);
         let frame = self.frame_for(f, base, base, ReturnMode::Push);
         let depth = self.frames.len();
@@ -285,7 +312,13 @@ impl Vm {
     /// `CallEx`: `f(*args, **kwargs)`.
     pub(crate) fn call_ex(&mut self, func: Value, args: Value, kwargs: Option<Value>) -> Res<()> {
         let args = match args {
-            Value::Tuple(t) => t.to_vec(),
+            // `f(*xs)` builds a tuple no one else sees: its items move out and it is freed
+            // at once, so a call with many arguments holds them twice only for a moment.
+            Value::Tuple(mut t) => match Rc::get_mut(&mut t) {
+                Some(items) => items.iter_mut().map(std::mem::take).collect(),
+                None => t.to_vec(),
+            },
+            Value::List(l) if Rc::strong_count(&l) == 1 => std::mem::take(&mut *l.items.borrow_mut()),
             other => self.collect(&other)?,
         };
         let mut kw = Vec::new();
@@ -341,7 +374,13 @@ impl Vm {
         let code = f.code.clone();
         let nparams = code.argcount as usize;
         let nkwonly = code.kwonlyargcount as usize;
-        let mut locals: Vec<Value> = Vec::with_capacity(code.nlocals() + 8);
+        // A generator's frame keeps this buffer (its locals, then its operand stack) for as long
+        // as it lives, so it gets what earlier frames of the code held while suspended (at
+        // least one value above the locals: the usual depth at a `yield` or `await`).
+        let resumable = code.flags.generator || code.flags.coroutine || code.flags.async_generator;
+        let cap =
+            if resumable { (code.nlocals() + 1).max(code.suspend_len.get() as usize) } else { code.nlocals() + 8 };
+        let mut locals: Vec<Value> = Vec::with_capacity(cap);
         locals.resize(code.nlocals(), Value::Undef);
         let fname = || f.qualname.borrow().to_string();
         let npos = args.len();
@@ -482,28 +521,25 @@ impl Vm {
             kind,
             frame: RefCell::new(Some(frame)),
             state: Cell::new(GenState::Created),
-            name: f.name.borrow().clone(),
-            qualname: f.qualname.borrow().clone(),
-            code: f.code.clone(),
-            origin: if kind == GenKind::Coroutine && super::gen::origin_tracking() {
-                let stack = self
-                    .frames
-                    .iter()
-                    .map(|fr| super::other::TraceEntry {
-                        file: fr.code.filename.clone(),
-                        line: fr.line(),
-                        name: fr.code.name.clone(),
-                    })
-                    .collect();
-                Some(Box::new(stack))
-            } else {
-                None
+            extra: {
+                let names = GenObj::names_for(&f.code, &f.name.borrow(), &f.qualname.borrow());
+                let origin = (kind == GenKind::Coroutine && super::gen::origin_tracking()).then(|| {
+                    self.frames
+                        .iter()
+                        .map(|fr| super::other::TraceEntry {
+                            file: fr.code.filename.clone(),
+                            line: fr.line(),
+                            name: fr.code.name.clone(),
+                        })
+                        .collect()
+                });
+                (names.is_some() || origin.is_some()).then(|| Box::new(super::gen::GenExtra { names, origin }))
             },
+            code: f.code.clone(),
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
-            pending: RefCell::new(Value::None),
             spare: Cell::new(Vec::new()),
-            handled: Cell::new(Vec::new()),
+            handled: Cell::new(None),
         });
         super::gc::track_gen(&g);
         Value::Gen(g)

@@ -38,27 +38,32 @@ pub struct GenObj {
     pub frame: RefCell<Option<Detached>>,
     /// Where it is in its life.
     pub state: Cell<GenState>,
-    /// `__name__`.
-    pub name: Rc<str>,
-    /// `__qualname__`.
-    pub qualname: Rc<str>,
+    /// What few generators have (boxed, so the others pay a pointer).
+    pub extra: Option<Box<GenExtra>>,
     /// The code it runs (for `gi_code`/`cr_code` and "defined at" in reprs).
     pub code: Rc<crate::bytecode::Code>,
-    /// For coroutines created while origin tracking was on (asyncio debug mode): the stack
-    /// that created it, outermost first.
-    pub origin: Option<Box<Vec<TraceEntry>>>,
     /// For coroutines: whether it was ever awaited or started (for the never-awaited warning).
     pub awaited: Cell<bool>,
     /// For async generators: the running `asend`/`athrow` awaitable count (0 or 1).
     pub ag_running: Cell<bool>,
-    /// Value the generator should see as the sent value on the next resume.
-    pub pending: RefCell<Value>,
     /// The emptied buffer of the frame's values while it runs in place (see
     /// `Vm::resume_inline`), reused at the next suspension so yielding allocates nothing.
     pub spare: Cell<Vec<Value>>,
     /// The exceptions being handled in the frame when it suspended (a `yield` or `await`
-    /// inside an `except` block), restored when it resumes: CPython's `gi_exc_state`.
-    pub handled: Cell<Vec<Value>>,
+    /// inside an `except` block), restored when it resumes: CPython's `gi_exc_state`
+    /// (boxed: most generators never suspend inside `except`).
+    pub handled: Cell<Option<Box<Vec<Value>>>>,
+}
+
+/// The parts of a generator object that few have.
+#[derive(Default)]
+pub struct GenExtra {
+    /// `__name__` and `__qualname__` when they are not the code's (the function was renamed
+    /// before the call; see [`GenObj::name`]).
+    pub names: Option<(Rc<str>, Rc<str>)>,
+    /// For coroutines created while origin tracking was on (asyncio debug mode): the stack
+    /// that created it, outermost first.
+    pub origin: Option<Vec<TraceEntry>>,
 }
 
 /// Work left by objects that died while suspended: generators to close, coroutines that
@@ -148,6 +153,29 @@ fn queue_finalizer(job: Finalize) {
 }
 
 impl GenObj {
+    /// `__name__`.
+    pub fn name(&self) -> &Rc<str> {
+        self.extra.as_ref().and_then(|e| e.names.as_ref()).map_or(&self.code.name, |n| &n.0)
+    }
+    /// `__qualname__`.
+    pub fn qualname(&self) -> &Rc<str> {
+        self.extra.as_ref().and_then(|e| e.names.as_ref()).map_or(&self.code.qualname, |n| &n.1)
+    }
+    /// For a coroutine created in asyncio debug mode: the stack that created it.
+    pub fn origin(&self) -> Option<&[TraceEntry]> {
+        self.extra.as_ref().and_then(|e| e.origin.as_deref())
+    }
+    /// The `names` of [`GenExtra`] for a generator made by a function called `name`
+    /// (`qualname`) running `code`: `None` when they are the code's.
+    pub fn names_for(code: &crate::bytecode::Code, name: &Rc<str>, qualname: &Rc<str>) -> Option<(Rc<str>, Rc<str>)> {
+        if (Rc::ptr_eq(name, &code.name) || **name == *code.name)
+            && (Rc::ptr_eq(qualname, &code.qualname) || **qualname == *code.qualname)
+        {
+            None
+        } else {
+            Some((name.clone(), qualname.clone()))
+        }
+    }
     /// A new generator object owning the suspended frame of one being dropped, so that its
     /// `finally` blocks can still run.
     fn revived(&self, d: Detached) -> GenObj {
@@ -155,13 +183,14 @@ impl GenObj {
             kind: self.kind,
             frame: RefCell::new(Some(d)),
             state: Cell::new(GenState::Suspended),
-            name: self.name.clone(),
-            qualname: self.qualname.clone(),
+            extra: self
+                .extra
+                .as_ref()
+                .and_then(|e| e.names.clone())
+                .map(|names| Box::new(GenExtra { names: Some(names), origin: None })),
             code: self.code.clone(),
-            origin: None,
             awaited: Cell::new(true),
             ag_running: Cell::new(false),
-            pending: RefCell::new(Value::None),
             spare: Cell::new(Vec::new()),
             handled: Cell::new(self.handled.take()),
         }
@@ -208,8 +237,9 @@ impl Drop for GenObj {
                 None
             }
             (GenState::Created, Some(d)) if self.kind == GenKind::Coroutine && !self.awaited.get() => {
-                let q = self.qualname.clone();
-                queue_finalizer(Finalize::NeverAwaited(q, self.origin.take()));
+                let q = self.qualname().clone();
+                let origin = self.extra.as_mut().and_then(|e| e.origin.take()).map(Box::new);
+                queue_finalizer(Finalize::NeverAwaited(q, origin));
                 Some(d)
             }
             (_, d) => {
@@ -264,8 +294,6 @@ impl Vm {
     pub fn module_coroutine(&mut self, code: Rc<crate::bytecode::Code>, globals: Rc<super::value::Module>) -> Value {
         let values = vec![Value::Undef; code.nlocals()];
         let cells = (0..code.cellvars.len()).map(|_| super::value::new_cell(Value::Undef)).collect();
-        let name = code.name.clone();
-        let qualname = code.qualname.clone();
         let frame = super::frame::Frame {
             code: code.clone(),
             ip: 0,
@@ -282,15 +310,12 @@ impl Vm {
             kind: GenKind::Coroutine,
             frame: RefCell::new(Some(Detached { frame, values })),
             state: Cell::new(GenState::Created),
-            name,
-            qualname,
+            extra: None,
             code,
-            origin: None,
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
-            pending: RefCell::new(Value::None),
             spare: Cell::new(Vec::new()),
-            handled: Cell::new(Vec::new()),
+            handled: Cell::new(None),
         });
         super::gc::track_gen(&g);
         Value::Gen(g)
@@ -392,15 +417,14 @@ impl Vm {
     /// `handled_base`) into the generator.
     fn save_handled(&mut self, g: &GenObj, handled_base: usize) {
         if self.handled.len() > handled_base {
-            g.handled.set(self.handled.split_off(handled_base));
+            g.handled.set(Some(Box::new(self.handled.split_off(handled_base))));
         }
     }
 
     /// Puts back the exceptions a generator was handling when it suspended.
     fn restore_handled(&mut self, g: &GenObj) {
-        let saved = g.handled.take();
-        if !saved.is_empty() {
-            self.handled.extend(saved);
+        if let Some(saved) = g.handled.take() {
+            self.handled.extend(*saved);
         }
     }
 
@@ -416,6 +440,7 @@ impl Vm {
         self.save_handled(&g, f.handled_base);
         let mut values = g.spare.take();
         values.extend(self.stack.drain(f.base..));
+        f.code.note_suspended(values.len());
         *g.frame.borrow_mut() = Some(Detached { frame: f, values });
         g.state.set(GenState::Suspended);
         self.stack.push(v);
@@ -457,7 +482,7 @@ impl Vm {
             Ok(GenResult::Yield(_)) => {
                 g.state.set(GenState::Closed);
                 g.frame.borrow_mut().take();
-                let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname(), Value::Gen(g.clone()).id());
                 self.write_stderr(&format!(
                     "Exception ignored in: {repr}\nRuntimeError: {what} ignored GeneratorExit\n"
                 ));
@@ -465,7 +490,7 @@ impl Vm {
             Err(e) => {
                 let inst = self.materialize(e);
                 if !inst.class.is_subclass(self.exc_class(ExcKind::GeneratorExit)) {
-                    let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname, Value::Gen(g.clone()).id());
+                    let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname(), Value::Gen(g.clone()).id());
                     let text = crate::traceback::format_exception(self, &inst);
                     self.write_stderr(&format!("Exception ignored in: {repr}\n{text}"));
                 }
@@ -604,6 +629,7 @@ impl Vm {
                 let f = self.frames.pop().expect("generator frame");
                 self.save_handled(g, f.handled_base);
                 values.extend(self.stack.drain(f.base..));
+                f.code.note_suspended(values.len());
                 *g.frame.borrow_mut() = Some(Detached { frame: f, values });
                 g.state.set(GenState::Suspended);
                 Ok(GenResult::Yield(v))

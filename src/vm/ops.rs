@@ -350,7 +350,7 @@ impl Vm {
             Value::Descriptor(_) => format!("<{} object at 0x{:x}>", self.type_name(v), v.id()),
             Value::Cell(_) => format!("<cell at 0x{:x}>", v.id()),
             Value::Code(c) => format!("<code object {} at 0x{:x}>", c.name, v.id()),
-            Value::Gen(g) => format!("<{} object {} at 0x{:x}>", self.type_name(v), g.qualname, v.id()),
+            Value::Gen(g) => format!("<{} object {} at 0x{:x}>", self.type_name(v), g.qualname(), v.id()),
             Value::Other(o) => {
                 if let Some(r) = o.get_attr(self, v, self.syms.repr)? {
                     let s = self.call(&r, vec![])?;

@@ -736,7 +736,7 @@ fn client_task_done(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return Ok(Value::None);
     }
     task.retrieved.set(true);
-    let exc = task.exception.borrow().clone();
+    let exc = task.exception();
     if !exc.is_none() {
         let tv = a.pos[0].clone();
         super::support::report(vm, "Unhandled exception in client_connected_cb", Some(&exc), vec![("transport", tv)]);

@@ -267,7 +267,10 @@ impl Vm {
                 g.state.set(GenState::Closed);
                 let frame = g.frame.borrow_mut().take();
                 drop(frame);
-                self.write_stderr(&format!("<sys>:0: RuntimeWarning: coroutine '{}' was never awaited\n", g.qualname));
+                self.write_stderr(&format!(
+                    "<sys>:0: RuntimeWarning: coroutine '{}' was never awaited\n",
+                    g.qualname()
+                ));
             }
             _ => {
                 g.state.set(GenState::Closed);

@@ -216,7 +216,6 @@ impl GenObj {
             }
             Err(_) => vis.fail(),
         }
-        vis.cell(&self.pending);
     }
 }
 
@@ -259,8 +258,6 @@ pub(super) fn clear(v: &Value) {
         Value::Gen(g) => {
             let old = g.frame.try_borrow_mut().map(|mut x| x.take());
             g.state.set(GenState::Closed);
-            drop(old);
-            let old = g.pending.try_borrow_mut().map(|mut x| std::mem::replace(&mut *x, Value::None));
             drop(old);
         }
         Value::Other(o) => o.gc_clear(),
