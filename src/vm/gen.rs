@@ -1,6 +1,6 @@
 //! Generators, coroutines and async generators: a suspended frame and its state.
 
-use super::frame::Detached;
+use super::frame::{Chain, Detached, Resumer, ReturnMode};
 use super::other::TraceEntry;
 use super::value::Value;
 use std::cell::{Cell, RefCell};
@@ -365,8 +365,20 @@ impl Vm {
     /// (nothing is pushed for a generator that has not started). The caller checked
     /// [`Vm::can_resume_inline`]. The frame goes back into `g` at its next `yield`
     /// (`Op::YieldValue`), or is dropped when it returns or raises.
-    pub(crate) fn resume_inline(&mut self, g: &Rc<GenObj>, sent: Value, ret: super::frame::ReturnMode) -> Res<()> {
+    ///
+    /// When `g` is suspended in `yield from`/`await` on a generator that can itself be
+    /// resumed in place, the innermost generator of that chain is resumed directly
+    /// (`ReturnMode::GenChain`): the levels between stay suspended in their generators
+    /// exactly as the level-by-level path leaves them (at the `Jump` after their
+    /// `YieldValue`, the sub-generator on top of their stack) but marked running, so a
+    /// value costs the same at any depth. A level is resumed again only when the level
+    /// below it returns or raises ([`Vm::chain_ascend`]).
+    #[inline]
+    pub(crate) fn resume_inline(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
         self.check_depth()?;
+        if g.state.get() == GenState::Suspended && delegates(g) {
+            return self.resume_chain(g, sent, ret);
+        }
         let Some(saved) = g.frame.borrow_mut().take() else {
             return Err(Exc::runtime_error("generator has no frame"));
         };
@@ -388,6 +400,133 @@ impl Vm {
         Ok(())
     }
 
+    /// [`Vm::resume_inline`] for a generator suspended in a delegation.
+    #[inline(never)]
+    fn resume_chain(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
+        let resumer = match &ret {
+            ReturnMode::GenFor(_, t) => Resumer::For(*t),
+            ReturnMode::GenSend(_, t) => Resumer::Send(*t),
+            ReturnMode::GenNative(_) => Resumer::Native,
+            _ => return self.push_gen_frame(g, sent, ret),
+        };
+        let Some((inner, depth)) = descend(g, self.depth_room()) else {
+            return self.push_gen_frame(g, sent, ret);
+        };
+        g.awaited.set(true);
+        self.delegated += depth as usize;
+        let mode = ReturnMode::GenChain(g.clone(), Chain::new(resumer, depth));
+        self.push_gen_frame(&inner, sent, mode)
+    }
+
+    /// Levels a delegation chain may still add before the recursion limit.
+    fn depth_room(&self) -> usize {
+        self.recursion_limit.saturating_sub(self.frames.len() + self.native_depth + self.delegated)
+    }
+
+    /// Pushes the suspended frame of `g` with `ret` (see [`Vm::resume_inline`]).
+    fn push_gen_frame(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
+        let Some(saved) = g.frame.borrow_mut().take() else {
+            return Err(Exc::runtime_error("generator has no frame"));
+        };
+        let started = g.state.get() == GenState::Suspended;
+        g.state.set(GenState::Running);
+        g.awaited.set(true);
+        let Detached { mut frame, mut values } = saved;
+        frame.base = self.stack.len();
+        frame.ret_sp = frame.base;
+        frame.handled_base = self.handled.len();
+        frame.ret = ret;
+        self.restore_handled(g);
+        self.stack.append(&mut values);
+        g.spare.set(values);
+        if started {
+            self.stack.push(sent);
+        }
+        self.frames.push(frame);
+        Ok(())
+    }
+
+    /// `Send` of `sent` into the generator `s` (on top of the running frame's stack, and
+    /// resumable in place) at the instruction before `ip`, whose delegation ends at `exit`.
+    /// When the running frame is a generator frame handling no exception, it stays behind
+    /// suspended at its delegation and `s` (or the innermost generator below it) becomes
+    /// the innermost level of a delegation chain; otherwise `s` is resumed above it.
+    pub(crate) fn delegate_inline(&mut self, s: &Rc<GenObj>, sent: Value, exit: u32, ip: usize) -> Res<()> {
+        let fi = self.frames.len() - 1;
+        let f = &self.frames[fi];
+        let chainable = self.handled.len() == f.handled_base
+            && matches!(
+                f.ret,
+                ReturnMode::GenFor(..) | ReturnMode::GenSend(..) | ReturnMode::GenNative(..) | ReturnMode::GenChain(..)
+            );
+        if !chainable {
+            self.frames[fi].ip = ip;
+            return self.resume_inline(s, sent, ReturnMode::GenSend(s.clone(), exit));
+        }
+        self.check_depth()?;
+        let Some(mut f) = self.frames.pop() else { return Ok(()) };
+        // At the `Jump` after the `YieldValue` that follows the `Send`, as a `yield` of the
+        // sub-generator's value would leave it.
+        f.ip = ip + 1;
+        let (c, outer, resumer, depth) = match std::mem::replace(&mut f.ret, ReturnMode::Push) {
+            ReturnMode::GenFor(c, t) => (c.clone(), c, Resumer::For(t), 0),
+            ReturnMode::GenSend(c, t) => (c.clone(), c, Resumer::Send(t), 0),
+            ReturnMode::GenNative(c) => (c.clone(), c, Resumer::Native, 0),
+            ReturnMode::GenChain(o, ch) => match chain_level(&o, ch.depth()) {
+                Some(c) => (c, o, ch.resumer(), ch.depth()),
+                None => return Err(Exc::runtime_error("generator has no frame")),
+            },
+            _ => return Err(Exc::runtime_error("delegation from a frame that is not a generator")),
+        };
+        let mut values = c.spare.take();
+        values.extend(self.stack.drain(f.base..));
+        *c.frame.borrow_mut() = Some(Detached { frame: f, values });
+        self.delegated += 1;
+        let (inner, more) = match descend(s, self.depth_room()) {
+            Some((i, d)) => (i, d),
+            None => (s.clone(), 0),
+        };
+        self.delegated += more as usize;
+        let mode = ReturnMode::GenChain(outer, Chain::new(resumer, depth + 1 + more));
+        self.push_gen_frame(&inner, sent, mode)
+    }
+
+    /// The innermost generator of a delegation chain finished (`ret` is its return value,
+    /// or `None` when an exception left it): the level above it (`depth` levels below
+    /// `outer`) is resumed in place, after its delegation with the value, or at its `Send`
+    /// for the unwinder to look for its handlers.
+    pub(crate) fn chain_ascend(&mut self, outer: Rc<GenObj>, ch: Chain, ret: Option<Value>) -> Res<()> {
+        self.delegated -= 1;
+        let (resumer, depth) = (ch.resumer(), ch.depth());
+        let Some(parent) = chain_level(&outer, depth - 1) else {
+            return Err(Exc::runtime_error("generator has no frame"));
+        };
+        let Some(Detached { mut frame, mut values }) = parent.frame.borrow_mut().take() else {
+            return Err(Exc::runtime_error("generator has no frame"));
+        };
+        let (send, exit) = delegation_ops(&frame).unwrap_or((frame.ip, frame.ip));
+        match ret {
+            Some(v) => {
+                values.pop();
+                values.push(v);
+                frame.ip = exit;
+            }
+            None => frame.ip = send + 1,
+        }
+        frame.ret = match depth {
+            1 => resumer.mode(outer),
+            _ => ReturnMode::GenChain(outer, Chain::new(resumer, depth - 1)),
+        };
+        frame.base = self.stack.len();
+        frame.ret_sp = frame.base;
+        frame.handled_base = self.handled.len();
+        self.restore_handled(&parent);
+        self.stack.append(&mut values);
+        parent.spare.set(values);
+        self.frames.push(frame);
+        Ok(())
+    }
+
     /// Moves the exceptions a suspending generator frame is handling (those above
     /// `handled_base`) into the generator.
     fn save_handled(&mut self, g: &GenObj, handled_base: usize) {
@@ -405,20 +544,30 @@ impl Vm {
     }
 
     /// `yield` in a frame resumed in place: the frame goes back into its generator and the
-    /// value goes to the resuming frame's stack.
-    pub(crate) fn suspend_inline(&mut self, ip: usize, v: Value) {
-        let Some(mut f) = self.frames.pop() else { return };
+    /// value goes to the resuming frame's stack. For the innermost level of a chain resumed
+    /// by a native, the value is returned instead (the dispatch loop halts with it).
+    pub(crate) fn suspend_inline(&mut self, ip: usize, v: Value) -> Option<Value> {
+        let mut f = self.frames.pop()?;
         f.ip = ip;
-        let g = match std::mem::replace(&mut f.ret, super::frame::ReturnMode::Push) {
-            super::frame::ReturnMode::GenFor(g, _) | super::frame::ReturnMode::GenSend(g, _) => g,
-            _ => return,
+        let (g, chain) = match std::mem::replace(&mut f.ret, ReturnMode::Push) {
+            ReturnMode::GenFor(g, _) | ReturnMode::GenSend(g, _) => (g, None),
+            ReturnMode::GenChain(outer, ch) => {
+                // The levels above go back to suspended; the last one leads to this one.
+                self.delegated -= ch.depth() as usize;
+                (mark_chain(&outer, ch.depth(), GenState::Suspended)?, Some(ch.resumer()))
+            }
+            _ => return None,
         };
         self.save_handled(&g, f.handled_base);
         let mut values = g.spare.take();
         values.extend(self.stack.drain(f.base..));
         *g.frame.borrow_mut() = Some(Detached { frame: f, values });
         g.state.set(GenState::Suspended);
+        if chain == Some(Resumer::Native) {
+            return Some(v);
+        }
         self.stack.push(v);
+        None
     }
 
     /// PEP 479 for a generator frame that an exception leaves: `StopIteration` becomes
@@ -522,6 +671,16 @@ impl Vm {
             GenState::Suspended => {}
         }
         self.check_depth()?;
+        if let (GenState::Suspended, Ok(v)) = (g.state.get(), &input) {
+            if let Some((inner, depth)) = descend(g, self.depth_room()) {
+                g.awaited.set(true);
+                self.delegated += depth as usize;
+                let base = self.frames.len();
+                let mode = ReturnMode::GenChain(g.clone(), Chain::new(Resumer::Native, depth));
+                self.push_gen_frame(&inner, v.clone(), mode)?;
+                return self.run_resumed(g, base, None, Vec::new());
+            }
+        }
         let Some(mut saved) = g.frame.borrow_mut().take() else {
             return Ok(GenResult::Return(Value::None));
         };
@@ -580,6 +739,7 @@ impl Vm {
         frame.base = self.stack.len();
         frame.ret_sp = frame.base;
         frame.handled_base = self.handled.len();
+        frame.ret = ReturnMode::GenNative(g.clone());
         self.restore_handled(g);
         self.stack.append(&mut values);
         self.frames.push(frame);
@@ -593,18 +753,29 @@ impl Vm {
             }
             Err(e) => Some(e),
         };
+        self.run_resumed(g, base, input_exc, values)
+    }
+
+    /// Runs the frame of `g` (or the innermost level of its delegation chain) pushed at
+    /// `base` by a native until it yields, returns or raises; `values` is a buffer for the
+    /// frame's values when it suspends.
+    fn run_resumed(&mut self, g: &Rc<GenObj>, base: usize, exc: Option<Exc>, mut values: Vec<Value>) -> Res<GenResult> {
         self.native_depth += 1;
-        let r = match input_exc {
+        let r = match exc {
             Some(e) => self.run_with_exception(base, e),
             None => self.run(base),
         };
         self.native_depth -= 1;
         match r {
             Ok(super::interp::Halt::Yield(v)) => {
-                let f = self.frames.pop().expect("generator frame");
-                self.save_handled(g, f.handled_base);
-                values.extend(self.stack.drain(f.base..));
-                *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+                // A chain's innermost level has already gone back into its generator.
+                if self.frames.len() > base {
+                    let mut f = self.frames.pop().expect("generator frame");
+                    f.ret = ReturnMode::Push;
+                    self.save_handled(g, f.handled_base);
+                    values.extend(self.stack.drain(f.base..));
+                    *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+                }
                 g.state.set(GenState::Suspended);
                 Ok(GenResult::Yield(v))
             }
@@ -862,12 +1033,93 @@ use super::intern::Sym;
 /// If a suspended frame is inside a `yield from`/`await` loop, the instruction index the
 /// delegation continues at when the sub-iterator finishes.
 fn delegating_send_target(d: &Detached) -> Option<usize> {
-    let ops = &d.frame.code.ops;
-    match ops.get(d.frame.ip) {
+    delegation_ops(&d.frame).map(|(_, exit)| exit)
+}
+
+/// If a suspended frame is inside a `yield from`/`await` loop (at the `Jump` back to its
+/// `Send`): the index of the `Send` and of the instruction the delegation continues at.
+#[inline]
+fn delegation_ops(f: &super::frame::Frame) -> Option<(usize, usize)> {
+    let ops = &f.code.ops;
+    match ops.get(f.ip) {
         Some(crate::bytecode::Op::Jump(t)) => match ops.get(t.0 as usize) {
-            Some(crate::bytecode::Op::Send(done)) => Some(done.0 as usize),
+            Some(crate::bytecode::Op::Send(done)) => Some((t.0 as usize, done.0 as usize)),
             _ => None,
         },
         _ => None,
     }
+}
+
+/// True when the suspended generator `g` is inside a `yield from`/`await` loop.
+#[inline]
+fn delegates(g: &GenObj) -> bool {
+    match &*g.frame.borrow() {
+        Some(d) => delegation_ops(&d.frame).is_some(),
+        None => false,
+    }
+}
+
+/// The generator a suspended generator delegates to (the top of its stack).
+fn sub_gen(g: &GenObj) -> Option<Rc<GenObj>> {
+    match g.frame.borrow().as_ref()?.values.last()? {
+        Value::Gen(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Sets the state of `outer` and of the `depth - 1` levels of its delegation chain below it;
+/// returns the level below those (the innermost).
+fn mark_chain(outer: &Rc<GenObj>, depth: u32, state: GenState) -> Option<Rc<GenObj>> {
+    outer.state.set(state);
+    let mut cur = sub_gen(outer)?;
+    for _ in 1..depth {
+        cur.state.set(state);
+        cur = sub_gen(&cur)?;
+    }
+    Some(cur)
+}
+
+/// The generator `n` levels down the delegation chain of `outer` (`outer` itself for 0).
+pub(crate) fn chain_level(outer: &Rc<GenObj>, n: u32) -> Option<Rc<GenObj>> {
+    let mut cur = outer.clone();
+    for _ in 0..n {
+        cur = sub_gen(&cur)?;
+    }
+    Some(cur)
+}
+
+/// Follows the delegation chain below the suspended generator `g`: while a level is
+/// suspended in `yield from`/`await` on a suspended generator or coroutine and is handling
+/// no exception, it becomes an intermediate level (marked running; its frame stays in it).
+/// Stops after `room` levels. Returns the innermost generator and the number of
+/// intermediate levels, or `None` when `g` does not delegate so (nothing is marked).
+fn descend(g: &Rc<GenObj>, room: usize) -> Option<(Rc<GenObj>, u32)> {
+    let mut inner: Option<Rc<GenObj>> = None;
+    let mut depth = 0u32;
+    while (depth as usize) < room {
+        let cur = inner.as_ref().unwrap_or(g);
+        let next = {
+            let b = cur.frame.borrow();
+            let Some(d) = b.as_ref() else { break };
+            if delegation_ops(&d.frame).is_none() {
+                break;
+            }
+            match d.values.last() {
+                Some(Value::Gen(s)) if s.kind != GenKind::AsyncGenerator && s.state.get() == GenState::Suspended => {
+                    s.clone()
+                }
+                _ => break,
+            }
+        };
+        let h = cur.handled.take();
+        let busy = !h.is_empty();
+        cur.handled.set(h);
+        if busy {
+            break;
+        }
+        cur.state.set(GenState::Running);
+        depth += 1;
+        inner = Some(next);
+    }
+    inner.map(|i| (i, depth))
 }

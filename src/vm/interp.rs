@@ -101,7 +101,7 @@ impl Vm {
         // caller, at the call. One decrement (see `Vm::tick`).
         self.tick()?;
         // The outermost nested run (the module body) is not a Python-level frame of its own.
-        if self.frames.len() + self.native_depth > self.recursion_limit {
+        if self.frames.len() + self.native_depth + self.delegated > self.recursion_limit {
             return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded"));
         }
         // Native code re-entering script code uses the Rust stack: bound that nesting
@@ -161,11 +161,24 @@ impl Vm {
             let f = self.frames.pop().expect("frame");
             self.handled.truncate(f.handled_base);
             self.stack.truncate(f.ret_sp);
-            if let ReturnMode::GenFor(g, _) | ReturnMode::GenSend(g, _) = &f.ret {
-                // The exception leaves a generator resumed in place: it is closed, and goes
-                // on into the resuming frame (as `StopIteration` no more: PEP 479).
-                inst = self.gen_exception_escapes(g, inst);
-                exc_val = Value::Instance(inst.clone());
+            match f.ret {
+                ReturnMode::GenFor(ref g, _) | ReturnMode::GenSend(ref g, _) => {
+                    // The exception leaves a generator resumed in place: it is closed, and goes
+                    // on into the resuming frame (as `StopIteration` no more: PEP 479).
+                    inst = self.gen_exception_escapes(g, inst);
+                    exc_val = Value::Instance(inst.clone());
+                }
+                ReturnMode::GenChain(outer, ch) => {
+                    // The innermost level of a delegation chain: the exception goes on into
+                    // the level above, resumed at its `Send` in this frame's place.
+                    if let Some(g) = super::gen::chain_level(&outer, ch.depth()) {
+                        inst = self.gen_exception_escapes(&g, inst);
+                        exc_val = Value::Instance(inst.clone());
+                    }
+                    self.chain_ascend(outer, ch, None)?;
+                    continue;
+                }
+                _ => {}
             }
             if idx == base {
                 return Err(Exc::Obj(inst));
@@ -232,6 +245,15 @@ impl Vm {
                     caller.ip = exit as usize;
                 }
             }
+            ReturnMode::GenChain(outer, ch) => {
+                // The innermost level of a delegation chain finished: the level above goes on.
+                if let Some(g) = super::gen::chain_level(&outer, ch.depth()) {
+                    g.state.set(super::gen::GenState::Closed);
+                }
+                self.chain_ascend(outer, ch, Some(v))?;
+            }
+            // Only ever the base frame of a nested run, which halts instead.
+            ReturnMode::GenNative(_) => self.push(v),
         }
         Ok(())
     }
@@ -941,7 +963,7 @@ impl Vm {
                     if super::gen::finalizers_pending() {
                         self.run_finalizers();
                     }
-                    if idx == base {
+                    if idx == base && !matches!(f.ret, ReturnMode::GenChain(..)) {
                         return Ok(Flow::Halt(Halt::Return(v)));
                     }
                     self.deliver(f.ret, v)?;
@@ -1178,8 +1200,13 @@ impl Vm {
                 }
                 Op::YieldValue => {
                     let v = self.stack.pop().unwrap_or_default();
-                    if matches!(self.frames[fi].ret, ReturnMode::GenFor(..) | ReturnMode::GenSend(..)) {
-                        self.suspend_inline(*ip, v);
+                    if matches!(
+                        self.frames[fi].ret,
+                        ReturnMode::GenFor(..) | ReturnMode::GenSend(..) | ReturnMode::GenChain(..)
+                    ) {
+                        if let Some(v) = self.suspend_inline(*ip, v) {
+                            return Ok(Flow::Halt(Halt::Yield(v)));
+                        }
                         return Ok(Flow::Switch);
                     }
                     if self.frames.len() - 1 != base {
@@ -1196,8 +1223,8 @@ impl Vm {
                     if let Some(Value::Gen(g)) = self.stack.last() {
                         if Self::can_resume_inline(g, v.is_none()) {
                             let g = g.clone();
-                            self.resume_inline(&g, v, ReturnMode::GenSend(g.clone(), t.0))?;
-                            return Ok(Flow::Switch);
+                            self.delegate_inline(&g, v, t.0, *ip)?;
+                            enter_top!();
                         }
                     }
                     let sub = self.stack.last().cloned().unwrap_or_default();
