@@ -104,6 +104,15 @@ impl AStep {
             }));
         }
         let first = self.first.borrow_mut().take();
+        if first.is_some() && self.gen.ag_running.get() {
+            // Another `asend`/`athrow` awaitable of this generator has not finished.
+            self.done.set(true);
+            return Err(Exc::runtime_error(match self.mode {
+                Mode::Send => "anext(): asynchronous generator is already running",
+                Mode::Throw => "athrow(): asynchronous generator is already running",
+                Mode::Close => "aclose(): asynchronous generator is already running",
+            }));
+        }
         if first.is_some()
             && self.mode != Mode::Send
             && self.gen.state.get() != GenState::Closed
@@ -114,6 +123,7 @@ impl AStep {
             self.done.set(true);
             return Err(Exc::new(ExcKind::StopAsyncIteration, ""));
         }
+        let starting = first.is_some();
         let r = match (first, input) {
             (Some(v), Ok(_)) => match self.mode {
                 Mode::Send => {
@@ -148,15 +158,22 @@ impl AStep {
                 vm.gen_throw(&self.gen, e)
             }
         };
+        if starting && matches!(r, Ok(GenResult::Yield(_))) {
+            self.gen.ag_running.set(true);
+        }
         self.finish(vm, r)
     }
 
     /// Turns what the generator did into the outcome of this await.
     fn finish(&self, vm: &mut Vm, r: Res<GenResult>) -> Res<GenResult> {
+        if !matches!(r, Ok(GenResult::Yield(_))) {
+            self.gen.ag_running.set(false);
+        }
         match r {
             Ok(GenResult::Yield(y)) => {
                 if let Value::Other(o) = &y {
                     if let Some(w) = o.as_any().downcast_ref::<AsyncGenValue>() {
+                        self.gen.ag_running.set(false);
                         self.done.set(true);
                         if self.mode == Mode::Close {
                             return Err(Exc::runtime_error("async generator ignored GeneratorExit"));
@@ -258,6 +275,42 @@ impl NativeObject for AStep {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+/// For `Send` of `v` into `sub`: when `sub` is an `asend`/`__anext__` awaitable whose async
+/// generator can be resumed in place (suspended, or not started and sent `None`), its
+/// generator and the value the generator receives; the awaitable's first step is taken.
+/// The step then ends in the dispatch loop (`ReturnMode::GenAsend`, [`finish_inline`]).
+pub(crate) fn inline_step(sub: &Value, v: &Value) -> Option<(Rc<GenObj>, Value)> {
+    let Value::Other(o) = sub else { return None };
+    let step = o.as_any().downcast_ref::<AStep>()?;
+    if step.mode != Mode::Send || step.done.get() {
+        return None;
+    }
+    let mut first = step.first.borrow_mut();
+    let sent = match &*first {
+        Some(_) if step.gen.ag_running.get() => return None,
+        Some(x) => x.clone(),
+        None => v.clone(),
+    };
+    match step.gen.state.get() {
+        GenState::Suspended => {}
+        GenState::Created if sent.is_none() => {}
+        _ => return None,
+    }
+    first.take();
+    step.gen.ag_running.set(true);
+    Some((step.gen.clone(), sent))
+}
+
+/// Marks the awaitable `sub` (an `asend`/`__anext__` step resumed in place) finished.
+pub(crate) fn finish_inline(sub: &Value) {
+    if let Value::Other(o) = sub {
+        if let Some(step) = o.as_any().downcast_ref::<AStep>() {
+            step.done.set(true);
+            step.gen.ag_running.set(false);
+        }
     }
 }
 

@@ -24,6 +24,11 @@ pub enum ReturnMode {
     /// A generator or coroutine frame resumed by a native (`next()`, `send()`, a task's
     /// step) in a nested dispatch loop: it is that loop's base frame.
     GenNative(Rc<super::gen::GenObj>),
+    /// An async generator frame resumed in place by the caller's `Send` on its `asend` /
+    /// `__anext__` awaitable (on top of the caller's stack): its own `yield` ends that
+    /// await with the value (the caller continues at the exit); a value an inner `await`
+    /// passes up goes on up through the caller; finishing raises `StopAsyncIteration` there.
+    GenAsend(Rc<super::gen::GenObj>, u32),
     /// The innermost level of a `yield from`/`await` chain resumed directly: the first
     /// field is the chain's outermost generator (its innermost is found by following
     /// the delegations `Chain::depth` levels down), the second says how the outermost was

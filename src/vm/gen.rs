@@ -49,7 +49,8 @@ pub struct GenObj {
     pub origin: Option<Box<Vec<TraceEntry>>>,
     /// For coroutines: whether it was ever awaited or started (for the never-awaited warning).
     pub awaited: Cell<bool>,
-    /// For async generators: the running `asend`/`athrow` awaitable count (0 or 1).
+    /// For async generators: an `asend`/`athrow` awaitable started and has not finished
+    /// (CPython's `ag_running_async`; starting another raises `RuntimeError`).
     pub ag_running: Cell<bool>,
     /// Value the generator should see as the sent value on the next resume.
     pub pending: RefCell<Value>,
@@ -376,13 +377,14 @@ impl Vm {
     #[inline]
     pub(crate) fn resume_inline(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
         self.check_depth()?;
-        if g.state.get() == GenState::Suspended && delegates(g) {
-            return self.resume_chain(g, sent, ret);
-        }
         let Some(saved) = g.frame.borrow_mut().take() else {
             return Err(Exc::runtime_error("generator has no frame"));
         };
         let started = g.state.get() == GenState::Suspended;
+        if started && delegation_ops(&saved.frame).is_some() {
+            *g.frame.borrow_mut() = Some(saved);
+            return self.resume_chain(g, sent, ret);
+        }
         g.state.set(GenState::Running);
         g.awaited.set(true);
         let Detached { mut frame, mut values } = saved;
@@ -398,6 +400,18 @@ impl Vm {
         }
         self.frames.push(frame);
         Ok(())
+    }
+
+    /// Resumes the async generator `g` in place for the `asend` awaitable on top of the
+    /// running frame's stack, whose `Send` continues at `exit` (see `ReturnMode::GenAsend`).
+    pub(crate) fn resume_async_inline(&mut self, g: &Rc<GenObj>, sent: Value, exit: u32) -> Res<()> {
+        if let Err(e) = self.check_depth() {
+            if let Some(step) = self.stack.last() {
+                super::asyncgen::finish_inline(step);
+            }
+            return Err(e);
+        }
+        self.push_gen_frame(g, sent, ReturnMode::GenAsend(g.clone(), exit))
     }
 
     /// [`Vm::resume_inline`] for a generator suspended in a delegation.
@@ -544,26 +558,71 @@ impl Vm {
     }
 
     /// `yield` in a frame resumed in place: the frame goes back into its generator and the
-    /// value goes to the resuming frame's stack. For the innermost level of a chain resumed
-    /// by a native, the value is returned instead (the dispatch loop halts with it).
-    pub(crate) fn suspend_inline(&mut self, ip: usize, v: Value) -> Option<Value> {
-        let mut f = self.frames.pop()?;
+    /// value goes to the resuming frame's stack.
+    pub(crate) fn suspend_inline(&mut self, ip: usize, v: Value) {
+        let Some(mut f) = self.frames.pop() else { return };
         f.ip = ip;
-        let (g, chain) = match std::mem::replace(&mut f.ret, ReturnMode::Push) {
-            ReturnMode::GenFor(g, _) | ReturnMode::GenSend(g, _) => (g, None),
-            ReturnMode::GenChain(outer, ch) => {
-                // The levels above go back to suspended; the last one leads to this one.
-                self.delegated -= ch.depth() as usize;
-                (mark_chain(&outer, ch.depth(), GenState::Suspended)?, Some(ch.resumer()))
-            }
-            _ => return None,
+        let g = match std::mem::replace(&mut f.ret, ReturnMode::Push) {
+            ReturnMode::GenFor(g, _) | ReturnMode::GenSend(g, _) => g,
+            _ => return,
         };
         self.save_handled(&g, f.handled_base);
         let mut values = g.spare.take();
         values.extend(self.stack.drain(f.base..));
         *g.frame.borrow_mut() = Some(Detached { frame: f, values });
         g.state.set(GenState::Suspended);
-        if chain == Some(Resumer::Native) {
+        self.stack.push(v);
+    }
+
+    /// `yield` in an async generator frame resumed in place by an `asend` awaitable
+    /// (`ReturnMode::GenAsend`): the frame goes back into its generator; its own `yield`
+    /// (`own`, the value not wrapped) ends the await in the resuming frame, which continues
+    /// after its delegation with the value; a value of an inner `await` goes on up.
+    pub(crate) fn suspend_async(&mut self, ip: usize, v: Value, own: bool) {
+        let Some(mut f) = self.frames.pop() else { return };
+        f.ip = ip;
+        let (g, exit) = match std::mem::replace(&mut f.ret, ReturnMode::Push) {
+            ReturnMode::GenAsend(g, exit) => (g, exit),
+            _ => return,
+        };
+        self.save_handled(&g, f.handled_base);
+        let mut values = g.spare.take();
+        values.extend(self.stack.drain(f.base..));
+        *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+        g.state.set(GenState::Suspended);
+        if !own {
+            self.stack.push(v);
+            return;
+        }
+        if let Some(step) = self.stack.pop() {
+            super::asyncgen::finish_inline(&step);
+        }
+        self.stack.push(v);
+        if let Some(caller) = self.frames.last_mut() {
+            caller.ip = exit as usize;
+        }
+    }
+
+    /// `yield` in the innermost level of a delegation chain (`ReturnMode::GenChain`): its
+    /// frame goes back into its generator, the levels above become suspended again, and the
+    /// value goes to whoever resumed the outermost level: onto the resuming frame's stack,
+    /// or returned when that was a native (the dispatch loop halts with it).
+    #[inline(never)]
+    pub(crate) fn suspend_chain(&mut self, ip: usize, v: Value) -> Option<Value> {
+        let ReturnMode::GenChain(outer, ch) = &self.frames.last()?.ret else { return None };
+        let (outer, ch) = (outer.clone(), *ch);
+        // The levels above go back to suspended; the last one leads to this one.
+        let g = mark_chain(&outer, ch.depth(), GenState::Suspended)?;
+        self.delegated -= ch.depth() as usize;
+        let mut f = self.frames.pop()?;
+        f.ip = ip;
+        f.ret = ReturnMode::Push;
+        self.save_handled(&g, f.handled_base);
+        let mut values = g.spare.take();
+        values.extend(self.stack.drain(f.base..));
+        *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+        g.state.set(GenState::Suspended);
+        if ch.resumer() == Resumer::Native {
             return Some(v);
         }
         self.stack.push(v);
@@ -578,6 +637,11 @@ impl Vm {
         inst: Rc<super::value::Instance>,
     ) -> Rc<super::value::Instance> {
         g.state.set(GenState::Closed);
+        if g.kind == GenKind::AsyncGenerator && inst.class.is_subclass(self.exc_class(ExcKind::StopAsyncIteration)) {
+            let new = self.materialize(Exc::runtime_error("async generator raised StopAsyncIteration"));
+            new.set_attr(self.syms.cause, Value::Instance(inst));
+            return new;
+        }
         if !inst.class.is_subclass(self.exc_class(ExcKind::StopIteration)) {
             return inst;
         }
@@ -1047,15 +1111,6 @@ fn delegation_ops(f: &super::frame::Frame) -> Option<(usize, usize)> {
             _ => None,
         },
         _ => None,
-    }
-}
-
-/// True when the suspended generator `g` is inside a `yield from`/`await` loop.
-#[inline]
-fn delegates(g: &GenObj) -> bool {
-    match &*g.frame.borrow() {
-        Some(d) => delegation_ops(&d.frame).is_some(),
-        None => false,
     }
 }
 

@@ -168,6 +168,14 @@ impl Vm {
                     inst = self.gen_exception_escapes(g, inst);
                     exc_val = Value::Instance(inst.clone());
                 }
+                ReturnMode::GenAsend(ref g, _) => {
+                    // The exception ends the `asend` await too, in the resuming frame.
+                    if let Some(step) = self.stack.last() {
+                        super::asyncgen::finish_inline(step);
+                    }
+                    inst = self.gen_exception_escapes(g, inst);
+                    exc_val = Value::Instance(inst.clone());
+                }
                 ReturnMode::GenChain(outer, ch) => {
                     // The innermost level of a delegation chain: the exception goes on into
                     // the level above, resumed at its `Send` in this frame's place.
@@ -251,6 +259,14 @@ impl Vm {
                     g.state.set(super::gen::GenState::Closed);
                 }
                 self.chain_ascend(outer, ch, Some(v))?;
+            }
+            ReturnMode::GenAsend(g, _) => {
+                // The async generator finished: the `asend` await raises StopAsyncIteration.
+                g.state.set(super::gen::GenState::Closed);
+                if let Some(step) = self.stack.last() {
+                    super::asyncgen::finish_inline(step);
+                }
+                return Err(Exc::new(ExcKind::StopAsyncIteration, ""));
             }
             // Only ever the base frame of a nested run, which halts instead.
             ReturnMode::GenNative(_) => self.push(v),
@@ -1200,11 +1216,18 @@ impl Vm {
                 }
                 Op::YieldValue => {
                     let v = self.stack.pop().unwrap_or_default();
-                    if matches!(
-                        self.frames[fi].ret,
-                        ReturnMode::GenFor(..) | ReturnMode::GenSend(..) | ReturnMode::GenChain(..)
-                    ) {
-                        if let Some(v) = self.suspend_inline(*ip, v) {
+                    if matches!(self.frames[fi].ret, ReturnMode::GenFor(..) | ReturnMode::GenSend(..)) {
+                        self.suspend_inline(*ip, v);
+                        return Ok(Flow::Switch);
+                    }
+                    if matches!(self.frames[fi].ret, ReturnMode::GenAsend(..)) {
+                        // An own `yield` is not wrapped when the frame runs in place.
+                        let own = at > 0 && matches!(code.ops[at - 1], Op::AsyncGenWrap);
+                        self.suspend_async(*ip, v, own);
+                        return Ok(Flow::Switch);
+                    }
+                    if matches!(self.frames[fi].ret, ReturnMode::GenChain(..)) {
+                        if let Some(v) = self.suspend_chain(*ip, v) {
                             return Ok(Flow::Halt(Halt::Yield(v)));
                         }
                         return Ok(Flow::Switch);
@@ -1215,8 +1238,12 @@ impl Vm {
                     return Ok(Flow::Halt(Halt::Yield(v)));
                 }
                 Op::AsyncGenWrap => {
-                    let v = self.stack.pop().unwrap_or_default();
-                    self.stack.push(super::gen::wrap_async_gen_value(v));
+                    // Resumed in place by an `asend` awaitable, the `YieldValue` after this
+                    // knows the yield is the generator's own: no wrapper is needed.
+                    if !matches!(self.frames[fi].ret, ReturnMode::GenAsend(..)) {
+                        let v = self.stack.pop().unwrap_or_default();
+                        self.stack.push(super::gen::wrap_async_gen_value(v));
+                    }
                 }
                 Op::Send(t) => {
                     let v = self.stack.pop().unwrap_or_default();
@@ -1226,6 +1253,10 @@ impl Vm {
                             self.delegate_inline(&g, v, t.0, *ip)?;
                             enter_top!();
                         }
+                    }
+                    if let Some((g, sent)) = self.stack.last().and_then(|s| super::asyncgen::inline_step(s, &v)) {
+                        self.resume_async_inline(&g, sent, t.0)?;
+                        return Ok(Flow::Switch);
                     }
                     let sub = self.stack.last().cloned().unwrap_or_default();
                     match self.send_to(&sub, v)? {
