@@ -29,72 +29,13 @@ pub enum ReturnMode {
     /// await with the value (the caller continues at the exit); a value an inner `await`
     /// passes up goes on up through the caller; finishing raises `StopAsyncIteration` there.
     GenAsend(Rc<super::gen::GenObj>, u32),
-    /// The innermost level of a `yield from`/`await` chain resumed directly: the first
-    /// field is the chain's outermost generator (its innermost is found by following
-    /// the delegations `Chain::depth` levels down), the second says how the outermost was
-    /// resumed and how many levels lie between (at least 1), whose frames stay suspended
-    /// in their generators at their delegation (see `Vm::resume_inline`).
-    GenChain(Rc<super::gen::GenObj>, Chain),
-}
-
-/// How the outermost generator of a delegation chain was resumed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resumer {
-    /// By a `for` loop (`ReturnMode::GenFor` with this exit).
-    For(u32),
-    /// By a `yield from`/`await` (`ReturnMode::GenSend` with this exit).
-    Send(u32),
-    /// By a native (`ReturnMode::GenNative`).
-    Native,
-}
-
-impl Resumer {
-    /// The return mode of the outermost generator `g` itself.
-    pub fn mode(self, g: Rc<super::gen::GenObj>) -> ReturnMode {
-        match self {
-            Resumer::For(t) => ReturnMode::GenFor(g, t),
-            Resumer::Send(t) => ReturnMode::GenSend(g, t),
-            Resumer::Native => ReturnMode::GenNative(g),
-        }
-    }
-}
-
-/// A [`Resumer`] and a chain depth packed in 8 bytes (keeping `ReturnMode`, and so `Frame`,
-/// small enough to be moved without a `memcpy` call).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Chain {
-    exit: u32,
-    /// The depth, with the resumer's kind in the top two bits.
-    bits: u32,
-}
-
-impl Chain {
-    const KIND_SHIFT: u32 = 30;
-    const DEPTH_MASK: u32 = (1 << Self::KIND_SHIFT) - 1;
-
-    /// `depth` levels between the outermost generator, resumed by `r`, and the innermost.
-    pub fn new(r: Resumer, depth: u32) -> Chain {
-        let (kind, exit) = match r {
-            Resumer::For(t) => (0, t),
-            Resumer::Send(t) => (1, t),
-            Resumer::Native => (2, 0),
-        };
-        Chain { exit, bits: (kind << Self::KIND_SHIFT) | (depth & Self::DEPTH_MASK) }
-    }
-
-    /// How the outermost generator was resumed.
-    pub fn resumer(self) -> Resumer {
-        match self.bits >> Self::KIND_SHIFT {
-            0 => Resumer::For(self.exit),
-            1 => Resumer::Send(self.exit),
-            _ => Resumer::Native,
-        }
-    }
-
-    /// The levels between the outermost generator and the innermost.
-    pub fn depth(self) -> u32 {
-        self.bits & Self::DEPTH_MASK
-    }
+    /// A level of a `yield from`/`await` chain resumed directly in its innermost
+    /// generator: the first field is the level's own generator, the second the level above
+    /// it. The innermost level runs with it; the levels above stay suspended in their
+    /// generators at their delegation (marked running) and keep their own mode in their
+    /// frame (the outermost the mode it was resumed with), which links the chain upwards
+    /// until the innermost yields (see `Vm::resume_inline`).
+    GenChain(Rc<super::gen::GenObj>, Rc<super::gen::GenObj>),
 }
 
 /// An active exception handler: where to jump and the stack depth to restore.

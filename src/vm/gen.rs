@@ -1,6 +1,6 @@
 //! Generators, coroutines and async generators: a suspended frame and its state.
 
-use super::frame::{Chain, Detached, Resumer, ReturnMode};
+use super::frame::{Detached, ReturnMode};
 use super::other::TraceEntry;
 use super::value::Value;
 use std::cell::{Cell, RefCell};
@@ -391,7 +391,7 @@ impl Vm {
         frame.base = self.stack.len();
         frame.ret_sp = frame.base;
         frame.handled_base = self.handled.len();
-        frame.ret = ret;
+        set_mode(&mut frame.ret, ret);
         self.restore_handled(g);
         self.stack.append(&mut values);
         g.spare.set(values);
@@ -417,18 +417,8 @@ impl Vm {
     /// [`Vm::resume_inline`] for a generator suspended in a delegation.
     #[inline(never)]
     fn resume_chain(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
-        let resumer = match &ret {
-            ReturnMode::GenFor(_, t) => Resumer::For(*t),
-            ReturnMode::GenSend(_, t) => Resumer::Send(*t),
-            ReturnMode::GenNative(_) => Resumer::Native,
-            _ => return self.push_gen_frame(g, sent, ret),
-        };
-        let Some((inner, depth)) = descend(g, self.depth_room()) else {
-            return self.push_gen_frame(g, sent, ret);
-        };
-        g.awaited.set(true);
-        self.delegated += depth as usize;
-        let mode = ReturnMode::GenChain(g.clone(), Chain::new(resumer, depth));
+        let (inner, mode, depth) = descend(g, ret, self.depth_room());
+        self.delegated += depth;
         self.push_gen_frame(&inner, sent, mode)
     }
 
@@ -449,7 +439,7 @@ impl Vm {
         frame.base = self.stack.len();
         frame.ret_sp = frame.base;
         frame.handled_base = self.handled.len();
-        frame.ret = ret;
+        set_mode(&mut frame.ret, ret);
         self.restore_handled(g);
         self.stack.append(&mut values);
         g.spare.set(values);
@@ -463,58 +453,51 @@ impl Vm {
     /// `Send` of `sent` into the generator `s` (on top of the running frame's stack, and
     /// resumable in place) at the instruction before `ip`, whose delegation ends at `exit`.
     /// When the running frame is a generator frame handling no exception, it stays behind
-    /// suspended at its delegation and `s` (or the innermost generator below it) becomes
-    /// the innermost level of a delegation chain; otherwise `s` is resumed above it.
+    /// suspended at its delegation (keeping its mode, the link up the chain) and `s` (or
+    /// the innermost generator below it) becomes the innermost level of a delegation
+    /// chain; otherwise `s` is resumed above it.
     pub(crate) fn delegate_inline(&mut self, s: &Rc<GenObj>, sent: Value, exit: u32, ip: usize) -> Res<()> {
         let fi = self.frames.len() - 1;
         let f = &self.frames[fi];
-        let chainable = self.handled.len() == f.handled_base
-            && matches!(
-                f.ret,
-                ReturnMode::GenFor(..) | ReturnMode::GenSend(..) | ReturnMode::GenNative(..) | ReturnMode::GenChain(..)
-            );
-        if !chainable {
-            self.frames[fi].ip = ip;
-            return self.resume_inline(s, sent, ReturnMode::GenSend(s.clone(), exit));
-        }
+        let c = match &f.ret {
+            ReturnMode::GenFor(c, _)
+            | ReturnMode::GenSend(c, _)
+            | ReturnMode::GenNative(c)
+            | ReturnMode::GenChain(c, _)
+                if self.handled.len() == f.handled_base =>
+            {
+                c.clone()
+            }
+            _ => {
+                self.frames[fi].ip = ip;
+                return self.resume_inline(s, sent, ReturnMode::GenSend(s.clone(), exit));
+            }
+        };
         self.check_depth()?;
         let Some(mut f) = self.frames.pop() else { return Ok(()) };
         // At the `Jump` after the `YieldValue` that follows the `Send`, as a `yield` of the
         // sub-generator's value would leave it.
         f.ip = ip + 1;
-        let (c, outer, resumer, depth) = match std::mem::replace(&mut f.ret, ReturnMode::Push) {
-            ReturnMode::GenFor(c, t) => (c.clone(), c, Resumer::For(t), 0),
-            ReturnMode::GenSend(c, t) => (c.clone(), c, Resumer::Send(t), 0),
-            ReturnMode::GenNative(c) => (c.clone(), c, Resumer::Native, 0),
-            ReturnMode::GenChain(o, ch) => match chain_level(&o, ch.depth()) {
-                Some(c) => (c, o, ch.resumer(), ch.depth()),
-                None => return Err(Exc::runtime_error("generator has no frame")),
-            },
-            _ => return Err(Exc::runtime_error("delegation from a frame that is not a generator")),
-        };
         let mut values = c.spare.take();
         values.extend(self.stack.drain(f.base..));
         *c.frame.borrow_mut() = Some(Detached { frame: f, values });
         self.delegated += 1;
-        let (inner, more) = match descend(s, self.depth_room()) {
-            Some((i, d)) => (i, d),
-            None => (s.clone(), 0),
+        let mode = ReturnMode::GenChain(s.clone(), c);
+        let (inner, mode, more) = match s.state.get() {
+            GenState::Suspended => descend(s, mode, self.depth_room()),
+            _ => (s.clone(), mode, 0),
         };
-        self.delegated += more as usize;
-        let mode = ReturnMode::GenChain(outer, Chain::new(resumer, depth + 1 + more));
+        self.delegated += more;
         self.push_gen_frame(&inner, sent, mode)
     }
 
-    /// The innermost generator of a delegation chain finished (`ret` is its return value,
-    /// or `None` when an exception left it): the level above it (`depth` levels below
-    /// `outer`) is resumed in place, after its delegation with the value, or at its `Send`
-    /// for the unwinder to look for its handlers.
-    pub(crate) fn chain_ascend(&mut self, outer: Rc<GenObj>, ch: Chain, ret: Option<Value>) -> Res<()> {
+    /// The innermost level `g` of a delegation chain finished (`ret` is its return value,
+    /// or `None` when an exception left it): the level above it, `parent`, is resumed in
+    /// place with the mode its frame kept, after its delegation with the value, or at its
+    /// `Send` for the unwinder to look for its handlers.
+    pub(crate) fn chain_ascend(&mut self, g: &GenObj, parent: Rc<GenObj>, ret: Option<Value>) -> Res<()> {
+        g.state.set(GenState::Closed);
         self.delegated -= 1;
-        let (resumer, depth) = (ch.resumer(), ch.depth());
-        let Some(parent) = chain_level(&outer, depth - 1) else {
-            return Err(Exc::runtime_error("generator has no frame"));
-        };
         let Some(Detached { mut frame, mut values }) = parent.frame.borrow_mut().take() else {
             return Err(Exc::runtime_error("generator has no frame"));
         };
@@ -527,10 +510,6 @@ impl Vm {
             }
             None => frame.ip = send + 1,
         }
-        frame.ret = match depth {
-            1 => resumer.mode(outer),
-            _ => ReturnMode::GenChain(outer, Chain::new(resumer, depth - 1)),
-        };
         frame.base = self.stack.len();
         frame.ret_sp = frame.base;
         frame.handled_base = self.handled.len();
@@ -543,10 +522,16 @@ impl Vm {
 
     /// Moves the exceptions a suspending generator frame is handling (those above
     /// `handled_base`) into the generator.
+    #[inline(always)]
     fn save_handled(&mut self, g: &GenObj, handled_base: usize) {
         if self.handled.len() > handled_base {
-            g.handled.set(self.handled.split_off(handled_base));
+            self.save_handled_slow(g, handled_base);
         }
+    }
+
+    #[cold]
+    fn save_handled_slow(&mut self, g: &GenObj, handled_base: usize) {
+        g.handled.set(self.handled.split_off(handled_base));
     }
 
     /// Puts back the exceptions a generator was handling when it suspended.
@@ -604,25 +589,37 @@ impl Vm {
     }
 
     /// `yield` in the innermost level of a delegation chain (`ReturnMode::GenChain`): its
-    /// frame goes back into its generator, the levels above become suspended again, and the
-    /// value goes to whoever resumed the outermost level: onto the resuming frame's stack,
-    /// or returned when that was a native (the dispatch loop halts with it).
+    /// frame goes back into its generator, the levels above become suspended again (their
+    /// frames drop their modes), and the value goes to whoever resumed the outermost level:
+    /// onto the resuming frame's stack, or returned when that was a native (the dispatch
+    /// loop halts with it).
     #[inline(never)]
     pub(crate) fn suspend_chain(&mut self, ip: usize, v: Value) -> Option<Value> {
-        let ReturnMode::GenChain(outer, ch) = &self.frames.last()?.ret else { return None };
-        let (outer, ch) = (outer.clone(), *ch);
-        // The levels above go back to suspended; the last one leads to this one.
-        let g = mark_chain(&outer, ch.depth(), GenState::Suspended)?;
-        self.delegated -= ch.depth() as usize;
         let mut f = self.frames.pop()?;
         f.ip = ip;
-        f.ret = ReturnMode::Push;
+        let ReturnMode::GenChain(g, mut up) = std::mem::replace(&mut f.ret, ReturnMode::Push) else {
+            return None;
+        };
         self.save_handled(&g, f.handled_base);
         let mut values = g.spare.take();
         values.extend(self.stack.drain(f.base..));
         *g.frame.borrow_mut() = Some(Detached { frame: f, values });
         g.state.set(GenState::Suspended);
-        if ch.resumer() == Resumer::Native {
+        // Up the chain to the outermost level, whose mode says who resumed it.
+        let native = loop {
+            up.state.set(GenState::Suspended);
+            self.delegated -= 1;
+            let mode = match up.frame.borrow_mut().as_mut() {
+                Some(d) => std::mem::replace(&mut d.frame.ret, ReturnMode::Push),
+                None => break false,
+            };
+            match mode {
+                ReturnMode::GenChain(_, next) => up = next,
+                ReturnMode::GenNative(_) => break true,
+                _ => break false,
+            }
+        };
+        if native {
             return Some(v);
         }
         self.stack.push(v);
@@ -736,13 +733,14 @@ impl Vm {
         }
         self.check_depth()?;
         if let (GenState::Suspended, Ok(v)) = (g.state.get(), &input) {
-            if let Some((inner, depth)) = descend(g, self.depth_room()) {
-                g.awaited.set(true);
-                self.delegated += depth as usize;
-                let base = self.frames.len();
-                let mode = ReturnMode::GenChain(g.clone(), Chain::new(Resumer::Native, depth));
-                self.push_gen_frame(&inner, v.clone(), mode)?;
-                return self.run_resumed(g, base, None, Vec::new());
+            if delegates(g) {
+                let (inner, mode, depth) = descend(g, ReturnMode::GenNative(g.clone()), self.depth_room());
+                if depth > 0 {
+                    self.delegated += depth;
+                    let base = self.frames.len();
+                    self.push_gen_frame(&inner, v.clone(), mode)?;
+                    return self.run_resumed(g, base, None, Vec::new());
+                }
             }
         }
         let Some(mut saved) = g.frame.borrow_mut().take() else {
@@ -1114,67 +1112,64 @@ fn delegation_ops(f: &super::frame::Frame) -> Option<(usize, usize)> {
     }
 }
 
-/// The generator a suspended generator delegates to (the top of its stack).
-fn sub_gen(g: &GenObj) -> Option<Rc<GenObj>> {
-    match g.frame.borrow().as_ref()?.values.last()? {
-        Value::Gen(s) => Some(s.clone()),
-        _ => None,
+/// Sets the mode of a frame coming out of a generator, whose own is `Push` (a suspended
+/// frame keeps no other): the old mode needs no drop call.
+#[inline(always)]
+fn set_mode(slot: &mut ReturnMode, mode: ReturnMode) {
+    let old = std::mem::replace(slot, mode);
+    if matches!(old, ReturnMode::Push) {
+        std::mem::forget(old);
+    } else {
+        drop(old);
     }
 }
 
-/// Sets the state of `outer` and of the `depth - 1` levels of its delegation chain below it;
-/// returns the level below those (the innermost).
-fn mark_chain(outer: &Rc<GenObj>, depth: u32, state: GenState) -> Option<Rc<GenObj>> {
-    outer.state.set(state);
-    let mut cur = sub_gen(outer)?;
-    for _ in 1..depth {
-        cur.state.set(state);
-        cur = sub_gen(&cur)?;
+/// True when the suspended generator `g` is inside a `yield from`/`await` loop.
+fn delegates(g: &GenObj) -> bool {
+    match &*g.frame.borrow() {
+        Some(d) => delegation_ops(&d.frame).is_some(),
+        None => false,
     }
-    Some(cur)
 }
 
-/// The generator `n` levels down the delegation chain of `outer` (`outer` itself for 0).
-pub(crate) fn chain_level(outer: &Rc<GenObj>, n: u32) -> Option<Rc<GenObj>> {
-    let mut cur = outer.clone();
-    for _ in 0..n {
-        cur = sub_gen(&cur)?;
-    }
-    Some(cur)
-}
-
-/// Follows the delegation chain below the suspended generator `g`: while a level is
-/// suspended in `yield from`/`await` on a suspended generator or coroutine and is handling
-/// no exception, it becomes an intermediate level (marked running; its frame stays in it).
-/// Stops after `room` levels. Returns the innermost generator and the number of
-/// intermediate levels, or `None` when `g` does not delegate so (nothing is marked).
-fn descend(g: &Rc<GenObj>, room: usize) -> Option<(Rc<GenObj>, u32)> {
-    let mut inner: Option<Rc<GenObj>> = None;
-    let mut depth = 0u32;
-    while (depth as usize) < room {
-        let cur = inner.as_ref().unwrap_or(g);
+/// Follows the delegation chain below the suspended generator `g`, to be resumed with
+/// `ret`: while a level is suspended in `yield from`/`await` on a suspended generator or
+/// coroutine and is handling no exception, it becomes an intermediate level: marked
+/// running, its frame stays in it and keeps its mode (`ret` for `g`, then
+/// `ReturnMode::GenChain` links to the level above). Stops after `room` levels. Returns
+/// the innermost generator, the mode to push its frame with, and the number of
+/// intermediate levels (0: `g` and `ret` themselves).
+fn descend(g: &Rc<GenObj>, ret: ReturnMode, room: usize) -> (Rc<GenObj>, ReturnMode, usize) {
+    let mut cur = g.clone();
+    let mut mode = ret;
+    let mut depth = 0;
+    while depth < room {
         let next = {
-            let b = cur.frame.borrow();
-            let Some(d) = b.as_ref() else { break };
+            let mut b = cur.frame.borrow_mut();
+            let Some(d) = b.as_mut() else { break };
             if delegation_ops(&d.frame).is_none() {
                 break;
             }
-            match d.values.last() {
+            let next = match d.values.last() {
                 Some(Value::Gen(s)) if s.kind != GenKind::AsyncGenerator && s.state.get() == GenState::Suspended => {
                     s.clone()
                 }
                 _ => break,
+            };
+            let h = cur.handled.take();
+            let busy = !h.is_empty();
+            cur.handled.set(h);
+            if busy {
+                break;
             }
+            set_mode(&mut d.frame.ret, mode);
+            next
         };
-        let h = cur.handled.take();
-        let busy = !h.is_empty();
-        cur.handled.set(h);
-        if busy {
-            break;
-        }
         cur.state.set(GenState::Running);
+        cur.awaited.set(true);
+        mode = ReturnMode::GenChain(next.clone(), cur);
+        cur = next;
         depth += 1;
-        inner = Some(next);
     }
-    inner.map(|i| (i, depth))
+    (cur, mode, depth)
 }

@@ -176,14 +176,12 @@ impl Vm {
                     inst = self.gen_exception_escapes(g, inst);
                     exc_val = Value::Instance(inst.clone());
                 }
-                ReturnMode::GenChain(outer, ch) => {
+                ReturnMode::GenChain(g, parent) => {
                     // The innermost level of a delegation chain: the exception goes on into
                     // the level above, resumed at its `Send` in this frame's place.
-                    if let Some(g) = super::gen::chain_level(&outer, ch.depth()) {
-                        inst = self.gen_exception_escapes(&g, inst);
-                        exc_val = Value::Instance(inst.clone());
-                    }
-                    self.chain_ascend(outer, ch, None)?;
+                    inst = self.gen_exception_escapes(&g, inst);
+                    exc_val = Value::Instance(inst.clone());
+                    self.chain_ascend(&g, parent, None)?;
                     continue;
                 }
                 _ => {}
@@ -253,12 +251,9 @@ impl Vm {
                     caller.ip = exit as usize;
                 }
             }
-            ReturnMode::GenChain(outer, ch) => {
+            ReturnMode::GenChain(g, parent) => {
                 // The innermost level of a delegation chain finished: the level above goes on.
-                if let Some(g) = super::gen::chain_level(&outer, ch.depth()) {
-                    g.state.set(super::gen::GenState::Closed);
-                }
-                self.chain_ascend(outer, ch, Some(v))?;
+                self.chain_ascend(&g, parent, Some(v))?;
             }
             ReturnMode::GenAsend(g, _) => {
                 // The async generator finished: the `asend` await raises StopAsyncIteration.
