@@ -123,12 +123,16 @@ impl AStep {
             self.done.set(true);
             return Err(Exc::new(ExcKind::StopAsyncIteration, ""));
         }
-        let starting = first.is_some();
+        if first.is_some() {
+            // Running until this awaitable finishes (cleared by `finish` or an early end).
+            self.gen.ag_running.set(true);
+        }
         let r = match (first, input) {
             (Some(v), Ok(_)) => match self.mode {
                 Mode::Send => {
                     if self.gen.state.get() == GenState::Closed {
                         self.done.set(true);
+                        self.gen.ag_running.set(false);
                         return Err(Exc::new(ExcKind::StopAsyncIteration, ""));
                     }
                     vm.gen_send(&self.gen, v)
@@ -136,10 +140,13 @@ impl AStep {
                 Mode::Throw => {
                     if self.gen.state.get() == GenState::Closed {
                         self.done.set(true);
+                        self.gen.ag_running.set(false);
                         return Ok(GenResult::Return(Value::None));
                     }
-                    let e = vm.exc_from_value(v)?;
-                    vm.gen_throw(&self.gen, e)
+                    match vm.exc_from_value(v) {
+                        Ok(e) => vm.gen_throw(&self.gen, e),
+                        Err(e) => Err(e),
+                    }
                 }
                 Mode::Close => {
                     mark_aclosed(&self.gen);
@@ -147,20 +154,18 @@ impl AStep {
                         self.gen.state.set(GenState::Closed);
                         self.gen.frame.borrow_mut().take();
                         self.done.set(true);
+                        self.gen.ag_running.set(false);
                         return Ok(GenResult::Return(Value::None));
                     }
                     vm.gen_throw(&self.gen, Exc::new(ExcKind::GeneratorExit, ""))
                 }
             },
             (_, Ok(v)) => vm.gen_send(&self.gen, v),
-            (_, Err(e)) => {
-                let e = vm.exc_from_value(e)?;
-                vm.gen_throw(&self.gen, e)
-            }
+            (_, Err(e)) => match vm.exc_from_value(e) {
+                Ok(e) => vm.gen_throw(&self.gen, e),
+                Err(e) => Err(e),
+            },
         };
-        if starting && matches!(r, Ok(GenResult::Yield(_))) {
-            self.gen.ag_running.set(true);
-        }
         self.finish(vm, r)
     }
 
@@ -282,6 +287,7 @@ impl NativeObject for AStep {
 /// generator can be resumed in place (suspended, or not started and sent `None`), its
 /// generator and the value the generator receives; the awaitable's first step is taken.
 /// The step then ends in the dispatch loop (`ReturnMode::GenAsend`, [`finish_inline`]).
+#[inline]
 pub(crate) fn inline_step(sub: &Value, v: &Value) -> Option<(Rc<GenObj>, Value)> {
     let Value::Other(o) = sub else { return None };
     let step = o.as_any().downcast_ref::<AStep>()?;

@@ -381,7 +381,7 @@ impl Vm {
             return Err(Exc::runtime_error("generator has no frame"));
         };
         let started = g.state.get() == GenState::Suspended;
-        if started && delegation_ops(&saved.frame).is_some() {
+        if started && matches!(saved.values.last(), Some(Value::Gen(_))) && delegation_ops(&saved.frame).is_some() {
             *g.frame.borrow_mut() = Some(saved);
             return self.resume_chain(g, sent, ret);
         }
@@ -404,6 +404,7 @@ impl Vm {
 
     /// Resumes the async generator `g` in place for the `asend` awaitable on top of the
     /// running frame's stack, whose `Send` continues at `exit` (see `ReturnMode::GenAsend`).
+    #[inline(never)]
     pub(crate) fn resume_async_inline(&mut self, g: &Rc<GenObj>, sent: Value, exit: u32) -> Res<()> {
         if let Err(e) = self.check_depth() {
             if let Some(step) = self.stack.last() {
@@ -456,6 +457,7 @@ impl Vm {
     /// suspended at its delegation (keeping its mode, the link up the chain) and `s` (or
     /// the innermost generator below it) becomes the innermost level of a delegation
     /// chain; otherwise `s` is resumed above it.
+    #[inline(never)]
     pub(crate) fn delegate_inline(&mut self, s: &Rc<GenObj>, sent: Value, exit: u32, ip: usize) -> Res<()> {
         let fi = self.frames.len() - 1;
         let f = &self.frames[fi];
@@ -495,6 +497,7 @@ impl Vm {
     /// or `None` when an exception left it): the level above it, `parent`, is resumed in
     /// place with the mode its frame kept, after its delegation with the value, or at its
     /// `Send` for the unwinder to look for its handlers.
+    #[inline(never)]
     pub(crate) fn chain_ascend(&mut self, g: &GenObj, parent: Rc<GenObj>, ret: Option<Value>) -> Res<()> {
         g.state.set(GenState::Closed);
         self.delegated -= 1;
@@ -563,6 +566,7 @@ impl Vm {
     /// (`ReturnMode::GenAsend`): the frame goes back into its generator; its own `yield`
     /// (`own`, the value not wrapped) ends the await in the resuming frame, which continues
     /// after its delegation with the value; a value of an inner `await` goes on up.
+    #[inline(never)]
     pub(crate) fn suspend_async(&mut self, ip: usize, v: Value, own: bool) {
         let Some(mut f) = self.frames.pop() else { return };
         f.ip = ip;
@@ -733,13 +737,9 @@ impl Vm {
         }
         self.check_depth()?;
         if let (GenState::Suspended, Ok(v)) = (g.state.get(), &input) {
-            if delegates(g) {
-                let (inner, mode, depth) = descend(g, ReturnMode::GenNative(g.clone()), self.depth_room());
-                if depth > 0 {
-                    self.delegated += depth;
-                    let base = self.frames.len();
-                    self.push_gen_frame(&inner, v.clone(), mode)?;
-                    return self.run_resumed(g, base, None, Vec::new());
+            if delegates_to_gen(g) {
+                if let Some(r) = self.resume_native_chain(g, v) {
+                    return r;
                 }
             }
         }
@@ -818,9 +818,26 @@ impl Vm {
         self.run_resumed(g, base, input_exc, values)
     }
 
+    /// `gen_resume` of `g`, suspended in a delegation, with `v`: runs the innermost level of
+    /// its chain (`None` when the chain is only `g`).
+    #[inline(never)]
+    fn resume_native_chain(&mut self, g: &Rc<GenObj>, v: &Value) -> Option<Res<GenResult>> {
+        let (inner, mode, depth) = descend(g, ReturnMode::GenNative(g.clone()), self.depth_room());
+        if depth == 0 {
+            return None;
+        }
+        self.delegated += depth;
+        let base = self.frames.len();
+        if let Err(e) = self.push_gen_frame(&inner, v.clone(), mode) {
+            return Some(Err(e));
+        }
+        Some(self.run_resumed(g, base, None, Vec::new()))
+    }
+
     /// Runs the frame of `g` (or the innermost level of its delegation chain) pushed at
     /// `base` by a native until it yields, returns or raises; `values` is a buffer for the
     /// frame's values when it suspends.
+    #[inline(always)]
     fn run_resumed(&mut self, g: &Rc<GenObj>, base: usize, exc: Option<Exc>, mut values: Vec<Value>) -> Res<GenResult> {
         self.native_depth += 1;
         let r = match exc {
@@ -833,7 +850,9 @@ impl Vm {
                 // A chain's innermost level has already gone back into its generator.
                 if self.frames.len() > base {
                     let mut f = self.frames.pop().expect("generator frame");
-                    f.ret = ReturnMode::Push;
+                    if let ReturnMode::GenNative(me) = std::mem::replace(&mut f.ret, ReturnMode::Push) {
+                        drop(me);
+                    }
                     self.save_handled(g, f.handled_base);
                     values.extend(self.stack.drain(f.base..));
                     *g.frame.borrow_mut() = Some(Detached { frame: f, values });
@@ -1124,10 +1143,11 @@ fn set_mode(slot: &mut ReturnMode, mode: ReturnMode) {
     }
 }
 
-/// True when the suspended generator `g` is inside a `yield from`/`await` loop.
-fn delegates(g: &GenObj) -> bool {
+/// True when the suspended generator `g` is inside a `yield from`/`await` loop on a
+/// generator or coroutine (a chain may start there).
+fn delegates_to_gen(g: &GenObj) -> bool {
     match &*g.frame.borrow() {
-        Some(d) => delegation_ops(&d.frame).is_some(),
+        Some(d) => matches!(d.values.last(), Some(Value::Gen(_))) && delegation_ops(&d.frame).is_some(),
         None => false,
     }
 }

@@ -1211,21 +1211,24 @@ impl Vm {
                 }
                 Op::YieldValue => {
                     let v = self.stack.pop().unwrap_or_default();
-                    if matches!(self.frames[fi].ret, ReturnMode::GenFor(..) | ReturnMode::GenSend(..)) {
-                        self.suspend_inline(*ip, v);
-                        return Ok(Flow::Switch);
-                    }
-                    if matches!(self.frames[fi].ret, ReturnMode::GenAsend(..)) {
-                        // An own `yield` is not wrapped when the frame runs in place.
-                        let own = at > 0 && matches!(code.ops[at - 1], Op::AsyncGenWrap);
-                        self.suspend_async(*ip, v, own);
-                        return Ok(Flow::Switch);
-                    }
-                    if matches!(self.frames[fi].ret, ReturnMode::GenChain(..)) {
-                        if let Some(v) = self.suspend_chain(*ip, v) {
-                            return Ok(Flow::Halt(Halt::Yield(v)));
+                    match self.frames[fi].ret {
+                        ReturnMode::GenFor(..) | ReturnMode::GenSend(..) => {
+                            self.suspend_inline(*ip, v);
+                            return Ok(Flow::Switch);
                         }
-                        return Ok(Flow::Switch);
+                        ReturnMode::GenAsend(..) => {
+                            // An own `yield` is not wrapped when the frame runs in place.
+                            let own = at > 0 && matches!(code.ops[at - 1], Op::AsyncGenWrap);
+                            self.suspend_async(*ip, v, own);
+                            return Ok(Flow::Switch);
+                        }
+                        ReturnMode::GenChain(..) => {
+                            if let Some(v) = self.suspend_chain(*ip, v) {
+                                return Ok(Flow::Halt(Halt::Yield(v)));
+                            }
+                            return Ok(Flow::Switch);
+                        }
+                        _ => {}
                     }
                     if self.frames.len() - 1 != base {
                         return Err(Exc::runtime_error("yield outside of a generator frame"));
@@ -1246,10 +1249,19 @@ impl Vm {
                         if Self::can_resume_inline(g, v.is_none()) {
                             let g = g.clone();
                             self.delegate_inline(&g, v, t.0, *ip)?;
-                            enter_top!();
+                            // The frame at `fi` may now be the sub-generator's: keep its `ip`.
+                            if let Some(f) = self.frames.get(fi) {
+                                *ip = f.ip;
+                            }
+                            return Ok(Flow::Switch);
                         }
                     }
-                    if let Some((g, sent)) = self.stack.last().and_then(|s| super::asyncgen::inline_step(s, &v)) {
+                    // `async for` (`GetAnext`, `GetAwaitable`, `LoadConst`, `Send`) over an
+                    // async generator runs it in place.
+                    let after_anext = at >= 3 && matches!(code.ops[at - 3], Op::GetAnext);
+                    if let Some((g, sent)) =
+                        self.stack.last().filter(|_| after_anext).and_then(|s| super::asyncgen::inline_step(s, &v))
+                    {
                         self.resume_async_inline(&g, sent, t.0)?;
                         return Ok(Flow::Switch);
                     }
