@@ -287,7 +287,7 @@ impl NativeObject for AStep {
 /// generator can be resumed in place (suspended, or not started and sent `None`), its
 /// generator and the value the generator receives; the awaitable's first step is taken.
 /// The step then ends in the dispatch loop (`ReturnMode::GenAsend`, [`finish_inline`]).
-#[inline]
+#[inline(never)]
 pub(crate) fn inline_step(sub: &Value, v: &Value) -> Option<(Rc<GenObj>, Value)> {
     let Value::Other(o) = sub else { return None };
     let step = o.as_any().downcast_ref::<AStep>()?;

@@ -251,22 +251,29 @@ impl Vm {
                     caller.ip = exit as usize;
                 }
             }
-            ReturnMode::GenChain(g, parent) => {
-                // The innermost level of a delegation chain finished: the level above goes on.
-                self.chain_ascend(&g, parent, Some(v))?;
-            }
-            ReturnMode::GenAsend(g, _) => {
-                // The async generator finished: the `asend` await raises StopAsyncIteration.
-                g.state.set(super::gen::GenState::Closed);
-                if let Some(step) = self.stack.last() {
-                    super::asyncgen::finish_inline(step);
-                }
-                return Err(Exc::new(ExcKind::StopAsyncIteration, ""));
-            }
+            ReturnMode::GenChain(g, parent) => return self.deliver_chain(g, parent, v),
+            ReturnMode::GenAsend(g, _) => return self.deliver_async(g),
             // Only ever the base frame of a nested run, which halts instead.
             ReturnMode::GenNative(_) => self.push(v),
         }
         Ok(())
+    }
+
+    /// [`Vm::deliver`] for the innermost level of a delegation chain: the level above goes on.
+    #[inline(never)]
+    fn deliver_chain(&mut self, g: Rc<super::gen::GenObj>, parent: Rc<super::gen::GenObj>, v: Value) -> Res<()> {
+        self.chain_ascend(&g, parent, Some(v))
+    }
+
+    /// [`Vm::deliver`] for an async generator resumed in place that finished: the `asend`
+    /// await raises `StopAsyncIteration`.
+    #[inline(never)]
+    fn deliver_async(&mut self, g: Rc<super::gen::GenObj>) -> Res<()> {
+        g.state.set(super::gen::GenState::Closed);
+        if let Some(step) = self.stack.last() {
+            super::asyncgen::finish_inline(step);
+        }
+        Err(Exc::new(ExcKind::StopAsyncIteration, ""))
     }
 
     /// Runs instructions, re-entering `exec` when it leaves its loop for a frame change it
