@@ -259,6 +259,22 @@ impl Vm {
         Ok(())
     }
 
+    /// `YieldValue` (at `at`, continuing at `ip`) in an async generator frame resumed in
+    /// place or in the innermost level of a delegation chain.
+    #[inline(never)]
+    fn yield_in_place(&mut self, code: &Code, at: usize, ip: usize, v: Value) -> Flow {
+        if matches!(self.frames.last().map(|f| &f.ret), Some(ReturnMode::GenAsend(..))) {
+            // An own `yield` is not wrapped when the frame runs in place.
+            let own = at > 0 && matches!(code.ops[at - 1], Op::AsyncGenWrap);
+            self.suspend_async(ip, v, own);
+            return Flow::Switch;
+        }
+        match self.suspend_chain(ip, v) {
+            Some(v) => Flow::Halt(Halt::Yield(v)),
+            None => Flow::Switch,
+        }
+    }
+
     /// [`Vm::deliver`] for the innermost level of a delegation chain: the level above goes on.
     #[inline(never)]
     fn deliver_chain(&mut self, g: Rc<super::gen::GenObj>, parent: Rc<super::gen::GenObj>, v: Value) -> Res<()> {
@@ -1218,24 +1234,12 @@ impl Vm {
                 }
                 Op::YieldValue => {
                     let v = self.stack.pop().unwrap_or_default();
-                    match self.frames[fi].ret {
-                        ReturnMode::GenFor(..) | ReturnMode::GenSend(..) => {
-                            self.suspend_inline(*ip, v);
-                            return Ok(Flow::Switch);
-                        }
-                        ReturnMode::GenAsend(..) => {
-                            // An own `yield` is not wrapped when the frame runs in place.
-                            let own = at > 0 && matches!(code.ops[at - 1], Op::AsyncGenWrap);
-                            self.suspend_async(*ip, v, own);
-                            return Ok(Flow::Switch);
-                        }
-                        ReturnMode::GenChain(..) => {
-                            if let Some(v) = self.suspend_chain(*ip, v) {
-                                return Ok(Flow::Halt(Halt::Yield(v)));
-                            }
-                            return Ok(Flow::Switch);
-                        }
-                        _ => {}
+                    if matches!(self.frames[fi].ret, ReturnMode::GenFor(..) | ReturnMode::GenSend(..)) {
+                        self.suspend_inline(*ip, v);
+                        return Ok(Flow::Switch);
+                    }
+                    if matches!(self.frames[fi].ret, ReturnMode::GenAsend(..) | ReturnMode::GenChain(..)) {
+                        return Ok(self.yield_in_place(code, at, *ip, v));
                     }
                     if self.frames.len() - 1 != base {
                         return Err(Exc::runtime_error("yield outside of a generator frame"));
