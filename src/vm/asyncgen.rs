@@ -104,6 +104,15 @@ impl AStep {
             }));
         }
         let first = self.first.borrow_mut().take();
+        if first.is_some() && self.gen.ag_running.get() {
+            // Another `asend`/`athrow` awaitable of this generator has not finished.
+            self.done.set(true);
+            return Err(Exc::runtime_error(match self.mode {
+                Mode::Send => "anext(): asynchronous generator is already running",
+                Mode::Throw => "athrow(): asynchronous generator is already running",
+                Mode::Close => "aclose(): asynchronous generator is already running",
+            }));
+        }
         if first.is_some()
             && self.mode != Mode::Send
             && self.gen.state.get() != GenState::Closed
@@ -114,11 +123,16 @@ impl AStep {
             self.done.set(true);
             return Err(Exc::new(ExcKind::StopAsyncIteration, ""));
         }
+        if first.is_some() {
+            // Running until this awaitable finishes (cleared by `finish` or an early end).
+            self.gen.ag_running.set(true);
+        }
         let r = match (first, input) {
             (Some(v), Ok(_)) => match self.mode {
                 Mode::Send => {
                     if self.gen.state.get() == GenState::Closed {
                         self.done.set(true);
+                        self.gen.ag_running.set(false);
                         return Err(Exc::new(ExcKind::StopAsyncIteration, ""));
                     }
                     vm.gen_send(&self.gen, v)
@@ -126,10 +140,13 @@ impl AStep {
                 Mode::Throw => {
                     if self.gen.state.get() == GenState::Closed {
                         self.done.set(true);
+                        self.gen.ag_running.set(false);
                         return Ok(GenResult::Return(Value::None));
                     }
-                    let e = vm.exc_from_value(v)?;
-                    vm.gen_throw(&self.gen, e)
+                    match vm.exc_from_value(v) {
+                        Ok(e) => vm.gen_throw(&self.gen, e),
+                        Err(e) => Err(e),
+                    }
                 }
                 Mode::Close => {
                     mark_aclosed(&self.gen);
@@ -137,26 +154,31 @@ impl AStep {
                         self.gen.state.set(GenState::Closed);
                         self.gen.frame.borrow_mut().take();
                         self.done.set(true);
+                        self.gen.ag_running.set(false);
                         return Ok(GenResult::Return(Value::None));
                     }
                     vm.gen_throw(&self.gen, Exc::new(ExcKind::GeneratorExit, ""))
                 }
             },
             (_, Ok(v)) => vm.gen_send(&self.gen, v),
-            (_, Err(e)) => {
-                let e = vm.exc_from_value(e)?;
-                vm.gen_throw(&self.gen, e)
-            }
+            (_, Err(e)) => match vm.exc_from_value(e) {
+                Ok(e) => vm.gen_throw(&self.gen, e),
+                Err(e) => Err(e),
+            },
         };
         self.finish(vm, r)
     }
 
     /// Turns what the generator did into the outcome of this await.
     fn finish(&self, vm: &mut Vm, r: Res<GenResult>) -> Res<GenResult> {
+        if !matches!(r, Ok(GenResult::Yield(_))) {
+            self.gen.ag_running.set(false);
+        }
         match r {
             Ok(GenResult::Yield(y)) => {
                 if let Value::Other(o) = &y {
                     if let Some(w) = o.as_any().downcast_ref::<AsyncGenValue>() {
+                        self.gen.ag_running.set(false);
                         self.done.set(true);
                         if self.mode == Mode::Close {
                             return Err(Exc::runtime_error("async generator ignored GeneratorExit"));
@@ -258,6 +280,43 @@ impl NativeObject for AStep {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+/// For `Send` of `v` into `sub`: when `sub` is an `asend`/`__anext__` awaitable whose async
+/// generator can be resumed in place (suspended, or not started and sent `None`), its
+/// generator and the value the generator receives; the awaitable's first step is taken.
+/// The step then ends in the dispatch loop (`ReturnMode::GenAsend`, [`finish_inline`]).
+#[inline(never)]
+pub(crate) fn inline_step(sub: &Value, v: &Value) -> Option<(Rc<GenObj>, Value)> {
+    let Value::Other(o) = sub else { return None };
+    let step = o.as_any().downcast_ref::<AStep>()?;
+    if step.mode != Mode::Send || step.done.get() {
+        return None;
+    }
+    let mut first = step.first.borrow_mut();
+    let sent = match &*first {
+        Some(_) if step.gen.ag_running.get() => return None,
+        Some(x) => x.clone(),
+        None => v.clone(),
+    };
+    match step.gen.state.get() {
+        GenState::Suspended => {}
+        GenState::Created if sent.is_none() => {}
+        _ => return None,
+    }
+    first.take();
+    step.gen.ag_running.set(true);
+    Some((step.gen.clone(), sent))
+}
+
+/// Marks the awaitable `sub` (an `asend`/`__anext__` step resumed in place) finished.
+pub(crate) fn finish_inline(sub: &Value) {
+    if let Value::Other(o) = sub {
+        if let Some(step) = o.as_any().downcast_ref::<AStep>() {
+            step.done.set(true);
+            step.gen.ag_running.set(false);
+        }
     }
 }
 

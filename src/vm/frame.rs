@@ -21,6 +21,21 @@ pub enum ReturnMode {
     /// `await`): a `yield` passes the value up; finishing replaces the sub-iterator with the
     /// return value and jumps to the instruction after the delegation.
     GenSend(Rc<super::gen::GenObj>, u32),
+    /// A generator or coroutine frame resumed by a native (`next()`, `send()`, a task's
+    /// step) in a nested dispatch loop: it is that loop's base frame.
+    GenNative(Rc<super::gen::GenObj>),
+    /// An async generator frame resumed in place by the caller's `Send` on its `asend` /
+    /// `__anext__` awaitable (on top of the caller's stack): its own `yield` ends that
+    /// await with the value (the caller continues at the exit); a value an inner `await`
+    /// passes up goes on up through the caller; finishing raises `StopAsyncIteration` there.
+    GenAsend(Rc<super::gen::GenObj>, u32),
+    /// A level of a `yield from`/`await` chain resumed directly in its innermost
+    /// generator: the first field is the level's own generator, the second the level above
+    /// it. The innermost level runs with it; the levels above stay suspended in their
+    /// generators at their delegation (marked running) and keep their own mode in their
+    /// frame (the outermost the mode it was resumed with), which links the chain upwards
+    /// until the innermost yields (see `Vm::resume_inline`).
+    GenChain(Rc<super::gen::GenObj>, Rc<super::gen::GenObj>),
 }
 
 /// An active exception handler: where to jump and the stack depth to restore.
@@ -69,5 +84,15 @@ impl Frame {
     /// The line being executed (the instruction before `ip`).
     pub fn line(&self) -> u32 {
         self.code.line_at(self.ip.saturating_sub(1))
+    }
+}
+#[cfg(test)]
+mod tests {
+    /// Generators move their frame in and out of the frame stack at every resumption: up
+    /// to 128 bytes it is copied inline, above that through a `memcpy` call.
+    #[test]
+    fn frame_fits_in_128_bytes() {
+        assert!(std::mem::size_of::<super::Frame>() <= 128);
+        assert!(std::mem::size_of::<super::ReturnMode>() <= 24);
     }
 }

@@ -1,6 +1,6 @@
 //! Generators, coroutines and async generators: a suspended frame and its state.
 
-use super::frame::Detached;
+use super::frame::{Detached, ReturnMode};
 use super::other::TraceEntry;
 use super::value::Value;
 use std::cell::{Cell, RefCell};
@@ -44,7 +44,8 @@ pub struct GenObj {
     pub code: Rc<crate::bytecode::Code>,
     /// For coroutines: whether it was ever awaited or started (for the never-awaited warning).
     pub awaited: Cell<bool>,
-    /// For async generators: the running `asend`/`athrow` awaitable count (0 or 1).
+    /// For async generators: an `asend`/`athrow` awaitable started and has not finished
+    /// (CPython's `ag_running_async`; starting another raises `RuntimeError`).
     pub ag_running: Cell<bool>,
     /// The emptied buffer of the frame's values while it runs in place (see
     /// `Vm::resume_inline`), reused at the next suspension so yielding allocates nothing.
@@ -390,19 +391,32 @@ impl Vm {
     /// (nothing is pushed for a generator that has not started). The caller checked
     /// [`Vm::can_resume_inline`]. The frame goes back into `g` at its next `yield`
     /// (`Op::YieldValue`), or is dropped when it returns or raises.
-    pub(crate) fn resume_inline(&mut self, g: &Rc<GenObj>, sent: Value, ret: super::frame::ReturnMode) -> Res<()> {
+    ///
+    /// When `g` is suspended in `yield from`/`await` on a generator that can itself be
+    /// resumed in place, the innermost generator of that chain is resumed directly
+    /// (`ReturnMode::GenChain`): the levels between stay suspended in their generators
+    /// exactly as the level-by-level path leaves them (at the `Jump` after their
+    /// `YieldValue`, the sub-generator on top of their stack) but marked running, so a
+    /// value costs the same at any depth. A level is resumed again only when the level
+    /// below it returns or raises ([`Vm::chain_ascend`]).
+    #[inline]
+    pub(crate) fn resume_inline(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
         self.check_depth()?;
         let Some(saved) = g.frame.borrow_mut().take() else {
             return Err(Exc::runtime_error("generator has no frame"));
         };
         let started = g.state.get() == GenState::Suspended;
+        if started && matches!(saved.values.last(), Some(Value::Gen(_))) && delegation_ops(&saved.frame).is_some() {
+            *g.frame.borrow_mut() = Some(saved);
+            return self.resume_chain(g, sent, ret);
+        }
         g.state.set(GenState::Running);
         g.awaited.set(true);
         let Detached { mut frame, mut values } = saved;
         frame.base = self.stack.len();
         frame.ret_sp = frame.base;
         frame.handled_base = self.handled.len();
-        frame.ret = ret;
+        set_mode(&mut frame.ret, ret);
         self.restore_handled(g);
         self.stack.append(&mut values);
         g.spare.set(values);
@@ -413,12 +427,139 @@ impl Vm {
         Ok(())
     }
 
+    /// Resumes the async generator `g` in place for the `asend` awaitable on top of the
+    /// running frame's stack, whose `Send` continues at `exit` (see `ReturnMode::GenAsend`).
+    #[inline(never)]
+    pub(crate) fn resume_async_inline(&mut self, g: &Rc<GenObj>, sent: Value, exit: u32) -> Res<()> {
+        if let Err(e) = self.check_depth() {
+            if let Some(step) = self.stack.last() {
+                super::asyncgen::finish_inline(step);
+            }
+            return Err(e);
+        }
+        self.push_gen_frame(g, sent, ReturnMode::GenAsend(g.clone(), exit))
+    }
+
+    /// [`Vm::resume_inline`] for a generator suspended in a delegation.
+    #[inline(never)]
+    fn resume_chain(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
+        let (inner, mode, depth) = descend(g, ret, self.depth_room());
+        self.delegated += depth;
+        self.push_gen_frame(&inner, sent, mode)
+    }
+
+    /// Levels a delegation chain may still add before the recursion limit.
+    fn depth_room(&self) -> usize {
+        self.recursion_limit.saturating_sub(self.frames.len() + self.native_depth + self.delegated)
+    }
+
+    /// Pushes the suspended frame of `g` with `ret` (see [`Vm::resume_inline`]).
+    fn push_gen_frame(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
+        let Some(saved) = g.frame.borrow_mut().take() else {
+            return Err(Exc::runtime_error("generator has no frame"));
+        };
+        let started = g.state.get() == GenState::Suspended;
+        g.state.set(GenState::Running);
+        g.awaited.set(true);
+        let Detached { mut frame, mut values } = saved;
+        frame.base = self.stack.len();
+        frame.ret_sp = frame.base;
+        frame.handled_base = self.handled.len();
+        set_mode(&mut frame.ret, ret);
+        self.restore_handled(g);
+        self.stack.append(&mut values);
+        g.spare.set(values);
+        if started {
+            self.stack.push(sent);
+        }
+        self.frames.push(frame);
+        Ok(())
+    }
+
+    /// `Send` of `sent` into the generator `s` (on top of the running frame's stack, and
+    /// resumable in place) at the instruction before `ip`, whose delegation ends at `exit`.
+    /// When the running frame is a generator frame handling no exception, it stays behind
+    /// suspended at its delegation (keeping its mode, the link up the chain) and `s` (or
+    /// the innermost generator below it) becomes the innermost level of a delegation
+    /// chain; otherwise `s` is resumed above it.
+    #[inline(never)]
+    pub(crate) fn delegate_inline(&mut self, s: &Rc<GenObj>, sent: Value, exit: u32, ip: usize) -> Res<()> {
+        let fi = self.frames.len() - 1;
+        let f = &self.frames[fi];
+        let c = match &f.ret {
+            ReturnMode::GenFor(c, _)
+            | ReturnMode::GenSend(c, _)
+            | ReturnMode::GenNative(c)
+            | ReturnMode::GenChain(c, _)
+                if self.handled.len() == f.handled_base =>
+            {
+                c.clone()
+            }
+            _ => {
+                self.frames[fi].ip = ip;
+                return self.resume_inline(s, sent, ReturnMode::GenSend(s.clone(), exit));
+            }
+        };
+        self.check_depth()?;
+        let Some(mut f) = self.frames.pop() else { return Ok(()) };
+        // At the `Jump` after the `YieldValue` that follows the `Send`, as a `yield` of the
+        // sub-generator's value would leave it.
+        f.ip = ip + 1;
+        let mut values = c.spare.take();
+        values.extend(self.stack.drain(f.base..));
+        *c.frame.borrow_mut() = Some(Detached { frame: f, values });
+        self.delegated += 1;
+        let mode = ReturnMode::GenChain(s.clone(), c);
+        let (inner, mode, more) = match s.state.get() {
+            GenState::Suspended => descend(s, mode, self.depth_room()),
+            _ => (s.clone(), mode, 0),
+        };
+        self.delegated += more;
+        self.push_gen_frame(&inner, sent, mode)
+    }
+
+    /// The innermost level `g` of a delegation chain finished (`ret` is its return value,
+    /// or `None` when an exception left it): the level above it, `parent`, is resumed in
+    /// place with the mode its frame kept, after its delegation with the value, or at its
+    /// `Send` for the unwinder to look for its handlers.
+    #[inline(never)]
+    pub(crate) fn chain_ascend(&mut self, g: &GenObj, parent: Rc<GenObj>, ret: Option<Value>) -> Res<()> {
+        g.state.set(GenState::Closed);
+        self.delegated -= 1;
+        let Some(Detached { mut frame, mut values }) = parent.frame.borrow_mut().take() else {
+            return Err(Exc::runtime_error("generator has no frame"));
+        };
+        let (send, exit) = delegation_ops(&frame).unwrap_or((frame.ip, frame.ip));
+        match ret {
+            Some(v) => {
+                values.pop();
+                values.push(v);
+                frame.ip = exit;
+            }
+            None => frame.ip = send + 1,
+        }
+        frame.base = self.stack.len();
+        frame.ret_sp = frame.base;
+        frame.handled_base = self.handled.len();
+        self.restore_handled(&parent);
+        self.stack.append(&mut values);
+        parent.spare.set(values);
+        self.frames.push(frame);
+        Ok(())
+    }
+
     /// Moves the exceptions a suspending generator frame is handling (those above
     /// `handled_base`) into the generator.
+    #[inline(always)]
     fn save_handled(&mut self, g: &GenObj, handled_base: usize) {
         if self.handled.len() > handled_base {
-            g.handled.set(Some(Box::new(self.handled.split_off(handled_base))));
+            self.save_handled_slow(g, handled_base);
         }
+    }
+
+    #[cold]
+    fn save_handled_slow(&mut self, g: &GenObj, handled_base: usize) {
+        g.handled.set(Some(Box::new(self.handled.split_off(handled_base))));
     }
 
     /// Puts back the exceptions a generator was handling when it suspended.
@@ -433,8 +574,8 @@ impl Vm {
     pub(crate) fn suspend_inline(&mut self, ip: usize, v: Value) {
         let Some(mut f) = self.frames.pop() else { return };
         f.ip = ip;
-        let g = match std::mem::replace(&mut f.ret, super::frame::ReturnMode::Push) {
-            super::frame::ReturnMode::GenFor(g, _) | super::frame::ReturnMode::GenSend(g, _) => g,
+        let g = match std::mem::replace(&mut f.ret, ReturnMode::Push) {
+            ReturnMode::GenFor(g, _) | ReturnMode::GenSend(g, _) => g,
             _ => return,
         };
         self.save_handled(&g, f.handled_base);
@@ -446,6 +587,74 @@ impl Vm {
         self.stack.push(v);
     }
 
+    /// `yield` in an async generator frame resumed in place by an `asend` awaitable
+    /// (`ReturnMode::GenAsend`): the frame goes back into its generator; its own `yield`
+    /// (`own`, the value not wrapped) ends the await in the resuming frame, which continues
+    /// after its delegation with the value; a value of an inner `await` goes on up.
+    #[inline(never)]
+    pub(crate) fn suspend_async(&mut self, ip: usize, v: Value, own: bool) {
+        let Some(mut f) = self.frames.pop() else { return };
+        f.ip = ip;
+        let (g, exit) = match std::mem::replace(&mut f.ret, ReturnMode::Push) {
+            ReturnMode::GenAsend(g, exit) => (g, exit),
+            _ => return,
+        };
+        self.save_handled(&g, f.handled_base);
+        let mut values = g.spare.take();
+        values.extend(self.stack.drain(f.base..));
+        *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+        g.state.set(GenState::Suspended);
+        if !own {
+            self.stack.push(v);
+            return;
+        }
+        if let Some(step) = self.stack.pop() {
+            super::asyncgen::finish_inline(&step);
+        }
+        self.stack.push(v);
+        if let Some(caller) = self.frames.last_mut() {
+            caller.ip = exit as usize;
+        }
+    }
+
+    /// `yield` in the innermost level of a delegation chain (`ReturnMode::GenChain`): its
+    /// frame goes back into its generator, the levels above become suspended again (their
+    /// frames drop their modes), and the value goes to whoever resumed the outermost level:
+    /// onto the resuming frame's stack, or returned when that was a native (the dispatch
+    /// loop halts with it).
+    #[inline(never)]
+    pub(crate) fn suspend_chain(&mut self, ip: usize, v: Value) -> Option<Value> {
+        let mut f = self.frames.pop()?;
+        f.ip = ip;
+        let ReturnMode::GenChain(g, mut up) = std::mem::replace(&mut f.ret, ReturnMode::Push) else {
+            return None;
+        };
+        self.save_handled(&g, f.handled_base);
+        let mut values = g.spare.take();
+        values.extend(self.stack.drain(f.base..));
+        *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+        g.state.set(GenState::Suspended);
+        // Up the chain to the outermost level, whose mode says who resumed it.
+        let native = loop {
+            up.state.set(GenState::Suspended);
+            self.delegated -= 1;
+            let mode = match up.frame.borrow_mut().as_mut() {
+                Some(d) => std::mem::replace(&mut d.frame.ret, ReturnMode::Push),
+                None => break false,
+            };
+            match mode {
+                ReturnMode::GenChain(_, next) => up = next,
+                ReturnMode::GenNative(_) => break true,
+                _ => break false,
+            }
+        };
+        if native {
+            return Some(v);
+        }
+        self.stack.push(v);
+        None
+    }
+
     /// PEP 479 for a generator frame that an exception leaves: `StopIteration` becomes
     /// `RuntimeError` (with the original as cause and context); the generator is closed.
     pub(crate) fn gen_exception_escapes(
@@ -454,6 +663,11 @@ impl Vm {
         inst: Rc<super::value::Instance>,
     ) -> Rc<super::value::Instance> {
         g.state.set(GenState::Closed);
+        if g.kind == GenKind::AsyncGenerator && inst.class.is_subclass(self.exc_class(ExcKind::StopAsyncIteration)) {
+            let new = self.materialize(Exc::runtime_error("async generator raised StopAsyncIteration"));
+            new.set_attr(self.syms.cause, Value::Instance(inst));
+            return new;
+        }
         if !inst.class.is_subclass(self.exc_class(ExcKind::StopIteration)) {
             return inst;
         }
@@ -547,6 +761,13 @@ impl Vm {
             GenState::Suspended => {}
         }
         self.check_depth()?;
+        if let (GenState::Suspended, Ok(v)) = (g.state.get(), &input) {
+            if delegates_to_gen(g) {
+                if let Some(r) = self.resume_native_chain(g, v) {
+                    return r;
+                }
+            }
+        }
         let Some(mut saved) = g.frame.borrow_mut().take() else {
             return Ok(GenResult::Return(Value::None));
         };
@@ -605,6 +826,7 @@ impl Vm {
         frame.base = self.stack.len();
         frame.ret_sp = frame.base;
         frame.handled_base = self.handled.len();
+        frame.ret = ReturnMode::GenNative(g.clone());
         self.restore_handled(g);
         self.stack.append(&mut values);
         self.frames.push(frame);
@@ -618,19 +840,49 @@ impl Vm {
             }
             Err(e) => Some(e),
         };
+        self.run_resumed(g, base, input_exc, values)
+    }
+
+    /// `gen_resume` of `g`, suspended in a delegation, with `v`: runs the innermost level of
+    /// its chain (`None` when the chain is only `g`).
+    #[inline(never)]
+    fn resume_native_chain(&mut self, g: &Rc<GenObj>, v: &Value) -> Option<Res<GenResult>> {
+        let (inner, mode, depth) = descend(g, ReturnMode::GenNative(g.clone()), self.depth_room());
+        if depth == 0 {
+            return None;
+        }
+        self.delegated += depth;
+        let base = self.frames.len();
+        if let Err(e) = self.push_gen_frame(&inner, v.clone(), mode) {
+            return Some(Err(e));
+        }
+        Some(self.run_resumed(g, base, None, Vec::new()))
+    }
+
+    /// Runs the frame of `g` (or the innermost level of its delegation chain) pushed at
+    /// `base` by a native until it yields, returns or raises; `values` is a buffer for the
+    /// frame's values when it suspends.
+    #[inline(always)]
+    fn run_resumed(&mut self, g: &Rc<GenObj>, base: usize, exc: Option<Exc>, mut values: Vec<Value>) -> Res<GenResult> {
         self.native_depth += 1;
-        let r = match input_exc {
+        let r = match exc {
             Some(e) => self.run_with_exception(base, e),
             None => self.run(base),
         };
         self.native_depth -= 1;
         match r {
             Ok(super::interp::Halt::Yield(v)) => {
-                let f = self.frames.pop().expect("generator frame");
-                self.save_handled(g, f.handled_base);
-                values.extend(self.stack.drain(f.base..));
-                f.code.note_suspended(values.len());
-                *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+                // A chain's innermost level has already gone back into its generator.
+                if self.frames.len() > base {
+                    let mut f = self.frames.pop().expect("generator frame");
+                    if let ReturnMode::GenNative(me) = std::mem::replace(&mut f.ret, ReturnMode::Push) {
+                        drop(me);
+                    }
+                    self.save_handled(g, f.handled_base);
+                    values.extend(self.stack.drain(f.base..));
+                    f.code.note_suspended(values.len());
+                    *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+                }
                 g.state.set(GenState::Suspended);
                 Ok(GenResult::Yield(v))
             }
@@ -888,12 +1140,82 @@ use super::intern::Sym;
 /// If a suspended frame is inside a `yield from`/`await` loop, the instruction index the
 /// delegation continues at when the sub-iterator finishes.
 fn delegating_send_target(d: &Detached) -> Option<usize> {
-    let ops = &d.frame.code.ops;
-    match ops.get(d.frame.ip) {
+    delegation_ops(&d.frame).map(|(_, exit)| exit)
+}
+
+/// If a suspended frame is inside a `yield from`/`await` loop (at the `Jump` back to its
+/// `Send`): the index of the `Send` and of the instruction the delegation continues at.
+#[inline]
+fn delegation_ops(f: &super::frame::Frame) -> Option<(usize, usize)> {
+    let ops = &f.code.ops;
+    match ops.get(f.ip) {
         Some(crate::bytecode::Op::Jump(t)) => match ops.get(t.0 as usize) {
-            Some(crate::bytecode::Op::Send(done)) => Some(done.0 as usize),
+            Some(crate::bytecode::Op::Send(done)) => Some((t.0 as usize, done.0 as usize)),
             _ => None,
         },
         _ => None,
     }
+}
+
+/// Sets the mode of a frame coming out of a generator, whose own is `Push` (a suspended
+/// frame keeps no other): the old mode needs no drop call.
+#[inline(always)]
+fn set_mode(slot: &mut ReturnMode, mode: ReturnMode) {
+    let old = std::mem::replace(slot, mode);
+    if matches!(old, ReturnMode::Push) {
+        std::mem::forget(old);
+    } else {
+        drop(old);
+    }
+}
+
+/// True when the suspended generator `g` is inside a `yield from`/`await` loop on a
+/// generator or coroutine (a chain may start there).
+fn delegates_to_gen(g: &GenObj) -> bool {
+    match &*g.frame.borrow() {
+        Some(d) => matches!(d.values.last(), Some(Value::Gen(_))) && delegation_ops(&d.frame).is_some(),
+        None => false,
+    }
+}
+
+/// Follows the delegation chain below the suspended generator `g`, to be resumed with
+/// `ret`: while a level is suspended in `yield from`/`await` on a suspended generator or
+/// coroutine and is handling no exception, it becomes an intermediate level: marked
+/// running, its frame stays in it and keeps its mode (`ret` for `g`, then
+/// `ReturnMode::GenChain` links to the level above). Stops after `room` levels. Returns
+/// the innermost generator, the mode to push its frame with, and the number of
+/// intermediate levels (0: `g` and `ret` themselves).
+fn descend(g: &Rc<GenObj>, ret: ReturnMode, room: usize) -> (Rc<GenObj>, ReturnMode, usize) {
+    let mut cur = g.clone();
+    let mut mode = ret;
+    let mut depth = 0;
+    while depth < room {
+        let next = {
+            let mut b = cur.frame.borrow_mut();
+            let Some(d) = b.as_mut() else { break };
+            if delegation_ops(&d.frame).is_none() {
+                break;
+            }
+            let next = match d.values.last() {
+                Some(Value::Gen(s)) if s.kind != GenKind::AsyncGenerator && s.state.get() == GenState::Suspended => {
+                    s.clone()
+                }
+                _ => break,
+            };
+            let h = cur.handled.take();
+            let busy = h.is_some();
+            cur.handled.set(h);
+            if busy {
+                break;
+            }
+            set_mode(&mut d.frame.ret, mode);
+            next
+        };
+        cur.state.set(GenState::Running);
+        cur.awaited.set(true);
+        mode = ReturnMode::GenChain(next.clone(), cur);
+        cur = next;
+        depth += 1;
+    }
+    (cur, mode, depth)
 }

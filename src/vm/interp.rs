@@ -101,7 +101,7 @@ impl Vm {
         // caller, at the call. One decrement (see `Vm::tick`).
         self.tick()?;
         // The outermost nested run (the module body) is not a Python-level frame of its own.
-        if self.frames.len() + self.native_depth > self.recursion_limit {
+        if self.frames.len() + self.native_depth + self.delegated > self.recursion_limit {
             return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded"));
         }
         // Native code re-entering script code uses the Rust stack: bound that nesting
@@ -161,11 +161,30 @@ impl Vm {
             let f = self.frames.pop().expect("frame");
             self.handled.truncate(f.handled_base);
             self.stack.truncate(f.ret_sp);
-            if let ReturnMode::GenFor(g, _) | ReturnMode::GenSend(g, _) = &f.ret {
-                // The exception leaves a generator resumed in place: it is closed, and goes
-                // on into the resuming frame (as `StopIteration` no more: PEP 479).
-                inst = self.gen_exception_escapes(g, inst);
-                exc_val = Value::Instance(inst.clone());
+            match f.ret {
+                ReturnMode::GenFor(ref g, _) | ReturnMode::GenSend(ref g, _) => {
+                    // The exception leaves a generator resumed in place: it is closed, and goes
+                    // on into the resuming frame (as `StopIteration` no more: PEP 479).
+                    inst = self.gen_exception_escapes(g, inst);
+                    exc_val = Value::Instance(inst.clone());
+                }
+                ReturnMode::GenAsend(ref g, _) => {
+                    // The exception ends the `asend` await too, in the resuming frame.
+                    if let Some(step) = self.stack.last() {
+                        super::asyncgen::finish_inline(step);
+                    }
+                    inst = self.gen_exception_escapes(g, inst);
+                    exc_val = Value::Instance(inst.clone());
+                }
+                ReturnMode::GenChain(g, parent) => {
+                    // The innermost level of a delegation chain: the exception goes on into
+                    // the level above, resumed at its `Send` in this frame's place.
+                    inst = self.gen_exception_escapes(&g, inst);
+                    exc_val = Value::Instance(inst.clone());
+                    self.chain_ascend(&g, parent, None)?;
+                    continue;
+                }
+                _ => {}
             }
             if idx == base {
                 return Err(Exc::Obj(inst));
@@ -232,8 +251,45 @@ impl Vm {
                     caller.ip = exit as usize;
                 }
             }
+            ReturnMode::GenChain(g, parent) => return self.deliver_chain(g, parent, v),
+            ReturnMode::GenAsend(g, _) => return self.deliver_async(g),
+            // Only ever the base frame of a nested run, which halts instead.
+            ReturnMode::GenNative(_) => self.push(v),
         }
         Ok(())
+    }
+
+    /// `YieldValue` (at `at`, continuing at `ip`) in an async generator frame resumed in
+    /// place or in the innermost level of a delegation chain.
+    #[inline(never)]
+    fn yield_in_place(&mut self, code: &Code, at: usize, ip: usize, v: Value) -> Flow {
+        if matches!(self.frames.last().map(|f| &f.ret), Some(ReturnMode::GenAsend(..))) {
+            // An own `yield` is not wrapped when the frame runs in place.
+            let own = at > 0 && matches!(code.ops[at - 1], Op::AsyncGenWrap);
+            self.suspend_async(ip, v, own);
+            return Flow::Switch;
+        }
+        match self.suspend_chain(ip, v) {
+            Some(v) => Flow::Halt(Halt::Yield(v)),
+            None => Flow::Switch,
+        }
+    }
+
+    /// [`Vm::deliver`] for the innermost level of a delegation chain: the level above goes on.
+    #[inline(never)]
+    fn deliver_chain(&mut self, g: Rc<super::gen::GenObj>, parent: Rc<super::gen::GenObj>, v: Value) -> Res<()> {
+        self.chain_ascend(&g, parent, Some(v))
+    }
+
+    /// [`Vm::deliver`] for an async generator resumed in place that finished: the `asend`
+    /// await raises `StopAsyncIteration`.
+    #[inline(never)]
+    fn deliver_async(&mut self, g: Rc<super::gen::GenObj>) -> Res<()> {
+        g.state.set(super::gen::GenState::Closed);
+        if let Some(step) = self.stack.last() {
+            super::asyncgen::finish_inline(step);
+        }
+        Err(Exc::new(ExcKind::StopAsyncIteration, ""))
     }
 
     /// Runs instructions, re-entering `exec` when it leaves its loop for a frame change it
@@ -987,7 +1043,7 @@ impl Vm {
                     if super::gen::finalizers_pending() {
                         self.run_finalizers();
                     }
-                    if idx == base {
+                    if idx == base && !matches!(f.ret, ReturnMode::GenChain(..)) {
                         return Ok(Flow::Halt(Halt::Return(v)));
                     }
                     self.deliver(f.ret, v)?;
@@ -1230,23 +1286,43 @@ impl Vm {
                         self.suspend_inline(*ip, v);
                         return Ok(Flow::Switch);
                     }
+                    if matches!(self.frames[fi].ret, ReturnMode::GenAsend(..) | ReturnMode::GenChain(..)) {
+                        return Ok(self.yield_in_place(code, at, *ip, v));
+                    }
                     if self.frames.len() - 1 != base {
                         return Err(Exc::runtime_error("yield outside of a generator frame"));
                     }
                     return Ok(Flow::Halt(Halt::Yield(v)));
                 }
                 Op::AsyncGenWrap => {
-                    let v = self.stack.pop().unwrap_or_default();
-                    self.stack.push(super::gen::wrap_async_gen_value(v));
+                    // Resumed in place by an `asend` awaitable, the `YieldValue` after this
+                    // knows the yield is the generator's own: no wrapper is needed.
+                    if !matches!(self.frames[fi].ret, ReturnMode::GenAsend(..)) {
+                        let v = self.stack.pop().unwrap_or_default();
+                        self.stack.push(super::gen::wrap_async_gen_value(v));
+                    }
                 }
                 Op::Send(t) => {
                     let v = self.stack.pop().unwrap_or_default();
                     if let Some(Value::Gen(g)) = self.stack.last() {
                         if Self::can_resume_inline(g, v.is_none()) {
                             let g = g.clone();
-                            self.resume_inline(&g, v, ReturnMode::GenSend(g.clone(), t.0))?;
+                            self.delegate_inline(&g, v, t.0, *ip)?;
+                            // The frame at `fi` may now be the sub-generator's: keep its `ip`.
+                            if let Some(f) = self.frames.get(fi) {
+                                *ip = f.ip;
+                            }
                             return Ok(Flow::Switch);
                         }
+                    }
+                    // `async for` (`GetAnext`, `GetAwaitable`, `LoadConst`, `Send`) over an
+                    // async generator runs it in place.
+                    let after_anext = at >= 3 && matches!(code.ops[at - 3], Op::GetAnext);
+                    if let Some((g, sent)) =
+                        self.stack.last().filter(|_| after_anext).and_then(|s| super::asyncgen::inline_step(s, &v))
+                    {
+                        self.resume_async_inline(&g, sent, t.0)?;
+                        return Ok(Flow::Switch);
                     }
                     let sub = self.stack.last().cloned().unwrap_or_default();
                     match self.send_to(&sub, v)? {

@@ -214,6 +214,10 @@ pub struct Vm {
     pub recursion_limit: usize,
     /// Nesting of native-to-script calls (each a nested dispatch loop).
     pub native_depth: usize,
+    /// Generator frames suspended in the middle of a delegation chain that runs directly
+    /// in its innermost generator (`ReturnMode::GenChain`): they count as frames for the
+    /// recursion limit, as they would on the frame stack.
+    pub delegated: usize,
     /// Natives called by other natives (through `call_kw`) now running, so that a blocking
     /// native knows whether it was called straight from the dispatch loop (see `green.rs`).
     pub native_calls: u32,
@@ -307,6 +311,7 @@ impl Vm {
             handled: Vec::new(),
             recursion_limit: 1000,
             native_depth: 0,
+            delegated: 0,
             native_calls: 0,
             syms: Syms::new(),
             stdout: Output::Std,
