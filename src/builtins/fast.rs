@@ -4,7 +4,7 @@
 //! else to the built-in's ordinary entry, so errors and rare types behave exactly as there.
 
 use super::{functions, methods};
-use crate::vm::ops::simple_hash;
+use crate::vm::ops::dict_get_simple;
 use crate::vm::value::{FastNativeFn, NativeFunction};
 use crate::vm::{Args, NativeFn, Res, Sym, TypeId, Value, Vm};
 use std::rc::Rc;
@@ -63,16 +63,12 @@ fn dict_get(vm: &mut Vm, at: usize, n: usize) -> Res<Value> {
     if n == 2 || n == 3 {
         if let Value::Dict(d) = &vm.stack[at] {
             // `str` and small-int keys: no script code can run, so look up in place.
-            let key = &vm.stack[at + 1];
-            if let Some(h) = simple_hash(key) {
-                let t = d.d.borrow();
-                if let Some(pos) = t.find_simple(h, key) {
-                    return Ok(match pos.and_then(|p| t.value_at(p)) {
-                        Some(v) => v.clone(),
-                        None if n == 3 => vm.stack[at + 2].clone(),
-                        None => Value::None,
-                    });
-                }
+            if let Some(found) = dict_get_simple(d, &vm.stack[at + 1]) {
+                return Ok(match found {
+                    Some(v) => v,
+                    None if n == 3 => vm.stack[at + 2].clone(),
+                    None => Value::None,
+                });
             }
             let d = d.clone();
             let key = vm.stack[at + 1].clone();

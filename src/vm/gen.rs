@@ -410,20 +410,7 @@ impl Vm {
             *g.frame.borrow_mut() = Some(saved);
             return self.resume_chain(g, sent, ret);
         }
-        g.state.set(GenState::Running);
-        g.awaited.set(true);
-        let Detached { mut frame, mut values } = saved;
-        frame.base = self.stack.len();
-        frame.ret_sp = frame.base;
-        frame.handled_base = self.handled.len();
-        set_mode(&mut frame.ret, ret);
-        self.restore_handled(g);
-        self.stack.append(&mut values);
-        g.spare.set(values);
-        if started {
-            self.stack.push(sent);
-        }
-        self.frames.push(frame);
+        self.push_saved_frame(g, saved, sent, ret);
         Ok(())
     }
 
@@ -458,6 +445,14 @@ impl Vm {
         let Some(saved) = g.frame.borrow_mut().take() else {
             return Err(Exc::runtime_error("generator has no frame"));
         };
+        self.push_saved_frame(g, saved, sent, ret);
+        Ok(())
+    }
+
+    /// Pushes `saved`, the frame just taken out of `g`, with `ret`; `sent` becomes the value
+    /// of its pending `yield` (nothing is pushed for a generator that has not started).
+    #[inline(always)]
+    fn push_saved_frame(&mut self, g: &Rc<GenObj>, saved: Detached, sent: Value, ret: ReturnMode) {
         let started = g.state.get() == GenState::Suspended;
         g.state.set(GenState::Running);
         g.awaited.set(true);
@@ -473,7 +468,6 @@ impl Vm {
             self.stack.push(sent);
         }
         self.frames.push(frame);
-        Ok(())
     }
 
     /// `Send` of `sent` into the generator `s` (on top of the running frame's stack, and

@@ -819,7 +819,7 @@ impl Vm {
                             }
                         }
                         (Value::Dict(d), Value::Str(_) | Value::Int(_)) => {
-                            if let Some(v) = super::ops::dict_get_simple(d, &key) {
+                            if let Some(v) = super::ops::dict_get_simple(d, &key).flatten() {
                                 self.stack.push(v);
                                 continue;
                             }

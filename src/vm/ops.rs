@@ -1414,11 +1414,8 @@ impl Vm {
 
     /// Looks a key up in a dict.
     pub fn dict_get(&mut self, d: &Rc<DictObj>, key: &Value) -> Res<Option<Value>> {
-        if let Some(h) = simple_hash(key) {
-            let t = d.d.borrow();
-            if let Some(pos) = t.find_simple(h, key) {
-                return Ok(pos.and_then(|p| t.value_at(p).cloned()));
-            }
+        if let Some(found) = dict_get_simple(d, key) {
+            return Ok(found);
         }
         let h = self.hash(key)?;
         match self.dict_find(&d.d, h, key)? {
@@ -1826,7 +1823,7 @@ pub fn repr_bytes(b: &[u8], open: &str, close: &str) -> String {
 /// The hash of a `str` or small `int` key: keys whose hash and equality never run script
 /// code, for the dict fast paths.
 #[inline(always)]
-pub(crate) fn simple_hash(v: &Value) -> Option<i64> {
+fn simple_hash(v: &Value) -> Option<i64> {
     match v {
         Value::Str(s) => Some(str_hash(s)),
         Value::Int(i) => Some(text::int_math::hash_i64(*i)),
@@ -1834,14 +1831,14 @@ pub(crate) fn simple_hash(v: &Value) -> Option<i64> {
     }
 }
 
-/// `d[key]` for a `str` or small-int key when the dict holds it, found without running
-/// script code; `None` when absent or when the lookup needs the general path.
+/// A dict lookup that runs no script code: for a `str` or small-int key, `Some(value)`
+/// (`Some(None)` when absent); `None` when the lookup needs the general path.
 #[inline]
-pub(crate) fn dict_get_simple(d: &DictObj, key: &Value) -> Option<Value> {
+pub(crate) fn dict_get_simple(d: &DictObj, key: &Value) -> Option<Option<Value>> {
     let h = simple_hash(key)?;
     let t = d.d.borrow();
-    let pos = t.find_simple(h, key)??;
-    t.value_at(pos).cloned()
+    let pos = t.find_simple(h, key)?;
+    Some(pos.and_then(|p| t.value_at(p).cloned()))
 }
 
 /// A `str`'s hash, computed once and kept in the string.
