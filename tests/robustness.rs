@@ -625,6 +625,23 @@ print(next(it))
     assert_ok(&run_script("iter_chains.aio", src), &expect);
 }
 
+/// Runs `script` under an 800 MB address-space limit and checks that it exits 0 printing
+/// exactly `expected`.
+fn assert_runs_under_memory_limit(script: &std::path::Path, expected: &str) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 800000 && exec \"$0\" run \"$1\"")
+        .arg(env!("CARGO_BIN_EXE_aio"))
+        .arg(script)
+        .stdin(Stdio::null())
+        .output()
+        .expect("run sh");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert_eq!(stdout, expected, "{stderr}");
+}
+
 #[test]
 fn lists_growing_one_item_at_a_time_raise_memory_error() {
     // Under an address-space limit, a list that grows until memory runs out (append, a
@@ -662,18 +679,10 @@ attempt("list(gen)", from_gen)
 print("done")
 "#,
     );
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v 800000 && exec \"$0\" run \"$1\"")
-        .arg(env!("CARGO_BIN_EXE_aio"))
-        .arg(&script)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert_eq!(stdout, "append MemoryError\ncomprehension MemoryError\nlist(gen) MemoryError\ndone\n", "{stderr}");
+    assert_runs_under_memory_limit(
+        &script,
+        "append MemoryError\ncomprehension MemoryError\nlist(gen) MemoryError\ndone\n",
+    );
 }
 
 #[test]
@@ -712,18 +721,10 @@ attempt("dict comprehension", dict_comp)
 print("done")
 "#,
     );
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v 800000 && exec \"$0\" run \"$1\"")
-        .arg(env!("CARGO_BIN_EXE_aio"))
-        .arg(&script)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert_eq!(stdout, "dict MemoryError\nset MemoryError\ndict comprehension MemoryError\ndone\n", "{stderr}");
+    assert_runs_under_memory_limit(
+        &script,
+        "dict MemoryError\nset MemoryError\ndict comprehension MemoryError\ndone\n",
+    );
 }
 
 #[test]
@@ -771,20 +772,8 @@ attempt("str concat", str_concat)
 print("done")
 "#,
     );
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v 800000 && exec \"$0\" run \"$1\"")
-        .arg(env!("CARGO_BIN_EXE_aio"))
-        .arg(&script)
-        .stdin(Stdio::null())
-        .output()
-        .expect("run sh");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{stderr}");
-    assert_eq!(
-        stdout,
+    assert_runs_under_memory_limit(
+        &script,
         "+= MemoryError\nslice MemoryError\nextend MemoryError\nconcat MemoryError\nstr concat MemoryError\ndone\n",
-        "{stderr}"
     );
 }
