@@ -562,12 +562,13 @@ impl Vm {
                     let m = &self.frames[fi].globals;
                     let key = Rc::as_ptr(m) as usize;
                     let (ver, bver) = (m.version.get(), self.builtins.version.get());
-                    let hit = code.global_cache.borrow().get(n.0 as usize).and_then(|e| {
-                        (e.module == key && e.version == ver && e.builtins_version == bver).then(|| e.value.clone())
-                    });
-                    if let Some(v) = hit {
-                        self.stack.push(v);
-                        continue;
+                    // The hit pushes the cached value straight from the cache entry: no
+                    // `Option<Value>` temporary to move through memory.
+                    if let Some(e) = code.global_cache.borrow().get(n.0 as usize) {
+                        if e.module == key && e.version == ver && e.builtins_version == bver {
+                            self.stack.push(e.value.clone());
+                            continue;
+                        }
                     }
                     let name = code.names[n.0 as usize];
                     let v = self.frames[fi].globals.get(name);
