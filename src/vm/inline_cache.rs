@@ -93,18 +93,20 @@ fn entry_for<'a>(cache: &'a mut Vec<AttrCacheEntry>, names: usize, n: u32, inst:
     e
 }
 
-/// `inst.<name n>` from the cache, when the cache knows it.
+/// `inst.<name n>` from the cache, or `Undef` when the cache does not know it (a plain
+/// `Value`, not an `Option<Value>`, which the optimiser would move through memory in
+/// byte-sized pieces on the hot path).
 #[inline(always)]
-pub(crate) fn load(code: &Code, n: u32, inst: &Instance) -> Option<Value> {
+pub(crate) fn load(code: &Code, n: u32, inst: &Instance) -> Value {
     let cache = code.attr_cache.borrow();
-    let e = valid(&cache, n, inst)?;
+    let Some(e) = valid(&cache, n, inst) else { return Value::Undef };
     if !e.load_ok {
-        return None;
+        return Value::Undef;
     }
     let attrs = inst.attrs.borrow();
     match attrs.get(e.slot as usize) {
-        Some((k, v)) if *k == code.names[n as usize] => Some(v.clone()),
-        _ => None,
+        Some((k, v)) if *k == code.names[n as usize] => v.clone(),
+        _ => Value::Undef,
     }
 }
 
@@ -139,20 +141,20 @@ pub(crate) fn store(code: &Code, n: u32, inst: &Instance, v: Value) -> Result<()
 }
 
 /// The method `inst.<name n>(...)` calls (a script function or a native), when the cache
-/// knows it and the instance does not shadow it.
+/// knows it and the instance does not shadow it; `Undef` otherwise (see [`load`]).
 #[inline(always)]
-pub(crate) fn method(code: &Code, n: u32, inst: &Instance) -> Option<Value> {
+pub(crate) fn method(code: &Code, n: u32, inst: &Instance) -> Value {
     let cache = code.attr_cache.borrow();
-    let f = match valid(&cache, n, inst)?.method.as_ref()? {
-        CachedMethod::Script(f) => Value::Function(f.upgrade()?),
-        CachedMethod::Native(f) => Value::Native(f.upgrade()?),
-    };
+    let Some(m) = valid(&cache, n, inst).and_then(|e| e.method.as_ref()) else { return Value::Undef };
     let name = code.names[n as usize];
     let attrs = inst.attrs.borrow();
     if attrs.iter().any(|(k, _)| *k == name) || is_namespace(&attrs) {
-        return None;
+        return Value::Undef;
     }
-    Some(f)
+    match m {
+        CachedMethod::Script(f) => f.upgrade().map_or(Value::Undef, Value::Function),
+        CachedMethod::Native(f) => f.upgrade().map_or(Value::Undef, Value::Native),
+    }
 }
 
 /// Records where a load or store of `name` found the instance attribute and whether the

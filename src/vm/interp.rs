@@ -32,6 +32,17 @@ pub enum Halt {
     Yield(Value),
 }
 
+/// Pops the top of a value stack (`Undef` if it is empty), returning the value itself rather
+/// than an `Option<Value>`: the optimiser moves an `Option<Value>` through memory in
+/// byte-sized pieces, whose reloads then wait on store forwarding.
+#[inline(always)]
+pub(crate) fn pop_top(stack: &mut Vec<Value>) -> Value {
+    match stack.len() {
+        0 => Value::Undef,
+        n => stack.swap_remove(n - 1),
+    }
+}
+
 impl Vm {
     /// Pushes a value on the current frame's stack.
     #[inline]
@@ -41,7 +52,7 @@ impl Vm {
     /// Pops a value from the current frame's stack.
     #[inline]
     pub(crate) fn pop(&mut self) -> Value {
-        self.stack.pop().unwrap_or_default()
+        pop_top(&mut self.stack)
     }
 
     /// Runs a module body in `globals`.
@@ -489,18 +500,18 @@ impl Vm {
                     self.stack.swap(n - 1, n - 2);
                 }
                 Op::Rot3 => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let n = self.stack.len();
                     self.stack.insert(n - 2, v);
                 }
                 Op::Rot4 => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let n = self.stack.len();
                     self.stack.insert(n - 3, v);
                 }
                 Op::LoadFast(s) => self.push_local(code, bp, s.0 as usize)?,
                 Op::StoreFast(s) => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let old = std::mem::replace(&mut self.stack[bp + s.0 as usize], v);
                     // Most locals hold immediates: skip the out-of-line drop for them.
                     if old.is_immediate() {
@@ -529,7 +540,7 @@ impl Vm {
                     self.push(v);
                 }
                 Op::StoreDeref(c) => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     *self.frames[fi].cells[c.0 as usize].borrow_mut() = v;
                 }
                 Op::DeleteDeref(c) => {
@@ -600,7 +611,7 @@ impl Vm {
                 }
                 Op::StoreGlobal(n) => {
                     let name = code.names[n.0 as usize];
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     self.frames[fi].globals.set(name, v);
                 }
                 Op::DeleteGlobal(n) => {
@@ -622,7 +633,7 @@ impl Vm {
                 }
                 Op::StoreName(n) => {
                     let name = code.names[n.0 as usize];
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     self.store_name(name, v)?;
                 }
                 Op::DeleteName(n) => {
@@ -634,20 +645,19 @@ impl Vm {
                     }
                 }
                 Op::LoadFastAttr(a, n) => {
-                    let hit = match &self.stack[bp + a as usize] {
-                        Value::Instance(inst) => super::inline_cache::load(code, n as u32, inst),
-                        _ => None,
-                    };
-                    if let Some(v) = hit {
-                        self.stack.push(v);
-                        *ip += 1;
-                        continue;
+                    if let Value::Instance(inst) = &self.stack[bp + a as usize] {
+                        let v = super::inline_cache::load(code, n as u32, inst);
+                        if !v.is_undef() {
+                            self.stack.push(v);
+                            *ip += 1;
+                            continue;
+                        }
                     }
                     // As `LoadFast`; the `LoadAttr` runs next.
                     self.push_local(code, bp, a as usize)?;
                 }
                 Op::StoreFastAttr(a, n) => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let v = match &self.stack[bp + a as usize] {
                         Value::Instance(inst) => match super::inline_cache::store(code, n as u32, inst, v) {
                             Ok(()) => {
@@ -664,7 +674,8 @@ impl Vm {
                 }
                 Op::LoadFastMethod(a, n) => {
                     if let Value::Instance(inst) = &self.stack[bp + a as usize] {
-                        if let Some(f) = super::inline_cache::method(code, n as u32, inst) {
+                        let f = super::inline_cache::method(code, n as u32, inst);
+                        if !f.is_undef() {
                             let this = Value::Instance(inst.clone());
                             self.stack.push(f);
                             self.stack.push(this);
@@ -677,7 +688,8 @@ impl Vm {
                 }
                 Op::LoadAttr(n) => {
                     if let Some(Value::Instance(inst)) = self.stack.last() {
-                        if let Some(v) = super::inline_cache::load(code, n.0, inst) {
+                        let v = super::inline_cache::load(code, n.0, inst);
+                        if !v.is_undef() {
                             if let Some(top) = self.stack.last_mut() {
                                 *top = v;
                             }
@@ -685,7 +697,7 @@ impl Vm {
                         }
                     }
                     let name = code.names[n.0 as usize];
-                    let obj = self.stack.pop().unwrap_or_default();
+                    let obj = pop_top(&mut self.stack);
                     let v = self.get_attr(&obj, name)?;
                     if let Value::Instance(inst) = &obj {
                         self.fill_attr_cache(code, n.0, inst);
@@ -693,8 +705,8 @@ impl Vm {
                     self.push(v);
                 }
                 Op::StoreAttr(n) => {
-                    let obj = self.stack.pop().unwrap_or_default();
-                    let mut v = self.stack.pop().unwrap_or_default();
+                    let obj = pop_top(&mut self.stack);
+                    let mut v = pop_top(&mut self.stack);
                     if let Value::Instance(inst) = &obj {
                         match super::inline_cache::store(code, n.0, inst, v) {
                             Ok(()) => continue,
@@ -709,20 +721,21 @@ impl Vm {
                 }
                 Op::DeleteAttr(n) => {
                     let name = code.names[n.0 as usize];
-                    let obj = self.stack.pop().unwrap_or_default();
+                    let obj = pop_top(&mut self.stack);
                     self.del_attr(&obj, name)?;
                 }
                 Op::LoadMethod(n) => {
                     if let Some(Value::Instance(inst)) = self.stack.last() {
-                        if let Some(f) = super::inline_cache::method(code, n.0, inst) {
-                            let obj = self.stack.pop().unwrap_or_default();
+                        let f = super::inline_cache::method(code, n.0, inst);
+                        if !f.is_undef() {
+                            let obj = pop_top(&mut self.stack);
                             self.stack.push(f);
                             self.stack.push(obj);
                             continue;
                         }
                     }
                     let name = code.names[n.0 as usize];
-                    let obj = self.stack.pop().unwrap_or_default();
+                    let obj = pop_top(&mut self.stack);
                     let (f, this) = self.load_method(obj, name)?;
                     if let Value::Instance(inst) = &this {
                         super::inline_cache::fill_method(code, n.0, inst, &f);
@@ -737,7 +750,7 @@ impl Vm {
                         if let (Value::Native(f), Value::List(l)) = (&self.stack[n - 3], &self.stack[n - 2]) {
                             if self.list_append.as_ref().is_some_and(|a| Rc::ptr_eq(a, f)) {
                                 let l = l.clone();
-                                let v = self.stack.pop().unwrap_or_default();
+                                let v = pop_top(&mut self.stack);
                                 self.stack.truncate(n - 3);
                                 crate::builtins::methods::list_push(self, &l, v)?;
                                 self.stack.push(Value::None);
@@ -787,16 +800,16 @@ impl Vm {
                     }
                 }
                 Op::CallKw(argc) => {
-                    let names = self.stack.pop().unwrap_or_default();
+                    let names = pop_top(&mut self.stack);
                     self.call_from_stack(argc as usize, Some(names), *ip)?;
                     if self.frames.len() != fi + 1 {
                         return Ok(Flow::Switch);
                     }
                 }
                 Op::CallEx(has_kw) => {
-                    let kwargs = if has_kw { Some(self.stack.pop().unwrap_or_default()) } else { None };
-                    let args = self.stack.pop().unwrap_or_default();
-                    let func = self.stack.pop().unwrap_or_default();
+                    let kwargs = if has_kw { Some(pop_top(&mut self.stack)) } else { None };
+                    let args = pop_top(&mut self.stack);
+                    let func = pop_top(&mut self.stack);
                     self.frames[fi].ip = *ip;
                     self.call_ex(func, args, kwargs)?;
                     if self.frames.len() != fi + 1 {
@@ -804,8 +817,8 @@ impl Vm {
                     }
                 }
                 Op::BinarySubscr => {
-                    let key = self.stack.pop().unwrap_or_default();
-                    let obj = self.stack.pop().unwrap_or_default();
+                    let key = pop_top(&mut self.stack);
+                    let obj = pop_top(&mut self.stack);
                     // Fast paths: list[int], and dict[str] or dict[int] (no script `__eq__`).
                     match (&obj, &key) {
                         (Value::List(l), Value::Int(i)) => {
@@ -831,20 +844,20 @@ impl Vm {
                     self.push(v);
                 }
                 Op::StoreSubscr => {
-                    let key = self.stack.pop().unwrap_or_default();
-                    let obj = self.stack.pop().unwrap_or_default();
-                    let v = self.stack.pop().unwrap_or_default();
+                    let key = pop_top(&mut self.stack);
+                    let obj = pop_top(&mut self.stack);
+                    let v = pop_top(&mut self.stack);
                     self.set_item(&obj, key, v)?;
                 }
                 Op::DeleteSubscr => {
-                    let key = self.stack.pop().unwrap_or_default();
-                    let obj = self.stack.pop().unwrap_or_default();
+                    let key = pop_top(&mut self.stack);
+                    let obj = pop_top(&mut self.stack);
                     self.del_item(&obj, &key)?;
                 }
                 Op::BuildSlice(n) => {
-                    let step = if n == 3 { self.stack.pop().unwrap_or_default() } else { Value::None };
-                    let stop = self.stack.pop().unwrap_or_default();
-                    let start = self.stack.pop().unwrap_or_default();
+                    let step = if n == 3 { pop_top(&mut self.stack) } else { Value::None };
+                    let stop = pop_top(&mut self.stack);
+                    let start = pop_top(&mut self.stack);
                     self.stack.push(Value::Slice(Rc::new(super::value::SliceObj { start, stop, step })));
                 }
                 Op::Binary(bop) => {
@@ -861,8 +874,8 @@ impl Vm {
                         std::mem::forget(std::mem::replace(slot, v));
                         continue;
                     }
-                    let b = self.stack.pop().unwrap_or_default();
-                    let a = self.stack.pop().unwrap_or_default();
+                    let b = pop_top(&mut self.stack);
+                    let a = pop_top(&mut self.stack);
                     let v = self.binary_op(bop, a, b)?;
                     self.push(v);
                 }
@@ -879,13 +892,13 @@ impl Vm {
                         std::mem::forget(std::mem::replace(&mut self.stack[n - 2], v));
                         continue;
                     }
-                    let b = self.stack.pop().unwrap_or_default();
-                    let a = self.stack.pop().unwrap_or_default();
+                    let b = pop_top(&mut self.stack);
+                    let a = pop_top(&mut self.stack);
                     let v = self.inplace_op(bop, a, b)?;
                     self.push(v);
                 }
                 Op::Unary(uop) => {
-                    let a = self.stack.pop().unwrap_or_default();
+                    let a = pop_top(&mut self.stack);
                     let v = self.unary_op(uop, a)?;
                     self.push(v);
                 }
@@ -897,19 +910,19 @@ impl Vm {
                         std::mem::forget(std::mem::replace(&mut self.stack[n - 2], r));
                         continue;
                     }
-                    let b = self.stack.pop().unwrap_or_default();
-                    let a = self.stack.pop().unwrap_or_default();
+                    let b = pop_top(&mut self.stack);
+                    let a = pop_top(&mut self.stack);
                     let v = self.compare(kind, &a, &b)?;
                     self.push(v);
                 }
                 Op::Is(neg) => {
-                    let b = self.stack.pop().unwrap_or_default();
-                    let a = self.stack.pop().unwrap_or_default();
+                    let b = pop_top(&mut self.stack);
+                    let a = pop_top(&mut self.stack);
                     self.stack.push(Value::Bool(a.is(&b) != neg));
                 }
                 Op::In(neg) => {
-                    let container = self.stack.pop().unwrap_or_default();
-                    let item = self.stack.pop().unwrap_or_default();
+                    let container = pop_top(&mut self.stack);
+                    let item = pop_top(&mut self.stack);
                     let r = self.contains(&container, &item)?;
                     self.push(Value::Bool(r != neg));
                 }
@@ -927,7 +940,7 @@ impl Vm {
                     *ip = t.0 as usize
                 }
                 Op::PopJumpIfFalse(t) => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let truth = match v {
                         Value::Bool(b) => b,
                         other => self.truthy_slow(other)?,
@@ -937,7 +950,7 @@ impl Vm {
                     }
                 }
                 Op::PopJumpIfTrue(t) => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let truth = match v {
                         Value::Bool(b) => b,
                         other => self.truthy_slow(other)?,
@@ -963,7 +976,7 @@ impl Vm {
                     }
                 }
                 Op::GetIter => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let it = self.get_iter(&v)?;
                     self.push(it);
                 }
@@ -1023,7 +1036,7 @@ impl Vm {
                     }
                 }
                 Op::Return => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let idx = self.frames.len() - 1;
                     // The common return to a calling script frame: the frame is dropped where
                     // it lies, not moved out first.
@@ -1051,10 +1064,10 @@ impl Vm {
                     enter_top!();
                 }
                 Op::MakeFunction(flags) => {
-                    let code = self.stack.pop().unwrap_or_default();
-                    let closure = if flags & 4 != 0 { Some(self.stack.pop().unwrap_or_default()) } else { None };
-                    let kwdefaults = if flags & 2 != 0 { Some(self.stack.pop().unwrap_or_default()) } else { None };
-                    let defaults = if flags & 1 != 0 { Some(self.stack.pop().unwrap_or_default()) } else { None };
+                    let code = pop_top(&mut self.stack);
+                    let closure = if flags & 4 != 0 { Some(pop_top(&mut self.stack)) } else { None };
+                    let kwdefaults = if flags & 2 != 0 { Some(pop_top(&mut self.stack)) } else { None };
+                    let defaults = if flags & 1 != 0 { Some(pop_top(&mut self.stack)) } else { None };
                     let globals = self.frames[fi].globals.clone();
                     let f = self.make_function(code, globals, defaults, kwdefaults, closure)?;
                     self.push(f);
@@ -1097,7 +1110,7 @@ impl Vm {
                     self.stack.push(Value::Str(Rc::new(super::value::Str::with_chars(s, chars))));
                 }
                 Op::ListAppend(depth) => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let n = self.stack.len();
                     if let Value::List(l) = &self.stack[n - depth as usize] {
                         self.mem_charge_push(l)?;
@@ -1107,20 +1120,20 @@ impl Vm {
                     }
                 }
                 Op::SetAdd(depth) => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let n = self.stack.len();
                     let set = self.stack[n - depth as usize].clone();
                     self.set_add(&set, v)?;
                 }
                 Op::MapAdd(depth) => {
-                    let v = self.stack.pop().unwrap_or_default();
-                    let k = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
+                    let k = pop_top(&mut self.stack);
                     let n = self.stack.len();
                     let d = self.stack[n - depth as usize].clone();
                     self.set_item(&d, k, v)?;
                 }
                 Op::ListExtend => {
-                    let it = self.stack.pop().unwrap_or_default();
+                    let it = pop_top(&mut self.stack);
                     let list = self.stack.last().cloned().unwrap_or_default();
                     let items = self.collect(&it)?;
                     self.mem_charge(items.len() * std::mem::size_of::<Value>())?;
@@ -1129,14 +1142,14 @@ impl Vm {
                     }
                 }
                 Op::SetUpdate => {
-                    let it = self.stack.pop().unwrap_or_default();
+                    let it = pop_top(&mut self.stack);
                     let set = self.stack.last().cloned().unwrap_or_default();
                     for v in self.collect(&it)? {
                         self.set_add(&set, v)?;
                     }
                 }
                 Op::DictUpdate | Op::DictMerge => {
-                    let m = self.stack.pop().unwrap_or_default();
+                    let m = pop_top(&mut self.stack);
                     let d = self.stack.last().cloned().unwrap_or_default();
                     self.dict_update_from(&d, &m, code.ops[at] == Op::DictMerge)?;
                 }
@@ -1147,12 +1160,12 @@ impl Vm {
                     }
                 }
                 Op::UnpackSequence(n) => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let items = self.unpack(&v, n as usize)?;
                     self.stack.extend(items.into_iter().rev());
                 }
                 Op::UnpackEx { before, after } => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let items = self.collect(&v)?;
                     let (b, a) = (before as usize, after as usize);
                     if items.len() < b + a {
@@ -1174,8 +1187,8 @@ impl Vm {
                     }
                 }
                 Op::FormatValue(flags) => {
-                    let spec = if flags & 4 != 0 { Some(self.stack.pop().unwrap_or_default()) } else { None };
-                    let v = self.stack.pop().unwrap_or_default();
+                    let spec = if flags & 4 != 0 { Some(pop_top(&mut self.stack)) } else { None };
+                    let v = pop_top(&mut self.stack);
                     let v = match flags & 3 {
                         1 => Value::string(self.str_of(&v)?),
                         2 => Value::string(self.repr(&v)?),
@@ -1209,7 +1222,7 @@ impl Vm {
                 }
                 Op::Raise(n) => return Err(self.raise_op(n)?),
                 Op::Reraise => {
-                    let e = self.stack.pop().unwrap_or_default();
+                    let e = pop_top(&mut self.stack);
                     self.reraising = true;
                     return Err(self.exc_from_value(e)?);
                 }
@@ -1221,26 +1234,26 @@ impl Vm {
                     self.handled.pop();
                 }
                 Op::CheckExcMatch => {
-                    let cls = self.stack.pop().unwrap_or_default();
+                    let cls = pop_top(&mut self.stack);
                     let e = self.stack.last().cloned().unwrap_or_default();
                     let m = self.exception_matches(&e, &cls)?;
                     self.push(Value::Bool(m));
                 }
                 Op::CheckEgMatch => {
-                    let cls = self.stack.pop().unwrap_or_default();
-                    let eg = self.stack.pop().unwrap_or_default();
+                    let cls = pop_top(&mut self.stack);
+                    let eg = pop_top(&mut self.stack);
                     let (rest, matched) = self.split_exception_group(&eg, &cls)?;
                     self.stack.push(rest);
                     self.stack.push(matched);
                 }
                 Op::PrepReraiseStar => {
-                    let list = self.stack.pop().unwrap_or_default();
-                    let orig = self.stack.pop().unwrap_or_default();
+                    let list = pop_top(&mut self.stack);
+                    let orig = pop_top(&mut self.stack);
                     let v = self.prep_reraise_star(&orig, &list)?;
                     self.push(v);
                 }
                 Op::BeforeWith => {
-                    let mgr = self.stack.pop().unwrap_or_default();
+                    let mgr = pop_top(&mut self.stack);
                     let (exit, res) = self.before_with(mgr)?;
                     self.stack.push(exit);
                     self.stack.push(res);
@@ -1253,7 +1266,7 @@ impl Vm {
                     self.push(r);
                 }
                 Op::BeforeAsyncWith => {
-                    let mgr = self.stack.pop().unwrap_or_default();
+                    let mgr = pop_top(&mut self.stack);
                     let (exit, aw) = self.before_async_with(mgr)?;
                     self.stack.push(exit);
                     self.stack.push(aw);
@@ -1274,7 +1287,7 @@ impl Vm {
                     self.push(v);
                 }
                 Op::ImportStar => {
-                    let m = self.stack.pop().unwrap_or_default();
+                    let m = pop_top(&mut self.stack);
                     self.import_star(&m)?;
                 }
                 Op::LoadBuildClass => {
@@ -1282,7 +1295,7 @@ impl Vm {
                     self.push(v);
                 }
                 Op::YieldValue => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     if matches!(self.frames[fi].ret, ReturnMode::GenFor(..) | ReturnMode::GenSend(..)) {
                         self.suspend_inline(*ip, v);
                         return Ok(Flow::Switch);
@@ -1299,12 +1312,12 @@ impl Vm {
                     // Resumed in place by an `asend` awaitable, the `YieldValue` after this
                     // knows the yield is the generator's own: no wrapper is needed.
                     if !matches!(self.frames[fi].ret, ReturnMode::GenAsend(..)) {
-                        let v = self.stack.pop().unwrap_or_default();
+                        let v = pop_top(&mut self.stack);
                         self.stack.push(super::gen::wrap_async_gen_value(v));
                     }
                 }
                 Op::Send(t) => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     if let Some(Value::Gen(g)) = self.stack.last() {
                         if Self::can_resume_inline(g, v.is_none()) {
                             let g = g.clone();
@@ -1337,17 +1350,17 @@ impl Vm {
                     }
                 }
                 Op::GetAwaitable => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let a = self.get_awaitable(v)?;
                     self.push(a);
                 }
                 Op::GetYieldFromIter => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let it = self.get_yield_from_iter(v)?;
                     self.push(it);
                 }
                 Op::GetAiter => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     let it = self.get_aiter(v)?;
                     self.push(it);
                 }
@@ -1357,7 +1370,7 @@ impl Vm {
                     self.push(aw);
                 }
                 Op::EndAsyncFor => {
-                    let e = self.stack.pop().unwrap_or_default();
+                    let e = pop_top(&mut self.stack);
                     self.stack.pop();
                     let stop = Value::Class(self.exc_class(ExcKind::StopAsyncIteration).clone());
                     if !self.exception_matches(&e, &stop)? {
@@ -1367,7 +1380,7 @@ impl Vm {
                     self.handled_pop_if(&e);
                 }
                 Op::PrintExpr => {
-                    let v = self.stack.pop().unwrap_or_default();
+                    let v = pop_top(&mut self.stack);
                     if !v.is_none() {
                         let r = self.repr(&v)?;
                         self.write_stdout(&r);
@@ -1383,8 +1396,8 @@ impl Vm {
     /// Pops two operands, compares them and returns the truth of the result.
     #[inline(never)]
     fn compare_truth_slow(&mut self, kind: crate::bytecode::CmpKind) -> Res<bool> {
-        let b = self.stack.pop().unwrap_or_default();
-        let a = self.stack.pop().unwrap_or_default();
+        let b = pop_top(&mut self.stack);
+        let a = pop_top(&mut self.stack);
         let v = self.compare(kind, &a, &b)?;
         match v {
             Value::Bool(b) => Ok(b),
