@@ -112,6 +112,8 @@ mod tests {
     fn frame_fits_in_128_bytes() {
         assert!(std::mem::size_of::<super::Frame>() <= 128);
         assert!(std::mem::size_of::<Option<super::Suspended>>() <= 88);
+        // A suspended generator (each pending task holds one) stays small.
+        assert!(std::mem::size_of::<super::super::gen::GenObj>() <= 152);
         assert!(std::mem::size_of::<super::ReturnMode>() <= 24);
     }
 }

@@ -294,9 +294,7 @@ pub(super) fn weight(v: &Value) -> usize {
 /// native object with a finaliser (a pending task).
 pub(super) fn needs_finalizer(v: &Value) -> bool {
     match v {
-        Value::Gen(g) => {
-            g.state.get() != GenState::Running && g.has_frame()
-        }
+        Value::Gen(g) => g.state.get() != GenState::Running && g.has_frame(),
         Value::Other(o) => o.gc_has_finalizer(),
         _ => false,
     }
