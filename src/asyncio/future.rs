@@ -397,13 +397,9 @@ fn coro_text(coro: &Value) -> String {
     match coro {
         Value::Gen(g) => {
             let file = &g.code.filename;
-            match (&*g.frame.borrow(), g.state.get()) {
-                (Some(d), crate::vm::gen::GenState::Suspended) => {
-                    format!(
-                        "{}() running at {file}:{}",
-                        g.qualname(),
-                        d.frame.code.line_at(d.frame.ip.saturating_sub(1))
-                    )
+            match (g.frame.borrow().ip(), g.state.get()) {
+                (Some(ip), crate::vm::gen::GenState::Suspended) => {
+                    format!("{}() running at {file}:{}", g.qualname(), g.code.line_at(ip.saturating_sub(1)))
                 }
                 (Some(_), crate::vm::gen::GenState::Created) => {
                     format!("{}() running at {file}:{}", g.qualname(), g.code.first_line)

@@ -661,7 +661,7 @@ fn gen_close(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     match g.state.get() {
         crate::vm::gen::GenState::Created | crate::vm::gen::GenState::Closed => {
             g.state.set(crate::vm::gen::GenState::Closed);
-            g.frame.borrow_mut().take();
+            drop(g.take_frame());
             return Ok(Value::None);
         }
         _ => {}

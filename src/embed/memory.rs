@@ -437,15 +437,15 @@ impl Walker {
             Value::Gen(g) => {
                 self.total += RC + size_of::<crate::vm::gen::GenObj>();
                 if let Ok(f) = g.frame.try_borrow() {
-                    if let Some(d) = &*f {
-                        self.total += d.values.capacity() * V;
-                        for x in &d.values {
-                            self.enter(x);
-                        }
-                        for c in &d.frame.cells {
+                    self.total += f.values.capacity() * V;
+                    for x in &f.values {
+                        self.enter(x);
+                    }
+                    if let Some(d) = &f.parts {
+                        for c in &d.cells {
                             self.enter_cell(c);
                         }
-                        self.enter_rc(&d.frame.globals, || Value::Module(d.frame.globals.clone()));
+                        self.enter_rc(&d.globals, || Value::Module(d.globals.clone()));
                     }
                 }
             }

@@ -152,7 +152,7 @@ impl AStep {
                     mark_aclosed(&self.gen);
                     if matches!(self.gen.state.get(), GenState::Created | GenState::Closed) {
                         self.gen.state.set(GenState::Closed);
-                        self.gen.frame.borrow_mut().take();
+                        drop(self.gen.take_frame());
                         self.done.set(true);
                         self.gen.ag_running.set(false);
                         return Ok(GenResult::Return(Value::None));

@@ -519,7 +519,7 @@ impl Vm {
         };
         let g = Rc::new(GenObj {
             kind,
-            frame: RefCell::new(Some(frame)),
+            frame: RefCell::new(super::gen::GenFrame::new(frame)),
             state: Cell::new(GenState::Created),
             extra: {
                 let names = GenObj::names_for(&f.code, &f.name.borrow(), &f.qualname.borrow());
@@ -538,7 +538,6 @@ impl Vm {
             code: f.code.clone(),
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
-            spare: Cell::new(Vec::new()),
             handled: Cell::new(None),
         });
         super::gc::track_gen(&g);

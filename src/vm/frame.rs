@@ -56,6 +56,24 @@ pub struct Detached {
     pub values: Vec<Value>,
 }
 
+/// A generator's frame while the generator is not running, apart from its code (the
+/// generator's own) and its values (held beside it, see `gen::GenFrame`): only what a
+/// resumption needs to rebuild the [`Frame`], so a suspended generator stays small and a
+/// suspension moves a few fields, not a whole frame.
+pub struct Suspended {
+    /// The next instruction.
+    pub ip: u32,
+    /// Cell variables then free variables.
+    pub cells: Vec<Rc<RefCell<Value>>>,
+    /// The module whose globals the code sees.
+    pub globals: Rc<Module>,
+    /// Active exception handlers, innermost last.
+    pub handlers: Vec<Handler>,
+    /// `Push`, or for a level of a delegation chain resumed in its innermost generator,
+    /// the mode it keeps while it waits (see `ReturnMode::GenChain`).
+    pub ret: ReturnMode,
+}
+
 /// One activation of a code object.
 pub struct Frame {
     /// The code being run.
@@ -93,6 +111,9 @@ mod tests {
     #[test]
     fn frame_fits_in_128_bytes() {
         assert!(std::mem::size_of::<super::Frame>() <= 128);
+        assert!(std::mem::size_of::<Option<super::Suspended>>() <= 88);
+        // A suspended generator (each pending task holds one) stays small.
+        assert!(std::mem::size_of::<super::super::gen::GenObj>() <= 152);
         assert!(std::mem::size_of::<super::ReturnMode>() <= 24);
     }
 }

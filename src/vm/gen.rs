@@ -1,6 +1,6 @@
 //! Generators, coroutines and async generators: a suspended frame and its state.
 
-use super::frame::{Detached, ReturnMode};
+use super::frame::{Detached, Frame, ReturnMode, Suspended};
 use super::other::TraceEntry;
 use super::value::Value;
 use std::cell::{Cell, RefCell};
@@ -34,10 +34,10 @@ pub enum GenState {
 pub struct GenObj {
     /// Generator, coroutine or async generator.
     pub kind: GenKind,
-    /// The frame while not running (taken out while it runs).
-    pub frame: RefCell<Option<Detached>>,
     /// Where it is in its life.
     pub state: Cell<GenState>,
+    /// The frame while not running (its parts are taken out while it runs).
+    pub frame: RefCell<GenFrame>,
     /// What few generators have (boxed, so the others pay a pointer).
     pub extra: Option<Box<GenExtra>>,
     /// The code it runs (for `gi_code`/`cr_code` and "defined at" in reprs).
@@ -47,13 +47,41 @@ pub struct GenObj {
     /// For async generators: an `asend`/`athrow` awaitable started and has not finished
     /// (CPython's `ag_running_async`; starting another raises `RuntimeError`).
     pub ag_running: Cell<bool>,
-    /// The emptied buffer of the frame's values while it runs in place (see
-    /// `Vm::resume_inline`), reused at the next suspension so yielding allocates nothing.
-    pub spare: Cell<Vec<Value>>,
     /// The exceptions being handled in the frame when it suspended (a `yield` or `await`
     /// inside an `except` block), restored when it resumes: CPython's `gi_exc_state`
     /// (boxed: most generators never suspend inside `except`).
     pub handled: Cell<Option<Box<Vec<Value>>>>,
+}
+
+/// A generator's frame as the generator holds it: its values, and the rest of it while it
+/// is not running.
+#[derive(Default)]
+pub struct GenFrame {
+    /// Locals followed by the operand stack while suspended (or not started). While the
+    /// frame runs they are on the VM's value stack and this is their emptied buffer, reused
+    /// at the next suspension, so resuming and yielding allocate nothing.
+    pub values: Vec<Value>,
+    /// The rest of the frame while it is not running; `None` while it runs and once it has
+    /// finished or was closed.
+    pub parts: Option<Suspended>,
+}
+
+impl GenFrame {
+    /// The frame of a generator not started yet: `d`, built by a call (its code is the
+    /// generator's).
+    pub fn new(d: Detached) -> GenFrame {
+        let Detached { frame, values } = d;
+        let Frame { ip, cells, globals, handlers, ret, .. } = frame;
+        GenFrame { values, parts: Some(Suspended { ip: ip as u32, cells, globals, handlers, ret }) }
+    }
+    /// True while the frame is suspended inside `try`/`with` (closing it runs code).
+    pub fn in_handler(&self) -> bool {
+        self.parts.as_ref().is_some_and(|s| !s.handlers.is_empty())
+    }
+    /// The next instruction of a frame that is not running.
+    pub fn ip(&self) -> Option<usize> {
+        self.parts.as_ref().map(|s| s.ip as usize)
+    }
 }
 
 /// The parts of a generator object that few have.
@@ -177,12 +205,34 @@ impl GenObj {
             Some((name.clone(), qualname.clone()))
         }
     }
+    /// A generator object of `kind` running the frame `d` just built for `code`, not started.
+    pub fn new(kind: GenKind, d: Detached, code: Rc<crate::bytecode::Code>, extra: Option<Box<GenExtra>>) -> GenObj {
+        GenObj {
+            kind,
+            state: Cell::new(GenState::Created),
+            frame: RefCell::new(GenFrame::new(d)),
+            extra,
+            code,
+            awaited: Cell::new(false),
+            ag_running: Cell::new(false),
+            handled: Cell::new(None),
+        }
+    }
+    /// Takes the frame out (to drop it: the generator is finished or closed). Drop the
+    /// result once no borrow of the generator is held.
+    pub fn take_frame(&self) -> GenFrame {
+        std::mem::take(&mut *self.frame.borrow_mut())
+    }
+    /// True while the generator holds a frame that is not running.
+    pub fn has_frame(&self) -> bool {
+        self.frame.try_borrow().is_ok_and(|f| f.parts.is_some())
+    }
     /// A new generator object owning the suspended frame of one being dropped, so that its
     /// `finally` blocks can still run.
-    fn revived(&self, d: Detached) -> GenObj {
+    fn revived(&self, d: GenFrame) -> GenObj {
         GenObj {
             kind: self.kind,
-            frame: RefCell::new(Some(d)),
+            frame: RefCell::new(d),
             state: Cell::new(GenState::Suspended),
             extra: self
                 .extra
@@ -192,7 +242,6 @@ impl GenObj {
             code: self.code.clone(),
             awaited: Cell::new(true),
             ag_running: Cell::new(false),
-            spare: Cell::new(Vec::new()),
             handled: Cell::new(self.handled.take()),
         }
     }
@@ -207,14 +256,15 @@ impl Drop for GenObj {
             return;
         }
         let state = self.state.get();
-        let frame = self.frame.get_mut().take();
+        let frame = std::mem::take(self.frame.get_mut());
+        let frame = if frame.parts.is_some() { Some(frame) } else { None };
         let rest = match (state, frame) {
             (GenState::Suspended, Some(d))
                 if self.kind == GenKind::AsyncGenerator && super::asyncgen::take_aclosed(self) =>
             {
                 // `aclose()` was started on it: closed here, as CPython's `gen_close`, not
                 // through the loop.
-                if !d.frame.handlers.is_empty() {
+                if d.in_handler() {
                     queue_finalizer(Finalize::Close(Rc::new(self.revived(d))));
                     None
                 } else {
@@ -223,7 +273,7 @@ impl Drop for GenObj {
             }
             (GenState::Suspended, Some(d)) if self.kind == GenKind::AsyncGenerator => {
                 // The event loop's finalizer hook closes it with `aclose()` in a task.
-                let has_handlers = !d.frame.handlers.is_empty();
+                let has_handlers = d.in_handler();
                 let g = Rc::new(self.revived(d));
                 queue_job(Box::new(move |vm: &mut Vm| {
                     if !crate::asyncio::asyncgen_finalize(vm, g.clone()) && has_handlers {
@@ -233,7 +283,7 @@ impl Drop for GenObj {
                 }));
                 None
             }
-            (GenState::Suspended, Some(d)) if !d.frame.handlers.is_empty() => {
+            (GenState::Suspended, Some(d)) if d.in_handler() => {
                 queue_finalizer(Finalize::Close(Rc::new(self.revived(d))));
                 None
             }
@@ -253,8 +303,8 @@ impl Drop for GenObj {
         if let Some(d) = rest {
             // Through the trashcan: a chain of generators each holding the next in a local
             // is freed without deep Rust recursion.
-            let Detached { frame, values } = d;
-            let cells = frame.cells.into_iter().map(Value::Cell);
+            let GenFrame { values, parts } = d;
+            let cells = parts.into_iter().flat_map(|s| s.cells).map(Value::Cell);
             super::value::trashcan::release(values.into_iter().chain(cells));
         }
     }
@@ -307,17 +357,7 @@ impl Vm {
             ret: super::frame::ReturnMode::Push,
             handled_base: self.handled.len(),
         };
-        let g = Rc::new(GenObj {
-            kind: GenKind::Coroutine,
-            frame: RefCell::new(Some(Detached { frame, values })),
-            state: Cell::new(GenState::Created),
-            extra: None,
-            code,
-            awaited: Cell::new(false),
-            ag_running: Cell::new(false),
-            spare: Cell::new(Vec::new()),
-            handled: Cell::new(None),
-        });
+        let g = Rc::new(GenObj::new(GenKind::Coroutine, Detached { frame, values }, code, None));
         super::gc::track_gen(&g);
         Value::Gen(g)
     }
@@ -402,16 +442,10 @@ impl Vm {
     #[inline]
     pub(crate) fn resume_inline(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
         self.check_depth()?;
-        let Some(saved) = g.frame.borrow_mut().take() else {
-            return Err(Exc::runtime_error("generator has no frame"));
-        };
-        let started = g.state.get() == GenState::Suspended;
-        if started && matches!(saved.values.last(), Some(Value::Gen(_))) && delegation_ops(&saved.frame).is_some() {
-            *g.frame.borrow_mut() = Some(saved);
+        if g.state.get() == GenState::Suspended && delegates_to_gen(g) {
             return self.resume_chain(g, sent, ret);
         }
-        self.push_saved_frame(g, saved, sent, ret);
-        Ok(())
+        self.push_gen_frame(g, sent, ret)
     }
 
     /// Resumes the async generator `g` in place for the `asend` awaitable on top of the
@@ -440,34 +474,82 @@ impl Vm {
         self.recursion_limit.saturating_sub(self.frames.len() + self.native_depth + self.delegated)
     }
 
-    /// Pushes the suspended frame of `g` with `ret` (see [`Vm::resume_inline`]).
-    fn push_gen_frame(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
-        let Some(saved) = g.frame.borrow_mut().take() else {
-            return Err(Exc::runtime_error("generator has no frame"));
-        };
-        self.push_saved_frame(g, saved, sent, ret);
-        Ok(())
-    }
-
-    /// Pushes `saved`, the frame just taken out of `g`, with `ret`; `sent` becomes the value
-    /// of its pending `yield` (nothing is pushed for a generator that has not started).
+    /// Pushes the suspended frame of `g` with `ret`; `sent` becomes the value of its pending
+    /// `yield` (nothing is pushed for a generator that has not started). See
+    /// [`Vm::resume_inline`].
     #[inline(always)]
-    fn push_saved_frame(&mut self, g: &Rc<GenObj>, saved: Detached, sent: Value, ret: ReturnMode) {
+    fn push_gen_frame(&mut self, g: &GenObj, sent: Value, ret: ReturnMode) -> Res<()> {
         let started = g.state.get() == GenState::Suspended;
-        g.state.set(GenState::Running);
-        g.awaited.set(true);
-        let Detached { mut frame, mut values } = saved;
-        frame.base = self.stack.len();
-        frame.ret_sp = frame.base;
-        frame.handled_base = self.handled.len();
-        set_mode(&mut frame.ret, ret);
-        self.restore_handled(g);
-        self.stack.append(&mut values);
-        g.spare.set(values);
+        if !self.unpark(g, Some(ret)) {
+            return Err(Exc::runtime_error("generator has no frame"));
+        }
         if started {
             self.stack.push(sent);
         }
-        self.frames.push(frame);
+        Ok(())
+    }
+
+    /// Rebuilds the frame of `g` on top of the frame stack, with its values on the value
+    /// stack (their buffer stays in `g`), with the mode `ret` (`None`: the one it kept), and
+    /// marks `g` running. False when `g` has no frame.
+    #[inline(always)]
+    fn unpark(&mut self, g: &GenObj, ret: Option<ReturnMode>) -> bool {
+        let mut gf = g.frame.borrow_mut();
+        let Some(Suspended { ip, cells, globals, handlers, ret: kept }) = gf.parts.take() else {
+            return false;
+        };
+        let ret = match ret {
+            Some(r) => {
+                discard_mode(kept);
+                r
+            }
+            None => kept,
+        };
+        g.state.set(GenState::Running);
+        g.awaited.set(true);
+        let base = self.stack.len();
+        self.stack.append(&mut gf.values);
+        drop(gf);
+        self.frames.push(Frame {
+            code: g.code.clone(),
+            ip: ip as usize,
+            base,
+            ret_sp: base,
+            cells,
+            globals,
+            handlers,
+            namespace: None,
+            ret,
+            handled_base: self.handled.len(),
+        });
+        self.restore_handled(g);
+        true
+    }
+
+    /// Moves the frame `f`, just popped (its `ip` and `ret` set to what it keeps), and its
+    /// values (the stack above its base) back into `g`, with the exceptions it is handling.
+    /// `g`'s state is left to the caller.
+    #[inline(always)]
+    fn park(&mut self, g: &GenObj, f: Frame) {
+        self.save_handled(g, f.handled_base);
+        let Frame { code, ip, base, cells, globals, handlers, ret, .. } = f;
+        let mut gf = g.frame.borrow_mut();
+        let gf = &mut *gf;
+        // A frame holds a few values: moved one by one, as a `Drain` costs more.
+        let n = self.stack.len().saturating_sub(base);
+        gf.values.reserve(n);
+        for v in self.stack[base..].iter_mut() {
+            gf.values.push(std::mem::take(v));
+        }
+        self.stack.truncate(base);
+        code.note_suspended(n);
+        // A running generator holds no parts: nothing to drop.
+        let old = gf.parts.replace(Suspended { ip: ip as u32, cells, globals, handlers, ret });
+        if old.is_some() {
+            drop(old);
+        } else {
+            std::mem::forget(old);
+        }
     }
 
     /// `Send` of `sent` into the generator `s` (on top of the running frame's stack, and
@@ -497,11 +579,9 @@ impl Vm {
         self.check_depth()?;
         let Some(mut f) = self.frames.pop() else { return Ok(()) };
         // At the `Jump` after the `YieldValue` that follows the `Send`, as a `yield` of the
-        // sub-generator's value would leave it.
+        // sub-generator's value would leave it; it keeps its mode.
         f.ip = ip + 1;
-        let mut values = c.spare.take();
-        values.extend(self.stack.drain(f.base..));
-        *c.frame.borrow_mut() = Some(Detached { frame: f, values });
+        self.park(&c, f);
         self.delegated += 1;
         let mode = ReturnMode::GenChain(s.clone(), c);
         let (inner, mode, more) = match s.state.get() {
@@ -520,25 +600,24 @@ impl Vm {
     pub(crate) fn chain_ascend(&mut self, g: &GenObj, parent: Rc<GenObj>, ret: Option<Value>) -> Res<()> {
         g.state.set(GenState::Closed);
         self.delegated -= 1;
-        let Some(Detached { mut frame, mut values }) = parent.frame.borrow_mut().take() else {
-            return Err(Exc::runtime_error("generator has no frame"));
-        };
-        let (send, exit) = delegation_ops(&frame).unwrap_or((frame.ip, frame.ip));
-        match ret {
-            Some(v) => {
-                values.pop();
-                values.push(v);
-                frame.ip = exit;
+        {
+            let mut gf = parent.frame.borrow_mut();
+            let gf = &mut *gf;
+            let Some(s) = gf.parts.as_mut() else {
+                return Err(Exc::runtime_error("generator has no frame"));
+            };
+            let ip = s.ip as usize;
+            let (send, exit) = delegation_ops(&parent.code, ip).unwrap_or((ip, ip));
+            match ret {
+                Some(v) => {
+                    gf.values.pop();
+                    gf.values.push(v);
+                    s.ip = exit as u32;
+                }
+                None => s.ip = send as u32 + 1,
             }
-            None => frame.ip = send + 1,
         }
-        frame.base = self.stack.len();
-        frame.ret_sp = frame.base;
-        frame.handled_base = self.handled.len();
-        self.restore_handled(&parent);
-        self.stack.append(&mut values);
-        parent.spare.set(values);
-        self.frames.push(frame);
+        self.unpark(&parent, None);
         Ok(())
     }
 
@@ -557,6 +636,7 @@ impl Vm {
     }
 
     /// Puts back the exceptions a generator was handling when it suspended.
+    #[inline(always)]
     fn restore_handled(&mut self, g: &GenObj) {
         if let Some(saved) = g.handled.take() {
             self.handled.extend(*saved);
@@ -565,6 +645,7 @@ impl Vm {
 
     /// `yield` in a frame resumed in place: the frame goes back into its generator and the
     /// value goes to the resuming frame's stack.
+    #[inline(always)]
     pub(crate) fn suspend_inline(&mut self, ip: usize, v: Value) {
         let Some(mut f) = self.frames.pop() else { return };
         f.ip = ip;
@@ -572,11 +653,7 @@ impl Vm {
             ReturnMode::GenFor(g, _) | ReturnMode::GenSend(g, _) => g,
             _ => return,
         };
-        self.save_handled(&g, f.handled_base);
-        let mut values = g.spare.take();
-        values.extend(self.stack.drain(f.base..));
-        f.code.note_suspended(values.len());
-        *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+        self.park(&g, f);
         g.state.set(GenState::Suspended);
         self.stack.push(v);
     }
@@ -593,10 +670,7 @@ impl Vm {
             ReturnMode::GenAsend(g, exit) => (g, exit),
             _ => return,
         };
-        self.save_handled(&g, f.handled_base);
-        let mut values = g.spare.take();
-        values.extend(self.stack.drain(f.base..));
-        *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+        self.park(&g, f);
         g.state.set(GenState::Suspended);
         if !own {
             self.stack.push(v);
@@ -623,17 +697,14 @@ impl Vm {
         let ReturnMode::GenChain(g, mut up) = std::mem::replace(&mut f.ret, ReturnMode::Push) else {
             return None;
         };
-        self.save_handled(&g, f.handled_base);
-        let mut values = g.spare.take();
-        values.extend(self.stack.drain(f.base..));
-        *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+        self.park(&g, f);
         g.state.set(GenState::Suspended);
         // Up the chain to the outermost level, whose mode says who resumed it.
         let native = loop {
             up.state.set(GenState::Suspended);
             self.delegated -= 1;
-            let mode = match up.frame.borrow_mut().as_mut() {
-                Some(d) => std::mem::replace(&mut d.frame.ret, ReturnMode::Push),
+            let mode = match up.frame.borrow_mut().parts.as_mut() {
+                Some(s) => std::mem::replace(&mut s.ret, ReturnMode::Push),
                 None => break false,
             };
             match mode {
@@ -689,7 +760,7 @@ impl Vm {
             Ok(GenResult::Return(_)) => {}
             Ok(GenResult::Yield(_)) => {
                 g.state.set(GenState::Closed);
-                g.frame.borrow_mut().take();
+                drop(g.take_frame());
                 let repr = format!("<{kind} object {} at 0x{:x}>", g.qualname(), Value::Gen(g.clone()).id());
                 self.write_stderr(&format!(
                     "Exception ignored in: {repr}\nRuntimeError: {what} ignored GeneratorExit\n"
@@ -748,7 +819,7 @@ impl Vm {
                 }
                 if input.is_err() {
                     g.state.set(GenState::Closed);
-                    g.frame.borrow_mut().take();
+                    drop(g.take_frame());
                     return Err(input.err().unwrap_or_else(|| Exc::runtime_error("throw")));
                 }
             }
@@ -762,17 +833,17 @@ impl Vm {
                 }
             }
         }
-        let Some(mut saved) = g.frame.borrow_mut().take() else {
+        if !g.has_frame() {
             return Ok(GenResult::Return(Value::None));
-        };
+        }
         let started = g.state.get() == GenState::Suspended;
         g.state.set(GenState::Running);
         g.awaited.set(true);
         let mut input = input;
         // A `throw` into a generator suspended in `yield from`/`await` goes to the
         // sub-iterator first, as in CPython.
-        if let (Err(_), Some(done)) = (&input, delegating_send_target(&saved)) {
-            let sub = saved.values.last().cloned().unwrap_or_default();
+        if let (Err(_), Some(done)) = (&input, delegating_send_target(g)) {
+            let sub = g.frame.borrow().values.last().cloned().unwrap_or_default();
             let exc = match std::mem::replace(&mut input, Ok(Value::Undef)) {
                 Err(e) => e,
                 Ok(_) => Exc::runtime_error("throw without an exception"),
@@ -799,31 +870,29 @@ impl Vm {
             };
             match outcome {
                 Ok(GenResult::Yield(y)) => {
-                    *g.frame.borrow_mut() = Some(saved);
                     g.state.set(GenState::Suspended);
                     return Ok(GenResult::Yield(y));
                 }
                 Ok(GenResult::Return(v)) => {
                     // The sub-iterator finished: continue after the delegation with its value.
-                    saved.values.pop();
-                    saved.values.push(v);
-                    saved.frame.ip = done;
+                    let mut gf = g.frame.borrow_mut();
+                    let gf = &mut *gf;
+                    gf.values.pop();
+                    gf.values.push(v);
+                    if let Some(s) = gf.parts.as_mut() {
+                        s.ip = done as u32;
+                    }
                     input = Ok(Value::Undef);
                 }
                 Err(e) => input = Err(e),
             }
         }
         let base = self.frames.len();
-        // Move the frame and its values onto the stacks, keeping the values' buffer (and the
-        // box) for the next suspension: resuming and yielding allocate nothing.
-        let Detached { mut frame, mut values } = saved;
-        frame.base = self.stack.len();
-        frame.ret_sp = frame.base;
-        frame.handled_base = self.handled.len();
-        frame.ret = ReturnMode::GenNative(g.clone());
-        self.restore_handled(g);
-        self.stack.append(&mut values);
-        self.frames.push(frame);
+        // The frame and its values go onto the stacks; the values' buffer stays in `g` for
+        // the next suspension: resuming and yielding allocate nothing.
+        if !self.unpark(g, Some(ReturnMode::GenNative(g.clone()))) {
+            return Ok(GenResult::Return(Value::None));
+        }
         let input_exc = match input {
             Ok(Value::Undef) => None,
             Ok(v) => {
@@ -834,7 +903,7 @@ impl Vm {
             }
             Err(e) => Some(e),
         };
-        self.run_resumed(g, base, input_exc, values)
+        self.run_resumed(g, base, input_exc)
     }
 
     /// `gen_resume` of `g`, suspended in a delegation, with `v`: runs the innermost level of
@@ -850,14 +919,13 @@ impl Vm {
         if let Err(e) = self.push_gen_frame(&inner, v.clone(), mode) {
             return Some(Err(e));
         }
-        Some(self.run_resumed(g, base, None, Vec::new()))
+        Some(self.run_resumed(g, base, None))
     }
 
     /// Runs the frame of `g` (or the innermost level of its delegation chain) pushed at
-    /// `base` by a native until it yields, returns or raises; `values` is a buffer for the
-    /// frame's values when it suspends.
+    /// `base` by a native until it yields, returns or raises.
     #[inline(always)]
-    fn run_resumed(&mut self, g: &Rc<GenObj>, base: usize, exc: Option<Exc>, mut values: Vec<Value>) -> Res<GenResult> {
+    fn run_resumed(&mut self, g: &Rc<GenObj>, base: usize, exc: Option<Exc>) -> Res<GenResult> {
         self.native_depth += 1;
         let r = match exc {
             Some(e) => self.run_with_exception(base, e),
@@ -872,10 +940,7 @@ impl Vm {
                     if let ReturnMode::GenNative(me) = std::mem::replace(&mut f.ret, ReturnMode::Push) {
                         drop(me);
                     }
-                    self.save_handled(g, f.handled_base);
-                    values.extend(self.stack.drain(f.base..));
-                    f.code.note_suspended(values.len());
-                    *g.frame.borrow_mut() = Some(Detached { frame: f, values });
+                    self.park(g, f);
                 }
                 g.state.set(GenState::Suspended);
                 Ok(GenResult::Yield(v))
@@ -955,7 +1020,7 @@ impl Vm {
         match g.state.get() {
             GenState::Created | GenState::Closed => {
                 g.state.set(GenState::Closed);
-                g.frame.borrow_mut().take();
+                drop(g.take_frame());
                 return Ok(());
             }
             _ => {}
@@ -1133,16 +1198,18 @@ use super::intern::Sym;
 
 /// If a suspended frame is inside a `yield from`/`await` loop, the instruction index the
 /// delegation continues at when the sub-iterator finishes.
-fn delegating_send_target(d: &Detached) -> Option<usize> {
-    delegation_ops(&d.frame).map(|(_, exit)| exit)
+fn delegating_send_target(g: &GenObj) -> Option<usize> {
+    let ip = g.frame.borrow().ip()?;
+    delegation_ops(&g.code, ip).map(|(_, exit)| exit)
 }
 
-/// If a suspended frame is inside a `yield from`/`await` loop (at the `Jump` back to its
-/// `Send`): the index of the `Send` and of the instruction the delegation continues at.
+/// If a suspended frame of `code` at `ip` is inside a `yield from`/`await` loop (at the
+/// `Jump` back to its `Send`): the index of the `Send` and of the instruction the
+/// delegation continues at.
 #[inline]
-fn delegation_ops(f: &super::frame::Frame) -> Option<(usize, usize)> {
-    let ops = &f.code.ops;
-    match ops.get(f.ip) {
+fn delegation_ops(code: &crate::bytecode::Code, ip: usize) -> Option<(usize, usize)> {
+    let ops = &code.ops;
+    match ops.get(ip) {
         Some(crate::bytecode::Op::Jump(t)) => match ops.get(t.0 as usize) {
             Some(crate::bytecode::Op::Send(done)) => Some((t.0 as usize, done.0 as usize)),
             _ => None,
@@ -1151,11 +1218,15 @@ fn delegation_ops(f: &super::frame::Frame) -> Option<(usize, usize)> {
     }
 }
 
-/// Sets the mode of a frame coming out of a generator, whose own is `Push` (a suspended
-/// frame keeps no other): the old mode needs no drop call.
+/// Sets the mode a suspended frame keeps, usually `Push` (see [`discard_mode`]).
 #[inline(always)]
 fn set_mode(slot: &mut ReturnMode, mode: ReturnMode) {
-    let old = std::mem::replace(slot, mode);
+    discard_mode(std::mem::replace(slot, mode));
+}
+
+/// Drops the mode a suspended frame kept: usually `Push`, which needs no drop call.
+#[inline(always)]
+fn discard_mode(old: ReturnMode) {
     if matches!(old, ReturnMode::Push) {
         std::mem::forget(old);
     } else {
@@ -1165,10 +1236,12 @@ fn set_mode(slot: &mut ReturnMode, mode: ReturnMode) {
 
 /// True when the suspended generator `g` is inside a `yield from`/`await` loop on a
 /// generator or coroutine (a chain may start there).
+#[inline(always)]
 fn delegates_to_gen(g: &GenObj) -> bool {
-    match &*g.frame.borrow() {
-        Some(d) => matches!(d.values.last(), Some(Value::Gen(_))) && delegation_ops(&d.frame).is_some(),
-        None => false,
+    let gf = g.frame.borrow();
+    match (gf.values.last(), &gf.parts) {
+        (Some(Value::Gen(_)), Some(s)) => delegation_ops(&g.code, s.ip as usize).is_some(),
+        _ => false,
     }
 }
 
@@ -1186,11 +1259,12 @@ fn descend(g: &Rc<GenObj>, ret: ReturnMode, room: usize) -> (Rc<GenObj>, ReturnM
     while depth < room {
         let next = {
             let mut b = cur.frame.borrow_mut();
-            let Some(d) = b.as_mut() else { break };
-            if delegation_ops(&d.frame).is_none() {
+            let b = &mut *b;
+            let Some(d) = b.parts.as_mut() else { break };
+            if delegation_ops(&cur.code, d.ip as usize).is_none() {
                 break;
             }
-            let next = match d.values.last() {
+            let next = match b.values.last() {
                 Some(Value::Gen(s)) if s.kind != GenKind::AsyncGenerator && s.state.get() == GenState::Suspended => {
                     s.clone()
                 }
@@ -1202,7 +1276,7 @@ fn descend(g: &Rc<GenObj>, ret: ReturnMode, room: usize) -> (Rc<GenObj>, ReturnM
             if busy {
                 break;
             }
-            set_mode(&mut d.frame.ret, mode);
+            set_mode(&mut d.ret, mode);
             next
         };
         cur.state.set(GenState::Running);

@@ -986,7 +986,8 @@ impl Vm {
                         if Self::can_resume_inline(g, true) && g.kind == super::gen::GenKind::Generator {
                             let g = g.clone();
                             self.resume_inline(&g, Value::None, ReturnMode::GenFor(g.clone(), t.0))?;
-                            return Ok(Flow::Switch);
+                            self.frames[fi].ip = *ip;
+                            enter_top!();
                         }
                     }
                     // Fast paths for range and list iterators.
@@ -1298,7 +1299,7 @@ impl Vm {
                     let v = pop_top(&mut self.stack);
                     if matches!(self.frames[fi].ret, ReturnMode::GenFor(..) | ReturnMode::GenSend(..)) {
                         self.suspend_inline(*ip, v);
-                        return Ok(Flow::Switch);
+                        enter_top!();
                     }
                     if matches!(self.frames[fi].ret, ReturnMode::GenAsend(..) | ReturnMode::GenChain(..)) {
                         return Ok(self.yield_in_place(code, at, *ip, v));

@@ -260,13 +260,12 @@ impl Vm {
     /// inside `try`/`with` gets `GeneratorExit` (its `finally` blocks run); any other frame
     /// is dropped; a coroutine that never started reports that it was never awaited.
     fn gc_finalize_generator(&mut self, g: Rc<GenObj>) {
-        let has_handlers = g.frame.borrow().as_ref().is_some_and(|d| !d.frame.handlers.is_empty());
+        let has_handlers = g.frame.borrow().in_handler();
         match g.state.get() {
             GenState::Suspended if has_handlers => self.close_dead_generator(&g),
             GenState::Created if g.kind == GenKind::Coroutine && !g.awaited.get() => {
                 g.state.set(GenState::Closed);
-                let frame = g.frame.borrow_mut().take();
-                drop(frame);
+                drop(g.take_frame());
                 self.write_stderr(&format!(
                     "<sys>:0: RuntimeWarning: coroutine '{}' was never awaited\n",
                     g.qualname()
@@ -274,8 +273,7 @@ impl Vm {
             }
             _ => {
                 g.state.set(GenState::Closed);
-                let frame = g.frame.borrow_mut().take();
-                drop(frame);
+                drop(g.take_frame());
             }
         }
     }

@@ -202,14 +202,11 @@ impl GenObj {
     fn gc_traverse(&self, vis: &mut Visitor) {
         match self.frame.try_borrow() {
             Ok(f) => {
-                if let Some(d) = &*f {
-                    d.values.iter().for_each(|x| vis.value(x));
-                    d.frame.cells.iter().for_each(|c| vis.rc(c));
-                    vis.rc(&d.frame.globals);
-                    if let Some(ns) = &d.frame.namespace {
-                        vis.rc(ns);
-                    }
-                    if let crate::vm::frame::ReturnMode::Init(x) = &d.frame.ret {
+                if let Some(d) = &f.parts {
+                    f.values.iter().for_each(|x| vis.value(x));
+                    d.cells.iter().for_each(|c| vis.rc(c));
+                    vis.rc(&d.globals);
+                    if let crate::vm::frame::ReturnMode::Init(x) = &d.ret {
                         vis.value(x);
                     }
                 }
@@ -256,7 +253,7 @@ pub(super) fn clear(v: &Value) {
             drop(old);
         }
         Value::Gen(g) => {
-            let old = g.frame.try_borrow_mut().map(|mut x| x.take());
+            let old = g.frame.try_borrow_mut().map(|mut x| std::mem::take(&mut *x));
             g.state.set(GenState::Closed);
             drop(old);
         }
@@ -297,9 +294,7 @@ pub(super) fn weight(v: &Value) -> usize {
 /// native object with a finaliser (a pending task).
 pub(super) fn needs_finalizer(v: &Value) -> bool {
     match v {
-        Value::Gen(g) => {
-            g.state.get() != GenState::Running && g.frame.try_borrow().map(|f| f.is_some()).unwrap_or(false)
-        }
+        Value::Gen(g) => g.state.get() != GenState::Running && g.has_frame(),
         Value::Other(o) => o.gc_has_finalizer(),
         _ => false,
     }
