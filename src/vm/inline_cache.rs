@@ -93,20 +93,19 @@ fn entry_for<'a>(cache: &'a mut Vec<AttrCacheEntry>, names: usize, n: u32, inst:
     e
 }
 
-/// `inst.<name n>` from the cache, or `Undef` when the cache does not know it (a plain
-/// `Value`, not an `Option<Value>`, which the optimiser would move through memory in
-/// byte-sized pieces on the hot path).
+/// Where `inst.<name n>` lies in the instance's attribute vector, when the cache knows it
+/// (the caller copies it out with `interp::push_copy`, building it in its stack slot).
 #[inline(always)]
-pub(crate) fn load(code: &Code, n: u32, inst: &Instance) -> Value {
+pub(crate) fn load_slot(code: &Code, n: u32, inst: &Instance) -> Option<usize> {
     let cache = code.attr_cache.borrow();
-    let Some(e) = valid(&cache, n, inst) else { return Value::Undef };
+    let e = valid(&cache, n, inst)?;
     if !e.load_ok {
-        return Value::Undef;
+        return None;
     }
-    let attrs = inst.attrs.borrow();
-    match attrs.get(e.slot as usize) {
-        Some((k, v)) if *k == code.names[n as usize] => v.clone(),
-        _ => Value::Undef,
+    let slot = e.slot as usize;
+    match inst.attrs.borrow().get(slot) {
+        Some((k, _)) if *k == code.names[n as usize] => Some(slot),
+        _ => None,
     }
 }
 

@@ -43,6 +43,54 @@ pub(crate) fn pop_top(stack: &mut Vec<Value>) -> Value {
     }
 }
 
+/// Pushes a copy of `stack[i]`. The common variants are built directly in the new slot:
+/// a cloned `Value` returned from a `match` is assembled in a temporary that the optimiser
+/// copies in byte-sized pieces, and reloading those pieces as a whole stalls on store
+/// forwarding.
+#[inline(always)]
+pub(crate) fn push_copy_of(stack: &mut Vec<Value>, i: usize) {
+    match &stack[i] {
+        Value::Int(x) => {
+            let x = *x;
+            stack.push(Value::Int(x));
+        }
+        Value::Instance(r) => {
+            let r = r.clone();
+            stack.push(Value::Instance(r));
+        }
+        Value::Float(x) => {
+            let x = *x;
+            stack.push(Value::Float(x));
+        }
+        Value::Str(r) => {
+            let r = r.clone();
+            stack.push(Value::Str(r));
+        }
+        Value::List(r) => {
+            let r = r.clone();
+            stack.push(Value::List(r));
+        }
+        v => {
+            let v = v.clone();
+            stack.push(v);
+        }
+    }
+}
+
+/// Pushes a copy of `v` (a value outside the stack), building the common variants in the
+/// new slot (see [`push_copy_of`]).
+#[inline(always)]
+pub(crate) fn push_copy(stack: &mut Vec<Value>, v: &Value) {
+    match v {
+        Value::Int(x) => stack.push(Value::Int(*x)),
+        Value::Instance(r) => stack.push(Value::Instance(r.clone())),
+        Value::Float(x) => stack.push(Value::Float(*x)),
+        Value::Str(r) => stack.push(Value::Str(r.clone())),
+        Value::Function(r) => stack.push(Value::Function(r.clone())),
+        v => stack.push(v.clone()),
+    }
+}
+
 impl Vm {
     /// Pushes a value on the current frame's stack.
     #[inline]
@@ -646,9 +694,9 @@ impl Vm {
                 }
                 Op::LoadFastAttr(a, n) => {
                     if let Value::Instance(inst) = &self.stack[bp + a as usize] {
-                        let v = super::inline_cache::load(code, n as u32, inst);
-                        if !v.is_undef() {
-                            self.stack.push(v);
+                        if let Some(slot) = super::inline_cache::load_slot(code, n as u32, inst) {
+                            let inst = inst.clone();
+                            push_copy(&mut self.stack, &inst.attrs.borrow()[slot].1);
                             *ip += 1;
                             continue;
                         }
@@ -688,10 +736,9 @@ impl Vm {
                 }
                 Op::LoadAttr(n) => {
                     if let Some(Value::Instance(inst)) = self.stack.last() {
-                        let v = super::inline_cache::load(code, n.0, inst);
-                        if !v.is_undef() {
-                            if let Some(top) = self.stack.last_mut() {
-                                *top = v;
+                        if let Some(slot) = super::inline_cache::load_slot(code, n.0, inst) {
+                            if let Value::Instance(inst) = pop_top(&mut self.stack) {
+                                push_copy(&mut self.stack, &inst.attrs.borrow()[slot].1);
                             }
                             continue;
                         }
@@ -1419,11 +1466,10 @@ impl Vm {
     /// `LoadFast`: pushes local `slot` of the frame at `bp`, or raises `UnboundLocalError`.
     #[inline(always)]
     fn push_local(&mut self, code: &Code, bp: usize, slot: usize) -> Res<()> {
-        let v = self.stack[bp + slot].clone();
-        if v.is_undef() {
+        if self.stack[bp + slot].is_undef() {
             self.unbound_local(code, slot as u16)?;
         }
-        self.stack.push(v);
+        push_copy_of(&mut self.stack, bp + slot);
         Ok(())
     }
 
