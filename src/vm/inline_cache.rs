@@ -140,19 +140,38 @@ pub(crate) fn store(code: &Code, n: u32, inst: &Instance, v: Value) -> Result<()
 }
 
 /// The method `inst.<name n>(...)` calls (a script function or a native), when the cache
-/// knows it and the instance does not shadow it; `Undef` otherwise (see [`load`]).
+/// knows it and the instance does not shadow it.
 #[inline(always)]
-pub(crate) fn method(code: &Code, n: u32, inst: &Instance) -> Value {
+pub(crate) fn method(code: &Code, n: u32, inst: &Instance) -> Option<MethodRef> {
     let cache = code.attr_cache.borrow();
-    let Some(m) = valid(&cache, n, inst).and_then(|e| e.method.as_ref()) else { return Value::Undef };
+    let m = valid(&cache, n, inst)?.method.as_ref()?;
     let name = code.names[n as usize];
     let attrs = inst.attrs.borrow();
     if attrs.iter().any(|(k, _)| *k == name) || is_namespace(&attrs) {
-        return Value::Undef;
+        return None;
     }
     match m {
-        CachedMethod::Script(f) => f.upgrade().map_or(Value::Undef, Value::Function),
-        CachedMethod::Native(f) => f.upgrade().map_or(Value::Undef, Value::Native),
+        CachedMethod::Script(f) => f.upgrade().map(MethodRef::Script),
+        CachedMethod::Native(f) => f.upgrade().map(MethodRef::Native),
+    }
+}
+
+/// A method found through the cache (two words, returned in registers).
+pub(crate) enum MethodRef {
+    /// A script function.
+    Script(Rc<Function>),
+    /// A built-in function.
+    Native(Rc<NativeFunction>),
+}
+
+impl MethodRef {
+    /// Pushes the method on `stack` as a value built in its slot.
+    #[inline(always)]
+    pub(crate) fn push_on(self, stack: &mut Vec<Value>) {
+        match self {
+            MethodRef::Script(f) => stack.push(Value::Function(f)),
+            MethodRef::Native(f) => stack.push(Value::Native(f)),
+        }
     }
 }
 

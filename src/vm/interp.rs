@@ -399,94 +399,101 @@ impl Vm {
             match code.ops[at] {
                 Op::Nop => {}
                 Op::LoadFastFast(a, b) => {
-                    let va = self.stack[bp + a as usize].clone();
-                    let vb = self.stack[bp + b as usize].clone();
-                    if va.is_undef() || vb.is_undef() {
+                    let (ia, ib) = (bp + a as usize, bp + b as usize);
+                    if self.stack[ia].is_undef() || self.stack[ib].is_undef() {
                         // Let the plain instructions report the unbound local.
                         *ip -= 1;
-                        return self.unbound_local(code, if va.is_undef() { a } else { b });
+                        return self.unbound_local(code, if self.stack[ia].is_undef() { a } else { b });
                     }
-                    self.stack.push(va);
-                    self.stack.push(vb);
+                    push_copy_of(&mut self.stack, ia);
+                    push_copy_of(&mut self.stack, ib);
                     *ip += 1;
                 }
                 Op::LoadFastConst(a, k) => {
-                    let va = self.stack[bp + a as usize].clone();
-                    if va.is_undef() {
+                    let ia = bp + a as usize;
+                    if self.stack[ia].is_undef() {
                         return self.unbound_local(code, a);
                     }
-                    self.stack.push(va);
-                    self.stack.push(code.consts[k as usize].clone());
+                    push_copy_of(&mut self.stack, ia);
+                    push_copy(&mut self.stack, &code.consts[k as usize]);
                     *ip += 1;
                 }
                 Op::FastConstArith(a, k, bop) => {
-                    let va = &self.stack[bp + a as usize];
-                    if let (Value::Int(x), Value::Int(y)) = (va, &code.consts[k as usize]) {
-                        if let Some(v) = super::ops::int_fast(bop, *x, *y) {
-                            self.stack.push(v);
+                    let ia = bp + a as usize;
+                    let (va, vk) = (&self.stack[ia], &code.consts[k as usize]);
+                    if let (Value::Int(x), Value::Int(y)) = (va, vk) {
+                        if let Some(r) = super::ops::int_arith(bop, *x, *y) {
+                            self.stack.push(Value::Int(r));
                             *ip += 2;
                             continue;
                         }
                     }
-                    let va = va.clone();
+                    if let Some(r) = super::ops::float_arith(bop, va, vk) {
+                        self.stack.push(Value::Float(r));
+                        *ip += 2;
+                        continue;
+                    }
                     if va.is_undef() {
                         return self.unbound_local(code, a);
                     }
-                    self.stack.push(va);
-                    self.stack.push(code.consts[k as usize].clone());
+                    push_copy_of(&mut self.stack, ia);
+                    push_copy(&mut self.stack, &code.consts[k as usize]);
                     *ip += 1;
                 }
                 Op::FastFastArith(a, b, bop) => {
-                    let (va, vb) = (&self.stack[bp + a as usize], &self.stack[bp + b as usize]);
+                    let (ia, ib) = (bp + a as usize, bp + b as usize);
+                    let (va, vb) = (&self.stack[ia], &self.stack[ib]);
                     if let (Value::Int(x), Value::Int(y)) = (va, vb) {
-                        if let Some(v) = super::ops::int_fast(bop, *x, *y) {
-                            self.stack.push(v);
+                        if let Some(r) = super::ops::int_arith(bop, *x, *y) {
+                            self.stack.push(Value::Int(r));
                             *ip += 2;
                             continue;
                         }
                     }
-                    let (va, vb) = (va.clone(), vb.clone());
+                    if let Some(r) = super::ops::float_arith(bop, va, vb) {
+                        self.stack.push(Value::Float(r));
+                        *ip += 2;
+                        continue;
+                    }
                     if va.is_undef() || vb.is_undef() {
                         return self.unbound_local(code, if va.is_undef() { a } else { b });
                     }
-                    self.stack.push(va);
-                    self.stack.push(vb);
+                    push_copy_of(&mut self.stack, ia);
+                    push_copy_of(&mut self.stack, ib);
                     *ip += 1;
                 }
                 Op::FastConstCompareJump(a, k, kind) => {
-                    let va = &self.stack[bp + a as usize];
-                    if let (Value::Int(x), Value::Int(y)) = (va, &code.consts[k as usize]) {
-                        if super::ops::cmp_i64(kind, *x, *y) {
+                    let ia = bp + a as usize;
+                    if let Some(truth) = super::ops::cmp_fast(kind, &self.stack[ia], &code.consts[k as usize]) {
+                        if truth {
                             *ip += 3;
                         } else if let Op::CompareJumpIfFalse(_, t) = code.ops[*ip + 1] {
                             *ip = t.0 as usize;
                         }
                         continue;
                     }
-                    let va = va.clone();
-                    if va.is_undef() {
+                    if self.stack[ia].is_undef() {
                         return self.unbound_local(code, a);
                     }
-                    self.stack.push(va);
-                    self.stack.push(code.consts[k as usize].clone());
+                    push_copy_of(&mut self.stack, ia);
+                    push_copy(&mut self.stack, &code.consts[k as usize]);
                     *ip += 1;
                 }
                 Op::FastFastCompareJump(a, b, kind) => {
-                    let (va, vb) = (&self.stack[bp + a as usize], &self.stack[bp + b as usize]);
-                    if let (Value::Int(x), Value::Int(y)) = (va, vb) {
-                        if super::ops::cmp_i64(kind, *x, *y) {
+                    let (ia, ib) = (bp + a as usize, bp + b as usize);
+                    if let Some(truth) = super::ops::cmp_fast(kind, &self.stack[ia], &self.stack[ib]) {
+                        if truth {
                             *ip += 3;
                         } else if let Op::CompareJumpIfFalse(_, t) = code.ops[*ip + 1] {
                             *ip = t.0 as usize;
                         }
                         continue;
                     }
-                    let (va, vb) = (va.clone(), vb.clone());
-                    if va.is_undef() || vb.is_undef() {
-                        return self.unbound_local(code, if va.is_undef() { a } else { b });
+                    if self.stack[ia].is_undef() || self.stack[ib].is_undef() {
+                        return self.unbound_local(code, if self.stack[ia].is_undef() { a } else { b });
                     }
-                    self.stack.push(va);
-                    self.stack.push(vb);
+                    push_copy_of(&mut self.stack, ia);
+                    push_copy_of(&mut self.stack, ib);
                     *ip += 1;
                 }
                 Op::CompareJumpIfTrue(kind, t) => {
@@ -722,11 +729,10 @@ impl Vm {
                 }
                 Op::LoadFastMethod(a, n) => {
                     if let Value::Instance(inst) = &self.stack[bp + a as usize] {
-                        let f = super::inline_cache::method(code, n as u32, inst);
-                        if !f.is_undef() {
-                            let this = Value::Instance(inst.clone());
-                            self.stack.push(f);
-                            self.stack.push(this);
+                        if let Some(f) = super::inline_cache::method(code, n as u32, inst) {
+                            let this = inst.clone();
+                            f.push_on(&mut self.stack);
+                            self.stack.push(Value::Instance(this));
                             *ip += 1;
                             continue;
                         }
@@ -773,11 +779,11 @@ impl Vm {
                 }
                 Op::LoadMethod(n) => {
                     if let Some(Value::Instance(inst)) = self.stack.last() {
-                        let f = super::inline_cache::method(code, n.0, inst);
-                        if !f.is_undef() {
-                            let obj = pop_top(&mut self.stack);
-                            self.stack.push(f);
-                            self.stack.push(obj);
+                        if let Some(f) = super::inline_cache::method(code, n.0, inst) {
+                            if let Value::Instance(obj) = pop_top(&mut self.stack) {
+                                f.push_on(&mut self.stack);
+                                self.stack.push(Value::Instance(obj));
+                            }
                             continue;
                         }
                     }
@@ -873,15 +879,12 @@ impl Vm {
                             let len = items.len() as i64;
                             let idx = if *i < 0 { i + len } else { *i };
                             if idx >= 0 && idx < len {
-                                let v = items[idx as usize].clone();
-                                drop(items);
-                                self.stack.push(v);
+                                push_copy(&mut self.stack, &items[idx as usize]);
                                 continue;
                             }
                         }
                         (Value::Dict(d), Value::Str(_) | Value::Int(_)) => {
-                            if let Some(v) = super::ops::dict_get_simple(d, &key).flatten() {
-                                self.stack.push(v);
+                            if super::ops::dict_push_simple(d, &key, &mut self.stack) {
                                 continue;
                             }
                         }
@@ -908,17 +911,7 @@ impl Vm {
                     self.stack.push(Value::Slice(Rc::new(super::value::SliceObj { start, stop, step })));
                 }
                 Op::Binary(bop) => {
-                    let n = self.stack.len();
-                    let (a, b) = (&self.stack[n - 2], &self.stack[n - 1]);
-                    let fast = match (a, b) {
-                        (Value::Int(x), Value::Int(y)) => super::ops::int_fast(bop, *x, *y),
-                        _ => None,
-                    };
-                    if let Some(v) = fast.or_else(|| super::ops::float_fast(bop, a, b)) {
-                        // Both operands are immediates: overwrite without dropping.
-                        std::mem::forget(self.stack.pop());
-                        let slot = &mut self.stack[n - 2];
-                        std::mem::forget(std::mem::replace(slot, v));
+                    if self.binary_fast(bop) {
                         continue;
                     }
                     let b = pop_top(&mut self.stack);
@@ -927,16 +920,7 @@ impl Vm {
                     self.push(v);
                 }
                 Op::Inplace(bop) => {
-                    let n = self.stack.len();
-                    let (a, b) = (&self.stack[n - 2], &self.stack[n - 1]);
-                    let fast = match (a, b) {
-                        (Value::Int(x), Value::Int(y)) => super::ops::int_fast(bop, *x, *y),
-                        _ => None,
-                    };
-                    if let Some(v) = fast.or_else(|| super::ops::float_fast(bop, a, b)) {
-                        // Both operands are immediates: overwrite without dropping.
-                        std::mem::forget(self.stack.pop());
-                        std::mem::forget(std::mem::replace(&mut self.stack[n - 2], v));
+                    if self.binary_fast(bop) {
                         continue;
                     }
                     let b = pop_top(&mut self.stack);
@@ -1057,11 +1041,12 @@ impl Vm {
                             IterState::List { list, index } => {
                                 let items = list.items.borrow();
                                 if *index < items.len() {
-                                    let v = items[*index].clone();
-                                    drop(items);
+                                    let at = *index;
                                     *index += 1;
+                                    drop(items);
+                                    let list = list.clone();
                                     drop(st);
-                                    self.stack.push(v);
+                                    push_copy(&mut self.stack, &list.items.borrow()[at]);
                                 } else {
                                     drop(items);
                                     *st = IterState::Done;
@@ -1461,6 +1446,29 @@ impl Vm {
             ExcKind::UnboundLocalError,
             format!("cannot access local variable '{name}' where it is not associated with a value"),
         ))
+    }
+
+    /// `a op b` on the two values on top of the stack when both are numbers and the result
+    /// needs no error (see `ops::int_arith`, `ops::float_arith`): the result replaces them
+    /// and the answer is true.
+    #[inline(always)]
+    fn binary_fast(&mut self, bop: crate::ast::BinOp) -> bool {
+        let n = self.stack.len();
+        let (a, b) = (&self.stack[n - 2], &self.stack[n - 1]);
+        if let (Value::Int(x), Value::Int(y)) = (a, b) {
+            if let Some(r) = super::ops::int_arith(bop, *x, *y) {
+                // Both operands are immediates: overwrite without dropping.
+                std::mem::forget(self.stack.pop());
+                std::mem::forget(std::mem::replace(&mut self.stack[n - 2], Value::Int(r)));
+                return true;
+            }
+        }
+        if let Some(r) = super::ops::float_arith(bop, a, b) {
+            std::mem::forget(self.stack.pop());
+            std::mem::forget(std::mem::replace(&mut self.stack[n - 2], Value::Float(r)));
+            return true;
+        }
+        false
     }
 
     /// `LoadFast`: pushes local `slot` of the frame at `bp`, or raises `UnboundLocalError`.

@@ -17,7 +17,13 @@ use std::rc::Rc;
 /// `i64` arithmetic that stays in `i64`; `None` when the result needs the slow path.
 #[inline]
 pub fn int_fast(op: BinOp, x: i64, y: i64) -> Option<Value> {
-    Some(Value::Int(match op {
+    int_arith(op, x, y).map(Value::Int)
+}
+
+/// [`int_fast`]'s result as the `i64` itself, for callers that build the `Value` in place.
+#[inline(always)]
+pub fn int_arith(op: BinOp, x: i64, y: i64) -> Option<i64> {
+    Some(match op {
         BinOp::Add => x.checked_add(y)?,
         BinOp::Sub => x.checked_sub(y)?,
         BinOp::Mult => x.checked_mul(y)?,
@@ -27,7 +33,7 @@ pub fn int_fast(op: BinOp, x: i64, y: i64) -> Option<Value> {
         BinOp::BitOr => x | y,
         BinOp::BitXor => x ^ y,
         _ => return None,
-    }))
+    })
 }
 
 /// Ints below this magnitude convert to `float` exactly.
@@ -44,20 +50,21 @@ fn exact_f64(v: &Value) -> Option<f64> {
 }
 
 /// `x op y` for float operands (an int beside a float, or `/` of two ints) where the
-/// result needs no error: `+ - *` and `/` by a non-zero number. `None`: take the general path.
+/// result needs no error: `+ - *` and `/` by a non-zero number, as the `f64` itself.
+/// `None`: take the general path.
 #[inline(always)]
-pub fn float_fast(op: BinOp, a: &Value, b: &Value) -> Option<Value> {
+pub fn float_arith(op: BinOp, a: &Value, b: &Value) -> Option<f64> {
     if matches!((a, b), (Value::Int(_), Value::Int(_))) && op != BinOp::Div {
         return None;
     }
     let (x, y) = (exact_f64(a)?, exact_f64(b)?);
-    Some(Value::Float(match op {
+    Some(match op {
         BinOp::Add => x + y,
         BinOp::Sub => x - y,
         BinOp::Mult => x * y,
         BinOp::Div if y != 0.0 => x / y,
         _ => return None,
-    }))
+    })
 }
 
 /// A comparison of two numbers that need no conversion beyond an exact one.
@@ -1839,6 +1846,21 @@ pub(crate) fn dict_get_simple(d: &DictObj, key: &Value) -> Option<Option<Value>>
     let t = d.d.borrow();
     let pos = t.find_simple(h, key)?;
     Some(pos.and_then(|p| t.value_at(p).cloned()))
+}
+
+/// `d[key]` pushed on `stack` when `key` needs no script code to look up and is present
+/// (true); false otherwise, with nothing pushed. The value is built in its stack slot.
+#[inline]
+pub(crate) fn dict_push_simple(d: &DictObj, key: &Value, stack: &mut Vec<Value>) -> bool {
+    let Some(h) = simple_hash(key) else { return false };
+    let t = d.d.borrow();
+    match t.find_simple(h, key).flatten().and_then(|p| t.value_at(p)) {
+        Some(v) => {
+            super::interp::push_copy(stack, v);
+            true
+        }
+        None => false,
+    }
 }
 
 /// A `str`'s hash, computed once and kept in the string.
