@@ -384,6 +384,24 @@ fn loop_call_soon(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (f, args) = callback_and_args(a, 1, true);
     Ok(handle_value(lp.call_soon(Callback::Call(f, args))))
 }
+/// `loop.call_soon(callback, *args)` called positionally from the dispatch loop (see
+/// [`crate::vm::value::FastNativeFn`]): the callback and its arguments move off the value
+/// stack into the handle (the caller only pops what is left), with no argument vector in
+/// between. Anything unusual (no callback, a closed loop, debug mode's checks) goes to
+/// [`loop_call_soon`].
+fn loop_call_soon_fast(vm: &mut Vm, at: usize, n: usize) -> Res<Value> {
+    let lp = match &vm.stack[at] {
+        Value::Other(o) if n >= 2 => o.as_any().downcast_ref::<LoopRef>().map(|l| l.0.clone()),
+        _ => None,
+    };
+    if let Some(lp) = lp.filter(|lp| !lp.closed.get() && !lp.debug.get()) {
+        let f = std::mem::take(&mut vm.stack[at + 1]);
+        let args = vm.stack[at + 2..at + n].iter_mut().map(std::mem::take).collect();
+        return Ok(handle_value(lp.call_soon(Callback::Call(f, args))));
+    }
+    let mut a = Args { pos: vm.stack[at..at + n].iter().cloned().collect(), kw: Vec::new() };
+    loop_call_soon(vm, &mut a)
+}
 /// Moves the callback at `a.pos[at]` and the arguments after it out of `a`. With `reuse`
 /// (a callback that runs soon), the arguments keep the buffer the call spilled them to, if
 /// it did, instead of a copy; a timer, which may wait long, gets an exact-size vector.
@@ -562,6 +580,20 @@ impl Methods {
     pub(crate) fn unbound(&self, name: Sym) -> Option<Value> {
         self.0.get(&name).map(|e| e.2.clone())
     }
+    /// Gives the method called `name` a fast entry for positional calls (see
+    /// [`crate::vm::value::FastNativeFn`]).
+    fn with_fast(mut self, name: &str, fast: crate::vm::value::FastNativeFn) -> Methods {
+        if let Some(e) = self.0.get_mut(&Sym::new(name)) {
+            e.2 = Value::Native(Rc::new(crate::vm::value::NativeFunction {
+                fast: Some(fast),
+                name: e.0,
+                func: e.1,
+                receiver: None,
+                owner: None,
+            }));
+        }
+        self
+    }
 }
 
 /// A native method without a receiver: called with the object as its first argument.
@@ -591,7 +623,8 @@ thread_local! {
         ("get_exception_handler", exception_handler::loop_get_exception_handler),
         ("call_exception_handler", exception_handler::loop_call_exception_handler),
         ("default_exception_handler", exception_handler::loop_default_exception_handler),
-    ]);
+    ])
+    .with_fast("call_soon", loop_call_soon_fast);
 }
 
 impl NativeObject for LoopRef {
@@ -796,6 +829,28 @@ fn sleep_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::None)
 }
 
+/// `asyncio.sleep(delay)` called positionally from the dispatch loop with a number (see
+/// [`crate::vm::value::FastNativeFn`]); anything else goes to [`sleep`].
+fn sleep_fast(vm: &mut Vm, at: usize, n: usize) -> Res<Value> {
+    let delay = match vm.stack[at..at + n] {
+        [Value::Int(i)] => i as f64,
+        [Value::Float(f)] => f,
+        _ => {
+            let mut a = Args { pos: vm.stack[at..at + n].iter().cloned().collect(), kw: Vec::new() };
+            return sleep(vm, &mut a);
+        }
+    };
+    Ok(sleep_value(delay, Value::None))
+}
+
+/// The coroutine `sleep(delay, result)` returns.
+fn sleep_value(delay: f64, result: Value) -> Value {
+    if delay <= 0.0 && result.is_none() {
+        return Value::Other(Rc::new(Yield0 { state: Cell::new(0) }));
+    }
+    Value::Other(Rc::new(Sleep { delay, result, state: Cell::new(0), fut: RefCell::new(None), handle: RefCell::new(None) }))
+}
+
 fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let result = take_kw(a, "result").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::None);
     check_args("sleep", a, 1, 2)?;
@@ -807,16 +862,7 @@ fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             vm.to_float(&other)?
         }
     };
-    if delay <= 0.0 && result.is_none() {
-        return Ok(Value::Other(Rc::new(Yield0 { state: Cell::new(0) })));
-    }
-    Ok(Value::Other(Rc::new(Sleep {
-        delay,
-        result,
-        state: Cell::new(0),
-        fut: RefCell::new(None),
-        handle: RefCell::new(None),
-    })))
+    Ok(sleep_value(delay, result))
 }
 
 fn get_running_loop(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
@@ -1141,6 +1187,17 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ("_get_running_loop", get_running_loop_or_none),
             ("_run_in_thread", threads::run_in_thread_fn),
         ],
+    );
+    let sleep_sym = Sym::new("sleep");
+    m.set(
+        sleep_sym,
+        Value::Native(Rc::new(crate::vm::value::NativeFunction {
+            fast: Some(sleep_fast),
+            name: "sleep",
+            func: sleep,
+            receiver: None,
+            owner: None,
+        })),
     );
     // Classes for isinstance() and construction.
     let future_class = native_class(vm, "Future", None, future_new);
