@@ -111,7 +111,34 @@ fn handle_when(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 thread_local! {
     static HANDLE_METHODS: Methods =
-        Methods::new(&[("cancel", handle_cancel), ("cancelled", handle_cancelled), ("when", handle_when)]);
+        Methods::new(&[
+            ("cancel", handle_cancel),
+            ("cancelled", handle_cancelled),
+            ("when", handle_when),
+            ("__repr__", handle_repr),
+        ]);
+}
+
+/// `repr(handle)`, as CPython's `Handle._repr_info`: the callback with its arguments and
+/// where it was defined (`<Handle f(1, 'a') at x.py:3>`).
+fn handle_repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let Some(h) = this_handle(a) else { return Err(Exc::type_error("a Handle is required")) };
+    let shown = match &*h.callback.borrow() {
+        Some(Callback::Call(f, args)) => Some((f.clone(), args.clone())),
+        Some(Callback::Done(f, fut)) => Some((f.clone(), vec![future_value(fut)])),
+        _ => None,
+    };
+    let mut info = vec![h.type_name().to_string()];
+    if h.cancelled.get() {
+        info.push("cancelled".into());
+    }
+    if let Some(when) = h.when {
+        info.push(format!("when={}", crate::text::float_repr::float_repr(when)));
+    }
+    if let Some((f, args)) = shown {
+        info.push(exception_handler::callback_source(vm, &f, &args));
+    }
+    Ok(Value::string(format!("<{}>", info.join(" "))))
 }
 
 /// `asyncio.Handle` / `asyncio.TimerHandle`: the loop's handle itself is the script object.
@@ -396,8 +423,8 @@ fn loop_call_soon_fast(vm: &mut Vm, at: usize, n: usize) -> Res<Value> {
     };
     if let Some(lp) = lp.filter(|lp| !lp.closed.get() && !lp.debug.get()) {
         let f = std::mem::take(&mut vm.stack[at + 1]);
-        let args = vm.stack[at + 2..at + n].iter_mut().map(std::mem::take).collect();
-        return Ok(handle_value(lp.call_soon(Callback::Call(f, args))));
+        let args = vm.stack[at + 2..at + n].iter_mut().map(std::mem::take);
+        return Ok(handle_value(lp.call_soon_call(f, args)));
     }
     let mut a = Args { pos: vm.stack[at..at + n].iter().cloned().collect(), kw: Vec::new() };
     loop_call_soon(vm, &mut a)
