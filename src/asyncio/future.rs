@@ -703,6 +703,20 @@ fn fut_set_result(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     f.set_result(std::mem::take(&mut a.pos[1]))?;
     Ok(Value::None)
 }
+/// `fut.set_result(v)` called positionally from the dispatch loop (see
+/// [`crate::vm::value::FastNativeFn`]): the value moves off the stack.
+fn fut_set_result_fast(vm: &mut Vm, at: usize, n: usize) -> Res<Value> {
+    match (n, future_of(&vm.stack[at])) {
+        (2, Some(f)) if f.task.is_none() && !f.done() => {
+            f.set_result(std::mem::take(&mut vm.stack[at + 1]))?;
+            Ok(Value::None)
+        }
+        _ => {
+            let mut a = Args { pos: vm.stack[at..at + n].iter().cloned().collect(), kw: Vec::new() };
+            fut_set_result(vm, &mut a)
+        }
+    }
+}
 fn fut_set_exception(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
     one_arg("Future.set_exception", a)?;
@@ -828,7 +842,8 @@ thread_local! {
     static FUTURE_METHODS: super::Methods = super::Methods::new(
         &[&COMMON_METHODS[..], &[("set_result", fut_set_result as NativeFn), ("set_exception", fut_set_exception)]]
             .concat(),
-    );
+    )
+    .with_fast("set_result", fut_set_result_fast);
     static TASK_METHODS: super::Methods = super::Methods::new(
         &[
             &COMMON_METHODS[..],

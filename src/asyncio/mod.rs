@@ -493,6 +493,17 @@ fn loop_create_future(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     }
     Ok(future_value(&FutureObj::new(&lp, None)))
 }
+/// `loop.create_future()` called positionally from the dispatch loop (see
+/// [`crate::vm::value::FastNativeFn`]).
+fn loop_create_future_fast(vm: &mut Vm, at: usize, n: usize) -> Res<Value> {
+    if let (1, Value::Other(o)) = (n, &vm.stack[at]) {
+        if let Some(l) = o.as_any().downcast_ref::<LoopRef>() {
+            return Ok(future_value(&FutureObj::new(&l.0, None)));
+        }
+    }
+    let mut a = Args { pos: vm.stack[at..at + n].iter().cloned().collect(), kw: Vec::new() };
+    loop_create_future(vm, &mut a)
+}
 fn loop_create_task(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let lp = this_loop(a)?;
     let name = take_kw(a, "name");
@@ -609,7 +620,7 @@ impl Methods {
     }
     /// Gives the method called `name` a fast entry for positional calls (see
     /// [`crate::vm::value::FastNativeFn`]).
-    fn with_fast(mut self, name: &str, fast: crate::vm::value::FastNativeFn) -> Methods {
+    pub(crate) fn with_fast(mut self, name: &str, fast: crate::vm::value::FastNativeFn) -> Methods {
         if let Some(e) = self.0.get_mut(&Sym::new(name)) {
             e.2 = Value::Native(Rc::new(crate::vm::value::NativeFunction {
                 fast: Some(fast),
@@ -651,7 +662,8 @@ thread_local! {
         ("call_exception_handler", exception_handler::loop_call_exception_handler),
         ("default_exception_handler", exception_handler::loop_default_exception_handler),
     ])
-    .with_fast("call_soon", loop_call_soon_fast);
+    .with_fast("call_soon", loop_call_soon_fast)
+    .with_fast("create_future", loop_create_future_fast);
 }
 
 impl NativeObject for LoopRef {
@@ -824,6 +836,46 @@ impl NativeObject for Yield0 {
     }
     fn as_any(&self) -> &dyn std::any::Any {
         self
+    }
+}
+
+/// The stand-in for a `sleep(0)` coroutine that has yielded, which the yield-once eager
+/// form of `sleep` leaves under `await asyncio.sleep(0)` (see `vm::eager_await`): resumed,
+/// it returns `None`; a `throw` is raised again, as by the coroutine at its `yield`. It has
+/// no state, so one serves every such await.
+pub struct Resumed0;
+
+impl NativeObject for Resumed0 {
+    fn type_name(&self) -> &'static str {
+        "coroutine"
+    }
+    fn is_coroutine(&self) -> bool {
+        true
+    }
+    fn send(&self, _vm: &mut Vm, _v: Value) -> Option<Res<GenResult>> {
+        Some(Ok(GenResult::Return(Value::None)))
+    }
+    fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
+        Some(vm.exc_from_value(exc).and_then(Err))
+    }
+    fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        sleep_attr(vm, this, name)
+    }
+    fn repr(&self) -> String {
+        format!("<coroutine object sleep at 0x{:x}>", self as *const Self as *const u8 as usize)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The yield-once eager form of `sleep` (see `vm::eager_await`): `sleep(delay)` with one
+/// number `<= 0` is CPython's `__sleep0()`.
+fn eager_sleep0(vm: &Vm, at: usize, n: usize) -> bool {
+    match vm.stack[at..at + n] {
+        [Value::Int(i)] => i <= 0,
+        [Value::Float(f)] => f <= 0.0,
+        _ => false,
     }
 }
 
@@ -1215,6 +1267,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ("_run_in_thread", threads::run_in_thread_fn),
         ],
     );
+    vm.register_eager_yield_once(sleep, eager_sleep0, Value::Other(Rc::new(Resumed0)));
     let sleep_sym = Sym::new("sleep");
     m.set(
         sleep_sym,
