@@ -927,7 +927,13 @@ fn sleep_value(delay: f64, result: Value) -> Value {
     if delay <= 0.0 && result.is_none() {
         return Value::Other(Rc::new(Yield0 { state: Cell::new(0) }));
     }
-    Value::Other(Rc::new(Sleep { delay, result, state: Cell::new(0), fut: RefCell::new(None), handle: RefCell::new(None) }))
+    Value::Other(Rc::new(Sleep {
+        delay,
+        result,
+        state: Cell::new(0),
+        fut: RefCell::new(None),
+        handle: RefCell::new(None),
+    }))
 }
 
 fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
