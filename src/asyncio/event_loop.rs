@@ -8,7 +8,7 @@
 use super::future::{task_step, task_wakeup, FutureObj};
 use super::timer_heap::{Timer, TimerHeap};
 use crate::vm::value::Value;
-use crate::vm::{Exc, Res, Vm};
+use crate::vm::{Exc, Res, Sym, Vm};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
@@ -207,7 +207,25 @@ pub struct EventLoop {
     /// (with their emptied argument vectors) for the next `call_soon`s: a callback that
     /// schedules the next one costs no allocation. At most [`HANDLE_POOL`].
     handle_pool: RefCell<Vec<Rc<Handle>>>,
+    /// The methods `LoadMethod` found on this loop's script object and on its futures and
+    /// tasks, by name and [`MethodOwner`]: a handful of entries, scanned before the method
+    /// tables (which sit behind a thread-local hash map).
+    method_cache: RefCell<Vec<(Sym, MethodOwner, Value)>>,
 }
+
+/// Whose method an entry of the loop's method cache is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum MethodOwner {
+    /// The loop's.
+    Loop,
+    /// A future's.
+    Future,
+    /// A task's.
+    Task,
+}
+
+/// The most entries the loop's method cache keeps.
+const METHOD_CACHE: usize = 24;
 
 /// How many finished handles [`EventLoop::call_soon`] keeps for reuse.
 const HANDLE_POOL: usize = 64;
@@ -235,7 +253,23 @@ impl EventLoop {
             wait_cap: Cell::new(None),
             exception_handler: RefCell::new(Value::None),
             handle_pool: RefCell::default(),
+            method_cache: RefCell::default(),
         })
+    }
+
+    /// The unbound native method `name` of `owner`, through the loop's method cache;
+    /// `find` looks it up in the method tables on a miss.
+    #[inline]
+    pub fn cached_method(&self, name: Sym, owner: MethodOwner, find: impl FnOnce() -> Option<Value>) -> Option<Value> {
+        if let Some(e) = self.method_cache.borrow().iter().find(|e| e.0 == name && e.1 == owner) {
+            return Some(e.2.clone());
+        }
+        let m = find()?;
+        let mut cache = self.method_cache.borrow_mut();
+        if cache.len() < METHOD_CACHE {
+            cache.push((name, owner, m.clone()));
+        }
+        Some(m)
     }
 
     /// `loop.time()`: seconds on a monotonic clock.

@@ -1,7 +1,7 @@
 //! Futures and tasks: results delivered through done callbacks scheduled on the loop, and
 //! tasks that drive a coroutine one step per ready callback.
 
-use super::event_loop::{Callback, EventLoop};
+use super::event_loop::{Callback, EventLoop, MethodOwner};
 use crate::vm::gen::GenResult;
 use crate::vm::other::NativeObject;
 use crate::vm::value::Value;
@@ -566,13 +566,16 @@ impl NativeObject for FutureObj {
         future_attr(vm, this, name, self.task.is_some())
     }
     fn method(&self, name: Sym) -> Option<Value> {
-        // Not the `_cancel_*` entries: data attributes read through their function.
-        let m = if self.task.is_some() {
-            TASK_METHODS.with(|m| m.unbound(name))
-        } else {
-            FUTURE_METHODS.with(|m| m.unbound(name))
-        };
-        m.filter(|f| !matches!(f, Value::Native(n) if n.name.starts_with("_cancel_")))
+        let owner = if self.task.is_some() { MethodOwner::Task } else { MethodOwner::Future };
+        self.lp.cached_method(name, owner, || {
+            // Not the `_cancel_*` entries: data attributes read through their function.
+            let m = if self.task.is_some() {
+                TASK_METHODS.with(|m| m.unbound(name))
+            } else {
+                FUTURE_METHODS.with(|m| m.unbound(name))
+            };
+            m.filter(|f| !matches!(f, Value::Native(n) if n.name.starts_with("_cancel_")))
+        })
     }
     fn await_iter(&self, _this: &Value) -> Option<Value> {
         let fut = self.me.upgrade()?;

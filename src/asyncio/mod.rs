@@ -681,7 +681,7 @@ impl NativeObject for LoopRef {
         Ok(Some(bound_native(this.clone(), f.0, f.1)))
     }
     fn method(&self, name: Sym) -> Option<Value> {
-        LOOP_METHODS.with(|m| m.unbound(name))
+        self.0.cached_method(name, event_loop::MethodOwner::Loop, || LOOP_METHODS.with(|m| m.unbound(name)))
     }
     fn repr(&self) -> String {
         format!(
