@@ -578,10 +578,10 @@ impl NativeObject for FutureObj {
         })
     }
     fn await_iter(&self, _this: &Value) -> Option<Value> {
+        // Held only by the awaiting frame: not registered, the collector sees through it
+        // (`gc_inline`) from the suspended coroutine that holds it.
         let fut = self.me.upgrade()?;
-        let it = Rc::new(FutureIter { fut, yielded: Cell::new(false) });
-        crate::vm::gc::track_native(&it);
-        Some(Value::Other(it))
+        Some(Value::Other(Rc::new(FutureIter { fut, yielded: Cell::new(false), inline: true })))
     }
     fn set_attr(&self, vm: &mut Vm, _this: &Value, name: Sym, value: Value) -> Option<Res<()>> {
         if self.task.is_none() || name.to_string_owned() != "_log_destroy_pending" {
@@ -768,8 +768,9 @@ fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 fn fut_await(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    let it = Rc::new(FutureIter { fut: f, yielded: Cell::new(false) });
-    // Registered, so that the collector sees the future held by a suspended `await`.
+    let it = Rc::new(FutureIter { fut: f, yielded: Cell::new(false), inline: false });
+    // Registered, so that the collector sees the future held by the iterator wherever the
+    // script keeps it.
     crate::vm::gc::track_native(&it);
     Ok(Value::Other(it))
 }
@@ -894,6 +895,10 @@ fn fut_cancel_requested(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 pub struct FutureIter {
     fut: Rc<FutureObj>,
     yielded: Cell<bool>,
+    /// Made by `await fut` (not registered with the collector, which sees through it from
+    /// its one owner, see [`NativeObject::gc_inline`]) rather than by a script's
+    /// `fut.__await__()` (registered).
+    inline: bool,
 }
 
 impl NativeObject for FutureIter {
@@ -924,6 +929,9 @@ impl NativeObject for FutureIter {
     }
     fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
         visit.rc(&self.fut);
+    }
+    fn gc_inline(&self) -> bool {
+        self.inline
     }
 }
 
