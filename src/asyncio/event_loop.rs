@@ -109,8 +109,8 @@ impl Handle {
 enum Shown {
     /// A task's step or wake-up: the task.
     Task(Rc<FutureObj>),
-    /// A callable's call: `<Handle name(...)>`.
-    Callable(Value),
+    /// A callable's call with its arguments: `<Handle name(1, 'a') at x.py:3>`.
+    Callable(Value, Vec<Value>),
     /// Anything else: `<Handle>`.
     Nothing,
 }
@@ -567,7 +567,7 @@ impl EventLoop {
                 Slot::Handle(h) => {
                     if self.debug.get() {
                         let shown = match &*h.callback.borrow() {
-                            Some(Callback::Call(f, _)) => Shown::Callable(f.clone()),
+                            Some(Callback::Call(f, args)) => Shown::Callable(f.clone(), args.clone()),
                             _ => Shown::Nothing,
                         };
                         self.run_timed(vm, shown, |vm| self.run_handle(vm, &h))?;
@@ -582,7 +582,8 @@ impl EventLoop {
                 if self.debug.get() {
                     let shown = match &cb {
                         Callback::Step(task, _) | Callback::Wakeup(task, _) => Shown::Task(task.clone()),
-                        Callback::Call(f, _) | Callback::Done(f, _) => Shown::Callable(f.clone()),
+                        Callback::Call(f, args) => Shown::Callable(f.clone(), args.clone()),
+                        Callback::Done(f, fut) => Shown::Callable(f.clone(), vec![Value::Other(fut.clone())]),
                         _ => Shown::Nothing,
                     };
                     self.run_timed(vm, shown, |vm| self.run_callback(vm, cb, handle))?;
@@ -689,7 +690,9 @@ impl EventLoop {
             let shown = match shown {
                 Shown::Task(task) => super::future::future_repr(vm, &task)
                     .unwrap_or_else(|_| crate::vm::other::NativeObject::repr(&*task)),
-                Shown::Callable(f) => format!("<Handle {}>", super::future::callback_text(&f)),
+                Shown::Callable(f, args) => {
+                    format!("<Handle {}>", super::exception_handler::callback_source(vm, &f, &args))
+                }
                 Shown::Nothing => "<Handle>".into(),
             };
             vm.write_stderr(&format!("Executing {shown} took {took:.3} seconds\n"));
