@@ -218,13 +218,17 @@ impl FutureObj {
     /// Schedules every done callback with this future as its argument.
     fn schedule_callbacks(self: &Rc<Self>) {
         let cbs = std::mem::take(&mut *self.callbacks.borrow_mut());
-        for cb in cbs {
-            self.lp.schedule(match cb {
-                DoneCallback::Call(f) => Callback::Done(f, self.clone()),
-                DoneCallback::Wakeup(task) => Callback::Wakeup(task, self.clone()),
-                DoneCallback::Gather(g) => Callback::Gather(g, self.clone()),
-                DoneCallback::Release(w) => Callback::Release(w),
-            });
+        let callback = |cb| match cb {
+            DoneCallback::Call(f) => Callback::Done(f, self.clone()),
+            DoneCallback::Wakeup(task) => Callback::Wakeup(task, self.clone()),
+            DoneCallback::Gather(g) => Callback::Gather(g, self.clone()),
+            DoneCallback::Release(w) => Callback::Release(w),
+        };
+        match cbs {
+            DoneCallbacks::Empty => {}
+            // The usual case (one awaiting task), without the general iterator.
+            DoneCallbacks::One(cb) => self.lp.schedule(callback(cb)),
+            DoneCallbacks::Many(v) => v.into_iter().for_each(|cb| self.lp.schedule(callback(cb))),
         }
     }
     /// `set_result`.
@@ -1044,6 +1048,12 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
 
 /// Resumes a task after the future it awaited finished.
 pub fn task_wakeup(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, fut: &Rc<FutureObj>) -> Res<()> {
+    // A result: what `result()` would do without copying the value (the awaiting frame
+    // takes it from the future itself).
+    if fut.state.get() == State::Finished && !fut.failed.get() {
+        fut.retrieved.set(true);
+        return task_step(vm, lp, task, None);
+    }
     match fut.get_result(vm) {
         Ok(_) => task_step(vm, lp, task, None),
         Err(e) => {
