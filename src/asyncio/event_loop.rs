@@ -703,31 +703,44 @@ impl EventLoop {
     /// Runs the callback of a handle (`call_soon`, `call_at`). A `Callback::Call` stays in
     /// the handle while and after it runs, as in CPython's `Handle._run` (a script holding
     /// the handle still sees it; `cancel()` from inside the callback drops it): its
-    /// arguments are copied onto the value stack, and a plain script function runs on them
-    /// where they lie. Other callbacks are taken out and run by [`EventLoop::run_callback`].
+    /// arguments are copied onto the value stack, and a plain script function (or method)
+    /// runs on them where they lie. Other callbacks are taken out and run by [`EventLoop::run_callback`].
     fn run_handle(self: &Rc<Self>, vm: &mut Vm, h: &Rc<Handle>) -> Res<()> {
         let base = vm.stack.len();
         let cb = h.callback.borrow();
-        let r = match &*cb {
-            Some(Callback::Call(Value::Function(func), args)) if func.code.takes_exactly(args.len()) => {
+        let Some(Callback::Call(f, args)) = &*cb else {
+            drop(cb);
+            let cb = h.callback.borrow_mut().take();
+            return match cb {
+                Some(cb) => self.run_callback(vm, cb, Some(h.clone())),
+                None => Ok(()),
+            };
+        };
+        // A plain script function, or one bound to a receiver, runs on the copies.
+        let r = match f {
+            Value::Function(func) if func.code.takes_exactly(args.len()) => {
                 let func = func.clone();
                 vm.stack.extend_from_slice(args);
                 drop(cb);
                 vm.run_exact_at(&func, base).map(drop)
             }
-            Some(Callback::Call(f, args)) => {
+            Value::BoundMethod(m)
+                if matches!(&m.func, Value::Function(func) if func.code.takes_exactly(args.len() + 1)) =>
+            {
+                let (func, receiver) = (m.func.clone(), m.receiver.clone());
+                vm.stack.push(receiver);
+                vm.stack.extend_from_slice(args);
+                drop(cb);
+                match &func {
+                    Value::Function(func) => vm.run_exact_at(func, base).map(drop),
+                    _ => Ok(()),
+                }
+            }
+            _ => {
                 let f = f.clone();
                 let args: smallvec::SmallVec<[Value; 6]> = args.iter().cloned().collect();
                 drop(cb);
                 vm.call_slice(&f, &args).map(drop)
-            }
-            _ => {
-                drop(cb);
-                let cb = h.callback.borrow_mut().take();
-                return match cb {
-                    Some(cb) => self.run_callback(vm, cb, Some(h.clone())),
-                    None => Ok(()),
-                };
             }
         };
         match r {
