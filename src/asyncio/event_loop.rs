@@ -724,8 +724,7 @@ impl EventLoop {
                 drop(cb);
                 vm.run_exact_at(&func, base).map(drop)
             }
-            Value::BoundMethod(m)
-                if matches!(&m.func, Value::Function(func) if func.code.takes_exactly(args.len() + 1)) =>
+            Value::BoundMethod(m) if matches!(&m.func, Value::Function(func) if func.code.takes_exactly(args.len() + 1)) =>
             {
                 let (func, receiver) = (m.func.clone(), m.receiver.clone());
                 vm.stack.push(receiver);
