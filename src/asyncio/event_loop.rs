@@ -8,7 +8,7 @@
 use super::future::{task_step, task_wakeup, FutureObj};
 use super::timer_heap::{Timer, TimerHeap};
 use crate::vm::value::Value;
-use crate::vm::{Exc, Res, Vm};
+use crate::vm::{Exc, Res, Sym, Vm};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
 use std::rc::{Rc, Weak};
@@ -105,6 +105,16 @@ impl Handle {
     }
 }
 
+/// What debug mode's slow-callback warning shows.
+enum Shown {
+    /// A task's step or wake-up: the task.
+    Task(Rc<FutureObj>),
+    /// A callable's call with its arguments: `<Handle name(1, 'a') at x.py:3>`.
+    Callable(Value, Vec<Value>),
+    /// Anything else: `<Handle>`.
+    Nothing,
+}
+
 /// CPython's `_MIN_SCHEDULED_TIMER_HANDLES`: below this many timers the heap is never
 /// purged of cancelled ones.
 const MIN_SCHEDULED_TIMER_HANDLES: usize = 100;
@@ -193,7 +203,32 @@ pub struct EventLoop {
     /// `loop.set_exception_handler`'s handler (`None`: the default one), see
     /// [`super::exception_handler`].
     pub exception_handler: RefCell<Value>,
+    /// Handles of `call_soon` callbacks that ran and that nothing else referenced, kept
+    /// (with their emptied argument vectors) for the next `call_soon`s: a callback that
+    /// schedules the next one costs no allocation. At most [`HANDLE_POOL`].
+    handle_pool: RefCell<Vec<Rc<Handle>>>,
+    /// The methods `LoadMethod` found on this loop's script object and on its futures and
+    /// tasks, by name and [`MethodOwner`]: a handful of entries, scanned before the method
+    /// tables (which sit behind a thread-local hash map).
+    method_cache: RefCell<Vec<(Sym, MethodOwner, Value)>>,
 }
+
+/// Whose method an entry of the loop's method cache is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum MethodOwner {
+    /// The loop's.
+    Loop,
+    /// A future's.
+    Future,
+    /// A task's.
+    Task,
+}
+
+/// The most entries the loop's method cache keeps.
+const METHOD_CACHE: usize = 24;
+
+/// How many finished handles [`EventLoop::call_soon`] keeps for reuse.
+const HANDLE_POOL: usize = 64;
 
 impl EventLoop {
     /// A new, idle loop.
@@ -217,7 +252,24 @@ impl EventLoop {
             external: External::default(),
             wait_cap: Cell::new(None),
             exception_handler: RefCell::new(Value::None),
+            handle_pool: RefCell::default(),
+            method_cache: RefCell::default(),
         })
+    }
+
+    /// The unbound native method `name` of `owner`, through the loop's method cache;
+    /// `find` looks it up in the method tables on a miss.
+    #[inline]
+    pub fn cached_method(&self, name: Sym, owner: MethodOwner, find: impl FnOnce() -> Option<Value>) -> Option<Value> {
+        if let Some(e) = self.method_cache.borrow().iter().find(|e| e.0 == name && e.1 == owner) {
+            return Some(e.2.clone());
+        }
+        let m = find()?;
+        let mut cache = self.method_cache.borrow_mut();
+        if cache.len() < METHOD_CACHE {
+            cache.push((name, owner, m.clone()));
+        }
+        Some(m)
     }
 
     /// `loop.time()`: seconds on a monotonic clock.
@@ -227,6 +279,36 @@ impl EventLoop {
 
     /// `loop.call_soon`, for a callback a script may cancel: it gets a `Handle`.
     pub fn call_soon(&self, cb: Callback) -> Rc<Handle> {
+        let h = match self.handle_pool.borrow_mut().pop() {
+            Some(h) => h,
+            None => return self.queue_new_handle(cb),
+        };
+        let old = h.callback.replace(Some(cb));
+        drop(old);
+        self.ready.borrow_mut().push_back(Slot::Handle(h.clone()));
+        h
+    }
+
+    /// `loop.call_soon(f, *args)`: [`EventLoop::call_soon`] with `Callback::Call`, whose
+    /// argument vector is a reused handle's when one is free.
+    pub fn call_soon_call(&self, f: Value, args: impl Iterator<Item = Value>) -> Rc<Handle> {
+        let h = match self.handle_pool.borrow_mut().pop() {
+            Some(h) => h,
+            None => return self.queue_new_handle(Callback::Call(f, args.collect())),
+        };
+        match &mut *h.callback.borrow_mut() {
+            Some(Callback::Call(g, v)) => {
+                *g = f;
+                v.extend(args);
+            }
+            cb => *cb = Some(Callback::Call(f, args.collect())),
+        }
+        self.ready.borrow_mut().push_back(Slot::Handle(h.clone()));
+        h
+    }
+
+    /// Queues a new handle for `cb` (nothing in the pool).
+    fn queue_new_handle(&self, cb: Callback) -> Rc<Handle> {
         let h = Rc::new(Handle {
             callback: RefCell::new(Some(cb)),
             cancelled: Cell::new(false),
@@ -236,6 +318,32 @@ impl EventLoop {
         });
         self.ready.borrow_mut().push_back(Slot::Handle(h.clone()));
         h
+    }
+
+    /// Keeps the handle of a callback that ran for reuse, when nothing else references it
+    /// (scripts never see it again): its callable and arguments are dropped now, its
+    /// argument vector's buffer is kept.
+    fn recycle(&self, h: Rc<Handle>) {
+        if Rc::strong_count(&h) != 1 || Rc::weak_count(&h) != 0 || h.when.is_some() || h.cancelled.get() {
+            return;
+        }
+        {
+            let mut cb = h.callback.borrow_mut();
+            match &mut *cb {
+                Some(Callback::Call(f, args)) => {
+                    let f = std::mem::take(f);
+                    // Dropping the arguments runs no script code (finalizers wait for a safe
+                    // point), and nothing else can reach this handle.
+                    args.clear();
+                    drop(f);
+                }
+                _ => return,
+            }
+        }
+        let mut pool = self.handle_pool.borrow_mut();
+        if pool.len() < HANDLE_POOL {
+            pool.push(h);
+        }
     }
 
     /// `call_soon` for the loop's own callbacks, which nothing cancels (task steps and
@@ -457,13 +565,28 @@ impl EventLoop {
                 Slot::Boxed(cb) => (Some(*cb), None),
                 Slot::Handle(h) if h.cancelled.get() => (None, None),
                 Slot::Handle(h) => {
-                    let cb = h.callback.borrow_mut().take();
-                    (cb, Some(h))
+                    if self.debug.get() {
+                        let shown = match &*h.callback.borrow() {
+                            Some(Callback::Call(f, args)) => Shown::Callable(f.clone(), args.clone()),
+                            _ => Shown::Nothing,
+                        };
+                        self.run_timed(vm, shown, |vm| self.run_handle(vm, &h))?;
+                    } else {
+                        self.run_handle(vm, &h)?;
+                    }
+                    self.recycle(h);
+                    continue;
                 }
             };
             if let Some(cb) = cb {
                 if self.debug.get() {
-                    self.run_timed(vm, cb, handle)?;
+                    let shown = match &cb {
+                        Callback::Step(task, _) | Callback::Wakeup(task, _) => Shown::Task(task.clone()),
+                        Callback::Call(f, args) => Shown::Callable(f.clone(), args.clone()),
+                        Callback::Done(f, fut) => Shown::Callable(f.clone(), vec![Value::Other(fut.clone())]),
+                        _ => Shown::Nothing,
+                    };
+                    self.run_timed(vm, shown, |vm| self.run_callback(vm, cb, handle))?;
                 } else {
                     self.run_callback(vm, cb, handle)?;
                 }
@@ -559,28 +682,94 @@ impl EventLoop {
 
     /// Debug mode: runs a callback and reports it when it took longer than
     /// [`SLOW_CALLBACK`], as CPython's loop does ("Executing <...> took 0.150 seconds").
-    fn run_timed(self: &Rc<Self>, vm: &mut Vm, cb: Callback, handle: Option<Rc<Handle>>) -> Res<()> {
-        let what = match &cb {
-            Callback::Step(task, _) | Callback::Wakeup(task, _) => Some(task.clone()),
-            _ => None,
-        };
-        let label = match &cb {
-            Callback::Call(f, _) | Callback::Done(f, _) => Some(super::future::callback_text(f)),
-            _ => None,
-        };
+    fn run_timed(self: &Rc<Self>, vm: &mut Vm, shown: Shown, run: impl FnOnce(&mut Vm) -> Res<()>) -> Res<()> {
         let start = Instant::now();
-        let r = self.run_callback(vm, cb, handle);
+        let r = run(vm);
         let took = start.elapsed().as_secs_f64();
         if took >= SLOW_CALLBACK {
-            let shown = match (what, label) {
-                (Some(task), _) => super::future::future_repr(vm, &task)
+            let shown = match shown {
+                Shown::Task(task) => super::future::future_repr(vm, &task)
                     .unwrap_or_else(|_| crate::vm::other::NativeObject::repr(&*task)),
-                (None, Some(l)) => format!("<Handle {l}>"),
-                (None, None) => "<Handle>".into(),
+                Shown::Callable(f, args) => {
+                    format!("<Handle {}>", super::exception_handler::callback_source(vm, &f, &args))
+                }
+                Shown::Nothing => "<Handle>".into(),
             };
             vm.write_stderr(&format!("Executing {shown} took {took:.3} seconds\n"));
         }
         r
+    }
+
+    /// Runs the callback of a handle (`call_soon`, `call_at`). A `Callback::Call` stays in
+    /// the handle while and after it runs, as in CPython's `Handle._run` (a script holding
+    /// the handle still sees it; `cancel()` from inside the callback drops it): its
+    /// arguments are copied onto the value stack, and a plain script function (or method)
+    /// runs on them where they lie. Other callbacks are taken out and run by [`EventLoop::run_callback`].
+    fn run_handle(self: &Rc<Self>, vm: &mut Vm, h: &Rc<Handle>) -> Res<()> {
+        let base = vm.stack.len();
+        let cb = h.callback.borrow();
+        let Some(Callback::Call(f, args)) = &*cb else {
+            drop(cb);
+            let cb = h.callback.borrow_mut().take();
+            return match cb {
+                Some(cb) => self.run_callback(vm, cb, Some(h.clone())),
+                None => Ok(()),
+            };
+        };
+        // A plain script function, or one bound to a receiver, runs on the copies.
+        let r = match f {
+            Value::Function(func) if func.code.takes_exactly(args.len()) => {
+                let func = func.clone();
+                vm.stack.extend_from_slice(args);
+                drop(cb);
+                vm.run_exact_at(&func, base).map(drop)
+            }
+            Value::BoundMethod(m) if matches!(&m.func, Value::Function(func) if func.code.takes_exactly(args.len() + 1)) =>
+            {
+                let (func, receiver) = (m.func.clone(), m.receiver.clone());
+                vm.stack.push(receiver);
+                vm.stack.extend_from_slice(args);
+                drop(cb);
+                match &func {
+                    Value::Function(func) => vm.run_exact_at(func, base).map(drop),
+                    _ => Ok(()),
+                }
+            }
+            _ => {
+                let f = f.clone();
+                let args: smallvec::SmallVec<[Value; 6]> = args.iter().cloned().collect();
+                drop(cb);
+                vm.call_slice(&f, &args).map(drop)
+            }
+        };
+        match r {
+            Ok(()) => Ok(()),
+            Err(e) => self.handle_failed(vm, e, h),
+        }
+    }
+
+    /// Reports the exception `e` that the callback of handle `h` raised (CPython's
+    /// `Handle._run`), unless it ends the loop (see [`EventLoop::run_callback`]). A callback
+    /// that cancelled its own handle is shown as CPython shows it then, `None()`.
+    fn handle_failed(self: &Rc<Self>, vm: &mut Vm, e: Exc, h: &Rc<Handle>) -> Res<()> {
+        let inst = vm.materialize(e);
+        if vm.is_fatal(&inst) {
+            return Err(Exc::Obj(inst));
+        }
+        let (f, args) = match &*h.callback.borrow() {
+            Some(Callback::Call(f, args)) => (f.clone(), args.clone()),
+            _ => (Value::None, Vec::new()),
+        };
+        let message = format!("Exception in callback {}", super::exception_handler::callback_source(vm, &f, &args));
+        super::exception_handler::call_handler(
+            vm,
+            self,
+            vec![
+                ("message", Value::string(message)),
+                ("exception", Value::Instance(inst)),
+                ("handle", Value::Other(h.clone())),
+            ],
+        )
     }
 
     /// Runs one ready callback. An exception it raises goes to the loop's exception handler

@@ -1,7 +1,7 @@
 //! Futures and tasks: results delivered through done callbacks scheduled on the loop, and
 //! tasks that drive a coroutine one step per ready callback.
 
-use super::event_loop::{Callback, EventLoop};
+use super::event_loop::{Callback, EventLoop, MethodOwner};
 use crate::vm::gen::GenResult;
 use crate::vm::other::NativeObject;
 use crate::vm::value::Value;
@@ -218,13 +218,17 @@ impl FutureObj {
     /// Schedules every done callback with this future as its argument.
     fn schedule_callbacks(self: &Rc<Self>) {
         let cbs = std::mem::take(&mut *self.callbacks.borrow_mut());
-        for cb in cbs {
-            self.lp.schedule(match cb {
-                DoneCallback::Call(f) => Callback::Done(f, self.clone()),
-                DoneCallback::Wakeup(task) => Callback::Wakeup(task, self.clone()),
-                DoneCallback::Gather(g) => Callback::Gather(g, self.clone()),
-                DoneCallback::Release(w) => Callback::Release(w),
-            });
+        let callback = |cb| match cb {
+            DoneCallback::Call(f) => Callback::Done(f, self.clone()),
+            DoneCallback::Wakeup(task) => Callback::Wakeup(task, self.clone()),
+            DoneCallback::Gather(g) => Callback::Gather(g, self.clone()),
+            DoneCallback::Release(w) => Callback::Release(w),
+        };
+        match cbs {
+            DoneCallbacks::Empty => {}
+            // The usual case (one awaiting task), without the general iterator.
+            DoneCallbacks::One(cb) => self.lp.schedule(callback(cb)),
+            DoneCallbacks::Many(v) => v.into_iter().for_each(|cb| self.lp.schedule(callback(cb))),
         }
     }
     /// `set_result`.
@@ -562,19 +566,22 @@ impl NativeObject for FutureObj {
         future_attr(vm, this, name, self.task.is_some())
     }
     fn method(&self, name: Sym) -> Option<Value> {
-        // Not the `_cancel_*` entries: data attributes read through their function.
-        let m = if self.task.is_some() {
-            TASK_METHODS.with(|m| m.unbound(name))
-        } else {
-            FUTURE_METHODS.with(|m| m.unbound(name))
-        };
-        m.filter(|f| !matches!(f, Value::Native(n) if n.name.starts_with("_cancel_")))
+        let owner = if self.task.is_some() { MethodOwner::Task } else { MethodOwner::Future };
+        self.lp.cached_method(name, owner, || {
+            // Not the `_cancel_*` entries: data attributes read through their function.
+            let m = if self.task.is_some() {
+                TASK_METHODS.with(|m| m.unbound(name))
+            } else {
+                FUTURE_METHODS.with(|m| m.unbound(name))
+            };
+            m.filter(|f| !matches!(f, Value::Native(n) if n.name.starts_with("_cancel_")))
+        })
     }
     fn await_iter(&self, _this: &Value) -> Option<Value> {
+        // Held only by the awaiting frame: not registered, the collector sees through it
+        // (`gc_inline`) from the suspended coroutine that holds it.
         let fut = self.me.upgrade()?;
-        let it = Rc::new(FutureIter { fut, yielded: Cell::new(false) });
-        crate::vm::gc::track_native(&it);
-        Some(Value::Other(it))
+        Some(Value::Other(Rc::new(FutureIter { fut, yielded: Cell::new(false), inline: true })))
     }
     fn set_attr(&self, vm: &mut Vm, _this: &Value, name: Sym, value: Value) -> Option<Res<()>> {
         if self.task.is_none() || name.to_string_owned() != "_log_destroy_pending" {
@@ -699,6 +706,20 @@ fn fut_set_result(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     f.set_result(std::mem::take(&mut a.pos[1]))?;
     Ok(Value::None)
 }
+/// `fut.set_result(v)` called positionally from the dispatch loop (see
+/// [`crate::vm::value::FastNativeFn`]): the value moves off the stack.
+fn fut_set_result_fast(vm: &mut Vm, at: usize, n: usize) -> Res<Value> {
+    match (n, future_of(&vm.stack[at])) {
+        (2, Some(f)) if f.task.is_none() && !f.done() => {
+            f.set_result(std::mem::take(&mut vm.stack[at + 1]))?;
+            Ok(Value::None)
+        }
+        _ => {
+            let mut a = Args { pos: vm.stack[at..at + n].iter().cloned().collect(), kw: Vec::new() };
+            fut_set_result(vm, &mut a)
+        }
+    }
+}
 fn fut_set_exception(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
     one_arg("Future.set_exception", a)?;
@@ -747,8 +768,9 @@ fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 fn fut_await(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    let it = Rc::new(FutureIter { fut: f, yielded: Cell::new(false) });
-    // Registered, so that the collector sees the future held by a suspended `await`.
+    let it = Rc::new(FutureIter { fut: f, yielded: Cell::new(false), inline: false });
+    // Registered, so that the collector sees the future held by the iterator wherever the
+    // script keeps it.
     crate::vm::gc::track_native(&it);
     Ok(Value::Other(it))
 }
@@ -824,7 +846,8 @@ thread_local! {
     static FUTURE_METHODS: super::Methods = super::Methods::new(
         &[&COMMON_METHODS[..], &[("set_result", fut_set_result as NativeFn), ("set_exception", fut_set_exception)]]
             .concat(),
-    );
+    )
+    .with_fast("set_result", fut_set_result_fast);
     static TASK_METHODS: super::Methods = super::Methods::new(
         &[
             &COMMON_METHODS[..],
@@ -872,6 +895,10 @@ fn fut_cancel_requested(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 pub struct FutureIter {
     fut: Rc<FutureObj>,
     yielded: Cell<bool>,
+    /// Made by `await fut` (not registered with the collector, which sees through it from
+    /// its one owner, see [`NativeObject::gc_inline`]) rather than by a script's
+    /// `fut.__await__()` (registered).
+    inline: bool,
 }
 
 impl NativeObject for FutureIter {
@@ -902,6 +929,9 @@ impl NativeObject for FutureIter {
     }
     fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
         visit.rc(&self.fut);
+    }
+    fn gc_inline(&self) -> bool {
+        self.inline
     }
 }
 
@@ -1014,6 +1044,12 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
 
 /// Resumes a task after the future it awaited finished.
 pub fn task_wakeup(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, fut: &Rc<FutureObj>) -> Res<()> {
+    // A result: what `result()` would do without copying the value (the awaiting frame
+    // takes it from the future itself).
+    if fut.state.get() == State::Finished && !fut.failed.get() {
+        fut.retrieved.set(true);
+        return task_step(vm, lp, task, None);
+    }
     match fut.get_result(vm) {
         Ok(_) => task_step(vm, lp, task, None),
         Err(e) => {

@@ -111,7 +111,34 @@ fn handle_when(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 thread_local! {
     static HANDLE_METHODS: Methods =
-        Methods::new(&[("cancel", handle_cancel), ("cancelled", handle_cancelled), ("when", handle_when)]);
+        Methods::new(&[
+            ("cancel", handle_cancel),
+            ("cancelled", handle_cancelled),
+            ("when", handle_when),
+            ("__repr__", handle_repr),
+        ]);
+}
+
+/// `repr(handle)`, as CPython's `Handle._repr_info`: the callback with its arguments and
+/// where it was defined (`<Handle f(1, 'a') at x.py:3>`).
+fn handle_repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let Some(h) = this_handle(a) else { return Err(Exc::type_error("a Handle is required")) };
+    let shown = match &*h.callback.borrow() {
+        Some(Callback::Call(f, args)) => Some((f.clone(), args.clone())),
+        Some(Callback::Done(f, fut)) => Some((f.clone(), vec![future_value(fut)])),
+        _ => None,
+    };
+    let mut info = vec![h.type_name().to_string()];
+    if h.cancelled.get() {
+        info.push("cancelled".into());
+    }
+    if let Some(when) = h.when {
+        info.push(format!("when={}", crate::text::float_repr::float_repr(when)));
+    }
+    if let Some((f, args)) = shown {
+        info.push(exception_handler::callback_source(vm, &f, &args));
+    }
+    Ok(Value::string(format!("<{}>", info.join(" "))))
 }
 
 /// `asyncio.Handle` / `asyncio.TimerHandle`: the loop's handle itself is the script object.
@@ -384,6 +411,24 @@ fn loop_call_soon(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (f, args) = callback_and_args(a, 1, true);
     Ok(handle_value(lp.call_soon(Callback::Call(f, args))))
 }
+/// `loop.call_soon(callback, *args)` called positionally from the dispatch loop (see
+/// [`crate::vm::value::FastNativeFn`]): the callback and its arguments move off the value
+/// stack into the handle (the caller only pops what is left), with no argument vector in
+/// between. Anything unusual (no callback, a closed loop, debug mode's checks) goes to
+/// [`loop_call_soon`].
+fn loop_call_soon_fast(vm: &mut Vm, at: usize, n: usize) -> Res<Value> {
+    let lp = match &vm.stack[at] {
+        Value::Other(o) if n >= 2 => o.as_any().downcast_ref::<LoopRef>().map(|l| l.0.clone()),
+        _ => None,
+    };
+    if let Some(lp) = lp.filter(|lp| !lp.closed.get() && !lp.debug.get()) {
+        let f = std::mem::take(&mut vm.stack[at + 1]);
+        let args = vm.stack[at + 2..at + n].iter_mut().map(std::mem::take);
+        return Ok(handle_value(lp.call_soon_call(f, args)));
+    }
+    let mut a = Args { pos: vm.stack[at..at + n].iter().cloned().collect(), kw: Vec::new() };
+    loop_call_soon(vm, &mut a)
+}
 /// Moves the callback at `a.pos[at]` and the arguments after it out of `a`. With `reuse`
 /// (a callback that runs soon), the arguments keep the buffer the call spilled them to, if
 /// it did, instead of a copy; a timer, which may wait long, gets an exact-size vector.
@@ -447,6 +492,17 @@ fn loop_create_future(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
         )));
     }
     Ok(future_value(&FutureObj::new(&lp, None)))
+}
+/// `loop.create_future()` called positionally from the dispatch loop (see
+/// [`crate::vm::value::FastNativeFn`]).
+fn loop_create_future_fast(vm: &mut Vm, at: usize, n: usize) -> Res<Value> {
+    if let (1, Value::Other(o)) = (n, &vm.stack[at]) {
+        if let Some(l) = o.as_any().downcast_ref::<LoopRef>() {
+            return Ok(future_value(&FutureObj::new(&l.0, None)));
+        }
+    }
+    let mut a = Args { pos: vm.stack[at..at + n].iter().cloned().collect(), kw: Vec::new() };
+    loop_create_future(vm, &mut a)
 }
 fn loop_create_task(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let lp = this_loop(a)?;
@@ -562,6 +618,20 @@ impl Methods {
     pub(crate) fn unbound(&self, name: Sym) -> Option<Value> {
         self.0.get(&name).map(|e| e.2.clone())
     }
+    /// Gives the method called `name` a fast entry for positional calls (see
+    /// [`crate::vm::value::FastNativeFn`]).
+    pub(crate) fn with_fast(mut self, name: &str, fast: crate::vm::value::FastNativeFn) -> Methods {
+        if let Some(e) = self.0.get_mut(&Sym::new(name)) {
+            e.2 = Value::Native(Rc::new(crate::vm::value::NativeFunction {
+                fast: Some(fast),
+                name: e.0,
+                func: e.1,
+                receiver: None,
+                owner: None,
+            }));
+        }
+        self
+    }
 }
 
 /// A native method without a receiver: called with the object as its first argument.
@@ -591,7 +661,9 @@ thread_local! {
         ("get_exception_handler", exception_handler::loop_get_exception_handler),
         ("call_exception_handler", exception_handler::loop_call_exception_handler),
         ("default_exception_handler", exception_handler::loop_default_exception_handler),
-    ]);
+    ])
+    .with_fast("call_soon", loop_call_soon_fast)
+    .with_fast("create_future", loop_create_future_fast);
 }
 
 impl NativeObject for LoopRef {
@@ -609,7 +681,7 @@ impl NativeObject for LoopRef {
         Ok(Some(bound_native(this.clone(), f.0, f.1)))
     }
     fn method(&self, name: Sym) -> Option<Value> {
-        LOOP_METHODS.with(|m| m.unbound(name))
+        self.0.cached_method(name, event_loop::MethodOwner::Loop, || LOOP_METHODS.with(|m| m.unbound(name)))
     }
     fn repr(&self) -> String {
         format!(
@@ -767,6 +839,46 @@ impl NativeObject for Yield0 {
     }
 }
 
+/// The stand-in for a `sleep(0)` coroutine that has yielded, which the yield-once eager
+/// form of `sleep` leaves under `await asyncio.sleep(0)` (see `vm::eager_await`): resumed,
+/// it returns `None`; a `throw` is raised again, as by the coroutine at its `yield`. It has
+/// no state, so one serves every such await.
+pub struct Resumed0;
+
+impl NativeObject for Resumed0 {
+    fn type_name(&self) -> &'static str {
+        "coroutine"
+    }
+    fn is_coroutine(&self) -> bool {
+        true
+    }
+    fn send(&self, _vm: &mut Vm, _v: Value) -> Option<Res<GenResult>> {
+        Some(Ok(GenResult::Return(Value::None)))
+    }
+    fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
+        Some(vm.exc_from_value(exc).and_then(Err))
+    }
+    fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        sleep_attr(vm, this, name)
+    }
+    fn repr(&self) -> String {
+        format!("<coroutine object sleep at 0x{:x}>", self as *const Self as *const u8 as usize)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// The yield-once eager form of `sleep` (see `vm::eager_await`): `sleep(delay)` with one
+/// number `<= 0` is CPython's `__sleep0()`.
+fn eager_sleep0(vm: &Vm, at: usize, n: usize) -> bool {
+    match vm.stack[at..at + n] {
+        [Value::Int(i)] => i <= 0,
+        [Value::Float(f)] => f <= 0.0,
+        _ => false,
+    }
+}
+
 impl Drop for Yield0 {
     /// A `sleep(0)` dropped before it started warns, as CPython's coroutine does.
     fn drop(&mut self) {
@@ -796,6 +908,34 @@ fn sleep_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::None)
 }
 
+/// `asyncio.sleep(delay)` called positionally from the dispatch loop with a number (see
+/// [`crate::vm::value::FastNativeFn`]); anything else goes to [`sleep`].
+fn sleep_fast(vm: &mut Vm, at: usize, n: usize) -> Res<Value> {
+    let delay = match vm.stack[at..at + n] {
+        [Value::Int(i)] => i as f64,
+        [Value::Float(f)] => f,
+        _ => {
+            let mut a = Args { pos: vm.stack[at..at + n].iter().cloned().collect(), kw: Vec::new() };
+            return sleep(vm, &mut a);
+        }
+    };
+    Ok(sleep_value(delay, Value::None))
+}
+
+/// The coroutine `sleep(delay, result)` returns.
+fn sleep_value(delay: f64, result: Value) -> Value {
+    if delay <= 0.0 && result.is_none() {
+        return Value::Other(Rc::new(Yield0 { state: Cell::new(0) }));
+    }
+    Value::Other(Rc::new(Sleep {
+        delay,
+        result,
+        state: Cell::new(0),
+        fut: RefCell::new(None),
+        handle: RefCell::new(None),
+    }))
+}
+
 fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let result = take_kw(a, "result").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::None);
     check_args("sleep", a, 1, 2)?;
@@ -807,16 +947,7 @@ fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             vm.to_float(&other)?
         }
     };
-    if delay <= 0.0 && result.is_none() {
-        return Ok(Value::Other(Rc::new(Yield0 { state: Cell::new(0) })));
-    }
-    Ok(Value::Other(Rc::new(Sleep {
-        delay,
-        result,
-        state: Cell::new(0),
-        fut: RefCell::new(None),
-        handle: RefCell::new(None),
-    })))
+    Ok(sleep_value(delay, result))
 }
 
 fn get_running_loop(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
@@ -1141,6 +1272,18 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ("_get_running_loop", get_running_loop_or_none),
             ("_run_in_thread", threads::run_in_thread_fn),
         ],
+    );
+    vm.register_eager_yield_once(sleep, eager_sleep0, Value::Other(Rc::new(Resumed0)));
+    let sleep_sym = Sym::new("sleep");
+    m.set(
+        sleep_sym,
+        Value::Native(Rc::new(crate::vm::value::NativeFunction {
+            fast: Some(sleep_fast),
+            name: "sleep",
+            func: sleep,
+            receiver: None,
+            owner: None,
+        })),
     );
     // Classes for isinstance() and construction.
     let future_class = native_class(vm, "Future", None, future_new);

@@ -115,7 +115,7 @@ impl Vm {
     }
 
     /// [`Vm::run_exact`] with the arguments already on the value stack from `base`.
-    fn run_exact_at(&mut self, f: &Rc<Function>, base: usize) -> Res<Value> {
+    pub(crate) fn run_exact_at(&mut self, f: &Rc<Function>, base: usize) -> Res<Value> {
         if let Err(e) = self.check_depth() {
             self.stack.truncate(base);
             return Err(e);
