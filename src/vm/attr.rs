@@ -597,7 +597,7 @@ impl Vm {
 /// The built-in types whose method lookups `MethodCache` keeps: their values' class is
 /// fixed by the value's kind.
 #[inline]
-fn method_cache_type(v: &Value) -> Option<TypeId> {
+pub(crate) fn method_cache_type(v: &Value) -> Option<TypeId> {
     Some(match v {
         Value::Str(_) => TypeId::Str,
         Value::List(_) => TypeId::List,
@@ -639,6 +639,16 @@ impl MethodCache {
         let e = self.entries.get(Self::slot(ty, name))?;
         if e.ty == Some(ty) && e.name == name.0 && e.epoch == super::value::class_epoch() {
             e.method.clone()
+        } else {
+            None
+        }
+    }
+    /// The cached method, by reference (the dispatch loop copies it into its stack slot).
+    #[inline]
+    pub(crate) fn lookup(&self, ty: TypeId, name: Sym) -> Option<&Value> {
+        let e = self.entries.get(Self::slot(ty, name))?;
+        if e.ty == Some(ty) && e.name == name.0 && e.epoch == super::value::class_epoch() {
+            e.method.as_ref()
         } else {
             None
         }

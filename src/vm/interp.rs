@@ -788,6 +788,16 @@ impl Vm {
                         }
                     }
                     let name = code.names[n.0 as usize];
+                    // A built-in type's native method (`xs.append`, `d.get`) from the
+                    // method cache, built in its stack slot.
+                    if let Some(ty) = self.stack.last().and_then(super::attr::method_cache_type) {
+                        if let Some(m) = self.method_cache.lookup(ty, name) {
+                            let obj = pop_top(&mut self.stack);
+                            push_copy(&mut self.stack, m);
+                            self.stack.push(obj);
+                            continue;
+                        }
+                    }
                     let obj = pop_top(&mut self.stack);
                     let (f, this) = self.load_method(obj, name)?;
                     if let Value::Instance(inst) = &this {
@@ -897,6 +907,19 @@ impl Vm {
                     let key = pop_top(&mut self.stack);
                     let obj = pop_top(&mut self.stack);
                     let v = pop_top(&mut self.stack);
+                    // `xs[i] = v` with an index in range: in place.
+                    if let (Value::List(l), Value::Int(i)) = (&obj, &key) {
+                        if let Ok(mut items) = l.items.try_borrow_mut() {
+                            let len = items.len() as i64;
+                            let idx = if *i < 0 { i + len } else { *i };
+                            if idx >= 0 && idx < len {
+                                let old = std::mem::replace(&mut items[idx as usize], v);
+                                drop(items);
+                                old.discard();
+                                continue;
+                            }
+                        }
+                    }
                     self.set_item(&obj, key, v)?;
                 }
                 Op::DeleteSubscr => {
