@@ -540,8 +540,9 @@ impl Vm {
                     }
                 }
                 Op::Dup => {
-                    let v = self.stack.last().cloned().unwrap_or_default();
-                    self.stack.push(v);
+                    if let Some(top) = self.stack.len().checked_sub(1) {
+                        push_copy_of(&mut self.stack, top);
+                    }
                 }
                 Op::DupTwo => {
                     let n = self.stack.len();
@@ -1014,16 +1015,32 @@ impl Vm {
                     }
                 }
                 Op::JumpIfFalseOrPop(t) => {
-                    let v = self.stack.last().cloned().unwrap_or_default();
-                    if !self.truthy(&v)? {
+                    let truth = match self.stack.last() {
+                        Some(Value::Bool(b)) => *b,
+                        Some(Value::None) => false,
+                        Some(Value::Int(i)) => *i != 0,
+                        _ => {
+                            let v = self.stack.last().cloned().unwrap_or_default();
+                            self.truthy(&v)?
+                        }
+                    };
+                    if !truth {
                         *ip = t.0 as usize;
                     } else {
                         self.pop();
                     }
                 }
                 Op::JumpIfTrueOrPop(t) => {
-                    let v = self.stack.last().cloned().unwrap_or_default();
-                    if self.truthy(&v)? {
+                    let truth = match self.stack.last() {
+                        Some(Value::Bool(b)) => *b,
+                        Some(Value::None) => false,
+                        Some(Value::Int(i)) => *i != 0,
+                        _ => {
+                            let v = self.stack.last().cloned().unwrap_or_default();
+                            self.truthy(&v)?
+                        }
+                    };
+                    if truth {
                         *ip = t.0 as usize;
                     } else {
                         self.pop();
