@@ -894,10 +894,10 @@ impl Vm {
                                 continue;
                             }
                         }
-                        (Value::Dict(d), Value::Str(_) | Value::Int(_)) => {
-                            if super::ops::dict_push_simple(d, &key, &mut self.stack) {
-                                continue;
-                            }
+                        (Value::Dict(d), Value::Str(_) | Value::Int(_))
+                            if super::ops::dict_push_simple(d, &key, &mut self.stack) =>
+                        {
+                            continue;
                         }
                         _ => {}
                     }
