@@ -172,14 +172,32 @@ impl Vm {
     #[inline(never)]
     fn call_plain(&mut self, func_at: usize) -> Res<()> {
         self.check_depth()?;
-        let Value::Function(f) = &self.stack[func_at] else { return Ok(()) };
-        let f = f.clone();
         let base = func_at + 1;
+        let Value::Function(f) = &self.stack[func_at] else { return Ok(()) };
         let top = base + f.code.nlocals();
         if self.stack.len() < top {
+            let f = f.clone();
             self.stack.resize(top, Value::Undef);
+            let frame = self.frame_for(&f, base, func_at, ReturnMode::Push);
+            self.frames.push(frame);
+            return Ok(());
         }
-        let frame = self.frame_for(&f, base, func_at, ReturnMode::Push);
+        // The function stays in its stack slot for the whole call: its code and globals
+        // are read from there, with no reference of its own taken.
+        let code = f.code.clone();
+        let cells = if code.cellvars.is_empty() && f.closure.is_empty() { Vec::new() } else { Self::frame_cells(f) };
+        let frame = Frame {
+            code,
+            ip: 0,
+            base,
+            ret_sp: func_at,
+            cells,
+            globals: f.globals.clone(),
+            handlers: Vec::new(),
+            namespace: None,
+            ret: ReturnMode::Push,
+            handled_base: self.handled.len(),
+        };
         self.frames.push(frame);
         Ok(())
     }
