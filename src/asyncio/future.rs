@@ -6,7 +6,7 @@ use crate::vm::gen::GenResult;
 use crate::vm::other::NativeObject;
 use crate::vm::value::Value;
 use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Vm};
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::rc::Rc;
 
 /// A future's state.
@@ -33,24 +33,65 @@ pub enum Cancellation {
 /// The part of a future that only tasks have.
 pub struct TaskPart {
     /// The coroutine (or native awaitable) the task drives.
-    pub coro: Value,
-    /// The name (a `str`), or the number `N` of a default name `Task-N` not yet spelled out;
-    /// `TaskPart::name` gives the `str`.
-    pub name: RefCell<Value>,
+    pub coro: TaskCoro,
     /// The future the task is waiting on.
     pub waiter: Cell<Option<Rc<FutureObj>>>,
-    /// A cancellation requested while not waiting on anything.
-    pub must_cancel: Cell<bool>,
+    /// The number `N` of the default name `Task-N`, spelled out only when asked for; 0 when
+    /// the name is held in the future's rarely used part (set by `name=` or `set_name`).
+    number: Cell<u32>,
     /// `cancelling()`.
     pub cancels: Cell<u32>,
+}
+
+/// A task's coroutine: nearly always a script coroutine; anything else is boxed, so that
+/// this is two words.
+pub enum TaskCoro {
+    /// A script coroutine.
+    Gen(Rc<crate::vm::gen::GenObj>),
+    /// Any other awaitable the task drives (a native coroutine).
+    Other(Box<Value>),
+}
+
+impl TaskCoro {
+    /// The coroutine `v`.
+    pub fn of(v: Value) -> TaskCoro {
+        match v {
+            Value::Gen(g) => TaskCoro::Gen(g),
+            v => TaskCoro::Other(Box::new(v)),
+        }
+    }
+    /// The coroutine as a script value.
+    pub fn value(&self) -> Value {
+        match self {
+            TaskCoro::Gen(g) => Value::Gen(g.clone()),
+            TaskCoro::Other(v) => (**v).clone(),
+        }
+    }
+    /// Moves the coroutine out, leaving `None`.
+    fn take(&mut self) -> TaskCoro {
+        std::mem::replace(self, TaskCoro::Other(Box::new(Value::None)))
+    }
+}
+
+/// What few futures need, boxed so that the others pay one pointer: the cancellation, a
+/// gathering future's children, and a task's name when it is not a default one.
+#[derive(Default)]
+struct Rare {
+    /// The `cancel()` message or the `CancelledError` a task ended with.
+    cancel: Option<Cancellation>,
+    /// For the future `gather()` returns: its children, which `cancel()` cancels instead of
+    /// the future itself (CPython's `_GatheringFuture`).
+    gather_children: Option<Vec<Rc<FutureObj>>>,
+    /// A task's name given by `name=`/`set_name` (a `str`).
+    name: Option<Value>,
 }
 
 /// A done callback: a script (or native) callable called with the future, or the wake-up
 /// of a task awaiting the future (CPython's `TaskWakeupMethWrapper`), which the loop runs
 /// without any call object.
 pub enum DoneCallback {
-    /// `callback(future)`.
-    Call(Value),
+    /// `callback(future)` (boxed, so that a callback is two words).
+    Call(Box<Value>),
     /// Resume this task with the future's outcome.
     Wakeup(Rc<FutureObj>),
     /// `gather()`'s `_done_callback` (see `gather.rs`).
@@ -68,8 +109,8 @@ pub enum DoneCallbacks {
     Empty,
     /// Exactly one.
     One(DoneCallback),
-    /// Two or more.
-    Many(Vec<DoneCallback>),
+    /// Two or more (boxed, so that the one-callback case stays three words).
+    Many(Box<Vec<DoneCallback>>),
 }
 
 impl DoneCallbacks {
@@ -77,7 +118,7 @@ impl DoneCallbacks {
     pub fn push(&mut self, cb: DoneCallback) {
         match std::mem::take(self) {
             DoneCallbacks::Empty => *self = DoneCallbacks::One(cb),
-            DoneCallbacks::One(first) => *self = DoneCallbacks::Many(vec![first, cb]),
+            DoneCallbacks::One(first) => *self = DoneCallbacks::Many(Box::new(vec![first, cb])),
             DoneCallbacks::Many(mut v) => {
                 v.push(cb);
                 *self = DoneCallbacks::Many(v);
@@ -113,7 +154,7 @@ impl IntoIterator for DoneCallbacks {
         match self {
             DoneCallbacks::Empty => None.into_iter().chain(Vec::new()),
             DoneCallbacks::One(cb) => Some(cb).into_iter().chain(Vec::new()),
-            DoneCallbacks::Many(v) => None.into_iter().chain(v),
+            DoneCallbacks::Many(v) => None.into_iter().chain(*v),
         }
     }
 }
@@ -125,23 +166,33 @@ impl Extend<DoneCallback> for DoneCallbacks {
 }
 
 impl TaskPart {
+    /// A task part driving `coro`, named `Task-number` until renamed (`number` 0: the
+    /// name is set on the future, see [`FutureObj::set_task_name`]).
+    pub fn new(coro: Value, number: u32) -> TaskPart {
+        TaskPart::with(TaskCoro::of(coro), number)
+    }
+    fn with(coro: TaskCoro, number: u32) -> TaskPart {
+        TaskPart { coro, waiter: Cell::new(None), number: Cell::new(number), cancels: Cell::new(0) }
+    }
     /// The future the task is waiting on.
     pub fn waiter(&self) -> Option<Rc<FutureObj>> {
         let w = self.waiter.take();
         self.waiter.set(w.clone());
         w
     }
-    /// `get_name()`: the name as a `str` (a default `Task-N` is made on first use).
-    pub fn name(&self) -> Value {
-        let mut name = self.name.borrow_mut();
-        if let Value::Int(n) = &*name {
-            *name = Value::string(format!("Task-{n}"));
-        }
-        name.clone()
-    }
 }
 
-/// `asyncio.Future` and `asyncio.Task`.
+/// A copy of the value in `c`.
+fn peek(c: &Cell<Value>) -> Value {
+    let v = c.take();
+    let out = v.clone();
+    c.set(v);
+    out
+}
+
+/// `asyncio.Future` and `asyncio.Task`. Pending tasks can be many (each holds one), so
+/// the layout is kept to 104 bytes: cells rather than `RefCell`s (their contents are only
+/// ever moved in and out or cloned), and what few futures use in one boxed [`Rare`].
 pub struct FutureObj {
     /// The loop it belongs to.
     pub lp: Rc<EventLoop>,
@@ -149,21 +200,19 @@ pub struct FutureObj {
     pub state: Cell<State>,
     /// The result once finished, or the exception when `failed` (one cell: a future never
     /// has both).
-    outcome: RefCell<Value>,
+    outcome: Cell<Value>,
     /// Finished with an exception.
     failed: Cell<bool>,
     /// Done callbacks, in the order added.
-    pub callbacks: RefCell<DoneCallbacks>,
-    /// The `cancel()` message or the `CancelledError` a task ended with (`None`: no message;
-    /// boxed, as most futures are never cancelled).
-    pub cancel: RefCell<Option<Box<Cancellation>>>,
+    callbacks: Cell<DoneCallbacks>,
+    /// The cancellation, a gathering future's children, a task's given name.
+    rare: Cell<Option<Box<Rare>>>,
     /// True once `result()`/`exception()` saw the exception.
     pub retrieved: Cell<bool>,
     /// Present for tasks.
     pub task: Option<TaskPart>,
-    /// For the future `gather()` returns: its children, which `cancel()` cancels instead of
-    /// the future itself (CPython's `_GatheringFuture`).
-    pub gather_children: RefCell<Option<Box<Vec<Rc<FutureObj>>>>>,
+    /// For tasks: a cancellation requested while not waiting on anything.
+    pub must_cancel: Cell<bool>,
     /// Set when `cancel()` cancelled a gathering future's children.
     pub cancel_requested: Cell<bool>,
     /// For tasks: report "Task was destroyed but it is pending!" if it is destroyed while
@@ -177,35 +226,62 @@ pub struct FutureObj {
 impl FutureObj {
     /// A pending future on `lp`.
     pub fn new(lp: &Rc<EventLoop>, task: Option<TaskPart>) -> Rc<FutureObj> {
-        let f = Rc::new_cyclic(|me| FutureObj {
-            lp: lp.clone(),
-            state: Cell::new(State::Pending),
-            outcome: RefCell::new(Value::None),
-            failed: Cell::new(false),
-            callbacks: RefCell::default(),
-            cancel: RefCell::new(None),
-            retrieved: Cell::new(false),
-            gather_children: RefCell::new(None),
-            cancel_requested: Cell::new(false),
-            log_destroy_pending: Cell::new(task.is_some()),
-            task,
-            me: me.clone(),
-        });
+        let f = FutureObj::build(lp, State::Pending, Value::None, task);
+        f.log_destroy_pending.set(f.task.is_some());
         crate::vm::gc::track_native(&f);
         f
+    }
+    /// A future in `state` holding `outcome`, not registered with the collector.
+    fn build(lp: &Rc<EventLoop>, state: State, outcome: Value, task: Option<TaskPart>) -> Rc<FutureObj> {
+        Rc::new_cyclic(|me| FutureObj {
+            lp: lp.clone(),
+            state: Cell::new(state),
+            outcome: Cell::new(outcome),
+            failed: Cell::new(false),
+            callbacks: Cell::default(),
+            rare: Cell::new(None),
+            retrieved: Cell::new(false),
+            task,
+            must_cancel: Cell::new(false),
+            cancel_requested: Cell::new(false),
+            log_destroy_pending: Cell::new(false),
+            me: me.clone(),
+        })
+    }
+    /// Runs `f` on the rarely used part (absent: `None`); `f` must not touch this future.
+    fn with_rare<R>(&self, f: impl FnOnce(&mut Option<Box<Rare>>) -> R) -> R {
+        let mut r = self.rare.take();
+        let out = f(&mut r);
+        self.rare.set(r);
+        out
+    }
+    /// Runs `f` on the done callbacks; `f` must not touch this future.
+    pub fn with_callbacks<R>(&self, f: impl FnOnce(&mut DoneCallbacks) -> R) -> R {
+        let mut c = self.callbacks.take();
+        let out = f(&mut c);
+        self.callbacks.set(c);
+        out
+    }
+    /// Takes the done callbacks out (leaving none).
+    pub fn take_callbacks(&self) -> DoneCallbacks {
+        self.callbacks.take()
+    }
+    /// Adds a done callback of any kind after the others.
+    pub fn push_callback(&self, cb: DoneCallback) {
+        self.with_callbacks(|c| c.push(cb));
     }
     /// The exception it finished with (`None` when it has none, or is not finished).
     pub fn exception(&self) -> Value {
         if self.failed.get() {
-            self.outcome.borrow().clone()
+            peek(&self.outcome)
         } else {
             Value::None
         }
     }
-    /// The cell of its result, or of its exception (see [`FutureObj::exception`]), for code
-    /// that inspects a future without the VM.
-    pub fn outcome(&self) -> &RefCell<Value> {
-        &self.outcome
+    /// Its result, or its exception (see [`FutureObj::exception`]), for code that inspects
+    /// a future without the VM.
+    pub fn outcome(&self) -> Value {
+        peek(&self.outcome)
     }
     /// True when not pending.
     pub fn done(&self) -> bool {
@@ -213,13 +289,13 @@ impl FutureObj {
     }
     /// Adds a done callback (`add_done_callback` on a pending future).
     pub fn add_callback(&self, cb: Value) {
-        self.callbacks.borrow_mut().push(DoneCallback::Call(cb));
+        self.push_callback(DoneCallback::Call(Box::new(cb)));
     }
     /// Schedules every done callback with this future as its argument.
     fn schedule_callbacks(self: &Rc<Self>) {
-        let cbs = std::mem::take(&mut *self.callbacks.borrow_mut());
+        let cbs = self.callbacks.take();
         let callback = |cb| match cb {
-            DoneCallback::Call(f) => Callback::Done(f, self.clone()),
+            DoneCallback::Call(f) => Callback::Done(*f, self.clone()),
             DoneCallback::Wakeup(task) => Callback::Wakeup(task, self.clone()),
             DoneCallback::Gather(g) => Callback::Gather(g, self.clone()),
             DoneCallback::Release(w) => Callback::Release(w),
@@ -236,7 +312,7 @@ impl FutureObj {
         if self.done() {
             return Err(Exc::new(ExcKind::InvalidStateError, "invalid state"));
         }
-        *self.outcome.borrow_mut() = v;
+        drop(self.outcome.replace(v));
         self.state.set(State::Finished);
         self.schedule_callbacks();
         Ok(())
@@ -255,7 +331,7 @@ impl FutureObj {
                 "StopIteration interacts badly with generators and cannot be raised into a Future",
             ));
         }
-        *self.outcome.borrow_mut() = e;
+        drop(self.outcome.replace(e));
         self.failed.set(true);
         self.state.set(State::Finished);
         self.schedule_callbacks();
@@ -276,14 +352,14 @@ impl FutureObj {
                     return true;
                 }
             }
-            t.must_cancel.set(true);
+            self.must_cancel.set(true);
             self.set_cancel_message(msg);
             return true;
         }
         if self.done() {
             return false;
         }
-        let children = self.gather_children.borrow().as_deref().cloned();
+        let children = self.with_rare(|r| r.as_ref().and_then(|r| r.gather_children.clone()));
         if let Some(children) = children {
             // A gathering future is cancelled through its children; gather's done callback
             // then finishes it with their CancelledError.
@@ -301,14 +377,19 @@ impl FutureObj {
         self.schedule_callbacks();
         true
     }
+    /// Makes this the future `gather()` returns for `children` (see [`Rare`]).
+    pub fn set_gather_children(&self, children: Vec<Rc<FutureObj>>) {
+        let old = self.with_rare(|r| r.get_or_insert_with(Box::default).gather_children.replace(children));
+        drop(old);
+    }
     /// The `CancelledError` this future raises (CPython's `_make_cancelled_error`): the
     /// one its task's coroutine ended with, the first time, else a new one carrying the
     /// `cancel()` message.
     pub fn cancelled_error(&self, vm: &mut Vm) -> Exc {
-        let raised = match self.cancel.borrow().as_deref() {
+        let raised = self.with_rare(|r| match r.as_ref().and_then(|r| r.cancel.as_ref()) {
             Some(Cancellation::Raised(i)) => Some(i.clone()),
             _ => None,
-        };
+        });
         if let Some(i) = raised {
             self.set_cancel_message(Value::None);
             return Exc::Obj(i);
@@ -319,13 +400,39 @@ impl FutureObj {
     }
     /// The `cancel()` message (CPython's `_cancel_message`).
     pub fn cancel_message(&self) -> Value {
-        match self.cancel.borrow().as_deref() {
+        self.with_rare(|r| match r.as_ref().and_then(|r| r.cancel.as_ref()) {
             Some(Cancellation::Msg(m)) => m.clone(),
             _ => Value::None,
-        }
+        })
     }
     fn set_cancel_message(&self, msg: Value) {
-        *self.cancel.borrow_mut() = if msg.is_none() { None } else { Some(Box::new(Cancellation::Msg(msg))) };
+        self.set_cancellation(if msg.is_none() { None } else { Some(Cancellation::Msg(msg)) });
+    }
+    /// Replaces the cancellation (see [`Cancellation`]).
+    fn set_cancellation(&self, c: Option<Cancellation>) {
+        let old = self.with_rare(|r| match r {
+            Some(r) => std::mem::replace(&mut r.cancel, c),
+            None if c.is_none() => None,
+            None => r.insert(Box::default()).cancel.replace(c?),
+        });
+        drop(old);
+    }
+    /// `get_name()` of a task: the name as a `str` (a default `Task-N` is made on first use
+    /// and kept, so that it is the same object each time).
+    pub fn task_name(&self) -> Value {
+        let Some(t) = &self.task else { return Value::None };
+        let n = t.number.get();
+        if n != 0 {
+            self.set_task_name(Value::string(format!("Task-{n}")));
+        }
+        self.with_rare(|r| r.as_ref().and_then(|r| r.name.clone())).unwrap_or(Value::None)
+    }
+    /// `set_name()` of a task (`name` is a `str`).
+    pub fn set_task_name(&self, name: Value) {
+        let Some(t) = &self.task else { return };
+        t.number.set(0);
+        let old = self.with_rare(|r| r.get_or_insert_with(Box::default).name.replace(name));
+        drop(old);
     }
     /// `result()`.
     pub fn get_result(&self, vm: &mut Vm) -> Res<Value> {
@@ -334,7 +441,7 @@ impl FutureObj {
             State::Cancelled => Err(self.cancelled_error(vm)),
             State::Finished => {
                 self.retrieved.set(true);
-                let v = self.outcome.borrow().clone();
+                let v = peek(&self.outcome);
                 if self.failed.get() {
                     return Err(vm.exc_from_value(v)?);
                 }
@@ -349,7 +456,7 @@ impl FutureObj {
     /// `_task_repr_info` give them; `outcome` is the already-formatted `result=`/`exception=`.
     fn repr_info(&self, outcome: Option<String>) -> Vec<String> {
         let mut info = Vec::new();
-        let cancelling = self.task.as_ref().is_some_and(|t| t.cancels.get() > 0 || t.must_cancel.get());
+        let cancelling = self.task.as_ref().is_some_and(|t| t.cancels.get() > 0 || self.must_cancel.get());
         info.push(
             match self.state.get() {
                 State::Pending if cancelling => "cancelling",
@@ -360,27 +467,27 @@ impl FutureObj {
             .to_string(),
         );
         if let Some(t) = &self.task {
-            let name = match &t.name() {
+            let name = match &self.task_name() {
                 Value::Str(s) => s.as_str().to_string(),
                 _ => "Task".into(),
             };
             info.push(format!("name='{name}'"));
-            info.push(format!("coro=<{}>", coro_text(&t.coro)));
+            info.push(format!("coro=<{}>", coro_text(&t.coro.value())));
         }
         if let Some(o) = outcome {
             info.push(o);
         }
         if self.state.get() == State::Pending {
-            let cbs = self.callbacks.borrow();
-            let texts: Vec<String> = cbs
-                .iter()
-                .map(|cb| match cb {
-                    DoneCallback::Call(f) => callback_text(f),
-                    DoneCallback::Wakeup(_) => "Task.task_wakeup()".into(),
-                    DoneCallback::Gather(_) => "gather.<locals>._done_callback()".into(),
-                    DoneCallback::Release(_) => "_release_waiter()".into(),
-                })
-                .collect();
+            let texts: Vec<String> = self.with_callbacks(|cbs| {
+                cbs.iter()
+                    .map(|cb| match cb {
+                        DoneCallback::Call(f) => callback_text(f),
+                        DoneCallback::Wakeup(_) => "Task.task_wakeup()".into(),
+                        DoneCallback::Gather(_) => "gather.<locals>._done_callback()".into(),
+                        DoneCallback::Release(_) => "_release_waiter()".into(),
+                    })
+                    .collect()
+            });
             match texts.len() {
                 0 => {}
                 1 | 2 => info.push(format!("cb=[{}]", texts.join(", "))),
@@ -432,7 +539,7 @@ pub fn callback_text(cb: &Value) -> String {
 /// `repr(future)` with its result or exception, which needs the VM.
 pub fn future_repr(vm: &mut Vm, f: &FutureObj) -> Res<String> {
     let outcome = if f.state.get() == State::Finished {
-        let v = f.outcome.borrow().clone();
+        let v = f.outcome();
         Some(if f.failed.get() { format!("exception={}", vm.repr(&v)?) } else { format!("result={}", vm.repr(&v)?) })
     } else {
         None
@@ -458,28 +565,13 @@ impl Drop for FutureObj {
         if self.state.get() != State::Finished || self.retrieved.get() || !self.failed.get() {
             return;
         }
-        let exc = std::mem::replace(self.outcome.get_mut(), Value::None);
+        let exc = self.outcome.replace(Value::None);
         let Value::Instance(inst) = exc.clone() else { return };
-        let snapshot = Rc::new_cyclic(|me: &std::rc::Weak<FutureObj>| FutureObj {
-            lp: self.lp.clone(),
-            state: Cell::new(State::Finished),
-            outcome: RefCell::new(exc),
-            failed: Cell::new(true),
-            callbacks: RefCell::default(),
-            cancel: RefCell::new(None),
-            retrieved: Cell::new(true),
-            task: self.task.as_mut().map(|t| TaskPart {
-                coro: std::mem::replace(&mut t.coro, Value::None),
-                name: RefCell::new(t.name.get_mut().clone()),
-                waiter: Cell::new(None),
-                must_cancel: Cell::new(false),
-                cancels: Cell::new(0),
-            }),
-            gather_children: RefCell::new(None),
-            cancel_requested: Cell::new(false),
-            log_destroy_pending: Cell::new(false),
-            me: me.clone(),
-        });
+        let task = self.task.as_mut().map(|t| TaskPart::with(t.coro.take(), t.number.get()));
+        let snapshot = FutureObj::build(&self.lp, State::Finished, exc, task);
+        snapshot.failed.set(true);
+        snapshot.retrieved.set(true);
+        snapshot.rare.set(self.take_name_only());
         crate::vm::gen::queue_job(Box::new(move |vm: &mut Vm| {
             let kind = if snapshot.task.is_some() { "Task" } else { "Future" };
             let lp = snapshot.lp.clone();
@@ -502,26 +594,13 @@ impl FutureObj {
     /// moved over) for the repr.
     fn report_destroyed_pending(&mut self) {
         let Some(t) = self.task.as_mut() else { return };
-        let snapshot = Rc::new_cyclic(|me: &std::rc::Weak<FutureObj>| FutureObj {
-            lp: self.lp.clone(),
-            state: Cell::new(State::Pending),
-            outcome: RefCell::new(Value::None),
-            failed: Cell::new(false),
-            callbacks: RefCell::new(std::mem::take(self.callbacks.get_mut())),
-            cancel: RefCell::new(None),
-            retrieved: Cell::new(false),
-            task: Some(TaskPart {
-                coro: std::mem::replace(&mut t.coro, Value::None),
-                name: RefCell::new(t.name.get_mut().clone()),
-                waiter: Cell::new(t.waiter.get_mut().take()),
-                must_cancel: Cell::new(t.must_cancel.get()),
-                cancels: Cell::new(t.cancels.get()),
-            }),
-            gather_children: RefCell::new(None),
-            cancel_requested: Cell::new(false),
-            log_destroy_pending: Cell::new(false),
-            me: me.clone(),
-        });
+        let part = TaskPart::with(t.coro.take(), t.number.get());
+        part.waiter.set(t.waiter.get_mut().take());
+        part.cancels.set(t.cancels.get());
+        let snapshot = FutureObj::build(&self.lp, State::Pending, Value::None, Some(part));
+        snapshot.callbacks.set(self.callbacks.take());
+        snapshot.must_cancel.set(self.must_cancel.get());
+        snapshot.rare.set(self.take_name_only());
         crate::vm::gen::queue_job(Box::new(move |vm: &mut Vm| report_pending(vm, snapshot)));
     }
 }
@@ -540,10 +619,16 @@ fn report_pending(vm: &mut Vm, task: Rc<FutureObj>) {
 }
 
 impl FutureObj {
+    /// From `drop`: the rarely used part with only a task's given name kept (for a snapshot
+    /// that shows it).
+    fn take_name_only(&mut self) -> Option<Box<Rare>> {
+        let name = self.rare.get_mut().as_mut()?.name.take()?;
+        Some(Box::new(Rare { name: Some(name), ..Rare::default() }))
+    }
     /// For a task whose coroutine was created in debug mode: the stack that created it.
     fn origin(&self) -> Option<&[crate::vm::other::TraceEntry]> {
         match self.task.as_ref().map(|t| &t.coro) {
-            Some(Value::Gen(g)) => g.origin(),
+            Some(TaskCoro::Gen(g)) => g.origin(),
             _ => None,
         }
     }
@@ -605,27 +690,36 @@ impl NativeObject for FutureObj {
         self
     }
     fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
-        visit.cell(&self.outcome);
-        match self.callbacks.try_borrow() {
-            Ok(cbs) => cbs.iter().for_each(|cb| match cb {
+        let outcome = self.outcome.take();
+        visit.value(&outcome);
+        self.outcome.set(outcome);
+        self.with_callbacks(|cbs| {
+            cbs.iter().for_each(|cb| match cb {
                 DoneCallback::Call(f) => visit.value(f),
                 DoneCallback::Wakeup(t) => visit.rc(t),
                 DoneCallback::Gather(g) => visit.rc(g),
                 DoneCallback::Release(w) => visit.rc(w),
-            }),
-            Err(_) => visit.fail(),
-        }
-        match self.cancel.try_borrow() {
-            Ok(c) => match c.as_deref() {
+            })
+        });
+        self.with_rare(|r| {
+            let Some(r) = r else { return };
+            match &r.cancel {
                 Some(Cancellation::Msg(v)) => visit.value(v),
                 Some(Cancellation::Raised(i)) => visit.value(&Value::Instance(i.clone())),
                 None => {}
-            },
-            Err(_) => visit.fail(),
-        }
+            }
+            if let Some(children) = &r.gather_children {
+                children.iter().for_each(|c| visit.rc(c));
+            }
+            if let Some(n) = &r.name {
+                visit.value(n);
+            }
+        });
         if let Some(t) = &self.task {
-            visit.value(&t.coro);
-            visit.cell(&t.name);
+            match &t.coro {
+                TaskCoro::Gen(g) => visit.rc(g),
+                TaskCoro::Other(v) => visit.value(v),
+            }
             if let Some(w) = t.waiter() {
                 visit.rc(&w);
             }
@@ -645,15 +739,11 @@ impl NativeObject for FutureObj {
         }
     }
     fn gc_clear(&self) {
-        if let Ok(mut c) = self.cancel.try_borrow_mut() {
-            let old = c.take();
-            drop(c);
-            drop(old);
-        }
-        let old = self.outcome.try_borrow_mut().map(|mut v| std::mem::replace(&mut *v, Value::None));
-        let cbs = self.callbacks.try_borrow_mut().map(|mut c| std::mem::take(&mut *c));
+        let rare = self.rare.take();
+        let old = self.outcome.replace(Value::None);
+        let cbs = self.callbacks.take();
         let waiter = self.task.as_ref().and_then(|t| t.waiter.take());
-        drop((old, cbs, waiter));
+        drop((rare, old, cbs, waiter));
     }
 }
 
@@ -746,7 +836,7 @@ fn fut_add_done_callback(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
     let cb = a.pos.get(1).cloned().unwrap_or(Value::None);
-    let old = std::mem::take(&mut *f.callbacks.borrow_mut());
+    let old = f.take_callbacks();
     let mut kept = DoneCallbacks::Empty;
     let mut removed = 0;
     for c in old {
@@ -761,9 +851,9 @@ fn fut_remove_done_callback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         }
     }
     // Callbacks added meanwhile (by an `__eq__`) stay after the kept ones.
-    let added = std::mem::take(&mut *f.callbacks.borrow_mut());
+    let added = f.take_callbacks();
     kept.extend(added);
-    *f.callbacks.borrow_mut() = kept;
+    f.callbacks.set(kept);
     Ok(Value::Int(removed))
 }
 fn fut_await(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -780,20 +870,18 @@ fn fut_get_loop(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 fn task_get_name(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    Ok(f.task.as_ref().map(|t| t.name()).unwrap_or(Value::None))
+    Ok(f.task_name())
 }
 fn task_set_name(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
     let n = a.pos.get(1).cloned().unwrap_or(Value::None);
     let s = vm.str_of(&n)?;
-    if let Some(t) = &f.task {
-        *t.name.borrow_mut() = Value::string(s);
-    }
+    f.set_task_name(Value::string(s));
     Ok(Value::None)
 }
 fn task_get_coro(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    Ok(f.task.as_ref().map(|t| t.coro.clone()).unwrap_or(Value::None))
+    Ok(f.task.as_ref().map(|t| t.coro.value()).unwrap_or(Value::None))
 }
 fn task_cancelling(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
@@ -959,8 +1047,8 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
         return Ok(());
     }
     let mut exc = exc;
-    if t.must_cancel.get() {
-        t.must_cancel.set(false);
+    if task.must_cancel.get() {
+        task.must_cancel.set(false);
         let cancelled = vm.exc_class(ExcKind::CancelledError).clone();
         let is_cancel = matches!(&exc, Some(Value::Instance(i)) if i.class.is_subclass(&cancelled));
         if !is_cancel {
@@ -970,7 +1058,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
     }
     t.waiter.set(None);
     let prev = lp.current_task.replace(Some(task.clone()));
-    let coro = t.coro.clone();
+    let coro = t.coro.value();
     let r = match (&coro, exc) {
         (Value::Gen(g), None) => vm.gen_send(g, Value::None),
         (Value::Gen(g), Some(e)) => {
@@ -984,9 +1072,9 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
     *lp.current_task.borrow_mut() = prev;
     match r {
         Ok(GenResult::Return(v)) => {
-            if t.must_cancel.get() {
+            if task.must_cancel.get() {
                 // Cancelled while finishing: report it as cancelled (with the message).
-                t.must_cancel.set(false);
+                task.must_cancel.set(false);
                 task.state.set(super::future::State::Cancelled);
                 task.schedule_callbacks();
             } else {
@@ -1002,12 +1090,12 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                 } else if f.done() {
                     lp.schedule(Callback::Wakeup(task.clone(), f));
                 } else {
-                    f.callbacks.borrow_mut().push(DoneCallback::Wakeup(task.clone()));
+                    f.push_callback(DoneCallback::Wakeup(task.clone()));
                     t.waiter.set(Some(f.clone()));
-                    if t.must_cancel.get() {
+                    if task.must_cancel.get() {
                         let msg = task.cancel_message();
                         if f.cancel(msg) {
-                            t.must_cancel.set(false);
+                            task.must_cancel.set(false);
                         }
                     }
                 }
@@ -1028,7 +1116,7 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                 // CPython keeps the exception for the next `result()` and cancels the
                 // future part without a message.
                 task.state.set(State::Cancelled);
-                *task.cancel.borrow_mut() = Some(Box::new(Cancellation::Raised(inst)));
+                task.set_cancellation(Some(Cancellation::Raised(inst)));
                 task.schedule_callbacks();
             } else {
                 let fatal = vm.is_fatal(&inst);
@@ -1056,5 +1144,16 @@ pub fn task_wakeup(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, fut: &
             let ev = Value::Instance(vm.materialize(e));
             task_step(vm, lp, task, Some(ev))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Each pending task is one of these (plus the `Rc` counts): 120 bytes fit glibc's
+    /// 128-byte chunk.
+    #[test]
+    fn future_fits_in_104_bytes() {
+        assert!(std::mem::size_of::<super::DoneCallbacks>() <= 24, "{}", std::mem::size_of::<super::DoneCallbacks>());
+        assert!(std::mem::size_of::<super::FutureObj>() <= 104, "{}", std::mem::size_of::<super::FutureObj>());
     }
 }

@@ -114,7 +114,7 @@ pub fn gather(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 if fut.done() {
                     fut.lp.schedule(Callback::Gather(state.clone(), fut.clone()));
                 } else {
-                    fut.callbacks.borrow_mut().push(DoneCallback::Gather(state.clone()));
+                    fut.push_callback(DoneCallback::Gather(state.clone()));
                 }
                 fut
             }
@@ -123,14 +123,14 @@ pub fn gather(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     }
     let lp = lp.unwrap_or_else(running_or_current_loop);
     let outer = FutureObj::new(&lp, None);
-    *outer.gather_children.borrow_mut() = Some(Box::new(state.children.borrow().clone()));
+    outer.set_gather_children(state.children.borrow().clone());
     *state.outer.borrow_mut() = Some(outer.clone());
     Ok(future_value(&outer))
 }
 
 /// True when `fut`'s newest done callback is `g`'s.
 fn gathered_by(fut: &FutureObj, g: &Rc<Gather>) -> bool {
-    matches!(fut.callbacks.borrow().iter().last(), Some(DoneCallback::Gather(h)) if Rc::ptr_eq(h, g))
+    fut.with_callbacks(|c| matches!(c.iter().last(), Some(DoneCallback::Gather(h)) if Rc::ptr_eq(h, g)))
 }
 
 /// Marks a finished future's exception as retrieved (`fut.exception()`) and returns it.

@@ -253,20 +253,18 @@ pub fn create_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Va
 fn spawn_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Value>) -> Res<Rc<FutureObj>> {
     vm.check_task_cap(lp)?;
     let name = match name {
-        Some(n) if !n.is_none() => Value::string(vm.str_of(&n)?),
-        // The default name `Task-N`, spelled out only when asked for (see `TaskPart::name`).
-        _ => Value::Int(next_task_number() as i64),
+        Some(n) if !n.is_none() => Some(Value::string(vm.str_of(&n)?)),
+        _ => None,
     };
-    let task = FutureObj::new(
-        lp,
-        Some(TaskPart {
-            coro,
-            name: RefCell::new(name),
-            waiter: Cell::new(None),
-            must_cancel: Cell::new(false),
-            cancels: Cell::new(0),
-        }),
-    );
+    // The default name `Task-N` is spelled out only when asked for (see `task_name`).
+    let number = if name.is_none() { next_task_number() } else { 0 };
+    let small = u32::try_from(number).unwrap_or(0);
+    let task = FutureObj::new(lp, Some(TaskPart::new(coro, small)));
+    if let Some(name) = name {
+        task.set_task_name(name);
+    } else if small == 0 {
+        task.set_task_name(Value::string(format!("Task-{number}")));
+    }
     {
         // Prune dead entries when the list doubles, keeping `create_task` amortised O(1).
         let mut tasks = lp.tasks.borrow_mut();
@@ -997,9 +995,7 @@ fn create_task_fn(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     // counter) and then renames it.
     let task = create_task(vm, &lp, coro, None)?;
     if let Some(n) = name.filter(|n| !n.is_none()) {
-        if let Some(t) = &task.task {
-            *t.name.borrow_mut() = Value::string(vm.str_of(&n)?);
-        }
+        task.set_task_name(Value::string(vm.str_of(&n)?));
     }
     Ok(future_value(&task))
 }
@@ -1326,7 +1322,7 @@ fn gathering_future(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
         }
     }
     let outer = FutureObj::new(&lp, None);
-    *outer.gather_children.borrow_mut() = Some(Box::new(children));
+    outer.set_gather_children(children);
     Ok(future::future_value(&outer))
 }
 

@@ -53,13 +53,13 @@ fn add_release(fut: &Rc<FutureObj>, waiter: &Rc<FutureObj>) {
     if fut.done() {
         fut.lp.schedule(Callback::Release(waiter.clone()));
     } else {
-        fut.callbacks.borrow_mut().push(DoneCallback::Release(waiter.clone()));
+        fut.push_callback(DoneCallback::Release(waiter.clone()));
     }
 }
 
 /// `fut.remove_done_callback(cb)` for the callback [`add_release`] added.
 fn remove_release(fut: &FutureObj, waiter: &Rc<FutureObj>) {
-    fut.callbacks.borrow_mut().retain(|cb| !matches!(cb, DoneCallback::Release(w) if Rc::ptr_eq(w, waiter)));
+    fut.with_callbacks(|c| c.retain(|cb| !matches!(cb, DoneCallback::Release(w) if Rc::ptr_eq(w, waiter))));
 }
 
 /// `TimeoutError()` raised `from` the exception `e` (inside the `except` that caught it).

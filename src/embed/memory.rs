@@ -452,25 +452,22 @@ impl Walker {
             Value::Other(o) => {
                 self.total += RC + 64;
                 if let Some(f) = o.as_any().downcast_ref::<crate::asyncio::future::FutureObj>() {
-                    for cell in [f.outcome()] {
-                        if let Ok(x) = cell.try_borrow() {
-                            self.enter(&x);
-                        }
-                    }
-                    if let Ok(cbs) = f.callbacks.try_borrow() {
-                        for c in cbs.iter() {
-                            match c {
-                                crate::asyncio::future::DoneCallback::Call(v) => self.enter(v),
-                                crate::asyncio::future::DoneCallback::Wakeup(t) => self.enter(&Value::Other(t.clone())),
-                                crate::asyncio::future::DoneCallback::Gather(g) => self.enter(&Value::Other(g.clone())),
-                                crate::asyncio::future::DoneCallback::Release(w) => {
-                                    self.enter(&Value::Other(w.clone()))
-                                }
-                            }
-                        }
+                    self.enter(&f.outcome());
+                    let cbs: Vec<Value> = f.with_callbacks(|cbs| {
+                        cbs.iter()
+                            .map(|c| match c {
+                                crate::asyncio::future::DoneCallback::Call(v) => (**v).clone(),
+                                crate::asyncio::future::DoneCallback::Wakeup(t) => Value::Other(t.clone()),
+                                crate::asyncio::future::DoneCallback::Gather(g) => Value::Other(g.clone()),
+                                crate::asyncio::future::DoneCallback::Release(w) => Value::Other(w.clone()),
+                            })
+                            .collect()
+                    });
+                    for c in &cbs {
+                        self.enter(c);
                     }
                     if let Some(t) = &f.task {
-                        self.enter(&t.coro);
+                        self.enter(&t.coro.value());
                     }
                 }
             }

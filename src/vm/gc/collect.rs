@@ -131,6 +131,17 @@ fn split(mut entries: Vec<Tracked>) -> (Vec<Tracked>, Vec<Value>) {
     (entries, dead)
 }
 
+/// Moves `src` to the end of `dst`, growing `dst` by a quarter rather than doubling it:
+/// the old generation holds an entry per live object (two per pending task), so doubling
+/// could leave up to half of a large registry unused at the program's peak.
+fn append_tight(dst: &mut Vec<Tracked>, src: &mut Vec<Tracked>) {
+    let need = dst.len() + src.len();
+    if need > dst.capacity() {
+        dst.reserve_exact(src.len().max(dst.len() / 4));
+    }
+    dst.append(src);
+}
+
 impl Vm {
     /// Runs the automatic collection that [`super::requested`] reports, if still due.
     pub(crate) fn gc_collect_requested(&mut self) {
@@ -169,12 +180,12 @@ impl Vm {
             let mut all = if g == 0 { Vec::new() } else { std::mem::take(&mut r.gens[g]) };
             for i in (1..g).rev() {
                 let mut gen = std::mem::take(&mut r.gens[i]);
-                all.append(&mut gen);
+                append_tight(&mut all, &mut gen);
             }
             if all.is_empty() {
                 all = young;
             } else {
-                all.append(&mut young);
+                append_tight(&mut all, &mut young);
             }
             if g < 2 {
                 // Between its own collections, the older generations are swept a little at a
@@ -229,7 +240,7 @@ impl Vm {
             if r.gens[dest].is_empty() {
                 r.gens[dest] = survivors;
             } else {
-                r.gens[dest].append(&mut survivors);
+                append_tight(&mut r.gens[dest], &mut survivors);
             }
             if r.gens[dest].capacity() > 2 * r.gens[dest].len().max(1024) {
                 r.gens[dest].shrink_to_fit();
