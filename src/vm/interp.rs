@@ -1208,6 +1208,27 @@ impl Vm {
                 Op::ListExtend => {
                     let it = pop_top(&mut self.stack);
                     let list = self.stack.last().cloned().unwrap_or_default();
+                    // `[*xs]`, `f(*xs)` from a list or tuple: cloned straight into the new
+                    // list, with no intermediate copy (100k tasks to `gather(*tasks)` would
+                    // otherwise hold their references three times at once).
+                    if let Value::List(dst) = &list {
+                        let src = match &it {
+                            Value::List(s) if !Rc::ptr_eq(s, dst) => Some(s.items.borrow()),
+                            _ => None,
+                        };
+                        let src: Option<&[Value]> = match (&it, &src) {
+                            (Value::Tuple(t), _) => Some(t),
+                            (_, Some(items)) => Some(items),
+                            _ => None,
+                        };
+                        if let Some(src) = src {
+                            self.mem_charge(src.len() * std::mem::size_of::<Value>())?;
+                            let mut d = dst.items.borrow_mut();
+                            super::mem::reserve(&mut d, src.len())?;
+                            d.extend_from_slice(src);
+                            continue;
+                        }
+                    }
                     let items = self.collect(&it)?;
                     self.mem_charge(items.len() * std::mem::size_of::<Value>())?;
                     if let Value::List(l) = list {
