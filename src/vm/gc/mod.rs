@@ -144,6 +144,8 @@ struct Registry {
     long_lived_pending: usize,
     /// Per generation: collections, and unreachable objects they found.
     stats: [(usize, usize); 3],
+    /// Registrations so far (wrapping): paces the check for objects that died young.
+    pushes: u32,
     /// Where `sweep_old` resumes in generations 1 and 2.
     sweep_at: [usize; 3],
 }
@@ -159,6 +161,7 @@ impl Registry {
             requested: false,
             collecting: false,
             compact_at: MIN_COMPACT,
+            pushes: 0,
             long_lived_total: 0,
             long_lived_pending: 0,
             stats: [(0, 0); 3],
@@ -276,13 +279,18 @@ fn clear_code_caches() {
 fn push(t: Tracked) {
     let _ = REG.try_with(|r| {
         if let Ok(mut r) = r.try_borrow_mut() {
+            r.pushes = r.pushes.wrapping_add(1);
+            let scan = r.pushes % RECENT_EVERY == 0;
             let young = &mut r.gens[0];
             // Objects that died within the last few allocations are dropped from the registry
-            // now, so that their memory is freed while the allocator can reuse it at once.
-            let n = young.len();
-            for i in (n.saturating_sub(RECENT)..n).rev() {
-                if !young[i].alive() {
-                    young.swap_remove(i);
+            // now, so that their memory is freed while the allocator can reuse it at once
+            // (every few registrations, so each entry is still checked about twice).
+            if scan {
+                let n = young.len();
+                for i in (n.saturating_sub(RECENT)..n).rev() {
+                    if !young[i].alive() {
+                        young.swap_remove(i);
+                    }
                 }
             }
             young.push(t);
@@ -303,8 +311,10 @@ fn push_old(t: Tracked) {
     });
 }
 
-/// How many of the newest registry entries each registration checks for dead objects.
+/// How many of the newest registry entries a registration checks for dead objects.
 const RECENT: usize = 8;
+/// Every how many registrations that check runs.
+const RECENT_EVERY: u32 = 4;
 
 /// Registers a new object with the collector. Values of untracked types are ignored; a
 /// tuple is tracked only when it holds a value of a tracked type (a tuple of atoms can
