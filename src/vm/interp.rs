@@ -1222,7 +1222,7 @@ impl Vm {
                             _ => None,
                         };
                         if let Some(src) = src {
-                            self.mem_charge(src.len() * std::mem::size_of::<Value>())?;
+                            self.mem_charge(std::mem::size_of_val(src))?;
                             let mut d = dst.items.borrow_mut();
                             super::mem::reserve(&mut d, src.len())?;
                             d.extend_from_slice(src);
