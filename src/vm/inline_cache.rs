@@ -169,8 +169,8 @@ impl MethodRef {
     #[inline(always)]
     pub(crate) fn push_on(self, stack: &mut Vec<Value>) {
         match self {
-            MethodRef::Script(f) => stack.push(Value::Function(f)),
-            MethodRef::Native(f) => stack.push(Value::Native(f)),
+            MethodRef::Script(f) => super::interp::push_with(stack, || Value::Function(f)),
+            MethodRef::Native(f) => super::interp::push_with(stack, || Value::Native(f)),
         }
     }
 }

@@ -43,32 +43,41 @@ pub(crate) fn pop_top(stack: &mut Vec<Value>) -> Value {
     }
 }
 
-/// Pushes a copy of `stack[i]`. The common variants are built directly in the new slot:
-/// a cloned `Value` returned from a `match` is assembled in a temporary that the optimiser
-/// copies in byte-sized pieces, and reloading those pieces as a whole stalls on store
-/// forwarding.
+/// Pushes the value `f` builds, building it in its new slot: `extend(once_with(..))`
+/// makes room first, while `push(v)` builds `v` in a temporary (it must survive a possible
+/// reallocation) and copies it over with wide loads that stall on the temporary's narrower
+/// stores.
+#[inline(always)]
+pub(crate) fn push_with(stack: &mut Vec<Value>, f: impl FnOnce() -> Value) {
+    stack.extend(std::iter::once_with(f));
+}
+
+/// Pushes a copy of `stack[i]`. The common variants are built directly in the new slot
+/// ([`push_with`], one variant per arm): a cloned `Value` returned from a `match` is
+/// assembled in a temporary that the optimiser copies in byte-sized pieces, and reloading
+/// those pieces as a whole stalls on store forwarding.
 #[inline(always)]
 pub(crate) fn push_copy_of(stack: &mut Vec<Value>, i: usize) {
     match &stack[i] {
         Value::Int(x) => {
             let x = *x;
-            stack.push(Value::Int(x));
+            push_with(stack, || Value::Int(x));
         }
         Value::Instance(r) => {
             let r = r.clone();
-            stack.push(Value::Instance(r));
+            push_with(stack, || Value::Instance(r));
         }
         Value::Float(x) => {
             let x = *x;
-            stack.push(Value::Float(x));
+            push_with(stack, || Value::Float(x));
         }
         Value::Str(r) => {
             let r = r.clone();
-            stack.push(Value::Str(r));
+            push_with(stack, || Value::Str(r));
         }
         Value::List(r) => {
             let r = r.clone();
-            stack.push(Value::List(r));
+            push_with(stack, || Value::List(r));
         }
         v => {
             let v = v.clone();
@@ -82,11 +91,11 @@ pub(crate) fn push_copy_of(stack: &mut Vec<Value>, i: usize) {
 #[inline(always)]
 pub(crate) fn push_copy(stack: &mut Vec<Value>, v: &Value) {
     match v {
-        Value::Int(x) => stack.push(Value::Int(*x)),
-        Value::Instance(r) => stack.push(Value::Instance(r.clone())),
-        Value::Float(x) => stack.push(Value::Float(*x)),
-        Value::Str(r) => stack.push(Value::Str(r.clone())),
-        Value::Function(r) => stack.push(Value::Function(r.clone())),
+        Value::Int(x) => push_with(stack, || Value::Int(*x)),
+        Value::Instance(r) => push_with(stack, || Value::Instance(r.clone())),
+        Value::Float(x) => push_with(stack, || Value::Float(*x)),
+        Value::Str(r) => push_with(stack, || Value::Str(r.clone())),
+        Value::Function(r) => push_with(stack, || Value::Function(r.clone())),
         v => stack.push(v.clone()),
     }
 }
@@ -423,13 +432,13 @@ impl Vm {
                     let (va, vk) = (&self.stack[ia], &code.consts[k as usize]);
                     if let (Value::Int(x), Value::Int(y)) = (va, vk) {
                         if let Some(r) = super::ops::int_arith(bop, *x, *y) {
-                            self.stack.push(Value::Int(r));
+                            push_with(&mut self.stack, || Value::Int(r));
                             *ip += 2;
                             continue;
                         }
                     }
                     if let Some(r) = super::ops::float_arith(bop, va, vk) {
-                        self.stack.push(Value::Float(r));
+                        push_with(&mut self.stack, || Value::Float(r));
                         *ip += 2;
                         continue;
                     }
@@ -445,13 +454,13 @@ impl Vm {
                     let (va, vb) = (&self.stack[ia], &self.stack[ib]);
                     if let (Value::Int(x), Value::Int(y)) = (va, vb) {
                         if let Some(r) = super::ops::int_arith(bop, *x, *y) {
-                            self.stack.push(Value::Int(r));
+                            push_with(&mut self.stack, || Value::Int(r));
                             *ip += 2;
                             continue;
                         }
                     }
                     if let Some(r) = super::ops::float_arith(bop, va, vb) {
-                        self.stack.push(Value::Float(r));
+                        push_with(&mut self.stack, || Value::Float(r));
                         *ip += 2;
                         continue;
                     }
@@ -733,7 +742,7 @@ impl Vm {
                         if let Some(f) = super::inline_cache::method(code, n as u32, inst) {
                             let this = inst.clone();
                             f.push_on(&mut self.stack);
-                            self.stack.push(Value::Instance(this));
+                            push_with(&mut self.stack, || Value::Instance(this));
                             *ip += 1;
                             continue;
                         }
@@ -783,7 +792,7 @@ impl Vm {
                         if let Some(f) = super::inline_cache::method(code, n.0, inst) {
                             if let Value::Instance(obj) = pop_top(&mut self.stack) {
                                 f.push_on(&mut self.stack);
-                                self.stack.push(Value::Instance(obj));
+                                push_with(&mut self.stack, || Value::Instance(obj));
                             }
                             continue;
                         }
@@ -973,7 +982,8 @@ impl Vm {
                 Op::Is(neg) => {
                     let b = pop_top(&mut self.stack);
                     let a = pop_top(&mut self.stack);
-                    self.stack.push(Value::Bool(a.is(&b) != neg));
+                    let r = a.is(&b) != neg;
+                    push_with(&mut self.stack, || Value::Bool(r));
                 }
                 Op::In(neg) => {
                     let container = pop_top(&mut self.stack);
@@ -1070,7 +1080,7 @@ impl Vm {
                                 if (*step > 0 && cur < *stop) || (*step < 0 && cur > *stop) {
                                     *next = cur.wrapping_add(*step);
                                     drop(st);
-                                    self.stack.push(Value::Int(cur));
+                                    push_with(&mut self.stack, || Value::Int(cur));
                                 } else {
                                     drop(st);
                                     self.stack.pop();
