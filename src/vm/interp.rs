@@ -642,7 +642,7 @@ impl Vm {
                     // `Option<Value>` temporary to move through memory.
                     if let Some(e) = code.global_cache.borrow().get(n.0 as usize) {
                         if e.module == key && e.version == ver && e.builtins_version == bver {
-                            self.stack.push(e.value.clone());
+                            push_copy(&mut self.stack, &e.value);
                             continue;
                         }
                     }
