@@ -146,7 +146,7 @@ impl Vm {
         self.check_depth()?;
         let v = fast(self, func_at + 1, argc)?;
         self.stack.truncate(func_at);
-        self.stack.push(v);
+        super::interp::push_value(&mut self.stack, v);
         Ok(())
     }
 

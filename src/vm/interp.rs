@@ -52,6 +52,22 @@ pub(crate) fn push_with(stack: &mut Vec<Value>, f: impl FnOnce() -> Value) {
     stack.extend(std::iter::once_with(f));
 }
 
+/// Pushes `v`, a value a call returned through memory: the common variants are taken
+/// apart and rebuilt in the new slot, so the tag and the payload are read the way they
+/// were written (a wide copy of the whole value would stall on store forwarding).
+#[inline(always)]
+pub(crate) fn push_value(stack: &mut Vec<Value>, v: Value) {
+    match v {
+        Value::Int(i) => push_with(stack, || Value::Int(i)),
+        Value::Bool(b) => push_with(stack, || Value::Bool(b)),
+        Value::None => push_with(stack, || Value::None),
+        Value::Float(f) => push_with(stack, || Value::Float(f)),
+        Value::Str(r) => push_with(stack, || Value::Str(r)),
+        Value::Instance(r) => push_with(stack, || Value::Instance(r)),
+        other => stack.push(other),
+    }
+}
+
 /// Pushes a copy of `stack[i]`. The common variants are built directly in the new slot
 /// ([`push_with`], one variant per arm): a cloned `Value` returned from a `match` is
 /// assembled in a temporary that the optimiser copies in byte-sized pieces, and reloading
@@ -104,7 +120,7 @@ impl Vm {
     /// Pushes a value on the current frame's stack.
     #[inline]
     pub(crate) fn push(&mut self, v: Value) {
-        self.stack.push(v);
+        push_value(&mut self.stack, v);
     }
     /// Pops a value from the current frame's stack.
     #[inline]
