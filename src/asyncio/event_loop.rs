@@ -752,22 +752,40 @@ impl EventLoop {
     /// `Handle._run`), unless it ends the loop (see [`EventLoop::run_callback`]). A callback
     /// that cancelled its own handle is shown as CPython shows it then, `None()`.
     fn handle_failed(self: &Rc<Self>, vm: &mut Vm, e: Exc, h: &Rc<Handle>) -> Res<()> {
+        let source = match &*h.callback.borrow() {
+            Some(Callback::Call(f, args)) => (f.clone(), args.clone()),
+            _ => (Value::None, Vec::new()),
+        };
+        self.report_failure(vm, e, h.clone(), Some(source))
+    }
+
+    /// Hands the exception `e` a callback raised to the loop's exception handler with
+    /// `handle`, described by the callable and arguments it ran when known; `SystemExit`,
+    /// `KeyboardInterrupt` and the embedding limits end the loop instead.
+    fn report_failure(
+        self: &Rc<Self>,
+        vm: &mut Vm,
+        e: Exc,
+        handle: Rc<Handle>,
+        source: Option<(Value, Vec<Value>)>,
+    ) -> Res<()> {
         let inst = vm.materialize(e);
         if vm.is_fatal(&inst) {
             return Err(Exc::Obj(inst));
         }
-        let (f, args) = match &*h.callback.borrow() {
-            Some(Callback::Call(f, args)) => (f.clone(), args.clone()),
-            _ => (Value::None, Vec::new()),
+        let message = match &source {
+            Some((f, args)) => {
+                format!("Exception in callback {}", super::exception_handler::callback_source(vm, f, args))
+            }
+            None => "Exception in callback".to_string(),
         };
-        let message = format!("Exception in callback {}", super::exception_handler::callback_source(vm, &f, &args));
         super::exception_handler::call_handler(
             vm,
             self,
             vec![
                 ("message", Value::string(message)),
                 ("exception", Value::Instance(inst)),
-                ("handle", Value::Other(h.clone())),
+                ("handle", Value::Other(handle)),
             ],
         )
     }
@@ -815,18 +833,6 @@ impl EventLoop {
         match r {
             Ok(()) => Ok(()),
             Err(e) => {
-                let inst = vm.materialize(e);
-                // KeyboardInterrupt, SystemExit and the embedding limits end the loop;
-                // anything else is reported.
-                if vm.is_fatal(&inst) {
-                    return Err(Exc::Obj(inst));
-                }
-                let message = match &callable {
-                    Some((f, args)) => {
-                        format!("Exception in callback {}", super::exception_handler::callback_source(vm, f, args))
-                    }
-                    None => "Exception in callback".to_string(),
-                };
                 let handle = handle.unwrap_or_else(|| {
                     Rc::new(Handle {
                         callback: RefCell::new(None),
@@ -837,18 +843,10 @@ impl EventLoop {
                     })
                 });
                 // The handle shows what it ran (CPython's keeps its callback).
-                if let Some((f, args)) = callable {
-                    *handle.callback.borrow_mut() = Some(Callback::Call(f, args));
+                if let Some((f, args)) = &callable {
+                    *handle.callback.borrow_mut() = Some(Callback::Call(f.clone(), args.clone()));
                 }
-                super::exception_handler::call_handler(
-                    vm,
-                    self,
-                    vec![
-                        ("message", Value::string(message)),
-                        ("exception", Value::Instance(inst)),
-                        ("handle", Value::Other(handle)),
-                    ],
-                )
+                self.report_failure(vm, e, handle, callable)
             }
         }
     }

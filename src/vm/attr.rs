@@ -636,12 +636,7 @@ impl MethodCache {
     /// The cached method, if any.
     #[inline]
     fn get(&self, ty: TypeId, name: Sym) -> Option<Value> {
-        let e = self.entries.get(Self::slot(ty, name))?;
-        if e.ty == Some(ty) && e.name == name.0 && e.epoch == super::value::class_epoch() {
-            e.method.clone()
-        } else {
-            None
-        }
+        self.lookup(ty, name).cloned()
     }
     /// The cached method, by reference (the dispatch loop copies it into its stack slot).
     #[inline]
