@@ -182,9 +182,11 @@ impl Vm {
         }
         // The function stays in its stack slot for the whole call: its code and globals
         // are read from there, with no reference of its own taken.
-        // (See `push_frame_for`.)
         let handled_base = self.handled.len();
-        self.frames.extend(std::iter::once_with(|| Self::new_frame(f, base, func_at, ReturnMode::Push, handled_base)));
+        self.frames.extend(std::iter::once_with(|| Self::plain_frame(f, base, func_at, handled_base)));
+        if f.needs_cells() {
+            self.fill_cells(func_at);
+        }
         Ok(())
     }
 
@@ -340,7 +342,7 @@ impl Vm {
     #[inline(always)]
     fn new_frame(f: &Rc<Function>, base: usize, ret_sp: usize, ret: ReturnMode, handled_base: usize) -> Frame {
         let code = f.code.clone();
-        let cells = if code.cellvars.is_empty() && f.closure.is_empty() { Vec::new() } else { Self::frame_cells(f) };
+        let cells = if f.needs_cells() { Self::frame_cells(f) } else { Vec::new() };
         Frame {
             code,
             ip: 0,
@@ -359,10 +361,52 @@ impl Vm {
     /// builds the frame in its slot; `push` would build it in a temporary (which must
     /// survive a possible reallocation) and copy it over with wide loads that stall on the
     /// temporary's narrower stores (about 8% of a script call).
+    ///
+    /// The frame is built from constants and plain fields only (`ReturnMode::Push`, no
+    /// cells), so every field is one store into the slot; a mode or cells passed through the
+    /// builder would be assembled in a temporary and copied with stalling wide loads. Both
+    /// are set afterwards when needed.
     #[inline(always)]
     fn push_frame_for(&mut self, f: &Rc<Function>, base: usize, ret_sp: usize, ret: ReturnMode) {
         let handled_base = self.handled.len();
-        self.frames.extend(std::iter::once_with(|| Self::new_frame(f, base, ret_sp, ret, handled_base)));
+        self.frames.extend(std::iter::once_with(|| Self::plain_frame(f, base, ret_sp, handled_base)));
+        if let Some(fr) = self.frames.last_mut() {
+            if !matches!(ret, ReturnMode::Push) {
+                // The frame's `Push` holds nothing: replacing it drops nothing.
+                std::mem::forget(std::mem::replace(&mut fr.ret, ret));
+            }
+            if f.needs_cells() {
+                fr.cells = Self::frame_cells(f);
+            }
+        }
+    }
+
+    /// A new frame running `f` that pushes its result and has no cells (see
+    /// [`Vm::push_frame_for`]).
+    #[inline(always)]
+    fn plain_frame(f: &Function, base: usize, ret_sp: usize, handled_base: usize) -> Frame {
+        Frame {
+            code: f.code.clone(),
+            ip: 0,
+            base,
+            ret_sp,
+            cells: Vec::new(),
+            globals: f.globals.clone(),
+            handlers: Vec::new(),
+            namespace: None,
+            ret: ReturnMode::Push,
+            handled_base,
+        }
+    }
+
+    /// Gives the frame just pushed for the function at `stack[func_at]` its cells.
+    #[inline(never)]
+    fn fill_cells(&mut self, func_at: usize) {
+        let Value::Function(f) = &self.stack[func_at] else { return };
+        let cells = Self::frame_cells(f);
+        if let Some(fr) = self.frames.last_mut() {
+            fr.cells = cells;
+        }
     }
 
     /// A new frame's cells: fresh cell variables, then the function's closure.

@@ -99,6 +99,30 @@ pub struct Frame {
 }
 
 impl Frame {
+    /// Drops a frame whose mode is `ReturnMode::Push` (which holds nothing), field by
+    /// field: the frame's own drop would go through the mode's drop as well.
+    #[inline(always)]
+    pub fn drop_returned(self) {
+        let Frame { code, cells, globals, handlers, namespace, ret, .. } = self;
+        debug_assert!(matches!(ret, ReturnMode::Push));
+        std::mem::forget(ret);
+        drop(code);
+        drop(globals);
+        if cells.capacity() != 0 {
+            drop(cells);
+        } else {
+            std::mem::forget(cells);
+        }
+        if handlers.capacity() != 0 {
+            drop(handlers);
+        } else {
+            std::mem::forget(handlers);
+        }
+        if namespace.is_some() {
+            drop(namespace);
+        }
+    }
+
     /// The line being executed (the instruction before `ip`).
     pub fn line(&self) -> u32 {
         self.code.line_at(self.ip.saturating_sub(1))

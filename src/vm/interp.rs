@@ -1141,7 +1141,9 @@ impl Vm {
                     // it lies, not moved out first.
                     if idx != base && matches!(self.frames[idx].ret, ReturnMode::Push) {
                         let (ret_sp, handled_base) = (self.frames[idx].ret_sp, self.frames[idx].handled_base);
-                        self.frames.truncate(idx);
+                        if let Some(fr) = self.frames.pop() {
+                            fr.drop_returned();
+                        }
                         self.handled.truncate(handled_base);
                         self.stack.truncate(ret_sp);
                         if super::gen::finalizers_pending() {

@@ -281,6 +281,12 @@ pub struct Function {
 }
 
 impl Function {
+    /// True when a frame running this function has cells: cell variables or a closure.
+    #[inline(always)]
+    pub fn needs_cells(&self) -> bool {
+        !(self.code.cellvars.is_empty() && self.closure.is_empty())
+    }
+
     /// `__dict__`, made empty on first use.
     pub fn namespace_dict(&self) -> Rc<DictObj> {
         if let Some(d) = &*self.dict.borrow() {
