@@ -627,5 +627,5 @@ pub fn primitive_repr(vm: &mut Vm, this: &Value, extra: &str) -> String {
 /// A fresh instance of `class` with no attributes (for primitives built by natives, like
 /// a `Condition`'s default lock).
 pub fn bare_instance(class: &Rc<Class>) -> Value {
-    Value::Instance(Instance::new_rc(class.clone(), Vec::with_capacity(2)))
+    Value::Instance(Instance::new_rc(class.clone(), Default::default()))
 }

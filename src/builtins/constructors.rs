@@ -13,7 +13,7 @@ fn object_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return Err(Exc::type_error("object() takes no arguments"));
     }
     let c = vm.type_class(TypeId::Object).clone();
-    Ok(Value::instance(c, Vec::new()))
+    Ok(Value::instance(c, Default::default()))
 }
 
 fn type_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {

@@ -240,8 +240,10 @@ impl Vm {
             Limit::Stopped => "stopped by the host".to_string(),
         };
         let class = self.limit_class();
-        let inst =
-            Instance { class, attrs: RefCell::new(vec![(self.syms.args, Value::tuple(vec![Value::string(msg)]))]) };
+        let inst = Instance {
+            class,
+            attrs: RefCell::new(smallvec::smallvec![(self.syms.args, Value::tuple(vec![Value::string(msg)]))]),
+        };
         Exc::Obj(Rc::new(inst))
     }
 

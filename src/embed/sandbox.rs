@@ -280,7 +280,7 @@ impl Vm {
             let e = self.exc_class(ExcKind::ModuleNotFoundError).clone();
             let inst = crate::vm::value::Instance {
                 class: e,
-                attrs: std::cell::RefCell::new(vec![(
+                attrs: std::cell::RefCell::new(smallvec::smallvec![(
                     self.syms.args,
                     Value::tuple(vec![Value::string(format!(
                         "No module named '{name}' (this sandbox has no {})",

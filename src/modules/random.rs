@@ -678,7 +678,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     });
     let inst = Value::Instance(Rc::new(Instance {
         class: class.clone(),
-        attrs: RefCell::new(vec![(state_sym(), new_state())]),
+        attrs: RefCell::new(smallvec::smallvec![(state_sym(), new_state())]),
     }));
     let m = super::native_module("random", &[]);
     for (name, f) in METHODS {

@@ -211,7 +211,7 @@ impl Vm {
             if let Some(f) = self.plain_init(c) {
                 if f.code.takes_exactly(argc + 1) {
                     self.check_depth()?;
-                    let inst = Value::instance(c.clone(), Vec::with_capacity(4));
+                    let inst = Value::instance(c.clone(), Default::default());
                     let base = func_at + 1;
                     self.stack.insert(base, inst.clone());
                     self.stack.resize(base + f.code.nlocals(), Value::Undef);
@@ -290,7 +290,7 @@ impl Vm {
                 if c.layout == Layout::Object && c.builtin.is_none() && !self.has_custom_new(c) {
                     if let Some(Value::Function(init)) = c.lookup(self.syms.init) {
                         if !(init.code.flags.generator || init.code.flags.coroutine) {
-                            let inst = Value::instance(c.clone(), Vec::new());
+                            let inst = Value::instance(c.clone(), Default::default());
                             let mut a = Vec::with_capacity(args.len() + 1);
                             a.push(inst.clone());
                             a.extend(args);
@@ -723,7 +723,7 @@ impl Vm {
                 format!("aio cannot yet subclass the built-in type of '{}'", c.name),
             ));
         }
-        Ok(Value::instance(c.clone(), Vec::new()))
+        Ok(Value::instance(c.clone(), Default::default()))
     }
 
     /// `MakeFunction`.

@@ -123,6 +123,20 @@ impl Frame {
         }
     }
 
+    /// Drops a frame whose mode is `ReturnMode::Init`, giving back the instance it holds.
+    #[inline(always)]
+    pub fn drop_init(mut self) -> Value {
+        let inst = match std::mem::replace(&mut self.ret, ReturnMode::Push) {
+            ReturnMode::Init(v) => v,
+            other => {
+                drop(other);
+                Value::None
+            }
+        };
+        self.drop_returned();
+        inst
+    }
+
     /// The line being executed (the instruction before `ip`).
     pub fn line(&self) -> u32 {
         self.code.line_at(self.ip.saturating_sub(1))

@@ -93,19 +93,65 @@ fn entry_for<'a>(cache: &'a mut Vec<AttrCacheEntry>, names: usize, n: u32, inst:
     e
 }
 
-/// Where `inst.<name n>` lies in the instance's attribute vector, when the cache knows it
-/// (the caller copies it out with `interp::push_copy`, building it in its stack slot).
+/// `inst.<name n>` when the cache knows where it lies: the common kinds of value come out
+/// as a two-word [`Loaded`] (returned in registers, pushed by the caller in its stack slot);
+/// any other value as its slot in the attribute vector.
 #[inline(always)]
-pub(crate) fn load_slot(code: &Code, n: u32, inst: &Instance) -> Option<usize> {
-    let cache = code.attr_cache.borrow();
-    let e = valid(&cache, n, inst)?;
+pub(crate) fn load(code: &Code, n: u32, inst: &Instance) -> Loaded {
+    let Ok(cache) = code.attr_cache.try_borrow() else { return Loaded::Miss };
+    let Some(e) = valid(&cache, n, inst) else { return Loaded::Miss };
     if !e.load_ok {
-        return None;
+        return Loaded::Miss;
     }
     let slot = e.slot as usize;
-    match inst.attrs.borrow().get(slot) {
-        Some((k, _)) if *k == code.names[n as usize] => Some(slot),
-        _ => None,
+    let Ok(attrs) = inst.attrs.try_borrow() else { return Loaded::Miss };
+    match attrs.get(slot) {
+        Some((k, v)) if Some(k) == code.names.get(n as usize) => match v {
+            Value::Int(x) => Loaded::Int(*x),
+            Value::Instance(r) => Loaded::Instance(r.clone()),
+            Value::Float(x) => Loaded::Float(*x),
+            Value::Str(r) => Loaded::Str(r.clone()),
+            Value::List(r) => Loaded::List(r.clone()),
+            _ => Loaded::Slot(slot),
+        },
+        _ => Loaded::Miss,
+    }
+}
+
+/// An attribute value found through the cache (see [`load`]).
+pub(crate) enum Loaded {
+    /// The cache does not know the attribute.
+    Miss,
+    /// An `int`.
+    Int(i64),
+    /// An instance.
+    Instance(Rc<Instance>),
+    /// A `float`.
+    Float(f64),
+    /// A `str`.
+    Str(Rc<super::value::Str>),
+    /// A `list`.
+    List(Rc<super::value::List>),
+    /// Another value, at this index of the instance's attribute vector.
+    Slot(usize),
+}
+
+impl Loaded {
+    /// Pushes the value on `stack`, built in its slot; gives back the slot of a value that
+    /// is not one of the quick kinds, and `Err(())` on a miss.
+    #[inline(always)]
+    pub(crate) fn push_on(self, stack: &mut Vec<Value>) -> Result<(), Option<usize>> {
+        use super::interp::push_with;
+        match self {
+            Loaded::Int(x) => push_with(stack, || Value::Int(x)),
+            Loaded::Instance(r) => push_with(stack, || Value::Instance(r)),
+            Loaded::Float(x) => push_with(stack, || Value::Float(x)),
+            Loaded::Str(r) => push_with(stack, || Value::Str(r)),
+            Loaded::List(r) => push_with(stack, || Value::List(r)),
+            Loaded::Slot(slot) => return Err(Some(slot)),
+            Loaded::Miss => return Err(None),
+        }
+        Ok(())
     }
 }
 

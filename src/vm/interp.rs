@@ -727,11 +727,20 @@ impl Vm {
                 }
                 Op::LoadFastAttr(a, n) => {
                     if let Value::Instance(inst) = &self.stack[bp + a as usize] {
-                        if let Some(slot) = super::inline_cache::load_slot(code, n as u32, inst) {
-                            let inst = inst.clone();
-                            push_copy(&mut self.stack, &inst.attrs.borrow()[slot].1);
-                            *ip += 1;
-                            continue;
+                        match super::inline_cache::load(code, n as u32, inst).push_on(&mut self.stack) {
+                            Ok(()) => {
+                                *ip += 1;
+                                continue;
+                            }
+                            Err(Some(slot)) => {
+                                if let Value::Instance(inst) = &self.stack[bp + a as usize] {
+                                    let v = inst.attrs.borrow()[slot].1.clone();
+                                    self.stack.push(v);
+                                    *ip += 1;
+                                    continue;
+                                }
+                            }
+                            Err(None) => {}
                         }
                     }
                     // As `LoadFast`; the `LoadAttr` runs next.
@@ -768,9 +777,12 @@ impl Vm {
                 }
                 Op::LoadAttr(n) => {
                     if let Some(Value::Instance(inst)) = self.stack.last() {
-                        if let Some(slot) = super::inline_cache::load_slot(code, n.0, inst) {
+                        let loaded = super::inline_cache::load(code, n.0, inst);
+                        if !matches!(loaded, super::inline_cache::Loaded::Miss) {
                             if let Value::Instance(inst) = pop_top(&mut self.stack) {
-                                push_copy(&mut self.stack, &inst.attrs.borrow()[slot].1);
+                                if let Err(Some(slot)) = loaded.push_on(&mut self.stack) {
+                                    push_copy(&mut self.stack, &inst.attrs.borrow()[slot].1);
+                                }
                             }
                             continue;
                         }
@@ -1150,6 +1162,21 @@ impl Vm {
                             self.run_finalizers();
                         }
                         self.stack.push(v);
+                        enter_top!();
+                    }
+                    // `__init__` returning `None` to an instantiation: the instance is pushed.
+                    if idx != base && v.is_none() && matches!(self.frames[idx].ret, ReturnMode::Init(_)) {
+                        let (ret_sp, handled_base) = (self.frames[idx].ret_sp, self.frames[idx].handled_base);
+                        let inst = match self.frames.pop() {
+                            Some(fr) => fr.drop_init(),
+                            None => Value::None,
+                        };
+                        self.handled.truncate(handled_base);
+                        self.stack.truncate(ret_sp);
+                        if super::gen::finalizers_pending() {
+                            self.run_finalizers();
+                        }
+                        push_value(&mut self.stack, inst);
                         enter_top!();
                     }
                     let f = self.frames.pop().expect("frame");

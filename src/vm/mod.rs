@@ -351,7 +351,7 @@ impl Vm {
 
     /// Creates an exception instance with the given `args`.
     pub fn new_exception_object(&mut self, class: Rc<Class>, args: Vec<Value>) -> Rc<Instance> {
-        let inst = Instance::new_rc(class, Vec::with_capacity(4));
+        let inst = Instance::new_rc(class, Default::default());
         inst.set_attr(self.syms.args, Value::tuple(args));
         inst
     }

@@ -536,8 +536,12 @@ pub struct Instance {
     /// `__class__`.
     pub class: Rc<Class>,
     /// Instance attributes in insertion order, or the namespace entry (see above).
-    pub attrs: RefCell<Vec<(Sym, Value)>>,
+    pub attrs: RefCell<Attrs>,
 }
+
+/// An instance's attribute vector: the first few attributes (most classes set two to four
+/// in `__init__`) live inside the instance, so creating one is a single allocation.
+pub type Attrs = smallvec::SmallVec<[(Sym, Value); 4]>;
 
 /// True when an instance's attribute vector is the namespace entry of a `__dict__`.
 #[inline(always)]
@@ -548,7 +552,7 @@ pub fn is_namespace(attrs: &[(Sym, Value)]) -> bool {
 impl Instance {
     /// A new instance, registered with the cycle collector.
     #[inline]
-    pub fn new_rc(class: Rc<Class>, attrs: Vec<(Sym, Value)>) -> Rc<Instance> {
+    pub fn new_rc(class: Rc<Class>, attrs: Attrs) -> Rc<Instance> {
         let r = Rc::new(Instance { class, attrs: RefCell::new(attrs) });
         super::gc::track_instance(&r);
         r
@@ -578,7 +582,8 @@ impl Instance {
     }
     /// `obj.__dict__ = d`: `d` becomes the namespace.
     pub fn set_namespace(&self, d: Rc<DictObj>) {
-        let old = std::mem::replace(&mut *self.attrs.borrow_mut(), vec![(Sym::NAMESPACE, Value::Dict(d))]);
+        let old =
+            std::mem::replace(&mut *self.attrs.borrow_mut(), smallvec::smallvec![(Sym::NAMESPACE, Value::Dict(d))]);
         drop(old);
     }
     /// The attribute names in order, as `str` values, or in a namespace dict its keys
@@ -878,7 +883,7 @@ impl Value {
     }
     /// An instance of a script class with the given attributes.
     #[inline]
-    pub fn instance(class: Rc<Class>, attrs: Vec<(Sym, Value)>) -> Value {
+    pub fn instance(class: Rc<Class>, attrs: Attrs) -> Value {
         Value::Instance(Instance::new_rc(class, attrs))
     }
     /// A `property`, `staticmethod`, `classmethod` or `super` object.
@@ -1091,9 +1096,9 @@ impl Drop for SetObj {
 
 impl Drop for Instance {
     fn drop(&mut self) {
-        let attrs = std::mem::take(self.attrs.get_mut());
+        let attrs = self.attrs.get_mut();
         if !attrs.iter().all(|(_, v)| v.is_immediate()) {
-            trashcan::release(attrs.into_iter().map(|(_, v)| v));
+            trashcan::release(attrs.drain(..).map(|(_, v)| v));
         }
     }
 }

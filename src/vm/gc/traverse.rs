@@ -82,7 +82,7 @@ impl Visitor<'_> {
     }
 }
 
-fn attrs(vis: &mut Visitor, c: &RefCell<Vec<(crate::vm::Sym, Value)>>) {
+fn attrs(vis: &mut Visitor, c: &RefCell<crate::vm::value::Attrs>) {
     match c.try_borrow() {
         Ok(a) => a.iter().for_each(|(_, v)| vis.value(v)),
         Err(_) => vis.fail(),
