@@ -183,7 +183,7 @@ impl Vm {
         // The function stays in its stack slot for the whole call: its code and globals
         // are read from there, with no reference of its own taken.
         let handled_base = self.handled.len();
-        self.frames.extend(std::iter::once_with(|| Self::plain_frame(f, base, func_at, handled_base)));
+        self.frames.push_plain(&f.code, &f.globals, base, func_at, handled_base);
         if f.needs_cells() {
             self.fill_cells(func_at);
         }
@@ -369,7 +369,7 @@ impl Vm {
     #[inline(always)]
     fn push_frame_for(&mut self, f: &Rc<Function>, base: usize, ret_sp: usize, ret: ReturnMode) {
         let handled_base = self.handled.len();
-        self.frames.extend(std::iter::once_with(|| Self::plain_frame(f, base, ret_sp, handled_base)));
+        self.frames.push_plain(&f.code, &f.globals, base, ret_sp, handled_base);
         if let Some(fr) = self.frames.last_mut() {
             if !matches!(ret, ReturnMode::Push) {
                 // The frame's `Push` holds nothing: replacing it drops nothing.
@@ -378,24 +378,6 @@ impl Vm {
             if f.needs_cells() {
                 fr.cells = Self::frame_cells(f);
             }
-        }
-    }
-
-    /// A new frame running `f` that pushes its result and has no cells (see
-    /// [`Vm::push_frame_for`]).
-    #[inline(always)]
-    fn plain_frame(f: &Function, base: usize, ret_sp: usize, handled_base: usize) -> Frame {
-        Frame {
-            code: f.code.clone(),
-            ip: 0,
-            base,
-            ret_sp,
-            cells: Vec::new(),
-            globals: f.globals.clone(),
-            handlers: Vec::new(),
-            namespace: None,
-            ret: ReturnMode::Push,
-            handled_base,
         }
     }
 

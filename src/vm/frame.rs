@@ -99,49 +99,281 @@ pub struct Frame {
 }
 
 impl Frame {
-    /// Drops a frame whose mode is `ReturnMode::Push` (which holds nothing), field by
-    /// field: the frame's own drop would go through the mode's drop as well.
-    #[inline(always)]
-    pub fn drop_returned(self) {
-        let Frame { code, cells, globals, handlers, namespace, ret, .. } = self;
-        debug_assert!(matches!(ret, ReturnMode::Push));
-        std::mem::forget(ret);
-        drop(code);
-        drop(globals);
-        if cells.capacity() != 0 {
-            drop(cells);
-        } else {
-            std::mem::forget(cells);
-        }
-        if handlers.capacity() != 0 {
-            drop(handlers);
-        } else {
-            std::mem::forget(handlers);
-        }
-        if namespace.is_some() {
-            drop(namespace);
-        }
-    }
-
-    /// Drops a frame whose mode is `ReturnMode::Init`, giving back the instance it holds.
-    #[inline(always)]
-    pub fn drop_init(mut self) -> Value {
-        let inst = match std::mem::replace(&mut self.ret, ReturnMode::Push) {
-            ReturnMode::Init(v) => v,
-            other => {
-                drop(other);
-                Value::None
-            }
-        };
-        self.drop_returned();
-        inst
-    }
-
     /// The line being executed (the instruction before `ip`).
     pub fn line(&self) -> u32 {
         self.code.line_at(self.ip.saturating_sub(1))
     }
 }
+/// The VM's frame stack. Frames that return keep their slot: the next call at that depth
+/// fills the slot in place (a few plain stores, and no reference-count traffic when it
+/// runs the same code with the same globals, as recursion and loops do) instead of
+/// moving a whole new frame in and dropping the old one.
+///
+/// Slots from `len` up are retired: their `cells` and `handlers` are empty, `namespace` is
+/// `None` and `ret` is `ReturnMode::Push`; only `code` and `globals` still point to what
+/// they last ran (released by [`FrameStack::trim`], when the outermost run ends).
+#[derive(Default)]
+pub struct FrameStack {
+    /// Live frames, then retired slots.
+    slots: Vec<Frame>,
+    /// How many frames are live.
+    len: usize,
+}
+
+impl FrameStack {
+    /// An empty stack.
+    pub fn new() -> FrameStack {
+        FrameStack::default()
+    }
+
+    /// Number of live frames.
+    #[inline(always)]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no frame is live.
+    #[inline(always)]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The live frames, outermost first.
+    #[inline(always)]
+    pub fn live(&self) -> &[Frame] {
+        &self.slots[..self.len]
+    }
+
+    /// The live frames, mutably.
+    #[inline(always)]
+    fn live_mut(&mut self) -> &mut [Frame] {
+        &mut self.slots[..self.len]
+    }
+
+    /// The innermost frame.
+    #[inline(always)]
+    pub fn last(&self) -> Option<&Frame> {
+        self.live().last()
+    }
+
+    /// The innermost frame, mutably.
+    #[inline(always)]
+    pub fn last_mut(&mut self) -> Option<&mut Frame> {
+        self.live_mut().last_mut()
+    }
+
+    /// The live frame at depth `i`.
+    #[inline(always)]
+    pub fn get(&self, i: usize) -> Option<&Frame> {
+        self.live().get(i)
+    }
+
+    /// The live frame at depth `i`, mutably.
+    #[inline(always)]
+    pub fn get_mut(&mut self, i: usize) -> Option<&mut Frame> {
+        self.live_mut().get_mut(i)
+    }
+
+    /// The live frames, outermost first.
+    pub fn iter(&self) -> std::slice::Iter<'_, Frame> {
+        self.live().iter()
+    }
+
+    /// Pushes `f`, releasing the retired slots above the live frames.
+    #[inline(always)]
+    pub fn push(&mut self, f: Frame) {
+        if self.len < self.slots.len() {
+            self.slots.truncate(self.len);
+        }
+        self.slots.push(f);
+        self.len += 1;
+    }
+
+    /// Pushes a frame running `code` with `globals` that pushes its result and has no
+    /// cells: filled in place in a retired slot, or built in a new one.
+    #[inline(always)]
+    pub fn push_plain(
+        &mut self,
+        code: &Rc<Code>,
+        globals: &Rc<Module>,
+        base: usize,
+        ret_sp: usize,
+        handled_base: usize,
+    ) {
+        if let Some(s) = self.slots.get_mut(self.len) {
+            if !Rc::ptr_eq(&s.code, code) {
+                s.code = code.clone();
+            }
+            if !Rc::ptr_eq(&s.globals, globals) {
+                s.globals = globals.clone();
+            }
+            s.ip = 0;
+            s.base = base;
+            s.ret_sp = ret_sp;
+            s.handled_base = handled_base;
+        } else {
+            self.slots.extend(std::iter::once_with(|| Frame {
+                code: code.clone(),
+                ip: 0,
+                base,
+                ret_sp,
+                cells: Vec::new(),
+                globals: globals.clone(),
+                handlers: Vec::new(),
+                namespace: None,
+                ret: ReturnMode::Push,
+                handled_base,
+            }));
+        }
+        self.len += 1;
+    }
+
+    /// Pushes the frame of a resumed generator from the parts it kept (see [`Suspended`]),
+    /// filled in place in a retired slot when there is one.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    pub fn push_resumed(
+        &mut self,
+        code: &Rc<Code>,
+        ip: u32,
+        base: usize,
+        cells: Vec<Rc<RefCell<Value>>>,
+        globals: Rc<Module>,
+        handlers: Vec<Handler>,
+        ret: ReturnMode,
+        handled_base: usize,
+    ) {
+        if let Some(s) = self.slots.get_mut(self.len) {
+            if !Rc::ptr_eq(&s.code, code) {
+                s.code = code.clone();
+            }
+            s.globals = globals;
+            s.ip = ip as usize;
+            s.base = base;
+            s.ret_sp = base;
+            s.handled_base = handled_base;
+            // A retired slot's cells and handlers are empty and its mode holds nothing.
+            std::mem::forget(std::mem::replace(&mut s.cells, cells));
+            std::mem::forget(std::mem::replace(&mut s.handlers, handlers));
+            std::mem::forget(std::mem::replace(&mut s.ret, ret));
+        } else {
+            self.slots.extend(std::iter::once_with(|| Frame {
+                code: code.clone(),
+                ip: ip as usize,
+                base,
+                ret_sp: base,
+                cells,
+                globals,
+                handlers,
+                namespace: None,
+                ret,
+                handled_base,
+            }));
+        }
+        self.len += 1;
+    }
+
+    /// Retires the innermost frame, a generator's that suspends: what it keeps goes into
+    /// `parts` (with `ip`; its mode stays in its slot's place as `ReturnMode::Push`).
+    #[inline(always)]
+    pub fn retire_into(&mut self, parts: &mut Option<Suspended>, ip: u32) {
+        let Some(i) = self.len.checked_sub(1) else { return };
+        let Some(s) = self.slots.get_mut(i) else { return };
+        let old = parts.replace(Suspended {
+            ip,
+            cells: std::mem::take(&mut s.cells),
+            globals: s.globals.clone(),
+            handlers: std::mem::take(&mut s.handlers),
+            ret: std::mem::replace(&mut s.ret, ReturnMode::Push),
+        });
+        // A running generator holds no parts: nothing to drop.
+        if old.is_some() {
+            drop(old);
+        } else {
+            std::mem::forget(old);
+        }
+        if s.namespace.is_some() {
+            s.namespace = None;
+        }
+        self.len = i;
+    }
+
+    /// Retires the innermost frame, whose mode is `ReturnMode::Push` (which holds nothing):
+    /// its slot is emptied for the next call at this depth.
+    #[inline(always)]
+    pub fn retire_top(&mut self) {
+        let Some(i) = self.len.checked_sub(1) else { return };
+        if let Some(s) = self.slots.get_mut(i) {
+            debug_assert!(matches!(s.ret, ReturnMode::Push));
+            if !s.cells.is_empty() {
+                s.cells.clear();
+            }
+            if !s.handlers.is_empty() {
+                s.handlers.clear();
+            }
+            if s.namespace.is_some() {
+                s.namespace = None;
+            }
+        }
+        self.len = i;
+    }
+
+    /// Removes and returns the innermost frame.
+    #[inline(always)]
+    pub fn pop(&mut self) -> Option<Frame> {
+        let i = self.len.checked_sub(1)?;
+        if self.slots.len() > self.len {
+            self.slots.truncate(self.len);
+        }
+        self.len = i;
+        self.slots.pop()
+    }
+
+    /// Drops every frame from depth `n` up.
+    pub fn truncate(&mut self, n: usize) {
+        if n < self.len {
+            self.slots.truncate(n);
+            self.len = n;
+        }
+    }
+
+    /// Removes the frames from depth `n` up, outermost first.
+    pub fn drain_from(&mut self, n: usize) -> Vec<Frame> {
+        self.slots.truncate(self.len);
+        let n = n.min(self.len);
+        self.len = n;
+        self.slots.drain(n..).collect()
+    }
+
+    /// Releases the retired slots (and the code and globals they still point to).
+    pub fn trim(&mut self) {
+        self.slots.truncate(self.len);
+    }
+}
+
+impl std::ops::Index<usize> for FrameStack {
+    type Output = Frame;
+    #[inline(always)]
+    fn index(&self, i: usize) -> &Frame {
+        &self.live()[i]
+    }
+}
+
+impl std::ops::IndexMut<usize> for FrameStack {
+    #[inline(always)]
+    fn index_mut(&mut self, i: usize) -> &mut Frame {
+        &mut self.live_mut()[i]
+    }
+}
+
+impl<'a> IntoIterator for &'a FrameStack {
+    type Item = &'a Frame;
+    type IntoIter = std::slice::Iter<'a, Frame>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     /// Generators move their frame in and out of the frame stack at every resumption: up

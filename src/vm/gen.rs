@@ -510,46 +510,36 @@ impl Vm {
         let base = self.stack.len();
         self.stack.append(&mut gf.values);
         drop(gf);
-        self.frames.push(Frame {
-            code: g.code.clone(),
-            ip: ip as usize,
-            base,
-            ret_sp: base,
-            cells,
-            globals,
-            handlers,
-            namespace: None,
-            ret,
-            handled_base: self.handled.len(),
-        });
+        self.frames.push_resumed(&g.code, ip, base, cells, globals, handlers, ret, self.handled.len());
         self.restore_handled(g);
         true
     }
 
-    /// Moves the frame `f`, just popped (its `ip` and `ret` set to what it keeps), and its
-    /// values (the stack above its base) back into `g`, with the exceptions it is handling.
-    /// `g`'s state is left to the caller.
+    /// Moves the innermost frame, `g`'s (suspending before `ip`, its mode already taken
+    /// out unless it keeps it), and its values (the stack above its base) back into `g`,
+    /// with the exceptions it is handling. `g`'s state is left to the caller.
     #[inline(always)]
-    fn park(&mut self, g: &GenObj, f: Frame) {
-        self.save_handled(g, f.handled_base);
-        let Frame { code, ip, base, cells, globals, handlers, ret, .. } = f;
+    fn park(&mut self, g: &GenObj, ip: u32) {
+        let Some(f) = self.frames.last() else { return };
+        let (base, handled_base) = (f.base, f.handled_base);
+        self.save_handled(g, handled_base);
         let mut gf = g.frame.borrow_mut();
         let gf = &mut *gf;
-        // A frame holds a few values: moved one by one, as a `Drain` costs more.
+        // A frame holds a few values: moved one by one (each left `Undef`, which the
+        // truncation does not need to drop), as a `Drain` costs more.
         let n = self.stack.len().saturating_sub(base);
-        gf.values.reserve(n);
-        for v in self.stack[base..].iter_mut() {
-            gf.values.push(std::mem::take(v));
+        if let Some(tail) = self.stack.get_mut(base..) {
+            gf.values.extend(tail.iter_mut().map(std::mem::take));
         }
         self.stack.truncate(base);
-        code.note_suspended(n);
-        // A running generator holds no parts: nothing to drop.
-        let old = gf.parts.replace(Suspended { ip: ip as u32, cells, globals, handlers, ret });
-        if old.is_some() {
-            drop(old);
-        } else {
-            std::mem::forget(old);
-        }
+        g.code.note_suspended(n);
+        self.frames.retire_into(&mut gf.parts, ip);
+    }
+
+    /// Takes the mode out of the innermost frame (leaving `ReturnMode::Push`).
+    #[inline(always)]
+    fn take_top_mode(&mut self) -> Option<ReturnMode> {
+        self.frames.last_mut().map(|f| std::mem::replace(&mut f.ret, ReturnMode::Push))
     }
 
     /// `Send` of `sent` into the generator `s` (on top of the running frame's stack, and
@@ -577,11 +567,9 @@ impl Vm {
             }
         };
         self.check_depth()?;
-        let Some(mut f) = self.frames.pop() else { return Ok(()) };
         // At the `Jump` after the `YieldValue` that follows the `Send`, as a `yield` of the
         // sub-generator's value would leave it; it keeps its mode.
-        f.ip = ip + 1;
-        self.park(&c, f);
+        self.park(&c, ip as u32 + 1);
         self.delegated += 1;
         let mode = ReturnMode::GenChain(s.clone(), c);
         let (inner, mode, more) = match s.state.get() {
@@ -647,13 +635,11 @@ impl Vm {
     /// value goes to the resuming frame's stack.
     #[inline(always)]
     pub(crate) fn suspend_inline(&mut self, ip: usize, v: Value) {
-        let Some(mut f) = self.frames.pop() else { return };
-        f.ip = ip;
-        let g = match std::mem::replace(&mut f.ret, ReturnMode::Push) {
-            ReturnMode::GenFor(g, _) | ReturnMode::GenSend(g, _) => g,
+        let g = match self.take_top_mode() {
+            Some(ReturnMode::GenFor(g, _) | ReturnMode::GenSend(g, _)) => g,
             _ => return,
         };
-        self.park(&g, f);
+        self.park(&g, ip as u32);
         g.state.set(GenState::Suspended);
         self.stack.push(v);
     }
@@ -664,13 +650,11 @@ impl Vm {
     /// after its delegation with the value; a value of an inner `await` goes on up.
     #[inline(never)]
     pub(crate) fn suspend_async(&mut self, ip: usize, v: Value, own: bool) {
-        let Some(mut f) = self.frames.pop() else { return };
-        f.ip = ip;
-        let (g, exit) = match std::mem::replace(&mut f.ret, ReturnMode::Push) {
-            ReturnMode::GenAsend(g, exit) => (g, exit),
+        let (g, exit) = match self.take_top_mode() {
+            Some(ReturnMode::GenAsend(g, exit)) => (g, exit),
             _ => return,
         };
-        self.park(&g, f);
+        self.park(&g, ip as u32);
         g.state.set(GenState::Suspended);
         if !own {
             self.stack.push(v);
@@ -692,12 +676,10 @@ impl Vm {
     /// loop halts with it).
     #[inline(never)]
     pub(crate) fn suspend_chain(&mut self, ip: usize, v: Value) -> Option<Value> {
-        let mut f = self.frames.pop()?;
-        f.ip = ip;
-        let ReturnMode::GenChain(g, mut up) = std::mem::replace(&mut f.ret, ReturnMode::Push) else {
+        let Some(ReturnMode::GenChain(g, mut up)) = self.take_top_mode() else {
             return None;
         };
-        self.park(&g, f);
+        self.park(&g, ip as u32);
         g.state.set(GenState::Suspended);
         // Up the chain to the outermost level, whose mode says who resumed it.
         let native = loop {
@@ -936,11 +918,11 @@ impl Vm {
             Ok(super::interp::Halt::Yield(v)) => {
                 // A chain's innermost level has already gone back into its generator.
                 if self.frames.len() > base {
-                    let mut f = self.frames.pop().expect("generator frame");
-                    if let ReturnMode::GenNative(me) = std::mem::replace(&mut f.ret, ReturnMode::Push) {
+                    let ip = self.frames.last().map_or(0, |f| f.ip as u32);
+                    if let Some(ReturnMode::GenNative(me)) = self.take_top_mode() {
                         drop(me);
                     }
-                    self.park(g, f);
+                    self.park(g, ip);
                 }
                 g.state.set(GenState::Suspended);
                 Ok(GenResult::Yield(v))

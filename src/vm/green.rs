@@ -151,7 +151,7 @@ impl Vm {
                 let Some(first) = self.frames.get(base) else { return Err(e) };
                 let start = first.ret_sp;
                 let hstart = first.handled_base.min(self.handled.len());
-                let mut frames: Vec<Frame> = self.frames.drain(base..).collect();
+                let mut frames: Vec<Frame> = self.frames.drain_from(base);
                 for f in &mut frames {
                     f.base -= start;
                     f.ret_sp -= start;

@@ -203,6 +203,18 @@ impl Vm {
     pub(crate) fn run(&mut self, base: usize) -> Res<Halt> {
         // Each nested run uses Rust stack: bound it on an embedder's thread.
         self.check_stack()?;
+        if base == 0 {
+            let r = self.run_loop(0);
+            // The outermost run is over: release what the retired frame slots point to.
+            self.frames.trim();
+            return r;
+        }
+        self.run_loop(base)
+    }
+
+    /// [`Vm::run`]'s loop: dispatch, and unwind what it raises.
+    #[inline(always)]
+    fn run_loop(&mut self, base: usize) -> Res<Halt> {
         loop {
             match self.dispatch(base) {
                 Ok(h) => return Ok(h),
@@ -1153,9 +1165,7 @@ impl Vm {
                     // it lies, not moved out first.
                     if idx != base && matches!(self.frames[idx].ret, ReturnMode::Push) {
                         let (ret_sp, handled_base) = (self.frames[idx].ret_sp, self.frames[idx].handled_base);
-                        if let Some(fr) = self.frames.pop() {
-                            fr.drop_returned();
-                        }
+                        self.frames.retire_top();
                         self.handled.truncate(handled_base);
                         self.stack.truncate(ret_sp);
                         if super::gen::finalizers_pending() {
@@ -1167,10 +1177,11 @@ impl Vm {
                     // `__init__` returning `None` to an instantiation: the instance is pushed.
                     if idx != base && v.is_none() && matches!(self.frames[idx].ret, ReturnMode::Init(_)) {
                         let (ret_sp, handled_base) = (self.frames[idx].ret_sp, self.frames[idx].handled_base);
-                        let inst = match self.frames.pop() {
-                            Some(fr) => fr.drop_init(),
-                            None => Value::None,
+                        let inst = match std::mem::replace(&mut self.frames[idx].ret, ReturnMode::Push) {
+                            ReturnMode::Init(inst) => inst,
+                            _ => Value::None,
                         };
+                        self.frames.retire_top();
                         self.handled.truncate(handled_base);
                         self.stack.truncate(ret_sp);
                         if super::gen::finalizers_pending() {

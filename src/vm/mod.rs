@@ -35,7 +35,6 @@ pub use intern::Sym;
 pub use types::TypeId;
 pub use value::{Args, Class, NativeFn, Value};
 
-use frame::Frame;
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::io::Write;
@@ -193,7 +192,7 @@ impl Syms {
 /// One interpreter: its frames, built-in types, modules and settings.
 pub struct Vm {
     /// The frame stack of the code currently running (innermost last).
-    pub frames: Vec<Frame>,
+    pub frames: frame::FrameStack,
     /// The value stack shared by all running frames: each frame's locals, then its operands.
     pub stack: Vec<Value>,
     /// Built-in type classes indexed by `TypeId`.
@@ -300,7 +299,7 @@ impl Vm {
             method_cache: attr::MethodCache::default(),
             list_append: None,
             eager_awaits: Default::default(),
-            frames: Vec::new(),
+            frames: frame::FrameStack::new(),
             stack: Vec::with_capacity(4096),
             types: types_v,
             exc_types,
