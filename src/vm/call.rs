@@ -211,11 +211,15 @@ impl Vm {
             if let Some(f) = self.plain_init(c) {
                 if f.code.takes_exactly(argc + 1) {
                     self.check_depth()?;
-                    let inst = Value::instance(c.clone(), Default::default());
-                    let base = func_at + 1;
-                    self.stack.insert(base, inst.clone());
-                    self.stack.resize(base + f.code.nlocals(), Value::Undef);
-                    self.push_frame_for(&f, base, func_at, ReturnMode::Init(inst));
+                    let inst = super::value::Instance::new_empty_rc(c.clone());
+                    // The instance takes the class's slot as `self`, before the arguments.
+                    let old = std::mem::replace(&mut self.stack[func_at], Value::Instance(inst.clone()));
+                    drop(old);
+                    let top = func_at + f.code.nlocals();
+                    if self.stack.len() < top {
+                        self.stack.resize(top, Value::Undef);
+                    }
+                    self.push_frame_for(&f, func_at, func_at, ReturnMode::Init(Value::Instance(inst)));
                     return Ok(());
                 }
             }

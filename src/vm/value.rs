@@ -557,6 +557,13 @@ impl Instance {
         super::gc::track_instance(&r);
         r
     }
+    /// A new instance with no attributes yet, registered with the cycle collector.
+    #[inline]
+    pub fn new_empty_rc(class: Rc<Class>) -> Rc<Instance> {
+        let r = Rc::new(Instance { class, attrs: RefCell::new(Attrs::new()) });
+        super::gc::track_instance(&r);
+        r
+    }
     /// The namespace dict, when the instance has switched to one.
     #[inline]
     pub fn namespace(&self) -> Option<Rc<DictObj>> {
