@@ -1106,6 +1106,9 @@ impl Drop for Instance {
         let attrs = self.attrs.get_mut();
         if !attrs.iter().all(|(_, v)| v.is_immediate()) {
             trashcan::release(attrs.drain(..).map(|(_, v)| v));
+        } else if !attrs.spilled() {
+            // Immediates held inline: nothing to drop, element by element or at all.
+            std::mem::forget(std::mem::take(attrs));
         }
     }
 }
