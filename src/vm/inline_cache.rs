@@ -37,6 +37,8 @@ pub struct AttrCacheEntry {
     epoch: u64,
     /// Where the instance attribute was, or `NO_SLOT`.
     slot: u32,
+    /// The name (the code's name `n`), kept here to check the slot without indexing.
+    name: Sym,
     /// A load of the name may read the instance attribute directly.
     load_ok: bool,
     /// A store of the name may write the instance attribute directly.
@@ -54,7 +56,15 @@ enum CachedMethod {
 
 impl Default for AttrCacheEntry {
     fn default() -> Self {
-        AttrCacheEntry { class: 0, epoch: 0, slot: NO_SLOT, load_ok: false, store_ok: false, method: None }
+        AttrCacheEntry {
+            class: 0,
+            epoch: 0,
+            slot: NO_SLOT,
+            name: Sym::NAMESPACE,
+            load_ok: false,
+            store_ok: false,
+            method: None,
+        }
     }
 }
 
@@ -74,10 +84,12 @@ fn valid<'a>(cache: &'a [AttrCacheEntry], n: u32, inst: &Instance) -> Option<&'a
 
 /// The entry for name `n` and `inst`'s class, reset unless it already describes the class
 /// now; another class's entry is replaced only when no way is free or stale.
-fn entry_for<'a>(cache: &'a mut Vec<AttrCacheEntry>, names: usize, n: u32, inst: &Instance) -> &'a mut AttrCacheEntry {
+fn entry_for<'a>(cache: &'a mut Vec<AttrCacheEntry>, code: &Code, n: u32, inst: &Instance) -> &'a mut AttrCacheEntry {
+    let names = code.names.len();
     if cache.len() < names * WAYS {
         cache.resize(names * WAYS, AttrCacheEntry::default());
     }
+    let name = code.names.get(n as usize).copied().unwrap_or(Sym::NAMESPACE);
     let at = n as usize * WAYS;
     let (class, epoch) = (Rc::as_ptr(&inst.class) as usize, class_epoch());
     let ways = &mut cache[at..at + WAYS];
@@ -88,7 +100,7 @@ fn entry_for<'a>(cache: &'a mut Vec<AttrCacheEntry>, names: usize, n: u32, inst:
         .unwrap_or((class >> 4) % WAYS);
     let e = &mut ways[way];
     if e.class != class || e.epoch != epoch {
-        *e = AttrCacheEntry { class, epoch, ..AttrCacheEntry::default() };
+        *e = AttrCacheEntry { class, epoch, name, ..AttrCacheEntry::default() };
     }
     e
 }
@@ -106,7 +118,7 @@ pub(crate) fn load(code: &Code, n: u32, inst: &Instance) -> Loaded {
     let slot = e.slot as usize;
     let Ok(attrs) = inst.attrs.try_borrow() else { return Loaded::Miss };
     match attrs.get(slot) {
-        Some((k, v)) if Some(k) == code.names.get(n as usize) => match v {
+        Some((k, v)) if *k == e.name => match v {
             Value::Int(x) => Loaded::Int(*x),
             Value::Instance(r) => Loaded::Instance(r.clone()),
             Value::Float(x) => Loaded::Float(*x),
@@ -163,7 +175,7 @@ pub(crate) fn store(code: &Code, n: u32, inst: &Instance, v: Value) -> Result<()
     if !e.store_ok {
         return Err(v);
     }
-    let name = code.names[n as usize];
+    let name = e.name;
     let mut attrs = inst.attrs.borrow_mut();
     let slot = e.slot as usize;
     if let Some((k, old)) = attrs.get_mut(slot) {
@@ -190,8 +202,9 @@ pub(crate) fn store(code: &Code, n: u32, inst: &Instance, v: Value) -> Result<()
 #[inline(always)]
 pub(crate) fn method(code: &Code, n: u32, inst: &Instance) -> Option<MethodRef> {
     let cache = code.attr_cache.borrow();
-    let m = valid(&cache, n, inst)?.method.as_ref()?;
-    let name = code.names[n as usize];
+    let e = valid(&cache, n, inst)?;
+    let m = e.method.as_ref()?;
+    let name = e.name;
     let attrs = inst.attrs.borrow();
     if attrs.iter().any(|(k, _)| *k == name) || is_namespace(&attrs) {
         return None;
@@ -230,7 +243,7 @@ pub(crate) fn fill_slot(code: &Code, n: u32, inst: &Instance, load_ok: bool, sto
         if store_ok {
             let len = inst.attrs.borrow().len();
             if let Ok(mut cache) = code.attr_cache.try_borrow_mut() {
-                let e = entry_for(&mut cache, code.names.len(), n, inst);
+                let e = entry_for(&mut cache, code, n, inst);
                 e.slot = len as u32;
                 e.store_ok = true;
             }
@@ -238,7 +251,7 @@ pub(crate) fn fill_slot(code: &Code, n: u32, inst: &Instance, load_ok: bool, sto
         return;
     };
     if let Ok(mut cache) = code.attr_cache.try_borrow_mut() {
-        let e = entry_for(&mut cache, code.names.len(), n, inst);
+        let e = entry_for(&mut cache, code, n, inst);
         e.slot = slot as u32;
         e.load_ok |= load_ok;
         e.store_ok |= store_ok;
@@ -254,7 +267,7 @@ pub(crate) fn fill_method(code: &Code, n: u32, inst: &Instance, f: &Value) {
         _ => return,
     };
     if let Ok(mut cache) = code.attr_cache.try_borrow_mut() {
-        let e = entry_for(&mut cache, code.names.len(), n, inst);
+        let e = entry_for(&mut cache, code, n, inst);
         e.method = Some(m);
     }
 }
