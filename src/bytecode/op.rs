@@ -167,6 +167,9 @@ pub enum Op {
     ForIter(JumpTarget),
     /// Returns from the frame. `stack: v ->`
     Return,
+    /// `LoadConst None` fused with the `Return` after it (which stays, for jumps to it):
+    /// returns `None`. `stack: ->`
+    ReturnNone,
     /// Calls with positional arguments. `stack: f a1..an -> result`
     Call(u32),
     /// Calls with keywords: the top is a tuple of keyword names for the last values.

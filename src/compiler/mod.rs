@@ -89,9 +89,10 @@ fn line_starts(source: &str) -> Vec<u32> {
 
 /// Rewrites common pairs into superinstructions. The second instruction of each pair stays
 /// in place (the fused one skips it), so jump targets and line numbers are unchanged.
-fn fuse_superinstructions(ops: &mut [Op]) {
+fn fuse_superinstructions(ops: &mut [Op], consts: &[Value]) {
     for i in 0..ops.len().saturating_sub(1) {
         let fused = match (ops[i], ops[i + 1]) {
+            (Op::LoadConst(k), Op::Return) if matches!(consts.get(k.0 as usize), Some(Value::None)) => Op::ReturnNone,
             // `x` then `self.name`: leave `LoadFast(self)` to pair with its attribute.
             (Op::LoadFast(_), Op::LoadFast(_))
                 if matches!(ops.get(i + 2), Some(Op::LoadAttr(_) | Op::StoreAttr(_) | Op::LoadMethod(_))) =>
@@ -279,7 +280,7 @@ impl<'a> Compiler<'a> {
                 other => other,
             };
         }
-        fuse_superinstructions(&mut ops);
+        fuse_superinstructions(&mut ops, &u.consts);
         let s = &self.table.scopes[u.scope];
         let mut cell_params = Vec::new();
         for (ci, c) in u.cellvars.iter().enumerate() {

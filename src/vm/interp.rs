@@ -1158,8 +1158,8 @@ impl Vm {
                         }
                     }
                 }
-                Op::Return => {
-                    let v = pop_top(&mut self.stack);
+                op @ (Op::Return | Op::ReturnNone) => {
+                    let v = if matches!(op, Op::ReturnNone) { Value::None } else { pop_top(&mut self.stack) };
                     let idx = self.frames.len() - 1;
                     // The common return to a calling script frame: the frame is dropped where
                     // it lies, not moved out first.
