@@ -135,7 +135,7 @@ fn gathered_by(fut: &FutureObj, g: &Rc<Gather>) -> bool {
 
 /// Marks a finished future's exception as retrieved (`fut.exception()`) and returns it.
 fn take_exception(fut: &FutureObj) -> Value {
-    fut.retrieved.set(true);
+    fut.retrieved().set(true);
     fut.exception()
 }
 
@@ -186,7 +186,7 @@ pub fn done(vm: &mut Vm, g: &Gather, fut: &Rc<FutureObj>) -> Res<()> {
         };
         results.push(res);
     }
-    if outer.cancel_requested.get() {
+    if outer.cancel_requested().get() {
         // gather() itself was cancelled: the error comes from the last child, as in
         // CPython (whose loop variable `fut` ends on it).
         let last = children.last().unwrap_or(fut);

@@ -466,8 +466,8 @@ impl Walker {
                     for c in &cbs {
                         self.enter(c);
                     }
-                    if let Some(t) = &f.task {
-                        self.enter(&t.coro.value());
+                    if let Some(coro) = f.coro() {
+                        self.enter(&coro);
                     }
                 }
             }

@@ -3,7 +3,7 @@
 use super::frame::{Detached, Frame, ReturnMode, Suspended};
 use super::other::TraceEntry;
 use super::value::Value;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 
 /// Which kind of resumable function made the object.
@@ -38,8 +38,9 @@ pub struct GenObj {
     pub state: Cell<GenState>,
     /// The frame while not running (its parts are taken out while it runs).
     pub frame: RefCell<GenFrame>,
-    /// What few generators have (boxed, so the others pay a pointer).
-    pub extra: Option<Box<GenExtra>>,
+    /// What few generators have (boxed, so the others pay a pointer; made when first
+    /// needed).
+    pub extra: OnceCell<Box<GenExtra>>,
     /// The code it runs (for `gi_code`/`cr_code` and "defined at" in reprs).
     pub code: Rc<crate::bytecode::Code>,
     /// For coroutines: whether it was ever awaited or started (for the never-awaited warning).
@@ -47,10 +48,6 @@ pub struct GenObj {
     /// For async generators: an `asend`/`athrow` awaitable started and has not finished
     /// (CPython's `ag_running_async`; starting another raises `RuntimeError`).
     pub ag_running: Cell<bool>,
-    /// The exceptions being handled in the frame when it suspended (a `yield` or `await`
-    /// inside an `except` block), restored when it resumes: CPython's `gi_exc_state`
-    /// (boxed: most generators never suspend inside `except`).
-    pub handled: Cell<Option<Box<Vec<Value>>>>,
 }
 
 /// A generator's frame as the generator holds it: its values, and the rest of it while it
@@ -72,6 +69,7 @@ impl GenFrame {
     pub fn new(d: Detached) -> GenFrame {
         let Detached { frame, values } = d;
         let Frame { ip, cells, globals, handlers, ret, .. } = frame;
+        let cells = cells.into_boxed_slice();
         GenFrame { values, parts: Some(Suspended { ip: ip as u32, cells, globals, handlers, ret }) }
     }
     /// True while the frame is suspended inside `try`/`with` (closing it runs code).
@@ -93,6 +91,22 @@ pub struct GenExtra {
     /// For coroutines created while origin tracking was on (asyncio debug mode): the stack
     /// that created it, outermost first.
     pub origin: Option<Vec<TraceEntry>>,
+    /// The exceptions being handled in the frame when it suspended (a `yield` or `await`
+    /// inside an `except` block), restored when it resumes: CPython's `gi_exc_state` (here:
+    /// most generators never suspend inside `except`).
+    pub handled: Cell<Option<Vec<Value>>>,
+}
+
+impl GenExtra {
+    /// The `extra` of a new generator named `names` (see [`GenObj::names_for`]) whose
+    /// creation stack is `origin`: empty when it has neither.
+    pub fn cell(names: Option<(Rc<str>, Rc<str>)>, origin: Option<Vec<TraceEntry>>) -> OnceCell<Box<GenExtra>> {
+        let cell = OnceCell::new();
+        if names.is_some() || origin.is_some() {
+            let _ = cell.set(Box::new(GenExtra { names, origin, handled: Cell::new(None) }));
+        }
+        cell
+    }
 }
 
 /// Work left by objects that died while suspended: generators to close, coroutines that
@@ -182,17 +196,27 @@ fn queue_finalizer(job: Finalize) {
 }
 
 impl GenObj {
+    /// True when the suspended frame holds exceptions it was handling (see
+    /// [`GenExtra::handled`]).
+    pub fn is_handling(&self) -> bool {
+        self.extra.get().is_some_and(|e| {
+            let h = e.handled.take();
+            let busy = h.is_some();
+            e.handled.set(h);
+            busy
+        })
+    }
     /// `__name__`.
     pub fn name(&self) -> &Rc<str> {
-        self.extra.as_ref().and_then(|e| e.names.as_ref()).map_or(&self.code.name, |n| &n.0)
+        self.extra.get().and_then(|e| e.names.as_ref()).map_or(&self.code.name, |n| &n.0)
     }
     /// `__qualname__`.
     pub fn qualname(&self) -> &Rc<str> {
-        self.extra.as_ref().and_then(|e| e.names.as_ref()).map_or(&self.code.qualname, |n| &n.1)
+        self.extra.get().and_then(|e| e.names.as_ref()).map_or(&self.code.qualname, |n| &n.1)
     }
     /// For a coroutine created in asyncio debug mode: the stack that created it.
     pub fn origin(&self) -> Option<&[TraceEntry]> {
-        self.extra.as_ref().and_then(|e| e.origin.as_deref())
+        self.extra.get().and_then(|e| e.origin.as_deref())
     }
     /// The `names` of [`GenExtra`] for a generator made by a function called `name`
     /// (`qualname`) running `code`: `None` when they are the code's.
@@ -206,7 +230,7 @@ impl GenObj {
         }
     }
     /// A generator object of `kind` running the frame `d` just built for `code`, not started.
-    pub fn new(kind: GenKind, d: Detached, code: Rc<crate::bytecode::Code>, extra: Option<Box<GenExtra>>) -> GenObj {
+    pub fn new(kind: GenKind, d: Detached, code: Rc<crate::bytecode::Code>, extra: OnceCell<Box<GenExtra>>) -> GenObj {
         GenObj {
             kind,
             state: Cell::new(GenState::Created),
@@ -215,7 +239,6 @@ impl GenObj {
             code,
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
-            handled: Cell::new(None),
         }
     }
     /// Takes the frame out (to drop it: the generator is finished or closed). Drop the
@@ -234,15 +257,18 @@ impl GenObj {
             kind: self.kind,
             frame: RefCell::new(d),
             state: Cell::new(GenState::Suspended),
-            extra: self
-                .extra
-                .as_ref()
-                .and_then(|e| e.names.clone())
-                .map(|names| Box::new(GenExtra { names: Some(names), origin: None })),
+            extra: {
+                let names = self.extra.get().and_then(|e| e.names.clone());
+                let handled = self.extra.get().and_then(|e| e.handled.take());
+                let cell = GenExtra::cell(names, None);
+                if handled.is_some() {
+                    cell.get_or_init(Box::default).handled.set(handled);
+                }
+                cell
+            },
             code: self.code.clone(),
             awaited: Cell::new(true),
             ag_running: Cell::new(false),
-            handled: Cell::new(self.handled.take()),
         }
     }
 }
@@ -289,7 +315,7 @@ impl Drop for GenObj {
             }
             (GenState::Created, Some(d)) if self.kind == GenKind::Coroutine && !self.awaited.get() => {
                 let q = self.qualname().clone();
-                let origin = self.extra.as_mut().and_then(|e| e.origin.take()).map(Box::new);
+                let origin = self.extra.get_mut().and_then(|e| e.origin.take()).map(Box::new);
                 queue_finalizer(Finalize::NeverAwaited(q, origin));
                 Some(d)
             }
@@ -304,7 +330,7 @@ impl Drop for GenObj {
             // Through the trashcan: a chain of generators each holding the next in a local
             // is freed without deep Rust recursion.
             let GenFrame { values, parts } = d;
-            let cells = parts.into_iter().flat_map(|s| s.cells).map(Value::Cell);
+            let cells = parts.into_iter().flat_map(|s| s.cells.into_vec()).map(Value::Cell);
             super::value::trashcan::release(values.into_iter().chain(cells));
         }
     }
@@ -357,7 +383,7 @@ impl Vm {
             ret: super::frame::ReturnMode::Push,
             handled_base: self.handled.len(),
         };
-        let g = Rc::new(GenObj::new(GenKind::Coroutine, Detached { frame, values }, code, None));
+        let g = Rc::new(GenObj::new(GenKind::Coroutine, Detached { frame, values }, code, OnceCell::new()));
         super::gc::track_gen(&g);
         Value::Gen(g)
     }
@@ -515,7 +541,7 @@ impl Vm {
             ip: ip as usize,
             base,
             ret_sp: base,
-            cells,
+            cells: cells.into_vec(),
             globals,
             handlers,
             namespace: None,
@@ -544,6 +570,8 @@ impl Vm {
         self.stack.truncate(base);
         code.note_suspended(n);
         // A running generator holds no parts: nothing to drop.
+        // The frame's cells never grow: the slice is the vector's buffer, not a copy.
+        let cells = cells.into_boxed_slice();
         let old = gf.parts.replace(Suspended { ip: ip as u32, cells, globals, handlers, ret });
         if old.is_some() {
             drop(old);
@@ -632,14 +660,15 @@ impl Vm {
 
     #[cold]
     fn save_handled_slow(&mut self, g: &GenObj, handled_base: usize) {
-        g.handled.set(Some(Box::new(self.handled.split_off(handled_base))));
+        let saved = self.handled.split_off(handled_base);
+        g.extra.get_or_init(Box::default).handled.set(Some(saved));
     }
 
     /// Puts back the exceptions a generator was handling when it suspended.
     #[inline(always)]
     fn restore_handled(&mut self, g: &GenObj) {
-        if let Some(saved) = g.handled.take() {
-            self.handled.extend(*saved);
+        if let Some(saved) = g.extra.get().and_then(|e| e.handled.take()) {
+            self.handled.extend(saved);
         }
     }
 
@@ -947,10 +976,14 @@ impl Vm {
             }
             Ok(super::interp::Halt::Return(v)) => {
                 g.state.set(GenState::Closed);
+                // The emptied buffer of its values is not needed any more (a task keeps its
+                // finished coroutine).
+                drop(g.take_frame());
                 Ok(GenResult::Return(v))
             }
             Err(e) => {
                 g.state.set(GenState::Closed);
+                drop(g.take_frame());
                 // PEP 479: StopIteration escaping a generator becomes RuntimeError.
                 let inst = self.materialize(e);
                 if inst.class.is_subclass(self.exc_class(ExcKind::StopIteration)) {
@@ -1270,10 +1303,7 @@ fn descend(g: &Rc<GenObj>, ret: ReturnMode, room: usize) -> (Rc<GenObj>, ReturnM
                 }
                 _ => break,
             };
-            let h = cur.handled.take();
-            let busy = h.is_some();
-            cur.handled.set(h);
-            if busy {
+            if cur.is_handling() {
                 break;
             }
             set_mode(&mut d.ret, mode);
