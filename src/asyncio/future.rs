@@ -99,9 +99,18 @@ struct Rare {
     cancel: Option<Cancellation>,
     /// For the future `gather()` returns: its children, which `cancel()` cancels instead of
     /// the future itself (CPython's `_GatheringFuture`).
-    gather_children: Option<Vec<Rc<FutureObj>>>,
+    gather_children: Option<Gathered>,
     /// A task's name given by `name=`/`set_name` (a `str`).
     name: Option<Value>,
+}
+
+/// A gathering future's children (see [`FutureObj::cancel`]).
+pub enum Gathered {
+    /// Listed here (the `gather` written in aio, for arguments hashed by value).
+    List(Vec<Rc<FutureObj>>),
+    /// Those of the native `gather`'s state, shared rather than copied (100k children are
+    /// 800 KB), until the gathering future is done and they are not needed any more.
+    Native(Rc<super::gather::Gather>),
 }
 
 /// A done callback: a script (or native) callable called with the future, or the wake-up
@@ -429,7 +438,11 @@ impl FutureObj {
         if self.done() {
             return false;
         }
-        let children = self.with_rare(|r| r.as_ref().and_then(|r| r.gather_children.clone()));
+        let children = self.with_rare(|r| match r.as_ref().and_then(|r| r.gather_children.as_ref()) {
+            Some(Gathered::List(c)) => Some(c.clone()),
+            Some(Gathered::Native(g)) => Some(g.children()),
+            None => None,
+        });
         if let Some(children) = children {
             // A gathering future is cancelled through its children; gather's done callback
             // then finishes it with their CancelledError.
@@ -448,8 +461,14 @@ impl FutureObj {
         true
     }
     /// Makes this the future `gather()` returns for `children` (see [`Rare`]).
-    pub fn set_gather_children(&self, children: Vec<Rc<FutureObj>>) {
+    pub fn set_gather_children(&self, children: Gathered) {
         let old = self.with_rare(|r| r.get_or_insert_with(Box::default).gather_children.replace(children));
+        drop(old);
+    }
+    /// Forgets the children of a gathering future that is done (`cancel()` has nothing
+    /// more to do), which also breaks its cycle with the native `gather`'s state.
+    pub fn forget_gather_children(&self) {
+        let old = self.with_rare(|r| r.as_mut().and_then(|r| r.gather_children.take()));
         drop(old);
     }
     /// The `CancelledError` this future raises (CPython's `_make_cancelled_error`): the
@@ -784,8 +803,10 @@ impl NativeObject for FutureObj {
                 Some(Cancellation::Raised(i)) => visit.value(&Value::Instance(i.clone())),
                 None => {}
             }
-            if let Some(children) = &r.gather_children {
-                children.iter().for_each(|c| visit.rc(c));
+            match &r.gather_children {
+                Some(Gathered::List(children)) => children.iter().for_each(|c| visit.rc(c)),
+                Some(Gathered::Native(g)) => visit.rc(g),
+                None => {}
             }
             if let Some(n) = &r.name {
                 visit.value(n);

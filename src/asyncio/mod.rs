@@ -1322,7 +1322,7 @@ fn gathering_future(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
         }
     }
     let outer = FutureObj::new(&lp, None);
-    outer.set_gather_children(children);
+    outer.set_gather_children(future::Gathered::List(children));
     Ok(future::future_value(&outer))
 }
 
