@@ -251,7 +251,7 @@ impl FutureObj {
             }
         };
         f.log_destroy_pending().set(f.is_task());
-        crate::vm::gc::track_native(&f);
+        crate::vm::gc::track_future(&f);
         f
     }
     /// A future in `state` holding `outcome` (a task driving `coro`, named `Task-number`,
