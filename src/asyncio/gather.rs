@@ -88,7 +88,7 @@ pub fn gather(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return vm.call_kw(&general, args, vec![(Sym::new("return_exceptions"), Value::Bool(return_exceptions))]);
     }
     let state = Rc::new(Gather {
-        children: RefCell::new(Vec::with_capacity(a.pos.len())),
+        children: RefCell::new(Vec::new()),
         nfuts: Cell::new(0),
         nfinished: Cell::new(0),
         outer: RefCell::new(None),
@@ -101,33 +101,38 @@ pub fn gather(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     // and a gather over many tasks builds none.
     let mut seen: rustc_hash::FxHashMap<i64, Rc<FutureObj>> = rustc_hash::FxHashMap::default();
     let mut lp: Option<Rc<EventLoop>> = None;
-    for arg in a.pos.iter() {
+    let mut child = |arg: Value| -> Res<Rc<FutureObj>> {
         let key = arg.id();
-        let known = match future_of(arg) {
-            Some(f) if !f.done() => gathered_by(&f, &state).then_some(f),
+        let as_future = future_of(&arg);
+        let known = match &as_future {
+            Some(f) if !f.done() => gathered_by(f, &state).then(|| f.clone()),
             _ => seen.get(&key).cloned(),
         };
-        let fut = match known {
-            Some(f) => f,
-            None => {
-                let fut = ensure_future_on(vm, arg.clone(), lp.as_ref())?;
-                if lp.is_none() {
-                    lp = Some(fut.lp.clone());
-                }
-                state.nfuts.set(state.nfuts.get() + 1);
-                if fut.done() || future_of(arg).is_none() {
-                    seen.insert(key, fut.clone());
-                }
-                if fut.done() {
-                    fut.lp.schedule(Callback::Gather(state.clone(), fut.clone()));
-                } else {
-                    fut.push_callback(DoneCallback::Gather(state.clone()));
-                }
-                fut
-            }
-        };
-        state.children.borrow_mut().push(fut);
-    }
+        if let Some(f) = known {
+            return Ok(f);
+        }
+        let fut = ensure_future_on(vm, arg, lp.as_ref())?;
+        if lp.is_none() {
+            lp = Some(fut.lp.clone());
+        }
+        state.nfuts.set(state.nfuts.get() + 1);
+        if fut.done() || as_future.is_none() {
+            seen.insert(key, fut.clone());
+        }
+        if fut.done() {
+            fut.lp.schedule(Callback::Gather(state.clone(), fut.clone()));
+        } else {
+            fut.push_callback(DoneCallback::Gather(state.clone()));
+        }
+        Ok(fut)
+    };
+    // The arguments are consumed into the children in place (the standard library reuses
+    // the buffer of values for the futures), and the buffer is then trimmed: a gather over
+    // many tasks never holds both lists at once.
+    let args = std::mem::take(&mut a.pos).into_vec();
+    let mut children = args.into_iter().map(&mut child).collect::<Res<Vec<_>>>()?;
+    children.shrink_to_fit();
+    *state.children.borrow_mut() = children;
     let lp = lp.unwrap_or_else(running_or_current_loop);
     let outer = FutureObj::new(&lp, None);
     outer.set_gather_children(Gathered::Native(state.clone()));
