@@ -437,7 +437,7 @@ impl Walker {
             Value::Gen(g) => {
                 self.total += RC + size_of::<crate::vm::gen::GenObj>();
                 if let Ok(f) = g.frame.try_borrow() {
-                    self.total += f.values.capacity() * V;
+                    self.total += f.values.heap_capacity() * V;
                     for x in &f.values {
                         self.enter(x);
                     }

@@ -2,6 +2,7 @@
 
 use super::frame::{Detached, Frame, ReturnMode, Suspended};
 use super::other::TraceEntry;
+use super::gen_values::GenValues;
 use super::value::Value;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
@@ -54,10 +55,11 @@ pub struct GenObj {
 /// is not running.
 #[derive(Default)]
 pub struct GenFrame {
-    /// Locals followed by the operand stack while suspended (or not started). While the
-    /// frame runs they are on the VM's value stack and this is their emptied buffer, reused
-    /// at the next suspension, so resuming and yielding allocate nothing.
-    pub values: Vec<Value>,
+    /// Locals followed by the operand stack while suspended (or not started): a few inline,
+    /// more in a vector. While the frame runs they are on the VM's value stack and this is
+    /// empty (a vector keeps its room for the next suspension), so resuming and yielding
+    /// allocate nothing.
+    pub values: GenValues,
     /// The rest of the frame while it is not running; `None` while it runs and once it has
     /// finished or was closed.
     pub parts: Option<Suspended>,
@@ -70,6 +72,7 @@ impl GenFrame {
         let Detached { frame, values } = d;
         let Frame { ip, cells, globals, handlers, ret, .. } = frame;
         let cells = cells.into_boxed_slice();
+        let values = GenValues::from_vec(values);
         GenFrame { values, parts: Some(Suspended { ip: ip as u32, cells, globals, handlers, ret }) }
     }
     /// True while the frame is suspended inside `try`/`with` (closing it runs code).
@@ -534,7 +537,7 @@ impl Vm {
         g.state.set(GenState::Running);
         g.awaited.set(true);
         let base = self.stack.len();
-        self.stack.append(&mut gf.values);
+        gf.values.move_to(&mut self.stack);
         drop(gf);
         self.frames.push(Frame {
             code: g.code.clone(),
@@ -561,12 +564,8 @@ impl Vm {
         let Frame { code, ip, base, cells, globals, handlers, ret, .. } = f;
         let mut gf = g.frame.borrow_mut();
         let gf = &mut *gf;
-        // A frame holds a few values: moved one by one, as a `Drain` costs more.
         let n = self.stack.len().saturating_sub(base);
-        gf.values.reserve(n);
-        for v in self.stack[base..].iter_mut() {
-            gf.values.push(std::mem::take(v));
-        }
+        gf.values.take_from(&mut self.stack[base..]);
         self.stack.truncate(base);
         code.note_suspended(n);
         // A running generator holds no parts: nothing to drop.
