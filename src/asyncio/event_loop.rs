@@ -127,6 +127,14 @@ const CLOCK_RESOLUTION: f64 = 1e-9;
 /// `EventLoop::pop_ready`).
 const SHRINK_READY_ABOVE: usize = 4096;
 
+/// Halves the room of a large ready queue that drained to a quarter of it.
+#[cold]
+#[inline(never)]
+fn shrink_drained(ready: &mut VecDeque<Slot>) {
+    let cap = ready.capacity() / 2;
+    ready.shrink_to(cap);
+}
+
 /// An entry of the ready queue: a callback the loop scheduled for itself (a task step, a
 /// done callback, I/O readiness: nothing can cancel it, so it needs no handle), or one
 /// behind a `Handle` that `cancel()` may still stop. The frequent callbacks are held inline
@@ -352,15 +360,13 @@ impl EventLoop {
 
     /// The next ready callback. A queue that drained to a quarter of a large capacity (after
     /// a burst of tasks) gives half of it back, so that what runs next can reuse the memory.
-    #[inline]
+    #[inline(always)]
     fn pop_ready(&self) -> Option<Slot> {
         let mut ready = self.ready.borrow_mut();
-        let slot = ready.pop_front();
         if ready.capacity() > SHRINK_READY_ABOVE && ready.len() < ready.capacity() / 4 {
-            let cap = ready.capacity() / 2;
-            ready.shrink_to(cap);
+            shrink_drained(&mut ready);
         }
-        slot
+        ready.pop_front()
     }
 
     /// `call_soon` for the loop's own callbacks, which nothing cancels (task steps and

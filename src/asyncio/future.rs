@@ -238,24 +238,33 @@ pub struct FutureObj {
 
 impl FutureObj {
     /// A pending future on `lp`, or a task when `task` is given.
+    #[inline]
     pub fn new(lp: &Rc<EventLoop>, task: Option<NewTask>) -> Rc<FutureObj> {
+        let Some(task) = task else {
+            let f = FutureObj::build(lp, State::Pending, Value::None, None, 0);
+            crate::vm::gc::track_future(&f);
+            return f;
+        };
+        FutureObj::new_task(lp, task)
+    }
+    fn new_task(lp: &Rc<EventLoop>, task: NewTask) -> Rc<FutureObj> {
         let f = match task {
-            None => FutureObj::build(lp, State::Pending, Value::None, None, 0),
-            Some(NewTask { coro: Value::Gen(g), number }) => {
+            NewTask { coro: Value::Gen(g), number } => {
                 FutureObj::build(lp, State::Pending, Value::None, Some(TaskCoro::Gen(g)), number)
             }
-            Some(NewTask { coro, number }) => {
+            NewTask { coro, number } => {
                 let f = FutureObj::build(lp, State::Pending, Value::None, Some(TaskCoro::Other), number);
                 f.rare.set(Some(Box::new(Rare { coro: Some(coro), ..Rare::default() })));
                 f
             }
         };
-        f.log_destroy_pending().set(f.is_task());
+        f.log_destroy_pending().set(true);
         crate::vm::gc::track_future(&f);
         f
     }
     /// A future in `state` holding `outcome` (a task driving `coro`, named `Task-number`,
     /// when given), not registered with the collector.
+    #[inline]
     fn build(lp: &Rc<EventLoop>, state: State, outcome: Value, coro: Option<TaskCoro>, number: u32) -> Rc<FutureObj> {
         let flags = if coro.is_some() { bit::TASK } else { 0 };
         Rc::new_cyclic(|me| FutureObj {
@@ -338,7 +347,13 @@ impl FutureObj {
     pub fn with_callbacks<R>(&self, f: impl FnOnce(&mut DoneCallbacks) -> R) -> R {
         let mut c = self.callbacks.take();
         let out = f(&mut c);
-        self.callbacks.set(c);
+        // What was left in the cell is nothing (`f` does not touch this future): no drop.
+        let left = self.callbacks.replace(c);
+        if matches!(left, DoneCallbacks::Empty) {
+            std::mem::forget(left);
+        } else {
+            drop(left);
+        }
         out
     }
     /// Takes the done callbacks out (leaving none).

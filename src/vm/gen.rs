@@ -1,8 +1,8 @@
 //! Generators, coroutines and async generators: a suspended frame and its state.
 
 use super::frame::{Detached, Frame, ReturnMode, Suspended};
-use super::other::TraceEntry;
 use super::gen_values::GenValues;
+use super::other::TraceEntry;
 use super::value::Value;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
@@ -65,14 +65,28 @@ pub struct GenFrame {
     pub parts: Option<Suspended>,
 }
 
+/// A frame's cells as a suspended frame keeps them. They never grow, so the slice is the
+/// vector's own buffer, not a copy; most frames have none.
+#[inline(always)]
+fn boxed_cells(cells: Vec<Rc<RefCell<Value>>>) -> Box<[Rc<RefCell<Value>>]> {
+    if cells.capacity() == 0 {
+        // Nothing to free: skip the vector's drop.
+        std::mem::forget(cells);
+        return Box::default();
+    }
+    cells.into_boxed_slice()
+}
+
 impl GenFrame {
     /// The frame of a generator not started yet: `d`, built by a call (its code is the
     /// generator's).
     pub fn new(d: Detached) -> GenFrame {
         let Detached { frame, values } = d;
+        // Coroutines keep few values inline (a pending task's needs no buffer of its own);
+        // generators, resumed far more often in place, keep the vector (the faster path).
+        let values = if frame.code.flags.coroutine { GenValues::from_vec(values) } else { GenValues::Heap(values) };
         let Frame { ip, cells, globals, handlers, ret, .. } = frame;
-        let cells = cells.into_boxed_slice();
-        let values = GenValues::from_vec(values);
+        let cells = boxed_cells(cells);
         GenFrame { values, parts: Some(Suspended { ip: ip as u32, cells, globals, handlers, ret }) }
     }
     /// True while the frame is suspended inside `try`/`with` (closing it runs code).
@@ -569,8 +583,7 @@ impl Vm {
         self.stack.truncate(base);
         code.note_suspended(n);
         // A running generator holds no parts: nothing to drop.
-        // The frame's cells never grow: the slice is the vector's buffer, not a copy.
-        let cells = cells.into_boxed_slice();
+        let cells = boxed_cells(cells);
         let old = gf.parts.replace(Suspended { ip: ip as u32, cells, globals, handlers, ret });
         if old.is_some() {
             drop(old);

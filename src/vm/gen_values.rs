@@ -30,26 +30,31 @@ impl GenValues {
     /// The values of a frame just built by a call (`v` has room for what the frame holds
     /// when it suspends): inline when that room is small enough, else `v` itself.
     #[inline]
-    pub fn from_vec(mut v: Vec<Value>) -> GenValues {
+    pub fn from_vec(v: Vec<Value>) -> GenValues {
         if v.capacity() > INLINE {
             return GenValues::Heap(v);
         }
-        let mut out = GenValues::default();
-        if let GenValues::Inline { len, vals } = &mut out {
-            *len = v.len() as u8;
-            for (slot, x) in vals.iter_mut().zip(v.drain(..)) {
-                *slot = x;
-            }
-        }
-        out
+        GenValues::inline_from(v)
     }
 
+    #[inline(never)]
+    fn inline_from(v: Vec<Value>) -> GenValues {
+        let len = v.len() as u8;
+        let mut it = v.into_iter();
+        let vals = std::array::from_fn(|_| it.next().unwrap_or_default());
+        GenValues::Inline { len, vals }
+    }
+
+    // Every operation takes the vector's path inline and the inline values' out of line:
+    // generators that resume most often (in `for` loops, `yield from` chains) have frames
+    // too large for the inline room, and the dispatch loop that inlines these stays lean.
+
     /// The values, in order.
-    #[inline]
+    #[inline(always)]
     pub fn as_slice(&self) -> &[Value] {
         match self {
-            GenValues::Inline { len, vals } => &vals[..*len as usize],
             GenValues::Heap(v) => v,
+            GenValues::Inline { len, vals } => &vals[..*len as usize],
         }
     }
 
@@ -63,8 +68,8 @@ impl GenValues {
     #[inline]
     pub fn len(&self) -> usize {
         match self {
-            GenValues::Inline { len, .. } => *len as usize,
             GenValues::Heap(v) => v.len(),
+            GenValues::Inline { len, .. } => *len as usize,
         }
     }
 
@@ -77,33 +82,47 @@ impl GenValues {
     /// The room allocated apart from the generator object, in values (0 while inline).
     pub fn heap_capacity(&self) -> usize {
         match self {
-            GenValues::Inline { .. } => 0,
             GenValues::Heap(v) => v.capacity(),
+            GenValues::Inline { .. } => 0,
         }
     }
 
     /// The last value.
-    #[inline]
+    #[inline(always)]
     pub fn last(&self) -> Option<&Value> {
         self.as_slice().last()
     }
 
     /// Removes the last value.
-    #[inline]
+    #[inline(always)]
     pub fn pop(&mut self) -> Option<Value> {
         match self {
-            GenValues::Inline { len, vals } => {
-                let n = (*len as usize).checked_sub(1)?;
-                *len = n as u8;
-                Some(std::mem::take(&mut vals[n]))
-            }
             GenValues::Heap(v) => v.pop(),
+            _ => self.pop_inline(),
         }
     }
 
+    #[inline(never)]
+    fn pop_inline(&mut self) -> Option<Value> {
+        let GenValues::Inline { len, vals } = self else { return None };
+        let n = (*len as usize).checked_sub(1)?;
+        *len = n as u8;
+        Some(std::mem::take(&mut vals[n]))
+    }
+
     /// Appends the values of `src`, leaving it empty.
-    #[inline]
+    #[inline(always)]
     pub fn take_from(&mut self, src: &mut [Value]) {
+        match self {
+            // A frame holds a few values: moved one by one (a `Drain` costs more), into room
+            // made once.
+            GenValues::Heap(v) => v.extend(src.iter_mut().map(std::mem::take)),
+            _ => self.take_inline(src),
+        }
+    }
+
+    #[inline(never)]
+    fn take_inline(&mut self, src: &mut [Value]) {
         if let GenValues::Inline { len, vals } = self {
             let n = *len as usize;
             if n + src.len() <= INLINE {
@@ -113,44 +132,38 @@ impl GenValues {
                 *len = (n + src.len()) as u8;
                 return;
             }
-            self.spill(src.len());
-        }
-        if let GenValues::Heap(v) = self {
-            // A frame holds a few values: moved one by one, as a `Drain` costs more.
-            v.reserve(src.len());
-            for x in src.iter_mut() {
-                v.push(std::mem::take(x));
-            }
+            // No longer fits: to a vector with room for the new values besides.
+            let mut v = Vec::with_capacity((n + src.len()).max(2 * INLINE));
+            v.extend(vals[..n].iter_mut().map(std::mem::take));
+            v.extend(src.iter_mut().map(std::mem::take));
+            *self = GenValues::Heap(v);
         }
     }
 
     /// Appends `x`.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, x: Value) {
-        self.take_from(&mut [x]);
-    }
-
-    /// Moves the values to the end of `dst`, leaving this empty (a vector keeps its room).
-    #[inline]
-    pub fn move_to(&mut self, dst: &mut Vec<Value>) {
         match self {
-            GenValues::Inline { len, vals } => {
-                let n = *len as usize;
-                *len = 0;
-                dst.extend(vals[..n].iter_mut().map(std::mem::take));
-            }
-            GenValues::Heap(v) => dst.append(v),
+            GenValues::Heap(v) => v.push(x),
+            _ => self.take_inline(&mut [x]),
         }
     }
 
-    /// Moves inline values to a vector with room for `more` besides.
-    #[cold]
-    fn spill(&mut self, more: usize) {
+    /// Moves the values to the end of `dst`, leaving this empty (a vector keeps its room).
+    #[inline(always)]
+    pub fn move_to(&mut self, dst: &mut Vec<Value>) {
+        match self {
+            GenValues::Heap(v) => dst.append(v),
+            _ => self.move_inline_to(dst),
+        }
+    }
+
+    #[inline(never)]
+    fn move_inline_to(&mut self, dst: &mut Vec<Value>) {
         if let GenValues::Inline { len, vals } = self {
             let n = *len as usize;
-            let mut v = Vec::with_capacity((n + more).max(2 * INLINE));
-            v.extend(vals[..n].iter_mut().map(std::mem::take));
-            *self = GenValues::Heap(v);
+            *len = 0;
+            dst.extend(vals[..n].iter_mut().map(std::mem::take));
         }
     }
 }

@@ -43,12 +43,12 @@ fn analyse(entries: &Entries) -> Vec<Fate> {
     // reused while its `Weak` exists, so it never matches a live object's reference.)
     let mut addrs: Vec<usize> = Vec::with_capacity(n);
     let mut table: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(n);
-    for i in 0..n {
+    for (i, f) in fate.iter_mut().enumerate() {
         let a = entries.addr(i);
         addrs.push(a);
         let h = addr_hash(a);
         if table.find(h, |&j| addrs[j as usize] == a).is_some() {
-            fate[i] = Fate::Gone;
+            *f = Fate::Gone;
         } else {
             table.insert_unique(h, i as u32, |&j| addr_hash(addrs[j as usize]));
         }
