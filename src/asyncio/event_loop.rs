@@ -123,6 +123,18 @@ const MIN_SCHEDULED_TIMER_HANDLES: usize = 100;
 /// Linux): timers due before `now + CLOCK_RESOLUTION` run in this iteration.
 const CLOCK_RESOLUTION: f64 = 1e-9;
 
+/// The ready queue's capacity above which it shrinks as it drains (see
+/// `EventLoop::pop_ready`).
+const SHRINK_READY_ABOVE: usize = 4096;
+
+/// Halves the room of a large ready queue that drained to a quarter of it.
+#[cold]
+#[inline(never)]
+fn shrink_drained(ready: &mut VecDeque<Slot>) {
+    let cap = ready.capacity() / 2;
+    ready.shrink_to(cap);
+}
+
 /// An entry of the ready queue: a callback the loop scheduled for itself (a task step, a
 /// done callback, I/O readiness: nothing can cancel it, so it needs no handle), or one
 /// behind a `Handle` that `cancel()` may still stop. The frequent callbacks are held inline
@@ -346,6 +358,17 @@ impl EventLoop {
         }
     }
 
+    /// The next ready callback. A queue that drained to a quarter of a large capacity (after
+    /// a burst of tasks) gives half of it back, so that what runs next can reuse the memory.
+    #[inline(always)]
+    fn pop_ready(&self) -> Option<Slot> {
+        let mut ready = self.ready.borrow_mut();
+        if ready.capacity() > SHRINK_READY_ABOVE && ready.len() < ready.capacity() / 4 {
+            shrink_drained(&mut ready);
+        }
+        ready.pop_front()
+    }
+
     /// `call_soon` for the loop's own callbacks, which nothing cancels (task steps and
     /// wake-ups, done callbacks): the same place in the FIFO, without a handle.
     #[inline]
@@ -555,7 +578,7 @@ impl EventLoop {
         }
         let n = self.ready.borrow().len();
         for _ in 0..n {
-            let Some(slot) = self.ready.borrow_mut().pop_front() else { break };
+            let Some(slot) = self.pop_ready() else { break };
             let (cb, handle) = match slot {
                 Slot::Step(task) => (Some(Callback::Step(task, None)), None),
                 Slot::Wakeup(task, fut) => (Some(Callback::Wakeup(task, fut)), None),

@@ -30,60 +30,87 @@ pub enum Cancellation {
     Raised(Rc<crate::vm::value::Instance>),
 }
 
-/// The part of a future that only tasks have.
+/// The part of a future that tasks use (a plain future holds it empty).
 pub struct TaskPart {
-    /// The coroutine (or native awaitable) the task drives.
-    pub coro: TaskCoro,
+    /// The coroutine the task drives.
+    coro: TaskCoro,
     /// The future the task is waiting on.
     pub waiter: Cell<Option<Rc<FutureObj>>>,
-    /// The number `N` of the default name `Task-N`, spelled out only when asked for; 0 when
-    /// the name is held in the future's rarely used part (set by `name=` or `set_name`).
-    number: Cell<u32>,
-    /// `cancelling()`.
-    pub cancels: Cell<u32>,
 }
 
-/// A task's coroutine: nearly always a script coroutine; anything else is boxed, so that
-/// this is two words.
-pub enum TaskCoro {
+/// A task's coroutine: nearly always a script coroutine; anything else is held in the
+/// future's rarely used part ([`Rare::coro`]), so that this is one word.
+enum TaskCoro {
     /// A script coroutine.
     Gen(Rc<crate::vm::gen::GenObj>),
-    /// Any other awaitable the task drives (a native coroutine).
-    Other(Box<Value>),
+    /// Any other awaitable the task drives (a native coroutine), or none (a plain future).
+    Other,
 }
 
-impl TaskCoro {
-    /// The coroutine `v`.
-    pub fn of(v: Value) -> TaskCoro {
-        match v {
-            Value::Gen(g) => TaskCoro::Gen(g),
-            v => TaskCoro::Other(Box::new(v)),
-        }
+/// What a new task drives and how it is named (see [`FutureObj::new`]).
+pub struct NewTask {
+    /// The coroutine (or native awaitable).
+    pub coro: Value,
+    /// The `N` of its default name `Task-N` (0: the name is set separately).
+    pub number: u32,
+}
+
+/// The bits of [`FutureObj::flags`].
+mod bit {
+    pub const FAILED: u8 = 1;
+    pub const RETRIEVED: u8 = 2;
+    pub const MUST_CANCEL: u8 = 4;
+    pub const CANCEL_REQUESTED: u8 = 8;
+    pub const LOG_DESTROY_PENDING: u8 = 16;
+    pub const TASK: u8 = 32;
+}
+
+/// One of a future's yes/no fields, packed with the others into one byte: read and written
+/// like a `Cell<bool>`.
+pub struct Flag<'a> {
+    bits: &'a Cell<u8>,
+    mask: u8,
+}
+
+impl Flag<'_> {
+    /// The value.
+    #[inline]
+    pub fn get(&self) -> bool {
+        self.bits.get() & self.mask != 0
     }
-    /// The coroutine as a script value.
-    pub fn value(&self) -> Value {
-        match self {
-            TaskCoro::Gen(g) => Value::Gen(g.clone()),
-            TaskCoro::Other(v) => (**v).clone(),
-        }
-    }
-    /// Moves the coroutine out, leaving `None`.
-    fn take(&mut self) -> TaskCoro {
-        std::mem::replace(self, TaskCoro::Other(Box::new(Value::None)))
+    /// Sets the value.
+    #[inline]
+    pub fn set(&self, on: bool) {
+        let b = self.bits.get();
+        self.bits.set(if on { b | self.mask } else { b & !self.mask });
     }
 }
 
 /// What few futures need, boxed so that the others pay one pointer: the cancellation, a
-/// gathering future's children, and a task's name when it is not a default one.
+/// gathering future's children, a task's name when it is not a default one, its count of
+/// cancellation requests, and the awaitable it drives when that is not a script coroutine.
 #[derive(Default)]
 struct Rare {
+    /// `cancelling()`: the task's pending cancellation requests.
+    cancels: u32,
+    /// A task's native coroutine (see [`TaskCoro::Other`]).
+    coro: Option<Value>,
     /// The `cancel()` message or the `CancelledError` a task ended with.
     cancel: Option<Cancellation>,
     /// For the future `gather()` returns: its children, which `cancel()` cancels instead of
     /// the future itself (CPython's `_GatheringFuture`).
-    gather_children: Option<Vec<Rc<FutureObj>>>,
+    gather_children: Option<Gathered>,
     /// A task's name given by `name=`/`set_name` (a `str`).
     name: Option<Value>,
+}
+
+/// A gathering future's children (see [`FutureObj::cancel`]).
+pub enum Gathered {
+    /// Listed here (the `gather` written in aio, for arguments hashed by value).
+    List(Vec<Rc<FutureObj>>),
+    /// Those of the native `gather`'s state, shared rather than copied (100k children are
+    /// 800 KB), until the gathering future is done and they are not needed any more.
+    Native(Rc<super::gather::Gather>),
 }
 
 /// A done callback: a script (or native) callable called with the future, or the wake-up
@@ -166,14 +193,6 @@ impl Extend<DoneCallback> for DoneCallbacks {
 }
 
 impl TaskPart {
-    /// A task part driving `coro`, named `Task-number` until renamed (`number` 0: the
-    /// name is set on the future, see [`FutureObj::set_task_name`]).
-    pub fn new(coro: Value, number: u32) -> TaskPart {
-        TaskPart::with(TaskCoro::of(coro), number)
-    }
-    fn with(coro: TaskCoro, number: u32) -> TaskPart {
-        TaskPart { coro, waiter: Cell::new(None), number: Cell::new(number), cancels: Cell::new(0) }
-    }
     /// The future the task is waiting on.
     pub fn waiter(&self) -> Option<Rc<FutureObj>> {
         let w = self.waiter.take();
@@ -191,61 +210,130 @@ fn peek(c: &Cell<Value>) -> Value {
 }
 
 /// `asyncio.Future` and `asyncio.Task`. Pending tasks can be many (each holds one), so
-/// the layout is kept to 104 bytes: cells rather than `RefCell`s (their contents are only
-/// ever moved in and out or cloned), and what few futures use in one boxed [`Rare`].
+/// the layout is kept to 88 bytes (with the `Rc` counts, 104: glibc's 112-byte chunk):
+/// cells rather than `RefCell`s (their contents are only ever moved in and out or cloned),
+/// the yes/no fields in one byte, and what few futures use in one boxed [`Rare`].
 pub struct FutureObj {
     /// The loop it belongs to.
     pub lp: Rc<EventLoop>,
-    /// Pending, finished or cancelled.
-    pub state: Cell<State>,
     /// The result once finished, or the exception when `failed` (one cell: a future never
     /// has both).
     outcome: Cell<Value>,
-    /// Finished with an exception.
-    failed: Cell<bool>,
     /// Done callbacks, in the order added.
     callbacks: Cell<DoneCallbacks>,
-    /// The cancellation, a gathering future's children, a task's given name.
+    /// The cancellation, a gathering future's children, a task's given name, ...
     rare: Cell<Option<Box<Rare>>>,
-    /// True once `result()`/`exception()` saw the exception.
-    pub retrieved: Cell<bool>,
-    /// Present for tasks.
-    pub task: Option<TaskPart>,
-    /// For tasks: a cancellation requested while not waiting on anything.
-    pub must_cancel: Cell<bool>,
-    /// Set when `cancel()` cancelled a gathering future's children.
-    pub cancel_requested: Cell<bool>,
-    /// For tasks: report "Task was destroyed but it is pending!" if it is destroyed while
-    /// pending (CPython's `_log_destroy_pending`; cleared for the tasks `gather` and
-    /// `run_until_complete` make, and once reported).
-    pub log_destroy_pending: Cell<bool>,
+    /// For tasks (see [`FutureObj::task`]): the coroutine and the future it waits on.
+    task: TaskPart,
     /// A weak self-reference, to turn `&FutureObj` back into the shared handle.
     me: std::rc::Weak<FutureObj>,
+    /// For tasks: the number `N` of the default name `Task-N`, spelled out only when asked
+    /// for; 0 when the name is held in the rarely used part (set by `name=` or `set_name`).
+    number: Cell<u32>,
+    /// Pending, finished or cancelled.
+    pub state: Cell<State>,
+    /// The yes/no fields ([`bit`]), read through [`Flag`]s.
+    flags: Cell<u8>,
 }
 
 impl FutureObj {
-    /// A pending future on `lp`.
-    pub fn new(lp: &Rc<EventLoop>, task: Option<TaskPart>) -> Rc<FutureObj> {
-        let f = FutureObj::build(lp, State::Pending, Value::None, task);
-        f.log_destroy_pending.set(f.task.is_some());
-        crate::vm::gc::track_native(&f);
+    /// A pending future on `lp`, or a task when `task` is given.
+    #[inline]
+    pub fn new(lp: &Rc<EventLoop>, task: Option<NewTask>) -> Rc<FutureObj> {
+        let Some(task) = task else {
+            let f = FutureObj::build(lp, State::Pending, Value::None, None, 0);
+            crate::vm::gc::track_future(&f);
+            return f;
+        };
+        FutureObj::new_task(lp, task)
+    }
+    fn new_task(lp: &Rc<EventLoop>, task: NewTask) -> Rc<FutureObj> {
+        let f = match task {
+            NewTask { coro: Value::Gen(g), number } => {
+                FutureObj::build(lp, State::Pending, Value::None, Some(TaskCoro::Gen(g)), number)
+            }
+            NewTask { coro, number } => {
+                let f = FutureObj::build(lp, State::Pending, Value::None, Some(TaskCoro::Other), number);
+                f.rare.set(Some(Box::new(Rare { coro: Some(coro), ..Rare::default() })));
+                f
+            }
+        };
+        f.log_destroy_pending().set(true);
+        crate::vm::gc::track_future(&f);
         f
     }
-    /// A future in `state` holding `outcome`, not registered with the collector.
-    fn build(lp: &Rc<EventLoop>, state: State, outcome: Value, task: Option<TaskPart>) -> Rc<FutureObj> {
+    /// A future in `state` holding `outcome` (a task driving `coro`, named `Task-number`,
+    /// when given), not registered with the collector.
+    #[inline]
+    fn build(lp: &Rc<EventLoop>, state: State, outcome: Value, coro: Option<TaskCoro>, number: u32) -> Rc<FutureObj> {
+        let flags = if coro.is_some() { bit::TASK } else { 0 };
         Rc::new_cyclic(|me| FutureObj {
             lp: lp.clone(),
-            state: Cell::new(state),
             outcome: Cell::new(outcome),
-            failed: Cell::new(false),
             callbacks: Cell::default(),
             rare: Cell::new(None),
-            retrieved: Cell::new(false),
-            task,
-            must_cancel: Cell::new(false),
-            cancel_requested: Cell::new(false),
-            log_destroy_pending: Cell::new(false),
+            task: TaskPart { coro: coro.unwrap_or(TaskCoro::Other), waiter: Cell::new(None) },
             me: me.clone(),
+            number: Cell::new(number),
+            state: Cell::new(state),
+            flags: Cell::new(flags),
+        })
+    }
+    fn flag(&self, mask: u8) -> Flag<'_> {
+        Flag { bits: &self.flags, mask }
+    }
+    /// Finished with an exception.
+    fn failed(&self) -> Flag<'_> {
+        self.flag(bit::FAILED)
+    }
+    /// True once `result()`/`exception()` saw the exception.
+    pub fn retrieved(&self) -> Flag<'_> {
+        self.flag(bit::RETRIEVED)
+    }
+    /// For tasks: a cancellation requested while not waiting on anything.
+    pub fn must_cancel(&self) -> Flag<'_> {
+        self.flag(bit::MUST_CANCEL)
+    }
+    /// Set when `cancel()` cancelled a gathering future's children.
+    pub fn cancel_requested(&self) -> Flag<'_> {
+        self.flag(bit::CANCEL_REQUESTED)
+    }
+    /// For tasks: report "Task was destroyed but it is pending!" if it is destroyed while
+    /// pending (CPython's `_log_destroy_pending`; cleared for the tasks `gather` and
+    /// `run_until_complete` make, and once reported).
+    pub fn log_destroy_pending(&self) -> Flag<'_> {
+        self.flag(bit::LOG_DESTROY_PENDING)
+    }
+    /// True for a task.
+    #[inline]
+    pub fn is_task(&self) -> bool {
+        self.flags.get() & bit::TASK != 0
+    }
+    /// The task part, for a task.
+    #[inline]
+    pub fn task(&self) -> Option<&TaskPart> {
+        self.is_task().then_some(&self.task)
+    }
+    /// For a task: the coroutine (or native awaitable) it drives.
+    pub fn coro(&self) -> Option<Value> {
+        match &self.task().map(|t| &t.coro)? {
+            TaskCoro::Gen(g) => Some(Value::Gen(g.clone())),
+            TaskCoro::Other => Some(self.with_rare(|r| r.as_ref().and_then(|r| r.coro.clone())).unwrap_or(Value::None)),
+        }
+    }
+    /// `cancelling()`: a task's pending cancellation requests.
+    pub fn cancelling(&self) -> u32 {
+        self.with_rare(|r| r.as_ref().map_or(0, |r| r.cancels))
+    }
+    /// `uncancel()`: one cancellation request fewer (none below zero); returns how many
+    /// are left.
+    pub fn uncancel(&self) -> u32 {
+        self.with_rare(|r| match r {
+            Some(r) => {
+                r.cancels = r.cancels.saturating_sub(1);
+                r.cancels
+            }
+            None => 0,
         })
     }
     /// Runs `f` on the rarely used part (absent: `None`); `f` must not touch this future.
@@ -259,7 +347,13 @@ impl FutureObj {
     pub fn with_callbacks<R>(&self, f: impl FnOnce(&mut DoneCallbacks) -> R) -> R {
         let mut c = self.callbacks.take();
         let out = f(&mut c);
-        self.callbacks.set(c);
+        // What was left in the cell is nothing (`f` does not touch this future): no drop.
+        let left = self.callbacks.replace(c);
+        if matches!(left, DoneCallbacks::Empty) {
+            std::mem::forget(left);
+        } else {
+            drop(left);
+        }
         out
     }
     /// Takes the done callbacks out (leaving none).
@@ -272,7 +366,7 @@ impl FutureObj {
     }
     /// The exception it finished with (`None` when it has none, or is not finished).
     pub fn exception(&self) -> Value {
-        if self.failed.get() {
+        if self.failed().get() {
             peek(&self.outcome)
         } else {
             Value::None
@@ -332,18 +426,18 @@ impl FutureObj {
             ));
         }
         drop(self.outcome.replace(e));
-        self.failed.set(true);
+        self.failed().set(true);
         self.state.set(State::Finished);
         self.schedule_callbacks();
         Ok(())
     }
     /// `cancel(msg)`: true if it was pending.
     pub fn cancel(self: &Rc<Self>, msg: Value) -> bool {
-        if let Some(t) = &self.task {
+        if let Some(t) = self.task() {
             if self.done() {
                 return false;
             }
-            t.cancels.set(t.cancels.get() + 1);
+            self.with_rare(|r| r.get_or_insert_with(Box::default).cancels += 1);
             let waiter = t.waiter();
             if let Some(w) = waiter {
                 if w.cancel(msg.clone()) {
@@ -352,14 +446,18 @@ impl FutureObj {
                     return true;
                 }
             }
-            self.must_cancel.set(true);
+            self.must_cancel().set(true);
             self.set_cancel_message(msg);
             return true;
         }
         if self.done() {
             return false;
         }
-        let children = self.with_rare(|r| r.as_ref().and_then(|r| r.gather_children.clone()));
+        let children = self.with_rare(|r| match r.as_ref().and_then(|r| r.gather_children.as_ref()) {
+            Some(Gathered::List(c)) => Some(c.clone()),
+            Some(Gathered::Native(g)) => Some(g.children()),
+            None => None,
+        });
         if let Some(children) = children {
             // A gathering future is cancelled through its children; gather's done callback
             // then finishes it with their CancelledError.
@@ -368,7 +466,7 @@ impl FutureObj {
                 any |= child.cancel(msg.clone());
             }
             if any {
-                self.cancel_requested.set(true);
+                self.cancel_requested().set(true);
             }
             return any;
         }
@@ -378,8 +476,14 @@ impl FutureObj {
         true
     }
     /// Makes this the future `gather()` returns for `children` (see [`Rare`]).
-    pub fn set_gather_children(&self, children: Vec<Rc<FutureObj>>) {
+    pub fn set_gather_children(&self, children: Gathered) {
         let old = self.with_rare(|r| r.get_or_insert_with(Box::default).gather_children.replace(children));
+        drop(old);
+    }
+    /// Forgets the children of a gathering future that is done (`cancel()` has nothing
+    /// more to do), which also breaks its cycle with the native `gather`'s state.
+    pub fn forget_gather_children(&self) {
+        let old = self.with_rare(|r| r.as_mut().and_then(|r| r.gather_children.take()));
         drop(old);
     }
     /// The `CancelledError` this future raises (CPython's `_make_cancelled_error`): the
@@ -420,8 +524,10 @@ impl FutureObj {
     /// `get_name()` of a task: the name as a `str` (a default `Task-N` is made on first use
     /// and kept, so that it is the same object each time).
     pub fn task_name(&self) -> Value {
-        let Some(t) = &self.task else { return Value::None };
-        let n = t.number.get();
+        if !self.is_task() {
+            return Value::None;
+        }
+        let n = self.number.get();
         if n != 0 {
             self.set_task_name(Value::string(format!("Task-{n}")));
         }
@@ -429,8 +535,10 @@ impl FutureObj {
     }
     /// `set_name()` of a task (`name` is a `str`).
     pub fn set_task_name(&self, name: Value) {
-        let Some(t) = &self.task else { return };
-        t.number.set(0);
+        if !self.is_task() {
+            return;
+        }
+        self.number.set(0);
         let old = self.with_rare(|r| r.get_or_insert_with(Box::default).name.replace(name));
         drop(old);
     }
@@ -440,9 +548,9 @@ impl FutureObj {
             State::Pending => Err(Exc::new(ExcKind::InvalidStateError, "Result is not set.")),
             State::Cancelled => Err(self.cancelled_error(vm)),
             State::Finished => {
-                self.retrieved.set(true);
+                self.retrieved().set(true);
                 let v = peek(&self.outcome);
-                if self.failed.get() {
+                if self.failed().get() {
                     return Err(vm.exc_from_value(v)?);
                 }
                 Ok(v)
@@ -456,7 +564,7 @@ impl FutureObj {
     /// `_task_repr_info` give them; `outcome` is the already-formatted `result=`/`exception=`.
     fn repr_info(&self, outcome: Option<String>) -> Vec<String> {
         let mut info = Vec::new();
-        let cancelling = self.task.as_ref().is_some_and(|t| t.cancels.get() > 0 || self.must_cancel.get());
+        let cancelling = self.is_task() && (self.cancelling() > 0 || self.must_cancel().get());
         info.push(
             match self.state.get() {
                 State::Pending if cancelling => "cancelling",
@@ -466,13 +574,13 @@ impl FutureObj {
             }
             .to_string(),
         );
-        if let Some(t) = &self.task {
+        if let Some(coro) = self.coro() {
             let name = match &self.task_name() {
                 Value::Str(s) => s.as_str().to_string(),
                 _ => "Task".into(),
             };
             info.push(format!("name='{name}'"));
-            info.push(format!("coro=<{}>", coro_text(&t.coro.value())));
+            info.push(format!("coro=<{}>", coro_text(&coro)));
         }
         if let Some(o) = outcome {
             info.push(o);
@@ -494,7 +602,7 @@ impl FutureObj {
                 n => info.push(format!("cb=[{}, <{} more>, {}]", texts[0], n - 2, texts[n - 1])),
             }
         }
-        if let Some(t) = &self.task {
+        if let Some(t) = self.task() {
             if let Some(w) = &t.waiter() {
                 info.push(format!("wait_for={}", w.repr()));
             }
@@ -540,11 +648,11 @@ pub fn callback_text(cb: &Value) -> String {
 pub fn future_repr(vm: &mut Vm, f: &FutureObj) -> Res<String> {
     let outcome = if f.state.get() == State::Finished {
         let v = f.outcome();
-        Some(if f.failed.get() { format!("exception={}", vm.repr(&v)?) } else { format!("result={}", vm.repr(&v)?) })
+        Some(if f.failed().get() { format!("exception={}", vm.repr(&v)?) } else { format!("result={}", vm.repr(&v)?) })
     } else {
         None
     };
-    let kind = if f.task.is_some() { "Task" } else { "Future" };
+    let kind = if f.is_task() { "Task" } else { "Future" };
     Ok(format!("<{kind} {}>", f.repr_info(outcome).join(" ")))
 }
 
@@ -558,22 +666,22 @@ impl Drop for FutureObj {
     /// `Future.__del__` does ("Task exception was never retrieved"); a task dropped while
     /// pending reports that, as `Task.__del__` does.
     fn drop(&mut self) {
-        if self.log_destroy_pending.get() && self.state.get() == State::Pending && self.task.is_some() {
+        if self.log_destroy_pending().get() && self.state.get() == State::Pending && self.is_task() {
             self.report_destroyed_pending();
             return;
         }
-        if self.state.get() != State::Finished || self.retrieved.get() || !self.failed.get() {
+        if self.state.get() != State::Finished || self.retrieved().get() || !self.failed().get() {
             return;
         }
         let exc = self.outcome.replace(Value::None);
         let Value::Instance(inst) = exc.clone() else { return };
-        let task = self.task.as_mut().map(|t| TaskPart::with(t.coro.take(), t.number.get()));
-        let snapshot = FutureObj::build(&self.lp, State::Finished, exc, task);
-        snapshot.failed.set(true);
-        snapshot.retrieved.set(true);
+        let coro = self.is_task().then(|| std::mem::replace(&mut self.task.coro, TaskCoro::Other));
+        let snapshot = FutureObj::build(&self.lp, State::Finished, exc, coro, self.number.get());
+        snapshot.failed().set(true);
+        snapshot.retrieved().set(true);
         snapshot.rare.set(self.take_name_only());
         crate::vm::gen::queue_job(Box::new(move |vm: &mut Vm| {
-            let kind = if snapshot.task.is_some() { "Task" } else { "Future" };
+            let kind = if snapshot.is_task() { "Task" } else { "Future" };
             let lp = snapshot.lp.clone();
             let mut ctx = vec![
                 ("message", Value::string(format!("{kind} exception was never retrieved"))),
@@ -593,13 +701,14 @@ impl FutureObj {
     /// next safe point, with a snapshot of the task (its coroutine, waiter and callbacks
     /// moved over) for the repr.
     fn report_destroyed_pending(&mut self) {
-        let Some(t) = self.task.as_mut() else { return };
-        let part = TaskPart::with(t.coro.take(), t.number.get());
-        part.waiter.set(t.waiter.get_mut().take());
-        part.cancels.set(t.cancels.get());
-        let snapshot = FutureObj::build(&self.lp, State::Pending, Value::None, Some(part));
+        if !self.is_task() {
+            return;
+        }
+        let coro = std::mem::replace(&mut self.task.coro, TaskCoro::Other);
+        let snapshot = FutureObj::build(&self.lp, State::Pending, Value::None, Some(coro), self.number.get());
+        snapshot.task.waiter.set(self.task.waiter.get_mut().take());
         snapshot.callbacks.set(self.callbacks.take());
-        snapshot.must_cancel.set(self.must_cancel.get());
+        snapshot.must_cancel().set(self.must_cancel().get());
         snapshot.rare.set(self.take_name_only());
         crate::vm::gen::queue_job(Box::new(move |vm: &mut Vm| report_pending(vm, snapshot)));
     }
@@ -619,15 +728,16 @@ fn report_pending(vm: &mut Vm, task: Rc<FutureObj>) {
 }
 
 impl FutureObj {
-    /// From `drop`: the rarely used part with only a task's given name kept (for a snapshot
-    /// that shows it).
+    /// From `drop`: the rarely used part with only what a snapshot shows kept (a task's
+    /// given name, cancellation count and native coroutine).
     fn take_name_only(&mut self) -> Option<Box<Rare>> {
-        let name = self.rare.get_mut().as_mut()?.name.take()?;
-        Some(Box::new(Rare { name: Some(name), ..Rare::default() }))
+        let r = self.rare.get_mut().as_mut()?;
+        let (name, coro, cancels) = (r.name.take(), r.coro.take(), r.cancels);
+        Some(Box::new(Rare { name, coro, cancels, ..Rare::default() }))
     }
     /// For a task whose coroutine was created in debug mode: the stack that created it.
     fn origin(&self) -> Option<&[crate::vm::other::TraceEntry]> {
-        match self.task.as_ref().map(|t| &t.coro) {
+        match self.task().map(|t| &t.coro) {
             Some(TaskCoro::Gen(g)) => g.origin(),
             _ => None,
         }
@@ -641,20 +751,20 @@ pub fn future_value(f: &Rc<FutureObj>) -> Value {
 
 impl NativeObject for FutureObj {
     fn type_name(&self) -> &'static str {
-        if self.task.is_some() {
+        if self.is_task() {
             "Task"
         } else {
             "Future"
         }
     }
     fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        future_attr(vm, this, name, self.task.is_some())
+        future_attr(vm, this, name, self.is_task())
     }
     fn method(&self, name: Sym) -> Option<Value> {
-        let owner = if self.task.is_some() { MethodOwner::Task } else { MethodOwner::Future };
+        let owner = if self.is_task() { MethodOwner::Task } else { MethodOwner::Future };
         self.lp.cached_method(name, owner, || {
             // Not the `_cancel_*` entries: data attributes read through their function.
-            let m = if self.task.is_some() {
+            let m = if self.is_task() {
                 TASK_METHODS.with(|m| m.unbound(name))
             } else {
                 FUTURE_METHODS.with(|m| m.unbound(name))
@@ -669,10 +779,10 @@ impl NativeObject for FutureObj {
         Some(Value::Other(Rc::new(FutureIter { fut, yielded: Cell::new(false), inline: true })))
     }
     fn set_attr(&self, vm: &mut Vm, _this: &Value, name: Sym, value: Value) -> Option<Res<()>> {
-        if self.task.is_none() || name.to_string_owned() != "_log_destroy_pending" {
+        if !self.is_task() || name.to_string_owned() != "_log_destroy_pending" {
             return None;
         }
-        Some(vm.truthy(&value).map(|b| self.log_destroy_pending.set(b)))
+        Some(vm.truthy(&value).map(|b| self.log_destroy_pending().set(b)))
     }
     fn repr(&self) -> String {
         // Without the VM, results and exceptions are left out; `__repr__` gives them.
@@ -708,17 +818,21 @@ impl NativeObject for FutureObj {
                 Some(Cancellation::Raised(i)) => visit.value(&Value::Instance(i.clone())),
                 None => {}
             }
-            if let Some(children) = &r.gather_children {
-                children.iter().for_each(|c| visit.rc(c));
+            match &r.gather_children {
+                Some(Gathered::List(children)) => children.iter().for_each(|c| visit.rc(c)),
+                Some(Gathered::Native(g)) => visit.rc(g),
+                None => {}
             }
             if let Some(n) = &r.name {
                 visit.value(n);
             }
+            if let Some(c) = &r.coro {
+                visit.value(c);
+            }
         });
-        if let Some(t) = &self.task {
-            match &t.coro {
-                TaskCoro::Gen(g) => visit.rc(g),
-                TaskCoro::Other(v) => visit.value(v),
+        if let Some(t) = self.task() {
+            if let TaskCoro::Gen(g) = &t.coro {
+                visit.rc(g);
             }
             if let Some(w) = t.waiter() {
                 visit.rc(&w);
@@ -726,13 +840,13 @@ impl NativeObject for FutureObj {
         }
     }
     fn gc_has_finalizer(&self) -> bool {
-        self.log_destroy_pending.get() && self.state.get() == State::Pending && self.task.is_some()
+        self.log_destroy_pending().get() && self.state.get() == State::Pending && self.is_task()
     }
     fn gc_finalize(&self, vm: &mut Vm) {
         // Reported once, before the collector empties the task (so the repr still shows
         // what it waits for), as CPython's `Task.__del__` runs before `tp_clear`.
         if self.gc_has_finalizer() {
-            self.log_destroy_pending.set(false);
+            self.log_destroy_pending().set(false);
             if let Some(me) = self.me.upgrade() {
                 report_pending(vm, me);
             }
@@ -742,7 +856,7 @@ impl NativeObject for FutureObj {
         let rare = self.rare.take();
         let old = self.outcome.replace(Value::None);
         let cbs = self.callbacks.take();
-        let waiter = self.task.as_ref().and_then(|t| t.waiter.take());
+        let waiter = self.task().and_then(|t| t.waiter.take());
         drop((rare, old, cbs, waiter));
     }
 }
@@ -774,7 +888,7 @@ fn fut_exception(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         State::Pending => Err(Exc::new(ExcKind::InvalidStateError, "Exception is not set.")),
         State::Cancelled => Err(f.cancelled_error(vm)),
         State::Finished => {
-            f.retrieved.set(true);
+            f.retrieved().set(true);
             Ok(f.exception())
         }
     }
@@ -800,7 +914,7 @@ fn fut_set_result(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 /// [`crate::vm::value::FastNativeFn`]): the value moves off the stack.
 fn fut_set_result_fast(vm: &mut Vm, at: usize, n: usize) -> Res<Value> {
     match (n, future_of(&vm.stack[at])) {
-        (2, Some(f)) if f.task.is_none() && !f.done() => {
+        (2, Some(f)) if !f.is_task() && !f.done() => {
             f.set_result(std::mem::take(&mut vm.stack[at + 1]))?;
             Ok(Value::None)
         }
@@ -881,23 +995,15 @@ fn task_set_name(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 fn task_get_coro(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    Ok(f.task.as_ref().map(|t| t.coro.value()).unwrap_or(Value::None))
+    Ok(f.coro().unwrap_or(Value::None))
 }
 fn task_cancelling(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    Ok(Value::Int(f.task.as_ref().map(|t| t.cancels.get() as i64).unwrap_or(0)))
+    Ok(Value::Int(f.cancelling() as i64))
 }
 fn task_uncancel(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_future(a)?;
-    let n = match &f.task {
-        Some(t) => {
-            let n = t.cancels.get().saturating_sub(1);
-            t.cancels.set(n);
-            n
-        }
-        None => 0,
-    };
-    Ok(Value::Int(n as i64))
+    Ok(Value::Int(f.uncancel() as i64))
 }
 
 fn task_set_result(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
@@ -956,7 +1062,7 @@ thread_local! {
 fn future_attr(vm: &mut Vm, this: &Value, name: Sym, is_task: bool) -> Res<Option<Value>> {
     thread_local! { static LOG_DESTROY_PENDING: Sym = Sym::new("_log_destroy_pending"); }
     if is_task && name == LOG_DESTROY_PENDING.with(|s| *s) {
-        return Ok(future_of(this).map(|f| Value::Bool(f.log_destroy_pending.get())));
+        return Ok(future_of(this).map(|f| Value::Bool(f.log_destroy_pending().get())));
     }
     let f = if is_task { TASK_METHODS.with(|m| m.get(name)) } else { FUTURE_METHODS.with(|m| m.get(name)) };
     let Some(f) = f else { return Ok(None) };
@@ -975,7 +1081,7 @@ fn fut_cancel_message(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn fut_cancel_requested(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    Ok(Value::Bool(this_future(a)?.cancel_requested.get()))
+    Ok(Value::Bool(this_future(a)?.cancel_requested().get()))
 }
 
 /// The iterator `await fut` drives: yields the future while it is pending, then returns
@@ -1042,13 +1148,13 @@ fn iter_next(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 /// One step of a task: resume its coroutine (or throw into it) and deal with what it yields.
 pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Option<Value>) -> Res<()> {
-    let Some(t) = &task.task else { return Ok(()) };
+    let Some(t) = task.task() else { return Ok(()) };
     if task.done() {
         return Ok(());
     }
     let mut exc = exc;
-    if task.must_cancel.get() {
-        task.must_cancel.set(false);
+    if task.must_cancel().get() {
+        task.must_cancel().set(false);
         let cancelled = vm.exc_class(ExcKind::CancelledError).clone();
         let is_cancel = matches!(&exc, Some(Value::Instance(i)) if i.class.is_subclass(&cancelled));
         if !is_cancel {
@@ -1058,7 +1164,10 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
     }
     t.waiter.set(None);
     let prev = lp.current_task.replace(Some(task.clone()));
-    let coro = t.coro.value();
+    let coro = match &t.coro {
+        TaskCoro::Gen(g) => Value::Gen(g.clone()),
+        TaskCoro::Other => task.coro().unwrap_or(Value::None),
+    };
     let r = match (&coro, exc) {
         (Value::Gen(g), None) => vm.gen_send(g, Value::None),
         (Value::Gen(g), Some(e)) => {
@@ -1072,9 +1181,9 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
     *lp.current_task.borrow_mut() = prev;
     match r {
         Ok(GenResult::Return(v)) => {
-            if task.must_cancel.get() {
+            if task.must_cancel().get() {
                 // Cancelled while finishing: report it as cancelled (with the message).
-                task.must_cancel.set(false);
+                task.must_cancel().set(false);
                 task.state.set(super::future::State::Cancelled);
                 task.schedule_callbacks();
             } else {
@@ -1092,10 +1201,10 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
                 } else {
                     f.push_callback(DoneCallback::Wakeup(task.clone()));
                     t.waiter.set(Some(f.clone()));
-                    if task.must_cancel.get() {
+                    if task.must_cancel().get() {
                         let msg = task.cancel_message();
                         if f.cancel(msg) {
-                            task.must_cancel.set(false);
+                            task.must_cancel().set(false);
                         }
                     }
                 }
@@ -1134,8 +1243,8 @@ pub fn task_step(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, exc: Opt
 pub fn task_wakeup(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, fut: &Rc<FutureObj>) -> Res<()> {
     // A result: what `result()` would do without copying the value (the awaiting frame
     // takes it from the future itself).
-    if fut.state.get() == State::Finished && !fut.failed.get() {
-        fut.retrieved.set(true);
+    if fut.state.get() == State::Finished && !fut.failed().get() {
+        fut.retrieved().set(true);
         return task_step(vm, lp, task, None);
     }
     match fut.get_result(vm) {
@@ -1149,11 +1258,11 @@ pub fn task_wakeup(vm: &mut Vm, lp: &Rc<EventLoop>, task: &Rc<FutureObj>, fut: &
 
 #[cfg(test)]
 mod tests {
-    /// Each pending task is one of these (plus the `Rc` counts): 120 bytes fit glibc's
-    /// 128-byte chunk.
+    /// Each pending task is one of these (plus the `Rc` counts): 104 bytes fit glibc's
+    /// 112-byte chunk.
     #[test]
-    fn future_fits_in_104_bytes() {
-        assert!(std::mem::size_of::<super::DoneCallbacks>() <= 24, "{}", std::mem::size_of::<super::DoneCallbacks>());
-        assert!(std::mem::size_of::<super::FutureObj>() <= 104, "{}", std::mem::size_of::<super::FutureObj>());
+    fn future_fits_in_88_bytes() {
+        assert!(std::mem::size_of::<super::DoneCallbacks>() <= 16, "{}", std::mem::size_of::<super::DoneCallbacks>());
+        assert!(std::mem::size_of::<super::FutureObj>() <= 88, "{}", std::mem::size_of::<super::FutureObj>());
     }
 }

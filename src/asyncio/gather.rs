@@ -9,7 +9,7 @@
 
 use super::event_loop::{Callback, EventLoop};
 use super::future::future_of;
-use super::future::{DoneCallback, FutureObj, State};
+use super::future::{DoneCallback, FutureObj, Gathered, State};
 use super::{ensure_future_on, future_value, running_or_current_loop};
 use crate::builtins::take_kw;
 use crate::vm::other::NativeObject;
@@ -28,6 +28,13 @@ pub struct Gather {
     /// `outer`, once every argument has its future.
     outer: RefCell<Option<Rc<FutureObj>>>,
     return_exceptions: bool,
+}
+
+impl Gather {
+    /// The children (a copy).
+    pub fn children(&self) -> Vec<Rc<FutureObj>> {
+        self.children.borrow().clone()
+    }
 }
 
 impl NativeObject for Gather {
@@ -81,7 +88,7 @@ pub fn gather(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return vm.call_kw(&general, args, vec![(Sym::new("return_exceptions"), Value::Bool(return_exceptions))]);
     }
     let state = Rc::new(Gather {
-        children: RefCell::new(Vec::with_capacity(a.pos.len())),
+        children: RefCell::new(Vec::new()),
         nfuts: Cell::new(0),
         nfinished: Cell::new(0),
         outer: RefCell::new(None),
@@ -94,36 +101,41 @@ pub fn gather(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     // and a gather over many tasks builds none.
     let mut seen: rustc_hash::FxHashMap<i64, Rc<FutureObj>> = rustc_hash::FxHashMap::default();
     let mut lp: Option<Rc<EventLoop>> = None;
-    for arg in a.pos.iter() {
+    let mut child = |arg: Value| -> Res<Rc<FutureObj>> {
         let key = arg.id();
-        let known = match future_of(arg) {
-            Some(f) if !f.done() => gathered_by(&f, &state).then_some(f),
+        let as_future = future_of(&arg);
+        let known = match &as_future {
+            Some(f) if !f.done() => gathered_by(f, &state).then(|| f.clone()),
             _ => seen.get(&key).cloned(),
         };
-        let fut = match known {
-            Some(f) => f,
-            None => {
-                let fut = ensure_future_on(vm, arg.clone(), lp.as_ref())?;
-                if lp.is_none() {
-                    lp = Some(fut.lp.clone());
-                }
-                state.nfuts.set(state.nfuts.get() + 1);
-                if fut.done() || future_of(arg).is_none() {
-                    seen.insert(key, fut.clone());
-                }
-                if fut.done() {
-                    fut.lp.schedule(Callback::Gather(state.clone(), fut.clone()));
-                } else {
-                    fut.push_callback(DoneCallback::Gather(state.clone()));
-                }
-                fut
-            }
-        };
-        state.children.borrow_mut().push(fut);
-    }
+        if let Some(f) = known {
+            return Ok(f);
+        }
+        let fut = ensure_future_on(vm, arg, lp.as_ref())?;
+        if lp.is_none() {
+            lp = Some(fut.lp.clone());
+        }
+        state.nfuts.set(state.nfuts.get() + 1);
+        if fut.done() || as_future.is_none() {
+            seen.insert(key, fut.clone());
+        }
+        if fut.done() {
+            fut.lp.schedule(Callback::Gather(state.clone(), fut.clone()));
+        } else {
+            fut.push_callback(DoneCallback::Gather(state.clone()));
+        }
+        Ok(fut)
+    };
+    // The arguments are consumed into the children in place (the standard library reuses
+    // the buffer of values for the futures), and the buffer is then trimmed: a gather over
+    // many tasks never holds both lists at once.
+    let args = std::mem::take(&mut a.pos).into_vec();
+    let mut children = args.into_iter().map(&mut child).collect::<Res<Vec<_>>>()?;
+    children.shrink_to_fit();
+    *state.children.borrow_mut() = children;
     let lp = lp.unwrap_or_else(running_or_current_loop);
     let outer = FutureObj::new(&lp, None);
-    outer.set_gather_children(state.children.borrow().clone());
+    outer.set_gather_children(Gathered::Native(state.clone()));
     *state.outer.borrow_mut() = Some(outer.clone());
     Ok(future_value(&outer))
 }
@@ -133,42 +145,11 @@ fn gathered_by(fut: &FutureObj, g: &Rc<Gather>) -> bool {
     fut.with_callbacks(|c| matches!(c.iter().last(), Some(DoneCallback::Gather(h)) if Rc::ptr_eq(h, g)))
 }
 
-/// Marks a finished future's exception as retrieved (`fut.exception()`) and returns it.
-fn take_exception(fut: &FutureObj) -> Value {
-    fut.retrieved.set(true);
-    fut.exception()
-}
-
-/// `_done_callback(fut)` of `gather`.
-pub fn done(vm: &mut Vm, g: &Gather, fut: &Rc<FutureObj>) -> Res<()> {
-    g.nfinished.set(g.nfinished.get() + 1);
-    let outer = g.outer.borrow().clone();
-    let outer = match outer {
-        Some(o) if !o.done() => o,
-        _ => {
-            if fut.state.get() != State::Cancelled {
-                take_exception(fut);
-            }
-            return Ok(());
-        }
-    };
-    if !g.return_exceptions {
-        if fut.state.get() == State::Cancelled {
-            let e = fut.cancelled_error(vm);
-            let exc = Value::Instance(vm.materialize(e));
-            return outer.set_exception(vm, exc);
-        }
-        let exc = take_exception(fut);
-        if !exc.is_none() {
-            return outer.set_exception(vm, exc);
-        }
-    }
-    if g.nfinished.get() != g.nfuts.get() {
-        return Ok(());
-    }
-    let children = g.children.borrow().clone();
+/// The results of `children`, all done, in order: a result, the exception a child raised,
+/// or a `CancelledError` for a cancelled child.
+fn results_of(vm: &mut Vm, children: &[Rc<FutureObj>]) -> Res<Vec<Value>> {
     let mut results = Vec::with_capacity(children.len());
-    for child in &children {
+    for child in children {
         let res = if child.state.get() == State::Cancelled {
             let msg = child.cancel_message();
             let msg = if msg.is_none() { Value::str("") } else { msg };
@@ -186,7 +167,59 @@ pub fn done(vm: &mut Vm, g: &Gather, fut: &Rc<FutureObj>) -> Res<()> {
         };
         results.push(res);
     }
-    if outer.cancel_requested.get() {
+    Ok(results)
+}
+
+/// Marks a finished future's exception as retrieved (`fut.exception()`) and returns it.
+fn take_exception(fut: &FutureObj) -> Value {
+    fut.retrieved().set(true);
+    fut.exception()
+}
+
+/// `_done_callback(fut)` of `gather`.
+pub fn done(vm: &mut Vm, g: &Gather, fut: &Rc<FutureObj>) -> Res<()> {
+    g.nfinished.set(g.nfinished.get() + 1);
+    let outer = g.outer.borrow().clone();
+    let outer = match outer {
+        Some(o) if !o.done() => o,
+        done => {
+            if let Some(o) = done {
+                o.forget_gather_children();
+            }
+            if fut.state.get() != State::Cancelled {
+                take_exception(fut);
+            }
+            return Ok(());
+        }
+    };
+    if !g.return_exceptions {
+        if fut.state.get() == State::Cancelled {
+            let e = fut.cancelled_error(vm);
+            let exc = Value::Instance(vm.materialize(e));
+            outer.forget_gather_children();
+            return outer.set_exception(vm, exc);
+        }
+        let exc = take_exception(fut);
+        if !exc.is_none() {
+            outer.forget_gather_children();
+            return outer.set_exception(vm, exc);
+        }
+    }
+    if g.nfinished.get() != g.nfuts.get() {
+        return Ok(());
+    }
+    // Every child is done: the list is not needed any more (later callbacks see `outer`
+    // done), so it is taken rather than copied.
+    let children = std::mem::take(&mut *g.children.borrow_mut());
+    let results = match results_of(vm, &children) {
+        Ok(r) => r,
+        Err(e) => {
+            *g.children.borrow_mut() = children;
+            return Err(e);
+        }
+    };
+    outer.forget_gather_children();
+    if outer.cancel_requested().get() {
         // gather() itself was cancelled: the error comes from the last child, as in
         // CPython (whose loop variable `fut` ends on it).
         let last = children.last().unwrap_or(fut);

@@ -23,7 +23,7 @@ use crate::vm::other::NativeObject;
 use crate::vm::value::{Module, Value};
 use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Vm};
 use event_loop::{Callback, EventLoop, Handle};
-use future::{future_of, future_value, FutureObj, TaskPart};
+use future::{future_of, future_value, FutureObj, NewTask};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -259,7 +259,7 @@ fn spawn_task(vm: &mut Vm, lp: &Rc<EventLoop>, coro: Value, name: Option<Value>)
     // The default name `Task-N` is spelled out only when asked for (see `task_name`).
     let number = if name.is_none() { next_task_number() } else { 0 };
     let small = u32::try_from(number).unwrap_or(0);
-    let task = FutureObj::new(lp, Some(TaskPart::new(coro, small)));
+    let task = FutureObj::new(lp, Some(NewTask { coro, number: small }));
     if let Some(name) = name {
         task.set_task_name(name);
     } else if small == 0 {
@@ -312,7 +312,7 @@ pub fn run_until_complete(vm: &mut Vm, lp: &Rc<EventLoop>, aw: Value) -> Res<Val
     let fut = ensure_future_on(vm, aw, Some(lp))?;
     if new_task {
         // As CPython: the loop stopping first is reported as an error, not by the task.
-        fut.log_destroy_pending.set(false);
+        fut.log_destroy_pending().set(false);
     }
     let stopper = bound_native(loop_value(lp), "_stop", loop_stop);
     if fut.done() {
@@ -1213,7 +1213,7 @@ fn cancel_all_tasks(vm: &mut Vm, lp: &Rc<EventLoop>) {
     for t in &left {
         if t.state.get() == future::State::Finished && !t.exception().is_none() {
             let e = t.exception();
-            t.retrieved.set(true);
+            t.retrieved().set(true);
             exception_handler::call_handler_quietly(
                 vm,
                 lp,
@@ -1322,14 +1322,14 @@ fn gathering_future(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
         }
     }
     let outer = FutureObj::new(&lp, None);
-    outer.set_gather_children(children);
+    outer.set_gather_children(future::Gathered::List(children));
     Ok(future::future_value(&outer))
 }
 
 /// `_gather_cancel_requested(fut)`: whether `cancel()` was called on a gathering future.
 fn gather_cancel_requested(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = a.pos.first().and_then(future::future_of).ok_or_else(|| Exc::type_error("a Future is required"))?;
-    Ok(Value::Bool(f.cancel_requested.get()))
+    Ok(Value::Bool(f.cancel_requested().get()))
 }
 
 /// A class for native objects of a given type name, with a native `__new__`.

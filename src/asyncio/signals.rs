@@ -386,11 +386,7 @@ pub fn run_main(vm: &mut Vm, lp: &Rc<EventLoop>, main: Value) -> Res<Value> {
         Err(e) if interrupts > 0 => {
             let inst = vm.materialize(e);
             if inst.class.is_subclass(vm.exc_class(ExcKind::CancelledError)) {
-                let left = task.task.as_ref().map_or(0, |t| {
-                    let n = t.cancels.get().saturating_sub(1);
-                    t.cancels.set(n);
-                    n
-                });
+                let left = task.uncancel();
                 if left == 0 {
                     let kb = vm.materialize(Exc::new(ExcKind::KeyboardInterrupt, ""));
                     kb.set_attr(vm.syms.context, Value::Instance(inst));

@@ -437,7 +437,7 @@ impl Walker {
             Value::Gen(g) => {
                 self.total += RC + size_of::<crate::vm::gen::GenObj>();
                 if let Ok(f) = g.frame.try_borrow() {
-                    self.total += f.values.capacity() * V;
+                    self.total += f.values.heap_capacity() * V;
                     for x in &f.values {
                         self.enter(x);
                     }
@@ -466,8 +466,8 @@ impl Walker {
                     for c in &cbs {
                         self.enter(c);
                     }
-                    if let Some(t) = &f.task {
-                        self.enter(&t.coro.value());
+                    if let Some(coro) = f.coro() {
+                        self.enter(&coro);
                     }
                 }
             }

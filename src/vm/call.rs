@@ -577,12 +577,11 @@ impl Vm {
                         })
                         .collect()
                 });
-                (names.is_some() || origin.is_some()).then(|| Box::new(super::gen::GenExtra { names, origin }))
+                super::gen::GenExtra::cell(names, origin)
             },
             code: f.code.clone(),
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
-            handled: Cell::new(None),
         });
         super::gc::track_gen(&g);
         Value::Gen(g)

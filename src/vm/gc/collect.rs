@@ -1,8 +1,9 @@
 //! A collection: CPython's trial deletion over the registry's weak entries, the
 //! finalisation of garbage generators, and the clearing that breaks the cycles.
 
+use super::entries::Entries;
 use super::traverse::{clear, needs_finalizer, strong_count, traverse, weight};
-use super::{clear_code_caches, Tracked, REG};
+use super::{clear_code_caches, REG};
 use crate::vm::gen::{GenKind, GenObj, GenState};
 use crate::vm::value::Value;
 use crate::vm::Vm;
@@ -35,19 +36,19 @@ fn addr_hash(a: usize) -> u64 {
 /// is read once: its strong count and its references are taken in one pass, which also
 /// records the references between candidates (by index) for the marking pass. The working
 /// memory is about 25 bytes per entry plus 4 per reference between candidates.
-fn analyse(entries: &[Tracked]) -> Vec<Fate> {
+fn analyse(entries: &Entries) -> Vec<Fate> {
     let n = entries.len();
     let mut fate = vec![Fate::Live; n];
     // Addresses, and a table from address to entry index. (A dead entry's address cannot be
     // reused while its `Weak` exists, so it never matches a live object's reference.)
     let mut addrs: Vec<usize> = Vec::with_capacity(n);
     let mut table: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(n);
-    for (i, t) in entries.iter().enumerate() {
-        let a = t.addr();
+    for (i, f) in fate.iter_mut().enumerate() {
+        let a = entries.addr(i);
         addrs.push(a);
         let h = addr_hash(a);
         if table.find(h, |&j| addrs[j as usize] == a).is_some() {
-            fate[i] = Fate::Gone;
+            *f = Fate::Gone;
         } else {
             table.insert_unique(h, i as u32, |&j| addr_hash(addrs[j as usize]));
         }
@@ -65,7 +66,7 @@ fn analyse(entries: &[Tracked]) -> Vec<Fate> {
         if fate[i] == Fate::Gone {
             continue;
         }
-        let Some(v) = entries[i].upgrade() else {
+        let Some(v) = entries.upgrade(i) else {
             fate[i] = Fate::Gone;
             continue;
         };
@@ -113,33 +114,18 @@ fn analyse(entries: &[Tracked]) -> Vec<Fate> {
 }
 
 /// Splits `entries` (all alive) into the live ones and the garbage (as strong references).
-fn split(mut entries: Vec<Tracked>) -> (Vec<Tracked>, Vec<Value>) {
+fn split(mut entries: Entries) -> (Entries, Vec<Value>) {
     let fate = analyse(&entries);
     let mut dead = Vec::new();
-    let mut k = 0;
-    entries.retain(|t| {
-        k += 1;
-        match fate[k - 1] {
-            Fate::Live => true,
-            Fate::Dead => {
-                dead.extend(t.upgrade());
-                false
-            }
-            Fate::Gone => false,
+    entries.retain_indexed(|k, t| match fate[k] {
+        Fate::Live => true,
+        Fate::Dead => {
+            dead.extend(t.upgrade());
+            false
         }
+        Fate::Gone => false,
     });
     (entries, dead)
-}
-
-/// Moves `src` to the end of `dst`, growing `dst` by a quarter rather than doubling it:
-/// the old generation holds an entry per live object (two per pending task), so doubling
-/// could leave up to half of a large registry unused at the program's peak.
-fn append_tight(dst: &mut Vec<Tracked>, src: &mut Vec<Tracked>) {
-    let need = dst.len() + src.len();
-    if need > dst.capacity() {
-        dst.reserve_exact(src.len().max(dst.len() / 4));
-    }
-    dst.append(src);
 }
 
 impl Vm {
@@ -176,17 +162,13 @@ impl Vm {
             // The young generation is still in the cache: its dead entries (most of them,
             // usually) are dropped before the analysis. The older ones are not read twice.
             let mut young = std::mem::take(&mut r.gens[0]);
-            young.retain(Tracked::alive);
-            let mut all = if g == 0 { Vec::new() } else { std::mem::take(&mut r.gens[g]) };
+            young.retain_alive();
+            let mut all = if g == 0 { Entries::new() } else { std::mem::take(&mut r.gens[g]) };
             for i in (1..g).rev() {
                 let mut gen = std::mem::take(&mut r.gens[i]);
-                append_tight(&mut all, &mut gen);
+                all.append(&mut gen);
             }
-            if all.is_empty() {
-                all = young;
-            } else {
-                append_tight(&mut all, &mut young);
-            }
+            all.append(&mut young);
             if g < 2 {
                 // Between its own collections, the older generations are swept a little at a
                 // time, so that the memory of their dead objects is returned.
@@ -207,7 +189,7 @@ impl Vm {
                 // Finalise with only weak references to the rest, so that what the finalisers
                 // free is freed (and, as in CPython, not counted); then look again at what is
                 // left, which a finaliser may have made reachable.
-                let mut weak: Vec<Tracked> = garbage.iter().filter_map(Tracked::of).collect();
+                let mut weak = Entries::of_values(&garbage);
                 let fins: Vec<Value> = garbage.iter().filter(|v| needs_finalizer(v)).cloned().collect();
                 drop(garbage);
                 for f in fins {
@@ -217,9 +199,9 @@ impl Vm {
                         _ => {}
                     }
                 }
-                weak.retain(Tracked::alive);
-                let (resurrected, rest) = split(weak);
-                survivors.extend(resurrected);
+                weak.retain_alive();
+                let (mut resurrected, rest) = split(weak);
+                survivors.append(&mut resurrected);
                 garbage = rest;
             }
             found = garbage.iter().map(weight).sum();
@@ -228,23 +210,17 @@ impl Vm {
             }
             // Whatever clearing did not free (contents that could not be borrowed) stays
             // registered, to be looked at again.
-            let mut watch: Vec<Tracked> = garbage.iter().filter_map(Tracked::of).collect();
+            let mut watch = Entries::of_values(&garbage);
             drop(garbage);
-            watch.retain(Tracked::alive);
+            watch.retain_alive();
             survivors.append(&mut watch);
         }
         REG.with(|r| {
             let mut r = r.borrow_mut();
             let dest = (g + 1).min(2);
             let moved = survivors.len();
-            if r.gens[dest].is_empty() {
-                r.gens[dest] = survivors;
-            } else {
-                append_tight(&mut r.gens[dest], &mut survivors);
-            }
-            if r.gens[dest].capacity() > 2 * r.gens[dest].len().max(1024) {
-                r.gens[dest].shrink_to_fit();
-            }
+            r.gens[dest].append(&mut survivors);
+            r.gens[dest].shrink();
             if g < 2 {
                 r.count[g + 1] += 1;
             }
@@ -292,14 +268,41 @@ impl Vm {
 
 #[cfg(test)]
 mod tests {
+    use super::super::entries::{AnyTracked, Entry};
     use super::*;
 
-    fn self_list() -> (Value, Tracked) {
+    /// The entry of a value of a tracked type.
+    fn entry(v: &Value) -> AnyTracked {
+        AnyTracked::of(v).expect("tracked")
+    }
+
+    /// Entries of the given kinds, in order.
+    fn entries(es: impl IntoIterator<Item = AnyTracked>) -> Entries {
+        let mut out = Entries::new();
+        es.into_iter().for_each(|e| out.push(e));
+        out
+    }
+
+    fn alive(e: &AnyTracked) -> bool {
+        match e {
+            AnyTracked::Thin(t) => t.alive(),
+            AnyTracked::Fat(t) => t.alive(),
+        }
+    }
+
+    fn upgrade(e: &AnyTracked) -> Option<Value> {
+        match e {
+            AnyTracked::Thin(t) => t.upgrade(),
+            AnyTracked::Fat(t) => t.upgrade(),
+        }
+    }
+
+    fn self_list() -> (Value, AnyTracked) {
         let a = Value::list(vec![]);
         if let Value::List(l) = &a {
             l.items.borrow_mut().push(a.clone());
         }
-        let w = Tracked::of(&a).expect("tracked");
+        let w = entry(&a);
         (a, w)
     }
 
@@ -307,35 +310,52 @@ mod tests {
     fn self_cycle_is_garbage_and_external_refs_keep_objects() {
         let (a, wa) = self_list();
         let b = Value::list(vec![a.clone()]);
-        let wb = Tracked::of(&b).expect("tracked");
-        let fates = |e: &[Tracked]| analyse(e);
+        let wb = entry(&b);
         // `a` is held by a Rust local: nothing is garbage.
-        assert!(fates(&[Tracked::of(&a).unwrap(), Tracked::of(&b).unwrap()]).iter().all(|f| *f == Fate::Live));
+        assert!(analyse(&entries([entry(&a), entry(&b)])).iter().all(|f| *f == Fate::Live));
         drop(a);
         // `b` (held here) references `a`.
-        assert!(fates(&[Tracked::of(&b).unwrap(), wa.upgrade().and_then(|v| Tracked::of(&v)).unwrap()])
-            .iter()
-            .all(|f| *f == Fate::Live));
+        let a2 = upgrade(&wa).unwrap();
+        assert!(analyse(&entries([entry(&b), entry(&a2)])).iter().all(|f| *f == Fate::Live));
+        drop(a2);
         drop(b);
-        assert!(!wb.alive());
-        let t = Tracked::of(&wa.upgrade().unwrap()).unwrap();
-        let (live, dead) = split(vec![t]);
+        assert!(!alive(&wb));
+        let t = entry(&upgrade(&wa).unwrap());
+        let (live, dead) = split(entries([t]));
         assert_eq!((live.len(), dead.len()), (0, 1));
         dead.iter().for_each(clear);
         drop(dead);
-        assert!(!wa.alive());
+        assert!(!alive(&wa));
     }
 
     #[test]
     fn duplicates_are_dropped() {
         let (a, wa) = self_list();
         drop(a);
-        let e = vec![Tracked::of(&wa.upgrade().unwrap()).unwrap(), Tracked::of(&wa.upgrade().unwrap()).unwrap()];
+        let e = entries([entry(&upgrade(&wa).unwrap()), entry(&upgrade(&wa).unwrap())]);
         assert!(analyse(&e) == vec![Fate::Dead, Fate::Gone]);
         let (_, dead) = split(e);
         dead.iter().for_each(clear);
         drop(dead);
-        assert!(!wa.alive());
+        assert!(!alive(&wa));
+    }
+
+    #[test]
+    fn fat_entries_follow_thin_ones() {
+        // A tuple (a fat entry) and a list (thin) referencing each other, held by nothing.
+        let l = Value::list(vec![]);
+        let t = Value::Tuple(Rc::from(vec![l.clone()]));
+        let Value::List(lr) = &l else { unreachable!() };
+        lr.items.borrow_mut().push(t.clone());
+        let e = entries([entry(&t), entry(&l)]);
+        let (wl, wt) = (entry(&l), entry(&t));
+        drop((l, t));
+        assert!(analyse(&e) == vec![Fate::Dead, Fate::Dead]);
+        let (live, dead) = split(e);
+        assert_eq!((live.len(), dead.len()), (0, 2));
+        dead.iter().for_each(clear);
+        drop(dead);
+        assert!(!alive(&wl) && !alive(&wt));
     }
 
     #[test]
@@ -345,21 +365,18 @@ mod tests {
         let b = Value::list(vec![a.clone()]);
         let Value::List(la) = &a else { unreachable!() };
         la.items.borrow_mut().push(b.clone());
-        let (wa, wb) = (Tracked::of(&a).unwrap(), Tracked::of(&b).unwrap());
+        let (wa, wb) = (entry(&a), entry(&b));
         drop(b);
         let la = la.clone();
         drop(a);
         let guard = la.items.borrow_mut();
         // la (a Rust local) keeps a alive anyway; b must stay too although a is unreadable.
-        assert!(analyse(&[
-            Tracked::of(&Value::List(la.clone())).unwrap(),
-            Tracked::of(&wb.upgrade().unwrap()).unwrap()
-        ])
-        .iter()
-        .all(|f| *f == Fate::Live));
+        let b2 = upgrade(&wb).unwrap();
+        assert!(analyse(&entries([entry(&Value::List(la.clone())), entry(&b2)])).iter().all(|f| *f == Fate::Live));
+        drop(b2);
         drop(guard);
         drop(la);
-        let (_, dead) = split(vec![wa, wb]);
+        let (_, dead) = split(entries([wa, wb]));
         assert_eq!(dead.len(), 2);
         dead.iter().for_each(clear);
     }

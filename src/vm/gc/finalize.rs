@@ -5,7 +5,6 @@
 //! the cycles between modules and their functions are freed. Modules something else still
 //! holds have their namespaces emptied, as CPython's `_PyModule_Clear` does.
 
-use super::Tracked;
 use crate::vm::value::{Module, Value};
 use crate::vm::Vm;
 use std::rc::{Rc, Weak};
@@ -25,7 +24,7 @@ impl Vm {
         for m in &modules {
             if let Value::Module(r) = m {
                 weak.push(Rc::downgrade(r));
-                super::push_old(Tracked::Module(Rc::downgrade(r)));
+                super::push_old(super::Tracked::Module(Rc::downgrade(r)));
             }
         }
         drop(modules);

@@ -30,6 +30,7 @@
 //! treated as referenced from outside.
 
 mod collect;
+mod entries;
 mod finalize;
 mod traverse;
 
@@ -37,10 +38,10 @@ pub use traverse::Visitor;
 
 use super::gen::GenObj;
 use super::other::NativeObject;
-use super::value::{
-    BoundMethod, Class, Descriptor, DictObj, Function, Instance, IterState, List, Module, NativeFunction, SetObj, Value,
-};
+use super::value::{Class, DictObj, Function, Instance, NativeFunction, Value};
+use crate::asyncio::future::FutureObj;
 use crate::bytecode::Code;
+use entries::{drop_recent_dead, sweep, AnyTracked, Entries, FatTracked, Tracked};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use traverse::addr;
@@ -52,77 +53,10 @@ const THRESHOLDS: [i64; 3] = [700, 10, 10];
 /// could run in between.
 const MIN_COMPACT: usize = 4096;
 
-/// A registry entry: a weak reference to a tracked object.
-enum Tracked {
-    List(Weak<List>),
-    Tuple(Weak<[Value]>),
-    Dict(Weak<DictObj>),
-    Set(Weak<SetObj>),
-    Function(Weak<Function>),
-    Bound(Weak<BoundMethod>),
-    Class(Weak<Class>),
-    Instance(Weak<Instance>),
-    Iter(Weak<RefCell<IterState>>),
-    Descriptor(Weak<Descriptor>),
-    Cell(Weak<RefCell<Value>>),
-    Gen(Weak<GenObj>),
-    Native(Weak<dyn NativeObject>),
-    /// A built-in method bound to an instance.
-    BoundNative(Weak<NativeFunction>),
-    /// A module (registered only at finalisation, see `finalize`).
-    Module(Weak<Module>),
-}
-
-impl Tracked {
-    /// The entry for a value of a tracked type.
-    fn of(v: &Value) -> Option<Tracked> {
-        Some(match v {
-            Value::List(r) => Tracked::List(Rc::downgrade(r)),
-            Value::Tuple(r) => Tracked::Tuple(Rc::downgrade(r)),
-            Value::Dict(r) => Tracked::Dict(Rc::downgrade(r)),
-            Value::Set(r) | Value::FrozenSet(r) => Tracked::Set(Rc::downgrade(r)),
-            Value::Function(r) => Tracked::Function(Rc::downgrade(r)),
-            Value::BoundMethod(r) => Tracked::Bound(Rc::downgrade(r)),
-            Value::Class(r) => Tracked::Class(Rc::downgrade(r)),
-            Value::Instance(r) => Tracked::Instance(Rc::downgrade(r)),
-            Value::Iter(r) => Tracked::Iter(Rc::downgrade(r)),
-            Value::Descriptor(r) => Tracked::Descriptor(Rc::downgrade(r)),
-            Value::Cell(r) => Tracked::Cell(Rc::downgrade(r)),
-            Value::Gen(r) => Tracked::Gen(Rc::downgrade(r)),
-            Value::Other(r) => Tracked::Native(Rc::downgrade(r)),
-            Value::Native(r) => Tracked::BoundNative(Rc::downgrade(r)),
-            Value::Module(r) => Tracked::Module(Rc::downgrade(r)),
-            _ => return None,
-        })
-    }
-
-    /// The object, if it is still alive (a set comes back as `Value::Set` even when it is
-    /// a frozenset: only its identity and contents matter here).
-    fn upgrade(&self) -> Option<Value> {
-        Some(match self {
-            Tracked::List(w) => Value::List(w.upgrade()?),
-            Tracked::Tuple(w) => Value::Tuple(w.upgrade()?),
-            Tracked::Dict(w) => Value::Dict(w.upgrade()?),
-            Tracked::Set(w) => Value::Set(w.upgrade()?),
-            Tracked::Function(w) => Value::Function(w.upgrade()?),
-            Tracked::Bound(w) => Value::BoundMethod(w.upgrade()?),
-            Tracked::Class(w) => Value::Class(w.upgrade()?),
-            Tracked::Instance(w) => Value::Instance(w.upgrade()?),
-            Tracked::Iter(w) => Value::Iter(w.upgrade()?),
-            Tracked::Descriptor(w) => Value::Descriptor(w.upgrade()?),
-            Tracked::Cell(w) => Value::Cell(w.upgrade()?),
-            Tracked::Gen(w) => Value::Gen(w.upgrade()?),
-            Tracked::Native(w) => Value::Other(w.upgrade()?),
-            Tracked::BoundNative(w) => Value::Native(w.upgrade()?),
-            Tracked::Module(w) => Value::Module(w.upgrade()?),
-        })
-    }
-}
-
 /// The registry and the collector's settings (one per thread, like the VM).
 struct Registry {
     /// Generations 0 (young) to 2 (old).
-    gens: [Vec<Tracked>; 3],
+    gens: [Entries; 3],
     /// Length of the young generation at which `track` takes its slow path.
     trigger: usize,
     /// `gc.get_threshold()` (0 disables a generation's automatic collection).
@@ -146,14 +80,14 @@ struct Registry {
     stats: [(usize, usize); 3],
     /// Registrations so far (wrapping): paces the check for objects that died young.
     pushes: u32,
-    /// Where `sweep_old` resumes in generations 1 and 2.
-    sweep_at: [usize; 3],
+    /// Where `sweep_old` resumes in generations 1 and 2 (thin entries, fat entries).
+    sweep_at: [(usize, usize); 3],
 }
 
 impl Registry {
     const fn new() -> Registry {
         Registry {
-            gens: [Vec::new(), Vec::new(), Vec::new()],
+            gens: [Entries::new(), Entries::new(), Entries::new()],
             trigger: THRESHOLDS[0] as usize + 1,
             threshold: THRESHOLDS,
             count: [0; 3],
@@ -165,7 +99,7 @@ impl Registry {
             long_lived_total: 0,
             long_lived_pending: 0,
             stats: [(0, 0); 3],
-            sweep_at: [0; 3],
+            sweep_at: [(0, 0); 3],
         }
     }
 
@@ -200,7 +134,7 @@ impl Registry {
     fn slow(&mut self) {
         let young = self.gens[0].len();
         if young >= self.compact_at {
-            self.gens[0].retain(Tracked::alive);
+            self.gens[0].retain_alive();
             self.compact_at = (2 * self.gens[0].len()).max(MIN_COMPACT);
         }
         if self.automatic() && self.young_over() {
@@ -215,17 +149,9 @@ impl Registry {
     fn sweep_old(&mut self, budget: usize) {
         let mut left = budget;
         for g in 1..3 {
-            let gen = &mut self.gens[g];
-            let mut i = self.sweep_at[g].min(gen.len());
-            while left > 0 && i < gen.len() {
-                if gen[i].alive() {
-                    i += 1;
-                } else {
-                    gen.swap_remove(i);
-                }
-                left -= 1;
-            }
-            self.sweep_at[g] = if i >= gen.len() { 0 } else { i };
+            let (gen, at) = (&mut self.gens[g], &mut self.sweep_at[g]);
+            sweep(&mut gen.thin, &mut at.0, &mut left);
+            sweep(&mut gen.fat, &mut at.1, &mut left);
         }
     }
 
@@ -286,14 +212,28 @@ fn push(t: Tracked) {
             // now, so that their memory is freed while the allocator can reuse it at once
             // (every few registrations, so each entry is still checked about twice).
             if scan {
-                let n = young.len();
-                for i in (n.saturating_sub(RECENT)..n).rev() {
-                    if !young[i].alive() {
-                        young.swap_remove(i);
-                    }
-                }
+                drop_recent_dead(&mut young.thin, RECENT);
             }
-            young.push(t);
+            young.thin.push(t);
+            if young.len() >= r.trigger {
+                r.slow();
+            }
+        }
+    });
+}
+
+/// [`push`] for an entry behind a fat pointer.
+#[inline(never)]
+fn push_fat(t: FatTracked) {
+    let _ = REG.try_with(|r| {
+        if let Ok(mut r) = r.try_borrow_mut() {
+            r.pushes = r.pushes.wrapping_add(1);
+            let scan = r.pushes % RECENT_EVERY == 0;
+            let young = &mut r.gens[0];
+            if scan {
+                drop_recent_dead(&mut young.fat, RECENT);
+            }
+            young.fat.push(t);
             if young.len() >= r.trigger {
                 r.slow();
             }
@@ -306,7 +246,7 @@ fn push(t: Tracked) {
 fn push_old(t: Tracked) {
     let _ = REG.try_with(|r| {
         if let Ok(mut r) = r.try_borrow_mut() {
-            r.gens[2].push(t);
+            r.gens[2].thin.push(t);
         }
     });
 }
@@ -326,8 +266,10 @@ pub fn track(v: &Value) {
             return;
         }
     }
-    if let Some(t) = Tracked::of(v) {
-        push(t);
+    match AnyTracked::of(v) {
+        Some(AnyTracked::Thin(t)) => push(t),
+        Some(AnyTracked::Fat(t)) => push_fat(t),
+        None => {}
     }
 }
 
@@ -376,7 +318,13 @@ pub fn track_gen(r: &Rc<GenObj>) {
 /// Registers a new native object that implements [`NativeObject::gc_traverse`].
 pub fn track_native<T: NativeObject>(o: &Rc<T>) {
     let w: Weak<T> = Rc::downgrade(o);
-    push(Tracked::Native(w));
+    push_fat(FatTracked::Native(w));
+}
+
+/// Registers a new `asyncio` future or task (a 16-byte entry, see [`track_native`]).
+#[inline]
+pub fn track_future(f: &Rc<FutureObj>) {
+    push(Tracked::Future(Rc::downgrade(f)));
 }
 
 /// True when an automatic collection is waiting for a safe point.
@@ -431,56 +379,4 @@ pub fn count() -> [usize; 3] {
         let r = r.borrow();
         [r.gens[0].len(), r.count[1], r.count[2]]
     })
-}
-
-impl Tracked {
-    /// The allocation's address (valid as an identity while the object is alive).
-    fn addr(&self) -> usize {
-        fn p<T: ?Sized>(w: &Weak<T>) -> usize {
-            w.as_ptr() as *const u8 as usize
-        }
-        match self {
-            Tracked::List(w) => p(w),
-            Tracked::Tuple(w) => p(w),
-            Tracked::Dict(w) => p(w),
-            Tracked::Set(w) => p(w),
-            Tracked::Function(w) => p(w),
-            Tracked::Bound(w) => p(w),
-            Tracked::Class(w) => p(w),
-            Tracked::Instance(w) => p(w),
-            Tracked::Iter(w) => p(w),
-            Tracked::Descriptor(w) => p(w),
-            Tracked::Cell(w) => p(w),
-            Tracked::Gen(w) => p(w),
-            Tracked::Native(w) => p(w),
-            Tracked::BoundNative(w) => p(w),
-            Tracked::Module(w) => p(w),
-        }
-    }
-
-    /// The number of strong references to the object.
-    fn strong_count(&self) -> usize {
-        match self {
-            Tracked::List(w) => w.strong_count(),
-            Tracked::Tuple(w) => w.strong_count(),
-            Tracked::Dict(w) => w.strong_count(),
-            Tracked::Set(w) => w.strong_count(),
-            Tracked::Function(w) => w.strong_count(),
-            Tracked::Bound(w) => w.strong_count(),
-            Tracked::Class(w) => w.strong_count(),
-            Tracked::Instance(w) => w.strong_count(),
-            Tracked::Iter(w) => w.strong_count(),
-            Tracked::Descriptor(w) => w.strong_count(),
-            Tracked::Cell(w) => w.strong_count(),
-            Tracked::Gen(w) => w.strong_count(),
-            Tracked::Native(w) => w.strong_count(),
-            Tracked::BoundNative(w) => w.strong_count(),
-            Tracked::Module(w) => w.strong_count(),
-        }
-    }
-
-    /// True while the object is alive.
-    fn alive(&self) -> bool {
-        self.strong_count() > 0
-    }
 }

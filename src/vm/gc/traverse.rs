@@ -91,6 +91,7 @@ fn attrs(vis: &mut Visitor, c: &RefCell<crate::vm::value::Attrs>) {
 
 /// Appends the addresses of the tracked objects `v` references to `out`; false when its
 /// contents could not be read.
+#[inline]
 pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
     let mut vis = Visitor { out, ok: true };
     match v {
