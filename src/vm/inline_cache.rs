@@ -149,6 +149,28 @@ pub(crate) enum Loaded {
 }
 
 impl Loaded {
+    /// Puts the value in `stack[i]` (an instance's slot: the instance it replaces is
+    /// dropped); gives back the slot of a value that is not one of the quick kinds, and
+    /// `Err(())` on a miss.
+    #[inline(always)]
+    pub(crate) fn replace_at(self, stack: &mut [Value], i: usize) -> Result<(), Option<usize>> {
+        let new = match self {
+            Loaded::Int(x) => Value::Int(x),
+            Loaded::Instance(r) => Value::Instance(r),
+            Loaded::Float(x) => Value::Float(x),
+            Loaded::Str(r) => Value::Str(r),
+            Loaded::List(r) => Value::List(r),
+            Loaded::Slot(slot) => return Err(Some(slot)),
+            Loaded::Miss => return Err(None),
+        };
+        if let Some(place) = stack.get_mut(i) {
+            if let Value::Instance(old) = std::mem::replace(place, new) {
+                drop(old);
+            }
+        }
+        Ok(())
+    }
+
     /// Pushes the value on `stack`, built in its slot; gives back the slot of a value that
     /// is not one of the quick kinds, and `Err(())` on a miss.
     #[inline(always)]

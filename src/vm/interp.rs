@@ -789,14 +789,16 @@ impl Vm {
                 }
                 Op::LoadAttr(n) => {
                     if let Some(Value::Instance(inst)) = self.stack.last() {
-                        let loaded = super::inline_cache::load(code, n.0, inst);
-                        if !matches!(loaded, super::inline_cache::Loaded::Miss) {
-                            if let Value::Instance(inst) = pop_top(&mut self.stack) {
-                                if let Err(Some(slot)) = loaded.push_on(&mut self.stack) {
+                        let top = self.stack.len() - 1;
+                        match super::inline_cache::load(code, n.0, inst).replace_at(&mut self.stack, top) {
+                            Ok(()) => continue,
+                            Err(Some(slot)) => {
+                                if let Value::Instance(inst) = pop_top(&mut self.stack) {
                                     push_copy(&mut self.stack, &inst.attrs.borrow()[slot].1);
                                 }
+                                continue;
                             }
-                            continue;
+                            Err(None) => {}
                         }
                     }
                     let name = code.names[n.0 as usize];
