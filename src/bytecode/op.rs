@@ -170,6 +170,9 @@ pub enum Op {
     /// `LoadConst None` fused with the `Return` after it (which stays, for jumps to it):
     /// returns `None`. `stack: ->`
     ReturnNone,
+    /// `LoadFast` fused with the `Return` after it (which stays, for jumps to it): returns
+    /// the local, moved out of the ending frame. `stack: ->`
+    ReturnLocal(LocalSlot),
     /// Calls with positional arguments. `stack: f a1..an -> result`
     Call(u32),
     /// Calls with keywords: the top is a tuple of keyword names for the last values.

@@ -93,6 +93,7 @@ fn fuse_superinstructions(ops: &mut [Op], consts: &[Value]) {
     for i in 0..ops.len().saturating_sub(1) {
         let fused = match (ops[i], ops[i + 1]) {
             (Op::LoadConst(k), Op::Return) if matches!(consts.get(k.0 as usize), Some(Value::None)) => Op::ReturnNone,
+            (Op::LoadFast(s), Op::Return) if s.0 < 0x10000 => Op::ReturnLocal(s),
             // `x` then `self.name`: leave `LoadFast(self)` to pair with its attribute.
             (Op::LoadFast(_), Op::LoadFast(_))
                 if matches!(ops.get(i + 2), Some(Op::LoadAttr(_) | Op::StoreAttr(_) | Op::LoadMethod(_))) =>

@@ -1160,8 +1160,19 @@ impl Vm {
                         }
                     }
                 }
-                op @ (Op::Return | Op::ReturnNone) => {
-                    let v = if matches!(op, Op::ReturnNone) { Value::None } else { pop_top(&mut self.stack) };
+                op @ (Op::Return | Op::ReturnNone | Op::ReturnLocal(_)) => {
+                    let v = match op {
+                        Op::ReturnNone => Value::None,
+                        Op::ReturnLocal(s) => {
+                            let at = bp + s.0 as usize;
+                            if self.stack[at].is_undef() {
+                                return self.unbound_local(code, s.0 as u16);
+                            }
+                            // The frame ends: its local moves out.
+                            std::mem::take(&mut self.stack[at])
+                        }
+                        _ => pop_top(&mut self.stack),
+                    };
                     let idx = self.frames.len() - 1;
                     // The common return to a calling script frame: the frame is dropped where
                     // it lies, not moved out first.
