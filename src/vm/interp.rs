@@ -112,6 +112,8 @@ pub(crate) fn push_copy(stack: &mut Vec<Value>, v: &Value) {
         Value::Float(x) => push_with(stack, || Value::Float(*x)),
         Value::Str(r) => push_with(stack, || Value::Str(r.clone())),
         Value::Function(r) => push_with(stack, || Value::Function(r.clone())),
+        Value::Class(r) => push_with(stack, || Value::Class(r.clone())),
+        Value::Native(r) => push_with(stack, || Value::Native(r.clone())),
         v => stack.push(v.clone()),
     }
 }
