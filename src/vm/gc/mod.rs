@@ -41,7 +41,7 @@ use super::other::NativeObject;
 use super::value::{Class, DictObj, Function, Instance, NativeFunction, Value};
 use crate::asyncio::future::FutureObj;
 use crate::bytecode::Code;
-use entries::{drop_recent_dead, sweep, AnyTracked, Entries, FatTracked, Tracked};
+use entries::{drop_recent_dead, sweep, AnyTracked, Entries, Entry, FatTracked, Tracked};
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 use traverse::addr;
@@ -203,38 +203,31 @@ fn clear_code_caches() {
 
 #[inline(never)]
 fn push(t: Tracked) {
-    let _ = REG.try_with(|r| {
-        if let Ok(mut r) = r.try_borrow_mut() {
-            r.pushes = r.pushes.wrapping_add(1);
-            let scan = r.pushes % RECENT_EVERY == 0;
-            let young = &mut r.gens[0];
-            // Objects that died within the last few allocations are dropped from the registry
-            // now, so that their memory is freed while the allocator can reuse it at once
-            // (every few registrations, so each entry is still checked about twice).
-            if scan {
-                drop_recent_dead(&mut young.thin, RECENT);
-            }
-            young.thin.push(t);
-            if young.len() >= r.trigger {
-                r.slow();
-            }
-        }
-    });
+    register(t, |g| &mut g.thin);
 }
 
 /// [`push`] for an entry behind a fat pointer.
 #[inline(never)]
 fn push_fat(t: FatTracked) {
+    register(t, |g| &mut g.fat);
+}
+
+/// Adds `t` to the young generation's list that `list` picks.
+#[inline(always)]
+fn register<T: Entry>(t: T, list: impl Fn(&mut Entries) -> &mut Vec<T>) {
     let _ = REG.try_with(|r| {
         if let Ok(mut r) = r.try_borrow_mut() {
             r.pushes = r.pushes.wrapping_add(1);
             let scan = r.pushes % RECENT_EVERY == 0;
-            let young = &mut r.gens[0];
+            let young = list(&mut r.gens[0]);
+            // Objects that died within the last few allocations are dropped from the registry
+            // now, so that their memory is freed while the allocator can reuse it at once
+            // (every few registrations, so each entry is still checked about twice).
             if scan {
-                drop_recent_dead(&mut young.fat, RECENT);
+                drop_recent_dead(young, RECENT);
             }
-            young.fat.push(t);
-            if young.len() >= r.trigger {
+            young.push(t);
+            if r.gens[0].len() >= r.trigger {
                 r.slow();
             }
         }
