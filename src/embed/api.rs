@@ -518,7 +518,7 @@ impl Engine {
         g.mem.cap.set(limits.memory.unwrap_or(0));
         g.mem.reset();
         // Without a host limit, the default (as `sys.getrecursionlimit()` starts).
-        self.vm.recursion_limit = limits.recursion.unwrap_or(1000);
+        self.vm.depth.set_limit(limits.recursion.unwrap_or(1000));
     }
 
     /// Measures the approximate bytes the VM's live objects take (the measure the memory

@@ -75,7 +75,7 @@ impl Encoder {
     }
 
     fn enter(&mut self, vm: &Vm, v: &Value, what: &str) -> Res<()> {
-        if self.depth + vm.frames.len() + vm.native_depth >= vm.recursion_limit.min(200_000) {
+        if self.depth + vm.frames.len() + vm.depth.native() >= vm.depth.limit().min(200_000) {
             return Err(Exc::new(
                 ExcKind::RecursionError,
                 format!("maximum recursion depth exceeded while encoding a JSON {what}"),
@@ -574,7 +574,7 @@ impl Decoder<'_> {
     }
 
     fn check_depth(&self, vm: &Vm, depth: usize, what: &str) -> Result<(), DErr> {
-        if depth + vm.frames.len() + vm.native_depth >= vm.recursion_limit {
+        if depth + vm.frames.len() + vm.depth.native() >= vm.depth.limit() {
             return Err(DErr::Exc(Exc::new(
                 ExcKind::RecursionError,
                 format!("maximum recursion depth exceeded while decoding a JSON {what} from a unicode string"),

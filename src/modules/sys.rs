@@ -17,7 +17,7 @@ fn exit(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn getrecursionlimit(vm: &mut Vm, _a: &mut Args) -> Res<Value> {
-    Ok(Value::Int(vm.recursion_limit as i64))
+    Ok(Value::Int(vm.depth.limit() as i64))
 }
 
 fn setrecursionlimit(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -27,14 +27,14 @@ fn setrecursionlimit(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         return Err(Exc::value_error("recursion limit must be greater or equal than 1"));
     }
     vm.check_recursion_cap(n)?;
-    let depth = vm.frames.len() + vm.native_depth;
+    let depth = vm.frames.len() + vm.depth.native();
     if (n as usize) <= depth {
         return Err(Exc::new(
             ExcKind::RecursionError,
             format!("cannot set the recursion limit to {n} at the recursion depth {depth}: the limit is too low"),
         ));
     }
-    vm.recursion_limit = (n as usize).min(1_000_000);
+    vm.depth.set_limit((n as usize).min(1_000_000));
     Ok(Value::None)
 }
 

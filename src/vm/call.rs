@@ -123,9 +123,9 @@ impl Vm {
         self.stack.resize(base + f.code.nlocals(), Value::Undef);
         let depth = self.frames.len();
         self.push_frame_for(f, base, base, ReturnMode::Push);
-        self.native_depth += 1;
+        self.depth.enter_native();
         let r = self.run(depth);
-        self.native_depth -= 1;
+        self.depth.leave_native();
         match r? {
             super::interp::Halt::Return(v) => Ok(v),
             super::interp::Halt::Yield(_) => {

@@ -158,34 +158,38 @@ impl FrameStack {
         &self.slots[..self.len]
     }
 
-    /// The live frames, mutably.
-    #[inline(always)]
-    fn live_mut(&mut self) -> &mut [Frame] {
-        &mut self.slots[..self.len]
-    }
-
     /// The innermost frame.
     #[inline(always)]
     pub fn last(&self) -> Option<&Frame> {
-        self.live().last()
+        let i = self.len.checked_sub(1)?;
+        self.slots.get(i)
     }
 
     /// The innermost frame, mutably.
     #[inline(always)]
     pub fn last_mut(&mut self) -> Option<&mut Frame> {
-        self.live_mut().last_mut()
+        let i = self.len.checked_sub(1)?;
+        self.slots.get_mut(i)
     }
 
     /// The live frame at depth `i`.
     #[inline(always)]
     pub fn get(&self, i: usize) -> Option<&Frame> {
-        self.live().get(i)
+        if i < self.len {
+            self.slots.get(i)
+        } else {
+            None
+        }
     }
 
     /// The live frame at depth `i`, mutably.
     #[inline(always)]
     pub fn get_mut(&mut self, i: usize) -> Option<&mut Frame> {
-        self.live_mut().get_mut(i)
+        if i < self.len {
+            self.slots.get_mut(i)
+        } else {
+            None
+        }
     }
 
     /// The live frames, outermost first.
@@ -369,14 +373,17 @@ impl std::ops::Index<usize> for FrameStack {
     type Output = Frame;
     #[inline(always)]
     fn index(&self, i: usize) -> &Frame {
-        &self.live()[i]
+        // Slots up to `len` are live and always allocated: one bounds check, not two.
+        debug_assert!(i < self.len);
+        &self.slots[i]
     }
 }
 
 impl std::ops::IndexMut<usize> for FrameStack {
     #[inline(always)]
     fn index_mut(&mut self, i: usize) -> &mut Frame {
-        &mut self.live_mut()[i]
+        debug_assert!(i < self.len);
+        &mut self.slots[i]
     }
 }
 

@@ -496,13 +496,13 @@ impl Vm {
     #[inline(never)]
     fn resume_chain(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
         let (inner, mode, depth) = descend(g, ret, self.depth_room());
-        self.delegated += depth;
+        self.depth.delegate(depth);
         self.push_gen_frame(&inner, sent, mode)
     }
 
     /// Levels a delegation chain may still add before the recursion limit.
     fn depth_room(&self) -> usize {
-        self.recursion_limit.saturating_sub(self.frames.len() + self.native_depth + self.delegated)
+        self.depth.room(self.frames.len())
     }
 
     /// Pushes the suspended frame of `g` with `ret`; `sent` becomes the value of its pending
@@ -597,13 +597,13 @@ impl Vm {
         // At the `Jump` after the `YieldValue` that follows the `Send`, as a `yield` of the
         // sub-generator's value would leave it; it keeps its mode.
         self.park(&c, ip as u32 + 1);
-        self.delegated += 1;
+        self.depth.delegate(1);
         let mode = ReturnMode::GenChain(s.clone(), c);
         let (inner, mode, more) = match s.state.get() {
             GenState::Suspended => descend(s, mode, self.depth_room()),
             _ => (s.clone(), mode, 0),
         };
-        self.delegated += more;
+        self.depth.delegate(more);
         self.push_gen_frame(&inner, sent, mode)
     }
 
@@ -614,7 +614,7 @@ impl Vm {
     #[inline(never)]
     pub(crate) fn chain_ascend(&mut self, g: &GenObj, parent: Rc<GenObj>, ret: Option<Value>) -> Res<()> {
         g.state.set(GenState::Closed);
-        self.delegated -= 1;
+        self.depth.undelegate();
         {
             let mut gf = parent.frame.borrow_mut();
             let gf = &mut *gf;
@@ -712,7 +712,7 @@ impl Vm {
         // Up the chain to the outermost level, whose mode says who resumed it.
         let native = loop {
             up.state.set(GenState::Suspended);
-            self.delegated -= 1;
+            self.depth.undelegate();
             let mode = match up.frame.borrow_mut().parts.as_mut() {
                 Some(s) => std::mem::replace(&mut s.ret, ReturnMode::Push),
                 None => break false,
@@ -924,7 +924,7 @@ impl Vm {
         if depth == 0 {
             return None;
         }
-        self.delegated += depth;
+        self.depth.delegate(depth);
         let base = self.frames.len();
         if let Err(e) = self.push_gen_frame(&inner, v.clone(), mode) {
             return Some(Err(e));
@@ -936,12 +936,12 @@ impl Vm {
     /// `base` by a native until it yields, returns or raises.
     #[inline(always)]
     fn run_resumed(&mut self, g: &Rc<GenObj>, base: usize, exc: Option<Exc>) -> Res<GenResult> {
-        self.native_depth += 1;
+        self.depth.enter_native();
         let r = match exc {
             Some(e) => self.run_with_exception(base, e),
             None => self.run(base),
         };
-        self.native_depth -= 1;
+        self.depth.leave_native();
         match r {
             Ok(super::interp::Halt::Yield(v)) => {
                 // A chain's innermost level has already gone back into its generator.

@@ -50,7 +50,7 @@ pub enum GreenStep {
 impl Vm {
     /// True when a native being called now may suspend (see the module comment).
     pub fn may_suspend(&self) -> bool {
-        SUSPEND_AT.with(|s| s.get()) == Some((self.native_depth, self.native_calls))
+        SUSPEND_AT.with(|s| s.get()) == Some((self.depth.native(), self.native_calls))
     }
 
     /// Marks the current native call as suspending and returns the error it must return;
@@ -74,7 +74,7 @@ impl Vm {
                 (func.clone(), a)
             }
             _ => {
-                let prev = SUSPEND_AT.with(|s| s.replace(Some((self.native_depth, self.native_calls + 1))));
+                let prev = SUSPEND_AT.with(|s| s.replace(Some((self.depth.native(), self.native_calls + 1))));
                 let r = self.call_kw(f, args, kw);
                 SUSPEND_AT.with(|s| s.set(prev));
                 return match r {
@@ -127,14 +127,14 @@ impl Vm {
 
     /// Runs the green frames from `base` until they return, raise or suspend.
     fn green_run(&mut self, base: usize, exc: Option<Exc>) -> Res<GreenStep> {
-        self.native_depth += 1;
-        let prev = SUSPEND_AT.with(|s| s.replace(Some((self.native_depth, self.native_calls))));
+        self.depth.enter_native();
+        let prev = SUSPEND_AT.with(|s| s.replace(Some((self.depth.native(), self.native_calls))));
         let r = match exc {
             Some(e) => self.run_with_exception(base, e),
             None => self.run(base),
         };
         SUSPEND_AT.with(|s| s.set(prev));
-        self.native_depth -= 1;
+        self.depth.leave_native();
         match r {
             Ok(Halt::Return(v)) => Ok(GreenStep::Done(v)),
             Ok(Halt::Yield(_)) => {

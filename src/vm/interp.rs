@@ -12,10 +12,6 @@ use super::{Exc, ExcKind, Res, Sym, Vm};
 use crate::bytecode::{Code, Op};
 use std::rc::Rc;
 
-/// How deeply native code (`repr`, `sorted(key=)`, `__eq__` in lookups, generator resumption)
-/// may re-enter the dispatch loop; each level uses Rust stack.
-const MAX_NATIVE_DEPTH: usize = 8_000;
-
 /// What `exec` tells `dispatch`.
 enum Flow {
     /// The frame stack changed: reload the top frame.
@@ -162,11 +158,11 @@ impl Vm {
     /// Runs a frame to completion in a nested dispatch loop (used by natives calling script code).
     pub(crate) fn run_frame(&mut self, d: Detached) -> Res<Value> {
         self.check_depth()?;
-        self.native_depth += 1;
+        self.depth.enter_native();
         let base = self.frames.len();
         self.push_detached(d);
         let r = self.run(base);
-        self.native_depth -= 1;
+        self.depth.leave_native();
         match r? {
             Halt::Return(v) => Ok(v),
             Halt::Yield(_) => {
@@ -180,25 +176,28 @@ impl Vm {
     }
 
     /// Raises `RecursionError` when the frame stack is at the limit.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn check_depth(&self) -> Res<()> {
         // Ctrl-C and the embedding limits: every script call (and generator resumption)
         // passes here, so recursive code without loops is interruptible too; raised in the
-        // caller, at the call. One decrement (see `Vm::tick`).
+        // caller, at the call. The common case is one comparison and one decrement.
+        let t = self.ticks.get();
+        if t != 0 && self.depth.allows(self.frames.len()) {
+            self.ticks.set(t - 1);
+            return Ok(());
+        }
+        self.check_depth_slow()
+    }
+
+    /// [`Vm::check_depth`] when a tick slice is used up or the frame stack is near a bound.
+    #[cold]
+    #[inline(never)]
+    fn check_depth_slow(&self) -> Res<()> {
         self.tick()?;
-        // The outermost nested run (the module body) is not a Python-level frame of its own.
-        if self.frames.len() + self.native_depth + self.delegated > self.recursion_limit {
-            return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded"));
+        match self.depth.exceeded(self.frames.len()) {
+            Some(msg) => Err(Exc::new(ExcKind::RecursionError, msg)),
+            None => Ok(()),
         }
-        // Native code re-entering script code uses the Rust stack: bound that nesting
-        // whatever `sys.setrecursionlimit` says, as CPython bounds its C recursion.
-        if self.native_depth > MAX_NATIVE_DEPTH {
-            return Err(Exc::new(
-                ExcKind::RecursionError,
-                "maximum recursion depth exceeded while calling a Python object",
-            ));
-        }
-        Ok(())
     }
 
     /// Runs until the frame at index `base` returns or yields.

@@ -8,6 +8,7 @@
 pub mod asyncgen;
 pub(crate) mod attr;
 mod call;
+pub mod depth;
 pub mod dict;
 mod eager_await;
 mod error;
@@ -210,14 +211,11 @@ pub struct Vm {
     pub native_modules: FxHashMap<&'static str, fn(&mut Vm) -> Res<Rc<Module>>>,
     /// Exceptions currently being handled (for bare `raise` and `__context__`).
     pub handled: Vec<Value>,
-    /// `sys.getrecursionlimit()`.
-    pub recursion_limit: usize,
-    /// Nesting of native-to-script calls (each a nested dispatch loop).
-    pub native_depth: usize,
-    /// Generator frames suspended in the middle of a delegation chain that runs directly
-    /// in its innermost generator (`ReturnMode::GenChain`): they count as frames for the
-    /// recursion limit, as they would on the frame stack.
-    pub delegated: usize,
+    /// The recursion limit, and the nesting it counts besides the frame stack: native-to-
+    /// script calls (each a nested dispatch loop), and generator frames suspended in the
+    /// middle of a delegation chain that runs directly in its innermost generator
+    /// (`ReturnMode::GenChain`), which would be on the frame stack in CPython.
+    pub depth: depth::Depth,
     /// Natives called by other natives (through `call_kw`) now running, so that a blocking
     /// native knows whether it was called straight from the dispatch loop (see `green.rs`).
     pub native_calls: u32,
@@ -309,9 +307,7 @@ impl Vm {
             modules: RefCell::default(),
             native_modules: FxHashMap::default(),
             handled: Vec::new(),
-            recursion_limit: 1000,
-            native_depth: 0,
-            delegated: 0,
+            depth: depth::Depth::new(1000),
             native_calls: 0,
             syms: Syms::new(),
             stdout: Output::Std,

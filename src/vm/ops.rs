@@ -734,12 +734,12 @@ impl Vm {
         if !container {
             return self.compare_builtin_inner(kind, a, b);
         }
-        if self.frames.len() + self.native_depth >= self.recursion_limit {
+        if self.frames.len() + self.depth.native() >= self.depth.limit() {
             return Err(Exc::new(ExcKind::RecursionError, "maximum recursion depth exceeded in comparison"));
         }
-        self.native_depth += 1;
+        self.depth.enter_native();
         let r = self.compare_builtin_inner(kind, a, b);
-        self.native_depth -= 1;
+        self.depth.leave_native();
         r
     }
 
@@ -1721,7 +1721,7 @@ impl Vm {
     /// Raises `RecursionError` when native nesting is too deep.
     pub(crate) fn check_depth_native(&self) -> Res<()> {
         self.check_stack()?;
-        if self.repr_stack.len() + self.native_depth + self.frames.len() > self.recursion_limit + 50 {
+        if self.repr_stack.len() + self.depth.native() + self.frames.len() > self.depth.limit() + 50 {
             return Err(Exc::new(
                 ExcKind::RecursionError,
                 "maximum recursion depth exceeded while getting the repr of an object",
