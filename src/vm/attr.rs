@@ -202,7 +202,7 @@ impl Vm {
     fn bind_class_attr(&mut self, a: Value, obj: &Value, class: &Rc<Class>) -> Res<Value> {
         Ok(match a {
             Value::Function(_) => bind(a, obj.clone()),
-            Value::Native(n) if n.receiver.is_none() => Value::Native(Rc::new(NativeFunction {
+            Value::Native(n) if binds(&n) => Value::Native(Rc::new(NativeFunction {
                 fast: None,
                 name: n.name,
                 func: n.func,
@@ -549,7 +549,12 @@ impl Vm {
                     return Ok((v, Value::Undef));
                 }
                 if let Some(a) = inst.class.lookup(name) {
-                    if matches!(a, Value::Function(_) | Value::Native(_)) && inst.get_attr(name).is_none() {
+                    let method = match &a {
+                        Value::Function(_) => true,
+                        Value::Native(n) => binds(n),
+                        _ => false,
+                    };
+                    if method && inst.get_attr(name).is_none() {
                         return Ok((a, obj));
                     }
                 }
@@ -592,6 +597,13 @@ impl Vm {
             }
         }
     }
+}
+
+/// Whether a built-in found on a class binds to the instance it is looked up on: the
+/// methods of built-in types do, as CPython's method descriptors; built-in functions
+/// (`len`, `math.sqrt`) stored as class attributes do not, as CPython's are no descriptors.
+fn binds(n: &NativeFunction) -> bool {
+    n.receiver.is_none() && n.owner.is_some()
 }
 
 /// The built-in types whose method lookups `MethodCache` keeps: their values' class is
