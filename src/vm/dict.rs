@@ -131,7 +131,7 @@ impl Dict {
     }
     /// Finds a `str` or small `int` key (hash `hash`) when every candidate compares without
     /// script code: `Some(position or None)`; `None` sends the caller to [`Dict::lookup`].
-    #[inline]
+    #[inline(always)]
     pub fn find_simple(&self, hash: i64, key: &Value) -> Option<Option<usize>> {
         for &pos in self.index.iter_hash(spread(hash)) {
             let e = &self.entries[pos as usize];
