@@ -254,7 +254,7 @@ fn str_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     }
     match x {
         Value::Str(_) => Ok(x),
-        Value::Int(i) => Ok(Value::str(crate::text::int_math::i64_text(&mut [0; 20], i))),
+        Value::Int(i) => Ok(Value::int_str(i)),
         other => vm.str_of(&other).map(Value::string),
     }
 }

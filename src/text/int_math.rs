@@ -98,6 +98,11 @@ pub fn i64_text(buf: &mut [u8; 20], v: i64) -> &str {
     std::str::from_utf8(&buf[at..]).unwrap_or_default()
 }
 
+/// The decimal text of `v` as a new string.
+pub fn i64_string(v: i64) -> String {
+    i64_text(&mut [0; 20], v).to_owned()
+}
+
 /// `hash(v)` for a machine-sized int (equal to [`hash_int`] of the same value).
 #[inline]
 pub fn hash_i64(v: i64) -> i64 {

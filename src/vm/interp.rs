@@ -1372,7 +1372,7 @@ impl Vm {
                     let s = match (&v, &spec) {
                         (Value::Str(_), None) => v,
                         // `format(i, '')` is `str(i)`: skip the format-spec machinery.
-                        (Value::Int(i), None) => Value::str(crate::text::int_math::i64_text(&mut [0; 20], *i)),
+                        (Value::Int(i), None) => Value::int_str(*i),
                         _ => {
                             let spec_s = match &spec {
                                 Some(Value::Str(s)) => s.as_str().to_string(),

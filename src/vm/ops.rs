@@ -247,7 +247,7 @@ impl Vm {
             Value::NotImplemented => "NotImplemented".into(),
             Value::Ellipsis => "Ellipsis".into(),
             Value::Bool(b) => if *b { "True" } else { "False" }.into(),
-            Value::Int(i) => text::int_math::i64_text(&mut [0; 20], *i).to_string(),
+            Value::Int(i) => text::int_math::i64_string(*i),
             Value::BigInt(b) => self.bigint_to_str(b)?,
             Value::Float(f) => text::float_repr::float_repr(*f),
             Value::Str(s) => repr_str(s.as_str()),

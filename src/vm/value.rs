@@ -836,6 +836,13 @@ impl Value {
     pub fn str(s: &str) -> Value {
         Value::Str(Rc::new(Str::new(s)))
     }
+    /// The `str` of an `int` (`str(i)`, `f"{i}"`): ASCII digits, so the text is not scanned.
+    #[inline(never)]
+    pub fn int_str(i: i64) -> Value {
+        let s = crate::text::int_math::i64_string(i);
+        let chars = s.len();
+        Value::Str(Rc::new(Str::with_chars(s, chars)))
+    }
     /// A `str` value from an owned string.
     pub fn string(s: String) -> Value {
         Value::Str(Rc::new(Str::new(s)))
