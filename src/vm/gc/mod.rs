@@ -17,8 +17,10 @@
 //! immutable reference always points to an older object, so every cycle has a mutable
 //! edge), and `Rc` frees it.
 //!
-//! Collections run at the VM's safe points (`Vm::run_finalizers`): creating more than
-//! `threshold[0]` (700) objects since the last collection requests one; generation 1 is
+//! Collections run at the VM's safe points (`Vm::run_finalizers`): more than
+//! `threshold[0]` (700) objects created since the last collection and still alive request
+//! one (as CPython counts allocations less deallocations: the entries of objects already
+//! freed are dropped before the count is taken); generation 1 is
 //! collected every `threshold[1]` young collections and generation 2 every `threshold[2]`
 //! generation-1 collections once the objects waiting for it are half of those already there
 //! (CPython waits for a quarter; a full collection costs more here, as `gc_refs` cannot live
@@ -133,7 +135,10 @@ impl Registry {
     #[inline(never)]
     fn slow(&mut self) {
         let young = self.gens[0].len();
-        if young >= self.compact_at {
+        // CPython counts allocations less deallocations: objects already freed do not count
+        // towards a collection, so their entries go first (short-lived objects, freed by
+        // their reference counts, then never cost a collection).
+        if young >= self.compact_at || (self.automatic() && self.young_over()) {
             self.gens[0].retain_alive();
             self.compact_at = (2 * self.gens[0].len()).max(MIN_COMPACT);
         }
