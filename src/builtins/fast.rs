@@ -19,9 +19,12 @@ fn slow(vm: &mut Vm, f: NativeFn, at: usize, n: usize) -> Res<Value> {
 fn len(vm: &mut Vm, at: usize, n: usize) -> Res<Value> {
     if n == 1 {
         let known = match &vm.stack[at] {
+            Value::Str(s) => Some(s.chars),
             Value::List(l) => Some(l.items.borrow().len()),
             Value::Tuple(t) => Some(t.len()),
             Value::Dict(d) => Some(d.d.borrow().len()),
+            Value::Set(s) | Value::FrozenSet(s) => Some(s.d.borrow().len()),
+            Value::Bytes(b) => Some(b.len()),
             _ => None,
         };
         if let Some(k) = known {
