@@ -55,10 +55,18 @@ pub fn vec_with_capacity<T>(n: usize) -> Res<Vec<T>> {
 
 /// An empty string with room for `n` bytes, or `MemoryError`.
 pub fn string_with_capacity(n: usize) -> Res<String> {
+    // Small strings (concatenations, f-strings) take the plain allocation path.
+    if n <= SMALL {
+        return Ok(String::with_capacity(n));
+    }
     let mut s = String::new();
     s.try_reserve_exact(n).map_err(|_| memory_error())?;
     Ok(s)
 }
+
+/// Below this many bytes an allocation cannot fail short of the process running out of
+/// memory altogether, so the fallible path (`MemoryError`) is kept for larger ones.
+const SMALL: usize = 4096;
 
 /// `items` repeated `n` times (sequence repetition), or `MemoryError`.
 pub fn repeat<T: Clone>(items: &[T], n: usize) -> Res<Vec<T>> {
