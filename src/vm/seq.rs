@@ -305,7 +305,18 @@ impl Vm {
     }
 
     /// `obj[key] = value`.
+    #[inline(never)]
     pub fn set_item(&mut self, obj: &Value, key: Value, value: Value) -> Res<()> {
+        // A dict first, in a function small enough to save few registers.
+        if let Value::Dict(d) = obj {
+            return self.dict_set(d, key, value);
+        }
+        self.set_item_other(obj, key, value)
+    }
+
+    /// [`Vm::set_item`] for everything but a dict.
+    #[inline(never)]
+    fn set_item_other(&mut self, obj: &Value, key: Value, value: Value) -> Res<()> {
         match (obj, &key) {
             (Value::Dict(d), _) => self.dict_set(d, key, value),
             (Value::List(l), Value::Slice(s)) => {
