@@ -81,15 +81,27 @@ fn fix_hash(h: i64) -> i64 {
 
 /// The decimal text of `v`, written into `buf` (no allocation, no formatting machinery).
 pub fn i64_text(buf: &mut [u8; 20], v: i64) -> &str {
+    // Two digits per division, from a table of the pairs "00" to "99".
+    const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
     let mut n = v.unsigned_abs();
     let mut at = buf.len();
-    loop {
+    while n >= 100 {
+        let d = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    }
+    if n >= 10 {
+        let d = n as usize * 2;
+        at -= 2;
+        buf[at..at + 2].copy_from_slice(&PAIRS[d..d + 2]);
+    } else {
         at -= 1;
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
+        buf[at] = b'0' + n as u8;
     }
     if v < 0 {
         at -= 1;
@@ -397,4 +409,27 @@ pub fn float_pow(a: f64, b: f64) -> Result<f64, FloatPowError> {
         return Err(FloatPowError::Overflow);
     }
     Ok(if negate { -r } else { r })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn i64_text_agrees_with_rust_formatting() {
+        let mut samples = vec![i64::MIN, i64::MAX, i64::MIN + 1, 0, -1];
+        let mut p: i64 = 1;
+        for _ in 0..18 {
+            for d in [-1, 0, 1] {
+                samples.push(p + d);
+                samples.push(-(p + d));
+            }
+            p *= 10;
+        }
+        samples.extend((-1000..1000).step_by(7));
+        for v in samples {
+            assert_eq!(i64_text(&mut [0; 20], v), v.to_string());
+            assert_eq!(i64_string(v), v.to_string());
+        }
+    }
 }
