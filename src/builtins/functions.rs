@@ -1,6 +1,6 @@
 //! Built-in functions (`print`, `len`, `sorted`, ...).
 
-use super::{apply_key, arg, check_args, no_more_kw, take_kw};
+use super::{apply_key, arg, check_args, check_named_args, check_positional, no_more_kw, take_kw};
 use crate::bytecode::CmpKind;
 use crate::vm::value::{IterState, Value};
 use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Vm};
@@ -199,7 +199,7 @@ fn sorted(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let key = take_kw(a, "key");
     let reverse = take_kw(a, "reverse");
     no_more_kw("sorted", a)?;
-    check_args("sorted", a, 1, 1)?;
+    check_positional("sorted", a, 1, 1)?;
     let reverse = match reverse {
         Some(r) => vm.truthy(&r)?,
         None => false,
@@ -258,7 +258,10 @@ fn max(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn sum(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let start = take_kw(a, "start");
     no_more_kw("sum", a)?;
-    check_args("sum", a, 1, 2)?;
+    if a.pos.is_empty() {
+        return Err(Exc::type_error("sum() takes at least 1 positional argument (0 given)"));
+    }
+    check_named_args("sum", a, &["iterable", "start"], 1)?;
     let mut acc = start.or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::Int(0));
     if let Value::Str(_) = acc {
         return Err(Exc::type_error("sum() can't sum strings [use ''.join(seq) instead]"));
@@ -516,7 +519,7 @@ fn bin(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let nd = take_kw(a, "ndigits");
     no_more_kw("round", a)?;
-    check_args("round", a, 1, 2)?;
+    check_named_args("round", a, &["number", "ndigits"], 1)?;
     let nd = nd.or_else(|| a.pos.get(1).cloned()).filter(|v| !v.is_none());
     match &a.pos[0] {
         Value::Float(f) => match nd {
@@ -580,13 +583,21 @@ fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn divmod(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("divmod", a, 2, 2)?;
     let (x, y) = (a.pos[0].clone(), a.pos[1].clone());
+    let float_zero = match (&x, &y) {
+        (Value::Float(_), Value::Int(0) | Value::Bool(false)) => true,
+        (Value::Float(_) | Value::Int(_) | Value::Bool(_) | Value::BigInt(_), Value::Float(f)) => *f == 0.0,
+        _ => false,
+    };
+    if float_zero {
+        return Err(Exc::zero_division("float divmod()"));
+    }
     let q = vm.binary_op(crate::ast::BinOp::FloorDiv, x.clone(), y.clone())?;
     let r = vm.binary_op(crate::ast::BinOp::Mod, x, y)?;
     Ok(Value::tuple(vec![q, r]))
 }
 
 fn pow(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("pow", a, 2, 3)?;
+    check_named_args("pow", a, &["base", "exp", "mod"], 2)?;
     if a.pos.len() == 3 && !a.pos[2].is_none() {
         let to_big = |v: &Value| -> Option<BigInt> {
             match v {

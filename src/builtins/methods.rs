@@ -297,6 +297,11 @@ impl NativeObject for DictView {
             "__sub__" => view_sub,
             "__xor__" | "__rxor__" => view_xor,
             "__eq__" => view_eq,
+            "__ne__" => view_ne,
+            "__lt__" => view_lt,
+            "__le__" => view_le,
+            "__gt__" => view_gt,
+            "__ge__" => view_ge,
             "__reversed__" => view_reversed,
             _ => return Ok(None),
         };
@@ -306,6 +311,11 @@ impl NativeObject for DictView {
             "__sub__" => "__sub__",
             "__xor__" | "__rxor__" => "__xor__",
             "__eq__" => "__eq__",
+            "__ne__" => "__ne__",
+            "__lt__" => "__lt__",
+            "__le__" => "__le__",
+            "__gt__" => "__gt__",
+            "__ge__" => "__ge__",
             "__reversed__" => "__reversed__",
             "__iter__" => "__iter__",
             "__len__" => "__len__",
@@ -419,7 +429,9 @@ fn view_sub(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn view_xor(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     view_setop(vm, a, crate::ast::BinOp::BitXor)
 }
-fn view_eq(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+/// A rich comparison of a keys or items view with a set or another such view,
+/// as sets (`keys < {'a', 'b'}`); `NotImplemented` for anything else.
+fn view_cmp(vm: &mut Vm, a: &Args, op: crate::bytecode::CmpKind) -> Res<Value> {
     let (d, kind) = view_of(a)?;
     if kind == 1 {
         return Ok(Value::NotImplemented);
@@ -428,13 +440,31 @@ fn view_eq(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let other = a.pos.get(1).cloned().unwrap_or(Value::None);
     let other = match &other {
         Value::Set(_) | Value::FrozenSet(_) => other,
-        Value::Other(_) => {
+        Value::Other(o) if o.as_any().downcast_ref::<DictView>().is_some_and(|v| v.kind != 1) => {
             let items = vm.collect(&other)?;
             vm.new_set(items)?
         }
         _ => return Ok(Value::NotImplemented),
     };
-    vm.compare(crate::bytecode::CmpKind::Eq, &mine, &other)
+    vm.compare(op, &mine, &other)
+}
+fn view_eq(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_cmp(vm, a, crate::bytecode::CmpKind::Eq)
+}
+fn view_ne(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_cmp(vm, a, crate::bytecode::CmpKind::Ne)
+}
+fn view_lt(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_cmp(vm, a, crate::bytecode::CmpKind::Lt)
+}
+fn view_le(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_cmp(vm, a, crate::bytecode::CmpKind::Le)
+}
+fn view_gt(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_cmp(vm, a, crate::bytecode::CmpKind::Gt)
+}
+fn view_ge(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_cmp(vm, a, crate::bytecode::CmpKind::Ge)
 }
 
 fn make_view(a: &Args, kind: u8) -> Res<Value> {

@@ -1109,6 +1109,22 @@ impl Vm {
                 v.extend_from_slice(y);
                 return Ok(Some(Value::Bytes(Rc::from(v))));
             }
+            (Value::Bytes(_) | Value::ByteArray(_), Value::Bytes(_) | Value::ByteArray(_)) if op == BinOp::Add => {
+                let (x, y) = (self.bytes_like(a)?, self.bytes_like(b)?);
+                self.mem_charge(x.len() + y.len())?;
+                let mut v = x;
+                v.extend_from_slice(&y);
+                return Ok(Some(match a {
+                    Value::ByteArray(_) => Value::ByteArray(Rc::new(std::cell::RefCell::new(v))),
+                    _ => Value::Bytes(Rc::from(v)),
+                }));
+            }
+            (Value::Bytes(_) | Value::ByteArray(_), _)
+                if op == BinOp::Add && !matches!(b, Value::Instance(_) | Value::Other(_)) =>
+            {
+                let msg = format!("can't concat {} to {}", self.type_name(b), self.type_name(a));
+                return Err(Exc::type_error(msg));
+            }
             (Value::Bytes(x), Value::Int(n)) | (Value::Int(n), Value::Bytes(x)) if op == BinOp::Mult => {
                 self.mem_charge(x.len().saturating_mul((*n).max(0) as usize))?;
                 return Ok(Some(Value::Bytes(Rc::from(super::mem::repeat(x, (*n).max(0) as usize)?))));
@@ -1151,7 +1167,7 @@ impl Vm {
                 }
                 return text::int_math::int_true_div(&bx, &by)
                     .map(Value::Float)
-                    .map_err(|e| Exc::overflow(e.to_string()));
+                    .map_err(|e| Exc::overflow(e.message));
             }
             if matches!(
                 op,
