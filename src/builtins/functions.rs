@@ -239,7 +239,18 @@ fn min_max(vm: &mut Vm, a: &mut Args, want_max: bool) -> Res<Value> {
     let mut best_key = apply_key(vm, &key, &best)?;
     for v in items.into_iter().skip(1) {
         let k = apply_key(vm, &key, &v)?;
-        let better = if want_max { less(vm, &best_key, &k)? } else { less(vm, &k, &best_key)? };
+        // CPython asks `item > best` for max and `item < best` for min.
+        let better = if want_max {
+            match (&k, &best_key) {
+                (Value::Int(x), Value::Int(y)) => x > y,
+                _ => {
+                    let r = vm.compare(CmpKind::Gt, &k, &best_key)?;
+                    vm.truthy(&r)?
+                }
+            }
+        } else {
+            less(vm, &k, &best_key)?
+        };
         if better {
             best = v;
             best_key = k;
@@ -380,12 +391,17 @@ fn delattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn callable(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("callable", a, 1, 1)?;
-    Ok(Value::Bool(match &a.pos[0] {
+    Ok(Value::Bool(is_callable(vm, &a.pos[0])))
+}
+
+/// Whether `v` can be called, as `callable(v)` answers.
+fn is_callable(vm: &Vm, v: &Value) -> bool {
+    match v {
         Value::Function(_) | Value::BoundMethod(_) | Value::Native(_) | Value::Class(_) => true,
         Value::Instance(i) => i.class.lookup(vm.syms.call).is_some(),
         Value::Other(o) => o.is_callable(),
         _ => false,
-    }))
+    }
 }
 
 fn id(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -402,6 +418,9 @@ fn hash(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn iter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("iter", a, 1, 2)?;
     if a.pos.len() == 2 {
+        if !is_callable(vm, &a.pos[0]) {
+            return Err(Exc::type_error("iter(v, w): v must be callable"));
+        }
         let st = IterState::Callable { func: a.pos[0].clone(), sentinel: a.pos[1].clone() };
         return Ok(Value::iter(st));
     }
@@ -582,18 +601,7 @@ fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn divmod(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("divmod", a, 2, 2)?;
-    let (x, y) = (a.pos[0].clone(), a.pos[1].clone());
-    let float_zero = match (&x, &y) {
-        (Value::Float(_), Value::Int(0) | Value::Bool(false)) => true,
-        (Value::Float(_) | Value::Int(_) | Value::Bool(_) | Value::BigInt(_), Value::Float(f)) => *f == 0.0,
-        _ => false,
-    };
-    if float_zero {
-        return Err(Exc::zero_division("float divmod()"));
-    }
-    let q = vm.binary_op(crate::ast::BinOp::FloorDiv, x.clone(), y.clone())?;
-    let r = vm.binary_op(crate::ast::BinOp::Mod, x, y)?;
-    Ok(Value::tuple(vec![q, r]))
+    vm.divmod_op(a.pos[0].clone(), a.pos[1].clone())
 }
 
 fn pow(vm: &mut Vm, a: &mut Args) -> Res<Value> {

@@ -131,6 +131,9 @@ fn list_sort(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let key = take_kw(a, "key");
     let reverse = take_kw(a, "reverse");
     no_more_kw("sort", a)?;
+    if a.pos.len() > 1 {
+        return Err(Exc::type_error("sort() takes no positional arguments"));
+    }
     check_args("sort", a, 1, 1)?;
     let l = this_list(a)?;
     let reverse = match reverse {
@@ -750,6 +753,15 @@ impl crate::vm::other::NativeObject for CoroWrapper {
     }
 }
 
+/// `it.__next__()` of a built-in iterator: its next item, or `StopIteration`.
+fn iter_next(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let it = a.pos.first().cloned().unwrap_or(Value::None);
+    match vm.next(&it)? {
+        Some(v) => Ok(v),
+        None => Err(Exc::new(ExcKind::StopIteration, "")),
+    }
+}
+
 fn gen_iter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(a.pos[0].clone())
 }
@@ -947,6 +959,28 @@ pub fn install(vm: &mut Vm) {
         ("__iter__", gen_iter),
     ];
     vm.add_methods(TypeId::Generator, gen_methods);
+    let iter_methods: &[(&'static str, NativeFn)] = &[("__next__", iter_next), ("__iter__", gen_iter)];
+    for id in [
+        TypeId::ListIterator,
+        TypeId::ListReverseIterator,
+        TypeId::TupleIterator,
+        TypeId::StrIterator,
+        TypeId::BytesIterator,
+        TypeId::RangeIterator,
+        TypeId::DictKeyIterator,
+        TypeId::DictValueIterator,
+        TypeId::DictItemIterator,
+        TypeId::SetIterator,
+        TypeId::Enumerate,
+        TypeId::Zip,
+        TypeId::Map,
+        TypeId::Filter,
+        TypeId::Reversed,
+        TypeId::CallableIterator,
+        TypeId::SeqIterator,
+    ] {
+        vm.add_methods(id, iter_methods);
+    }
     vm.add_methods(
         TypeId::Coroutine,
         &[("send", gen_send), ("throw", gen_throw), ("close", gen_close), ("__await__", coro_await)],

@@ -1733,7 +1733,7 @@ impl Vm {
                     Value::None => Value::None,
                     c => match self.exc_from_value(c)? {
                         Exc::Obj(i) => Value::Instance(i),
-                        other => Value::Instance(self.materialize(other)),
+                        _ => return Ok(Exc::type_error("exception causes must derive from BaseException")),
                     },
                 };
                 inst.set_attr(self.syms.cause, cause);

@@ -924,6 +924,49 @@ impl Vm {
         )))
     }
 
+    /// `divmod(a, b)`: floor division and modulo for numbers, else `__divmod__` /
+    /// `__rdivmod__` in the order `binary_op` tries reflected methods.
+    pub fn divmod_op(&mut self, a: Value, b: Value) -> Res<Value> {
+        let numeric = |v: &Value| matches!(v, Value::Int(_) | Value::Bool(_) | Value::BigInt(_) | Value::Float(_));
+        if numeric(&a) && numeric(&b) {
+            if matches!(a, Value::Float(_)) || matches!(b, Value::Float(_)) {
+                let zero = match &b {
+                    Value::Float(f) => *f == 0.0,
+                    Value::Int(0) | Value::Bool(false) => true,
+                    _ => false,
+                };
+                if zero {
+                    return Err(Exc::zero_division("float divmod()"));
+                }
+            }
+            let q = self.binary_op(BinOp::FloorDiv, a.clone(), b.clone())?;
+            let r = self.binary_op(BinOp::Mod, a, b)?;
+            return Ok(Value::tuple(vec![q, r]));
+        }
+        let (name, rname) = (Sym::new("__divmod__"), Sym::new("__rdivmod__"));
+        let (a_class, b_class) = (self.class_of(&a), self.class_of(&b));
+        let b_first =
+            !Rc::ptr_eq(&a_class, &b_class) && b_class.is_subclass(&a_class) && matches!(b, Value::Instance(_));
+        if b_first {
+            if let Some(r) = self.try_dunder(&b, rname, &a)? {
+                return Ok(r);
+            }
+        }
+        if let Some(r) = self.try_dunder(&a, name, &b)? {
+            return Ok(r);
+        }
+        if !b_first && !Rc::ptr_eq(&a_class, &b_class) {
+            if let Some(r) = self.try_dunder(&b, rname, &a)? {
+                return Ok(r);
+            }
+        }
+        Err(Exc::type_error(format!(
+            "unsupported operand type(s) for divmod(): '{}' and '{}'",
+            self.type_name(&a),
+            self.type_name(&b)
+        )))
+    }
+
     /// `a op= b`: tries `__iop__` first, then the binary operator.
     pub fn inplace_op(&mut self, op: BinOp, a: Value, b: Value) -> Res<Value> {
         match (&a, op) {

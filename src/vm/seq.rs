@@ -433,9 +433,9 @@ impl Vm {
             }
             (Value::Instance(i), _) => match i.class.lookup(self.syms.delitem) {
                 Some(f) => self.call(&f, vec![obj.clone(), key.clone()]).map(|_| ()),
-                None => Err(Exc::type_error(format!("'{}' object does not support item deletion", i.class.name))),
+                None => Err(Exc::type_error(format!("'{}' object doesn't support item deletion", i.class.name))),
             },
-            _ => Err(Exc::type_error(format!("'{}' object does not support item deletion", self.type_name(obj)))),
+            _ => Err(Exc::type_error(format!("'{}' object doesn't support item deletion", self.type_name(obj)))),
         }
     }
 
