@@ -3,7 +3,7 @@
 use super::{check_args, check_named_args, check_positional, no_more_kw, take_kw};
 use crate::vm::dict::Dict;
 use crate::vm::value::{Descriptor, IterState, RangeObj, SliceObj, Value};
-use crate::vm::{Args, Exc, NativeFn, Res, TypeId, Vm};
+use crate::vm::{Args, Exc, NativeFn, Res, Sym, TypeId, Vm};
 use num_bigint::BigInt;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -413,12 +413,16 @@ fn bytes_from_args(vm: &mut Vm, a: &mut Args, name: &str) -> Res<Vec<u8>> {
     }
 }
 
-fn property_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+fn property_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_named_args("property", a, &["fget", "fset", "fdel", "doc"], 0)?;
     let fget = take_kw(a, "fget").or_else(|| a.pos.first().cloned()).unwrap_or(Value::None);
     let fset = take_kw(a, "fset").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::None);
     let fdel = take_kw(a, "fdel").or_else(|| a.pos.get(2).cloned()).unwrap_or(Value::None);
-    let doc = take_kw(a, "doc").or_else(|| a.pos.get(3).cloned()).unwrap_or(Value::None);
+    let mut doc = take_kw(a, "doc").or_else(|| a.pos.get(3).cloned()).unwrap_or(Value::None);
+    if doc.is_none() && !fget.is_none() {
+        // As CPython, a property without a doc takes its getter's docstring.
+        doc = vm.get_attr_opt(&fget, Sym::new("__doc__"))?.unwrap_or(Value::None);
+    }
     Ok(Value::descriptor(Descriptor::Property { fget, fset, fdel, doc }))
 }
 

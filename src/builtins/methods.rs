@@ -855,6 +855,14 @@ fn property_deleter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     property_with(a, 2)
 }
 
+/// `cls.mro()`: the method resolution order as a list.
+pub fn class_mro(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let Some(Value::Class(c)) = a.pos.first() else { return Err(Exc::type_error("mro() needs a type")) };
+    let mut v = vec![Value::Class(c.clone())];
+    v.extend(c.mro.iter().map(|m| Value::Class(m.clone())));
+    Ok(Value::list(v))
+}
+
 fn property_with(a: &Args, which: u8) -> Res<Value> {
     use crate::vm::value::Descriptor;
     let Some(Value::Descriptor(d)) = a.pos.first() else { return Err(Exc::type_error("property expected")) };

@@ -71,6 +71,8 @@ impl Vm {
                 }
                 match (&**d, name.to_string_owned().as_str()) {
                     (Descriptor::Property { fget, .. }, "fget") => Ok(Some(fget.clone())),
+                    (Descriptor::Property { fset, .. }, "fset") => Ok(Some(fset.clone())),
+                    (Descriptor::Property { fdel, .. }, "fdel") => Ok(Some(fdel.clone())),
                     (Descriptor::Property { doc, .. }, "__doc__") => Ok(Some(doc.clone())),
                     (Descriptor::Property { .. }, "setter" | "getter" | "deleter") => {
                         let class = self.class_of(obj);
@@ -258,6 +260,7 @@ impl Vm {
                 v.extend(c.mro.iter().map(|m| Value::Class(m.clone())));
                 Some(Value::tuple(v))
             }
+            "mro" => Some(crate::builtins::bound_native(Value::Class(c.clone()), "mro", crate::builtins::methods::class_mro)),
             "__bases__" => Some(Value::tuple(c.bases.iter().map(|b| Value::Class(b.clone())).collect())),
             "__base__" => Some(c.bases.first().map(|b| Value::Class(b.clone())).unwrap_or(Value::None)),
             "__class__" => Some(Value::Class(self.type_class(super::TypeId::Type).clone())),
@@ -499,11 +502,15 @@ impl Vm {
     pub(crate) fn generic_del_attr(&mut self, inst: &Rc<Instance>, obj: &Value, name: Sym) -> Res<()> {
         if let Some(Value::Descriptor(d)) = inst.class.lookup(name) {
             if let Descriptor::Property { fdel, .. } = &*d {
-                if !fdel.is_none() {
-                    let f = fdel.clone();
-                    self.call(&f, vec![obj.clone()])?;
-                    return Ok(());
+                if fdel.is_none() {
+                    return Err(Exc::attribute_error(format!(
+                        "property '{}' of '{}' object has no deleter",
+                        name, inst.class.name
+                    )));
                 }
+                let f = fdel.clone();
+                self.call(&f, vec![obj.clone()])?;
+                return Ok(());
             }
         }
         if name == self.syms.dict {

@@ -611,6 +611,12 @@ impl Vm {
                     None => v.id() >> 4,
                 }
             }
+            // Equal bound methods (same function, same receiver) hash alike.
+            Value::BoundMethod(m) => (m.receiver.id() >> 4) ^ (m.func.id() >> 4),
+            Value::Native(n) if n.receiver.is_some() => {
+                let r = n.receiver.as_ref().map_or(0, |r| r.id() >> 4);
+                r ^ text::int_math::hash_str(n.name)
+            }
             _ => v.id() >> 4,
         })
     }
@@ -905,6 +911,19 @@ impl Vm {
                 "can only concatenate tuple (not \"{}\") to tuple",
                 self.type_name(&b)
             )));
+        }
+        let is_seq = |v: &Value| {
+            matches!(v, Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_) | Value::ByteArray(_))
+        };
+        if op == BinOp::Mult && (is_seq(&a) || is_seq(&b)) {
+            // A sequence repeats by any object with `__index__`.
+            let (seq, n) = if is_seq(&a) { (&a, &b) } else { (&b, &a) };
+            if let Value::Instance(i) = n {
+                if i.class.lookup(self.syms.index).is_some() {
+                    let n = self.index_value(n)?;
+                    return self.binary_op(BinOp::Mult, seq.clone(), Value::Int(n));
+                }
+            }
         }
         if op == BinOp::Mult
             && (matches!(a, Value::Str(_) | Value::List(_) | Value::Tuple(_))
