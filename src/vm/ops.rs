@@ -1738,6 +1738,33 @@ impl Vm {
         Ok(())
     }
 
+    /// `f(**m)`: merges `m` into the call's keyword dict `d`; a repeated key or a
+    /// non-mapping names the callee as CPython does (`__main__.f() got multiple values
+    /// for keyword argument 'a'`).
+    pub fn merge_call_kwargs(&mut self, func: &Value, d: &Value, m: &Value) -> Res<()> {
+        match self.dict_update_from(d, m, true) {
+            Err(Exc::Msg(ExcKind::TypeError, msg))
+                if msg.starts_with("got multiple values") || msg.starts_with("argument after **") =>
+            {
+                let name = self.function_str(func)?;
+                Err(Exc::type_error(format!("{name} {msg}")))
+            }
+            other => other,
+        }
+    }
+
+    /// `_PyObject_FunctionStr`: `module.qualname()`, or `qualname()` for builtins.
+    fn function_str(&mut self, func: &Value) -> Res<String> {
+        let qualname = match self.get_attr_opt(func, Sym::new("__qualname__"))? {
+            Some(Value::Str(q)) => q.as_str().to_string(),
+            _ => return Ok(format!("{}()", self.type_name(func))),
+        };
+        Ok(match self.get_attr_opt(func, Sym::new("__module__"))? {
+            Some(Value::Str(m)) if m.as_str() != "builtins" => format!("{}.{qualname}()", m.as_str()),
+            _ => format!("{qualname}()"),
+        })
+    }
+
     /// `a | b`, `a & b`, `a - b`, `a ^ b` for sets, following CPython's algorithms (which
     /// decide the result's iteration order).
     fn set_op(&mut self, op: BinOp, a: &Value, b: &Value) -> Res<Value> {
