@@ -540,7 +540,7 @@ fn set_copy(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn set_binop(vm: &mut Vm, a: &mut Args, op: crate::ast::BinOp) -> Res<Value> {
-    let mut acc = a.pos[0].clone();
+    let mut acc = super::receiver(a, "set.union")?;
     let frozen = matches!(acc, Value::FrozenSet(_));
     for other in &a.pos[1..] {
         let o = match &other {
@@ -577,7 +577,7 @@ fn set_symmetric_difference(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn set_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let s = a.pos[0].clone();
+    let s = super::receiver(a, "set.update")?;
     for other in &a.pos[1..] {
         vm.set_update(&s, other)?;
     }
@@ -620,6 +620,7 @@ fn set_issuperset(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     set_rel(vm, a, crate::bytecode::CmpKind::Ge, false)
 }
 fn set_isdisjoint(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_method_args("set.isdisjoint", a, 2, 2)?;
     let s = this_set(a)?;
     for v in vm.collect(&a.pos[1].clone())? {
         if vm.set_contains(&s, &v)? {

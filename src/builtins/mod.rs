@@ -80,6 +80,15 @@ pub fn check_args(name: &str, a: &Args, min: usize, max: usize) -> Res<()> {
     Ok(())
 }
 
+/// The receiver (`a.pos[0]`) of a built-in method called through its class, or
+/// CPython's `unbound method T.m() needs an argument` when there is none.
+pub fn receiver(a: &Args, qualname: &str) -> Res<Value> {
+    match a.pos.first() {
+        Some(v) => Ok(v.clone()),
+        None => Err(Exc::type_error(format!("unbound method {qualname}() needs an argument"))),
+    }
+}
+
 /// Checks the positional argument count the way CPython's `_PyArg_CheckPositional`
 /// words it (`sorted expected 1 argument, got 0`), for builtins that do not use the
 /// `takes exactly one argument` form.

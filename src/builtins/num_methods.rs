@@ -33,7 +33,7 @@ fn bit_count(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn conjugate(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    Ok(match &a.pos[0] {
+    Ok(match &super::receiver(a, "int.conjugate")? {
         Value::Bool(b) => Value::Int(*b as i64),
         other => other.clone(),
     })
@@ -260,6 +260,10 @@ fn cmpop(vm: &mut Vm, a: &Args, kind: CmpKind) -> Res<Value> {
 macro_rules! dunders {
     ($($name:ident => $body:expr;)*) => {
         $(fn $name(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+            if a.pos.is_empty() {
+                let name = &stringify!($name)[2..];
+                return Err(Exc::type_error(format!("descriptor '__{name}__' needs an argument")));
+            }
             let f: fn(&mut Vm, &Args) -> Res<Value> = $body;
             f(vm, a)
         })*
