@@ -85,7 +85,10 @@ pub fn check_args(name: &str, a: &Args, min: usize, max: usize) -> Res<()> {
 pub fn receiver(a: &Args, qualname: &str) -> Res<Value> {
     match a.pos.first() {
         Some(v) => Ok(v.clone()),
-        None => Err(Exc::type_error(format!("unbound method {qualname}() needs an argument"))),
+        None => Err(Exc::type_error(match qualname.split_once(".__") {
+            Some((owner, dunder)) => format!("descriptor '__{dunder}' of '{owner}' object needs an argument"),
+            None => format!("unbound method {qualname}() needs an argument"),
+        })),
     }
 }
 

@@ -115,7 +115,8 @@ impl Vm {
                 if fget.is_none() {
                     return Err(Exc::attribute_error(format!(
                         "property '{}' of '{}' object has no getter",
-                        name, class.name
+                        name,
+                        class.qualname.borrow()
                     )));
                 }
                 let f = fget.clone();
@@ -436,7 +437,8 @@ impl Vm {
                     if fset.is_none() {
                         return Err(Exc::attribute_error(format!(
                             "property '{}' of '{}' object has no setter",
-                            name, class.name
+                            name,
+                            class.qualname.borrow()
                         )));
                     }
                     let f = fset.clone();
@@ -505,7 +507,8 @@ impl Vm {
                 if fdel.is_none() {
                     return Err(Exc::attribute_error(format!(
                         "property '{}' of '{}' object has no deleter",
-                        name, inst.class.name
+                        name,
+                        inst.class.qualname.borrow()
                     )));
                 }
                 let f = fdel.clone();
