@@ -261,7 +261,9 @@ impl Vm {
                 v.extend(c.mro.iter().map(|m| Value::Class(m.clone())));
                 Some(Value::tuple(v))
             }
-            "mro" => Some(crate::builtins::bound_native(Value::Class(c.clone()), "mro", crate::builtins::methods::class_mro)),
+            "mro" => {
+                Some(crate::builtins::bound_native(Value::Class(c.clone()), "mro", crate::builtins::methods::class_mro))
+            }
             "__bases__" => Some(Value::tuple(c.bases.iter().map(|b| Value::Class(b.clone())).collect())),
             "__base__" => Some(c.bases.first().map(|b| Value::Class(b.clone())).unwrap_or(Value::None)),
             "__class__" => Some(Value::Class(self.type_class(super::TypeId::Type).clone())),

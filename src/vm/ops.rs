@@ -1227,9 +1227,7 @@ impl Vm {
                         return Ok(Value::Float(*p as f64 / *q as f64));
                     }
                 }
-                return text::int_math::int_true_div(&bx, &by)
-                    .map(Value::Float)
-                    .map_err(|e| Exc::overflow(e.message));
+                return text::int_math::int_true_div(&bx, &by).map(Value::Float).map_err(|e| Exc::overflow(e.message));
             }
             if matches!(
                 op,

@@ -297,10 +297,9 @@ impl Vm {
             Value::BigInt(_) => Err(Exc::index_error("cannot fit 'int' into an index-sized integer".to_string())),
             Value::Instance(_) => self.index_value(key),
             // CPython 3.11 words the `str` case differently from the others.
-            _ if what == "string" => Err(Exc::type_error(format!(
-                "string indices must be integers, not '{}'",
-                self.type_name(key)
-            ))),
+            _ if what == "string" => {
+                Err(Exc::type_error(format!("string indices must be integers, not '{}'", self.type_name(key))))
+            }
             _ => Err(Exc::type_error(format!(
                 "{} indices must be integers or slices, not {}",
                 what,
