@@ -1,9 +1,9 @@
 //! Constructors of the built-in types: `int(x)`, `str(x)`, `list(it)`, `range(...)`, ...
 
-use super::{check_args, no_more_kw, take_kw};
+use super::{check_args, check_named_args, check_positional, no_more_kw, take_kw};
 use crate::vm::dict::Dict;
 use crate::vm::value::{Descriptor, IterState, RangeObj, SliceObj, Value};
-use crate::vm::{Args, Exc, NativeFn, Res, TypeId, Vm};
+use crate::vm::{Args, Exc, NativeFn, Res, Sym, TypeId, Vm};
 use num_bigint::BigInt;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -370,17 +370,21 @@ fn bytearray_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn bytes_from_args(vm: &mut Vm, a: &mut Args, name: &str) -> Res<Vec<u8>> {
     let encoding = take_kw(a, "encoding");
-    let _errors = take_kw(a, "errors");
+    let errors = take_kw(a, "errors");
     no_more_kw(name, a)?;
-    check_args(name, a, 0, 3)?;
+    check_named_args(name, a, &["source", "encoding", "errors"], 0)?;
     let Some(x) = a.pos.first().cloned() else { return Ok(vec![]) };
     let encoding = encoding.or_else(|| a.pos.get(1).cloned());
+    let errors = errors.or_else(|| a.pos.get(2).cloned());
     match &x {
         Value::Str(s) => {
+            use super::str_methods::{encode_str, lookup_codec, opt_str_arg};
             if encoding.is_none() {
                 return Err(Exc::type_error("string argument without an encoding"));
             }
-            Ok(s.as_str().as_bytes().to_vec())
+            let enc = opt_str_arg(vm, encoding.as_ref(), name, "encoding", "utf-8")?;
+            let errors = opt_str_arg(vm, errors.as_ref(), name, "errors", "strict")?;
+            encode_str(s.as_str(), lookup_codec(&enc)?, &errors)
         }
         Value::Int(n) => {
             if *n < 0 {
@@ -409,21 +413,26 @@ fn bytes_from_args(vm: &mut Vm, a: &mut Args, name: &str) -> Res<Vec<u8>> {
     }
 }
 
-fn property_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+fn property_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_named_args("property", a, &["fget", "fset", "fdel", "doc"], 0)?;
     let fget = take_kw(a, "fget").or_else(|| a.pos.first().cloned()).unwrap_or(Value::None);
     let fset = take_kw(a, "fset").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::None);
     let fdel = take_kw(a, "fdel").or_else(|| a.pos.get(2).cloned()).unwrap_or(Value::None);
-    let doc = take_kw(a, "doc").or_else(|| a.pos.get(3).cloned()).unwrap_or(Value::None);
+    let mut doc = take_kw(a, "doc").or_else(|| a.pos.get(3).cloned()).unwrap_or(Value::None);
+    if doc.is_none() && !fget.is_none() {
+        // As CPython, a property without a doc takes its getter's docstring.
+        doc = vm.get_attr_opt(&fget, Sym::new("__doc__"))?.unwrap_or(Value::None);
+    }
     Ok(Value::descriptor(Descriptor::Property { fget, fset, fdel, doc }))
 }
 
 fn staticmethod_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("staticmethod", a, 1, 1)?;
+    check_positional("staticmethod", a, 1, 1)?;
     Ok(Value::descriptor(Descriptor::StaticMethod(a.pos[0].clone())))
 }
 
 fn classmethod_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("classmethod", a, 1, 1)?;
+    check_positional("classmethod", a, 1, 1)?;
     Ok(Value::descriptor(Descriptor::ClassMethod(a.pos[0].clone())))
 }
 
@@ -434,6 +443,7 @@ fn super_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             Ok(Value::descriptor(Descriptor::Super { cls: cls.clone(), obj: a.pos[1].clone() }))
         }
         0 => Err(Exc::runtime_error("super(): no arguments")),
+        n if n > 2 => Err(Exc::type_error(format!("super() expected at most 2 arguments, got {n}"))),
         _ => {
             let _ = vm;
             Err(Exc::type_error("super() takes 0 or 2 arguments"))
@@ -444,7 +454,10 @@ fn super_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn enumerate_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let start = take_kw(a, "start");
     no_more_kw("enumerate", a)?;
-    check_args("enumerate", a, 1, 2)?;
+    if a.pos.is_empty() {
+        return Err(Exc::type_error("enumerate() missing required argument 'iterable'"));
+    }
+    check_named_args("enumerate", a, &["iterable", "start"], 1)?;
     let inner = vm.get_iter(&a.pos[0].clone())?;
     let count = match start.or_else(|| a.pos.get(1).cloned()) {
         Some(s) => vm.index_value(&s)?,
@@ -491,7 +504,7 @@ fn filter_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn reversed_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("reversed", a, 1, 1)?;
+    check_positional("reversed", a, 1, 1)?;
     let v = a.pos[0].clone();
     let st = match &v {
         Value::List(l) => IterState::ListRev { list: l.clone(), index: l.items.borrow().len() },

@@ -5,7 +5,7 @@ use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Vm};
 use std::rc::Rc;
 
 fn base_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let this = a.pos[0].clone();
+    let this = super::receiver(a, "BaseException.__init__")?;
     let args: Vec<Value> = a.pos[1..].to_vec();
     if let Value::Instance(i) = &this {
         let class = i.class.clone();
@@ -71,7 +71,7 @@ fn os_error_init(vm: &mut Vm, i: &crate::vm::value::Instance, mut args: Vec<Valu
 /// `OSError.__str__`: `[Errno N] text: 'file' -> 'file2'`, `[Errno N] text`, or the plain
 /// exception text when `errno` and `strerror` were not given.
 fn os_error_str(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let this = a.pos[0].clone();
+    let this = super::receiver(a, "OSError.__str__")?;
     let Value::Instance(i) = &this else { return Ok(Value::str("")) };
     let errno = i.get_attr(Sym::new("errno"));
     let strerror = i.get_attr(Sym::new("strerror"));
@@ -199,7 +199,7 @@ fn group_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn group_str(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let this = a.pos[0].clone();
+    let this = super::receiver(a, "BaseExceptionGroup.__str__")?;
     let Value::Instance(i) = &this else { return Ok(Value::str("")) };
     let msg = i.get_attr(vm.syms.message).unwrap_or(Value::str(""));
     let n = vm.group_exceptions(&this).len();
@@ -208,7 +208,7 @@ fn group_str(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn with_traceback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let this = a.pos[0].clone();
+    let this = super::receiver(a, "BaseException.with_traceback")?;
     if let (Value::Instance(i), Some(tb)) = (&this, a.pos.get(1)) {
         i.set_attr(vm.syms.traceback, tb.clone());
     }
@@ -216,7 +216,7 @@ fn with_traceback(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn add_note(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let this = a.pos[0].clone();
+    let this = super::receiver(a, "BaseException.add_note")?;
     let note = a.pos.get(1).cloned().unwrap_or(Value::None);
     if !matches!(note, Value::Str(_)) {
         return Err(Exc::type_error(format!("note must be a str, not '{}'", vm.type_name(&note))));
@@ -232,7 +232,7 @@ fn add_note(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn group_split_like(vm: &mut Vm, a: &mut Args, want_match: bool) -> Res<Value> {
-    let this = a.pos[0].clone();
+    let this = super::receiver(a, "BaseExceptionGroup.split")?;
     let cond = a.pos.get(1).cloned().unwrap_or(Value::None);
     let (rest, matched) = vm_split(vm, &this, &cond)?;
     if want_match {
@@ -294,7 +294,7 @@ fn group_subgroup(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 /// `eg.derive(excs)`: `BaseExceptionGroup(eg.message, excs)`.
 fn group_derive(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let this = a.pos[0].clone();
+    let this = super::receiver(a, "BaseExceptionGroup.derive")?;
     let excs = a.pos.get(1).cloned().unwrap_or(Value::None);
     let msg = match &this {
         Value::Instance(i) => i.get_attr(vm.syms.message).unwrap_or(Value::str("")),

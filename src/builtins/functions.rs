@@ -1,6 +1,6 @@
 //! Built-in functions (`print`, `len`, `sorted`, ...).
 
-use super::{apply_key, arg, check_args, no_more_kw, take_kw};
+use super::{apply_key, arg, check_args, check_named_args, check_positional, no_more_kw, take_kw};
 use crate::bytecode::CmpKind;
 use crate::vm::value::{IterState, Value};
 use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Vm};
@@ -199,7 +199,7 @@ fn sorted(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let key = take_kw(a, "key");
     let reverse = take_kw(a, "reverse");
     no_more_kw("sorted", a)?;
-    check_args("sorted", a, 1, 1)?;
+    check_positional("sorted", a, 1, 1)?;
     let reverse = match reverse {
         Some(r) => vm.truthy(&r)?,
         None => false,
@@ -239,7 +239,18 @@ fn min_max(vm: &mut Vm, a: &mut Args, want_max: bool) -> Res<Value> {
     let mut best_key = apply_key(vm, &key, &best)?;
     for v in items.into_iter().skip(1) {
         let k = apply_key(vm, &key, &v)?;
-        let better = if want_max { less(vm, &best_key, &k)? } else { less(vm, &k, &best_key)? };
+        // CPython asks `item > best` for max and `item < best` for min.
+        let better = if want_max {
+            match (&k, &best_key) {
+                (Value::Int(x), Value::Int(y)) => x > y,
+                _ => {
+                    let r = vm.compare(CmpKind::Gt, &k, &best_key)?;
+                    vm.truthy(&r)?
+                }
+            }
+        } else {
+            less(vm, &k, &best_key)?
+        };
         if better {
             best = v;
             best_key = k;
@@ -258,7 +269,10 @@ fn max(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn sum(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let start = take_kw(a, "start");
     no_more_kw("sum", a)?;
-    check_args("sum", a, 1, 2)?;
+    if a.pos.is_empty() {
+        return Err(Exc::type_error("sum() takes at least 1 positional argument (0 given)"));
+    }
+    check_named_args("sum", a, &["iterable", "start"], 1)?;
     let mut acc = start.or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::Int(0));
     if let Value::Str(_) = acc {
         return Err(Exc::type_error("sum() can't sum strings [use ''.join(seq) instead]"));
@@ -377,12 +391,17 @@ fn delattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn callable(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("callable", a, 1, 1)?;
-    Ok(Value::Bool(match &a.pos[0] {
+    Ok(Value::Bool(is_callable(vm, &a.pos[0])))
+}
+
+/// Whether `v` can be called, as `callable(v)` answers.
+fn is_callable(vm: &Vm, v: &Value) -> bool {
+    match v {
         Value::Function(_) | Value::BoundMethod(_) | Value::Native(_) | Value::Class(_) => true,
         Value::Instance(i) => i.class.lookup(vm.syms.call).is_some(),
         Value::Other(o) => o.is_callable(),
         _ => false,
-    }))
+    }
 }
 
 fn id(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -399,6 +418,9 @@ fn hash(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn iter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("iter", a, 1, 2)?;
     if a.pos.len() == 2 {
+        if !is_callable(vm, &a.pos[0]) {
+            return Err(Exc::type_error("iter(v, w): v must be callable"));
+        }
         let st = IterState::Callable { func: a.pos[0].clone(), sentinel: a.pos[1].clone() };
         return Ok(Value::iter(st));
     }
@@ -516,7 +538,7 @@ fn bin(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let nd = take_kw(a, "ndigits");
     no_more_kw("round", a)?;
-    check_args("round", a, 1, 2)?;
+    check_named_args("round", a, &["number", "ndigits"], 1)?;
     let nd = nd.or_else(|| a.pos.get(1).cloned()).filter(|v| !v.is_none());
     match &a.pos[0] {
         Value::Float(f) => match nd {
@@ -579,14 +601,11 @@ fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn divmod(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("divmod", a, 2, 2)?;
-    let (x, y) = (a.pos[0].clone(), a.pos[1].clone());
-    let q = vm.binary_op(crate::ast::BinOp::FloorDiv, x.clone(), y.clone())?;
-    let r = vm.binary_op(crate::ast::BinOp::Mod, x, y)?;
-    Ok(Value::tuple(vec![q, r]))
+    vm.divmod_op(a.pos[0].clone(), a.pos[1].clone())
 }
 
 fn pow(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("pow", a, 2, 3)?;
+    check_named_args("pow", a, &["base", "exp", "mod"], 2)?;
     if a.pos.len() == 3 && !a.pos[2].is_none() {
         let to_big = |v: &Value| -> Option<BigInt> {
             match v {

@@ -131,6 +131,9 @@ fn list_sort(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let key = take_kw(a, "key");
     let reverse = take_kw(a, "reverse");
     no_more_kw("sort", a)?;
+    if a.pos.len() > 1 {
+        return Err(Exc::type_error("sort() takes no positional arguments"));
+    }
     check_args("sort", a, 1, 1)?;
     let l = this_list(a)?;
     let reverse = match reverse {
@@ -297,6 +300,11 @@ impl NativeObject for DictView {
             "__sub__" => view_sub,
             "__xor__" | "__rxor__" => view_xor,
             "__eq__" => view_eq,
+            "__ne__" => view_ne,
+            "__lt__" => view_lt,
+            "__le__" => view_le,
+            "__gt__" => view_gt,
+            "__ge__" => view_ge,
             "__reversed__" => view_reversed,
             _ => return Ok(None),
         };
@@ -306,6 +314,11 @@ impl NativeObject for DictView {
             "__sub__" => "__sub__",
             "__xor__" | "__rxor__" => "__xor__",
             "__eq__" => "__eq__",
+            "__ne__" => "__ne__",
+            "__lt__" => "__lt__",
+            "__le__" => "__le__",
+            "__gt__" => "__gt__",
+            "__ge__" => "__ge__",
             "__reversed__" => "__reversed__",
             "__iter__" => "__iter__",
             "__len__" => "__len__",
@@ -419,7 +432,9 @@ fn view_sub(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn view_xor(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     view_setop(vm, a, crate::ast::BinOp::BitXor)
 }
-fn view_eq(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+/// A rich comparison of a keys or items view with a set or another such view,
+/// as sets (`keys < {'a', 'b'}`); `NotImplemented` for anything else.
+fn view_cmp(vm: &mut Vm, a: &Args, op: crate::bytecode::CmpKind) -> Res<Value> {
     let (d, kind) = view_of(a)?;
     if kind == 1 {
         return Ok(Value::NotImplemented);
@@ -428,13 +443,31 @@ fn view_eq(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let other = a.pos.get(1).cloned().unwrap_or(Value::None);
     let other = match &other {
         Value::Set(_) | Value::FrozenSet(_) => other,
-        Value::Other(_) => {
+        Value::Other(o) if o.as_any().downcast_ref::<DictView>().is_some_and(|v| v.kind != 1) => {
             let items = vm.collect(&other)?;
             vm.new_set(items)?
         }
         _ => return Ok(Value::NotImplemented),
     };
-    vm.compare(crate::bytecode::CmpKind::Eq, &mine, &other)
+    vm.compare(op, &mine, &other)
+}
+fn view_eq(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_cmp(vm, a, crate::bytecode::CmpKind::Eq)
+}
+fn view_ne(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_cmp(vm, a, crate::bytecode::CmpKind::Ne)
+}
+fn view_lt(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_cmp(vm, a, crate::bytecode::CmpKind::Lt)
+}
+fn view_le(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_cmp(vm, a, crate::bytecode::CmpKind::Le)
+}
+fn view_gt(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_cmp(vm, a, crate::bytecode::CmpKind::Gt)
+}
+fn view_ge(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    view_cmp(vm, a, crate::bytecode::CmpKind::Ge)
 }
 
 fn make_view(a: &Args, kind: u8) -> Res<Value> {
@@ -507,7 +540,7 @@ fn set_copy(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn set_binop(vm: &mut Vm, a: &mut Args, op: crate::ast::BinOp) -> Res<Value> {
-    let mut acc = a.pos[0].clone();
+    let mut acc = super::receiver(a, "set.union")?;
     let frozen = matches!(acc, Value::FrozenSet(_));
     for other in &a.pos[1..] {
         let o = match &other {
@@ -544,7 +577,7 @@ fn set_symmetric_difference(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn set_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let s = a.pos[0].clone();
+    let s = super::receiver(a, "set.update")?;
     for other in &a.pos[1..] {
         vm.set_update(&s, other)?;
     }
@@ -587,6 +620,7 @@ fn set_issuperset(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     set_rel(vm, a, crate::bytecode::CmpKind::Ge, false)
 }
 fn set_isdisjoint(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_method_args("set.isdisjoint", a, 2, 2)?;
     let s = this_set(a)?;
     for v in vm.collect(&a.pos[1].clone())? {
         if vm.set_contains(&s, &v)? {
@@ -720,6 +754,15 @@ impl crate::vm::other::NativeObject for CoroWrapper {
     }
 }
 
+/// `it.__next__()` of a built-in iterator: its next item, or `StopIteration`.
+fn iter_next(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let it = a.pos.first().cloned().unwrap_or(Value::None);
+    match vm.next(&it)? {
+        Some(v) => Ok(v),
+        None => Err(Exc::new(ExcKind::StopIteration, "")),
+    }
+}
+
 fn gen_iter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(a.pos[0].clone())
 }
@@ -811,6 +854,14 @@ fn property_getter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 fn property_deleter(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     property_with(a, 2)
+}
+
+/// `cls.mro()`: the method resolution order as a list.
+pub fn class_mro(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let Some(Value::Class(c)) = a.pos.first() else { return Err(Exc::type_error("mro() needs a type")) };
+    let mut v = vec![Value::Class(c.clone())];
+    v.extend(c.mro.iter().map(|m| Value::Class(m.clone())));
+    Ok(Value::list(v))
 }
 
 fn property_with(a: &Args, which: u8) -> Res<Value> {
@@ -917,6 +968,28 @@ pub fn install(vm: &mut Vm) {
         ("__iter__", gen_iter),
     ];
     vm.add_methods(TypeId::Generator, gen_methods);
+    let iter_methods: &[(&'static str, NativeFn)] = &[("__next__", iter_next), ("__iter__", gen_iter)];
+    for id in [
+        TypeId::ListIterator,
+        TypeId::ListReverseIterator,
+        TypeId::TupleIterator,
+        TypeId::StrIterator,
+        TypeId::BytesIterator,
+        TypeId::RangeIterator,
+        TypeId::DictKeyIterator,
+        TypeId::DictValueIterator,
+        TypeId::DictItemIterator,
+        TypeId::SetIterator,
+        TypeId::Enumerate,
+        TypeId::Zip,
+        TypeId::Map,
+        TypeId::Filter,
+        TypeId::Reversed,
+        TypeId::CallableIterator,
+        TypeId::SeqIterator,
+    ] {
+        vm.add_methods(id, iter_methods);
+    }
     vm.add_methods(
         TypeId::Coroutine,
         &[("send", gen_send), ("throw", gen_throw), ("close", gen_close), ("__await__", coro_await)],

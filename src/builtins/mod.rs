@@ -80,6 +80,53 @@ pub fn check_args(name: &str, a: &Args, min: usize, max: usize) -> Res<()> {
     Ok(())
 }
 
+/// The receiver (`a.pos[0]`) of a built-in method called through its class, or
+/// CPython's `unbound method T.m() needs an argument` when there is none.
+pub fn receiver(a: &Args, qualname: &str) -> Res<Value> {
+    match a.pos.first() {
+        Some(v) => Ok(v.clone()),
+        None => Err(Exc::type_error(match qualname.split_once(".__") {
+            Some((owner, dunder)) => format!("descriptor '__{dunder}' of '{owner}' object needs an argument"),
+            None => format!("unbound method {qualname}() needs an argument"),
+        })),
+    }
+}
+
+/// Checks the positional argument count the way CPython's `_PyArg_CheckPositional`
+/// words it (`sorted expected 1 argument, got 0`), for builtins that do not use the
+/// `takes exactly one argument` form.
+pub fn check_positional(name: &str, a: &Args, min: usize, max: usize) -> Res<()> {
+    let n = a.pos.len();
+    let msg = if n < min {
+        let least = if min == max { "" } else { "at least " };
+        format!("{name} expected {least}{min} argument{}, got {n}", plural(min))
+    } else if n > max {
+        let most = if min == max { "" } else { "at most " };
+        format!("{name} expected {most}{max} argument{}, got {n}", plural(max))
+    } else {
+        return Ok(());
+    };
+    Err(Exc::type_error(msg))
+}
+
+/// Checks the positional argument count of a builtin whose parameters have names
+/// (CPython's argument clinic): `pow() missing required argument 'base' (pos 1)`,
+/// `round() takes at most 2 arguments (5 given)`. `params` names them in order, the
+/// first `min` being required. Call it after taking the keyword arguments.
+pub fn check_named_args(name: &str, a: &Args, params: &[&str], min: usize) -> Res<()> {
+    let n = a.pos.len();
+    if n > params.len() {
+        let max = params.len();
+        let msg = format!("{name}() takes at most {max} argument{} ({n} given)", plural(max));
+        return Err(Exc::type_error(msg));
+    }
+    if n < min {
+        let msg = format!("{name}() missing required argument '{}' (pos {})", params[n], n + 1);
+        return Err(Exc::type_error(msg));
+    }
+    Ok(())
+}
+
 /// Checks the argument count of a built-in method, whose `a.pos` starts with `self`:
 /// `min` and `max` count `self`, the messages (as CPython's) do not. `qualname` is
 /// `type.method`.

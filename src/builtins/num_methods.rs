@@ -33,7 +33,7 @@ fn bit_count(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn conjugate(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    Ok(match &a.pos[0] {
+    Ok(match &super::receiver(a, "int.conjugate")? {
         Value::Bool(b) => Value::Int(*b as i64),
         other => other.clone(),
     })
@@ -169,10 +169,8 @@ fn float_hex(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let exp = ((bits >> 52) & 0x7ff) as i64;
     let mant = bits & ((1 << 52) - 1);
     let (lead, e) = if exp == 0 { (0, -1022) } else { (1, exp - 1023) };
-    let mut hex = format!("{mant:013x}");
-    while hex.len() > 1 && hex.ends_with('0') {
-        hex.pop();
-    }
+    // CPython always prints all 13 hex digits of the mantissa.
+    let hex = format!("{mant:013x}");
     Ok(Value::string(format!("{sign}0x{lead}.{hex}p{}{}", if e >= 0 { "+" } else { "-" }, e.abs())))
 }
 
@@ -262,6 +260,10 @@ fn cmpop(vm: &mut Vm, a: &Args, kind: CmpKind) -> Res<Value> {
 macro_rules! dunders {
     ($($name:ident => $body:expr;)*) => {
         $(fn $name(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+            if a.pos.is_empty() {
+                let name = &stringify!($name)[2..];
+                return Err(Exc::type_error(format!("descriptor '__{name}__' needs an argument")));
+            }
             let f: fn(&mut Vm, &Args) -> Res<Value> = $body;
             f(vm, a)
         })*

@@ -1,12 +1,21 @@
 //! `math`: the common functions and constants.
 
-use crate::builtins::check_args;
 use crate::vm::value::{Module, Value};
 use crate::vm::{Args, Exc, Res, Vm};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{Signed, ToPrimitive, Zero};
 use std::rc::Rc;
+
+/// Checks a `math` function's positional argument count, worded as CPython words it
+/// (`math.sqrt() takes exactly one argument (0 given)`, `pow expected 2 arguments, got 1`).
+fn check_args(name: &str, a: &Args, min: usize, max: usize) -> Res<()> {
+    let n = a.pos.len();
+    if min == 1 && max == 1 && n != 1 {
+        return Err(Exc::type_error(format!("math.{name}() takes exactly one argument ({n} given)")));
+    }
+    crate::builtins::check_positional(name, a, min, max)
+}
 
 fn f1(vm: &mut Vm, a: &mut Args, name: &str, f: fn(f64) -> f64, domain: fn(f64) -> bool) -> Res<Value> {
     check_args(name, a, 1, 1)?;
@@ -52,7 +61,9 @@ unary!(expm1, f64::exp_m1, any);
 unary!(log1p, f64::ln_1p, |x| x > -1.0 || x.is_nan());
 
 fn log(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("log", a, 1, 2)?;
+    if a.pos.is_empty() || a.pos.len() > 2 {
+        return Err(Exc::type_error("math.log requires 1 to 2 arguments"));
+    }
     let ln = |vm: &mut Vm, v: &Value| -> Res<f64> {
         if let Value::BigInt(b) = v {
             if b.is_positive() {
@@ -236,14 +247,17 @@ fn isqrt(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn isfinite(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("isfinite", a, 1, 1)?;
     let x = vm.to_float(&a.pos[0].clone())?;
     Ok(Value::Bool(x.is_finite()))
 }
 fn isinf(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("isinf", a, 1, 1)?;
     let x = vm.to_float(&a.pos[0].clone())?;
     Ok(Value::Bool(x.is_infinite()))
 }
 fn isnan(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("isnan", a, 1, 1)?;
     let x = vm.to_float(&a.pos[0].clone())?;
     Ok(Value::Bool(x.is_nan()))
 }
@@ -251,7 +265,11 @@ fn isnan(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn isclose(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let rel = crate::builtins::take_kw(a, "rel_tol");
     let abs = crate::builtins::take_kw(a, "abs_tol");
-    check_args("isclose", a, 2, 2)?;
+    if a.pos.len() > 2 {
+        let msg = format!("isclose() takes exactly 2 positional arguments ({} given)", a.pos.len());
+        return Err(Exc::type_error(msg));
+    }
+    crate::builtins::check_named_args("isclose", a, &["a", "b"], 2)?;
     let x = vm.to_float(&a.pos[0].clone())?;
     let y = vm.to_float(&a.pos[1].clone())?;
     let rel = match rel {
@@ -290,8 +308,113 @@ fn fmod(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn modf(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("modf", a, 1, 1)?;
     let x = vm.to_float(&a.pos[0].clone())?;
-    Ok(Value::tuple(vec![Value::Float(x.fract()), Value::Float(x.trunc())]))
+    if x.is_infinite() {
+        return Ok(Value::tuple(vec![Value::Float(0.0f64.copysign(x)), Value::Float(x)]));
+    }
+    // C's modf keeps the sign on a zero fraction: modf(-2.0) == (-0.0, -2.0).
+    Ok(Value::tuple(vec![Value::Float(x.fract().copysign(x)), Value::Float(x.trunc())]))
+}
+
+/// `x` as `(m, e)` with `x == m * 2**e` and `0.5 <= abs(m) < 1` (C's `frexp`).
+fn frexp_f64(x: f64) -> (f64, i64) {
+    if x == 0.0 || !x.is_finite() {
+        return (x, 0);
+    }
+    let (x, adjust) = if x.abs() < f64::MIN_POSITIVE { (x * 2f64.powi(54), -54) } else { (x, 0) };
+    let bits = x.to_bits();
+    let exp = ((bits >> 52) & 0x7ff) as i64;
+    let m = f64::from_bits((bits & !(0x7ff << 52)) | (1022 << 52));
+    (m, exp - 1022 + adjust)
+}
+
+/// `x * 2**e`, correctly rounded (C's `ldexp`); `None` on overflow.
+fn ldexp_f64(x: f64, e: i64) -> Option<f64> {
+    if x == 0.0 || !x.is_finite() {
+        return Some(x);
+    }
+    let (m, k) = frexp_f64(x);
+    let ne = k.saturating_add(e);
+    if ne > 1024 {
+        return None;
+    }
+    if ne >= -1021 {
+        // (2m) * 2**(ne - 1), both factors exact and the product a normal float.
+        return Some((m * 2.0) * 2f64.powi((ne - 1) as i32));
+    }
+    // A subnormal result: round the 53-bit mantissa to the 2**-1074 grid, half to even.
+    let big = (m.abs() * 2f64.powi(53)) as u64;
+    let shift = (-1074 - (ne - 53)) as u64;
+    let q = if shift >= 64 {
+        0
+    } else {
+        let (q, rem, half) = (big >> shift, big & ((1u64 << shift) - 1), 1u64 << (shift - 1));
+        if rem > half || (rem == half && q & 1 == 1) {
+            q + 1
+        } else {
+            q
+        }
+    };
+    Some(f64::from_bits(q).copysign(x))
+}
+
+fn frexp(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("frexp", a, 1, 1)?;
+    let x = vm.to_float(&a.pos[0].clone())?;
+    let (m, e) = frexp_f64(x);
+    Ok(Value::tuple(vec![Value::Float(m), Value::Int(e)]))
+}
+
+fn ldexp(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("ldexp", a, 2, 2)?;
+    let x = vm.to_float(&a.pos[0].clone())?;
+    let e = match &a.pos[1] {
+        Value::Int(i) => *i,
+        Value::Bool(b) => *b as i64,
+        Value::BigInt(b) => {
+            if b.is_negative() {
+                i64::MIN
+            } else {
+                i64::MAX
+            }
+        }
+        other => {
+            let _ = other;
+            return Err(Exc::type_error("Expected an int as second argument to ldexp."));
+        }
+    };
+    ldexp_f64(x, e).map(Value::Float).ok_or_else(|| Exc::overflow("math range error"))
+}
+
+fn remainder(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("remainder", a, 2, 2)?;
+    let x = vm.to_float(&a.pos[0].clone())?;
+    let y = vm.to_float(&a.pos[1].clone())?;
+    // CPython's `m_remainder`: the IEEE 754 remainder, ties to the even multiple.
+    if x.is_nan() {
+        return Ok(Value::Float(x));
+    }
+    if y.is_nan() {
+        return Ok(Value::Float(y));
+    }
+    if x.is_infinite() || y == 0.0 {
+        return Err(Exc::value_error("math domain error"));
+    }
+    if y.is_infinite() {
+        return Ok(Value::Float(x));
+    }
+    let (absx, absy) = (x.abs(), y.abs());
+    let m = absx % absy;
+    let c = absy - m;
+    let r = if m < c {
+        m
+    } else if m > c {
+        -c
+    } else {
+        m - 2.0 * ((0.5 * (absx - m)) % absy)
+    };
+    Ok(Value::Float(1.0f64.copysign(x) * r))
 }
 
 fn fsum(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -323,6 +446,11 @@ fn fsum(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn prod(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let start = crate::builtins::take_kw(a, "start").unwrap_or(Value::Int(1));
+    crate::builtins::no_more_kw("prod", a)?;
+    if a.pos.is_empty() {
+        return Err(Exc::type_error("prod() takes exactly 1 positional argument (0 given)"));
+    }
+    crate::builtins::check_named_args("prod", a, &["iterable", "start"], 1)?;
     let items = vm.collect(&a.pos[0].clone())?;
     let mut acc = start;
     for v in items {
@@ -332,8 +460,12 @@ fn prod(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn dist(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("dist", a, 2, 2)?;
     let p = vm.collect(&a.pos[0].clone())?;
     let q = vm.collect(&a.pos[1].clone())?;
+    if p.len() != q.len() {
+        return Err(Exc::value_error("both points must have the same number of dimensions"));
+    }
     let mut acc = 0.0f64;
     for (x, y) in p.iter().zip(q.iter()) {
         let d = vm.to_float(x)? - vm.to_float(y)?;
@@ -388,6 +520,9 @@ pub fn init(_vm: &mut Vm) -> Res<Rc<Module>> {
             ("fsum", fsum),
             ("prod", prod),
             ("dist", dist),
+            ("frexp", frexp),
+            ("ldexp", ldexp),
+            ("remainder", remainder),
         ],
     );
     super::set(&m, "pi", Value::Float(std::f64::consts::PI));

@@ -71,6 +71,8 @@ impl Vm {
                 }
                 match (&**d, name.to_string_owned().as_str()) {
                     (Descriptor::Property { fget, .. }, "fget") => Ok(Some(fget.clone())),
+                    (Descriptor::Property { fset, .. }, "fset") => Ok(Some(fset.clone())),
+                    (Descriptor::Property { fdel, .. }, "fdel") => Ok(Some(fdel.clone())),
                     (Descriptor::Property { doc, .. }, "__doc__") => Ok(Some(doc.clone())),
                     (Descriptor::Property { .. }, "setter" | "getter" | "deleter") => {
                         let class = self.class_of(obj);
@@ -113,7 +115,8 @@ impl Vm {
                 if fget.is_none() {
                     return Err(Exc::attribute_error(format!(
                         "property '{}' of '{}' object has no getter",
-                        name, class.name
+                        name,
+                        class.qualname.borrow()
                     )));
                 }
                 let f = fget.clone();
@@ -257,6 +260,9 @@ impl Vm {
                 let mut v = vec![Value::Class(c.clone())];
                 v.extend(c.mro.iter().map(|m| Value::Class(m.clone())));
                 Some(Value::tuple(v))
+            }
+            "mro" => {
+                Some(crate::builtins::bound_native(Value::Class(c.clone()), "mro", crate::builtins::methods::class_mro))
             }
             "__bases__" => Some(Value::tuple(c.bases.iter().map(|b| Value::Class(b.clone())).collect())),
             "__base__" => Some(c.bases.first().map(|b| Value::Class(b.clone())).unwrap_or(Value::None)),
@@ -433,7 +439,8 @@ impl Vm {
                     if fset.is_none() {
                         return Err(Exc::attribute_error(format!(
                             "property '{}' of '{}' object has no setter",
-                            name, class.name
+                            name,
+                            class.qualname.borrow()
                         )));
                     }
                     let f = fset.clone();
@@ -499,11 +506,16 @@ impl Vm {
     pub(crate) fn generic_del_attr(&mut self, inst: &Rc<Instance>, obj: &Value, name: Sym) -> Res<()> {
         if let Some(Value::Descriptor(d)) = inst.class.lookup(name) {
             if let Descriptor::Property { fdel, .. } = &*d {
-                if !fdel.is_none() {
-                    let f = fdel.clone();
-                    self.call(&f, vec![obj.clone()])?;
-                    return Ok(());
+                if fdel.is_none() {
+                    return Err(Exc::attribute_error(format!(
+                        "property '{}' of '{}' object has no deleter",
+                        name,
+                        inst.class.qualname.borrow()
+                    )));
                 }
+                let f = fdel.clone();
+                self.call(&f, vec![obj.clone()])?;
+                return Ok(());
             }
         }
         if name == self.syms.dict {

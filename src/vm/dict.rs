@@ -69,6 +69,12 @@ fn fast_eq_at(a: &Value, b: &Value, depth: u32) -> Option<bool> {
         }
         (Bytes(x), Bytes(y)) => x == y,
         (None, None) => true,
+        // Bound methods are equal when they bind the same function to the same object.
+        (BoundMethod(x), BoundMethod(y)) => x.receiver.is(&y.receiver) && x.func.is(&y.func),
+        (Native(x), Native(y)) => match (&x.receiver, &y.receiver) {
+            (Some(p), Some(q)) => p.is(q) && x.name == y.name,
+            _ => false,
+        },
         (Tuple(x), Tuple(y)) => {
             if x.len() != y.len() {
                 return Some(false);

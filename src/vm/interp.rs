@@ -1322,10 +1322,18 @@ impl Vm {
                         self.set_add(&set, v)?;
                     }
                 }
-                Op::DictUpdate | Op::DictMerge => {
+                Op::DictUpdate => {
                     let m = pop_top(&mut self.stack);
                     let d = self.stack.last().cloned().unwrap_or_default();
-                    self.dict_update_from(&d, &m, code.ops[at] == Op::DictMerge)?;
+                    self.dict_update_from(&d, &m, false)?;
+                }
+                Op::DictMerge => {
+                    // Stack: callee, positional list, keyword dict (see `compile_call`).
+                    let m = pop_top(&mut self.stack);
+                    let n = self.stack.len();
+                    let d = self.stack.last().cloned().unwrap_or_default();
+                    let f = n.checked_sub(3).and_then(|i| self.stack.get(i)).cloned().unwrap_or_default();
+                    self.merge_call_kwargs(&f, &d, &m)?;
                 }
                 Op::ListToTuple => {
                     if let Some(Value::List(l)) = self.stack.pop() {
@@ -1733,7 +1741,7 @@ impl Vm {
                     Value::None => Value::None,
                     c => match self.exc_from_value(c)? {
                         Exc::Obj(i) => Value::Instance(i),
-                        other => Value::Instance(self.materialize(other)),
+                        _ => return Ok(Exc::type_error("exception causes must derive from BaseException")),
                     },
                 };
                 inst.set_attr(self.syms.cause, cause);

@@ -611,6 +611,12 @@ impl Vm {
                     None => v.id() >> 4,
                 }
             }
+            // Equal bound methods (same function, same receiver) hash alike.
+            Value::BoundMethod(m) => (m.receiver.id() >> 4) ^ (m.func.id() >> 4),
+            Value::Native(n) if n.receiver.is_some() => {
+                let r = n.receiver.as_ref().map_or(0, |r| r.id() >> 4);
+                r ^ text::int_math::hash_str(n.name)
+            }
             _ => v.id() >> 4,
         })
     }
@@ -906,6 +912,19 @@ impl Vm {
                 self.type_name(&b)
             )));
         }
+        let is_seq = |v: &Value| {
+            matches!(v, Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_) | Value::ByteArray(_))
+        };
+        if op == BinOp::Mult && (is_seq(&a) || is_seq(&b)) {
+            // A sequence repeats by any object with `__index__`.
+            let (seq, n) = if is_seq(&a) { (&a, &b) } else { (&b, &a) };
+            if let Value::Instance(i) = n {
+                if i.class.lookup(self.syms.index).is_some() {
+                    let n = self.index_value(n)?;
+                    return self.binary_op(BinOp::Mult, seq.clone(), Value::Int(n));
+                }
+            }
+        }
         if op == BinOp::Mult
             && (matches!(a, Value::Str(_) | Value::List(_) | Value::Tuple(_))
                 || matches!(b, Value::Str(_) | Value::List(_) | Value::Tuple(_)))
@@ -919,6 +938,49 @@ impl Vm {
         Err(Exc::type_error(format!(
             "unsupported operand type(s) for {}: '{}' and '{}'",
             sym,
+            self.type_name(&a),
+            self.type_name(&b)
+        )))
+    }
+
+    /// `divmod(a, b)`: floor division and modulo for numbers, else `__divmod__` /
+    /// `__rdivmod__` in the order `binary_op` tries reflected methods.
+    pub fn divmod_op(&mut self, a: Value, b: Value) -> Res<Value> {
+        let numeric = |v: &Value| matches!(v, Value::Int(_) | Value::Bool(_) | Value::BigInt(_) | Value::Float(_));
+        if numeric(&a) && numeric(&b) {
+            if matches!(a, Value::Float(_)) || matches!(b, Value::Float(_)) {
+                let zero = match &b {
+                    Value::Float(f) => *f == 0.0,
+                    Value::Int(0) | Value::Bool(false) => true,
+                    _ => false,
+                };
+                if zero {
+                    return Err(Exc::zero_division("float divmod()"));
+                }
+            }
+            let q = self.binary_op(BinOp::FloorDiv, a.clone(), b.clone())?;
+            let r = self.binary_op(BinOp::Mod, a, b)?;
+            return Ok(Value::tuple(vec![q, r]));
+        }
+        let (name, rname) = (Sym::new("__divmod__"), Sym::new("__rdivmod__"));
+        let (a_class, b_class) = (self.class_of(&a), self.class_of(&b));
+        let b_first =
+            !Rc::ptr_eq(&a_class, &b_class) && b_class.is_subclass(&a_class) && matches!(b, Value::Instance(_));
+        if b_first {
+            if let Some(r) = self.try_dunder(&b, rname, &a)? {
+                return Ok(r);
+            }
+        }
+        if let Some(r) = self.try_dunder(&a, name, &b)? {
+            return Ok(r);
+        }
+        if !b_first && !Rc::ptr_eq(&a_class, &b_class) {
+            if let Some(r) = self.try_dunder(&b, rname, &a)? {
+                return Ok(r);
+            }
+        }
+        Err(Exc::type_error(format!(
+            "unsupported operand type(s) for divmod(): '{}' and '{}'",
             self.type_name(&a),
             self.type_name(&b)
         )))
@@ -1109,6 +1171,22 @@ impl Vm {
                 v.extend_from_slice(y);
                 return Ok(Some(Value::Bytes(Rc::from(v))));
             }
+            (Value::Bytes(_) | Value::ByteArray(_), Value::Bytes(_) | Value::ByteArray(_)) if op == BinOp::Add => {
+                let (x, y) = (self.bytes_like(a)?, self.bytes_like(b)?);
+                self.mem_charge(x.len() + y.len())?;
+                let mut v = x;
+                v.extend_from_slice(&y);
+                return Ok(Some(match a {
+                    Value::ByteArray(_) => Value::ByteArray(Rc::new(std::cell::RefCell::new(v))),
+                    _ => Value::Bytes(Rc::from(v)),
+                }));
+            }
+            (Value::Bytes(_) | Value::ByteArray(_), _)
+                if op == BinOp::Add && !matches!(b, Value::Instance(_) | Value::Other(_)) =>
+            {
+                let msg = format!("can't concat {} to {}", self.type_name(b), self.type_name(a));
+                return Err(Exc::type_error(msg));
+            }
             (Value::Bytes(x), Value::Int(n)) | (Value::Int(n), Value::Bytes(x)) if op == BinOp::Mult => {
                 self.mem_charge(x.len().saturating_mul((*n).max(0) as usize))?;
                 return Ok(Some(Value::Bytes(Rc::from(super::mem::repeat(x, (*n).max(0) as usize)?))));
@@ -1149,9 +1227,7 @@ impl Vm {
                         return Ok(Value::Float(*p as f64 / *q as f64));
                     }
                 }
-                return text::int_math::int_true_div(&bx, &by)
-                    .map(Value::Float)
-                    .map_err(|e| Exc::overflow(e.to_string()));
+                return text::int_math::int_true_div(&bx, &by).map(Value::Float).map_err(|e| Exc::overflow(e.message));
             }
             if matches!(
                 op,
@@ -1658,6 +1734,33 @@ impl Vm {
             self.dict_set(dst, k, v)?;
         }
         Ok(())
+    }
+
+    /// `f(**m)`: merges `m` into the call's keyword dict `d`; a repeated key or a
+    /// non-mapping names the callee as CPython does (`__main__.f() got multiple values
+    /// for keyword argument 'a'`).
+    pub fn merge_call_kwargs(&mut self, func: &Value, d: &Value, m: &Value) -> Res<()> {
+        match self.dict_update_from(d, m, true) {
+            Err(Exc::Msg(ExcKind::TypeError, msg))
+                if msg.starts_with("got multiple values") || msg.starts_with("argument after **") =>
+            {
+                let name = self.function_str(func)?;
+                Err(Exc::type_error(format!("{name} {msg}")))
+            }
+            other => other,
+        }
+    }
+
+    /// `_PyObject_FunctionStr`: `module.qualname()`, or `qualname()` for builtins.
+    fn function_str(&mut self, func: &Value) -> Res<String> {
+        let qualname = match self.get_attr_opt(func, Sym::new("__qualname__"))? {
+            Some(Value::Str(q)) => q.as_str().to_string(),
+            _ => return Ok(format!("{}()", self.type_name(func))),
+        };
+        Ok(match self.get_attr_opt(func, Sym::new("__module__"))? {
+            Some(Value::Str(m)) if m.as_str() != "builtins" => format!("{}.{qualname}()", m.as_str()),
+            _ => format!("{qualname}()"),
+        })
     }
 
     /// `a | b`, `a & b`, `a - b`, `a ^ b` for sets, following CPython's algorithms (which

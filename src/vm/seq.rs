@@ -231,7 +231,7 @@ impl Vm {
                 c.map(|c| Value::string(c.to_string())).ok_or_else(|| Exc::index_error("string index out of range"))
             }
             (Value::Bytes(b), _) => {
-                let i = self.seq_index(key, "bytes")?;
+                let i = self.seq_index(key, "byte")?;
                 norm_index(i, b.len())
                     .map(|j| Value::Int(b[j] as i64))
                     .ok_or_else(|| Exc::index_error("index out of range"))
@@ -296,6 +296,10 @@ impl Vm {
             Value::Bool(b) => Ok(*b as i64),
             Value::BigInt(_) => Err(Exc::index_error("cannot fit 'int' into an index-sized integer".to_string())),
             Value::Instance(_) => self.index_value(key),
+            // CPython 3.11 words the `str` case differently from the others.
+            _ if what == "string" => {
+                Err(Exc::type_error(format!("string indices must be integers, not '{}'", self.type_name(key))))
+            }
             _ => Err(Exc::type_error(format!(
                 "{} indices must be integers or slices, not {}",
                 what,
@@ -395,13 +399,35 @@ impl Vm {
             (Value::List(l), Value::Slice(s)) => {
                 let len = l.items.borrow().len();
                 let (a, b, c) = self.resolve_slice(s, len)?;
-                let mut pos: Vec<usize> = slice_positions(a, b, c).collect();
-                pos.sort_unstable();
-                let mut items = l.items.borrow_mut();
-                for p in pos.into_iter().rev() {
-                    items.remove(p);
-                }
+                let doomed = slice_mask(len, slice_positions(a, b, c));
+                let mut i = 0;
+                l.items.borrow_mut().retain(|_| {
+                    i += 1;
+                    !doomed[i - 1]
+                });
                 Ok(())
+            }
+            (Value::ByteArray(ba), Value::Slice(s)) => {
+                let len = ba.borrow().len();
+                let (a, b, c) = self.resolve_slice(s, len)?;
+                let doomed = slice_mask(len, slice_positions(a, b, c));
+                let mut i = 0;
+                ba.borrow_mut().retain(|_| {
+                    i += 1;
+                    !doomed[i - 1]
+                });
+                Ok(())
+            }
+            (Value::ByteArray(ba), _) => {
+                let i = self.seq_index(key, "bytearray")?;
+                let mut bytes = ba.borrow_mut();
+                match norm_index(i, bytes.len()) {
+                    Some(j) => {
+                        bytes.remove(j);
+                        Ok(())
+                    }
+                    None => Err(Exc::index_error("bytearray index out of range")),
+                }
             }
             (Value::List(l), _) => {
                 let i = self.seq_index(key, "list")?;
@@ -417,9 +443,9 @@ impl Vm {
             }
             (Value::Instance(i), _) => match i.class.lookup(self.syms.delitem) {
                 Some(f) => self.call(&f, vec![obj.clone(), key.clone()]).map(|_| ()),
-                None => Err(Exc::type_error(format!("'{}' object does not support item deletion", i.class.name))),
+                None => Err(Exc::type_error(format!("'{}' object doesn't support item deletion", i.class.name))),
             },
-            _ => Err(Exc::type_error(format!("'{}' object does not support item deletion", self.type_name(obj)))),
+            _ => Err(Exc::type_error(format!("'{}' object doesn't support item deletion", self.type_name(obj)))),
         }
     }
 
@@ -829,4 +855,15 @@ impl Vm {
         }
         Ok(items)
     }
+}
+
+/// Marks, for a sequence of `len` items, the positions a deleted slice covers.
+fn slice_mask(len: usize, positions: impl Iterator<Item = usize>) -> Vec<bool> {
+    let mut doomed = vec![false; len];
+    for p in positions {
+        if let Some(d) = doomed.get_mut(p) {
+            *d = true;
+        }
+    }
+    doomed
 }
