@@ -200,7 +200,7 @@ impl Vm {
             if let Some(id) = c.builtin {
                 if let Some(f) = self.builtin_constructors.get(&(id as usize)).copied() {
                     let mut a = Args { pos: SmallVec::new(), kw: Vec::new() };
-                    a.pos.extend(self.stack.drain(func_at + 1..));
+                    move_args(&mut self.stack, func_at + 1, &mut a.pos);
                     self.stack.pop();
                     self.check_depth()?;
                     let v = f(self, &mut a)?;
@@ -235,7 +235,7 @@ impl Vm {
             if let Some(r) = &n.receiver {
                 a.pos.push(r.clone());
             }
-            a.pos.extend(self.stack.drain(func_at + 1..));
+            move_args(&mut self.stack, func_at + 1, &mut a.pos);
             self.stack.pop();
             self.check_depth()?;
             let v = (n.func)(self, &mut a)?;
@@ -891,4 +891,20 @@ fn name_list(names: &[String]) -> String {
         2 => format!("{} and {}", q[0], q[1]),
         _ => format!("{}, and {}", q[..q.len() - 1].join(", "), q[q.len() - 1]),
     }
+}
+
+/// Moves `stack[at..]` to the end of `pos`, truncating `stack` to `at`. A few arguments
+/// are popped and put back in order, which costs less than a `Drain`.
+#[inline]
+fn move_args(stack: &mut Vec<Value>, at: usize, pos: &mut SmallVec<[Value; 4]>) {
+    let n = stack.len().saturating_sub(at);
+    if n > 4 {
+        pos.extend(stack.drain(at..));
+        return;
+    }
+    let start = pos.len();
+    for _ in 0..n {
+        pos.push(super::interp::pop_top(stack));
+    }
+    pos[start..].reverse();
 }
