@@ -61,23 +61,14 @@ pub fn bound_native(receiver: Value, name: &'static str, func: NativeFn) -> Valu
 /// Checks the positional argument count of a native.
 pub fn check_args(name: &str, a: &Args, min: usize, max: usize) -> Res<()> {
     let n = a.pos.len();
-    if n < min || n > max {
-        let msg = if min == max {
-            if min == 0 {
-                format!("{name}() takes no arguments ({n} given)")
-            } else if min == 1 {
-                format!("{name}() takes exactly one argument ({n} given)")
-            } else {
-                format!("{name} expected {min} arguments, got {n}")
-            }
-        } else if n < min {
-            format!("{name} expected at least {min} argument{}, got {n}", if min == 1 { "" } else { "s" })
+    if min == max && min <= 1 && n != min {
+        return Err(Exc::type_error(if min == 0 {
+            format!("{name}() takes no arguments ({n} given)")
         } else {
-            format!("{name} expected at most {max} argument{}, got {n}", if max == 1 { "" } else { "s" })
-        };
-        return Err(Exc::type_error(msg));
+            format!("{name}() takes exactly one argument ({n} given)")
+        }));
     }
-    Ok(())
+    check_positional(name, a, min, max)
 }
 
 /// The receiver (`a.pos[0]`) of a built-in method called through its class, or

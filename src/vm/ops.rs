@@ -877,28 +877,35 @@ impl Vm {
     }
 
     /// `a op b` with CPython's semantics, including dunder dispatch.
+    /// A binary operator's dunders, in CPython's order: `b`'s reflected one first when `b`'s
+    /// class is a proper subclass of `a`'s, then `a`'s, then `b`'s reflected one. `None`
+    /// when each is missing or returns `NotImplemented`.
+    fn binary_dunders(&mut self, a: &Value, b: &Value, name: Sym, rname: Sym) -> Res<Option<Value>> {
+        let (a_class, b_class) = (self.class_of(a), self.class_of(b));
+        let b_first =
+            !Rc::ptr_eq(&a_class, &b_class) && b_class.is_subclass(&a_class) && matches!(b, Value::Instance(_));
+        if b_first {
+            if let Some(r) = self.try_dunder(b, rname, a)? {
+                return Ok(Some(r));
+            }
+        }
+        if let Some(r) = self.try_dunder(a, name, b)? {
+            return Ok(Some(r));
+        }
+        if !b_first && !Rc::ptr_eq(&a_class, &b_class) {
+            return self.try_dunder(b, rname, a);
+        }
+        Ok(None)
+    }
+
     pub fn binary_op(&mut self, op: BinOp, a: Value, b: Value) -> Res<Value> {
         if let Some(v) = self.binary_builtin(op, &a, &b)? {
             return Ok(v);
         }
         let (name, rname, _, sym) = op_dunders(op);
         let (name, rname) = (Sym::new(name), Sym::new(rname));
-        let a_class = self.class_of(&a);
-        let b_class = self.class_of(&b);
-        let b_first =
-            !Rc::ptr_eq(&a_class, &b_class) && b_class.is_subclass(&a_class) && matches!(b, Value::Instance(_));
-        if b_first {
-            if let Some(r) = self.try_dunder(&b, rname, &a)? {
-                return Ok(r);
-            }
-        }
-        if let Some(r) = self.try_dunder(&a, name, &b)? {
+        if let Some(r) = self.binary_dunders(&a, &b, name, rname)? {
             return Ok(r);
-        }
-        if !b_first && !Rc::ptr_eq(&a_class, &b_class) {
-            if let Some(r) = self.try_dunder(&b, rname, &a)? {
-                return Ok(r);
-            }
         }
         if op == BinOp::Add && matches!(a, Value::Str(_)) {
             return Err(Exc::type_error(format!("can only concatenate str (not \"{}\") to str", self.type_name(&b))));
@@ -963,21 +970,8 @@ impl Vm {
             return Ok(Value::tuple(vec![q, r]));
         }
         let (name, rname) = (Sym::new("__divmod__"), Sym::new("__rdivmod__"));
-        let (a_class, b_class) = (self.class_of(&a), self.class_of(&b));
-        let b_first =
-            !Rc::ptr_eq(&a_class, &b_class) && b_class.is_subclass(&a_class) && matches!(b, Value::Instance(_));
-        if b_first {
-            if let Some(r) = self.try_dunder(&b, rname, &a)? {
-                return Ok(r);
-            }
-        }
-        if let Some(r) = self.try_dunder(&a, name, &b)? {
+        if let Some(r) = self.binary_dunders(&a, &b, name, rname)? {
             return Ok(r);
-        }
-        if !b_first && !Rc::ptr_eq(&a_class, &b_class) {
-            if let Some(r) = self.try_dunder(&b, rname, &a)? {
-                return Ok(r);
-            }
         }
         Err(Exc::type_error(format!(
             "unsupported operand type(s) for divmod(): '{}' and '{}'",

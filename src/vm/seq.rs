@@ -322,7 +322,6 @@ impl Vm {
     #[inline(never)]
     fn set_item_other(&mut self, obj: &Value, key: Value, value: Value) -> Res<()> {
         match (obj, &key) {
-            (Value::Dict(d), _) => self.dict_set(d, key, value),
             (Value::List(l), Value::Slice(s)) => {
                 let new_items = self.collect(&value)?;
                 let len = l.items.borrow().len();
