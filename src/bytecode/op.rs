@@ -165,6 +165,11 @@ pub enum Op {
     GetIter,
     /// Pushes the next item, or pops the iterator and jumps when exhausted. `stack: it -> it next`
     ForIter(JumpTarget),
+    /// Superinstruction: `ForIter(target)` then `StoreFast(slot)`. A range or list iterator's
+    /// item goes straight into the local and the `StoreFast` is skipped; any other iterator
+    /// (a generator resumed in place included) pushes it for the `StoreFast` to store.
+    /// `stack: it -> it`
+    ForIterStore(JumpTarget, u16),
     /// Returns from the frame. `stack: v ->`
     Return,
     /// `LoadConst None` fused with the `Return` after it (which stays, for jumps to it):

@@ -117,6 +117,7 @@ fn fuse_superinstructions(ops: &mut [Op], consts: &[Value]) {
             (Op::LoadFast(a), Op::LoadMethod(n)) if a.0 < 0x10000 && n.0 < 0x10000 => {
                 Op::LoadFastMethod(a.0 as u16, n.0 as u16)
             }
+            (Op::ForIter(t), Op::StoreFast(s)) if s.0 < 0x10000 => Op::ForIterStore(t, s.0 as u16),
             _ => continue,
         };
         ops[i] = fused;

@@ -4,6 +4,7 @@ use super::frame::{Detached, Frame, ReturnMode, Suspended};
 use super::gen_values::GenValues;
 use super::other::TraceEntry;
 use super::value::Value;
+use crate::bytecode::Op;
 use std::cell::{Cell, OnceCell, RefCell};
 use std::rc::Rc;
 
@@ -515,7 +516,13 @@ impl Vm {
             return Err(Exc::runtime_error("generator has no frame"));
         }
         if started {
-            self.stack.push(sent);
+            // `yield` as a statement discards what is sent: for `None` (a `for` loop's
+            // resumption), the push and the `Pop` after the `yield` are both skipped.
+            let f = self.frames.last_mut();
+            match f {
+                Some(f) if sent.is_none() && matches!(g.code.ops.get(f.ip), Some(Op::Pop)) => f.ip += 1,
+                _ => self.stack.push(sent),
+            }
         }
         Ok(())
     }

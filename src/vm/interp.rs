@@ -114,6 +114,16 @@ pub(crate) fn push_copy(stack: &mut Vec<Value>, v: &Value) {
     }
 }
 
+/// Stores `v` in the local at `stack[at]`.
+#[inline(always)]
+fn store_local(stack: &mut [Value], at: usize, v: Value) {
+    let old = std::mem::replace(&mut stack[at], v);
+    // Most locals hold immediates: skip the out-of-line drop for them.
+    if old.is_immediate() {
+        std::mem::forget(old);
+    }
+}
+
 impl Vm {
     /// Pushes a value on the current frame's stack.
     #[inline]
@@ -606,11 +616,7 @@ impl Vm {
                 Op::LoadFast(s) => self.push_local(code, bp, s.0 as usize)?,
                 Op::StoreFast(s) => {
                     let v = pop_top(&mut self.stack);
-                    let old = std::mem::replace(&mut self.stack[bp + s.0 as usize], v);
-                    // Most locals hold immediates: skip the out-of-line drop for them.
-                    if old.is_immediate() {
-                        std::mem::forget(old);
-                    }
+                    store_local(&mut self.stack, bp + s.0 as usize, v);
                 }
                 Op::DeleteFast(s) => {
                     if self.stack[bp + s.0 as usize].is_undef() {
@@ -1104,7 +1110,7 @@ impl Vm {
                     let it = self.get_iter(&v)?;
                     self.push(it);
                 }
-                Op::ForIter(t) => {
+                op @ (Op::ForIter(t) | Op::ForIterStore(t, _)) => {
                     // A generator resumes in place: its frame runs on this dispatch loop.
                     if let Some(Value::Gen(g)) = self.stack.last() {
                         if Self::can_resume_inline(g, true) && g.kind == super::gen::GenKind::Generator {
@@ -1123,7 +1129,12 @@ impl Vm {
                                 if (*step > 0 && cur < *stop) || (*step < 0 && cur > *stop) {
                                     *next = cur.wrapping_add(*step);
                                     drop(st);
-                                    push_with(&mut self.stack, || Value::Int(cur));
+                                    if let Op::ForIterStore(_, s) = op {
+                                        store_local(&mut self.stack, bp + s as usize, Value::Int(cur));
+                                        *ip += 1;
+                                    } else {
+                                        push_with(&mut self.stack, || Value::Int(cur));
+                                    }
                                 } else {
                                     drop(st);
                                     self.stack.pop();
@@ -1139,7 +1150,13 @@ impl Vm {
                                     drop(items);
                                     let list = list.clone();
                                     drop(st);
-                                    push_copy(&mut self.stack, &list.items.borrow()[at]);
+                                    if let Op::ForIterStore(_, s) = op {
+                                        let v = list.items.borrow()[at].clone();
+                                        store_local(&mut self.stack, bp + s as usize, v);
+                                        *ip += 1;
+                                    } else {
+                                        push_copy(&mut self.stack, &list.items.borrow()[at]);
+                                    }
                                 } else {
                                     drop(items);
                                     *st = IterState::Done;
