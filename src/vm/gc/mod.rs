@@ -82,7 +82,8 @@ struct Registry {
     stats: [(usize, usize); 3],
     /// Registrations so far (wrapping): paces the check for objects that died young.
     pushes: u32,
-    /// Where `sweep_old` resumes in generations 1 and 2 (thin entries, fat entries).
+    /// Where the young generation's sweep (see `register`) and `sweep_old` in generations
+    /// 1 and 2 resume (thin entries, fat entries).
     sweep_at: [(usize, usize); 3],
 }
 
@@ -208,29 +209,37 @@ fn clear_code_caches() {
 
 #[inline(never)]
 fn push(t: Tracked) {
-    register(t, |g| &mut g.thin);
+    register(t, |r| (&mut r.gens[0].thin, &mut r.sweep_at[0].0));
 }
 
 /// [`push`] for an entry behind a fat pointer.
 #[inline(never)]
 fn push_fat(t: FatTracked) {
-    register(t, |g| &mut g.fat);
+    register(t, |r| (&mut r.gens[0].fat, &mut r.sweep_at[0].1));
 }
 
-/// Adds `t` to the young generation's list that `list` picks.
+/// Adds `t` to the young generation's list that `list` picks (with that list's sweep
+/// cursor).
 #[inline(always)]
-fn register<T: Entry>(t: T, list: impl Fn(&mut Entries) -> &mut Vec<T>) {
+fn register<T: Entry>(t: T, list: impl Fn(&mut Registry) -> (&mut Vec<T>, &mut usize)) {
     let _ = REG.try_with(|r| {
         if let Ok(mut r) = r.try_borrow_mut() {
             r.pushes = r.pushes.wrapping_add(1);
             let scan = r.pushes % RECENT_EVERY == 0;
-            let young = list(&mut r.gens[0]);
-            // Objects that died within the last few allocations are dropped from the registry
+            let (young, at) = list(&mut r);
+            // An entry's `Weak` keeps the object's memory allocated after it dies, until
+            // the entry goes. Objects that died within the last few allocations are dropped
             // now, so that their memory is freed while the allocator can reuse it at once
-            // (every few registrations, so each entry is still checked about twice).
+            // (every few registrations, so each entry is still checked about twice); and a
+            // cursor checks the older entries, a few per registration, so that objects that
+            // lived a little longer (a rebound attribute, a replaced list item) are freed
+            // one at a time as well, not hundreds at once when the generation is compacted
+            // (which overflows the allocator's per-size caches).
             if scan {
                 drop_recent_dead(young, RECENT);
             }
+            let mut left = SWEEP_PER_PUSH;
+            sweep(young, at, &mut left);
             young.push(t);
             if r.gens[0].len() >= r.trigger {
                 r.slow();
@@ -253,6 +262,9 @@ fn push_old(t: Tracked) {
 const RECENT: usize = 8;
 /// Every how many registrations that check runs.
 const RECENT_EVERY: u32 = 4;
+/// How many young entries the cursor checks per registration (more than one, so that it
+/// goes round the generation faster than the generation grows).
+const SWEEP_PER_PUSH: usize = 2;
 
 /// Registers a new object with the collector. Values of untracked types are ignored; a
 /// tuple is tracked only when it holds a value of a tracked type (a tuple of atoms can
@@ -377,4 +389,33 @@ pub fn count() -> [usize; 3] {
         let r = r.borrow();
         [r.gens[0].len(), r.count[1], r.count[2]]
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// True while the young generation has an entry for the object at `addr`.
+    fn registered(addr: usize) -> bool {
+        REG.with(|r| r.borrow().gens[0].thin.iter().any(|e| e.addr() == addr))
+    }
+
+    /// An object that dies long after it was registered loses its entry within a few
+    /// registrations, with no collection and no compaction: its memory goes back to the
+    /// allocator while it can still be reused at once.
+    #[test]
+    fn older_dead_entries_are_released_between_collections() {
+        let first = Value::list(vec![]);
+        let Value::List(r) = &first else { unreachable!() };
+        // Our `Weak` keeps the address from being reused.
+        let w = Rc::downgrade(r);
+        let addr = w.as_ptr() as usize;
+        let kept: Vec<Value> = (0..200).map(|_| Value::list(vec![])).collect();
+        drop(first);
+        assert!(registered(addr));
+        let more: Vec<Value> = (0..300).map(|_| Value::list(vec![])).collect();
+        assert!(!registered(addr));
+        // Nothing alive was dropped.
+        assert_eq!(REG.with(|r| r.borrow().gens[0].len()), kept.len() + more.len());
+    }
 }
