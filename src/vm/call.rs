@@ -328,7 +328,8 @@ impl Vm {
                 None => t.to_vec(),
             },
             Value::List(l) if Rc::strong_count(&l) == 1 => std::mem::take(&mut *l.items.borrow_mut()),
-            other => self.collect(&other)?,
+            Value::List(l) => l.items.borrow().clone(),
+            other => self.collect(&other).map_err(|e| self.star_arg_error(e, &other, Some(&func)))?,
         };
         let mut kw = Vec::new();
         if let Some(Value::Dict(d)) = kwargs {

@@ -1745,6 +1745,65 @@ impl Vm {
         }
     }
 
+    /// The error for `*x` when `x` is not iterable: CPython's `Value after * must be an
+    /// iterable, not int` (a display, or a call with more than one positional part), or,
+    /// for a call whose only positional part is `*x` (`func` given), `f() argument after *
+    /// must be an iterable, not int`. An error an `__iter__` raised passes through.
+    #[cold]
+    pub fn star_arg_error(&mut self, err: Exc, it: &Value, func: Option<&Value>) -> Exc {
+        if !self.is_not_iterable_error(&err, it) {
+            return err;
+        }
+        let tn = self.type_name(it);
+        match func {
+            None => Exc::type_error(format!("Value after * must be an iterable, not {tn}")),
+            Some(f) => match self.function_str(f) {
+                Ok(name) => Exc::type_error(format!("{name} argument after * must be an iterable, not {tn}")),
+                Err(e) => e,
+            },
+        }
+    }
+
+    /// True when `err` (from iterating `v`) says only that `v` has no `__iter__` and is no
+    /// sequence, the case CPython rewords for `*x` and unpacking.
+    fn is_not_iterable_error(&self, err: &Exc, v: &Value) -> bool {
+        match v {
+            Value::Instance(i) => i.class.lookup(self.syms.iter).is_none() && i.class.lookup(self.syms.getitem).is_none(),
+            _ => matches!(err, Exc::Msg(ExcKind::TypeError, m) if m.ends_with("object is not iterable")),
+        }
+    }
+
+    /// `a, *b = v` when `v` is not iterable: CPython's `cannot unpack non-iterable int object`.
+    #[cold]
+    pub fn unpack_iter_error(&mut self, err: Exc, v: &Value) -> Exc {
+        if !self.is_not_iterable_error(&err, v) {
+            return err;
+        }
+        Exc::type_error(format!("cannot unpack non-iterable {} object", self.type_name(v)))
+    }
+
+    /// `{**m}` (`DictUpdate`): `m` must be a mapping (a dict, or anything with `keys()`);
+    /// an `AttributeError` becomes CPython's `'int' object is not a mapping`.
+    pub fn dict_display_update(&mut self, d: &Value, m: &Value) -> Res<()> {
+        let r = if matches!(m, Value::Dict(_)) {
+            self.dict_update_from(d, m, false)
+        } else {
+            match self.get_attr(m, Sym::new("keys")) {
+                Ok(_) => self.dict_update_from(d, m, false),
+                Err(e) => Err(e),
+            }
+        };
+        let Err(e) = r else { return Ok(()) };
+        let is_attr_error = match &e {
+            Exc::Msg(kind, _) => *kind == ExcKind::AttributeError,
+            Exc::Obj(i) => i.class.is_subclass(self.exc_class(ExcKind::AttributeError)),
+        };
+        if is_attr_error {
+            return Err(Exc::type_error(format!("'{}' object is not a mapping", self.type_name(m))));
+        }
+        Err(e)
+    }
+
     /// `_PyObject_FunctionStr`: `module.qualname()`, or `qualname()` for builtins.
     fn function_str(&mut self, func: &Value) -> Res<String> {
         let qualname = match self.get_attr_opt(func, Sym::new("__qualname__"))? {

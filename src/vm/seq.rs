@@ -833,9 +833,7 @@ impl Vm {
             Value::Tuple(t) => t.to_vec(),
             Value::List(l) => l.items.borrow().clone(),
             _ => {
-                let it = self
-                    .get_iter(v)
-                    .map_err(|_| Exc::type_error(format!("cannot unpack non-iterable {} object", self.type_name(v))))?;
+                let it = self.get_iter(v).map_err(|e| self.unpack_iter_error(e, v))?;
                 let mut out = Vec::with_capacity(n);
                 while let Some(x) = self.next(&it)? {
                     out.push(x);
