@@ -1768,7 +1768,9 @@ impl Vm {
     /// sequence, the case CPython rewords for `*x` and unpacking.
     fn is_not_iterable_error(&self, err: &Exc, v: &Value) -> bool {
         match v {
-            Value::Instance(i) => i.class.lookup(self.syms.iter).is_none() && i.class.lookup(self.syms.getitem).is_none(),
+            Value::Instance(i) => {
+                i.class.lookup(self.syms.iter).is_none() && i.class.lookup(self.syms.getitem).is_none()
+            }
             _ => matches!(err, Exc::Msg(ExcKind::TypeError, m) if m.ends_with("object is not iterable")),
         }
     }
