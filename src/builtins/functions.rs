@@ -306,7 +306,17 @@ pub fn is_instance(vm: &mut Vm, v: &Value, c: &Value) -> Res<bool> {
             }
             Ok(false)
         }
-        _ => Err(Exc::type_error("isinstance() arg 2 must be a type, a tuple of types, or a union")),
+        _ => match super::union_type::union_args(c) {
+            Some(members) => {
+                for x in members.to_vec() {
+                    if is_instance(vm, v, &x)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            None => Err(Exc::type_error("isinstance() arg 2 must be a type, a tuple of types, or a union")),
+        },
     }
 }
 
@@ -324,7 +334,10 @@ fn issubclass(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 }
                 Ok(false)
             }
-            _ => Err(Exc::type_error("issubclass() arg 2 must be a class, a tuple of classes, or a union")),
+            _ => match super::union_type::union_args(c) {
+                Some(members) => Ok(members.iter().any(|m| matches!(m, Value::Class(cls) if sub.is_subclass(cls)))),
+                None => Err(Exc::type_error("issubclass() arg 2 must be a class, a tuple of classes, or a union")),
+            },
         }
     }
     check(sub, &a.pos[1]).map(Value::Bool)

@@ -12,6 +12,7 @@ pub(crate) mod methods;
 mod num_methods;
 mod object_methods;
 mod str_methods;
+pub(crate) mod union_type;
 pub use file::open as open_file;
 pub use functions::sort_values;
 pub use str_methods::is_printable;

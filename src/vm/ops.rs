@@ -611,6 +611,7 @@ impl Vm {
                     None => v.id() >> 4,
                 }
             }
+            Value::Other(o) => o.hash().unwrap_or_else(|| v.id() >> 4),
             // Equal bound methods (same function, same receiver) hash alike.
             Value::BoundMethod(m) => (m.receiver.id() >> 4) ^ (m.func.id() >> 4),
             Value::Native(n) if n.receiver.is_some() => {
@@ -941,6 +942,11 @@ impl Vm {
                 "can't multiply sequence by non-int of type '{}'",
                 self.type_name(other)
             )));
+        }
+        if op == BinOp::BitOr {
+            if let Some(u) = crate::builtins::union_type::union_or(self, &a, &b) {
+                return Ok(u);
+            }
         }
         Err(Exc::type_error(format!(
             "unsupported operand type(s) for {}: '{}' and '{}'",
