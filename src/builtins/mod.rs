@@ -7,6 +7,7 @@ mod constructors;
 pub(crate) mod exceptions;
 mod fast;
 mod file;
+mod float_hex;
 mod functions;
 pub(crate) mod methods;
 mod num_methods;

@@ -154,6 +154,9 @@ fn float_as_integer_ratio(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn float_hex(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    if a.pos.len() > 1 {
+        return Err(Exc::type_error(format!("float.hex() takes no arguments ({} given)", a.pos.len() - 1)));
+    }
     let f = this_float(vm, a)?;
     if f.is_nan() {
         return Ok(Value::str("nan"));
@@ -404,5 +407,10 @@ pub fn install(vm: &mut Vm) {
         .dict
         .borrow_mut()
         .insert(Sym::new("from_bytes"), Value::Descriptor(Rc::new(crate::vm::value::Descriptor::ClassMethod(fb))));
+    let fh = super::native("fromhex", super::float_hex::fromhex);
+    vm.type_class(TypeId::Float)
+        .dict
+        .borrow_mut()
+        .insert(Sym::new("fromhex"), Value::Descriptor(Rc::new(crate::vm::value::Descriptor::ClassMethod(fh))));
     let _ = BigInt::zero().to_i64();
 }
