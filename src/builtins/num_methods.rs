@@ -233,7 +233,16 @@ fn compatible(this: &Value, other: &Value) -> bool {
     }
 }
 
+/// CPython's check of a binary slot wrapper's one argument (`int.__add__(1)`).
+fn one_operand(a: &Args) -> Res<()> {
+    match a.pos.len() {
+        2 => Ok(()),
+        n => Err(Exc::type_error(format!("expected 1 argument, got {}", n.saturating_sub(1)))),
+    }
+}
+
 fn binop(vm: &mut Vm, a: &Args, op: BinOp, reflected: bool) -> Res<Value> {
+    one_operand(a)?;
     let this = a.pos.first().cloned().unwrap_or(Value::None);
     let other = a.pos.get(1).cloned().unwrap_or(Value::None);
     let ok = compatible(&this, &other)
@@ -252,6 +261,7 @@ fn binop(vm: &mut Vm, a: &Args, op: BinOp, reflected: bool) -> Res<Value> {
 }
 
 fn cmpop(vm: &mut Vm, a: &Args, kind: CmpKind) -> Res<Value> {
+    one_operand(a)?;
     let this = a.pos.first().cloned().unwrap_or(Value::None);
     let other = a.pos.get(1).cloned().unwrap_or(Value::None);
     if !(compatible(&this, &other) || is_num(&this) && is_num(&other)) {
