@@ -917,9 +917,21 @@ fn move_args(stack: &mut Vec<Value>, at: usize, pos: &mut SmallVec<[Value; 4]>) 
 /// list.append() needs an argument`.
 #[cold]
 fn unbound_native_error(e: Exc, n: &super::value::NativeFunction, argc: usize) -> Exc {
-    let (None, Some(owner), 0, Exc::Msg(ExcKind::TypeError, _)) = (&n.receiver, n.owner, argc, &e) else { return e };
+    let (None, Some(owner), 0, Exc::Msg(ExcKind::TypeError, msg)) = (&n.receiver, n.owner, argc, &e) else {
+        return e;
+    };
+    if msg.starts_with("unbound method")
+        || msg.contains("object needs an argument")
+        || msg.contains("not enough arguments")
+    {
+        return e;
+    }
     let name = n.name;
-    Exc::type_error(if name.len() > 4 && name.starts_with("__") && name.ends_with("__") {
+    // Dunders that are plain methods in CPython, not slot wrappers.
+    const METHODS: &[&str] =
+        &["__format__", "__dir__", "__sizeof__", "__round__", "__trunc__", "__floor__", "__ceil__", "__getnewargs__"];
+    let slot = name.len() > 4 && name.starts_with("__") && name.ends_with("__") && !METHODS.contains(&name);
+    Exc::type_error(if slot {
         format!("descriptor '{name}' of '{owner}' object needs an argument")
     } else {
         format!("unbound method {owner}.{name}() needs an argument")
