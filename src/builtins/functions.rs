@@ -198,15 +198,29 @@ pub fn sorted_vec(vm: &mut Vm, items: Vec<Value>, key: Option<Value>, reverse: b
 fn sorted(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let key = take_kw(a, "key");
     let reverse = take_kw(a, "reverse");
-    no_more_kw("sorted", a)?;
+    sort_no_more_kw(a)?;
     check_positional("sorted", a, 1, 1)?;
-    let reverse = match reverse {
-        Some(r) => vm.truthy(&r)?,
-        None => false,
-    };
+    let reverse = sort_reverse(vm, reverse)?;
     let it = a.pos[0].clone();
     let items = vm.collect(&it)?;
     sorted_vec(vm, items, key, reverse).map(Value::list)
+}
+
+/// `sorted()`'s and `list.sort()`'s unknown keywords, in CPython's words.
+pub(super) fn sort_no_more_kw(a: &Args) -> Res<()> {
+    match a.kw.first() {
+        Some((k, _)) => Err(Exc::type_error(format!("'{k}' is an invalid keyword argument for sort()"))),
+        None => Ok(()),
+    }
+}
+
+/// The `reverse=` flag of a sort: an integer (`reverse=None` is a `TypeError`).
+pub(super) fn sort_reverse(vm: &mut Vm, reverse: Option<Value>) -> Res<bool> {
+    match reverse {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(r) => Ok(vm.index_value(&r)? != 0),
+    }
 }
 
 fn min_max(vm: &mut Vm, a: &mut Args, want_max: bool) -> Res<Value> {
@@ -548,7 +562,7 @@ fn bin(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     radix(vm, a, "bin", 2, "0b")
 }
 
-fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+pub(super) fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let nd = take_kw(a, "ndigits");
     no_more_kw("round", a)?;
     check_named_args("round", a, &["number", "ndigits"], 1)?;

@@ -1,7 +1,7 @@
 //! Methods of the built-in container types and of generators.
 
 use super::functions::{len_of, sorted_vec};
-use super::{check_args, check_method_args, no_more_kw, take_kw};
+use super::{check_args, check_method_args, take_kw};
 use crate::vm::gen::GenResult;
 use crate::vm::other::NativeObject;
 use crate::vm::value::{DictObj, IterState, Value};
@@ -130,16 +130,13 @@ fn list_count(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn list_sort(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let key = take_kw(a, "key");
     let reverse = take_kw(a, "reverse");
-    no_more_kw("sort", a)?;
+    super::functions::sort_no_more_kw(a)?;
     if a.pos.len() > 1 {
         return Err(Exc::type_error("sort() takes no positional arguments"));
     }
     check_args("sort", a, 1, 1)?;
     let l = this_list(a)?;
-    let reverse = match reverse {
-        Some(r) => vm.truthy(&r)?,
-        None => false,
-    };
+    let reverse = super::functions::sort_reverse(vm, reverse)?;
     let items = std::mem::take(&mut *l.items.borrow_mut());
     let r = sorted_vec(vm, items.clone(), key, reverse);
     match r {

@@ -177,6 +177,43 @@ fn float_hex(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::string(format!("{sign}0x{lead}.{hex}p{}{}", if e >= 0 { "+" } else { "-" }, e.abs())))
 }
 
+/// `int.__trunc__`/`__floor__`/`__ceil__` and the float ones: the integer `f` rounds to.
+fn integral(vm: &mut Vm, a: &Args, name: &str, f: fn(f64) -> f64) -> Res<Value> {
+    check_args(name, a, 1, 1)?;
+    match &a.pos[0] {
+        Value::Bool(b) => Ok(Value::Int(*b as i64)),
+        v @ (Value::Int(_) | Value::BigInt(_)) => Ok(v.clone()),
+        v => {
+            let x = vm.to_float(&v.clone())?;
+            if x.is_nan() {
+                return Err(Exc::value_error("cannot convert float NaN to integer"));
+            }
+            if x.is_infinite() {
+                return Err(Exc::overflow("cannot convert float infinity to integer"));
+            }
+            Ok(Value::from_bigint(crate::text::int_math::float_to_bigint(f(x)).unwrap_or_default()))
+        }
+    }
+}
+
+fn d_trunc(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    integral(vm, a, "__trunc__", f64::trunc)
+}
+
+fn d_floor(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    integral(vm, a, "__floor__", f64::floor)
+}
+
+fn d_ceil(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    integral(vm, a, "__ceil__", f64::ceil)
+}
+
+/// `x.__round__(ndigits=None)`: `round(x, ndigits)`.
+fn d_round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    super::receiver(a, "int.__round__")?;
+    super::functions::round(vm, a)
+}
+
 fn range_index(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("index", a, 2, 2)?;
     let Value::Range(r) = &a.pos[0] else { return Err(Exc::type_error("range expected")) };
@@ -385,6 +422,12 @@ pub fn install(vm: &mut Vm) {
         vm.add_methods(id, compare);
     }
     vm.add_methods(TypeId::Int, bits);
+    for id in [TypeId::Int, TypeId::Float] {
+        vm.add_methods(
+            id,
+            &[("__trunc__", d_trunc), ("__floor__", d_floor), ("__ceil__", d_ceil), ("__round__", d_round)],
+        );
+    }
     vm.add_methods(
         TypeId::Float,
         &[

@@ -497,11 +497,18 @@ impl Vm {
                     spec.push(conv);
                     self.format(&f, &spec)?
                 }
-                'c' => match &arg {
-                    Value::Int(n) => char::from_u32(*n as u32).map(|c| c.to_string()).unwrap_or_default(),
-                    Value::Str(s) if s.chars == 1 => s.as_str().to_string(),
-                    _ => return Err(Exc::type_error("%c requires int or char")),
-                },
+                'c' => {
+                    let c = match &arg {
+                        Value::Int(n) => match u32::try_from(*n).ok().and_then(char::from_u32) {
+                            Some(c) => c.to_string(),
+                            None => return Err(Exc::overflow("%c arg not in range(0x110000)")),
+                        },
+                        Value::Str(s) if s.chars == 1 => s.as_str().to_string(),
+                        _ => return Err(Exc::type_error("%c requires int or char")),
+                    };
+                    let sp = format!("{}{}", if align_left { "<" } else { ">" }, width);
+                    self.format(&Value::string(c), &sp)?
+                }
                 other => {
                     return Err(Exc::value_error(format!(
                         "unsupported format character '{}' (0x{:x}) at index {}",
