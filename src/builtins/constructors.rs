@@ -560,6 +560,26 @@ fn reversed_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::iter(st))
 }
 
+/// `type(None)()`, `type(...)()`, `type(NotImplemented)()`: the singleton, with no arguments.
+fn singleton(a: &Args, name: &str, v: Value) -> Res<Value> {
+    if !a.pos.is_empty() || !a.kw.is_empty() {
+        return Err(Exc::type_error(format!("{name} takes no arguments")));
+    }
+    Ok(v)
+}
+
+fn none_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    singleton(a, "NoneType", Value::None)
+}
+
+fn ellipsis_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    singleton(a, "EllipsisType", Value::Ellipsis)
+}
+
+fn not_implemented_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    singleton(a, "NotImplementedType", Value::NotImplemented)
+}
+
 /// Registers the constructors.
 pub fn install(vm: &mut Vm) {
     let ctors: &[(TypeId, NativeFn)] = &[
@@ -587,6 +607,9 @@ pub fn install(vm: &mut Vm) {
         (TypeId::Map, map_new),
         (TypeId::Filter, filter_new),
         (TypeId::Reversed, reversed_new),
+        (TypeId::NoneType, none_new),
+        (TypeId::Ellipsis, ellipsis_new),
+        (TypeId::NotImplementedType, not_implemented_new),
     ];
     for (id, f) in ctors {
         vm.builtin_constructors.insert(*id as usize, *f);

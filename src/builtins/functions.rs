@@ -513,7 +513,13 @@ fn all(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn chr_(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("chr", a, 1, 1)?;
     let v = a.pos[0].clone();
-    let n = vm.index_value(&v)?;
+    let n = match &v {
+        Value::BigInt(_) => i64::MAX,
+        _ => vm.index_value(&v)?,
+    };
+    if i32::try_from(n).is_err() {
+        return Err(Exc::overflow("Python int too large to convert to C int"));
+    }
     match u32::try_from(n).ok().and_then(char::from_u32) {
         Some(c) => Ok(Value::string(c.to_string())),
         None => Err(Exc::value_error("chr() arg not in range(0x110000)")),

@@ -88,14 +88,14 @@ fn list_remove(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn seq_index(vm: &mut Vm, items: &[Value], a: &Args, what: &str) -> Res<Value> {
     let len = items.len() as i64;
-    let start = match a.pos.get(2) {
-        Some(v) => vm.index_value(v)?,
-        None => 0,
+    // Bounds clamp as CPython's `_PyEval_SliceIndexNotNone` does.
+    let mut bound = |v: Option<&Value>, default: i64| match v {
+        None => Ok(default),
+        Some(Value::BigInt(b)) => Ok(if num_traits::Signed::is_negative(&**b) { i64::MIN } else { i64::MAX }),
+        Some(v) => vm.index_value(v),
     };
-    let stop = match a.pos.get(3) {
-        Some(v) => vm.index_value(v)?,
-        None => len,
-    };
+    let start = bound(a.pos.get(2), 0)?;
+    let stop = bound(a.pos.get(3), len)?;
     let norm = |x: i64| if x < 0 { (x + len).max(0) } else { x.min(len) };
     for i in norm(start)..norm(stop) {
         if vm.eq(&items[i as usize], &a.pos[1])? {

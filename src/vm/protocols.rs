@@ -376,6 +376,9 @@ impl Vm {
                     }
                     i += 1;
                 }
+                if depth > 0 {
+                    return Err(Exc::value_error("incomplete format key"));
+                }
                 key = Some(chars[start..i - 1].iter().collect());
             }
             let mut flags = String::new();
@@ -387,7 +390,12 @@ impl Vm {
             if i < chars.len() && chars[i] == '*' {
                 let w = items.get(idx).cloned().unwrap_or(Value::Int(0));
                 idx += 1;
-                width = self.index_value(&w)?.to_string();
+                let w = self.index_value(&w)?;
+                // A negative `*` width left-aligns, as the `-` flag.
+                if w < 0 {
+                    flags.push('-');
+                }
+                width = w.unsigned_abs().to_string();
                 i += 1;
             }
             while i < chars.len() && chars[i].is_ascii_digit() {
@@ -409,6 +417,10 @@ impl Vm {
                     i += 1;
                 }
                 prec = Some(if p.is_empty() { "0".into() } else { p });
+            }
+            // C's length modifiers are accepted and ignored.
+            while i < chars.len() && matches!(chars[i], 'h' | 'l' | 'L') {
+                i += 1;
             }
             if i >= chars.len() {
                 return Err(Exc::value_error("incomplete format"));
