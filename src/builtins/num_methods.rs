@@ -357,6 +357,11 @@ dunders! {
     d_contains => |vm, a| vm.contains(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None)).map(Value::Bool);
     d_getitem => |vm, a| vm.get_item(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None));
     d_iter => |vm, a| vm.get_iter(&a.pos[0].clone());
+    d_setitem => |vm, a| {
+        let (key, value) = (a.pos.get(1).cloned().unwrap_or(Value::None), a.pos.get(2).cloned().unwrap_or(Value::None));
+        vm.set_item(&a.pos[0].clone(), key, value).map(|_| Value::None)
+    };
+    d_delitem => |vm, a| vm.del_item(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None)).map(|_| Value::None);
     d_int => |vm, a| super::constructors::to_int(vm, &a.pos[0].clone());
     d_float => |vm, a| vm.to_float(&a.pos[0].clone()).map(Value::Float);
     d_format => |vm, a| {
@@ -443,8 +448,15 @@ pub fn install(vm: &mut Vm) {
         vm.add_methods(id, container);
     }
     vm.add_methods(TypeId::Str, &[("__mod__", d_mod)]);
+    for id in [TypeId::List, TypeId::Dict, TypeId::ByteArray] {
+        vm.add_methods(id, &[("__setitem__", d_setitem), ("__delitem__", d_delitem)]);
+    }
+    vm.add_methods(TypeId::ByteArray, container);
     for id in [TypeId::Dict, TypeId::Set, TypeId::FrozenSet, TypeId::Range] {
-        vm.add_methods(id, container);
+        // Sets are not subscriptable: no `__getitem__`.
+        let own: Vec<(&'static str, NativeFn)> =
+            container.iter().filter(|(n, _)| !(*n == "__getitem__" && matches!(id, TypeId::Set | TypeId::FrozenSet))).copied().collect();
+        vm.add_methods(id, &own);
         vm.add_methods(id, &[("__eq__", d_eq), ("__ne__", d_ne), ("__repr__", d_repr)]);
     }
     vm.add_methods(TypeId::Range, &[("index", range_index), ("count", range_count)]);

@@ -1781,6 +1781,19 @@ impl Vm {
         }
     }
 
+    /// `lst[i:j] = v` when `v` is not iterable: CPython's `can only assign an iterable`
+    /// (`must assign iterable to extended slice` when the slice has a step other than 1).
+    #[cold]
+    pub fn slice_assign_iter_error(&mut self, err: Exc, v: &Value, step: &Value) -> Exc {
+        if !self.is_not_iterable_error(&err, v) {
+            return err;
+        }
+        Exc::type_error(match step {
+            Value::None | Value::Int(1) | Value::Bool(true) => "can only assign an iterable",
+            _ => "must assign iterable to extended slice",
+        })
+    }
+
     /// `a, *b = v` when `v` is not iterable: CPython's `cannot unpack non-iterable int object`.
     #[cold]
     pub fn unpack_iter_error(&mut self, err: Exc, v: &Value) -> Exc {

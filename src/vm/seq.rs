@@ -323,7 +323,7 @@ impl Vm {
     fn set_item_other(&mut self, obj: &Value, key: Value, value: Value) -> Res<()> {
         match (obj, &key) {
             (Value::List(l), Value::Slice(s)) => {
-                let new_items = self.collect(&value)?;
+                let new_items = self.collect(&value).map_err(|e| self.slice_assign_iter_error(e, &value, &s.step))?;
                 let len = l.items.borrow().len();
                 let bounds = self.resolve_slice(s, len)?;
                 assign_slice(&mut l.items.borrow_mut(), bounds, new_items, "sequence")
