@@ -454,8 +454,11 @@ pub fn install(vm: &mut Vm) {
     vm.add_methods(TypeId::ByteArray, container);
     for id in [TypeId::Dict, TypeId::Set, TypeId::FrozenSet, TypeId::Range] {
         // Sets are not subscriptable: no `__getitem__`.
-        let own: Vec<(&'static str, NativeFn)> =
-            container.iter().filter(|(n, _)| !(*n == "__getitem__" && matches!(id, TypeId::Set | TypeId::FrozenSet))).copied().collect();
+        let own: Vec<(&'static str, NativeFn)> = container
+            .iter()
+            .filter(|(n, _)| !(*n == "__getitem__" && matches!(id, TypeId::Set | TypeId::FrozenSet)))
+            .copied()
+            .collect();
         vm.add_methods(id, &own);
         vm.add_methods(id, &[("__eq__", d_eq), ("__ne__", d_ne), ("__repr__", d_repr)]);
     }
