@@ -68,11 +68,7 @@ pub fn len_of(vm: &mut Vm, v: &Value) -> Res<i64> {
         Value::Instance(i) => match i.class.lookup(vm.syms.len) {
             Some(f) => {
                 let r = vm.call(&f, vec![v.clone()])?;
-                let n = vm.index_value(&r)?;
-                if n < 0 {
-                    return Err(Exc::value_error("__len__() should return >= 0"));
-                }
-                n
+                vm.len_result(&r)?
             }
             None => return Err(Exc::type_error(format!("object of type '{}' has no len()", i.class.name))),
         },

@@ -214,12 +214,24 @@ impl Vm {
                 }
                 if let Some(f) = class.lookup(self.syms.len) {
                     let r = self.call(&f, vec![v.clone()])?;
-                    return Ok(self.index_value(&r)? != 0);
+                    return Ok(self.len_result(&r)? != 0);
                 }
                 true
             }
             _ => true,
         })
+    }
+
+    /// What a script `__len__` returned, checked as CPython's `len()` and truth test do.
+    pub fn len_result(&mut self, r: &Value) -> Res<i64> {
+        if let Value::BigInt(_) = r {
+            return Err(Exc::overflow("cannot fit 'int' into an index-sized integer"));
+        }
+        let n = self.index_value(r)?;
+        if n < 0 {
+            return Err(Exc::value_error("__len__() should return >= 0"));
+        }
+        Ok(n)
     }
 
     /// An `int` argument as `i64` (`__index__` protocol), or a `TypeError`.
