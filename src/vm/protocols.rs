@@ -251,10 +251,12 @@ impl Vm {
                 return Ok(v);
             }
         }
-        let e = self
-            .exception_with_args(ExcKind::ModuleNotFoundError, vec![Value::string(format!("No module named '{key}'"))]);
+        let msg = Value::string(format!("No module named '{key}'"));
+        let e = self.exception_with_args(ExcKind::ModuleNotFoundError, vec![msg.clone()]);
         if let Exc::Obj(i) = &e {
             i.set_attr(Sym::new("name"), Value::str(&key));
+            i.set_attr(Sym::new("msg"), msg);
+            i.set_attr(Sym::new("path"), Value::None);
         }
         Err(e)
     }
