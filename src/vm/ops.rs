@@ -349,9 +349,15 @@ impl Vm {
                     let module = c.dict.borrow().get(&self.syms.module).cloned();
                     let m = match module {
                         Some(Value::Str(s)) => s.as_str().to_string(),
+                        // The classes of native objects (`dict_keys`) are built-ins.
+                        _ if c.layout == super::value::Layout::Builtin => "builtins".into(),
                         _ => "__main__".into(),
                     };
-                    format!("<class '{}.{}'>", m, c.qualname.borrow())
+                    if m == "builtins" {
+                        format!("<class '{}'>", c.qualname.borrow())
+                    } else {
+                        format!("<class '{}.{}'>", m, c.qualname.borrow())
+                    }
                 }
             }
             Value::Instance(i) => {
