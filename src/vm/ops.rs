@@ -1477,7 +1477,17 @@ impl Vm {
             Value::Bytes(_) | Value::ByteArray(_) => {
                 let hay = self.bytes_like(container)?;
                 match item {
-                    Value::Int(i) => Ok(hay.contains(&(*i as u8))),
+                    Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => {
+                        let b = match item {
+                            Value::Int(i) => u8::try_from(*i).ok(),
+                            Value::Bool(b) => Some(*b as u8),
+                            _ => None,
+                        };
+                        match b {
+                            Some(b) => Ok(hay.contains(&b)),
+                            None => Err(Exc::value_error("byte must be in range(0, 256)")),
+                        }
+                    }
                     _ => {
                         let needle = self.bytes_like(item)?;
                         Ok(needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle.as_slice()))
