@@ -236,12 +236,13 @@ fn dict_popitem(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn dict_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let kw = std::mem::take(&mut a.kw);
     check_method_args("dict.update", a, 1, 2)?;
     let d = a.pos[0].clone();
     if let Some(src) = a.pos.get(1).cloned() {
         vm.dict_update_from(&d, &src, false)?;
     }
-    for (k, v) in std::mem::take(&mut a.kw) {
+    for (k, v) in kw {
         vm.set_item(&d, Value::str(&k.as_rc()), v)?;
     }
     Ok(Value::None)
