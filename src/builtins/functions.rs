@@ -318,8 +318,8 @@ pub fn is_instance(vm: &mut Vm, v: &Value, c: &Value) -> Res<bool> {
         }
         _ => match super::union_type::union_args(c) {
             Some(members) => {
-                for x in members.to_vec() {
-                    if is_instance(vm, v, &x)? {
+                for x in members {
+                    if is_instance(vm, v, x)? {
                         return Ok(true);
                     }
                 }

@@ -487,6 +487,23 @@ fn dist(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::Float(acc))
 }
 
+/// The next float above `x` (`f64::next_up`, which needs a newer Rust than the MSRV).
+fn next_up(x: f64) -> f64 {
+    if x.is_nan() || x == f64::INFINITY {
+        return x;
+    }
+    if x == 0.0 {
+        return f64::from_bits(1);
+    }
+    let bits = x.to_bits();
+    f64::from_bits(if x > 0.0 { bits + 1 } else { bits - 1 })
+}
+
+/// The next float below `x`.
+fn next_down(x: f64) -> f64 {
+    -next_up(-x)
+}
+
 /// `math.nextafter(x, y)`: the next float after `x` towards `y`.
 fn nextafter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("nextafter", a, 2, 2)?;
@@ -497,9 +514,9 @@ fn nextafter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     } else if x == y {
         y
     } else if x < y {
-        x.next_up()
+        next_up(x)
     } else {
-        x.next_down()
+        next_down(x)
     }))
 }
 
@@ -510,8 +527,8 @@ fn ulp(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if !x.is_finite() {
         return Ok(Value::Float(x));
     }
-    let up = x.next_up();
-    Ok(Value::Float(if up.is_infinite() { x - x.next_down() } else { up - x }))
+    let up = next_up(x);
+    Ok(Value::Float(if up.is_infinite() { x - next_down(x) } else { up - x }))
 }
 
 /// Builds the module.
