@@ -161,11 +161,18 @@ impl NativeObject for Stream {
 }
 
 /// Builds the module.
+/// `sys.getdefaultencoding()`: always UTF-8.
+fn getdefaultencoding(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    crate::builtins::check_args("getdefaultencoding", a, 0, 0)?;
+    Ok(Value::str("utf-8"))
+}
+
 pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     let m = super::native_module(
         "sys",
         &[
             ("exit", exit),
+            ("getdefaultencoding", getdefaultencoding),
             ("getrecursionlimit", getrecursionlimit),
             ("setrecursionlimit", setrecursionlimit),
             ("intern", intern),
@@ -202,6 +209,41 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ],
         ),
     );
+    super::set(
+        &m,
+        "float_info",
+        super::structseq::new(
+            "sys.float_info",
+            &[
+                "max",
+                "max_exp",
+                "max_10_exp",
+                "min",
+                "min_exp",
+                "min_10_exp",
+                "dig",
+                "mant_dig",
+                "epsilon",
+                "radix",
+                "rounds",
+            ],
+            vec![
+                Value::Float(f64::MAX),
+                Value::Int(f64::MAX_EXP as i64),
+                Value::Int(f64::MAX_10_EXP as i64),
+                Value::Float(f64::MIN_POSITIVE),
+                Value::Int(f64::MIN_EXP as i64),
+                Value::Int(f64::MIN_10_EXP as i64),
+                Value::Int(f64::DIGITS as i64),
+                Value::Int(f64::MANTISSA_DIGITS as i64),
+                Value::Float(f64::EPSILON),
+                Value::Int(f64::RADIX as i64),
+                Value::Int(1),
+            ],
+        ),
+    );
+    super::set(&m, "maxunicode", Value::Int(0x10ffff));
+    super::set(&m, "hexversion", Value::Int(0x030b00f0));
     super::set(&m, "maxsize", Value::Int(i64::MAX));
     super::set(&m, "byteorder", Value::str("little"));
     super::set(
