@@ -524,7 +524,13 @@ impl Vm {
             Value::Instance(i) => {
                 if let Some(f) = super::attr::lookup_override(&i.class, self.syms.format) {
                     let r = self.call(&f, vec![v.clone(), Value::str(spec)])?;
-                    return self.str_of(&r);
+                    return match &r {
+                        Value::Str(s) => Ok(s.as_str().to_string()),
+                        other => Err(Exc::type_error(format!(
+                            "__format__ must return a str, not {}",
+                            self.type_name(other)
+                        ))),
+                    };
                 }
                 if spec.is_empty() {
                     return self.str_of(v);
