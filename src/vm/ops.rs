@@ -526,10 +526,9 @@ impl Vm {
                     let r = self.call(&f, vec![v.clone(), Value::str(spec)])?;
                     return match &r {
                         Value::Str(s) => Ok(s.as_str().to_string()),
-                        other => Err(Exc::type_error(format!(
-                            "__format__ must return a str, not {}",
-                            self.type_name(other)
-                        ))),
+                        other => {
+                            Err(Exc::type_error(format!("__format__ must return a str, not {}", self.type_name(other))))
+                        }
                     };
                 }
                 if spec.is_empty() {
