@@ -565,6 +565,11 @@ fn bin(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 pub(super) fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    if a.pos.is_empty() {
+        if let Some(number) = take_kw(a, "number") {
+            a.pos.push(number);
+        }
+    }
     let nd = take_kw(a, "ndigits");
     no_more_kw("round", a)?;
     check_named_args("round", a, &["number", "ndigits"], 1)?;
@@ -634,7 +639,26 @@ fn divmod(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn pow(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_named_args("pow", a, &["base", "exp", "mod"], 2)?;
+    // `pow(base=2, exp=3, mod=None)`: keywords fill the positions after the positional
+    // arguments, in order (CPython's `_PyArg_UnpackKeywords`).
+    const PARAMS: [&str; 3] = ["base", "exp", "mod"];
+    if !a.kw.is_empty() {
+        for name in PARAMS.into_iter().skip(a.pos.len()) {
+            match take_kw(a, name) {
+                Some(v) => a.pos.push(v),
+                None => break,
+            }
+        }
+        check_named_args("pow", a, &PARAMS, 2)?;
+        if let Some((k, _)) = a.kw.first() {
+            let k = k.to_string_owned();
+            return Err(Exc::type_error(match PARAMS.iter().position(|p| *p == k) {
+                Some(i) => format!("argument for pow() given by name ('{k}') and position ({})", i + 1),
+                None => format!("'{k}' is an invalid keyword argument for pow()"),
+            }));
+        }
+    }
+    check_named_args("pow", a, &PARAMS, 2)?;
     if a.pos.len() == 3 && !a.pos[2].is_none() {
         let to_big = |v: &Value| -> Option<BigInt> {
             match v {
