@@ -82,7 +82,7 @@ fn empty_code() -> crate::bytecode::Code {
 fn int_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     takes_at_most("int", a, 2)?;
     let base_kw = take_kw(a, "base");
-    no_more_kw("int", a)?;
+    ctor_no_more_kw("int", a)?;
     let base = base_kw.or_else(|| a.pos.get(1).cloned());
     let Some(x) = a.pos.first().cloned() else { return Ok(Value::Int(0)) };
     if let Some(b) = base {
@@ -154,6 +154,16 @@ pub fn to_int(vm: &mut Vm, x: &Value) -> Res<Value> {
     }
 }
 
+/// A keyword argument a constructor does not take, in CPython's words: those with named
+/// parameters (`int`, `str`, `enumerate`, `zip`) name the keyword, the others take none.
+fn ctor_no_more_kw(name: &str, a: &Args) -> Res<()> {
+    let Some((k, _)) = a.kw.first() else { return Ok(()) };
+    Err(Exc::type_error(match name {
+        "int" | "str" | "enumerate" | "zip" => format!("'{k}' is an invalid keyword argument for {name}()"),
+        _ => format!("{name}() takes no keyword arguments"),
+    }))
+}
+
 /// The argument-count check of the constructors whose CPython message is
 /// "int() takes at most 2 arguments (3 given)".
 fn takes_at_most(name: &str, a: &Args, max: usize) -> Res<()> {
@@ -191,7 +201,7 @@ fn parse_int_value(vm: &mut Vm, s: &str, base: u32) -> Res<Value> {
 }
 
 fn bool_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    no_more_kw("bool", a)?;
+    ctor_no_more_kw("bool", a)?;
     check_args("bool", a, 0, 1)?;
     match a.pos.first().cloned() {
         None => Ok(Value::Bool(false)),
@@ -200,7 +210,7 @@ fn bool_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn float_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    no_more_kw("float", a)?;
+    ctor_no_more_kw("float", a)?;
     check_args("float", a, 0, 1)?;
     let Some(x) = a.pos.first().cloned() else { return Ok(Value::Float(0.0)) };
     match &x {
@@ -240,10 +250,11 @@ fn float_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn str_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     takes_at_most("str", a, 3)?;
+    let object = take_kw(a, "object");
     let encoding = take_kw(a, "encoding");
     let errors = take_kw(a, "errors");
-    no_more_kw("str", a)?;
-    let Some(x) = a.pos.first().cloned() else { return Ok(Value::str("")) };
+    ctor_no_more_kw("str", a)?;
+    let Some(x) = object.or_else(|| a.pos.first().cloned()) else { return Ok(Value::str("")) };
     let encoding = encoding.or_else(|| a.pos.get(1).cloned());
     let errors = errors.or_else(|| a.pos.get(2).cloned());
     if encoding.is_some() || errors.is_some() {
@@ -260,7 +271,7 @@ fn str_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn list_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    no_more_kw("list", a)?;
+    ctor_no_more_kw("list", a)?;
     check_args("list", a, 0, 1)?;
     match a.pos.first().cloned() {
         None => Ok(Value::list(vec![])),
@@ -269,7 +280,7 @@ fn list_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn tuple_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    no_more_kw("tuple", a)?;
+    ctor_no_more_kw("tuple", a)?;
     check_args("tuple", a, 0, 1)?;
     match a.pos.first().cloned() {
         None => Ok(Value::tuple(vec![])),
@@ -279,12 +290,12 @@ fn tuple_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn dict_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let kw = std::mem::take(&mut a.kw);
     check_args("dict", a, 0, 1)?;
     let d = Value::dict(Dict::new());
     if let Some(src) = a.pos.first().cloned() {
         vm.dict_update_from(&d, &src, false)?;
     }
-    let kw = std::mem::take(&mut a.kw);
     for (k, v) in kw {
         vm.set_item(&d, Value::str(&k.as_rc()), v)?;
     }
@@ -292,7 +303,7 @@ fn dict_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn set_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    no_more_kw("set", a)?;
+    ctor_no_more_kw("set", a)?;
     check_args("set", a, 0, 1)?;
     let s = vm.new_set(vec![])?;
     if let Some(v) = a.pos.first().cloned() {
@@ -302,7 +313,7 @@ fn set_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn frozenset_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    no_more_kw("frozenset", a)?;
+    ctor_no_more_kw("frozenset", a)?;
     check_args("frozenset", a, 0, 1)?;
     let s = vm.new_set(vec![])?;
     match a.pos.first().cloned() {
@@ -317,7 +328,7 @@ fn frozenset_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn range_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    no_more_kw("range", a)?;
+    ctor_no_more_kw("range", a)?;
     if a.pos.is_empty() {
         return Err(Exc::type_error("range expected at least 1 argument, got 0"));
     }
@@ -453,7 +464,10 @@ fn super_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn enumerate_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let start = take_kw(a, "start");
-    no_more_kw("enumerate", a)?;
+    if let Some(it) = take_kw(a, "iterable") {
+        a.pos.insert(0, it);
+    }
+    ctor_no_more_kw("enumerate", a)?;
     if a.pos.is_empty() {
         return Err(Exc::type_error("enumerate() missing required argument 'iterable'"));
     }
@@ -471,7 +485,7 @@ fn zip_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         Some(v) => vm.truthy(&v)?,
         None => false,
     };
-    no_more_kw("zip", a)?;
+    ctor_no_more_kw("zip", a)?;
     let mut inners = Vec::new();
     for v in a.pos.clone() {
         inners.push(vm.get_iter(&v)?);
@@ -483,7 +497,7 @@ fn zip_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn map_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    no_more_kw("map", a)?;
+    ctor_no_more_kw("map", a)?;
     if a.pos.len() < 2 {
         return Err(Exc::type_error("map() must have at least two arguments."));
     }
@@ -496,7 +510,7 @@ fn map_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn filter_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    no_more_kw("filter", a)?;
+    ctor_no_more_kw("filter", a)?;
     check_args("filter", a, 2, 2)?;
     let func = a.pos[0].clone();
     let inner = vm.get_iter(&a.pos[1].clone())?;
@@ -560,6 +574,26 @@ fn reversed_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::iter(st))
 }
 
+/// `type(None)()`, `type(...)()`, `type(NotImplemented)()`: the singleton, with no arguments.
+fn singleton(a: &Args, name: &str, v: Value) -> Res<Value> {
+    if !a.pos.is_empty() || !a.kw.is_empty() {
+        return Err(Exc::type_error(format!("{name} takes no arguments")));
+    }
+    Ok(v)
+}
+
+fn none_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    singleton(a, "NoneType", Value::None)
+}
+
+fn ellipsis_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    singleton(a, "EllipsisType", Value::Ellipsis)
+}
+
+fn not_implemented_new(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    singleton(a, "NotImplementedType", Value::NotImplemented)
+}
+
 /// Registers the constructors.
 pub fn install(vm: &mut Vm) {
     let ctors: &[(TypeId, NativeFn)] = &[
@@ -587,6 +621,9 @@ pub fn install(vm: &mut Vm) {
         (TypeId::Map, map_new),
         (TypeId::Filter, filter_new),
         (TypeId::Reversed, reversed_new),
+        (TypeId::NoneType, none_new),
+        (TypeId::Ellipsis, ellipsis_new),
+        (TypeId::NotImplementedType, not_implemented_new),
     ];
     for (id, f) in ctors {
         vm.builtin_constructors.insert(*id as usize, *f);

@@ -9,6 +9,7 @@ fn base_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let args: Vec<Value> = a.pos[1..].to_vec();
     if let Value::Instance(i) = &this {
         let class = i.class.clone();
+        keyword_attrs(vm, i, &a.kw)?;
         if class.is_subclass(vm.exc_class(ExcKind::BaseExceptionGroup)) {
             return group_init(vm, &this, &args);
         }
@@ -29,11 +30,38 @@ fn base_init(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             return Ok(Value::None);
         }
         if class.is_subclass(vm.exc_class(ExcKind::ImportError)) {
-            i.set_attr(Sym::new("msg"), args.first().cloned().unwrap_or(Value::None));
+            let msg = if args.len() == 1 { args[0].clone() } else { Value::None };
+            i.set_attr(Sym::new("msg"), msg);
         }
         i.set_attr(vm.syms.args, Value::tuple(args));
     }
     Ok(Value::None)
+}
+
+/// The keyword-only attributes of `AttributeError(name=, obj=)`, `NameError(name=)` and
+/// `ImportError(name=, path=)` (each defaulting to `None`); other exceptions take no
+/// keywords.
+fn keyword_attrs(vm: &mut Vm, i: &crate::vm::value::Instance, kw: &[(Sym, Value)]) -> Res<()> {
+    let (owner, names): (&str, &[&str]) = if i.class.is_subclass(vm.exc_class(ExcKind::AttributeError)) {
+        ("AttributeError", &["name", "obj"])
+    } else if i.class.is_subclass(vm.exc_class(ExcKind::NameError)) {
+        ("NameError", &["name"])
+    } else if i.class.is_subclass(vm.exc_class(ExcKind::ImportError)) {
+        ("ImportError", &["name", "path"])
+    } else {
+        if !kw.is_empty() {
+            return Err(Exc::type_error(format!("{}() takes no keyword arguments", i.class.name)));
+        }
+        return Ok(());
+    };
+    if let Some((k, _)) = kw.iter().find(|(k, _)| !names.contains(&&*k.as_rc())) {
+        return Err(Exc::type_error(format!("'{k}' is an invalid keyword argument for {owner}()")));
+    }
+    for n in names {
+        let v = kw.iter().find(|(k, _)| &*k.as_rc() == *n).map_or(Value::None, |(_, v)| v.clone());
+        i.set_attr(Sym::new(n), v);
+    }
+    Ok(())
 }
 
 /// CPython's `oserror_parse_args` and `oserror_init`: with 2 to 5 arguments they are

@@ -68,11 +68,7 @@ pub fn len_of(vm: &mut Vm, v: &Value) -> Res<i64> {
         Value::Instance(i) => match i.class.lookup(vm.syms.len) {
             Some(f) => {
                 let r = vm.call(&f, vec![v.clone()])?;
-                let n = vm.index_value(&r)?;
-                if n < 0 {
-                    return Err(Exc::value_error("__len__() should return >= 0"));
-                }
-                n
+                vm.len_result(&r)?
             }
             None => return Err(Exc::type_error(format!("object of type '{}' has no len()", i.class.name))),
         },
@@ -198,15 +194,29 @@ pub fn sorted_vec(vm: &mut Vm, items: Vec<Value>, key: Option<Value>, reverse: b
 fn sorted(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let key = take_kw(a, "key");
     let reverse = take_kw(a, "reverse");
-    no_more_kw("sorted", a)?;
+    sort_no_more_kw(a)?;
     check_positional("sorted", a, 1, 1)?;
-    let reverse = match reverse {
-        Some(r) => vm.truthy(&r)?,
-        None => false,
-    };
+    let reverse = sort_reverse(vm, reverse)?;
     let it = a.pos[0].clone();
     let items = vm.collect(&it)?;
     sorted_vec(vm, items, key, reverse).map(Value::list)
+}
+
+/// `sorted()`'s and `list.sort()`'s unknown keywords, in CPython's words.
+pub(super) fn sort_no_more_kw(a: &Args) -> Res<()> {
+    match a.kw.first() {
+        Some((k, _)) => Err(Exc::type_error(format!("'{k}' is an invalid keyword argument for sort()"))),
+        None => Ok(()),
+    }
+}
+
+/// The `reverse=` flag of a sort: an integer (`reverse=None` is a `TypeError`).
+pub(super) fn sort_reverse(vm: &mut Vm, reverse: Option<Value>) -> Res<bool> {
+    match reverse {
+        None => Ok(false),
+        Some(Value::Bool(b)) => Ok(b),
+        Some(r) => Ok(vm.index_value(&r)? != 0),
+    }
 }
 
 fn min_max(vm: &mut Vm, a: &mut Args, want_max: bool) -> Res<Value> {
@@ -306,7 +316,17 @@ pub fn is_instance(vm: &mut Vm, v: &Value, c: &Value) -> Res<bool> {
             }
             Ok(false)
         }
-        _ => Err(Exc::type_error("isinstance() arg 2 must be a type, a tuple of types, or a union")),
+        _ => match super::union_type::union_args(c) {
+            Some(members) => {
+                for x in members {
+                    if is_instance(vm, v, x)? {
+                        return Ok(true);
+                    }
+                }
+                Ok(false)
+            }
+            None => Err(Exc::type_error("isinstance() arg 2 must be a type, a tuple of types, or a union")),
+        },
     }
 }
 
@@ -324,7 +344,10 @@ fn issubclass(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 }
                 Ok(false)
             }
-            _ => Err(Exc::type_error("issubclass() arg 2 must be a class, a tuple of classes, or a union")),
+            _ => match super::union_type::union_args(c) {
+                Some(members) => Ok(members.iter().any(|m| matches!(m, Value::Class(cls) if sub.is_subclass(cls)))),
+                None => Err(Exc::type_error("issubclass() arg 2 must be a class, a tuple of classes, or a union")),
+            },
         }
     }
     check(sub, &a.pos[1]).map(Value::Bool)
@@ -486,7 +509,13 @@ fn all(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn chr_(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("chr", a, 1, 1)?;
     let v = a.pos[0].clone();
-    let n = vm.index_value(&v)?;
+    let n = match &v {
+        Value::BigInt(_) => i64::MAX,
+        _ => vm.index_value(&v)?,
+    };
+    if i32::try_from(n).is_err() {
+        return Err(Exc::overflow("Python int too large to convert to C int"));
+    }
     match u32::try_from(n).ok().and_then(char::from_u32) {
         Some(c) => Ok(Value::string(c.to_string())),
         None => Err(Exc::value_error("chr() arg not in range(0x110000)")),
@@ -535,7 +564,12 @@ fn bin(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     radix(vm, a, "bin", 2, "0b")
 }
 
-fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+pub(super) fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    if a.pos.is_empty() {
+        if let Some(number) = take_kw(a, "number") {
+            a.pos.push(number);
+        }
+    }
     let nd = take_kw(a, "ndigits");
     no_more_kw("round", a)?;
     check_named_args("round", a, &["number", "ndigits"], 1)?;
@@ -605,7 +639,26 @@ fn divmod(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn pow(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_named_args("pow", a, &["base", "exp", "mod"], 2)?;
+    // `pow(base=2, exp=3, mod=None)`: keywords fill the positions after the positional
+    // arguments, in order (CPython's `_PyArg_UnpackKeywords`).
+    const PARAMS: [&str; 3] = ["base", "exp", "mod"];
+    if !a.kw.is_empty() {
+        for name in PARAMS.into_iter().skip(a.pos.len()) {
+            match take_kw(a, name) {
+                Some(v) => a.pos.push(v),
+                None => break,
+            }
+        }
+        check_named_args("pow", a, &PARAMS, 2)?;
+        if let Some((k, _)) = a.kw.first() {
+            let k = k.to_string_owned();
+            return Err(Exc::type_error(match PARAMS.iter().position(|p| *p == k) {
+                Some(i) => format!("argument for pow() given by name ('{k}') and position ({})", i + 1),
+                None => format!("'{k}' is an invalid keyword argument for pow()"),
+            }));
+        }
+    }
+    check_named_args("pow", a, &PARAMS, 2)?;
     if a.pos.len() == 3 && !a.pos[2].is_none() {
         let to_big = |v: &Value| -> Option<BigInt> {
             match v {

@@ -1,7 +1,7 @@
 //! Methods of the built-in container types and of generators.
 
 use super::functions::{len_of, sorted_vec};
-use super::{check_args, check_method_args, no_more_kw, take_kw};
+use super::{check_args, check_method_args, take_kw};
 use crate::vm::gen::GenResult;
 use crate::vm::other::NativeObject;
 use crate::vm::value::{DictObj, IterState, Value};
@@ -88,14 +88,14 @@ fn list_remove(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn seq_index(vm: &mut Vm, items: &[Value], a: &Args, what: &str) -> Res<Value> {
     let len = items.len() as i64;
-    let start = match a.pos.get(2) {
-        Some(v) => vm.index_value(v)?,
-        None => 0,
+    // Bounds clamp as CPython's `_PyEval_SliceIndexNotNone` does.
+    let mut bound = |v: Option<&Value>, default: i64| match v {
+        None => Ok(default),
+        Some(Value::BigInt(b)) => Ok(if num_traits::Signed::is_negative(&**b) { i64::MIN } else { i64::MAX }),
+        Some(v) => vm.index_value(v),
     };
-    let stop = match a.pos.get(3) {
-        Some(v) => vm.index_value(v)?,
-        None => len,
-    };
+    let start = bound(a.pos.get(2), 0)?;
+    let stop = bound(a.pos.get(3), len)?;
     let norm = |x: i64| if x < 0 { (x + len).max(0) } else { x.min(len) };
     for i in norm(start)..norm(stop) {
         if vm.eq(&items[i as usize], &a.pos[1])? {
@@ -130,16 +130,13 @@ fn list_count(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn list_sort(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let key = take_kw(a, "key");
     let reverse = take_kw(a, "reverse");
-    no_more_kw("sort", a)?;
+    super::functions::sort_no_more_kw(a)?;
     if a.pos.len() > 1 {
         return Err(Exc::type_error("sort() takes no positional arguments"));
     }
     check_args("sort", a, 1, 1)?;
     let l = this_list(a)?;
-    let reverse = match reverse {
-        Some(r) => vm.truthy(&r)?,
-        None => false,
-    };
+    let reverse = super::functions::sort_reverse(vm, reverse)?;
     let items = std::mem::take(&mut *l.items.borrow_mut());
     let r = sorted_vec(vm, items.clone(), key, reverse);
     match r {
@@ -239,12 +236,13 @@ fn dict_popitem(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn dict_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let kw = std::mem::take(&mut a.kw);
     check_method_args("dict.update", a, 1, 2)?;
     let d = a.pos[0].clone();
     if let Some(src) = a.pos.get(1).cloned() {
         vm.dict_update_from(&d, &src, false)?;
     }
-    for (k, v) in std::mem::take(&mut a.kw) {
+    for (k, v) in kw {
         vm.set_item(&d, Value::str(&k.as_rc()), v)?;
     }
     Ok(Value::None)

@@ -7,11 +7,13 @@ mod constructors;
 pub(crate) mod exceptions;
 mod fast;
 mod file;
+mod float_hex;
 mod functions;
 pub(crate) mod methods;
 mod num_methods;
 mod object_methods;
 mod str_methods;
+pub(crate) mod union_type;
 pub use file::open as open_file;
 pub use functions::sort_values;
 pub use str_methods::is_printable;
@@ -58,8 +60,18 @@ pub fn bound_native(receiver: Value, name: &'static str, func: NativeFn) -> Valu
     Value::Native(Rc::new(NativeFunction { fast: None, name, func, receiver: Some(receiver), owner: None }))
 }
 
+/// A keyword argument left over for a built-in that takes none (those it accepts were
+/// taken first): CPython's `len() takes no keyword arguments`.
+fn no_keywords(name: &str, a: &Args) -> Res<()> {
+    if a.kw.is_empty() {
+        return Ok(());
+    }
+    Err(Exc::type_error(format!("{name}() takes no keyword arguments")))
+}
+
 /// Checks the positional argument count of a native.
 pub fn check_args(name: &str, a: &Args, min: usize, max: usize) -> Res<()> {
+    no_keywords(name, a)?;
     let n = a.pos.len();
     if min == max && min <= 1 && n != min {
         return Err(Exc::type_error(if min == 0 {
@@ -87,6 +99,7 @@ pub fn receiver(a: &Args, qualname: &str) -> Res<Value> {
 /// words it (`sorted expected 1 argument, got 0`), for builtins that do not use the
 /// `takes exactly one argument` form.
 pub fn check_positional(name: &str, a: &Args, min: usize, max: usize) -> Res<()> {
+    no_keywords(name, a)?;
     let n = a.pos.len();
     let msg = if n < min {
         let least = if min == max { "" } else { "at least " };
@@ -122,6 +135,7 @@ pub fn check_named_args(name: &str, a: &Args, params: &[&str], min: usize) -> Re
 /// `min` and `max` count `self`, the messages (as CPython's) do not. `qualname` is
 /// `type.method`.
 pub fn check_method_args(qualname: &str, a: &Args, min: usize, max: usize) -> Res<()> {
+    no_keywords(qualname, a)?;
     let n = a.pos.len();
     if (min..=max).contains(&n) {
         return Ok(());

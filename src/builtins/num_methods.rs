@@ -154,6 +154,9 @@ fn float_as_integer_ratio(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn float_hex(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    if a.pos.len() > 1 {
+        return Err(Exc::type_error(format!("float.hex() takes no arguments ({} given)", a.pos.len() - 1)));
+    }
     let f = this_float(vm, a)?;
     if f.is_nan() {
         return Ok(Value::str("nan"));
@@ -172,6 +175,43 @@ fn float_hex(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     // CPython always prints all 13 hex digits of the mantissa.
     let hex = format!("{mant:013x}");
     Ok(Value::string(format!("{sign}0x{lead}.{hex}p{}{}", if e >= 0 { "+" } else { "-" }, e.abs())))
+}
+
+/// `int.__trunc__`/`__floor__`/`__ceil__` and the float ones: the integer `f` rounds to.
+fn integral(vm: &mut Vm, a: &Args, name: &str, f: fn(f64) -> f64) -> Res<Value> {
+    check_args(name, a, 1, 1)?;
+    match &a.pos[0] {
+        Value::Bool(b) => Ok(Value::Int(*b as i64)),
+        v @ (Value::Int(_) | Value::BigInt(_)) => Ok(v.clone()),
+        v => {
+            let x = vm.to_float(&v.clone())?;
+            if x.is_nan() {
+                return Err(Exc::value_error("cannot convert float NaN to integer"));
+            }
+            if x.is_infinite() {
+                return Err(Exc::overflow("cannot convert float infinity to integer"));
+            }
+            Ok(Value::from_bigint(crate::text::int_math::float_to_bigint(f(x)).unwrap_or_default()))
+        }
+    }
+}
+
+fn d_trunc(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    integral(vm, a, "__trunc__", f64::trunc)
+}
+
+fn d_floor(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    integral(vm, a, "__floor__", f64::floor)
+}
+
+fn d_ceil(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    integral(vm, a, "__ceil__", f64::ceil)
+}
+
+/// `x.__round__(ndigits=None)`: `round(x, ndigits)`.
+fn d_round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    super::receiver(a, "int.__round__")?;
+    super::functions::round(vm, a)
 }
 
 fn range_index(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -230,7 +270,16 @@ fn compatible(this: &Value, other: &Value) -> bool {
     }
 }
 
+/// CPython's check of a binary slot wrapper's one argument (`int.__add__(1)`).
+fn one_operand(a: &Args) -> Res<()> {
+    match a.pos.len() {
+        2 => Ok(()),
+        n => Err(Exc::type_error(format!("expected 1 argument, got {}", n.saturating_sub(1)))),
+    }
+}
+
 fn binop(vm: &mut Vm, a: &Args, op: BinOp, reflected: bool) -> Res<Value> {
+    one_operand(a)?;
     let this = a.pos.first().cloned().unwrap_or(Value::None);
     let other = a.pos.get(1).cloned().unwrap_or(Value::None);
     let ok = compatible(&this, &other)
@@ -249,6 +298,7 @@ fn binop(vm: &mut Vm, a: &Args, op: BinOp, reflected: bool) -> Res<Value> {
 }
 
 fn cmpop(vm: &mut Vm, a: &Args, kind: CmpKind) -> Res<Value> {
+    one_operand(a)?;
     let this = a.pos.first().cloned().unwrap_or(Value::None);
     let other = a.pos.get(1).cloned().unwrap_or(Value::None);
     if !(compatible(&this, &other) || is_num(&this) && is_num(&other)) {
@@ -307,6 +357,11 @@ dunders! {
     d_contains => |vm, a| vm.contains(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None)).map(Value::Bool);
     d_getitem => |vm, a| vm.get_item(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None));
     d_iter => |vm, a| vm.get_iter(&a.pos[0].clone());
+    d_setitem => |vm, a| {
+        let (key, value) = (a.pos.get(1).cloned().unwrap_or(Value::None), a.pos.get(2).cloned().unwrap_or(Value::None));
+        vm.set_item(&a.pos[0].clone(), key, value).map(|_| Value::None)
+    };
+    d_delitem => |vm, a| vm.del_item(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None)).map(|_| Value::None);
     d_int => |vm, a| super::constructors::to_int(vm, &a.pos[0].clone());
     d_float => |vm, a| vm.to_float(&a.pos[0].clone()).map(Value::Float);
     d_format => |vm, a| {
@@ -372,6 +427,12 @@ pub fn install(vm: &mut Vm) {
         vm.add_methods(id, compare);
     }
     vm.add_methods(TypeId::Int, bits);
+    for id in [TypeId::Int, TypeId::Float] {
+        vm.add_methods(
+            id,
+            &[("__trunc__", d_trunc), ("__floor__", d_floor), ("__ceil__", d_ceil), ("__round__", d_round)],
+        );
+    }
     vm.add_methods(
         TypeId::Float,
         &[
@@ -387,8 +448,18 @@ pub fn install(vm: &mut Vm) {
         vm.add_methods(id, container);
     }
     vm.add_methods(TypeId::Str, &[("__mod__", d_mod)]);
+    for id in [TypeId::List, TypeId::Dict, TypeId::ByteArray] {
+        vm.add_methods(id, &[("__setitem__", d_setitem), ("__delitem__", d_delitem)]);
+    }
+    vm.add_methods(TypeId::ByteArray, container);
     for id in [TypeId::Dict, TypeId::Set, TypeId::FrozenSet, TypeId::Range] {
-        vm.add_methods(id, container);
+        // Sets are not subscriptable: no `__getitem__`.
+        let own: Vec<(&'static str, NativeFn)> = container
+            .iter()
+            .filter(|(n, _)| !(*n == "__getitem__" && matches!(id, TypeId::Set | TypeId::FrozenSet)))
+            .copied()
+            .collect();
+        vm.add_methods(id, &own);
         vm.add_methods(id, &[("__eq__", d_eq), ("__ne__", d_ne), ("__repr__", d_repr)]);
     }
     vm.add_methods(TypeId::Range, &[("index", range_index), ("count", range_count)]);
@@ -404,5 +475,10 @@ pub fn install(vm: &mut Vm) {
         .dict
         .borrow_mut()
         .insert(Sym::new("from_bytes"), Value::Descriptor(Rc::new(crate::vm::value::Descriptor::ClassMethod(fb))));
+    let fh = super::native("fromhex", super::float_hex::fromhex);
+    vm.type_class(TypeId::Float)
+        .dict
+        .borrow_mut()
+        .insert(Sym::new("fromhex"), Value::Descriptor(Rc::new(crate::vm::value::Descriptor::ClassMethod(fh))));
     let _ = BigInt::zero().to_i64();
 }

@@ -448,17 +448,23 @@ impl<'a> Compiler<'a> {
             }
             return Ok(());
         }
-        // General form: build the positional tuple and the keyword dict.
-        self.emit(Op::BuildList(extra), line);
-        for a in args {
-            match &a.kind {
-                ExprKind::Starred(inner) => {
-                    self.expr(inner)?;
-                    self.emit(Op::ListExtend, line);
-                }
-                _ => {
-                    self.expr(a)?;
-                    self.emit(Op::ListAppend(1), line);
+        // General form: build the positional tuple and the keyword dict. A lone `*xs` is
+        // passed as it is (as CPython does), so a non-iterable names the callee.
+        match args {
+            [Expr { kind: ExprKind::Starred(inner), .. }] if extra == 0 => self.expr(inner)?,
+            _ => {
+                self.emit(Op::BuildList(extra), line);
+                for a in args {
+                    match &a.kind {
+                        ExprKind::Starred(inner) => {
+                            self.expr(inner)?;
+                            self.emit(Op::ListExtend, line);
+                        }
+                        _ => {
+                            self.expr(a)?;
+                            self.emit(Op::ListAppend(1), line);
+                        }
+                    }
                 }
             }
         }

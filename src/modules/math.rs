@@ -1,7 +1,7 @@
 //! `math`: the common functions and constants.
 
 use crate::vm::value::{Module, Value};
-use crate::vm::{Args, Exc, Res, Vm};
+use crate::vm::{Args, Exc, Res, Sym, Vm};
 use num_bigint::BigInt;
 use num_integer::Integer;
 use num_traits::{Signed, ToPrimitive, Zero};
@@ -59,6 +59,7 @@ unary!(degrees, f64::to_degrees, any);
 unary!(radians, f64::to_radians, any);
 unary!(expm1, f64::exp_m1, any);
 unary!(log1p, f64::ln_1p, |x| x > -1.0 || x.is_nan());
+unary!(exp2, f64::exp2, any);
 
 fn log(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if a.pos.is_empty() || a.pos.len() > 2 {
@@ -128,7 +129,19 @@ fn to_integral(vm: &mut Vm, a: &mut Args, name: &str, f: fn(f64) -> f64) -> Res<
     match &v {
         Value::Int(_) | Value::BigInt(_) => return Ok(v),
         Value::Bool(b) => return Ok(Value::Int(*b as i64)),
-        _ => {}
+        Value::Float(_) => {}
+        _ => {
+            // `__trunc__`, `__floor__`, `__ceil__` first; `trunc` has no fallback.
+            let dunder = Sym::new(&format!("__{name}__"));
+            if let Value::Instance(i) = &v {
+                if let Some(m) = i.class.lookup(dunder) {
+                    return vm.call(&m, vec![v.clone()]);
+                }
+            }
+            if name == "trunc" {
+                return Err(Exc::type_error(format!("type {} doesn't define __trunc__ method", vm.type_name(&v))));
+            }
+        }
     }
     let x = vm.to_float(&v)?;
     if x.is_nan() {
@@ -474,6 +487,50 @@ fn dist(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::Float(acc))
 }
 
+/// The next float above `x` (`f64::next_up`, which needs a newer Rust than the MSRV).
+fn next_up(x: f64) -> f64 {
+    if x.is_nan() || x == f64::INFINITY {
+        return x;
+    }
+    if x == 0.0 {
+        return f64::from_bits(1);
+    }
+    let bits = x.to_bits();
+    f64::from_bits(if x > 0.0 { bits + 1 } else { bits - 1 })
+}
+
+/// The next float below `x`.
+fn next_down(x: f64) -> f64 {
+    -next_up(-x)
+}
+
+/// `math.nextafter(x, y)`: the next float after `x` towards `y`.
+fn nextafter(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("nextafter", a, 2, 2)?;
+    let x = vm.to_float(&a.pos[0].clone())?;
+    let y = vm.to_float(&a.pos[1].clone())?;
+    Ok(Value::Float(if x.is_nan() || y.is_nan() {
+        f64::NAN
+    } else if x == y {
+        y
+    } else if x < y {
+        next_up(x)
+    } else {
+        next_down(x)
+    }))
+}
+
+/// `math.ulp(x)`: the value of the least significant bit of `x`.
+fn ulp(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("ulp", a, 1, 1)?;
+    let x = vm.to_float(&a.pos[0].clone())?.abs();
+    if !x.is_finite() {
+        return Ok(Value::Float(x));
+    }
+    let up = next_up(x);
+    Ok(Value::Float(if up.is_infinite() { x - next_down(x) } else { up - x }))
+}
+
 /// Builds the module.
 pub fn init(_vm: &mut Vm) -> Res<Rc<Module>> {
     let m = super::native_module(
@@ -523,6 +580,9 @@ pub fn init(_vm: &mut Vm) -> Res<Rc<Module>> {
             ("frexp", frexp),
             ("ldexp", ldexp),
             ("remainder", remainder),
+            ("nextafter", nextafter),
+            ("exp2", exp2),
+            ("ulp", ulp),
         ],
     );
     super::set(&m, "pi", Value::Float(std::f64::consts::PI));

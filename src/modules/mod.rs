@@ -32,6 +32,9 @@ pub fn install(vm: &mut Vm) {
     vm.native_modules.insert("os.path", os::init_dotted);
     vm.native_modules.insert("socket", socket::init);
     vm.native_modules.insert("signal", signal::init);
+    // `import builtins` is the namespace of the built-in names itself, so an assignment
+    // to one of its attributes is seen by every later lookup of that name.
+    vm.native_modules.insert("builtins", |vm| Ok(vm.builtins.clone()));
 }
 
 /// A module with the given native functions.

@@ -131,6 +131,18 @@ fn stream_write(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::Int(n as i64))
 }
 
+/// `stream.writelines(lines)`: writes each string, adding nothing between them.
+fn stream_writelines(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    crate::builtins::check_args("writelines", a, 2, 2)?;
+    let stream = a.pos[0].clone();
+    let it = vm.get_iter(&a.pos[1].clone())?;
+    while let Some(line) = vm.next(&it)? {
+        let mut one = Args { pos: smallvec::smallvec![stream.clone(), line], kw: Vec::new() };
+        stream_write(vm, &mut one)?;
+    }
+    Ok(Value::None)
+}
+
 fn stream_flush(vm: &mut Vm, _a: &mut Args) -> Res<Value> {
     vm.flush_stdout();
     if let Some(e) = vm.take_stdout_error() {
@@ -148,6 +160,7 @@ impl NativeObject for Stream {
         Ok(match s.as_str() {
             "write" => Some(crate::builtins::bound_native(this.clone(), "write", stream_write)),
             "flush" => Some(crate::builtins::bound_native(this.clone(), "flush", stream_flush)),
+            "writelines" => Some(crate::builtins::bound_native(this.clone(), "writelines", stream_writelines)),
             "name" => Some(Value::str(if self.err { "<stderr>" } else { "<stdout>" })),
             _ => None,
         })
@@ -160,12 +173,19 @@ impl NativeObject for Stream {
     }
 }
 
+/// `sys.getdefaultencoding()`: always UTF-8.
+fn getdefaultencoding(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    crate::builtins::check_args("getdefaultencoding", a, 0, 0)?;
+    Ok(Value::str("utf-8"))
+}
+
 /// Builds the module.
 pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     let m = super::native_module(
         "sys",
         &[
             ("exit", exit),
+            ("getdefaultencoding", getdefaultencoding),
             ("getrecursionlimit", getrecursionlimit),
             ("setrecursionlimit", setrecursionlimit),
             ("intern", intern),
@@ -202,6 +222,41 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
             ],
         ),
     );
+    super::set(
+        &m,
+        "float_info",
+        super::structseq::new(
+            "sys.float_info",
+            &[
+                "max",
+                "max_exp",
+                "max_10_exp",
+                "min",
+                "min_exp",
+                "min_10_exp",
+                "dig",
+                "mant_dig",
+                "epsilon",
+                "radix",
+                "rounds",
+            ],
+            vec![
+                Value::Float(f64::MAX),
+                Value::Int(f64::MAX_EXP as i64),
+                Value::Int(f64::MAX_10_EXP as i64),
+                Value::Float(f64::MIN_POSITIVE),
+                Value::Int(f64::MIN_EXP as i64),
+                Value::Int(f64::MIN_10_EXP as i64),
+                Value::Int(f64::DIGITS as i64),
+                Value::Int(f64::MANTISSA_DIGITS as i64),
+                Value::Float(f64::EPSILON),
+                Value::Int(f64::RADIX as i64),
+                Value::Int(1),
+            ],
+        ),
+    );
+    super::set(&m, "maxunicode", Value::Int(0x10ffff));
+    super::set(&m, "hexversion", Value::Int(0x030b00f0));
     super::set(&m, "maxsize", Value::Int(i64::MAX));
     super::set(&m, "byteorder", Value::str("little"));
     super::set(

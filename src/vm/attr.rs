@@ -40,7 +40,10 @@ impl Vm {
             }
             Value::Class(c) => self.class_attr(c, name),
             Value::Module(m) => Ok(m.get(name)),
-            Value::Function(f) => Ok(self.function_attr(f, name)),
+            Value::Function(f) => match self.function_attr(f, name) {
+                None if &*name.as_rc() == "__kwdefaults__" => self.function_kwdefaults(f).map(Some),
+                other => Ok(other),
+            },
             Value::BoundMethod(m) => {
                 if name == Sym::new("__self__") {
                     return Ok(Some(m.receiver.clone()));
@@ -278,6 +281,15 @@ impl Vm {
         })
     }
 
+    /// `f.__kwdefaults__`: the keyword-only defaults as a new dict, or `None`.
+    fn function_kwdefaults(&mut self, f: &Rc<super::value::Function>) -> Res<Value> {
+        if f.kwdefaults.is_empty() {
+            return Ok(Value::None);
+        }
+        let pairs = f.kwdefaults.iter().flat_map(|(k, v)| [Value::str(&k.as_rc()), v.clone()]).collect();
+        self.new_dict_from_pairs(pairs)
+    }
+
     fn function_attr(&self, f: &Rc<super::value::Function>, name: Sym) -> Option<Value> {
         if name == self.syms.dict {
             return Some(Value::Dict(f.namespace_dict()));
@@ -350,6 +362,13 @@ impl Vm {
             (Value::Code(c), "co_name") => Some(Value::str(&c.name)),
             (Value::Code(c), "co_filename") => Some(Value::str(&c.filename)),
             (Value::Code(c), "co_firstlineno") => Some(Value::Int(c.first_line as i64)),
+            (Value::Code(c), "co_qualname") => Some(Value::str(&c.qualname)),
+            (Value::Code(c), "co_argcount") => Some(Value::Int(c.argcount as i64)),
+            (Value::Code(c), "co_posonlyargcount") => Some(Value::Int(c.posonlyargcount as i64)),
+            (Value::Code(c), "co_kwonlyargcount") => Some(Value::Int(c.kwonlyargcount as i64)),
+            (Value::Code(c), "co_varnames") => {
+                Some(Value::tuple(c.varnames.iter().map(|n| Value::str(&n.as_rc())).collect()))
+            }
             (Value::Cell(c), "cell_contents") => {
                 let v = c.borrow().clone();
                 if v.is_undef() {

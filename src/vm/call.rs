@@ -50,6 +50,7 @@ impl Vm {
                 self.call_kw(&func, a, kw)
             }
             Value::Native(n) => {
+                let argc = args.len();
                 let mut a = match &n.receiver {
                     // The arguments' buffer becomes the native's (no copy).
                     None => Args { pos: SmallVec::from_vec(args), kw },
@@ -64,7 +65,7 @@ impl Vm {
                 self.native_calls += 1;
                 let r = (n.func)(self, &mut a);
                 self.native_calls -= 1;
-                r
+                r.map_err(|e| unbound_native_error(e, n, argc))
             }
             Value::Class(c) => {
                 let c = c.clone();
@@ -238,7 +239,7 @@ impl Vm {
             move_args(&mut self.stack, func_at + 1, &mut a.pos);
             self.stack.pop();
             self.check_depth()?;
-            let v = (n.func)(self, &mut a)?;
+            let v = (n.func)(self, &mut a).map_err(|e| unbound_native_error(e, &n, argc))?;
             self.stack.push(v);
             return Ok(());
         }
@@ -328,7 +329,8 @@ impl Vm {
                 None => t.to_vec(),
             },
             Value::List(l) if Rc::strong_count(&l) == 1 => std::mem::take(&mut *l.items.borrow_mut()),
-            other => self.collect(&other)?,
+            Value::List(l) => l.items.borrow().clone(),
+            other => self.collect(&other).map_err(|e| self.star_arg_error(e, &other, Some(&func)))?,
         };
         let mut kw = Vec::new();
         if let Some(Value::Dict(d)) = kwargs {
@@ -907,4 +909,31 @@ fn move_args(stack: &mut Vec<Value>, at: usize, pos: &mut SmallVec<[Value; 4]>) 
         pos.push(super::interp::pop_top(stack));
     }
     pos[start..].reverse();
+}
+
+/// A built-in method called through its class with no receiver (`int.__neg__()`,
+/// `list.append()`) fails with CPython's words, whatever the native itself said:
+/// `descriptor '__neg__' of 'int' object needs an argument`, `unbound method
+/// list.append() needs an argument`.
+#[cold]
+fn unbound_native_error(e: Exc, n: &super::value::NativeFunction, argc: usize) -> Exc {
+    let (None, Some(owner), 0, Exc::Msg(ExcKind::TypeError, msg)) = (&n.receiver, n.owner, argc, &e) else {
+        return e;
+    };
+    if msg.starts_with("unbound method")
+        || msg.contains("object needs an argument")
+        || msg.contains("not enough arguments")
+    {
+        return e;
+    }
+    let name = n.name;
+    // Dunders that are plain methods in CPython, not slot wrappers.
+    const METHODS: &[&str] =
+        &["__format__", "__dir__", "__sizeof__", "__round__", "__trunc__", "__floor__", "__ceil__", "__getnewargs__"];
+    let slot = name.len() > 4 && name.starts_with("__") && name.ends_with("__") && !METHODS.contains(&name);
+    Exc::type_error(if slot {
+        format!("descriptor '{name}' of '{owner}' object needs an argument")
+    } else {
+        format!("unbound method {owner}.{name}() needs an argument")
+    })
 }

@@ -1326,7 +1326,7 @@ impl Vm {
                             continue;
                         }
                     }
-                    let items = self.collect(&it)?;
+                    let items = self.collect(&it).map_err(|e| self.star_arg_error(e, &it, None))?;
                     self.mem_charge(items.len() * std::mem::size_of::<Value>())?;
                     if let Value::List(l) = list {
                         l.items.borrow_mut().extend(items);
@@ -1342,7 +1342,7 @@ impl Vm {
                 Op::DictUpdate => {
                     let m = pop_top(&mut self.stack);
                     let d = self.stack.last().cloned().unwrap_or_default();
-                    self.dict_update_from(&d, &m, false)?;
+                    self.dict_display_update(&d, &m)?;
                 }
                 Op::DictMerge => {
                     // Stack: callee, positional list, keyword dict (see `compile_call`).
@@ -1365,7 +1365,7 @@ impl Vm {
                 }
                 Op::UnpackEx { before, after } => {
                     let v = pop_top(&mut self.stack);
-                    let items = self.collect(&v)?;
+                    let items = self.collect(&v).map_err(|e| self.unpack_iter_error(e, &v))?;
                     let (b, a) = (before as usize, after as usize);
                     if items.len() < b + a {
                         return Err(Exc::value_error(format!(

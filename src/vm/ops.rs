@@ -214,12 +214,24 @@ impl Vm {
                 }
                 if let Some(f) = class.lookup(self.syms.len) {
                     let r = self.call(&f, vec![v.clone()])?;
-                    return Ok(self.index_value(&r)? != 0);
+                    return Ok(self.len_result(&r)? != 0);
                 }
                 true
             }
             _ => true,
         })
+    }
+
+    /// What a script `__len__` returned, checked as CPython's `len()` and truth test do.
+    pub fn len_result(&mut self, r: &Value) -> Res<i64> {
+        if let Value::BigInt(_) = r {
+            return Err(Exc::overflow("cannot fit 'int' into an index-sized integer"));
+        }
+        let n = self.index_value(r)?;
+        if n < 0 {
+            return Err(Exc::value_error("__len__() should return >= 0"));
+        }
+        Ok(n)
     }
 
     /// An `int` argument as `i64` (`__index__` protocol), or a `TypeError`.
@@ -337,9 +349,15 @@ impl Vm {
                     let module = c.dict.borrow().get(&self.syms.module).cloned();
                     let m = match module {
                         Some(Value::Str(s)) => s.as_str().to_string(),
+                        // The classes of native objects (`dict_keys`) are built-ins.
+                        _ if c.layout == super::value::Layout::Builtin => "builtins".into(),
                         _ => "__main__".into(),
                     };
-                    format!("<class '{}.{}'>", m, c.qualname.borrow())
+                    if m == "builtins" {
+                        format!("<class '{}'>", c.qualname.borrow())
+                    } else {
+                        format!("<class '{}.{}'>", m, c.qualname.borrow())
+                    }
                 }
             }
             Value::Instance(i) => {
@@ -506,7 +524,12 @@ impl Vm {
             Value::Instance(i) => {
                 if let Some(f) = super::attr::lookup_override(&i.class, self.syms.format) {
                     let r = self.call(&f, vec![v.clone(), Value::str(spec)])?;
-                    return self.str_of(&r);
+                    return match &r {
+                        Value::Str(s) => Ok(s.as_str().to_string()),
+                        other => {
+                            Err(Exc::type_error(format!("__format__ must return a str, not {}", self.type_name(other))))
+                        }
+                    };
                 }
                 if spec.is_empty() {
                     return self.str_of(v);
@@ -611,6 +634,7 @@ impl Vm {
                     None => v.id() >> 4,
                 }
             }
+            Value::Other(o) => o.hash().unwrap_or_else(|| v.id() >> 4),
             // Equal bound methods (same function, same receiver) hash alike.
             Value::BoundMethod(m) => (m.receiver.id() >> 4) ^ (m.func.id() >> 4),
             Value::Native(n) if n.receiver.is_some() => {
@@ -941,6 +965,11 @@ impl Vm {
                 "can't multiply sequence by non-int of type '{}'",
                 self.type_name(other)
             )));
+        }
+        if op == BinOp::BitOr {
+            if let Some(u) = crate::builtins::union_type::union_or(self, &a, &b) {
+                return Ok(u);
+            }
         }
         Err(Exc::type_error(format!(
             "unsupported operand type(s) for {}: '{}' and '{}'",
@@ -1453,7 +1482,17 @@ impl Vm {
             Value::Bytes(_) | Value::ByteArray(_) => {
                 let hay = self.bytes_like(container)?;
                 match item {
-                    Value::Int(i) => Ok(hay.contains(&(*i as u8))),
+                    Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => {
+                        let b = match item {
+                            Value::Int(i) => u8::try_from(*i).ok(),
+                            Value::Bool(b) => Some(*b as u8),
+                            _ => None,
+                        };
+                        match b {
+                            Some(b) => Ok(hay.contains(&b)),
+                            None => Err(Exc::value_error("byte must be in range(0, 256)")),
+                        }
+                    }
                     _ => {
                         let needle = self.bytes_like(item)?;
                         Ok(needle.is_empty() || hay.windows(needle.len()).any(|w| w == needle.as_slice()))
@@ -1743,6 +1782,80 @@ impl Vm {
             }
             other => other,
         }
+    }
+
+    /// The error for `*x` when `x` is not iterable: CPython's `Value after * must be an
+    /// iterable, not int` (a display, or a call with more than one positional part), or,
+    /// for a call whose only positional part is `*x` (`func` given), `f() argument after *
+    /// must be an iterable, not int`. An error an `__iter__` raised passes through.
+    #[cold]
+    pub fn star_arg_error(&mut self, err: Exc, it: &Value, func: Option<&Value>) -> Exc {
+        if !self.is_not_iterable_error(&err, it) {
+            return err;
+        }
+        let tn = self.type_name(it);
+        match func {
+            None => Exc::type_error(format!("Value after * must be an iterable, not {tn}")),
+            Some(f) => match self.function_str(f) {
+                Ok(name) => Exc::type_error(format!("{name} argument after * must be an iterable, not {tn}")),
+                Err(e) => e,
+            },
+        }
+    }
+
+    /// True when `err` (from iterating `v`) says only that `v` has no `__iter__` and is no
+    /// sequence, the case CPython rewords for `*x` and unpacking.
+    fn is_not_iterable_error(&self, err: &Exc, v: &Value) -> bool {
+        match v {
+            Value::Instance(i) => {
+                i.class.lookup(self.syms.iter).is_none() && i.class.lookup(self.syms.getitem).is_none()
+            }
+            _ => matches!(err, Exc::Msg(ExcKind::TypeError, m) if m.ends_with("object is not iterable")),
+        }
+    }
+
+    /// `lst[i:j] = v` when `v` is not iterable: CPython's `can only assign an iterable`
+    /// (`must assign iterable to extended slice` when the slice has a step other than 1).
+    #[cold]
+    pub fn slice_assign_iter_error(&mut self, err: Exc, v: &Value, step: &Value) -> Exc {
+        if !self.is_not_iterable_error(&err, v) {
+            return err;
+        }
+        Exc::type_error(match step {
+            Value::None | Value::Int(1) | Value::Bool(true) => "can only assign an iterable",
+            _ => "must assign iterable to extended slice",
+        })
+    }
+
+    /// `a, *b = v` when `v` is not iterable: CPython's `cannot unpack non-iterable int object`.
+    #[cold]
+    pub fn unpack_iter_error(&mut self, err: Exc, v: &Value) -> Exc {
+        if !self.is_not_iterable_error(&err, v) {
+            return err;
+        }
+        Exc::type_error(format!("cannot unpack non-iterable {} object", self.type_name(v)))
+    }
+
+    /// `{**m}` (`DictUpdate`): `m` must be a mapping (a dict, or anything with `keys()`);
+    /// an `AttributeError` becomes CPython's `'int' object is not a mapping`.
+    pub fn dict_display_update(&mut self, d: &Value, m: &Value) -> Res<()> {
+        let r = if matches!(m, Value::Dict(_)) {
+            self.dict_update_from(d, m, false)
+        } else {
+            match self.get_attr(m, Sym::new("keys")) {
+                Ok(_) => self.dict_update_from(d, m, false),
+                Err(e) => Err(e),
+            }
+        };
+        let Err(e) = r else { return Ok(()) };
+        let is_attr_error = match &e {
+            Exc::Msg(kind, _) => *kind == ExcKind::AttributeError,
+            Exc::Obj(i) => i.class.is_subclass(self.exc_class(ExcKind::AttributeError)),
+        };
+        if is_attr_error {
+            return Err(Exc::type_error(format!("'{}' object is not a mapping", self.type_name(m))));
+        }
+        Err(e)
     }
 
     /// `_PyObject_FunctionStr`: `module.qualname()`, or `qualname()` for builtins.

@@ -65,6 +65,11 @@ pub trait NativeObject: Any {
     fn class(&self) -> Option<std::rc::Rc<super::value::Class>> {
         None
     }
+    /// `hash(x)` when the object defines its own (equal values hash alike); `None` hashes
+    /// by identity.
+    fn hash(&self) -> Option<i64> {
+        None
+    }
     /// `repr(x)`.
     fn repr(&self) -> String {
         format!("<{} object>", self.type_name())

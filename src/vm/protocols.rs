@@ -251,10 +251,12 @@ impl Vm {
                 return Ok(v);
             }
         }
-        let e = self
-            .exception_with_args(ExcKind::ModuleNotFoundError, vec![Value::string(format!("No module named '{key}'"))]);
+        let msg = Value::string(format!("No module named '{key}'"));
+        let e = self.exception_with_args(ExcKind::ModuleNotFoundError, vec![msg.clone()]);
         if let Exc::Obj(i) = &e {
             i.set_attr(Sym::new("name"), Value::str(&key));
+            i.set_attr(Sym::new("msg"), msg);
+            i.set_attr(Sym::new("path"), Value::None);
         }
         Err(e)
     }
@@ -376,6 +378,9 @@ impl Vm {
                     }
                     i += 1;
                 }
+                if depth > 0 {
+                    return Err(Exc::value_error("incomplete format key"));
+                }
                 key = Some(chars[start..i - 1].iter().collect());
             }
             let mut flags = String::new();
@@ -387,7 +392,12 @@ impl Vm {
             if i < chars.len() && chars[i] == '*' {
                 let w = items.get(idx).cloned().unwrap_or(Value::Int(0));
                 idx += 1;
-                width = self.index_value(&w)?.to_string();
+                let w = self.index_value(&w)?;
+                // A negative `*` width left-aligns, as the `-` flag.
+                if w < 0 {
+                    flags.push('-');
+                }
+                width = w.unsigned_abs().to_string();
                 i += 1;
             }
             while i < chars.len() && chars[i].is_ascii_digit() {
@@ -409,6 +419,10 @@ impl Vm {
                     i += 1;
                 }
                 prec = Some(if p.is_empty() { "0".into() } else { p });
+            }
+            // C's length modifiers are accepted and ignored.
+            while i < chars.len() && matches!(chars[i], 'h' | 'l' | 'L') {
+                i += 1;
             }
             if i >= chars.len() {
                 return Err(Exc::value_error("incomplete format"));
@@ -497,11 +511,18 @@ impl Vm {
                     spec.push(conv);
                     self.format(&f, &spec)?
                 }
-                'c' => match &arg {
-                    Value::Int(n) => char::from_u32(*n as u32).map(|c| c.to_string()).unwrap_or_default(),
-                    Value::Str(s) if s.chars == 1 => s.as_str().to_string(),
-                    _ => return Err(Exc::type_error("%c requires int or char")),
-                },
+                'c' => {
+                    let c = match &arg {
+                        Value::Int(n) => match u32::try_from(*n).ok().and_then(char::from_u32) {
+                            Some(c) => c.to_string(),
+                            None => return Err(Exc::overflow("%c arg not in range(0x110000)")),
+                        },
+                        Value::Str(s) if s.chars == 1 => s.as_str().to_string(),
+                        _ => return Err(Exc::type_error("%c requires int or char")),
+                    };
+                    let sp = format!("{}{}", if align_left { "<" } else { ">" }, width);
+                    self.format(&Value::string(c), &sp)?
+                }
                 other => {
                     return Err(Exc::value_error(format!(
                         "unsupported format character '{}' (0x{:x}) at index {}",

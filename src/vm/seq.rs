@@ -323,7 +323,7 @@ impl Vm {
     fn set_item_other(&mut self, obj: &Value, key: Value, value: Value) -> Res<()> {
         match (obj, &key) {
             (Value::List(l), Value::Slice(s)) => {
-                let new_items = self.collect(&value)?;
+                let new_items = self.collect(&value).map_err(|e| self.slice_assign_iter_error(e, &value, &s.step))?;
                 let len = l.items.borrow().len();
                 let bounds = self.resolve_slice(s, len)?;
                 assign_slice(&mut l.items.borrow_mut(), bounds, new_items, "sequence")
@@ -833,9 +833,7 @@ impl Vm {
             Value::Tuple(t) => t.to_vec(),
             Value::List(l) => l.items.borrow().clone(),
             _ => {
-                let it = self
-                    .get_iter(v)
-                    .map_err(|_| Exc::type_error(format!("cannot unpack non-iterable {} object", self.type_name(v))))?;
+                let it = self.get_iter(v).map_err(|e| self.unpack_iter_error(e, v))?;
                 let mut out = Vec::with_capacity(n);
                 while let Some(x) = self.next(&it)? {
                     out.push(x);
