@@ -565,7 +565,11 @@ impl Vm {
         let gf = &mut *gf;
         let n = self.stack.len().saturating_sub(base);
         gf.values.take_from(&mut self.stack[base..]);
-        self.stack.truncate(base);
+        // Each slot was left `Undef`: nothing to drop, so the slots are only popped (a
+        // `truncate` calls the drop of every one).
+        while self.stack.len() > base {
+            std::mem::forget(self.stack.pop());
+        }
         g.code.note_suspended(n);
         self.frames.retire_into(&mut gf.parts, ip);
     }
