@@ -3,9 +3,9 @@
 //! functions and classes, loop driving, limits) is in [`crate::embed`].
 
 use crate::asyncio::event_loop::EventLoop;
-use crate::vm::value::{Module, Value};
+use crate::vm::value::{ns_get, ns_set, Module, Value};
 use crate::vm::INTERRUPT;
-use crate::vm::{Exc, ExcKind, Vm};
+use crate::vm::{Exc, ExcKind, Sym, Vm};
 use std::path::Path;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -85,7 +85,7 @@ impl Engine {
     pub fn run_main(&mut self, source: &str, filename: &str) -> Outcome {
         let module = Rc::new(Module::new("__main__", filename));
         module.set(crate::vm::Sym::new("__file__"), Value::str(filename));
-        self.vm.modules.borrow_mut().insert(Rc::from("__main__"), Value::Module(module.clone()));
+        ns_set(&self.vm.modules, Sym::new("__main__"), Value::Module(module.clone()));
         self.vm.register_source(filename, source);
         let r = self.vm.exec_source(source, filename, module);
         self.vm.run_finalizers();
@@ -148,11 +148,11 @@ impl Engine {
     /// The `__main__` module, created empty (with `__name__` and `__file__`) if no script
     /// has run yet. Its globals are the REPL's namespace.
     pub fn main_module(&mut self, filename: &str) -> Rc<Module> {
-        if let Some(Value::Module(m)) = self.vm.modules.borrow().get("__main__") {
-            return m.clone();
+        if let Some(Value::Module(m)) = ns_get(&self.vm.modules, Sym::new("__main__")) {
+            return m;
         }
         let module = Rc::new(Module::new("__main__", filename));
-        self.vm.modules.borrow_mut().insert(Rc::from("__main__"), Value::Module(module.clone()));
+        ns_set(&self.vm.modules, Sym::new("__main__"), Value::Module(module.clone()));
         module
     }
 
@@ -354,7 +354,11 @@ impl Engine {
     /// imported, and `.aio` files in the search path, sorted.
     pub fn module_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.vm.native_modules.keys().map(|k| k.to_string()).collect();
-        names.extend(self.vm.modules.borrow().keys().filter(|k| !k.starts_with('_')).map(|k| k.to_string()));
+        let cached: Vec<Value> = self.vm.modules.d.borrow().keys();
+        names.extend(cached.iter().filter_map(|k| match k {
+            Value::Str(k) if !k.s.starts_with('_') => Some(k.s.to_string()),
+            _ => None,
+        }));
         for dir in &self.vm.search_path {
             let Ok(entries) = std::fs::read_dir(dir) else { continue };
             for entry in entries.flatten() {

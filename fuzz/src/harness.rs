@@ -152,7 +152,7 @@ pub fn run(src: &str, limit: Duration) -> RunEnd {
 /// methods), so without this each run would leak its whole engine and the fuzzer would
 /// soon stop at its RSS limit.
 fn break_cycles(engine: &aio::Engine) {
-    let modules: Vec<aio::vm::Value> = engine.vm.modules.borrow().values().cloned().collect();
+    let modules: Vec<aio::vm::Value> = engine.vm.modules.d.borrow().values();
     for m in modules {
         let aio::vm::Value::Module(m) = m else { continue };
         let globals: Vec<aio::vm::Value> = m.dict.borrow_mut().drain().map(|(_, v)| v).collect();

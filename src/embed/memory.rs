@@ -185,11 +185,7 @@ impl Vm {
                 w.enter_rc(ns, || Value::Dict(ns.clone()));
             }
         }
-        if let Ok(modules) = self.modules.try_borrow() {
-            for v in modules.values() {
-                w.enter(v);
-            }
-        }
+        w.enter_rc(&self.modules, || Value::Dict(self.modules.clone()));
         w.enter_rc(&self.builtins, || Value::Module(self.builtins.clone()));
         for v in &self.handled {
             w.enter(v);

@@ -122,7 +122,7 @@ impl ModuleBuilder {
         for item in self.items {
             item(vm, &m)?;
         }
-        vm.modules.borrow_mut().insert(Rc::from(self.name.as_str()), Value::Module(m.clone()));
+        crate::vm::value::ns_set(&vm.modules, crate::vm::Sym::new(&self.name), Value::Module(m.clone()));
         Ok(m)
     }
 }

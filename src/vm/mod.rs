@@ -41,7 +41,7 @@ use rustc_hash::FxHashMap;
 use std::cell::RefCell;
 use std::io::Write;
 use std::rc::Rc;
-use value::{Instance, Layout, Module};
+use value::{DictObj, Instance, Layout, Module};
 
 /// Where `print` and tracebacks go: the process streams, or a host's buffers.
 pub enum Output {
@@ -205,8 +205,9 @@ pub struct Vm {
     pub other_classes: RefCell<FxHashMap<&'static str, Rc<Class>>>,
     /// The `builtins` module.
     pub builtins: Rc<Module>,
-    /// `sys.modules`.
-    pub modules: RefCell<FxHashMap<Rc<str>, Value>>,
+    /// `sys.modules`: the imported modules by name, a dict scripts see and may change
+    /// (an entry put there is what a later `import` of that name gets).
+    pub modules: Rc<DictObj>,
     /// Native module initialisers by name (`math`, `time`, ...).
     pub native_modules: FxHashMap<&'static str, fn(&mut Vm) -> Res<Rc<Module>>>,
     /// Exceptions currently being handled (for bare `raise` and `__context__`).
@@ -304,7 +305,7 @@ impl Vm {
             exc_types,
             other_classes: RefCell::default(),
             builtins: Rc::new(Module::new("builtins", "<builtins>")),
-            modules: RefCell::default(),
+            modules: DictObj::new_rc(dict::Dict::new()),
             native_modules: FxHashMap::default(),
             handled: Vec::new(),
             depth: depth::Depth::new(1000),

@@ -200,8 +200,18 @@ impl Vm {
     /// `import name`: a cached module, a native module, or a `.aio` file on the search path.
     pub fn import_module(&mut self, name: Sym) -> Res<Value> {
         let key = name.as_rc();
-        if let Some(m) = self.modules.borrow().get(&key) {
-            return Ok(m.clone());
+        match super::value::ns_get(&self.modules, name) {
+            Some(Value::None) => {
+                let msg = Value::string(format!("import of {key} halted; None in sys.modules"));
+                let e = self.exception_with_args(ExcKind::ModuleNotFoundError, vec![msg.clone()]);
+                if let Exc::Obj(i) = &e {
+                    i.set_attr(Sym::new("name"), Value::str(&key));
+                    i.set_attr(Sym::new("msg"), msg);
+                }
+                return Err(e);
+            }
+            Some(m) => return Ok(m),
+            None => {}
         }
         self.check_import(&key)?;
         if let Some(init) = self.native_modules.get(&*key).copied() {
@@ -209,16 +219,16 @@ impl Vm {
             self.restrict_module(&key, &m);
             super::value::bump_class_epoch();
             let v = Value::Module(m);
-            self.modules.borrow_mut().insert(key.clone(), v.clone());
+            super::value::ns_set(&self.modules, name, v.clone());
             return Ok(v);
         }
         if let Some(src) = crate::stdlib::source(&key) {
             let fname = format!("<stdlib>/{key}.aio");
             let module = Rc::new(Module::new(&key, &fname));
             let v = Value::Module(module.clone());
-            self.modules.borrow_mut().insert(key.clone(), v.clone());
+            super::value::ns_set(&self.modules, name, v.clone());
             if let Err(e) = self.exec_source(src, &fname, module.clone()) {
-                self.modules.borrow_mut().remove(&key);
+                super::value::ns_del(&self.modules, name);
                 return Err(e);
             }
             self.restrict_module(&key, &module);
@@ -242,13 +252,15 @@ impl Vm {
                 let module = Rc::new(Module::new(&key, &fname));
                 module.set(Sym::new("__file__"), Value::str(&fname));
                 let v = Value::Module(module.clone());
-                self.modules.borrow_mut().insert(key.clone(), v.clone());
+                super::value::ns_set(&self.modules, name, v.clone());
                 let r = self.exec_source(&source, &fname, module);
                 if let Err(e) = r {
-                    self.modules.borrow_mut().remove(&key);
+                    super::value::ns_del(&self.modules, name);
                     return Err(e);
                 }
-                return Ok(v);
+                // What the module left in `sys.modules` under its name (it may replace
+                // itself there), as CPython returns.
+                return Ok(super::value::ns_get(&self.modules, name).unwrap_or(v));
             }
         }
         let msg = Value::string(format!("No module named '{key}'"));

@@ -19,7 +19,7 @@ impl Vm {
             return;
         }
         self.run_finalizers();
-        let modules: Vec<Value> = std::mem::take(&mut *self.modules.borrow_mut()).into_values().collect();
+        let modules: Vec<Value> = std::mem::take(&mut *self.modules.d.borrow_mut()).into_values().collect();
         let mut weak: Vec<Weak<Module>> = Vec::with_capacity(modules.len());
         for m in &modules {
             if let Value::Module(r) = m {
