@@ -450,3 +450,38 @@ fn sigint_during_asyncio_run_cancels_the_main_task_and_exits_130() {
     assert_killed_by_sigint(&out);
     assert!(stderr(&out).ends_with("KeyboardInterrupt\n"), "{}", describe(&out));
 }
+
+/// `sys.stdin` reads standard input as a text file, and `input()` reads through it, so a
+/// script mixing the two loses nothing (the expected lines are CPython's).
+#[test]
+fn sys_stdin_and_input_share_standard_input() {
+    use std::io::Write;
+    let dir = TempDir::new();
+    let path = dir.file(
+        "stdin.aio",
+        "import sys\n\
+         print(repr(sys.stdin.readline()))\n\
+         print(repr(input('> ')))\n\
+         print([line.rstrip('\\n') for line in sys.stdin])\n\
+         print(sys.stdin.readline() == '')\n\
+         try:\n    input()\nexcept EOFError as e:\n    print('EOFError', e)\n\
+         print(sys.stdin.name, sys.stdin.mode, sys.stdin.readable())\n",
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_aio"))
+        .arg("run")
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("aio binary starts");
+    child.stdin.take().expect("stdin").write_all(b"a\nb\nc\nd\n").expect("write stdin");
+    let out = child.wait_with_output().expect("wait");
+    assert_eq!(code(&out), Some(0), "{}", describe(&out));
+    assert_eq!(
+        stdout(&out),
+        "'a\\n'\n> 'b'\n['c', 'd']\nTrue\nEOFError EOF when reading a line\n<stdin> r True\n",
+        "{}",
+        describe(&out)
+    );
+}

@@ -1276,3 +1276,38 @@ pub fn open(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         line_buffered: buffering == 1 && !m.binary,
     })))
 }
+
+/// `sys.stdin`: a text file reading the process's standard input (through a duplicate of
+/// descriptor 0, so its buffer is the only one reading it; `input()` reads through it), or
+/// `None` when there is no standard input.
+pub(crate) fn stdin_file() -> Value {
+    use std::os::fd::AsFd;
+    let Ok(fd) = std::io::stdin().as_fd().try_clone_to_owned() else { return Value::None };
+    let handle = File::from(fd);
+    let Ok(codec) = lookup_codec("utf-8") else { return Value::None };
+    let core = Rc::new(RefCell::new(Core {
+        file: Some(handle),
+        wbuf: Vec::new(),
+        rbuf: Vec::new(),
+        rpos: 0,
+        unbuffered: false,
+    }));
+    register(&core);
+    Value::Other(Rc::new(FileObj {
+        core,
+        name: Value::str("<stdin>"),
+        mode: "r".to_string(),
+        readable: true,
+        writable: false,
+        text: Some(Text { codec, encoding: "utf-8".to_string(), errors: "strict".to_string(), newline: None }),
+        raw: false,
+        line_buffered: false,
+    }))
+}
+
+/// One line of `f` (a file object) for `input()`: `None` when `f` is not a file object.
+pub(crate) fn read_line_of(vm: &mut Vm, f: &Value) -> Option<Res<Value>> {
+    let Value::Other(o) = f else { return None };
+    let file = o.as_any().downcast_ref::<FileObj>()?;
+    Some(read_line_value(vm, file, None))
+}

@@ -721,20 +721,31 @@ fn input(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         vm.write_stdout(&s);
     }
     vm.flush_stdout();
-    let mut line = String::new();
-    match std::io::stdin().read_line(&mut line) {
-        Ok(0) => Err(Exc::new(ExcKind::EOFError, "EOF when reading a line")),
-        Ok(_) => {
-            if line.ends_with('\n') {
-                line.pop();
-                if line.ends_with('\r') {
-                    line.pop();
-                }
-            }
-            Ok(Value::string(line))
+    // Through `sys.stdin`, as CPython: a script that mixes `input()` with reads of
+    // `sys.stdin` loses nothing to a second buffer.
+    let sys = vm.import_module(Sym::new("sys"))?;
+    let stdin = match vm.get_attr_opt(&sys, Sym::new("stdin"))? {
+        Some(v) if !v.is_none() => v,
+        _ => return Err(Exc::runtime_error("input(): lost sys.stdin")),
+    };
+    let line = match super::file::read_line_of(vm, &stdin) {
+        Some(r) => r?,
+        None => {
+            let readline = vm.get_attr(&stdin, Sym::new("readline"))?;
+            vm.call(&readline, vec![])?
         }
-        Err(e) => Err(Exc::new(ExcKind::OSError, e.to_string())),
+    };
+    let Value::Str(s) = &line else {
+        return Err(Exc::type_error("object.readline() returned non-string"));
+    };
+    let mut line = s.s.to_string();
+    if line.is_empty() {
+        return Err(Exc::new(ExcKind::EOFError, "EOF when reading a line"));
     }
+    if line.ends_with('\n') {
+        line.pop();
+    }
+    Ok(Value::string(line))
 }
 
 fn vars(vm: &mut Vm, a: &mut Args) -> Res<Value> {

@@ -6,7 +6,7 @@ mod bytes_methods;
 mod constructors;
 pub(crate) mod exceptions;
 mod fast;
-mod file;
+pub(crate) mod file;
 mod float_hex;
 mod functions;
 pub(crate) mod methods;

@@ -198,6 +198,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     let argv: Vec<Value> = vm.argv.iter().map(|a| Value::str(a)).collect();
     super::set(&m, "argv", Value::list(argv));
     super::set(&m, "modules", Value::Dict(vm.modules.clone()));
+    super::set(&m, "stdin", crate::builtins::file::stdin_file());
     super::set(&m, "platform", Value::str(std::env::consts::OS));
     super::set(&m, "version", Value::str(&format!("3.11.0 (aio {})", env!("CARGO_PKG_VERSION"))));
     super::set(
