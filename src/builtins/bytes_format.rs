@@ -268,15 +268,7 @@ fn int_arg(vm: &mut Vm, v: &Value, conv: char) -> Res<BigInt> {
         Value::Int(i) => Ok(BigInt::from(*i)),
         Value::Bool(b) => Ok(BigInt::from(*b as i64)),
         Value::BigInt(b) => Ok((**b).clone()),
-        Value::Float(f) if !matches!(conv, 'o' | 'x' | 'X') => {
-            crate::text::int_math::float_to_bigint(*f).ok_or_else(|| {
-                if f.is_nan() {
-                    Exc::value_error("cannot convert float NaN to integer")
-                } else {
-                    Exc::new(ExcKind::OverflowError, "cannot convert float infinity to integer")
-                }
-            })
-        }
+        Value::Float(f) if !matches!(conv, 'o' | 'x' | 'X') => Value::int_of_float(*f),
         Value::Instance(i) => {
             let names: &[Sym] =
                 if matches!(conv, 'o' | 'x' | 'X') { &[vm.syms.index] } else { &[vm.syms.int, vm.syms.index] };

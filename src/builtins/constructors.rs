@@ -106,16 +106,10 @@ pub fn to_int(vm: &mut Vm, x: &Value) -> Res<Value> {
         Value::Int(_) | Value::BigInt(_) => Ok(x.clone()),
         Value::Bool(b) => Ok(Value::Int(*b as i64)),
         Value::Float(f) => {
-            if f.is_nan() {
-                return Err(Exc::value_error("cannot convert float NaN to integer"));
-            }
-            if f.is_infinite() {
-                return Err(Exc::overflow("cannot convert float infinity to integer"));
-            }
             if f.abs() < 9.0e18 {
                 return Ok(Value::Int(*f as i64));
             }
-            Ok(Value::from_bigint(crate::text::int_math::float_to_bigint(*f).unwrap_or_default()))
+            Ok(Value::from_bigint(Value::int_of_float(*f)?))
         }
         Value::Str(s) => {
             if let Some(i) = small_decimal(s.as_str()) {

@@ -577,15 +577,8 @@ pub(super) fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     match &a.pos[0] {
         Value::Float(f) => match nd {
             None => {
-                if !f.is_finite() {
-                    return Err(if f.is_nan() {
-                        Exc::value_error("cannot convert float NaN to integer")
-                    } else {
-                        Exc::overflow("cannot convert float infinity to integer")
-                    });
-                }
                 let r = crate::text::int_math::round_to_integral_half_even(*f);
-                Ok(Value::from_bigint(crate::text::int_math::float_to_bigint(r).unwrap_or_default()))
+                Ok(Value::from_bigint(Value::int_of_float(r)?))
             }
             Some(n) => {
                 let n = vm.index_value(&n)?;

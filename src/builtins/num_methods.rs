@@ -185,13 +185,7 @@ fn integral(vm: &mut Vm, a: &Args, name: &str, f: fn(f64) -> f64) -> Res<Value> 
         v @ (Value::Int(_) | Value::BigInt(_)) => Ok(v.clone()),
         v => {
             let x = vm.to_float(&v.clone())?;
-            if x.is_nan() {
-                return Err(Exc::value_error("cannot convert float NaN to integer"));
-            }
-            if x.is_infinite() {
-                return Err(Exc::overflow("cannot convert float infinity to integer"));
-            }
-            Ok(Value::from_bigint(crate::text::int_math::float_to_bigint(f(x)).unwrap_or_default()))
+            Ok(Value::from_bigint(Value::int_of_float(f(x))?))
         }
     }
 }

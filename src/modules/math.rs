@@ -144,13 +144,7 @@ fn to_integral(vm: &mut Vm, a: &mut Args, name: &str, f: fn(f64) -> f64) -> Res<
         }
     }
     let x = vm.to_float(&v)?;
-    if x.is_nan() {
-        return Err(Exc::value_error("cannot convert float NaN to integer"));
-    }
-    if x.is_infinite() {
-        return Err(Exc::overflow("cannot convert float infinity to integer"));
-    }
-    Ok(Value::from_bigint(crate::text::int_math::float_to_bigint(f(x)).unwrap_or_default()))
+    Ok(Value::from_bigint(Value::int_of_float(f(x))?))
 }
 
 fn floor(vm: &mut Vm, a: &mut Args) -> Res<Value> {

@@ -102,24 +102,13 @@ fn to_bigint(vm: &mut Vm, v: &Value) -> Res<BigInt> {
 fn range_arg(vm: &mut Vm, v: &Value, what: &str) -> Res<BigInt> {
     match v {
         Value::Float(f) => {
-            if f.is_nan() {
-                return Err(Exc::value_error("cannot convert float NaN to integer"));
-            }
-            if f.is_infinite() {
-                return Err(Exc::overflow("cannot convert float infinity to integer"));
-            }
-            if f.fract() != 0.0 {
+            if f.is_finite() && f.fract() != 0.0 {
                 return Err(Exc::value_error(format!("non-integer {what} for randrange()")));
             }
-            Ok(float_to_bigint(*f))
+            Value::int_of_float(*f)
         }
         other => to_bigint(vm, other),
     }
-}
-
-fn float_to_bigint(f: f64) -> BigInt {
-    use num_traits::FromPrimitive;
-    BigInt::from_f64(f.trunc()).unwrap_or_default()
 }
 
 fn len_of(vm: &mut Vm, v: &Value) -> Res<usize> {

@@ -556,10 +556,7 @@ impl Vm {
         match arg {
             Value::Int(_) | Value::BigInt(_) => Ok(arg.clone()),
             Value::Bool(b) => Ok(Value::Int(*b as i64)),
-            Value::Float(f) if conv == "d" => Ok(Value::from_bigint(
-                crate::text::int_math::float_to_bigint(*f)
-                    .ok_or_else(|| Exc::overflow("cannot convert float infinity to integer"))?,
-            )),
+            Value::Float(f) if conv == "d" => Ok(Value::from_bigint(Value::int_of_float(*f)?)),
             other => Err(Exc::type_error(format!(
                 "%{} format: {} is required, not {}",
                 conv,

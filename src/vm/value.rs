@@ -913,6 +913,17 @@ impl Value {
         super::gc::track(&v);
         v
     }
+    /// `int(x)` for a float (truncated), with CPython's errors: `ValueError` for NaN,
+    /// `OverflowError` for an infinity.
+    pub fn int_of_float(x: f64) -> super::Res<BigInt> {
+        crate::text::int_math::float_to_bigint(x).ok_or_else(|| {
+            if x.is_nan() {
+                super::Exc::value_error("cannot convert float NaN to integer")
+            } else {
+                super::Exc::overflow("cannot convert float infinity to integer")
+            }
+        })
+    }
     /// An `int` from a bigint, normalised to `Int` when it fits.
     pub fn from_bigint(b: BigInt) -> Value {
         use num_traits::ToPrimitive;
