@@ -780,16 +780,8 @@ fn hex(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn fromhex(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     // A class method: `a.pos[0]` is the class.
-    if !a.kw.is_empty() {
-        return Err(Exc::type_error("fromhex() takes no keyword arguments"));
-    }
-    if a.pos.len() != 2 {
-        return Err(Exc::type_error(format!(
-            "fromhex() takes exactly one argument ({} given)",
-            a.pos.len().saturating_sub(1)
-        )));
-    }
     let ba = matches!(a.pos.first(), Some(Value::Class(c)) if c.builtin == Some(TypeId::ByteArray));
+    super::check_method_args(if ba { "bytearray.fromhex" } else { "bytes.fromhex" }, a, 2, 2)?;
     let s = match a.pos.get(1) {
         Some(Value::Str(s)) => s.clone(),
         Some(other) => {

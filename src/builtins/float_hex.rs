@@ -73,15 +73,7 @@ pub fn parse(text: &str) -> Res<f64> {
     if let Some((x, n)) = inf_or_nan(&s[p..]) {
         return finish(p + n, x);
     }
-    let mut negate = false;
-    match s.get(p) {
-        Some(b'-') => {
-            negate = true;
-            p += 1;
-        }
-        Some(b'+') => p += 1,
-        _ => {}
-    }
+    let negate = sign_prefix(s, &mut p);
     let sign = |x: f64| if negate { -x } else { x };
     if s.get(p) == Some(&b'0') && matches!(s.get(p + 1), Some(b'x' | b'X')) {
         p += 2;
@@ -112,15 +104,7 @@ pub fn parse(text: &str) -> Res<f64> {
     let mut exp: i64 = 0;
     if matches!(s.get(p), Some(b'p' | b'P')) {
         p += 1;
-        let mut neg = false;
-        match s.get(p) {
-            Some(b'-') => {
-                neg = true;
-                p += 1;
-            }
-            Some(b'+') => p += 1,
-            _ => {}
-        }
+        let neg = sign_prefix(s, &mut p);
         if !s.get(p).is_some_and(u8::is_ascii_digit) {
             return Err(invalid());
         }
@@ -192,17 +176,24 @@ pub fn parse(text: &str) -> Res<f64> {
     finish(p, sign(ldexp(x, exp + 4 * key_digit)))
 }
 
+/// Skips an optional `+` or `-` at `s[*p]`; true for `-`.
+fn sign_prefix(s: &[u8], p: &mut usize) -> bool {
+    match s.get(*p) {
+        Some(b'-') => {
+            *p += 1;
+            true
+        }
+        Some(b'+') => {
+            *p += 1;
+            false
+        }
+        _ => false,
+    }
+}
+
 /// `float.fromhex(s)` (a class method: the class comes first).
 pub fn fromhex(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    if !a.kw.is_empty() {
-        return Err(Exc::type_error("float.fromhex() takes no keyword arguments"));
-    }
-    if a.pos.len() != 2 {
-        return Err(Exc::type_error(format!(
-            "float.fromhex() takes exactly one argument ({} given)",
-            a.pos.len().saturating_sub(1)
-        )));
-    }
+    super::check_method_args("float.fromhex", a, 2, 2)?;
     match &a.pos[1] {
         Value::Str(s) => parse(s.as_str()).map(Value::Float),
         _ => Err(Exc::type_error("bad argument type for built-in operation")),
