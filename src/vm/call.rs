@@ -228,7 +228,9 @@ impl Vm {
         // Built-in functions and methods: arguments go straight from the stack to the
         // native's inline argument vector.
         if let (Value::Native(n), None) = (&self.stack[func_at], &kwnames) {
-            if let (Some(fast), None) = (n.fast, &n.receiver) {
+            // With no arguments at all (a method called through its class without a
+            // receiver, as `dict.get()`), the general path below words the error.
+            if let (Some(fast), None, true) = (n.fast, &n.receiver, argc > 0) {
                 return self.call_fast_native(fast, func_at, argc);
             }
             let n = n.clone();
