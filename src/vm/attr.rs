@@ -359,6 +359,7 @@ impl Vm {
             (Value::Native(_), "__doc__") => Some(Value::None),
             (Value::Gen(g), "__name__") => Some(Value::str(g.name())),
             (Value::Gen(g), "__qualname__") => Some(Value::str(g.qualname())),
+            (Value::Gen(g), _) => self.gen_attr(g, &s),
             (Value::Code(c), "co_name") => Some(Value::str(&c.name)),
             (Value::Code(c), "co_filename") => Some(Value::str(&c.filename)),
             (Value::Code(c), "co_firstlineno") => Some(Value::Int(c.first_line as i64)),

@@ -586,6 +586,7 @@ impl Vm {
             code: f.code.clone(),
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
+            chain_levels: Cell::new(0),
         });
         super::gc::track_gen(&g);
         Value::Gen(g)

@@ -86,9 +86,9 @@ impl Depth {
         self.recount();
     }
 
-    /// A generator frame of a delegation chain is running again or finished.
-    pub fn undelegate(&mut self) {
-        self.delegated -= 1;
+    /// `n` generator frames of a delegation chain are running again or finished.
+    pub fn undelegate(&mut self, n: usize) {
+        self.delegated -= n;
         self.recount();
     }
 
@@ -116,7 +116,7 @@ mod tests {
                 d.delegate(1);
             }
             for _ in 0..4 {
-                d.undelegate();
+                d.undelegate(1);
             }
             d.enter_native();
         }

@@ -3,7 +3,7 @@
 use super::value::{DictObj, Module, Value};
 use crate::bytecode::Code;
 use std::cell::RefCell;
-use std::rc::Rc;
+use std::rc::{Rc, Weak};
 
 /// What happens to a frame's return value.
 #[derive(Clone)]
@@ -29,13 +29,19 @@ pub enum ReturnMode {
     /// await with the value (the caller continues at the exit); a value an inner `await`
     /// passes up goes on up through the caller; finishing raises `StopAsyncIteration` there.
     GenAsend(Rc<super::gen::GenObj>, u32),
-    /// A level of a `yield from`/`await` chain resumed directly in its innermost
-    /// generator: the first field is the level's own generator, the second the level above
-    /// it. The innermost level runs with it; the levels above stay suspended in their
-    /// generators at their delegation (marked running) and keep their own mode in their
-    /// frame (the outermost the mode it was resumed with), which links the chain upwards
-    /// until the innermost yields (see `Vm::resume_inline`).
+    /// The innermost level of a `yield from`/`await` chain resumed directly there: its own
+    /// generator and the level above it. The levels above stay suspended in their
+    /// generators at their delegation: the chain's head (the level that was resumed) keeps
+    /// the mode it was resumed with while the chain runs, and each level below it a
+    /// [`ReturnMode::ChainLink`] (see `Vm::resume_inline`).
     GenChain(Rc<super::gen::GenObj>, Rc<super::gen::GenObj>),
+    /// Kept (never run with) by a suspended level of a delegation chain below its head: the
+    /// level above it and the head (weak: those levels hold this one).
+    ChainLink(Weak<super::gen::GenObj>, Weak<super::gen::GenObj>),
+    /// Kept (never run with) by the suspended head of a delegation chain: the chain's
+    /// innermost level when it last yielded, and the chain epoch its links are good for
+    /// (see `gen::chain_epoch`), so that the next resumption goes straight there.
+    ChainHead(Weak<super::gen::GenObj>, u64),
 }
 
 /// An active exception handler: where to jump and the stack depth to restore.
@@ -70,8 +76,9 @@ pub struct Suspended {
     pub globals: Rc<Module>,
     /// Active exception handlers, innermost last.
     pub handlers: Vec<Handler>,
-    /// `Push`, or for a level of a delegation chain resumed in its innermost generator,
-    /// the mode it keeps while it waits (see `ReturnMode::GenChain`).
+    /// `Push`, or for a level of a delegation chain the mode it keeps while it waits: the
+    /// head's own mode while the chain runs, `ChainHead` while it is suspended, and
+    /// `ChainLink` for the levels below (see `ReturnMode::GenChain`).
     pub ret: ReturnMode,
 }
 

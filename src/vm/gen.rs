@@ -50,6 +50,9 @@ pub struct GenObj {
     /// For async generators: an `asend`/`athrow` awaitable started and has not finished
     /// (CPython's `ag_running_async`; starting another raises `RuntimeError`).
     pub ag_running: Cell<bool>,
+    /// While it heads a delegation chain (see `ReturnMode::GenChain`): the levels waiting
+    /// above the innermost one, itself included (in what would be padding).
+    pub chain_levels: Cell<u32>,
 }
 
 /// A generator's frame as the generator holds it: its values, and the rest of it while it
@@ -245,6 +248,7 @@ impl GenObj {
             code,
             awaited: Cell::new(false),
             ag_running: Cell::new(false),
+            chain_levels: Cell::new(0),
         }
     }
     /// Takes the frame out (to drop it: the generator is finished or closed). Drop the
@@ -275,6 +279,7 @@ impl GenObj {
             code: self.code.clone(),
             awaited: Cell::new(true),
             ag_running: Cell::new(false),
+            chain_levels: Cell::new(0),
         }
     }
 }
@@ -466,11 +471,12 @@ impl Vm {
     ///
     /// When `g` is suspended in `yield from`/`await` on a generator that can itself be
     /// resumed in place, the innermost generator of that chain is resumed directly
-    /// (`ReturnMode::GenChain`): the levels between stay suspended in their generators
-    /// exactly as the level-by-level path leaves them (at the `Jump` after their
-    /// `YieldValue`, the sub-generator on top of their stack) but marked running, so a
+    /// (`ReturnMode::GenChain`), with `g` as the chain's head: the levels between stay
+    /// suspended in their generators exactly as the level-by-level path leaves them (at
+    /// the `Jump` after their `YieldValue`, the sub-generator on top of their stack), so a
     /// value costs the same at any depth. A level is resumed again only when the level
-    /// below it returns or raises ([`Vm::chain_ascend`]).
+    /// below it returns or raises ([`Vm::chain_ascend`]). When the chain yields, its head
+    /// records the innermost level, so that its next resumption goes straight there.
     #[inline]
     pub(crate) fn resume_inline(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
         self.check_depth()?;
@@ -496,9 +502,107 @@ impl Vm {
     /// [`Vm::resume_inline`] for a generator suspended in a delegation.
     #[inline(never)]
     fn resume_chain(&mut self, g: &Rc<GenObj>, sent: Value, ret: ReturnMode) -> Res<()> {
-        let (inner, mode, depth) = descend(g, ret, self.depth_room());
-        self.depth.delegate(depth);
+        let (inner, mode) = self.enter_chain(g, ret)?;
         self.push_gen_frame(&inner, sent, mode)
+    }
+
+    /// Starts resuming `g`, suspended in a delegation to a generator, with `ret`: returns
+    /// the generator whose frame is to run and its mode. That is `g` with `ret` when no
+    /// level below `g` can wait (see [`Vm::chain_len`]); otherwise `g` becomes the head of
+    /// a chain (marked running, its frame keeping `ret`) whose innermost level runs with
+    /// `ReturnMode::GenChain`. `ValueError` when `g` is a waiting level of a running chain.
+    fn enter_chain(&mut self, g: &Rc<GenObj>, ret: ReturnMode) -> Res<(Rc<GenObj>, ReturnMode)> {
+        let (inner, parent) = match cached_chain(g) {
+            Some(found) => found,
+            None => {
+                let n = self.chain_len(g, self.depth_room())?;
+                if n == 0 {
+                    return Ok((g.clone(), ret));
+                }
+                let (inner, parent, n) = link_chain(g, n, g);
+                g.chain_levels.set(n as u32);
+                bump_chain_epoch();
+                (inner, parent)
+            }
+        };
+        if let Some(s) = g.frame.borrow_mut().parts.as_mut() {
+            // Its `ChainHead` (or a link left from another chain, which the epoch has
+            // already retired).
+            drop(std::mem::replace(&mut s.ret, ret));
+        }
+        g.state.set(GenState::Running);
+        g.awaited.set(true);
+        self.depth.delegate(g.chain_levels.get() as usize);
+        let mode = ReturnMode::GenChain(inner.clone(), parent);
+        Ok((inner, mode))
+    }
+
+    /// The levels below the suspended generator `g` that can wait while the innermost one
+    /// runs (at most `room`): the walk goes down while a level is suspended in a delegation
+    /// to a suspended generator and handles no exception (see [`chain_next`]). Where it
+    /// reaches a running generator, the levels from the first one that waits in that
+    /// generator's running chain stay out, so that the level above them resumes and its
+    /// `Send` raises `ValueError` in its frame, as in CPython; when that is `g` itself,
+    /// `ValueError` now (it is running).
+    fn chain_len(&self, g: &Rc<GenObj>, room: usize) -> Res<usize> {
+        let mut cur = g.clone();
+        let mut n = 0;
+        while n < room {
+            let Some(next) = chain_next(&cur) else { break };
+            match next.state.get() {
+                GenState::Suspended => {
+                    cur = next;
+                    n += 1;
+                }
+                GenState::Running => return self.chain_len_to_running(g, n, &next),
+                _ => break,
+            }
+        }
+        Ok(n)
+    }
+
+    /// [`Vm::chain_len`] of `g` whose walk reached the running generator `running` below
+    /// `n` levels.
+    #[cold]
+    fn chain_len_to_running(&self, g: &Rc<GenObj>, n: usize, running: &Rc<GenObj>) -> Res<usize> {
+        let waiting = self.waiting_levels(running);
+        let mut cur = g.clone();
+        for i in 0..=n {
+            if waiting.iter().any(|w| Rc::ptr_eq(w, &cur)) {
+                if i == 0 {
+                    return Err(Exc::value_error(already_executing(g.kind)));
+                }
+                return Ok(i - 1);
+            }
+            match chain_next(&cur) {
+                Some(next) if i < n => cur = next,
+                _ => return Ok(i),
+            }
+        }
+        Ok(n)
+    }
+
+    /// The levels waiting above `g` while it runs as the innermost level of a chain, up to
+    /// the chain's head (which is marked running itself); none when it does not.
+    fn waiting_levels(&self, g: &Rc<GenObj>) -> Vec<Rc<GenObj>> {
+        let mut out = Vec::new();
+        let found = self.frames.iter().rev().find_map(|f| match &f.ret {
+            ReturnMode::GenChain(x, parent) if Rc::ptr_eq(x, g) => Some(parent.clone()),
+            _ => None,
+        });
+        let Some(mut level) = found else { return out };
+        // Up the links to the head, the first level without one.
+        loop {
+            let up = match level.frame.borrow().parts.as_ref().map(|s| &s.ret) {
+                Some(ReturnMode::ChainLink(w, _)) => w.upgrade(),
+                _ => None,
+            };
+            match up {
+                Some(u) => out.push(std::mem::replace(&mut level, u)),
+                None => break,
+            }
+        }
+        out
     }
 
     /// Levels a delegation chain may still add before the recursion limit.
@@ -583,50 +687,73 @@ impl Vm {
     /// `Send` of `sent` into the generator `s` (on top of the running frame's stack, and
     /// resumable in place) at the instruction before `ip`, whose delegation ends at `exit`.
     /// When the running frame is a generator frame handling no exception, it stays behind
-    /// suspended at its delegation (keeping its mode, the link up the chain) and `s` (or
-    /// the innermost generator below it) becomes the innermost level of a delegation
-    /// chain; otherwise `s` is resumed above it.
+    /// suspended at its delegation and `s` (or the innermost generator below it) becomes the
+    /// innermost level of a delegation chain: the running frame's chain, or a new one that
+    /// the running frame heads (keeping its mode); otherwise `s` is resumed above it.
     #[inline(never)]
     pub(crate) fn delegate_inline(&mut self, s: &Rc<GenObj>, sent: Value, exit: u32, ip: usize) -> Res<()> {
         let fi = self.frames.len() - 1;
         let f = &self.frames[fi];
-        let c = match &f.ret {
-            ReturnMode::GenFor(c, _)
-            | ReturnMode::GenSend(c, _)
-            | ReturnMode::GenNative(c)
-            | ReturnMode::GenChain(c, _)
+        let (c, up) = match &f.ret {
+            ReturnMode::GenFor(c, _) | ReturnMode::GenSend(c, _) | ReturnMode::GenNative(c)
                 if self.handled.len() == f.handled_base =>
             {
-                c.clone()
+                (c.clone(), None)
             }
+            ReturnMode::GenChain(c, up) if self.handled.len() == f.handled_base => (c.clone(), Some(up.clone())),
             _ => {
                 self.frames[fi].ip = ip;
                 return self.resume_inline(s, sent, ReturnMode::GenSend(s.clone(), exit));
             }
         };
         self.check_depth()?;
+        // (Parking the running frame below moves one frame into the delegated count: the
+        // room stays the same.)
+        let more = if s.state.get() == GenState::Suspended { self.chain_len(s, self.depth_room())? } else { 0 };
         // At the `Jump` after the `YieldValue` that follows the `Send`, as a `yield` of the
-        // sub-generator's value would leave it; it keeps its mode.
-        self.park(&c, ip as u32 + 1);
-        self.depth.delegate(1);
-        let mode = ReturnMode::GenChain(s.clone(), c);
-        let (inner, mode, more) = match s.state.get() {
-            GenState::Suspended => descend(s, mode, self.depth_room()),
-            _ => (s.clone(), mode, 0),
+        // sub-generator's value would leave it. A head keeps its mode; a level below it
+        // keeps a link up instead of its `GenChain`.
+        let head = match &up {
+            Some(up) => {
+                drop(self.take_top_mode());
+                head_above(up)
+            }
+            None => {
+                c.chain_levels.set(0);
+                c.clone()
+            }
         };
-        self.depth.delegate(more);
+        self.park(&c, ip as u32 + 1);
+        if let Some(up) = &up {
+            keep_mode(&c, ReturnMode::ChainLink(Rc::downgrade(up), Rc::downgrade(&head)));
+            c.state.set(GenState::Suspended);
+        }
+        let (inner, parent, more) = if more > 0 {
+            let found = link_chain(s, more, &head);
+            replace_mode(s, ReturnMode::ChainLink(Rc::downgrade(&c), Rc::downgrade(&head)));
+            bump_chain_epoch();
+            found
+        } else {
+            (s.clone(), c, 0)
+        };
+        head.chain_levels.set(head.chain_levels.get() + 1 + more as u32);
+        self.depth.delegate(1 + more);
+        let mode = ReturnMode::GenChain(inner.clone(), parent);
         self.push_gen_frame(&inner, sent, mode)
     }
 
-    /// The innermost level `g` of a delegation chain finished (`ret` is its return value,
-    /// or `None` when an exception left it): the level above it, `parent`, is resumed in
-    /// place with the mode its frame kept, after its delegation with the value, or at its
-    /// `Send` for the unwinder to look for its handlers.
+    /// The innermost level `g` of a delegation chain finished (`ret` is its return value, or
+    /// `None` when an exception left it): the level above it, `parent`, is resumed in place,
+    /// after its delegation with the value, or at its `Send` for the unwinder to look for
+    /// its handlers. It becomes the innermost level, or, when it is the head (it keeps no
+    /// link), the chain is over and it runs with the mode it was resumed with.
     #[inline(never)]
     pub(crate) fn chain_ascend(&mut self, g: &GenObj, parent: Rc<GenObj>, ret: Option<Value>) -> Res<()> {
         g.state.set(GenState::Closed);
-        self.depth.undelegate();
-        {
+        self.depth.undelegate(1);
+        let head = head_above(&parent);
+        head.chain_levels.set(head.chain_levels.get().saturating_sub(1));
+        let mode = {
             let mut gf = parent.frame.borrow_mut();
             let gf = &mut *gf;
             let Some(s) = gf.parts.as_mut() else {
@@ -642,8 +769,20 @@ impl Vm {
                 }
                 None => s.ip = send as u32 + 1,
             }
-        }
-        self.unpark(&parent, None);
+            if Rc::ptr_eq(&parent, &head) {
+                None
+            } else {
+                let up = match std::mem::replace(&mut s.ret, ReturnMode::Push) {
+                    ReturnMode::ChainLink(w, _) => w.upgrade(),
+                    _ => None,
+                };
+                match up {
+                    Some(up) => Some(ReturnMode::GenChain(parent.clone(), up)),
+                    None => return Err(Exc::runtime_error("generator chain lost its link")),
+                }
+            }
+        };
+        self.unpark(&parent, mode);
         Ok(())
     }
 
@@ -709,32 +848,29 @@ impl Vm {
     }
 
     /// `yield` in the innermost level of a delegation chain (`ReturnMode::GenChain`): its
-    /// frame goes back into its generator, the levels above become suspended again (their
-    /// frames drop their modes), and the value goes to whoever resumed the outermost level:
-    /// onto the resuming frame's stack, or returned when that was a native (the dispatch
-    /// loop halts with it).
+    /// frame goes back into its generator (keeping a link up), the head becomes suspended
+    /// again, recording the innermost level, and the value goes to whoever resumed the
+    /// head: onto the resuming frame's stack, or returned when that was a native (the
+    /// dispatch loop halts with it). The levels between are left as they are.
     #[inline(never)]
     pub(crate) fn suspend_chain(&mut self, ip: usize, v: Value) -> Option<Value> {
-        let Some(ReturnMode::GenChain(g, mut up)) = self.take_top_mode() else {
+        let Some(ReturnMode::GenChain(g, parent)) = self.take_top_mode() else {
             return None;
         };
         self.park(&g, ip as u32);
         g.state.set(GenState::Suspended);
-        // Up the chain to the outermost level, whose mode says who resumed it.
-        let native = loop {
-            up.state.set(GenState::Suspended);
-            self.depth.undelegate();
-            let mode = match up.frame.borrow_mut().parts.as_mut() {
-                Some(s) => std::mem::replace(&mut s.ret, ReturnMode::Push),
-                None => break false,
-            };
-            match mode {
-                ReturnMode::GenChain(_, next) => up = next,
-                ReturnMode::GenNative(_) => break true,
-                _ => break false,
-            }
-        };
-        if native {
+        let head = head_above(&parent);
+        keep_mode(&g, ReturnMode::ChainLink(Rc::downgrade(&parent), Rc::downgrade(&head)));
+        drop(parent);
+        let mode = head
+            .frame
+            .borrow_mut()
+            .parts
+            .as_mut()
+            .map(|s| std::mem::replace(&mut s.ret, ReturnMode::ChainHead(Rc::downgrade(&g), chain_epoch())));
+        head.state.set(GenState::Suspended);
+        self.depth.undelegate(head.chain_levels.get() as usize);
+        if matches!(mode, Some(ReturnMode::GenNative(_))) {
             return Some(v);
         }
         self.stack.push(v);
@@ -798,6 +934,60 @@ impl Vm {
         }
     }
 
+    /// The introspection attributes of a generator, coroutine or async generator
+    /// (`gi_running`, `cr_await`, ...; `gi_frame` and its kin are not kept).
+    pub(crate) fn gen_attr(&self, g: &Rc<GenObj>, name: &str) -> Option<Value> {
+        let (prefix, rest) = name.split_at_checked(3)?;
+        let ok = matches!(
+            (g.kind, prefix),
+            (GenKind::Generator, "gi_") | (GenKind::Coroutine, "cr_") | (GenKind::AsyncGenerator, "ag_")
+        );
+        if !ok {
+            return None;
+        }
+        Some(match (g.kind, rest) {
+            (_, "code") => Value::Code(g.code.clone()),
+            (GenKind::AsyncGenerator, "running") => Value::Bool(g.ag_running.get()),
+            (_, "running") => Value::Bool(self.gen_running(g)),
+            (GenKind::Generator | GenKind::Coroutine, "suspended") => {
+                Value::Bool(g.state.get() == GenState::Suspended && !self.gen_running(g))
+            }
+            (GenKind::Generator, "yieldfrom") | (GenKind::Coroutine | GenKind::AsyncGenerator, "await") => {
+                // (None while it runs, as in CPython.)
+                if self.gen_running(g) {
+                    return Some(Value::None);
+                }
+                let gf = g.frame.borrow();
+                match gf.parts.as_ref() {
+                    Some(s) if delegation_ops(&g.code, s.ip as usize).is_some() => gf.values.last().cloned()?,
+                    _ => Value::None,
+                }
+            }
+            (GenKind::Coroutine, "origin") => match g.origin() {
+                Some(entries) => Value::tuple(
+                    entries
+                        .iter()
+                        .rev()
+                        .map(|e| {
+                            Value::tuple(vec![Value::str(&e.file), Value::Int(e.line as i64), Value::str(&e.name)])
+                        })
+                        .collect(),
+                ),
+                None => Value::None,
+            },
+            _ => return None,
+        })
+    }
+
+    /// True while `g` runs: resumed itself, or waiting in a delegation chain that runs.
+    fn gen_running(&self, g: &Rc<GenObj>) -> bool {
+        match g.state.get() {
+            GenState::Running => true,
+            GenState::Suspended => self.chain_len(g, usize::MAX).is_err(),
+            _ => false,
+        }
+    }
+
     /// Resumes a generator with `v` (the value of the pending `yield`).
     pub fn gen_send(&mut self, g: &Rc<GenObj>, v: Value) -> Res<GenResult> {
         self.gen_resume(g, Ok(v))
@@ -810,14 +1000,7 @@ impl Vm {
 
     fn gen_resume(&mut self, g: &Rc<GenObj>, input: Result<Value, Exc>) -> Res<GenResult> {
         match g.state.get() {
-            GenState::Running => {
-                let what = match g.kind {
-                    GenKind::Generator => "generator already executing",
-                    GenKind::Coroutine => "coroutine already executing",
-                    GenKind::AsyncGenerator => "async generator already executing",
-                };
-                return Err(Exc::value_error(what));
-            }
+            GenState::Running => return Err(Exc::value_error(already_executing(g.kind))),
             GenState::Closed => {
                 if g.kind == GenKind::Coroutine {
                     return Err(Exc::runtime_error("cannot reuse already awaited coroutine"));
@@ -847,10 +1030,16 @@ impl Vm {
             GenState::Suspended => {}
         }
         self.check_depth()?;
-        if let (GenState::Suspended, Ok(v)) = (g.state.get(), &input) {
-            if delegates_to_gen(g) {
-                if let Some(r) = self.resume_native_chain(g, v) {
-                    return r;
+        if g.state.get() == GenState::Suspended && delegates_to_gen(g) {
+            match &input {
+                Ok(v) => {
+                    if let Some(r) = self.resume_native_chain(g, v) {
+                        return r;
+                    }
+                }
+                // A waiting level of a running chain is running.
+                Err(_) => {
+                    self.chain_len(g, usize::MAX)?;
                 }
             }
         }
@@ -873,15 +1062,23 @@ impl Vm {
             let is_exit =
                 self.exception_matches(&exc_val, &Value::Class(self.exc_class(ExcKind::GeneratorExit).clone()))?;
             let outcome = if is_exit {
-                if let Value::Gen(sg) = &sub {
-                    let _ = self.gen_close_inner(sg);
-                } else if let Value::Other(o) = &sub {
-                    // A native coroutine cleans up too (its waiter leaves the queue).
-                    if o.is_coroutine() {
-                        let _ = o.clone().throw(self, exc_val.clone());
+                // The sub-iterator is closed first; when that fails, its error is raised here
+                // instead of `GeneratorExit`, as CPython's `gen_close` does.
+                let closed = match &sub {
+                    Value::Gen(sg) => self.gen_close_inner(sg),
+                    Value::Other(o) => {
+                        // A native coroutine cleans up too (its waiter leaves the queue).
+                        if o.is_coroutine() {
+                            let _ = o.clone().throw(self, exc_val.clone());
+                        }
+                        Ok(())
                     }
+                    _ => Ok(()),
+                };
+                match closed {
+                    Ok(()) => Err(self.exc_from_value(exc_val)?),
+                    Err(e) => Err(e),
                 }
-                Err(self.exc_from_value(exc_val)?)
             } else {
                 match self.throw_to(&sub, exc_val.clone()) {
                     Ok(Some(r)) => Ok(r),
@@ -931,11 +1128,13 @@ impl Vm {
     /// its chain (`None` when the chain is only `g`).
     #[inline(never)]
     fn resume_native_chain(&mut self, g: &Rc<GenObj>, v: &Value) -> Option<Res<GenResult>> {
-        let (inner, mode, depth) = descend(g, ReturnMode::GenNative(g.clone()), self.depth_room());
-        if depth == 0 {
+        let (inner, mode) = match self.enter_chain(g, ReturnMode::GenNative(g.clone())) {
+            Ok(found) => found,
+            Err(e) => return Some(Err(e)),
+        };
+        if Rc::ptr_eq(&inner, g) {
             return None;
         }
-        self.depth.delegate(depth);
         let base = self.frames.len();
         if let Err(e) = self.push_gen_frame(&inner, v.clone(), mode) {
             return Some(Err(e));
@@ -1243,18 +1442,16 @@ fn delegation_ops(code: &crate::bytecode::Code, ip: usize) -> Option<(usize, usi
     }
 }
 
-/// Sets the mode a suspended frame keeps, usually `Push` (see [`discard_mode`]).
-#[inline(always)]
-fn set_mode(slot: &mut ReturnMode, mode: ReturnMode) {
-    discard_mode(std::mem::replace(slot, mode));
-}
-
-/// Drops the mode a suspended frame kept: usually `Push`, which needs no drop call.
+/// Drops the mode a suspended frame kept as it is resumed: usually `Push`, which needs no
+/// drop call. A level of a chain resumed on its own retires the recorded chains.
 #[inline(always)]
 fn discard_mode(old: ReturnMode) {
     if matches!(old, ReturnMode::Push) {
         std::mem::forget(old);
     } else {
+        if matches!(old, ReturnMode::ChainLink(..) | ReturnMode::ChainHead(..)) {
+            bump_chain_epoch();
+        }
         drop(old);
     }
 }
@@ -1270,42 +1467,111 @@ fn delegates_to_gen(g: &GenObj) -> bool {
     }
 }
 
-/// Follows the delegation chain below the suspended generator `g`, to be resumed with
-/// `ret`: while a level is suspended in `yield from`/`await` on a suspended generator or
-/// coroutine and is handling no exception, it becomes an intermediate level: marked
-/// running, its frame stays in it and keeps its mode (`ret` for `g`, then
-/// `ReturnMode::GenChain` links to the level above). Stops after `room` levels. Returns
-/// the innermost generator, the mode to push its frame with, and the number of
-/// intermediate levels (0: `g` and `ret` themselves).
-fn descend(g: &Rc<GenObj>, ret: ReturnMode, room: usize) -> (Rc<GenObj>, ReturnMode, usize) {
-    let mut cur = g.clone();
-    let mut mode = ret;
-    let mut depth = 0;
-    while depth < room {
-        let next = {
-            let mut b = cur.frame.borrow_mut();
-            let b = &mut *b;
-            let Some(d) = b.parts.as_mut() else { break };
-            if delegation_ops(&cur.code, d.ip as usize).is_none() {
-                break;
-            }
-            let next = match b.values.last() {
-                Some(Value::Gen(s)) if s.kind != GenKind::AsyncGenerator && s.state.get() == GenState::Suspended => {
-                    s.clone()
-                }
-                _ => break,
-            };
-            if cur.is_handling() {
-                break;
-            }
-            set_mode(&mut d.ret, mode);
-            next
-        };
-        cur.state.set(GenState::Running);
-        cur.awaited.set(true);
-        mode = ReturnMode::GenChain(next.clone(), cur);
-        cur = next;
-        depth += 1;
+/// The sub-generator `cur` (suspended) waits for, when `cur` can wait as a level of a
+/// delegation chain: suspended inside a `yield from`/`await` loop on a generator or
+/// coroutine, and handling no exception (its handled exceptions could not be restored).
+fn chain_next(cur: &GenObj) -> Option<Rc<GenObj>> {
+    let f = cur.frame.borrow();
+    let s = f.parts.as_ref()?;
+    delegation_ops(&cur.code, s.ip as usize)?;
+    match f.values.last() {
+        Some(Value::Gen(sub)) if sub.kind != GenKind::AsyncGenerator && !cur.is_handling() => Some(sub.clone()),
+        _ => None,
     }
-    (cur, mode, depth)
+}
+
+/// Links the `n` levels below `g` that [`Vm::chain_len`] found, in the chain `head` heads:
+/// each level below `g` but the innermost keeps a `ChainLink` to the one above; the
+/// innermost's kept mode is dropped (its frame is about to run). Returns the innermost
+/// level, the one above it, and the number of levels linked (`n`, unless the walk ends
+/// sooner).
+fn link_chain(g: &Rc<GenObj>, n: usize, head: &Rc<GenObj>) -> (Rc<GenObj>, Rc<GenObj>, usize) {
+    let mut above = g.clone();
+    let Some(mut cur) = chain_next(g) else { return (g.clone(), g.clone(), 0) };
+    let mut linked = 1;
+    while linked < n {
+        let Some(next) = chain_next(&cur) else { break };
+        replace_mode(&cur, ReturnMode::ChainLink(Rc::downgrade(&above), Rc::downgrade(head)));
+        above = std::mem::replace(&mut cur, next);
+        linked += 1;
+    }
+    replace_mode(&cur, ReturnMode::Push);
+    (cur, above, linked)
+}
+
+/// The innermost level of the chain `g` heads and the level above it, when `g` recorded
+/// them as the chain last yielded and no chain changed since (see [`chain_epoch`]): the
+/// innermost level is still suspended with its link up, taken out here as its frame is
+/// about to run.
+#[inline]
+fn cached_chain(g: &GenObj) -> Option<(Rc<GenObj>, Rc<GenObj>)> {
+    let inner = match g.frame.borrow().parts.as_ref().map(|s| &s.ret) {
+        Some(ReturnMode::ChainHead(w, epoch)) if *epoch == chain_epoch() => w.upgrade()?,
+        _ => return None,
+    };
+    if inner.state.get() != GenState::Suspended {
+        return None;
+    }
+    let parent = {
+        let mut f = inner.frame.borrow_mut();
+        let s = f.parts.as_mut()?;
+        let parent = match &s.ret {
+            ReturnMode::ChainLink(w, _) => w.upgrade()?,
+            _ => return None,
+        };
+        s.ret = ReturnMode::Push;
+        parent
+    };
+    Some((inner, parent))
+}
+
+/// The head of the running chain in which `level` waits: the head of its link, or
+/// `level` itself when it keeps none.
+fn head_above(level: &Rc<GenObj>) -> Rc<GenObj> {
+    let head = match level.frame.borrow().parts.as_ref().map(|s| &s.ret) {
+        Some(ReturnMode::ChainLink(_, h)) => h.upgrade(),
+        _ => None,
+    };
+    head.unwrap_or_else(|| level.clone())
+}
+
+/// Replaces the mode the suspended `g` keeps (see [`keep_mode`] for one known to be `Push`).
+fn replace_mode(g: &GenObj, mode: ReturnMode) {
+    if let Some(s) = g.frame.borrow_mut().parts.as_mut() {
+        drop(std::mem::replace(&mut s.ret, mode));
+    }
+}
+
+/// Sets the mode the just parked `g` keeps, in place of the `Push` parking left.
+fn keep_mode(g: &GenObj, mode: ReturnMode) {
+    if let Some(s) = g.frame.borrow_mut().parts.as_mut() {
+        std::mem::forget(std::mem::replace(&mut s.ret, mode));
+    }
+}
+
+/// The `ValueError` message for resuming a running generator of `kind`.
+fn already_executing(kind: GenKind) -> &'static str {
+    match kind {
+        GenKind::Generator => "generator already executing",
+        GenKind::Coroutine => "coroutine already executing",
+        GenKind::AsyncGenerator => "async generator already executing",
+    }
+}
+
+thread_local! {
+    /// Moves on whenever the links of a delegation chain are rewritten, or a level of one is
+    /// resumed other than through its head: a head's `ChainHead` is good only in the epoch
+    /// it records.
+    static CHAIN_EPOCH: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The current chain epoch (see [`CHAIN_EPOCH`]).
+#[inline]
+fn chain_epoch() -> u64 {
+    CHAIN_EPOCH.with(|e| e.get())
+}
+
+/// Retires every recorded chain (see [`CHAIN_EPOCH`]).
+fn bump_chain_epoch() {
+    CHAIN_EPOCH.with(|e| e.set(e.get() + 1));
 }

@@ -360,8 +360,9 @@ impl Vm {
             }
             ReturnMode::GenChain(g, parent) => return self.deliver_chain(g, parent, v),
             ReturnMode::GenAsend(g, _) => return self.deliver_async(g),
-            // Only ever the base frame of a nested run, which halts instead.
-            ReturnMode::GenNative(_) => self.push(v),
+            // Only ever the base frame of a nested run, which halts instead; the chain modes
+            // are only kept by suspended frames.
+            ReturnMode::GenNative(_) | ReturnMode::ChainLink(..) | ReturnMode::ChainHead(..) => self.push(v),
         }
         Ok(())
     }
