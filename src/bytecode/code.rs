@@ -129,6 +129,19 @@ impl Code {
             && self.cell_params.is_empty()
     }
 
+    /// True for generator, coroutine and async generator code whose calls can bind `n`
+    /// positional arguments as they come (see [`Code::is_plain`]; resumable code is never
+    /// plain, as its frame goes into the new object instead of running).
+    #[inline]
+    pub fn resumable_takes_exactly(&self, n: usize) -> bool {
+        (self.flags.generator || self.flags.coroutine || self.flags.async_generator)
+            && self.argcount as usize == n
+            && self.kwonlyargcount == 0
+            && !self.flags.varargs
+            && !self.flags.varkw
+            && self.cell_params.is_empty()
+    }
+
     /// The source line of the instruction at `ip`.
     pub fn line_at(&self, ip: usize) -> u32 {
         self.lines.get(ip).copied().unwrap_or(self.first_line)

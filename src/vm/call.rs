@@ -245,6 +245,16 @@ impl Vm {
             self.stack.push(v);
             return Ok(());
         }
+        if let (Value::Function(f), None) = (&self.stack[func_at], &kwnames) {
+            if f.code.resumable_takes_exactly(argc) {
+                let f = f.clone();
+                // (A coroutine made in debug mode records the line that made it.)
+                if let Some(caller) = self.frames.last_mut() {
+                    caller.ip = ip;
+                }
+                return self.make_gen_from_stack(&f, func_at);
+            }
+        }
         if let Some(caller) = self.frames.last_mut() {
             caller.ip = ip;
         }
@@ -554,6 +564,21 @@ impl Vm {
             *frame.cells[*cell as usize].borrow_mut() = v;
         }
         Ok(Detached { frame, values: locals })
+    }
+
+    /// Calls the generator (or coroutine) function `f` at `stack[func_at]`, whose arguments
+    /// above it are exactly its parameters (see [`crate::bytecode::Code::resumable_takes_exactly`]):
+    /// they move straight into the new frame's buffer, which is the generator's.
+    fn make_gen_from_stack(&mut self, f: &Rc<Function>, func_at: usize) -> Res<()> {
+        let code = &f.code;
+        let cap = (code.nlocals() + 1).max(code.suspend_len.get() as usize);
+        let mut locals: Vec<Value> = Vec::with_capacity(cap);
+        locals.extend(self.stack.drain(func_at + 1..));
+        locals.resize(code.nlocals(), Value::Undef);
+        let frame = Self::new_frame(f, 0, 0, ReturnMode::Push, self.handled.len());
+        let g = self.make_gen(f, Detached { frame, values: locals });
+        self.stack[func_at] = g;
+        Ok(())
     }
 
     /// Wraps a bound frame into a generator, coroutine or async generator.
