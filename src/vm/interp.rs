@@ -1567,6 +1567,17 @@ impl Vm {
                 Op::GetAnext => {
                     let it = self.stack.last().cloned().unwrap_or_default();
                     let aw = self.get_anext_awaitable(&it)?;
+                    // `async for` over an async generator: the `GetAwaitable` (nothing to do
+                    // on its step), `LoadConst None` and `Send` that follow are done here,
+                    // resuming the generator in place.
+                    if let Some(exit) = anext_send_exit(code, *ip) {
+                        if let Some((g, sent)) = super::asyncgen::inline_step(&aw, &Value::None) {
+                            self.push(aw);
+                            *ip += 3;
+                            self.resume_async_inline(&g, sent, exit)?;
+                            return Ok(Flow::Switch);
+                        }
+                    }
                     self.push(aw);
                 }
                 Op::EndAsyncFor => {
@@ -1795,4 +1806,18 @@ fn add_trace(inst: &Rc<super::value::Instance>, entry: TraceEntry, key: Sym) {
     }
     let tb = Traceback { entries: std::cell::RefCell::new(vec![entry]) };
     inst.set_attr(key, Value::Other(Rc::new(tb)));
+}
+
+/// For a `GetAnext` whose next instruction is at `ip`: when the three after it are the
+/// `async for` step (`GetAwaitable`, `LoadConst None`, `Send`), the exit of that `Send`.
+#[inline]
+fn anext_send_exit(code: &Code, ip: usize) -> Option<u32> {
+    match code.ops.get(ip..ip + 3)? {
+        [Op::GetAwaitable, Op::LoadConst(k), Op::Send(t)]
+            if matches!(code.consts.get(k.0 as usize), Some(Value::None)) =>
+        {
+            Some(t.0)
+        }
+        _ => None,
+    }
 }
