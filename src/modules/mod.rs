@@ -4,6 +4,7 @@ pub(crate) mod fds;
 mod gc;
 mod json;
 mod math;
+mod math_special;
 pub(crate) mod os;
 pub(crate) mod params;
 mod random;
