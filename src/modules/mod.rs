@@ -14,6 +14,7 @@ pub mod socket_object;
 pub mod structseq;
 mod sys;
 mod time;
+mod types;
 
 use crate::vm::value::{Module, Value};
 use crate::vm::{NativeFn, Sym, Vm};
@@ -26,6 +27,7 @@ pub fn install(vm: &mut Vm) {
     vm.native_modules.insert("asyncio.subprocess", crate::asyncio::net::subprocess_module);
     vm.native_modules.insert("math", math::init);
     vm.native_modules.insert("time", time::init);
+    vm.native_modules.insert("types", types::init);
     vm.native_modules.insert("gc", gc::init);
     vm.native_modules.insert("random", random::init);
     vm.native_modules.insert("json", json::init);
