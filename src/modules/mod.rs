@@ -11,10 +11,12 @@ mod random;
 pub mod signal;
 pub mod socket;
 pub mod socket_object;
+mod strftime;
 pub mod structseq;
 mod sys;
 mod time;
 mod types;
+mod tz;
 
 use crate::vm::value::{Module, Value};
 use crate::vm::{NativeFn, Sym, Vm};
