@@ -268,7 +268,7 @@ fn convert(out: &mut Out, conv: char, modifier: Option<char>, spec: &Spec, tm: &
             }
             let diff = tm.gmtoff;
             out.add(spec, if diff < 0 { "-" } else { "+" });
-            let minutes = diff.abs() / 60;
+            let minutes = (diff.unsigned_abs() / 60) as i64;
             out.number(spec, 4, minutes / 60 * 100 + minutes % 60);
         }
         'Z' => {

@@ -295,7 +295,8 @@ fn parse_change(s: &mut &[u8], first: bool) -> Option<Change> {
             if negative {
                 *s = &s[1..];
             }
-            let v = parse_hms(s, i64::MAX).unwrap_or(7200);
+            // glibc reads the hours as an `unsigned short`.
+            let v = parse_hms(s, 65_535).unwrap_or(7200);
             if negative {
                 -v
             } else {
