@@ -1284,6 +1284,8 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     // Classes for isinstance() and construction.
     let future_class = native_class(vm, "Future", None, future_new);
     let task_class = native_class(vm, "Task", Some(future_class.clone()), task_new);
+    crate::builtins::generic_alias::make_generic(&future_class);
+    crate::builtins::generic_alias::make_generic(&task_class);
     m.set(Sym::new("Future"), Value::Class(future_class));
     m.set(Sym::new("Task"), Value::Class(task_class));
     for (name, kind) in [

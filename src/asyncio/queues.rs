@@ -20,7 +20,7 @@ use crate::bytecode::CmpKind;
 use crate::vm::gc::Visitor;
 use crate::vm::gen::GenResult;
 use crate::vm::other::NativeObject;
-use crate::vm::value::{Class, List, Module};
+use crate::vm::value::{List, Module};
 use crate::vm::{Args, Exc, ExcKind, NativeFn, Res, Sym, Value, Vm};
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -810,23 +810,6 @@ fn q_getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     })
 }
 
-thread_local! {
-    static CLASSES: RefCell<Vec<Rc<Class>>> = const { RefCell::new(Vec::new()) };
-}
-
-fn generic(i: usize) -> Res<Value> {
-    CLASSES.with(|c| c.borrow().get(i).cloned()).map(Value::Class).ok_or_else(|| Exc::type_error("not subscriptable"))
-}
-fn q_class_getitem(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
-    generic(0)
-}
-fn pq_class_getitem(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
-    generic(1)
-}
-fn lq_class_getitem(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {
-    generic(2)
-}
-
 /// The methods CPython's queue calls through `self`: overriding one switches the queue to
 /// script-level calls.
 const OVERRIDABLE: &[(&str, NativeFn)] = &[
@@ -857,32 +840,17 @@ const METHODS: &[(&str, NativeFn)] = &[
     ("__repr__", q_repr),
     ("__str__", q_str),
     ("__getattr__", q_getattr),
-    ("__class_getitem__", q_class_getitem),
 ];
 
 /// Adds the queues and their exceptions to `_asyncio`.
 pub fn register(vm: &mut Vm, m: &Module) {
     let queue = native_class(vm, "Queue", MODULE, None, METHODS, &[("maxsize", q_maxsize)]);
-    let pq = native_class(
-        vm,
-        "PriorityQueue",
-        MODULE,
-        Some(&queue),
-        &[("__init__", pq_init), ("__class_getitem__", pq_class_getitem)],
-        &[],
-    );
-    let lq = native_class(
-        vm,
-        "LifoQueue",
-        MODULE,
-        Some(&queue),
-        &[("__init__", lq_init), ("__class_getitem__", lq_class_getitem)],
-        &[],
-    );
+    let pq = native_class(vm, "PriorityQueue", MODULE, Some(&queue), &[("__init__", pq_init)], &[]);
+    let lq = native_class(vm, "LifoQueue", MODULE, Some(&queue), &[("__init__", lq_init)], &[]);
     for c in [&queue, &pq, &lq] {
+        crate::builtins::generic_alias::make_generic(c);
         m.set(Sym::new(&c.name), Value::Class(c.clone()));
     }
-    CLASSES.with(|c| *c.borrow_mut() = vec![queue, pq, lq]);
     vm.register_eager_await(q_put, eager_put);
     vm.register_eager_await(q_get, eager_get);
     for kind in [ExcKind::QueueEmpty, ExcKind::QueueFull] {

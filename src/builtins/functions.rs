@@ -325,6 +325,9 @@ pub fn is_instance(vm: &mut Vm, v: &Value, c: &Value) -> Res<bool> {
                 }
                 Ok(false)
             }
+            None if super::generic_alias::is_alias(c) => {
+                Err(Exc::type_error("isinstance() argument 2 cannot be a parameterized generic"))
+            }
             None => Err(Exc::type_error("isinstance() arg 2 must be a type, a tuple of types, or a union")),
         },
     }
@@ -345,7 +348,17 @@ fn issubclass(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 Ok(false)
             }
             _ => match super::union_type::union_args(c) {
-                Some(members) => Ok(members.iter().any(|m| matches!(m, Value::Class(cls) if sub.is_subclass(cls)))),
+                Some(members) => {
+                    for m in members {
+                        if check(sub, m)? {
+                            return Ok(true);
+                        }
+                    }
+                    Ok(false)
+                }
+                None if super::generic_alias::is_alias(c) => {
+                    Err(Exc::type_error("issubclass() argument 2 cannot be a parameterized generic"))
+                }
                 None => Err(Exc::type_error("issubclass() arg 2 must be a class, a tuple of classes, or a union")),
             },
         }

@@ -9,6 +9,7 @@ mod fast;
 pub(crate) mod file;
 mod float_hex;
 mod functions;
+pub(crate) mod generic_alias;
 pub(crate) mod methods;
 mod num_methods;
 mod object_methods;
@@ -44,6 +45,7 @@ pub fn install(vm: &mut Vm) {
     exceptions::install(vm);
     object_methods::install(vm);
     fast::install(vm);
+    generic_alias::install(vm);
     vm.builtins.set(Sym::new("None"), Value::None);
     vm.builtins.set(Sym::new("NotImplemented"), Value::NotImplemented);
     vm.builtins.set(Sym::new("Ellipsis"), Value::Ellipsis);

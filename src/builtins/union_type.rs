@@ -25,7 +25,8 @@ pub fn union_args(v: &Value) -> Option<&[Value]> {
 /// and at least one is not `None`. `None` when the operator does not apply.
 #[cold]
 pub fn union_or(vm: &Vm, a: &Value, b: &Value) -> Option<Value> {
-    let is_type = |v: &Value| matches!(v, Value::Class(_)) || union_args(v).is_some();
+    let is_type =
+        |v: &Value| matches!(v, Value::Class(_)) || union_args(v).is_some() || super::generic_alias::is_alias(v);
     if !(is_type(a) || is_type(b)) || !(is_type(a) || matches!(a, Value::None)) {
         return None;
     }
@@ -40,7 +41,7 @@ pub fn union_or(vm: &Vm, a: &Value, b: &Value) -> Option<Value> {
             None => vec![side.clone()],
         };
         for p in parts {
-            if !args.iter().any(|q| q.is(&p)) {
+            if !args.iter().any(|q| super::generic_alias::same_arg(q, &p)) {
                 args.push(p);
             }
         }
@@ -49,13 +50,24 @@ pub fn union_or(vm: &Vm, a: &Value, b: &Value) -> Option<Value> {
         return args.pop();
     }
     let u = Value::Other(Rc::new(UnionType { args }));
-    // The class (made on first use) prints as `<class 'types.UnionType'>`.
-    let class = vm.class_of(&u);
+    set_class_module(vm, &u);
+    Some(u)
+}
+
+/// Gives the class of unions (made on first use) its module, so that it prints as
+/// `<class 'types.UnionType'>`; returns it.
+fn set_class_module(vm: &Vm, u: &Value) -> Rc<crate::vm::value::Class> {
+    let class = vm.class_of(u);
     if !class.dict.borrow().contains_key(&vm.syms.module) {
         class.dict.borrow_mut().insert(vm.syms.module, Value::str("types"));
         crate::vm::value::bump_class_epoch();
     }
-    Some(u)
+    class
+}
+
+/// The class of unions, `types.UnionType`.
+pub fn union_class(vm: &Vm) -> Rc<crate::vm::value::Class> {
+    set_class_module(vm, &Value::Other(Rc::new(UnionType { args: Vec::new() })))
 }
 
 /// How a member prints in the union's repr: `None`, a built-in's name, `module.Qualname`.
@@ -87,7 +99,8 @@ fn repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn same_members(a: &Args) -> Option<bool> {
     let (mine, other) = (this(a), a.pos.get(1).and_then(union_args)?);
-    Some(mine.len() == other.len() && mine.iter().all(|m| other.iter().any(|o| o.is(m))))
+    let same = super::generic_alias::same_arg;
+    Some(mine.len() == other.len() && mine.iter().all(|m| other.iter().any(|o| same(o, m))))
 }
 
 fn eq(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -103,7 +116,7 @@ impl UnionType {
     fn members_hash(&self) -> i64 {
         let mut h: u64 = 0x9e37_79b9;
         for m in &self.args {
-            let x = (m.id() as u64 >> 4).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+            let x = (super::generic_alias::arg_hash(m) as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             h ^= x ^ (x >> 29);
         }
         (h >> 1) as i64

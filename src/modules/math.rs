@@ -60,6 +60,33 @@ unary!(radians, f64::to_radians, any);
 unary!(expm1, f64::exp_m1, any);
 unary!(log1p, f64::ln_1p, |x| x > -1.0 || x.is_nan());
 unary!(exp2, f64::exp2, any);
+unary!(cbrt, super::math_special::cbrt, any);
+unary!(erf, super::math_special::erf, any);
+unary!(erfc, super::math_special::erfc, any);
+
+/// A special function that reports its own errors (`gamma`, `lgamma`).
+fn special(
+    vm: &mut Vm,
+    a: &mut Args,
+    name: &str,
+    f: fn(f64) -> Result<f64, super::math_special::MathError>,
+) -> Res<Value> {
+    check_args(name, a, 1, 1)?;
+    let x = vm.to_float(&a.pos[0].clone())?;
+    match f(x) {
+        Ok(r) => Ok(Value::Float(r)),
+        Err(super::math_special::MathError::Domain) => Err(Exc::value_error("math domain error")),
+        Err(super::math_special::MathError::Range) => Err(Exc::overflow("math range error")),
+    }
+}
+
+fn gamma(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    special(vm, a, "gamma", super::math_special::gamma)
+}
+
+fn lgamma(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    special(vm, a, "lgamma", super::math_special::lgamma)
+}
 
 fn log(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     if a.pos.is_empty() || a.pos.len() > 2 {
@@ -325,7 +352,7 @@ fn modf(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 /// `x` as `(m, e)` with `x == m * 2**e` and `0.5 <= abs(m) < 1` (C's `frexp`).
-fn frexp_f64(x: f64) -> (f64, i64) {
+pub(super) fn frexp_f64(x: f64) -> (f64, i64) {
     if x == 0.0 || !x.is_finite() {
         return (x, 0);
     }
@@ -337,7 +364,7 @@ fn frexp_f64(x: f64) -> (f64, i64) {
 }
 
 /// `x * 2**e`, correctly rounded (C's `ldexp`); `None` on overflow.
-fn ldexp_f64(x: f64, e: i64) -> Option<f64> {
+pub(super) fn ldexp_f64(x: f64, e: i64) -> Option<f64> {
     if x == 0.0 || !x.is_finite() {
         return Some(x);
     }
@@ -576,6 +603,11 @@ pub fn init(_vm: &mut Vm) -> Res<Rc<Module>> {
             ("remainder", remainder),
             ("nextafter", nextafter),
             ("exp2", exp2),
+            ("cbrt", cbrt),
+            ("erf", erf),
+            ("erfc", erfc),
+            ("gamma", gamma),
+            ("lgamma", lgamma),
             ("ulp", ulp),
         ],
     );

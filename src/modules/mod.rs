@@ -4,15 +4,19 @@ pub(crate) mod fds;
 mod gc;
 mod json;
 mod math;
+mod math_special;
 pub(crate) mod os;
 pub(crate) mod params;
 mod random;
 pub mod signal;
 pub mod socket;
 pub mod socket_object;
+mod strftime;
 pub mod structseq;
 mod sys;
 mod time;
+mod types;
+mod tz;
 
 use crate::vm::value::{Module, Value};
 use crate::vm::{NativeFn, Sym, Vm};
@@ -25,6 +29,7 @@ pub fn install(vm: &mut Vm) {
     vm.native_modules.insert("asyncio.subprocess", crate::asyncio::net::subprocess_module);
     vm.native_modules.insert("math", math::init);
     vm.native_modules.insert("time", time::init);
+    vm.native_modules.insert("types", types::init);
     vm.native_modules.insert("gc", gc::init);
     vm.native_modules.insert("random", random::init);
     vm.native_modules.insert("json", json::init);

@@ -3,7 +3,7 @@
 
 use crate::bytecode::CmpKind;
 use crate::vm::other::NativeObject;
-use crate::vm::value::Value;
+use crate::vm::value::{Class, Value};
 use crate::vm::{Args, Exc, NativeFn, Res, Sym, Vm};
 use std::rc::Rc;
 
@@ -15,11 +15,24 @@ pub struct StructSeq {
     pub fields: &'static [&'static str],
     /// The values (a tuple).
     pub values: Value,
+    /// Named values that are attributes only, not items (`tm_zone` of a `struct_time`).
+    pub extra: Vec<(&'static str, Value)>,
+    /// The class, when it has one of its own (`time.struct_time`); otherwise one is made
+    /// from the name.
+    pub class: Option<Rc<Class>>,
 }
 
 /// Makes a struct sequence value.
 pub fn new(name: &'static str, fields: &'static [&'static str], values: Vec<Value>) -> Value {
-    Value::Other(Rc::new(StructSeq { name, fields, values: Value::tuple(values) }))
+    Value::Other(Rc::new(StructSeq { name, fields, values: Value::tuple(values), extra: Vec::new(), class: None }))
+}
+
+/// The struct sequence behind a value, if it is one.
+pub fn as_structseq(v: &Value) -> Option<&StructSeq> {
+    match v {
+        Value::Other(o) => o.as_any().downcast_ref::<StructSeq>(),
+        _ => None,
+    }
 }
 
 fn inner(a: &Args) -> Res<Value> {
@@ -87,6 +100,15 @@ fn hash(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let me = inner(a)?;
     vm.hash(&me).map(Value::Int)
 }
+fn repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let Some(s) = a.pos.first().and_then(as_structseq) else { return Err(Exc::type_error("struct sequence expected")) };
+    let items = vm.collect(&s.values)?;
+    let mut parts = Vec::with_capacity(items.len());
+    for (f, v) in s.fields.iter().zip(items.iter()) {
+        parts.push(format!("{f}={}", vm.repr(v)?));
+    }
+    Ok(Value::str(&format!("{}({})", s.name, parts.join(", "))))
+}
 
 impl NativeObject for StructSeq {
     fn type_name(&self) -> &'static str {
@@ -96,6 +118,14 @@ impl NativeObject for StructSeq {
         let s = name.to_string_owned();
         if let Some(i) = self.fields.iter().position(|f| *f == s) {
             return vm.get_item(&self.values, &Value::Int(i as i64)).map(Some);
+        }
+        if let Some((_, v)) = self.extra.iter().find(|(f, _)| *f == s) {
+            return Ok(Some(v.clone()));
+        }
+        // The tuple's methods and operators.
+        if matches!(s.as_str(), "count" | "index" | "__add__" | "__mul__" | "__rmul__" | "__contains__") {
+            let values = self.values.clone();
+            return vm.get_attr_opt(&values, name);
         }
         let f: (&'static str, NativeFn) = match s.as_str() {
             "__lt__" => ("__lt__", lt),
@@ -108,9 +138,13 @@ impl NativeObject for StructSeq {
             "__iter__" => ("__iter__", iter),
             "__len__" => ("__len__", len),
             "__hash__" => ("__hash__", hash),
+            "__repr__" => ("__repr__", repr),
             _ => return Ok(None),
         };
         Ok(Some(crate::builtins::bound_native(this.clone(), f.0, f.1)))
+    }
+    fn class(&self) -> Option<Rc<Class>> {
+        self.class.clone()
     }
     fn repr(&self) -> String {
         let Value::Tuple(t) = &self.values else { return String::new() };

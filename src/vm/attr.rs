@@ -87,7 +87,10 @@ impl Vm {
             }
             Value::Other(o) => {
                 let o = o.clone();
-                o.get_attr(self, obj, name)
+                match o.get_attr(self, obj, name)? {
+                    None if name == self.syms.class => Ok(Some(Value::Class(self.class_of(obj)))),
+                    found => Ok(found),
+                }
             }
             _ => {
                 let class = self.class_of(obj);

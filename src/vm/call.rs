@@ -803,10 +803,36 @@ impl Vm {
         };
         let Value::Str(name) = name else { return Err(Exc::type_error("__build_class__: name is not a string")) };
         let mut base_classes = Vec::new();
+        // A base that is not a class may stand for others through `__mro_entries__`
+        // (`class C(list[int])` derives from `list`); the bases as written are kept in
+        // `__orig_bases__`.
+        let mut orig_bases = None;
         for b in &bases {
             match b {
                 Value::Class(c) => base_classes.push(c.clone()),
-                other => return Err(Exc::type_error(format!("bases must be types, not {}", self.type_name(other)))),
+                other => {
+                    let entries = match self.get_attr_opt(other, Sym::new("__mro_entries__"))? {
+                        Some(f) => self.call(&f, vec![Value::tuple(bases.clone())])?,
+                        None => {
+                            return Err(Exc::type_error(format!("bases must be types, not {}", self.type_name(other))))
+                        }
+                    };
+                    let Value::Tuple(entries) = entries else {
+                        return Err(Exc::type_error("__mro_entries__ must return a tuple"));
+                    };
+                    for e in entries.iter() {
+                        match e {
+                            Value::Class(c) => base_classes.push(c.clone()),
+                            other => {
+                                return Err(Exc::type_error(format!(
+                                    "bases must be types, not {}",
+                                    self.type_name(other)
+                                )))
+                            }
+                        }
+                    }
+                    orig_bases = Some(Value::tuple(bases.clone()));
+                }
             }
         }
         let metaclass = Sym::new("metaclass");
@@ -837,12 +863,18 @@ impl Vm {
                 dict.insert(Sym::new(k.as_str()), e.value.clone());
             }
         }
+        if let Some(orig) = orig_bases {
+            dict.insert(Sym::new("__orig_bases__"), orig);
+        }
         if dict.contains_key(&self.syms.eq) && !dict.contains_key(&self.syms.hash) {
             dict.insert(self.syms.hash, Value::None);
         }
-        if let Some(f @ Value::Function(_)) = dict.get(&self.syms.init_subclass) {
-            let m = Value::descriptor(super::value::Descriptor::ClassMethod(f.clone()));
-            dict.insert(self.syms.init_subclass, m);
+        // `__init_subclass__` and `__class_getitem__` are classmethods without the decorator.
+        for name in [self.syms.init_subclass, self.syms.class_getitem] {
+            if let Some(f @ Value::Function(_)) = dict.get(&name) {
+                let m = Value::descriptor(super::value::Descriptor::ClassMethod(f.clone()));
+                dict.insert(name, m);
+            }
         }
         let qualname = match dict.get(&self.syms.qualname) {
             Some(Value::Str(q)) => Rc::from(q.as_str()),

@@ -634,7 +634,11 @@ impl Vm {
                     None => v.id() >> 4,
                 }
             }
-            Value::Other(o) => o.hash().unwrap_or_else(|| v.id() >> 4),
+            Value::Other(o) => match o.as_any().downcast_ref::<crate::modules::structseq::StructSeq>() {
+                // A named tuple hashes as its tuple.
+                Some(s) => return self.hash(&s.values),
+                None => o.hash().unwrap_or_else(|| v.id() >> 4),
+            },
             // Equal bound methods (same function, same receiver) hash alike.
             Value::BoundMethod(m) => (m.receiver.id() >> 4) ^ (m.func.id() >> 4),
             Value::Native(n) if n.receiver.is_some() => {

@@ -276,16 +276,18 @@ impl Vm {
                     None => Err(Exc::type_error(format!("'{}' object is not subscriptable", o.type_name()))),
                 }
             }
-            (Value::Class(c), _) => match c.lookup(self.syms.class_getitem) {
-                Some(f) => self.call(&f, vec![key.clone()]),
-                None => {
-                    if c.builtin.is_some() {
-                        // `list[int]` style generic aliases: keep the class.
-                        return Ok(obj.clone());
-                    }
-                    Err(Exc::type_error(format!("type '{}' is not subscriptable", c.name)))
+            (Value::Class(c), _) => {
+                // `type[int]`: `type` is generic without a `__class_getitem__` of its own.
+                if c.builtin == Some(super::TypeId::Type) {
+                    return Ok(crate::builtins::generic_alias::make(self, obj.clone(), key.clone()));
                 }
-            },
+                if c.lookup(self.syms.class_getitem).is_none() {
+                    return Err(Exc::type_error(format!("type '{}' is not subscriptable", c.name)));
+                }
+                // Bound to the class (it is a classmethod, implicitly when a script defines it).
+                let f = self.get_attr(obj, self.syms.class_getitem)?;
+                self.call(&f, vec![key.clone()])
+            }
             _ => Err(Exc::type_error(format!("'{}' object is not subscriptable", self.type_name(obj)))),
         }
     }
