@@ -1,12 +1,13 @@
 //! A collection: CPython's trial deletion over the registry's weak entries, the
 //! finalisation of garbage generators, and the clearing that breaks the cycles.
 
-use super::entries::Entries;
-use super::traverse::{clear, needs_finalizer, strong_count, traverse, weight};
+use super::entries::{Entries, Entry};
+use super::traverse::{clear, needs_finalizer, traverse, traverse_thin, weight};
 use super::{clear_code_caches, REG};
 use crate::vm::gen::{GenKind, GenObj, GenState};
 use crate::vm::value::Value;
 use crate::vm::Vm;
+use std::cell::Cell;
 use std::rc::Rc;
 
 /// What a collection decided about one registry entry.
@@ -20,95 +21,235 @@ enum Fate {
     Gone,
 }
 
-/// A hash of an allocation address that keeps neighbours together: the 1 KiB block an
-/// address lies in is hashed (so blocks scatter over the table, and the top bits hashbrown
-/// uses as tags are mixed), and the position inside the block is kept in the low bits, so
-/// objects allocated one after another — which tend to be looked up one after another —
-/// share the table's cache lines.
-#[inline]
-fn addr_hash(a: usize) -> u64 {
-    let block = ((a >> 10) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (block & !63) | ((a >> 4) & 63) as u64
+/// One slot of a [`Table`]: a candidate's address (0 for an empty slot), its entry index,
+/// and its `gc_refs` (the strong count less the references found from candidates). A
+/// tuple, so that a new table comes zeroed from the allocator.
+type Slot = (usize, u32, i32);
+
+/// An open-addressing table (linear probing, at most half full) from allocation address to
+/// candidate. An address's home slot keeps neighbours together: the 1 KiB block it lies in
+/// picks a group of 64 slots (by a multiplicative hash, so blocks scatter over the table),
+/// and its position inside the block picks the slot in the group, so objects allocated one
+/// after another — which tend to be looked up one after another — share cache lines.
+struct Table {
+    /// The slots: the first `mask + 1` are in use, the rest are empty.
+    slots: Vec<Slot>,
+    /// The number of slots in use less one (a power of two less one).
+    mask: usize,
+    /// The shift that keeps a block hash's top bits as the group number.
+    shift: u32,
 }
 
-/// Decides the fate of every entry in `entries`. Only weak references are held between
-/// steps, so a strong count is exactly the number of references to the object. Each object
-/// is read once: its strong count and its references are taken in one pass, which also
-/// records the references between candidates (by index) for the marking pass. The working
-/// memory is about 25 bytes per entry plus 4 per reference between candidates.
-fn analyse(entries: &Entries) -> Vec<Fate> {
-    let n = entries.len();
-    let mut fate = vec![Fate::Live; n];
-    // Addresses, and a table from address to entry index. (A dead entry's address cannot be
-    // reused while its `Weak` exists, so it never matches a live object's reference.)
-    let mut addrs: Vec<usize> = Vec::with_capacity(n);
-    let mut table: hashbrown::HashTable<u32> = hashbrown::HashTable::with_capacity(n);
-    for (i, f) in fate.iter_mut().enumerate() {
-        let a = entries.addr(i);
-        addrs.push(a);
-        let h = addr_hash(a);
-        if table.find(h, |&j| addrs[j as usize] == a).is_some() {
-            *f = Fate::Gone;
-        } else {
-            table.insert_unique(h, i as u32, |&j| addr_hash(addrs[j as usize]));
+impl Table {
+    /// An empty table for up to `n` addresses, in `slots` (all empty).
+    fn new(n: usize, mut slots: Vec<Slot>) -> Table {
+        let size = (2 * n).next_power_of_two().max(128);
+        if slots.len() < size {
+            slots = vec![(0, 0, 0); size];
+        }
+        Table { slots, mask: size - 1, shift: 64 - (size.trailing_zeros() - 6) }
+    }
+
+    /// The slot where the search for `a` starts.
+    #[inline(always)]
+    fn home(&self, a: usize) -> usize {
+        let group = (((a >> 10) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
+        ((group << 6) | ((a >> 4) & 63)) & self.mask
+    }
+
+    /// Adds `a` (entry `idx`, with `refs`) and returns its slot; `None` if it is already
+    /// there.
+    #[inline]
+    fn insert(&mut self, a: usize, idx: u32, refs: i32) -> Option<u32> {
+        let mut s = self.home(a);
+        loop {
+            let slot = &mut self.slots[s];
+            if slot.0 == 0 {
+                *slot = (a, idx, refs);
+                return Some(s as u32);
+            }
+            if slot.0 == a {
+                return None;
+            }
+            s = (s + 1) & self.mask;
         }
     }
-    let find = |a: usize| table.find(addr_hash(a), |&j| addrs[j as usize] == a).map(|&j| j as usize);
-    // gc_refs: the strong count less the references from the candidates. An object whose
-    // contents could not be read gets `OPAQUE` on top: it counts as held from outside.
-    const OPAQUE: i32 = 1 << 30;
-    let mut refs: Vec<i32> = vec![0; n];
-    let mut starts: Vec<u32> = Vec::with_capacity(n + 1);
-    let mut edges: Vec<u32> = Vec::new();
-    let mut kids = Vec::new();
-    for i in 0..n {
-        starts.push(edges.len() as u32);
-        if fate[i] == Fate::Gone {
-            continue;
+
+    /// The slot holding `a`, if any.
+    #[inline(always)]
+    fn find(&mut self, a: usize) -> Option<&mut Slot> {
+        let mut s = self.home(a);
+        loop {
+            let addr = self.slots[s].0;
+            if addr == a {
+                return Some(&mut self.slots[s]);
+            }
+            if addr == 0 {
+                return None;
+            }
+            s = (s + 1) & self.mask;
         }
-        let Some(v) = entries.upgrade(i) else {
-            fate[i] = Fate::Gone;
-            continue;
-        };
-        // Less the reference `v` itself.
-        refs[i] += (strong_count(&v) - 1).min(OPAQUE as usize - 1) as i32;
-        kids.clear();
-        if !traverse(&v, &mut kids) {
-            refs[i] += OPAQUE;
-            continue;
-        }
-        for &a in &kids {
-            if let Some(j) = find(a) {
-                refs[j] -= 1;
-                edges.push(j as u32);
+    }
+}
+
+/// `gc_refs` added for an object whose contents could not be read: it counts as held from
+/// outside.
+const OPAQUE: i32 = 1 << 30;
+
+/// `Scratch::pos` of an entry that is not in the table.
+const NO_SLOT: u32 = u32::MAX;
+
+/// Working memory of [`analyse`], kept between collections so that the frequent ones do not
+/// allocate (and free) it each time.
+#[derive(Default)]
+struct Scratch {
+    /// The table's slots (all empty between collections).
+    slots: Vec<Slot>,
+    /// Per entry, its slot in the table (or `NO_SLOT`).
+    pos: Vec<u32>,
+    /// Per entry, where its references start in `edges`.
+    starts: Vec<u32>,
+    /// The references between candidates, by index.
+    edges: Vec<u32>,
+    /// One object's references (addresses).
+    kids: Vec<usize>,
+    /// The marking pass's stack.
+    work: Vec<u32>,
+}
+
+thread_local! {
+    static SCRATCH: Cell<Scratch> = const {
+        Cell::new(Scratch {
+            slots: Vec::new(),
+            pos: Vec::new(),
+            starts: Vec::new(),
+            edges: Vec::new(),
+            kids: Vec::new(),
+            work: Vec::new(),
+        })
+    };
+}
+
+/// Collections of up to this many entries keep their working memory for the next one (a
+/// full collection of a large heap gives it back).
+const KEEP_SCRATCH: usize = 1 << 14;
+
+/// The state of [`analyse`].
+struct Analysis {
+    /// The candidates by address.
+    table: Table,
+    /// The result, per entry.
+    fate: Vec<Fate>,
+    /// The rest of the working memory.
+    s: Scratch,
+}
+
+impl Analysis {
+    /// First pass: adds entry `i` (at `a`, with `count` strong references) to the table; a
+    /// dead object or a second entry for one is `Gone`.
+    #[inline(always)]
+    fn add(&mut self, i: usize, a: usize, count: usize) {
+        let slot =
+            if count == 0 { None } else { self.table.insert(a, i as u32, count.min(OPAQUE as usize - 1) as i32) };
+        match slot {
+            Some(p) => self.s.pos.push(p),
+            None => {
+                self.s.pos.push(NO_SLOT);
+                self.fate[i] = Fate::Gone;
             }
         }
     }
-    starts.push(edges.len() as u32);
-    drop((table, addrs, kids));
+
+    /// Second pass: takes away from the candidates' counts the references that entry `i`
+    /// holds, which `read` reports (`None`: the object is dead; `Some(false)`: its contents
+    /// could not be read, so it counts as held from outside), and records them.
+    #[inline(always)]
+    fn visit(&mut self, i: usize, read: impl FnOnce(&mut Vec<usize>) -> Option<bool>) {
+        self.s.starts.push(self.s.edges.len() as u32);
+        if self.fate[i] == Fate::Gone {
+            return;
+        }
+        self.s.kids.clear();
+        match read(&mut self.s.kids) {
+            Some(true) => {
+                for &a in &self.s.kids {
+                    if let Some(s) = self.table.find(a) {
+                        s.2 -= 1;
+                        self.s.edges.push(s.1);
+                    }
+                }
+            }
+            Some(false) => self.table.slots[self.s.pos[i] as usize].2 += OPAQUE,
+            None => self.fate[i] = Fate::Gone,
+        }
+    }
+}
+
+/// Decides the fate of every entry in `entries`. Only weak references are held between
+/// steps, so a strong count is exactly the number of references to the object. A first
+/// pass puts every live entry in the table with its strong count (a dead one is `Gone`
+/// at once); a second reads each object's references once, subtracting those to
+/// candidates and recording them (by index) for the marking pass. The working memory is
+/// 40 to 75 bytes per entry plus 4 per reference between candidates.
+fn analyse(entries: &Entries) -> Vec<Fate> {
+    let n = entries.len();
+    let mut s = SCRATCH.try_with(Cell::take).unwrap_or_default();
+    let table = Table::new(n, std::mem::take(&mut s.slots));
+    let fate = vec![Fate::Live; n];
+    for v in [&mut s.pos, &mut s.starts, &mut s.edges, &mut s.work] {
+        v.clear();
+    }
+    s.pos.reserve(n);
+    s.starts.reserve(n + 1);
+    let mut an = Analysis { table, fate, s };
+    // (A dead entry's address cannot be reused while its `Weak` exists, so it never
+    // matches a live object's reference; dead entries are not in the table anyway.)
+    let k = entries.thin.len();
+    for (i, t) in entries.thin.iter().enumerate() {
+        an.add(i, t.addr(), t.strong_count());
+    }
+    for (i, t) in entries.fat.iter().enumerate() {
+        an.add(k + i, t.addr(), t.strong_count());
+    }
+    for (i, t) in entries.thin.iter().enumerate() {
+        an.visit(i, |kids| traverse_thin(t, kids));
+    }
+    for (i, t) in entries.fat.iter().enumerate() {
+        an.visit(k + i, |kids| t.upgrade().map(|v| traverse(&v, kids)));
+    }
+    let Analysis { mut table, mut fate, mut s } = an;
+    s.starts.push(s.edges.len() as u32);
     // Everything held from outside, and what it reaches, lives. (A negative count would be
-    // a traversal bug: keeping the object is the safe answer.)
-    let mut work: Vec<u32> = Vec::new();
-    for i in 0..n {
+    // a traversal bug: keeping the object is the safe answer.) The table is emptied on the
+    // way, ready for the next collection.
+    for (i, &p) in s.pos.iter().enumerate() {
+        if p == NO_SLOT {
+            continue;
+        }
+        let slot = &mut table.slots[p as usize];
+        slot.0 = 0;
+        debug_assert!(slot.2 >= 0, "gc traversal over-counted a reference");
         if fate[i] == Fate::Gone {
             continue;
         }
-        debug_assert!(refs[i] >= 0, "gc traversal over-counted a reference");
-        if refs[i] != 0 {
-            work.push(i as u32);
+        if slot.2 != 0 {
+            s.work.push(i as u32);
         } else {
             fate[i] = Fate::Dead;
         }
     }
-    drop(refs);
-    while let Some(i) = work.pop() {
-        let (a, b) = (starts[i as usize] as usize, starts[i as usize + 1] as usize);
-        for &j in &edges[a..b] {
+    while let Some(i) = s.work.pop() {
+        let (a, b) = (s.starts[i as usize] as usize, s.starts[i as usize + 1] as usize);
+        for &j in &s.edges[a..b] {
             if fate[j as usize] == Fate::Dead {
                 fate[j as usize] = Fate::Live;
-                work.push(j);
+                s.work.push(j);
             }
         }
+    }
+    if n <= KEEP_SCRATCH {
+        s.slots = table.slots;
+        let _ = SCRATCH.try_with(|c| c.set(s));
     }
     fate
 }
@@ -117,6 +258,9 @@ fn analyse(entries: &Entries) -> Vec<Fate> {
 fn split(mut entries: Entries) -> (Entries, Vec<Value>) {
     let fate = analyse(&entries);
     let mut dead = Vec::new();
+    if fate.iter().all(|f| *f == Fate::Live) {
+        return (entries, dead);
+    }
     entries.retain_indexed(|k, t| match fate[k] {
         Fate::Live => true,
         Fate::Dead => {

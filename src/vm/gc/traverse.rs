@@ -2,8 +2,12 @@
 //! holds (`traverse`), how to empty it when it is garbage (`clear`), and how CPython would
 //! count it.
 
+use super::entries::Tracked;
 use crate::vm::gen::{GenObj, GenState};
-use crate::vm::value::{Descriptor, IterState, Value};
+use crate::vm::other::NativeObject;
+use crate::vm::value::{
+    BoundMethod, Class, Descriptor, DictObj, Function, Instance, IterState, List, Module, NativeFunction, SetObj, Value,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -82,10 +86,156 @@ impl Visitor<'_> {
     }
 }
 
-fn attrs(vis: &mut Visitor, c: &RefCell<crate::vm::value::Attrs>) {
-    match c.try_borrow() {
-        Ok(a) => a.iter().for_each(|(_, v)| vis.value(v)),
-        Err(_) => vis.fail(),
+/// The references an object of a tracked type holds.
+trait Refs {
+    /// Reports them to `vis`.
+    fn refs(&self, vis: &mut Visitor);
+}
+
+impl Refs for List {
+    #[inline]
+    fn refs(&self, vis: &mut Visitor) {
+        vis.values(&self.items);
+    }
+}
+
+impl Refs for [Value] {
+    fn refs(&self, vis: &mut Visitor) {
+        self.iter().for_each(|x| vis.value(x));
+    }
+}
+
+impl Refs for DictObj {
+    fn refs(&self, vis: &mut Visitor) {
+        match self.d.try_borrow() {
+            Ok(d) => d.iter().for_each(|e| {
+                vis.value(&e.key);
+                vis.value(&e.value);
+            }),
+            Err(_) => vis.fail(),
+        }
+    }
+}
+
+impl Refs for SetObj {
+    fn refs(&self, vis: &mut Visitor) {
+        match self.d.try_borrow() {
+            Ok(t) => t.iter_keys().for_each(|k| vis.value(k)),
+            Err(_) => vis.fail(),
+        }
+    }
+}
+
+impl Refs for Function {
+    fn refs(&self, vis: &mut Visitor) {
+        self.defaults.iter().for_each(|x| vis.value(x));
+        self.kwdefaults.iter().for_each(|(_, x)| vis.value(x));
+        self.closure.iter().for_each(|c| vis.rc(c));
+        vis.value(&self.doc);
+        match self.dict.try_borrow() {
+            Ok(d) => d.iter().for_each(|d| vis.rc(d)),
+            Err(_) => vis.fail(),
+        }
+        vis.rc(&self.globals);
+    }
+}
+
+impl Refs for BoundMethod {
+    fn refs(&self, vis: &mut Visitor) {
+        vis.value(&self.receiver);
+        vis.value(&self.func);
+    }
+}
+
+impl Refs for Class {
+    fn refs(&self, vis: &mut Visitor) {
+        self.bases.iter().for_each(|b| vis.rc(b));
+        self.mro.iter().for_each(|b| vis.rc(b));
+        match self.dict.try_borrow() {
+            Ok(d) => d.values().for_each(|x| vis.value(x)),
+            Err(_) => vis.fail(),
+        }
+        if !self.cache.for_each_value(|x| vis.value(x)) {
+            vis.fail();
+        }
+    }
+}
+
+impl Refs for Instance {
+    #[inline]
+    fn refs(&self, vis: &mut Visitor) {
+        vis.rc(&self.class);
+        match self.attrs.try_borrow() {
+            Ok(a) => a.iter().for_each(|(_, v)| vis.value(v)),
+            Err(_) => vis.fail(),
+        }
+    }
+}
+
+impl Refs for RefCell<IterState> {
+    fn refs(&self, vis: &mut Visitor) {
+        match self.try_borrow() {
+            Ok(st) => iter_refs(&st, vis),
+            Err(_) => vis.fail(),
+        }
+    }
+}
+
+impl Refs for Descriptor {
+    fn refs(&self, vis: &mut Visitor) {
+        match self {
+            Descriptor::Property { fget, fset, fdel, doc } => {
+                [fget, fset, fdel, doc].into_iter().for_each(|x| vis.value(x));
+            }
+            Descriptor::StaticMethod(f) | Descriptor::ClassMethod(f) => vis.value(f),
+            Descriptor::Super { cls, obj } => {
+                vis.rc(cls);
+                vis.value(obj);
+            }
+        }
+    }
+}
+
+impl Refs for RefCell<Value> {
+    #[inline]
+    fn refs(&self, vis: &mut Visitor) {
+        vis.cell(self);
+    }
+}
+
+impl Refs for GenObj {
+    /// The references held by the suspended frame and the pending value.
+    fn refs(&self, vis: &mut Visitor) {
+        match self.frame.try_borrow() {
+            Ok(f) => {
+                if let Some(d) = &f.parts {
+                    f.values.iter().for_each(|x| vis.value(x));
+                    d.cells.iter().for_each(|c| vis.rc(c));
+                    vis.rc(&d.globals);
+                    if let crate::vm::frame::ReturnMode::Init(x) = &d.ret {
+                        vis.value(x);
+                    }
+                }
+            }
+            Err(_) => vis.fail(),
+        }
+    }
+}
+
+impl Refs for NativeFunction {
+    fn refs(&self, vis: &mut Visitor) {
+        if let Some(r) = &self.receiver {
+            vis.value(r);
+        }
+    }
+}
+
+impl Refs for Module {
+    fn refs(&self, vis: &mut Visitor) {
+        match self.dict.try_borrow() {
+            Ok(d) => d.values().for_each(|x| vis.value(x)),
+            Err(_) => vis.fail(),
+        }
     }
 }
 
@@ -95,78 +245,48 @@ fn attrs(vis: &mut Visitor, c: &RefCell<crate::vm::value::Attrs>) {
 pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
     let mut vis = Visitor { out, ok: true };
     match v {
-        Value::List(l) => vis.values(&l.items),
-        Value::Tuple(t) => t.iter().for_each(|x| vis.value(x)),
-        Value::Dict(d) => match d.d.try_borrow() {
-            Ok(d) => d.iter().for_each(|e| {
-                vis.value(&e.key);
-                vis.value(&e.value);
-            }),
-            Err(_) => vis.fail(),
-        },
-        Value::Set(s) | Value::FrozenSet(s) => match s.d.try_borrow() {
-            Ok(t) => t.iter_keys().for_each(|k| vis.value(k)),
-            Err(_) => vis.fail(),
-        },
-        Value::Function(f) => {
-            f.defaults.iter().for_each(|x| vis.value(x));
-            f.kwdefaults.iter().for_each(|(_, x)| vis.value(x));
-            f.closure.iter().for_each(|c| vis.rc(c));
-            vis.value(&f.doc);
-            match f.dict.try_borrow() {
-                Ok(d) => d.iter().for_each(|d| vis.rc(d)),
-                Err(_) => vis.fail(),
-            }
-            vis.rc(&f.globals);
-        }
-        Value::BoundMethod(m) => {
-            vis.value(&m.receiver);
-            vis.value(&m.func);
-        }
-        Value::Class(c) => {
-            c.bases.iter().for_each(|b| vis.rc(b));
-            c.mro.iter().for_each(|b| vis.rc(b));
-            match c.dict.try_borrow() {
-                Ok(d) => d.values().for_each(|x| vis.value(x)),
-                Err(_) => vis.fail(),
-            }
-            if !c.cache.for_each_value(|x| vis.value(x)) {
-                vis.fail();
-            }
-        }
-        Value::Instance(i) => {
-            vis.rc(&i.class);
-            attrs(&mut vis, &i.attrs);
-        }
-        Value::Iter(it) => match it.try_borrow() {
-            Ok(st) => iter_refs(&st, &mut vis),
-            Err(_) => vis.fail(),
-        },
-        Value::Descriptor(d) => match &**d {
-            Descriptor::Property { fget, fset, fdel, doc } => {
-                [fget, fset, fdel, doc].into_iter().for_each(|x| vis.value(x));
-            }
-            Descriptor::StaticMethod(f) | Descriptor::ClassMethod(f) => vis.value(f),
-            Descriptor::Super { cls, obj } => {
-                vis.rc(cls);
-                vis.value(obj);
-            }
-        },
-        Value::Cell(c) => vis.cell(c),
-        Value::Gen(g) => g.gc_traverse(&mut vis),
+        Value::List(l) => l.refs(&mut vis),
+        Value::Tuple(t) => t.refs(&mut vis),
+        Value::Dict(d) => d.refs(&mut vis),
+        Value::Set(s) | Value::FrozenSet(s) => s.refs(&mut vis),
+        Value::Function(f) => f.refs(&mut vis),
+        Value::BoundMethod(m) => m.refs(&mut vis),
+        Value::Class(c) => c.refs(&mut vis),
+        Value::Instance(i) => i.refs(&mut vis),
+        Value::Iter(it) => it.refs(&mut vis),
+        Value::Descriptor(d) => d.refs(&mut vis),
+        Value::Cell(c) => c.refs(&mut vis),
+        Value::Gen(g) => g.refs(&mut vis),
         Value::Other(o) => o.gc_traverse(&mut vis),
-        Value::Native(n) => {
-            if let Some(r) = &n.receiver {
-                vis.value(r);
-            }
-        }
-        Value::Module(m) => match m.dict.try_borrow() {
-            Ok(d) => d.values().for_each(|x| vis.value(x)),
-            Err(_) => vis.fail(),
-        },
+        Value::Native(n) => n.refs(&mut vis),
+        Value::Module(m) => m.refs(&mut vis),
         _ => {}
     }
     vis.ok
+}
+
+/// [`traverse`] for the object of a thin entry, without making a `Value` of it: `None` when
+/// the object is dead.
+#[inline]
+pub(super) fn traverse_thin(t: &Tracked, out: &mut Vec<usize>) -> Option<bool> {
+    let mut vis = Visitor { out, ok: true };
+    match t {
+        Tracked::List(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Dict(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Set(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Function(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Bound(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Class(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Instance(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Iter(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Descriptor(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Cell(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Gen(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Future(w) => w.upgrade()?.gc_traverse(&mut vis),
+        Tracked::BoundNative(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Module(w) => w.upgrade()?.refs(&mut vis),
+    }
+    Some(vis.ok)
 }
 
 fn iter_refs(st: &IterState, vis: &mut Visitor) {
@@ -195,25 +315,6 @@ fn iter_refs(st: &IterState, vis: &mut Visitor) {
         | IterState::Str { .. }
         | IterState::Bytes { .. }
         | IterState::Done => {}
-    }
-}
-
-impl GenObj {
-    /// Reports the references held by the suspended frame and the pending value.
-    fn gc_traverse(&self, vis: &mut Visitor) {
-        match self.frame.try_borrow() {
-            Ok(f) => {
-                if let Some(d) = &f.parts {
-                    f.values.iter().for_each(|x| vis.value(x));
-                    d.cells.iter().for_each(|c| vis.rc(c));
-                    vis.rc(&d.globals);
-                    if let crate::vm::frame::ReturnMode::Init(x) = &d.ret {
-                        vis.value(x);
-                    }
-                }
-            }
-            Err(_) => vis.fail(),
-        }
     }
 }
 
@@ -298,27 +399,5 @@ pub(super) fn needs_finalizer(v: &Value) -> bool {
         Value::Gen(g) => g.state.get() != GenState::Running && g.has_frame(),
         Value::Other(o) => o.gc_has_finalizer(),
         _ => false,
-    }
-}
-
-/// The strong count of a tracked value's allocation.
-pub(super) fn strong_count(v: &Value) -> usize {
-    match v {
-        Value::List(r) => Rc::strong_count(r),
-        Value::Tuple(r) => Rc::strong_count(r),
-        Value::Dict(r) => Rc::strong_count(r),
-        Value::Set(r) | Value::FrozenSet(r) => Rc::strong_count(r),
-        Value::Function(r) => Rc::strong_count(r),
-        Value::BoundMethod(r) => Rc::strong_count(r),
-        Value::Class(r) => Rc::strong_count(r),
-        Value::Instance(r) => Rc::strong_count(r),
-        Value::Iter(r) => Rc::strong_count(r),
-        Value::Descriptor(r) => Rc::strong_count(r),
-        Value::Cell(r) => Rc::strong_count(r),
-        Value::Gen(r) => Rc::strong_count(r),
-        Value::Other(r) => Rc::strong_count(r),
-        Value::Native(r) => Rc::strong_count(r),
-        Value::Module(r) => Rc::strong_count(r),
-        _ => 1,
     }
 }
