@@ -302,17 +302,16 @@ impl Vm {
             }
             r.collecting = true;
             r.requested = false;
-            // Oldest first, so that the largest vector is the one extended.
-            // The young generation is still in the cache: its dead entries (most of them,
-            // usually) are dropped before the analysis. The older ones are not read twice.
-            let mut young = std::mem::take(&mut r.gens[0]);
-            young.retain_alive();
-            let mut all = if g == 0 { Entries::new() } else { std::mem::take(&mut r.gens[g]) };
-            for i in (1..g).rev() {
+            // Oldest first, so that the largest vector is the one extended. The entries of
+            // objects already freed (most of the young ones, usually; in an old generation,
+            // whatever died since it was last swept) are dropped first, which costs a strong
+            // count's check each: the analysis only sees live objects.
+            let mut all = Entries::new();
+            for i in (0..=g).rev() {
                 let mut gen = std::mem::take(&mut r.gens[i]);
+                gen.retain_alive();
                 all.append(&mut gen);
             }
-            all.append(&mut young);
             if g < 2 {
                 // Between its own collections, the older generations are swept a little at a
                 // time, so that the memory of their dead objects is returned.
