@@ -99,6 +99,27 @@ const OPAQUE: i32 = 1 << 30;
 /// `Scratch::pos` of an entry that is not in the table.
 const NO_SLOT: u32 = u32::MAX;
 
+/// The table and the references found between candidates: what the second pass of
+/// [`analyse`] fills, through a [`Visitor`](super::Visitor).
+pub(super) struct Counter {
+    /// The candidates by address.
+    table: Table,
+    /// The references between candidates (the entry indices they point to), entry by entry.
+    edges: Vec<u32>,
+}
+
+impl Counter {
+    /// A reference to the object at `a`: if it is a candidate, one less reference to it
+    /// comes from outside.
+    #[inline(always)]
+    pub(super) fn found(&mut self, a: usize) {
+        if let Some(s) = self.table.find(a) {
+            s.2 -= 1;
+            self.edges.push(s.1);
+        }
+    }
+}
+
 /// Working memory of [`analyse`], kept between collections so that the frequent ones do not
 /// allocate (and free) it each time.
 #[derive(Default)]
@@ -111,22 +132,13 @@ struct Scratch {
     starts: Vec<u32>,
     /// The references between candidates, by index.
     edges: Vec<u32>,
-    /// One object's references (addresses).
-    kids: Vec<usize>,
     /// The marking pass's stack.
     work: Vec<u32>,
 }
 
 thread_local! {
     static SCRATCH: Cell<Scratch> = const {
-        Cell::new(Scratch {
-            slots: Vec::new(),
-            pos: Vec::new(),
-            starts: Vec::new(),
-            edges: Vec::new(),
-            kids: Vec::new(),
-            work: Vec::new(),
-        })
+        Cell::new(Scratch { slots: Vec::new(), pos: Vec::new(), starts: Vec::new(), edges: Vec::new(), work: Vec::new() })
     };
 }
 
@@ -136,12 +148,14 @@ const KEEP_SCRATCH: usize = 1 << 14;
 
 /// The state of [`analyse`].
 struct Analysis {
-    /// The candidates by address.
-    table: Table,
+    /// The table and the references found.
+    c: Counter,
     /// The result, per entry.
     fate: Vec<Fate>,
-    /// The rest of the working memory.
-    s: Scratch,
+    /// Per entry, its slot in the table (or `NO_SLOT`).
+    pos: Vec<u32>,
+    /// Per entry, where its references start in `c.edges`.
+    starts: Vec<u32>,
 }
 
 impl Analysis {
@@ -150,11 +164,11 @@ impl Analysis {
     #[inline(always)]
     fn add(&mut self, i: usize, a: usize, count: usize) {
         let slot =
-            if count == 0 { None } else { self.table.insert(a, i as u32, count.min(OPAQUE as usize - 1) as i32) };
+            if count == 0 { None } else { self.c.table.insert(a, i as u32, count.min(OPAQUE as usize - 1) as i32) };
         match slot {
-            Some(p) => self.s.pos.push(p),
+            Some(p) => self.pos.push(p),
             None => {
-                self.s.pos.push(NO_SLOT);
+                self.pos.push(NO_SLOT);
                 self.fate[i] = Fate::Gone;
             }
         }
@@ -162,24 +176,24 @@ impl Analysis {
 
     /// Second pass: takes away from the candidates' counts the references that entry `i`
     /// holds, which `read` reports (`None`: the object is dead; `Some(false)`: its contents
-    /// could not be read, so it counts as held from outside), and records them.
+    /// could not all be read, so it counts as held from outside and what it reported is
+    /// given back), and records them.
     #[inline(always)]
-    fn visit(&mut self, i: usize, read: impl FnOnce(&mut Vec<usize>) -> Option<bool>) {
-        self.s.starts.push(self.s.edges.len() as u32);
+    fn visit(&mut self, i: usize, read: impl FnOnce(&mut Counter) -> Option<bool>) {
+        let start = self.c.edges.len();
+        self.starts.push(start as u32);
         if self.fate[i] == Fate::Gone {
             return;
         }
-        self.s.kids.clear();
-        match read(&mut self.s.kids) {
-            Some(true) => {
-                for &a in &self.s.kids {
-                    if let Some(s) = self.table.find(a) {
-                        s.2 -= 1;
-                        self.s.edges.push(s.1);
-                    }
+        match read(&mut self.c) {
+            Some(true) => {}
+            Some(false) => {
+                let slots = &mut self.c.table.slots;
+                for j in self.c.edges.drain(start..) {
+                    slots[self.pos[j as usize] as usize].2 += 1;
                 }
+                slots[self.pos[i] as usize].2 += OPAQUE;
             }
-            Some(false) => self.table.slots[self.s.pos[i] as usize].2 += OPAQUE,
             None => self.fate[i] = Fate::Gone,
         }
     }
@@ -195,13 +209,14 @@ fn analyse(entries: &Entries) -> Vec<Fate> {
     let n = entries.len();
     let mut s = SCRATCH.try_with(Cell::take).unwrap_or_default();
     let table = Table::new(n, std::mem::take(&mut s.slots));
-    let fate = vec![Fate::Live; n];
     for v in [&mut s.pos, &mut s.starts, &mut s.edges, &mut s.work] {
         v.clear();
     }
     s.pos.reserve(n);
     s.starts.reserve(n + 1);
-    let mut an = Analysis { table, fate, s };
+    let (pos, starts, edges) =
+        (std::mem::take(&mut s.pos), std::mem::take(&mut s.starts), std::mem::take(&mut s.edges));
+    let mut an = Analysis { c: Counter { table, edges }, fate: vec![Fate::Live; n], pos, starts };
     // (A dead entry's address cannot be reused while its `Weak` exists, so it never
     // matches a live object's reference; dead entries are not in the table anyway.)
     let k = entries.thin.len();
@@ -212,17 +227,18 @@ fn analyse(entries: &Entries) -> Vec<Fate> {
         an.add(k + i, t.addr(), t.strong_count());
     }
     for (i, t) in entries.thin.iter().enumerate() {
-        an.visit(i, |kids| traverse_thin(t, kids));
+        an.visit(i, |c| traverse_thin(t, c));
     }
     for (i, t) in entries.fat.iter().enumerate() {
-        an.visit(k + i, |kids| t.upgrade().map(|v| traverse(&v, kids)));
+        an.visit(k + i, |c| t.upgrade().map(|v| traverse(&v, c)));
     }
-    let Analysis { mut table, mut fate, mut s } = an;
-    s.starts.push(s.edges.len() as u32);
+    let Analysis { c: Counter { mut table, edges }, mut fate, pos, mut starts } = an;
+    starts.push(edges.len() as u32);
     // Everything held from outside, and what it reaches, lives. (A negative count would be
     // a traversal bug: keeping the object is the safe answer.) The table is emptied on the
     // way, ready for the next collection.
-    for (i, &p) in s.pos.iter().enumerate() {
+    let mut work = s.work;
+    for (i, &p) in pos.iter().enumerate() {
         if p == NO_SLOT {
             continue;
         }
@@ -233,22 +249,22 @@ fn analyse(entries: &Entries) -> Vec<Fate> {
             continue;
         }
         if slot.2 != 0 {
-            s.work.push(i as u32);
+            work.push(i as u32);
         } else {
             fate[i] = Fate::Dead;
         }
     }
-    while let Some(i) = s.work.pop() {
-        let (a, b) = (s.starts[i as usize] as usize, s.starts[i as usize + 1] as usize);
-        for &j in &s.edges[a..b] {
+    while let Some(i) = work.pop() {
+        let (a, b) = (starts[i as usize] as usize, starts[i as usize + 1] as usize);
+        for &j in &edges[a..b] {
             if fate[j as usize] == Fate::Dead {
                 fate[j as usize] = Fate::Live;
-                s.work.push(j);
+                work.push(j);
             }
         }
     }
     if n <= KEEP_SCRATCH {
-        s.slots = table.slots;
+        let s = Scratch { slots: table.slots, pos, starts, edges, work };
         let _ = SCRATCH.try_with(|c| c.set(s));
     }
     fate

@@ -2,6 +2,7 @@
 //! holds (`traverse`), how to empty it when it is garbage (`clear`), and how CPython would
 //! count it.
 
+use super::collect::Counter;
 use super::entries::Tracked;
 use crate::vm::gen::{GenObj, GenState};
 use crate::vm::other::NativeObject;
@@ -40,7 +41,9 @@ pub(super) fn addr(v: &Value) -> Option<usize> {
 /// Collects the references an object holds (see
 /// [`NativeObject::gc_traverse`](crate::vm::other::NativeObject::gc_traverse)).
 pub struct Visitor<'a> {
-    out: &'a mut Vec<usize>,
+    /// Where each reference goes.
+    counter: &'a mut Counter,
+    /// False once some contents could not be read.
     ok: bool,
 }
 
@@ -49,7 +52,7 @@ impl Visitor<'_> {
     /// ([`NativeObject::gc_inline`](crate::vm::other::NativeObject::gc_inline)) held only
     /// here is reported as its contents: this reference is its only owner, so its
     /// references are this object's, each still reported exactly once.
-    #[inline]
+    #[inline(always)]
     pub fn value(&mut self, v: &Value) {
         if let Value::Other(o) = v {
             if o.gc_inline() && Rc::strong_count(o) == 1 {
@@ -58,12 +61,12 @@ impl Visitor<'_> {
             }
         }
         if let Some(a) = addr(v) {
-            self.out.push(a);
+            self.counter.found(a);
         }
     }
     /// A reference held as an `Rc` of a tracked type (a cell, a class, a future...).
     pub fn rc<T: ?Sized>(&mut self, r: &Rc<T>) {
-        self.out.push(Rc::as_ptr(r) as *const u8 as usize);
+        self.counter.found(Rc::as_ptr(r) as *const u8 as usize);
     }
     /// The value in a `RefCell`.
     pub fn cell(&mut self, c: &RefCell<Value>) {
@@ -95,7 +98,11 @@ trait Refs {
 impl Refs for List {
     #[inline]
     fn refs(&self, vis: &mut Visitor) {
-        vis.values(&self.items);
+        // `Visitor::values`, inlined: lists are the most common candidates.
+        match self.items.try_borrow() {
+            Ok(vs) => vs.iter().for_each(|v| vis.value(v)),
+            Err(_) => vis.fail(),
+        }
     }
 }
 
@@ -239,11 +246,11 @@ impl Refs for Module {
     }
 }
 
-/// Appends the addresses of the tracked objects `v` references to `out`; false when its
-/// contents could not be read.
+/// Reports the references `v` holds to `counter`; false when its contents could not all be
+/// read (some references may have been reported).
 #[inline]
-pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
-    let mut vis = Visitor { out, ok: true };
+pub(super) fn traverse(v: &Value, counter: &mut Counter) -> bool {
+    let mut vis = Visitor { counter, ok: true };
     match v {
         Value::List(l) => l.refs(&mut vis),
         Value::Tuple(t) => t.refs(&mut vis),
@@ -268,8 +275,8 @@ pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
 /// [`traverse`] for the object of a thin entry, without making a `Value` of it: `None` when
 /// the object is dead.
 #[inline]
-pub(super) fn traverse_thin(t: &Tracked, out: &mut Vec<usize>) -> Option<bool> {
-    let mut vis = Visitor { out, ok: true };
+pub(super) fn traverse_thin(t: &Tracked, counter: &mut Counter) -> Option<bool> {
+    let mut vis = Visitor { counter, ok: true };
     match t {
         Tracked::List(w) => w.upgrade()?.refs(&mut vis),
         Tracked::Dict(w) => w.upgrade()?.refs(&mut vis),
