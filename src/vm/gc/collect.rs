@@ -17,7 +17,7 @@ enum Fate {
     Live,
     /// Reachable only from other garbage.
     Dead,
-    /// A second entry for an object already listed, or an object already freed (dropped).
+    /// An object already freed (its entry is dropped).
     Gone,
 }
 
@@ -27,51 +27,62 @@ enum Fate {
 type Slot = (usize, u32, i32);
 
 /// An open-addressing table (linear probing, at most half full) from allocation address to
-/// candidate. An address's home slot keeps neighbours together: the 1 KiB block it lies in
-/// picks a group of 64 slots (by a multiplicative hash, so blocks scatter over the table),
-/// and its position inside the block picks the slot in the group, so objects allocated one
-/// after another — which tend to be looked up one after another — share cache lines.
+/// candidate, in groups of 64 slots. An address's home slot keeps neighbours together: the
+/// block of address space it lies in picks a group (by a multiplicative hash, so blocks
+/// scatter over the table), and its position inside the block picks the slot in the group,
+/// so objects allocated one after another — which tend to be looked up one after another —
+/// share cache lines. A block is 64 grains; a grain is 16 bytes, or, in a large table,
+/// about the usual distance between the candidates (so that they fill their groups).
 struct Table {
-    /// The slots: the first `mask + 1` are in use, the rest are empty.
+    /// The slots: the first `size` are in use, the rest are empty.
     slots: Vec<Slot>,
-    /// The number of slots in use less one (a power of two less one).
-    mask: usize,
-    /// The shift that keeps a block hash's top bits as the group number.
-    shift: u32,
+    /// The number of slots in use (a multiple of 64).
+    size: usize,
+    /// `size / 64`.
+    groups: u64,
+    /// log2 of a grain's bytes.
+    grain: u32,
 }
 
 impl Table {
     /// An empty table for up to `n` addresses, in `slots` (all empty).
-    fn new(n: usize, mut slots: Vec<Slot>) -> Table {
-        let size = (2 * n).next_power_of_two().max(128);
+    fn new(n: usize, grain: u32, mut slots: Vec<Slot>) -> Table {
+        let groups = (2 * n).div_ceil(64).max(1);
+        let size = groups * 64;
         if slots.len() < size {
             slots = vec![(0, 0, 0); size];
         }
-        Table { slots, mask: size - 1, shift: 64 - (size.trailing_zeros() - 6) }
+        Table { slots, size, groups: groups as u64, grain }
     }
 
     /// The slot where the search for `a` starts.
     #[inline(always)]
     fn home(&self, a: usize) -> usize {
-        let group = (((a >> 10) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize;
-        ((group << 6) | ((a >> 4) & 63)) & self.mask
+        let block = ((a >> self.grain >> 6) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let group = ((block as u128 * self.groups as u128) >> 64) as usize;
+        group * 64 + ((a >> self.grain) & 63)
     }
 
-    /// Adds `a` (entry `idx`, with `refs`) and returns its slot; `None` if it is already
-    /// there.
+    /// Adds `a` (entry `idx`, with `refs`) if it is not there yet; returns whether it was
+    /// added, and how many occupied slots were passed on the way.
     #[inline]
-    fn insert(&mut self, a: usize, idx: u32, refs: i32) -> Option<u32> {
+    fn insert(&mut self, a: usize, idx: u32, refs: i32) -> (bool, usize) {
         let mut s = self.home(a);
+        let mut passed = 0;
         loop {
             let slot = &mut self.slots[s];
             if slot.0 == 0 {
                 *slot = (a, idx, refs);
-                return Some(s as u32);
+                return (true, passed);
             }
             if slot.0 == a {
-                return None;
+                return (false, passed);
             }
-            s = (s + 1) & self.mask;
+            passed += 1;
+            s += 1;
+            if s == self.size {
+                s = 0;
+            }
         }
     }
 
@@ -87,17 +98,48 @@ impl Table {
             if addr == 0 {
                 return None;
             }
-            s = (s + 1) & self.mask;
+            s += 1;
+            if s == self.size {
+                s = 0;
+            }
         }
     }
+
+    /// Calls `f` with each entry's index and `gc_refs`, emptying the table.
+    fn drain(&mut self, mut f: impl FnMut(u32, i32)) {
+        for s in &mut self.slots[..self.size] {
+            if s.0 != 0 {
+                f(s.1, s.2);
+                s.0 = 0;
+            }
+        }
+    }
+}
+
+/// Tables of at most this many slots (which stay in the processor's caches) use 16-byte
+/// grains.
+const SMALL_TABLE: usize = 1 << 13;
+
+/// The grain (see [`Table`]) for `entries`: the distance between the addresses of entries
+/// made one after another that a quarter of a sample does not exceed, as a power of two
+/// from 16 to 512 bytes.
+fn grain(entries: &Entries) -> u32 {
+    let t = &entries.thin;
+    if 2 * entries.len() <= SMALL_TABLE || t.len() < 64 {
+        return 4;
+    }
+    let mut gaps = [0usize; 32];
+    let step = (t.len() - 1) / gaps.len();
+    for (k, g) in gaps.iter_mut().enumerate() {
+        *g = t[k * step].addr().abs_diff(t[k * step + 1].addr());
+    }
+    gaps.sort_unstable();
+    gaps[gaps.len() / 4].max(16).ilog2().min(9)
 }
 
 /// `gc_refs` added for an object whose contents could not be read: it counts as held from
 /// outside.
 const OPAQUE: i32 = 1 << 30;
-
-/// `Scratch::pos` of an entry that is not in the table.
-const NO_SLOT: u32 = u32::MAX;
 
 /// The table and the references found between candidates: what the second pass of
 /// [`analyse`] fills, through a [`Visitor`](super::Visitor).
@@ -126,8 +168,6 @@ impl Counter {
 struct Scratch {
     /// The table's slots (all empty between collections).
     slots: Vec<Slot>,
-    /// Per entry, its slot in the table (or `NO_SLOT`).
-    pos: Vec<u32>,
     /// Per entry, where its references start in `edges`.
     starts: Vec<u32>,
     /// The references between candidates, by index.
@@ -138,7 +178,7 @@ struct Scratch {
 
 thread_local! {
     static SCRATCH: Cell<Scratch> = const {
-        Cell::new(Scratch { slots: Vec::new(), pos: Vec::new(), starts: Vec::new(), edges: Vec::new(), work: Vec::new() })
+        Cell::new(Scratch { slots: Vec::new(), starts: Vec::new(), edges: Vec::new(), work: Vec::new() })
     };
 }
 
@@ -146,114 +186,122 @@ thread_local! {
 /// full collection of a large heap gives it back).
 const KEEP_SCRATCH: usize = 1 << 14;
 
-/// The state of [`analyse`].
-struct Analysis {
-    /// The table and the references found.
-    c: Counter,
-    /// The result, per entry.
-    fate: Vec<Fate>,
-    /// Per entry, its slot in the table (or `NO_SLOT`).
-    pos: Vec<u32>,
-    /// Per entry, where its references start in `c.edges`.
-    starts: Vec<u32>,
+/// First pass of [`analyse`]: drops the entries of dead objects, and second entries for an
+/// object, and puts the others in the table with their strong counts (indexed by their
+/// positions once the dropped ones are gone). Returns how many occupied slots the
+/// insertions passed.
+fn fill(entries: &mut Entries, table: &mut Table) -> usize {
+    let (mut passed, mut i) = (0, 0u32);
+    let mut add = |a: usize, count: usize| {
+        if count == 0 {
+            return false;
+        }
+        let (added, p) = table.insert(a, i, count.min(OPAQUE as usize - 1) as i32);
+        passed += p;
+        i += u32::from(added);
+        added
+    };
+    compact(&mut entries.thin, |t| add(t.addr(), t.strong_count()));
+    compact(&mut entries.fat, |t| add(t.addr(), t.strong_count()));
+    passed
 }
 
-impl Analysis {
-    /// First pass: adds entry `i` (at `a`, with `count` strong references) to the table; a
-    /// dead object or a second entry for one is `Gone`.
-    #[inline(always)]
-    fn add(&mut self, i: usize, a: usize, count: usize) {
-        let slot =
-            if count == 0 { None } else { self.c.table.insert(a, i as u32, count.min(OPAQUE as usize - 1) as i32) };
-        match slot {
-            Some(p) => self.pos.push(p),
-            None => {
-                self.pos.push(NO_SLOT);
-                self.fate[i] = Fate::Gone;
+/// `Vec::retain`, for vectors where usually every element is kept.
+#[inline(always)]
+fn compact<T>(v: &mut Vec<T>, mut keep: impl FnMut(&T) -> bool) {
+    let mut w = 0;
+    for r in 0..v.len() {
+        if keep(&v[r]) {
+            if w != r {
+                v.swap(w, r);
             }
+            w += 1;
         }
     }
+    v.truncate(w);
+}
 
-    /// Second pass: takes away from the candidates' counts the references that entry `i`
-    /// holds, which `read` reports (`None`: the object is dead; `Some(false)`: its contents
-    /// could not all be read, so it counts as held from outside and what it reported is
-    /// given back), and records them.
-    #[inline(always)]
-    fn visit(&mut self, i: usize, read: impl FnOnce(&mut Counter) -> Option<bool>) {
-        let start = self.c.edges.len();
-        self.starts.push(start as u32);
-        if self.fate[i] == Fate::Gone {
-            return;
-        }
-        match read(&mut self.c) {
-            Some(true) => {}
-            Some(false) => {
-                let slots = &mut self.c.table.slots;
-                for j in self.c.edges.drain(start..) {
-                    slots[self.pos[j as usize] as usize].2 += 1;
+/// Second pass of [`analyse`] for entry `i`: takes away from the candidates' counts the
+/// references it holds, which `read` reports (`None`: the object is dead; `Some(false)`: its
+/// contents could not all be read, so it counts as held from outside and what it reported
+/// is given back), and records them.
+#[inline(always)]
+fn visit(
+    entries: &Entries,
+    c: &mut Counter,
+    fate: &mut [Fate],
+    starts: &mut Vec<u32>,
+    i: usize,
+    read: impl FnOnce(&mut Counter) -> Option<bool>,
+) {
+    let start = c.edges.len();
+    starts.push(start as u32);
+    match read(c) {
+        Some(true) => {}
+        Some(false) => {
+            for j in c.edges.drain(start..) {
+                if let Some(s) = c.table.find(entries.addr(j as usize)) {
+                    s.2 += 1;
                 }
-                slots[self.pos[i] as usize].2 += OPAQUE;
             }
-            None => self.fate[i] = Fate::Gone,
+            if let Some(s) = c.table.find(entries.addr(i)) {
+                s.2 += OPAQUE;
+            }
         }
+        None => fate[i] = Fate::Gone,
     }
 }
 
 /// Decides the fate of every entry in `entries`. Only weak references are held between
 /// steps, so a strong count is exactly the number of references to the object. A first
-/// pass puts every live entry in the table with its strong count (a dead one is `Gone`
-/// at once); a second reads each object's references once, subtracting those to
+/// pass drops the entries of dead objects and puts the others in the table with their
+/// strong counts; a second reads each object's references once, subtracting those to
 /// candidates and recording them (by index) for the marking pass. The working memory is
-/// 40 to 75 bytes per entry plus 4 per reference between candidates.
-fn analyse(entries: &Entries) -> Vec<Fate> {
-    let n = entries.len();
+/// about 40 bytes per entry plus 4 per reference between candidates.
+fn analyse(entries: &mut Entries) -> Vec<Fate> {
     let mut s = SCRATCH.try_with(Cell::take).unwrap_or_default();
-    let table = Table::new(n, std::mem::take(&mut s.slots));
-    for v in [&mut s.pos, &mut s.starts, &mut s.edges, &mut s.work] {
-        v.clear();
+    let g = grain(entries);
+    let mut table = Table::new(entries.len(), g, std::mem::take(&mut s.slots));
+    // (The objects of the entries dropped are not referenced by live ones, and nothing
+    // allocates a tracked object meanwhile, so their addresses never match a reference.)
+    if fill(entries, &mut table) > entries.len() && g > 4 {
+        // The candidates are denser than the grain said in places: 16-byte grains
+        // never put two of them in one slot of a group.
+        table.drain(|_, _| {});
+        table.grain = 4;
+        fill(entries, &mut table);
     }
-    s.pos.reserve(n);
-    s.starts.reserve(n + 1);
-    let (pos, starts, edges) =
-        (std::mem::take(&mut s.pos), std::mem::take(&mut s.starts), std::mem::take(&mut s.edges));
-    let mut an = Analysis { c: Counter { table, edges }, fate: vec![Fate::Live; n], pos, starts };
-    // (A dead entry's address cannot be reused while its `Weak` exists, so it never
-    // matches a live object's reference; dead entries are not in the table anyway.)
+    let n = entries.len();
+    let mut fate = vec![Fate::Live; n];
+    let (mut starts, mut edges, mut work) = (s.starts, s.edges, s.work);
+    starts.clear();
+    starts.reserve(n + 1);
+    edges.clear();
+    work.clear();
+    let mut c = Counter { table, edges };
     let k = entries.thin.len();
     for (i, t) in entries.thin.iter().enumerate() {
-        an.add(i, t.addr(), t.strong_count());
+        visit(entries, &mut c, &mut fate, &mut starts, i, |c| traverse_thin(t, c));
     }
     for (i, t) in entries.fat.iter().enumerate() {
-        an.add(k + i, t.addr(), t.strong_count());
+        visit(entries, &mut c, &mut fate, &mut starts, k + i, |c| t.upgrade().map(|v| traverse(&v, c)));
     }
-    for (i, t) in entries.thin.iter().enumerate() {
-        an.visit(i, |c| traverse_thin(t, c));
-    }
-    for (i, t) in entries.fat.iter().enumerate() {
-        an.visit(k + i, |c| t.upgrade().map(|v| traverse(&v, c)));
-    }
-    let Analysis { c: Counter { mut table, edges }, mut fate, pos, mut starts } = an;
+    let Counter { mut table, edges } = c;
     starts.push(edges.len() as u32);
     // Everything held from outside, and what it reaches, lives. (A negative count would be
     // a traversal bug: keeping the object is the safe answer.) The table is emptied on the
     // way, ready for the next collection.
-    let mut work = s.work;
-    for (i, &p) in pos.iter().enumerate() {
-        if p == NO_SLOT {
-            continue;
+    table.drain(|i, refs| {
+        debug_assert!(refs >= 0, "gc traversal over-counted a reference");
+        if fate[i as usize] == Fate::Gone {
+            return;
         }
-        let slot = &mut table.slots[p as usize];
-        slot.0 = 0;
-        debug_assert!(slot.2 >= 0, "gc traversal over-counted a reference");
-        if fate[i] == Fate::Gone {
-            continue;
-        }
-        if slot.2 != 0 {
-            work.push(i as u32);
+        if refs != 0 {
+            work.push(i);
         } else {
-            fate[i] = Fate::Dead;
+            fate[i as usize] = Fate::Dead;
         }
-    }
+    });
     while let Some(i) = work.pop() {
         let (a, b) = (starts[i as usize] as usize, starts[i as usize + 1] as usize);
         for &j in &edges[a..b] {
@@ -264,15 +312,16 @@ fn analyse(entries: &Entries) -> Vec<Fate> {
         }
     }
     if n <= KEEP_SCRATCH {
-        let s = Scratch { slots: table.slots, pos, starts, edges, work };
+        let s = Scratch { slots: table.slots, starts, edges, work };
         let _ = SCRATCH.try_with(|c| c.set(s));
     }
     fate
 }
 
-/// Splits `entries` (all alive) into the live ones and the garbage (as strong references).
+/// Splits `entries` into the live ones and the garbage (as strong references), dropping the
+/// entries of objects already freed.
 fn split(mut entries: Entries) -> (Entries, Vec<Value>) {
-    let fate = analyse(&entries);
+    let fate = analyse(&mut entries);
     let mut dead = Vec::new();
     if fate.iter().all(|f| *f == Fate::Live) {
         return (entries, dead);
@@ -318,16 +367,18 @@ impl Vm {
             }
             r.collecting = true;
             r.requested = false;
-            // Oldest first, so that the largest vector is the one extended. The entries of
-            // objects already freed (most of the young ones, usually; in an old generation,
-            // whatever died since it was last swept) are dropped first, which costs a strong
-            // count's check each: the analysis only sees live objects.
-            let mut all = Entries::new();
-            for i in (0..=g).rev() {
+            // Oldest first, so that the largest vector is the one extended. The young
+            // generation is still in the cache: its dead entries (most of them, usually) are
+            // dropped before it is appended. (The analysis drops the other dead entries as
+            // it first reads each object, before it looks further.)
+            let mut young = std::mem::take(&mut r.gens[0]);
+            young.retain_alive();
+            let mut all = if g == 0 { Entries::new() } else { std::mem::take(&mut r.gens[g]) };
+            for i in (1..g).rev() {
                 let mut gen = std::mem::take(&mut r.gens[i]);
-                gen.retain_alive();
                 all.append(&mut gen);
             }
+            all.append(&mut young);
             if g < 2 {
                 // Between its own collections, the older generations are swept a little at a
                 // time, so that the memory of their dead objects is returned.
@@ -471,11 +522,11 @@ mod tests {
         let b = Value::list(vec![a.clone()]);
         let wb = entry(&b);
         // `a` is held by a Rust local: nothing is garbage.
-        assert!(analyse(&entries([entry(&a), entry(&b)])).iter().all(|f| *f == Fate::Live));
+        assert!(analyse(&mut entries([entry(&a), entry(&b)])).iter().all(|f| *f == Fate::Live));
         drop(a);
         // `b` (held here) references `a`.
         let a2 = upgrade(&wa).unwrap();
-        assert!(analyse(&entries([entry(&b), entry(&a2)])).iter().all(|f| *f == Fate::Live));
+        assert!(analyse(&mut entries([entry(&b), entry(&a2)])).iter().all(|f| *f == Fate::Live));
         drop(a2);
         drop(b);
         assert!(!alive(&wb));
@@ -491,8 +542,9 @@ mod tests {
     fn duplicates_are_dropped() {
         let (a, wa) = self_list();
         drop(a);
-        let e = entries([entry(&upgrade(&wa).unwrap()), entry(&upgrade(&wa).unwrap())]);
-        assert!(analyse(&e) == vec![Fate::Dead, Fate::Gone]);
+        let mut e = entries([entry(&upgrade(&wa).unwrap()), entry(&upgrade(&wa).unwrap())]);
+        assert!(analyse(&mut e) == vec![Fate::Dead]);
+        assert_eq!(e.len(), 1);
         let (_, dead) = split(e);
         dead.iter().for_each(clear);
         drop(dead);
@@ -506,15 +558,54 @@ mod tests {
         let t = Value::Tuple(Rc::from(vec![l.clone()]));
         let Value::List(lr) = &l else { unreachable!() };
         lr.items.borrow_mut().push(t.clone());
-        let e = entries([entry(&t), entry(&l)]);
+        let mut e = entries([entry(&t), entry(&l)]);
         let (wl, wt) = (entry(&l), entry(&t));
         drop((l, t));
-        assert!(analyse(&e) == vec![Fate::Dead, Fate::Dead]);
+        assert!(analyse(&mut e) == vec![Fate::Dead, Fate::Dead]);
         let (live, dead) = split(e);
         assert_eq!((live.len(), dead.len()), (0, 2));
         dead.iter().for_each(clear);
         drop(dead);
         assert!(!alive(&wl) && !alive(&wt));
+    }
+
+    /// A native object that reports a reference, then cannot read the rest of its contents.
+    struct HalfRead(Value);
+
+    impl crate::vm::other::NativeObject for HalfRead {
+        fn type_name(&self) -> &'static str {
+            "half_read"
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+        fn gc_traverse(&self, visit: &mut crate::vm::gc::Visitor) {
+            visit.value(&self.0);
+            visit.fail();
+        }
+    }
+
+    #[test]
+    fn a_partly_read_object_gives_back_what_it_reported() {
+        // `l` is held only by `h`, which counts as held from outside: its reference to `l`
+        // is not taken away from `l`'s count, so `l` lives.
+        let l = Value::list(vec![]);
+        let h = Value::Other(Rc::new(HalfRead(l.clone())));
+        let mut e = entries([entry(&h), entry(&l)]);
+        drop(l);
+        assert!(analyse(&mut e) == vec![Fate::Live, Fate::Live]);
+    }
+
+    #[test]
+    fn dead_entries_are_dropped_first() {
+        let (a, wa) = self_list();
+        let b = Value::list(vec![]);
+        let mut e = entries([entry(&b), wa]);
+        drop(b);
+        // `a` is held here; `b` is dead and its entry goes.
+        assert!(analyse(&mut e) == vec![Fate::Live]);
+        assert_eq!(e.len(), 1);
+        drop(a);
     }
 
     #[test]
@@ -531,7 +622,8 @@ mod tests {
         let guard = la.items.borrow_mut();
         // la (a Rust local) keeps a alive anyway; b must stay too although a is unreadable.
         let b2 = upgrade(&wb).unwrap();
-        assert!(analyse(&entries([entry(&Value::List(la.clone())), entry(&b2)])).iter().all(|f| *f == Fate::Live));
+        let mut e = entries([entry(&Value::List(la.clone())), entry(&b2)]);
+        assert!(analyse(&mut e).iter().all(|f| *f == Fate::Live));
         drop(b2);
         drop(guard);
         drop(la);

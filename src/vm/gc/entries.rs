@@ -214,6 +214,13 @@ impl Entries {
         self.thin.retain(Tracked::alive);
         self.fat.retain(FatTracked::alive);
     }
+    /// The address of entry `i`.
+    pub(super) fn addr(&self, i: usize) -> usize {
+        match self.thin.get(i) {
+            Some(t) => t.addr(),
+            None => self.fat[i - self.thin.len()].addr(),
+        }
+    }
     /// Keeps the entries for which `keep` (given each entry's index) is true, in order.
     pub(super) fn retain_indexed(&mut self, mut keep: impl FnMut(usize, &dyn Entry) -> bool) {
         let mut i = 0;

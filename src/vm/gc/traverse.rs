@@ -96,7 +96,7 @@ trait Refs {
 }
 
 impl Refs for List {
-    #[inline]
+    #[inline(always)]
     fn refs(&self, vis: &mut Visitor) {
         // `Visitor::values`, inlined: lists are the most common candidates.
         match self.items.try_borrow() {
