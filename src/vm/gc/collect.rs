@@ -118,7 +118,7 @@ impl Table {
 
 /// Tables of at most this many slots (which stay in the processor's caches) use 16-byte
 /// grains.
-const SMALL_TABLE: usize = 1 << 13;
+const SMALL_TABLE: usize = 1 << 17;
 
 /// The grain (see [`Table`]) for `entries`: the distance between the addresses of entries
 /// made one after another that a quarter of a sample does not exceed, as a power of two
@@ -431,6 +431,7 @@ impl Vm {
             let moved = survivors.len();
             r.gens[dest].append(&mut survivors);
             r.gens[dest].shrink();
+            r.gens[0].reuse(&mut survivors);
             if g < 2 {
                 r.count[g + 1] += 1;
             }
