@@ -680,6 +680,10 @@ impl EventLoop {
                 // A signal interrupting the wait is not an error: check the flag and go on.
                 let _ = p.poll(events, Some(left));
             }
+            if events.is_empty() {
+                // Idle: the memory of objects that died meanwhile goes back.
+                crate::vm::gc::sweep_idle(left);
+            }
             if !events.is_empty() || deadline.is_some_and(|d| Instant::now() >= d) {
                 break;
             }

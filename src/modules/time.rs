@@ -119,7 +119,10 @@ fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         if left.is_zero() {
             return Ok(Value::None);
         }
-        std::thread::sleep(left.min(std::time::Duration::from_millis(20)).min(vm.until_deadline()));
+        let slice = left.min(std::time::Duration::from_millis(20)).min(vm.until_deadline());
+        std::thread::sleep(slice);
+        // Idle: the memory of objects that died meanwhile goes back.
+        crate::vm::gc::sweep_idle(slice);
     }
 }
 

@@ -215,18 +215,10 @@ impl Entries {
         self.fat.retain(FatTracked::alive);
     }
     /// The address of entry `i`.
-    #[inline]
     pub(super) fn addr(&self, i: usize) -> usize {
         match self.thin.get(i) {
             Some(t) => t.addr(),
             None => self.fat[i - self.thin.len()].addr(),
-        }
-    }
-    /// The object of entry `i`, if alive.
-    pub(super) fn upgrade(&self, i: usize) -> Option<Value> {
-        match self.thin.get(i) {
-            Some(t) => t.upgrade(),
-            None => self.fat[i - self.thin.len()].upgrade(),
         }
     }
     /// Keeps the entries for which `keep` (given each entry's index) is true, in order.
@@ -248,6 +240,12 @@ impl Entries {
         append_tight(&mut self.thin, &mut src.thin);
         append_tight(&mut self.fat, &mut src.fat);
     }
+    /// Takes over the buffers of `spare` (emptied) while these are empty and smaller, so that
+    /// a generation emptied by a collection does not grow from nothing again.
+    pub(super) fn reuse(&mut self, spare: &mut Entries) {
+        reuse(&mut self.thin, &mut spare.thin);
+        reuse(&mut self.fat, &mut spare.fat);
+    }
     /// Gives back room left by a shrinking generation.
     pub(super) fn shrink(&mut self) {
         if self.thin.capacity() > 2 * self.thin.len().max(1024) {
@@ -259,9 +257,9 @@ impl Entries {
     }
 }
 
-/// Moves `src` to the end of `dst`, growing `dst` by a quarter rather than doubling it:
-/// the old generation holds an entry per live object (two per pending task), so doubling
-/// could leave up to half of a large registry unused at the program's peak.
+/// Moves `src` to the end of `dst`, growing a large `dst` by a quarter rather than doubling
+/// it: the old generation holds an entry per live object (two per pending task), so
+/// doubling could leave up to half of a large registry unused at the program's peak.
 fn append_tight<T>(dst: &mut Vec<T>, src: &mut Vec<T>) {
     if dst.is_empty() && dst.capacity() < src.len() {
         std::mem::swap(dst, src);
@@ -269,9 +267,24 @@ fn append_tight<T>(dst: &mut Vec<T>, src: &mut Vec<T>) {
     }
     let need = dst.len() + src.len();
     if need > dst.capacity() {
-        dst.reserve_exact(src.len().max(dst.len() / 4));
+        let grow = if dst.len() < TIGHT_FROM { dst.len() } else { dst.len() / 4 };
+        dst.reserve_exact(src.len().max(grow));
     }
     dst.append(src);
+}
+
+/// The length from which [`append_tight`] grows a vector by a quarter (1 MiB of thin
+/// entries).
+const TIGHT_FROM: usize = 1 << 16;
+
+/// The largest buffer [`Entries::reuse`] keeps (256 KiB of thin entries).
+const REUSE_MAX: usize = 1 << 14;
+
+/// Gives `dst` (empty) the buffer of `spare` (emptied) if that is larger, up to `REUSE_MAX`.
+fn reuse<T>(dst: &mut Vec<T>, spare: &mut Vec<T>) {
+    if dst.is_empty() && spare.is_empty() && spare.capacity() <= REUSE_MAX && spare.capacity() > dst.capacity() {
+        std::mem::swap(dst, spare);
+    }
 }
 
 /// Drops the entries of objects that died among the last `recent` of `v`.

@@ -337,6 +337,30 @@ pub fn track_future(f: &Rc<FutureObj>) {
     push(Tracked::Future(Rc::downgrade(f)));
 }
 
+/// Registry entries checked per millisecond waited (see [`sweep_idle`]).
+const IDLE_SWEEP_PER_MS: u128 = 256;
+
+/// Drops dead registry entries in proportion to `idle`, the time the program just spent
+/// waiting (at most 256 checks a millisecond). An entry keeps its object's memory allocated
+/// until it goes; those of the older generations go as collections sweep them, which
+/// allocation paces, so a program that waits without allocating (an idle server, a
+/// `time.sleep`) gives that memory back meanwhile.
+pub fn sweep_idle(idle: std::time::Duration) {
+    let mut left = (idle.as_millis() * IDLE_SWEEP_PER_MS).min(1 << 20) as usize;
+    if left == 0 {
+        return;
+    }
+    let _ = REG.try_with(|r| {
+        if let Ok(mut r) = r.try_borrow_mut() {
+            let r = &mut *r;
+            for (gen, at) in r.gens.iter_mut().zip(&mut r.sweep_at).rev() {
+                sweep(&mut gen.thin, &mut at.0, &mut left);
+                sweep(&mut gen.fat, &mut at.1, &mut left);
+            }
+        }
+    });
+}
+
 /// True when an automatic collection is waiting for a safe point.
 pub fn requested() -> bool {
     REG.try_with(|r| r.try_borrow().map(|r| r.requested).unwrap_or(false)).unwrap_or(false)
@@ -417,5 +441,24 @@ mod tests {
         assert!(!registered(addr));
         // Nothing alive was dropped.
         assert_eq!(REG.with(|r| r.borrow().gens[0].len()), kept.len() + more.len());
+    }
+
+    #[test]
+    fn idle_time_sweeps_dead_entries_of_old_generations() {
+        let old = || REG.with(|r| r.borrow().gens[2].len());
+        let before = old();
+        let lists: Vec<Value> = (0..100).map(|_| Value::list(vec![])).collect();
+        for l in &lists {
+            let Value::List(r) = l else { unreachable!() };
+            push_old(Tracked::List(Rc::downgrade(r)));
+        }
+        let kept = Value::list(vec![]);
+        let Value::List(r) = &kept else { unreachable!() };
+        push_old(Tracked::List(Rc::downgrade(r)));
+        drop(lists);
+        assert_eq!(old(), before + 101);
+        // 256 checks a millisecond: enough for every entry.
+        sweep_idle(std::time::Duration::from_millis(100));
+        assert_eq!(old(), before + 1);
     }
 }

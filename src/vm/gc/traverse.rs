@@ -2,8 +2,13 @@
 //! holds (`traverse`), how to empty it when it is garbage (`clear`), and how CPython would
 //! count it.
 
+use super::collect::Counter;
+use super::entries::Tracked;
 use crate::vm::gen::{GenObj, GenState};
-use crate::vm::value::{Descriptor, IterState, Value};
+use crate::vm::other::NativeObject;
+use crate::vm::value::{
+    BoundMethod, Class, Descriptor, DictObj, Function, Instance, IterState, List, Module, NativeFunction, SetObj, Value,
+};
 use std::cell::RefCell;
 use std::rc::Rc;
 
@@ -36,7 +41,9 @@ pub(super) fn addr(v: &Value) -> Option<usize> {
 /// Collects the references an object holds (see
 /// [`NativeObject::gc_traverse`](crate::vm::other::NativeObject::gc_traverse)).
 pub struct Visitor<'a> {
-    out: &'a mut Vec<usize>,
+    /// Where each reference goes.
+    counter: &'a mut Counter,
+    /// False once some contents could not be read.
     ok: bool,
 }
 
@@ -45,7 +52,7 @@ impl Visitor<'_> {
     /// ([`NativeObject::gc_inline`](crate::vm::other::NativeObject::gc_inline)) held only
     /// here is reported as its contents: this reference is its only owner, so its
     /// references are this object's, each still reported exactly once.
-    #[inline]
+    #[inline(always)]
     pub fn value(&mut self, v: &Value) {
         if let Value::Other(o) = v {
             if o.gc_inline() && Rc::strong_count(o) == 1 {
@@ -54,12 +61,12 @@ impl Visitor<'_> {
             }
         }
         if let Some(a) = addr(v) {
-            self.out.push(a);
+            self.counter.found(a);
         }
     }
     /// A reference held as an `Rc` of a tracked type (a cell, a class, a future...).
     pub fn rc<T: ?Sized>(&mut self, r: &Rc<T>) {
-        self.out.push(Rc::as_ptr(r) as *const u8 as usize);
+        self.counter.found(Rc::as_ptr(r) as *const u8 as usize);
     }
     /// The value in a `RefCell`.
     pub fn cell(&mut self, c: &RefCell<Value>) {
@@ -82,67 +89,108 @@ impl Visitor<'_> {
     }
 }
 
-fn attrs(vis: &mut Visitor, c: &RefCell<crate::vm::value::Attrs>) {
-    match c.try_borrow() {
-        Ok(a) => a.iter().for_each(|(_, v)| vis.value(v)),
-        Err(_) => vis.fail(),
+/// The references an object of a tracked type holds.
+trait Refs {
+    /// Reports them to `vis`.
+    fn refs(&self, vis: &mut Visitor);
+}
+
+impl Refs for List {
+    #[inline(always)]
+    fn refs(&self, vis: &mut Visitor) {
+        // `Visitor::values`, inlined: lists are the most common candidates.
+        match self.items.try_borrow() {
+            Ok(vs) => vs.iter().for_each(|v| vis.value(v)),
+            Err(_) => vis.fail(),
+        }
     }
 }
 
-/// Appends the addresses of the tracked objects `v` references to `out`; false when its
-/// contents could not be read.
-#[inline]
-pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
-    let mut vis = Visitor { out, ok: true };
-    match v {
-        Value::List(l) => vis.values(&l.items),
-        Value::Tuple(t) => t.iter().for_each(|x| vis.value(x)),
-        Value::Dict(d) => match d.d.try_borrow() {
+impl Refs for [Value] {
+    fn refs(&self, vis: &mut Visitor) {
+        self.iter().for_each(|x| vis.value(x));
+    }
+}
+
+impl Refs for DictObj {
+    fn refs(&self, vis: &mut Visitor) {
+        match self.d.try_borrow() {
             Ok(d) => d.iter().for_each(|e| {
                 vis.value(&e.key);
                 vis.value(&e.value);
             }),
             Err(_) => vis.fail(),
-        },
-        Value::Set(s) | Value::FrozenSet(s) => match s.d.try_borrow() {
+        }
+    }
+}
+
+impl Refs for SetObj {
+    fn refs(&self, vis: &mut Visitor) {
+        match self.d.try_borrow() {
             Ok(t) => t.iter_keys().for_each(|k| vis.value(k)),
             Err(_) => vis.fail(),
-        },
-        Value::Function(f) => {
-            f.defaults.iter().for_each(|x| vis.value(x));
-            f.kwdefaults.iter().for_each(|(_, x)| vis.value(x));
-            f.closure.iter().for_each(|c| vis.rc(c));
-            vis.value(&f.doc);
-            match f.dict.try_borrow() {
-                Ok(d) => d.iter().for_each(|d| vis.rc(d)),
-                Err(_) => vis.fail(),
-            }
-            vis.rc(&f.globals);
         }
-        Value::BoundMethod(m) => {
-            vis.value(&m.receiver);
-            vis.value(&m.func);
-        }
-        Value::Class(c) => {
-            c.bases.iter().for_each(|b| vis.rc(b));
-            c.mro.iter().for_each(|b| vis.rc(b));
-            match c.dict.try_borrow() {
-                Ok(d) => d.values().for_each(|x| vis.value(x)),
-                Err(_) => vis.fail(),
-            }
-            if !c.cache.for_each_value(|x| vis.value(x)) {
-                vis.fail();
-            }
-        }
-        Value::Instance(i) => {
-            vis.rc(&i.class);
-            attrs(&mut vis, &i.attrs);
-        }
-        Value::Iter(it) => match it.try_borrow() {
-            Ok(st) => iter_refs(&st, &mut vis),
+    }
+}
+
+impl Refs for Function {
+    fn refs(&self, vis: &mut Visitor) {
+        self.defaults.iter().for_each(|x| vis.value(x));
+        self.kwdefaults.iter().for_each(|(_, x)| vis.value(x));
+        self.closure.iter().for_each(|c| vis.rc(c));
+        vis.value(&self.doc);
+        match self.dict.try_borrow() {
+            Ok(d) => d.iter().for_each(|d| vis.rc(d)),
             Err(_) => vis.fail(),
-        },
-        Value::Descriptor(d) => match &**d {
+        }
+        vis.rc(&self.globals);
+    }
+}
+
+impl Refs for BoundMethod {
+    fn refs(&self, vis: &mut Visitor) {
+        vis.value(&self.receiver);
+        vis.value(&self.func);
+    }
+}
+
+impl Refs for Class {
+    fn refs(&self, vis: &mut Visitor) {
+        self.bases.iter().for_each(|b| vis.rc(b));
+        self.mro.iter().for_each(|b| vis.rc(b));
+        match self.dict.try_borrow() {
+            Ok(d) => d.values().for_each(|x| vis.value(x)),
+            Err(_) => vis.fail(),
+        }
+        if !self.cache.for_each_value(|x| vis.value(x)) {
+            vis.fail();
+        }
+    }
+}
+
+impl Refs for Instance {
+    #[inline]
+    fn refs(&self, vis: &mut Visitor) {
+        vis.rc(&self.class);
+        match self.attrs.try_borrow() {
+            Ok(a) => a.iter().for_each(|(_, v)| vis.value(v)),
+            Err(_) => vis.fail(),
+        }
+    }
+}
+
+impl Refs for RefCell<IterState> {
+    fn refs(&self, vis: &mut Visitor) {
+        match self.try_borrow() {
+            Ok(st) => iter_refs(&st, vis),
+            Err(_) => vis.fail(),
+        }
+    }
+}
+
+impl Refs for Descriptor {
+    fn refs(&self, vis: &mut Visitor) {
+        match self {
             Descriptor::Property { fget, fset, fdel, doc } => {
                 [fget, fset, fdel, doc].into_iter().for_each(|x| vis.value(x));
             }
@@ -151,22 +199,101 @@ pub(super) fn traverse(v: &Value, out: &mut Vec<usize>) -> bool {
                 vis.rc(cls);
                 vis.value(obj);
             }
-        },
-        Value::Cell(c) => vis.cell(c),
-        Value::Gen(g) => g.gc_traverse(&mut vis),
-        Value::Other(o) => o.gc_traverse(&mut vis),
-        Value::Native(n) => {
-            if let Some(r) = &n.receiver {
-                vis.value(r);
-            }
         }
-        Value::Module(m) => match m.dict.try_borrow() {
+    }
+}
+
+impl Refs for RefCell<Value> {
+    #[inline]
+    fn refs(&self, vis: &mut Visitor) {
+        vis.cell(self);
+    }
+}
+
+impl Refs for GenObj {
+    /// The references held by the suspended frame and the pending value.
+    fn refs(&self, vis: &mut Visitor) {
+        match self.frame.try_borrow() {
+            Ok(f) => {
+                if let Some(d) = &f.parts {
+                    f.values.iter().for_each(|x| vis.value(x));
+                    d.cells.iter().for_each(|c| vis.rc(c));
+                    vis.rc(&d.globals);
+                    if let crate::vm::frame::ReturnMode::Init(x) = &d.ret {
+                        vis.value(x);
+                    }
+                }
+            }
+            Err(_) => vis.fail(),
+        }
+    }
+}
+
+impl Refs for NativeFunction {
+    fn refs(&self, vis: &mut Visitor) {
+        if let Some(r) = &self.receiver {
+            vis.value(r);
+        }
+    }
+}
+
+impl Refs for Module {
+    fn refs(&self, vis: &mut Visitor) {
+        match self.dict.try_borrow() {
             Ok(d) => d.values().for_each(|x| vis.value(x)),
             Err(_) => vis.fail(),
-        },
+        }
+    }
+}
+
+/// Reports the references `v` holds to `counter`; false when its contents could not all be
+/// read (some references may have been reported).
+#[inline]
+pub(super) fn traverse(v: &Value, counter: &mut Counter) -> bool {
+    let mut vis = Visitor { counter, ok: true };
+    match v {
+        Value::List(l) => l.refs(&mut vis),
+        Value::Tuple(t) => t.refs(&mut vis),
+        Value::Dict(d) => d.refs(&mut vis),
+        Value::Set(s) | Value::FrozenSet(s) => s.refs(&mut vis),
+        Value::Function(f) => f.refs(&mut vis),
+        Value::BoundMethod(m) => m.refs(&mut vis),
+        Value::Class(c) => c.refs(&mut vis),
+        Value::Instance(i) => i.refs(&mut vis),
+        Value::Iter(it) => it.refs(&mut vis),
+        Value::Descriptor(d) => d.refs(&mut vis),
+        Value::Cell(c) => c.refs(&mut vis),
+        Value::Gen(g) => g.refs(&mut vis),
+        Value::Other(o) => o.gc_traverse(&mut vis),
+        Value::Native(n) => n.refs(&mut vis),
+        Value::Module(m) => m.refs(&mut vis),
         _ => {}
     }
     vis.ok
+}
+
+/// [`traverse`] for the object of a thin entry, without making a `Value` of it: `None` when
+/// the object is dead.
+#[inline]
+pub(super) fn traverse_thin(t: &Tracked, counter: &mut Counter) -> Option<bool> {
+    let mut vis = Visitor { counter, ok: true };
+    match t {
+        Tracked::List(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Dict(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Set(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Function(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Bound(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Class(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Instance(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Iter(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Descriptor(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Cell(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Gen(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Future(w) => w.upgrade()?.gc_traverse(&mut vis),
+        Tracked::BoundNative(w) => w.upgrade()?.refs(&mut vis),
+        Tracked::Module(w) => w.upgrade()?.refs(&mut vis),
+    }
+    Some(vis.ok)
 }
 
 fn iter_refs(st: &IterState, vis: &mut Visitor) {
@@ -195,25 +322,6 @@ fn iter_refs(st: &IterState, vis: &mut Visitor) {
         | IterState::Str { .. }
         | IterState::Bytes { .. }
         | IterState::Done => {}
-    }
-}
-
-impl GenObj {
-    /// Reports the references held by the suspended frame and the pending value.
-    fn gc_traverse(&self, vis: &mut Visitor) {
-        match self.frame.try_borrow() {
-            Ok(f) => {
-                if let Some(d) = &f.parts {
-                    f.values.iter().for_each(|x| vis.value(x));
-                    d.cells.iter().for_each(|c| vis.rc(c));
-                    vis.rc(&d.globals);
-                    if let crate::vm::frame::ReturnMode::Init(x) = &d.ret {
-                        vis.value(x);
-                    }
-                }
-            }
-            Err(_) => vis.fail(),
-        }
     }
 }
 
@@ -298,27 +406,5 @@ pub(super) fn needs_finalizer(v: &Value) -> bool {
         Value::Gen(g) => g.state.get() != GenState::Running && g.has_frame(),
         Value::Other(o) => o.gc_has_finalizer(),
         _ => false,
-    }
-}
-
-/// The strong count of a tracked value's allocation.
-pub(super) fn strong_count(v: &Value) -> usize {
-    match v {
-        Value::List(r) => Rc::strong_count(r),
-        Value::Tuple(r) => Rc::strong_count(r),
-        Value::Dict(r) => Rc::strong_count(r),
-        Value::Set(r) | Value::FrozenSet(r) => Rc::strong_count(r),
-        Value::Function(r) => Rc::strong_count(r),
-        Value::BoundMethod(r) => Rc::strong_count(r),
-        Value::Class(r) => Rc::strong_count(r),
-        Value::Instance(r) => Rc::strong_count(r),
-        Value::Iter(r) => Rc::strong_count(r),
-        Value::Descriptor(r) => Rc::strong_count(r),
-        Value::Cell(r) => Rc::strong_count(r),
-        Value::Gen(r) => Rc::strong_count(r),
-        Value::Other(r) => Rc::strong_count(r),
-        Value::Native(r) => Rc::strong_count(r),
-        Value::Module(r) => Rc::strong_count(r),
-        _ => 1,
     }
 }
