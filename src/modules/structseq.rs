@@ -114,6 +114,9 @@ impl NativeObject for StructSeq {
     fn type_name(&self) -> &'static str {
         self.name
     }
+    fn hashes_as(&self) -> Option<&Value> {
+        Some(&self.values)
+    }
     fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
         let s = name.to_string_owned();
         if let Some(i) = self.fields.iter().position(|f| *f == s) {

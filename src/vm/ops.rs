@@ -634,9 +634,8 @@ impl Vm {
                     None => v.id() >> 4,
                 }
             }
-            Value::Other(o) => match o.as_any().downcast_ref::<crate::modules::structseq::StructSeq>() {
-                // A named tuple hashes as its tuple.
-                Some(s) => return self.hash(&s.values),
+            Value::Other(o) => match o.hashes_as() {
+                Some(inner) => return self.hash(inner),
                 None => o.hash().unwrap_or_else(|| v.id() >> 4),
             },
             // Equal bound methods (same function, same receiver) hash alike.

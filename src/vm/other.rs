@@ -70,6 +70,11 @@ pub trait NativeObject: Any {
     fn hash(&self) -> Option<i64> {
         None
     }
+    /// A value whose hash is the object's, for objects that hash as a value they hold
+    /// (a named tuple as its tuple); checked before [`NativeObject::hash`].
+    fn hashes_as(&self) -> Option<&super::value::Value> {
+        None
+    }
     /// `repr(x)`.
     fn repr(&self) -> String {
         format!("<{} object>", self.type_name())
