@@ -120,13 +120,18 @@ impl Code {
     /// `*args`, `**kwargs`, keyword-only or captured parameters, not a generator or
     /// coroutine.
     fn is_plain(&self) -> bool {
-        self.kwonlyargcount == 0
-            && !self.flags.varargs
-            && !self.flags.varkw
-            && !self.flags.generator
-            && !self.flags.coroutine
-            && !self.flags.async_generator
-            && self.cell_params.is_empty()
+        !self.is_resumable() && self.binds_positionally()
+    }
+
+    /// True for generator, coroutine and async generator code.
+    fn is_resumable(&self) -> bool {
+        self.flags.generator || self.flags.coroutine || self.flags.async_generator
+    }
+
+    /// True when positional arguments are all a call binds: no `*args`, `**kwargs`,
+    /// keyword-only or captured parameters.
+    fn binds_positionally(&self) -> bool {
+        self.kwonlyargcount == 0 && !self.flags.varargs && !self.flags.varkw && self.cell_params.is_empty()
     }
 
     /// True for generator, coroutine and async generator code whose calls can bind `n`
@@ -134,12 +139,7 @@ impl Code {
     /// plain, as its frame goes into the new object instead of running).
     #[inline]
     pub fn resumable_takes_exactly(&self, n: usize) -> bool {
-        (self.flags.generator || self.flags.coroutine || self.flags.async_generator)
-            && self.argcount as usize == n
-            && self.kwonlyargcount == 0
-            && !self.flags.varargs
-            && !self.flags.varkw
-            && self.cell_params.is_empty()
+        self.is_resumable() && self.argcount as usize == n && self.binds_positionally()
     }
 
     /// The source line of the instruction at `ip`.
