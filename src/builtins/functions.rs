@@ -24,26 +24,65 @@ fn print(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         Some(Value::Str(s)) => s.as_str().to_string(),
         Some(o) => return Err(Exc::type_error(format!("end must be None or a string, not {}", vm.type_name(&o)))),
     };
-    let mut s = String::new();
-    for (i, v) in a.pos.iter().enumerate() {
-        if i > 0 {
-            s.push_str(&sep);
+    let file = match file {
+        None | Some(Value::None) => crate::modules::sys::replaced_stdout(vm),
+        f => f,
+    };
+    let flush = match flush {
+        None => false,
+        Some(f) => vm.truthy(&f)?,
+    };
+    let whole = |vm: &mut Vm| -> Res<String> {
+        let mut s = String::new();
+        for (i, v) in a.pos.iter().enumerate() {
+            if i > 0 {
+                s.push_str(&sep);
+            }
+            match v {
+                Value::Str(x) => s.push_str(x.as_str()),
+                other => s.push_str(&vm.str_of(other)?),
+            }
         }
-        match v {
-            Value::Str(x) => s.push_str(x.as_str()),
-            other => s.push_str(&vm.str_of(other)?),
-        }
-    }
-    s.push_str(&end);
+        s.push_str(&end);
+        Ok(s)
+    };
     match file {
-        None | Some(Value::None) => vm.write_stdout(&s),
-        Some(f) => {
+        None => {
+            let s = whole(vm)?;
+            vm.write_stdout(&s);
+            if flush {
+                vm.flush_stdout();
+            }
+        }
+        // `sys.stdout = None`: nothing is written.
+        Some(Value::None) => {}
+        Some(f) if crate::modules::sys::is_native_stream(&f) => {
+            let s = whole(vm)?;
             let write = vm.get_attr(&f, Sym::new("write"))?;
             vm.call(&write, vec![Value::string(s)])?;
+            if flush {
+                vm.flush_stdout();
+            }
         }
-    }
-    if matches!(flush, Some(Value::Bool(true))) {
-        vm.flush_stdout();
+        // A file object: as CPython does, one `write` per piece.
+        Some(f) => {
+            let write = vm.get_attr(&f, Sym::new("write"))?;
+            for (i, v) in a.pos.iter().enumerate() {
+                if i > 0 {
+                    vm.call(&write, vec![Value::str(&sep)])?;
+                }
+                let piece = match v {
+                    Value::Str(_) => v.clone(),
+                    other => Value::string(vm.str_of(other)?),
+                };
+                vm.call(&write, vec![piece])?;
+            }
+            vm.call(&write, vec![Value::str(&end)])?;
+            if flush {
+                let flush = vm.get_attr(&f, Sym::new("flush"))?;
+                vm.call(&flush, vec![])?;
+            }
+        }
     }
     if let Some(e) = vm.take_stdout_error() {
         return Err(crate::modules::os::os_error(vm, &e, None, None));

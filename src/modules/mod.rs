@@ -13,7 +13,7 @@ pub mod socket;
 pub mod socket_object;
 mod strftime;
 pub mod structseq;
-mod sys;
+pub(crate) mod sys;
 mod time;
 mod types;
 mod tz;

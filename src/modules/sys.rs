@@ -104,6 +104,22 @@ fn exception(vm: &mut Vm, _a: &mut Args) -> Res<Value> {
     Ok(vm.handled.last().cloned().unwrap_or(Value::None))
 }
 
+/// What `print` writes to when the script has replaced `sys.stdout` (with any object that
+/// has `write`, or `None`); `None` while it is the interpreter's own stream.
+pub fn replaced_stdout(vm: &Vm) -> Option<Value> {
+    let Some(Value::Module(m)) = crate::vm::value::ns_get(&vm.modules, Sym::new("sys")) else { return None };
+    match m.get(Sym::new("stdout"))? {
+        Value::Other(o) if o.as_any().downcast_ref::<Stream>().is_some_and(|s| !s.err) => None,
+        v => Some(v),
+    }
+}
+
+/// True for the interpreter's own `sys.stdout` and `sys.stderr` (one `write` of a whole
+/// line costs them less than one per piece, with the same result).
+pub fn is_native_stream(v: &Value) -> bool {
+    matches!(v, Value::Other(o) if o.as_any().is::<Stream>())
+}
+
 /// `sys.stdout` / `sys.stderr`: objects with `write` and `flush`.
 pub struct Stream {
     err: bool,
