@@ -5,6 +5,7 @@ pub fn source(name: &str) -> Option<&'static str> {
     match name {
         "asyncio" => Some(include_str!("../stdlib/asyncio.aio")),
         "contextlib" => Some(include_str!("../stdlib/contextlib.aio")),
+        "functools" => Some(include_str!("../stdlib/functools.aio")),
         _ => None,
     }
 }
