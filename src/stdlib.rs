@@ -6,6 +6,8 @@ pub fn source(name: &str) -> Option<&'static str> {
         "asyncio" => Some(include_str!("../stdlib/asyncio.aio")),
         "contextlib" => Some(include_str!("../stdlib/contextlib.aio")),
         "functools" => Some(include_str!("../stdlib/functools.aio")),
+        "itertools" => Some(include_str!("../stdlib/itertools.aio")),
+        "operator" => Some(include_str!("../stdlib/operator.aio")),
         _ => None,
     }
 }
