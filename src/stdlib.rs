@@ -4,6 +4,7 @@
 pub fn source(name: &str) -> Option<&'static str> {
     match name {
         "asyncio" => Some(include_str!("../stdlib/asyncio.aio")),
+        "collections" => Some(include_str!("../stdlib/collections.aio")),
         "contextlib" => Some(include_str!("../stdlib/contextlib.aio")),
         "functools" => Some(include_str!("../stdlib/functools.aio")),
         "itertools" => Some(include_str!("../stdlib/itertools.aio")),
