@@ -350,10 +350,11 @@ impl Engine {
         names
     }
 
-    /// The names `import` can find without running code: native modules, modules already
-    /// imported, and `.aio` files in the search path, sorted.
+    /// The names `import` can find without running code: native and embedded modules,
+    /// modules already imported, and `.aio` files in the search path, sorted.
     pub fn module_names(&self) -> Vec<String> {
         let mut names: Vec<String> = self.vm.native_modules.keys().map(|k| k.to_string()).collect();
+        names.extend(crate::stdlib::names().map(str::to_string));
         let cached: Vec<Value> = self.vm.modules.d.borrow().keys();
         names.extend(cached.iter().filter_map(|k| match k {
             Value::Str(k) if !k.s.starts_with('_') => Some(k.s.to_string()),

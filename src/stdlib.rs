@@ -1,14 +1,21 @@
 //! Modules written in aio itself, compiled into the binary.
 
+/// The embedded modules: name and source.
+const MODULES: &[(&str, &str)] = &[
+    ("asyncio", include_str!("../stdlib/asyncio.aio")),
+    ("collections", include_str!("../stdlib/collections.aio")),
+    ("contextlib", include_str!("../stdlib/contextlib.aio")),
+    ("functools", include_str!("../stdlib/functools.aio")),
+    ("itertools", include_str!("../stdlib/itertools.aio")),
+    ("operator", include_str!("../stdlib/operator.aio")),
+];
+
 /// The source of an embedded standard-library module, by module name.
 pub fn source(name: &str) -> Option<&'static str> {
-    match name {
-        "asyncio" => Some(include_str!("../stdlib/asyncio.aio")),
-        "collections" => Some(include_str!("../stdlib/collections.aio")),
-        "contextlib" => Some(include_str!("../stdlib/contextlib.aio")),
-        "functools" => Some(include_str!("../stdlib/functools.aio")),
-        "itertools" => Some(include_str!("../stdlib/itertools.aio")),
-        "operator" => Some(include_str!("../stdlib/operator.aio")),
-        _ => None,
-    }
+    MODULES.iter().find(|(n, _)| *n == name).map(|(_, src)| *src)
+}
+
+/// The names of the embedded modules.
+pub fn names() -> impl Iterator<Item = &'static str> {
+    MODULES.iter().map(|(n, _)| *n)
 }

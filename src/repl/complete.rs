@@ -144,6 +144,7 @@ mod tests {
     fn module_names_after_import() {
         let (engine, g) = session("pass");
         assert_eq!(complete(&engine, &g, "import ma", 9), (7, vec!["math".to_string()]));
+        assert_eq!(complete(&engine, &g, "import iter", 11), (7, vec!["itertools".to_string()]));
         assert_eq!(complete(&engine, &g, "from os.pa", 10), (5, vec!["os.path".to_string()]));
     }
 
