@@ -8,6 +8,7 @@ const MODULES: &[(&str, &str)] = &[
     ("functools", include_str!("../stdlib/functools.aio")),
     ("itertools", include_str!("../stdlib/itertools.aio")),
     ("operator", include_str!("../stdlib/operator.aio")),
+    ("typing", include_str!("../stdlib/typing.aio")),
 ];
 
 /// The source of an embedded standard-library module, by module name.

@@ -367,20 +367,33 @@ pub fn is_instance(vm: &mut Vm, v: &Value, c: &Value) -> Res<bool> {
             None if super::generic_alias::is_alias(c) => {
                 Err(Exc::type_error("isinstance() argument 2 cannot be a parameterized generic"))
             }
-            None => Err(Exc::type_error("isinstance() arg 2 must be a type, a tuple of types, or a union")),
+            None => match check_hook(vm, c, "__instancecheck__", v)? {
+                Some(b) => Ok(b),
+                None => Err(Exc::type_error("isinstance() arg 2 must be a type, a tuple of types, or a union")),
+            },
         },
     }
 }
 
-fn issubclass(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+/// For `isinstance`/`issubclass` against an instance whose class defines the `hook`
+/// (`__instancecheck__`/`__subclasscheck__`, as `typing.List` does): the truth of its
+/// answer about `v`; `None` when there is no such hook.
+fn check_hook(vm: &mut Vm, c: &Value, hook: &str, v: &Value) -> Res<Option<bool>> {
+    let Value::Instance(i) = c else { return Ok(None) };
+    let Some(f) = i.class.lookup(Sym::new(hook)) else { return Ok(None) };
+    let r = vm.call(&f, vec![c.clone(), v.clone()])?;
+    vm.truthy(&r).map(Some)
+}
+
+fn issubclass(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("issubclass", a, 2, 2)?;
     let Value::Class(sub) = &a.pos[0] else { return Err(Exc::type_error("issubclass() arg 1 must be a class")) };
-    fn check(sub: &Rc<crate::vm::Class>, c: &Value) -> Res<bool> {
+    fn check(vm: &mut Vm, sub: &Rc<crate::vm::Class>, c: &Value) -> Res<bool> {
         match c {
             Value::Class(cls) => Ok(sub.is_subclass(cls)),
             Value::Tuple(t) => {
                 for x in t.iter() {
-                    if check(sub, x)? {
+                    if check(vm, sub, x)? {
                         return Ok(true);
                     }
                 }
@@ -389,7 +402,7 @@ fn issubclass(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
             _ => match super::union_type::union_args(c) {
                 Some(members) => {
                     for m in members {
-                        if check(sub, m)? {
+                        if check(vm, sub, m)? {
                             return Ok(true);
                         }
                     }
@@ -398,11 +411,15 @@ fn issubclass(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 None if super::generic_alias::is_alias(c) => {
                     Err(Exc::type_error("issubclass() argument 2 cannot be a parameterized generic"))
                 }
-                None => Err(Exc::type_error("issubclass() arg 2 must be a class, a tuple of classes, or a union")),
+                None => match check_hook(vm, c, "__subclasscheck__", &Value::Class(sub.clone()))? {
+                    Some(b) => Ok(b),
+                    None => Err(Exc::type_error("issubclass() arg 2 must be a class, a tuple of classes, or a union")),
+                },
             },
         }
     }
-    check(sub, &a.pos[1]).map(Value::Bool)
+    let (sub, c) = (sub.clone(), a.pos[1].clone());
+    check(vm, &sub, &c).map(Value::Bool)
 }
 
 pub(super) fn attr_name(vm: &Vm, v: &Value) -> Res<Sym> {
