@@ -5,6 +5,7 @@ const MODULES: &[(&str, &str)] = &[
     ("asyncio", include_str!("../stdlib/asyncio.aio")),
     ("collections", include_str!("../stdlib/collections.aio")),
     ("contextlib", include_str!("../stdlib/contextlib.aio")),
+    ("dataclasses", include_str!("../stdlib/dataclasses.aio")),
     ("functools", include_str!("../stdlib/functools.aio")),
     ("itertools", include_str!("../stdlib/itertools.aio")),
     ("operator", include_str!("../stdlib/operator.aio")),

@@ -69,6 +69,9 @@ fn compile(
         let n = c.name("__doc__");
         c.emit(Op::StoreGlobal(n), 1);
     }
+    if stmt::has_annotations(body) {
+        c.emit(Op::SetupAnnotations, 1);
+    }
     c.stmts(body)?;
     let none = c.const_none();
     let line = c.last_line();

@@ -44,10 +44,9 @@ impl<'a> Compiler<'a> {
             }
             StmtKind::AugAssign { target, op, value } => self.aug_assign(target, *op, value, line)?,
             StmtKind::AnnAssign { target, annotation, value, simple } => {
-                if self.scope_kind() != ScopeKind::Function && *simple {
-                    self.expr(annotation)?;
-                    self.emit(Op::Pop, line);
-                }
+                // As CPython: the value is stored first, then the annotation is evaluated
+                // (in a module or class body only), and kept in `__annotations__` for a
+                // bare name.
                 if let Some(v) = value {
                     self.expr(v)?;
                     self.assign(target)?;
@@ -56,6 +55,20 @@ impl<'a> Compiler<'a> {
                     if let ExprKind::Attribute { value, .. } | ExprKind::Subscript { value, .. } = &target.kind {
                         self.expr(value)?;
                         self.emit(Op::Pop, line);
+                    }
+                }
+                if self.scope_kind() != ScopeKind::Function {
+                    self.expr(annotation)?;
+                    match &target.kind {
+                        ExprKind::Name(name) if *simple => {
+                            self.load_name("__annotations__", line);
+                            let k = self.const_str(name);
+                            self.emit(Op::LoadConst(k), line);
+                            self.emit(Op::StoreSubscr, line);
+                        }
+                        _ => {
+                            self.emit(Op::Pop, line);
+                        }
                     }
                 }
             }
@@ -836,6 +849,9 @@ impl<'a> Compiler<'a> {
             let dn = self.name("__doc__");
             self.emit(Op::StoreName(dn), line);
         }
+        if has_annotations(&c.body) {
+            self.emit(Op::SetupAnnotations, line);
+        }
         self.stmts(&c.body)?;
         let last = self.last_line();
         if self.table.scopes[scope].needs_class_cell {
@@ -888,4 +904,23 @@ pub(super) enum FunctionBody<'a> {
     Stmts(&'a [Stmt]),
     /// A lambda or comprehension-free expression body.
     Expr(&'a Expr),
+}
+
+/// True when `body` (a module or class body) annotates a name, outside nested functions
+/// and classes: it then starts by making `__annotations__` (CPython's `find_ann`).
+pub(super) fn has_annotations(body: &[Stmt]) -> bool {
+    body.iter().any(|s| match &s.kind {
+        StmtKind::AnnAssign { .. } => true,
+        StmtKind::If { body, orelse, .. }
+        | StmtKind::While { body, orelse, .. }
+        | StmtKind::For { body, orelse, .. } => has_annotations(body) || has_annotations(orelse),
+        StmtKind::With { body, .. } => has_annotations(body),
+        StmtKind::Try { body, handlers, orelse, finalbody, .. } => {
+            has_annotations(body)
+                || handlers.iter().any(|h| has_annotations(&h.body))
+                || has_annotations(orelse)
+                || has_annotations(finalbody)
+        }
+        _ => false,
+    })
 }

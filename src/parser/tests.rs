@@ -263,6 +263,9 @@ fn statements() {
     assert!(matches!(body[3].kind, StmtKind::AnnAssign { simple: true, .. }));
     let StmtKind::Delete(t) = &body[4].kind else { panic!() };
     assert_eq!(t.len(), 2);
+    let body = module("(x): int = 3\nx : int\n");
+    assert!(matches!(body[0].kind, StmtKind::AnnAssign { simple: false, .. }));
+    assert!(matches!(body[1].kind, StmtKind::AnnAssign { simple: true, .. }));
 }
 
 #[test]
