@@ -826,6 +826,42 @@ fn globals(vm: &mut Vm, _a: &mut Args) -> Res<Value> {
     vm.new_dict_from_pairs(pairs)
 }
 
+/// `locals()`: a class body's namespace, a module's globals, or a snapshot of a function's
+/// bound variables (its locals in slot order, then its cell and free variables).
+fn locals(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_args("locals", a, 0, 0)?;
+    let Some(f) = vm.frames.last() else { return Ok(Value::None) };
+    if let Some(ns) = &f.namespace {
+        return Ok(Value::Dict(ns.clone()));
+    }
+    if f.code.flags.module {
+        return globals(vm, a);
+    }
+    let code = f.code.clone();
+    let mut pairs = Vec::new();
+    let mut push = |name: &Sym, v: Value| {
+        if !v.is_undef() {
+            pairs.extend([Value::str(&name.as_rc()), v]);
+        }
+    };
+    for (i, name) in code.varnames.iter().enumerate() {
+        // A parameter that is also a cell keeps its value in the cell.
+        let v = match code.cell_params.iter().find(|&&(_, slot)| slot as usize == i) {
+            Some(&(cell, _)) => f.cells.get(cell as usize).map(|c| c.borrow().clone()),
+            None => vm.stack.get(f.base + i).cloned(),
+        };
+        if let Some(v) = v {
+            push(name, v);
+        }
+    }
+    for (i, (name, cell)) in code.cellvars.iter().chain(&code.freevars).zip(&f.cells).enumerate() {
+        if !code.cell_params.iter().any(|&(c, _)| c as usize == i) {
+            push(name, cell.borrow().clone());
+        }
+    }
+    vm.new_dict_from_pairs(pairs)
+}
+
 fn dir(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("dir", a, 0, 1)?;
     let mut names: Vec<String> = Vec::new();
@@ -980,7 +1016,7 @@ pub const FUNCTIONS: &[(&str, NativeFn)] = &[
     ("input", input),
     ("vars", vars),
     ("globals", globals),
-    ("locals", globals),
+    ("locals", locals),
     ("dir", dir),
     ("aiter", aiter),
     ("anext", anext),

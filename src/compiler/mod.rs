@@ -4,6 +4,7 @@
 //! runtime values are constants (numbers, strings, tuples of them, code objects).
 
 mod expr;
+mod mangle;
 mod stmt;
 pub mod symtable;
 #[cfg(test)]
@@ -44,6 +45,8 @@ fn compile(
     interactive: bool,
     top_level_await: bool,
 ) -> Result<Rc<Code>, SyntaxError> {
+    let mangled = mangle::mangle_module(module, source);
+    let module = mangled.as_ref().unwrap_or(module);
     let table = symtable::analyse(module).map_err(|e| SyntaxError::new(e.message, e.span))?;
     let mut c = Compiler {
         table,
