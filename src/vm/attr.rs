@@ -241,6 +241,9 @@ impl Vm {
     }
 
     fn class_attr(&mut self, c: &Rc<Class>, name: Sym) -> Res<Option<Value>> {
+        if name == self.syms.annotations && c.builtin.is_none() {
+            return self.class_annotations(c).map(Some);
+        }
         if let Some(a) = c.lookup(name) {
             return Ok(Some(match a {
                 Value::Descriptor(d) => match &*d {
@@ -282,6 +285,18 @@ impl Vm {
             }
             _ => None,
         })
+    }
+
+    /// `C.__annotations__` of a class defined in code: its own (not a base's, as CPython
+    /// 3.10+), made empty and kept when the body annotated nothing.
+    fn class_annotations(&mut self, c: &Rc<Class>) -> Res<Value> {
+        let name = self.syms.annotations;
+        if let Some(v) = c.dict.borrow().get(&name) {
+            return Ok(v.clone());
+        }
+        let d = Value::dict(Default::default());
+        self.set_attr(&Value::Class(c.clone()), name, d.clone())?;
+        Ok(d)
     }
 
     /// `f.__kwdefaults__`: the keyword-only defaults as a new dict, or `None`.

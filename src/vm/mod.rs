@@ -73,6 +73,8 @@ pub struct Syms {
     pub delitem: Sym,
     pub contains: Sym,
     pub getattr: Sym,
+    /// `__annotations__`.
+    pub annotations: Sym,
     pub setattr: Sym,
     pub enter: Sym,
     pub exit: Sym,
@@ -141,6 +143,7 @@ impl Syms {
             delitem: Sym::new("__delitem__"),
             contains: Sym::new("__contains__"),
             getattr: Sym::new("__getattr__"),
+            annotations: Sym::new("__annotations__"),
             setattr: Sym::new("__setattr__"),
             enter: Sym::new("__enter__"),
             exit: Sym::new("__exit__"),
