@@ -435,6 +435,7 @@ fn unsupported(vm: &mut Vm, msg: &str) -> Exc {
                 builtin: None,
                 version: Cell::new(0),
                 cache: Default::default(),
+                tp_name: Default::default(),
             });
             vm.other_classes.borrow_mut().insert(KEY, c.clone());
             c
@@ -995,11 +996,11 @@ fn m_next(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 impl NativeObject for FileObj {
     fn type_name(&self) -> &'static str {
         match (&self.text, self.raw, self.readable, self.writable) {
-            (Some(_), ..) => "TextIOWrapper",
-            (None, true, ..) => "FileIO",
-            (None, false, true, true) => "BufferedRandom",
-            (None, false, true, false) => "BufferedReader",
-            (None, false, false, _) => "BufferedWriter",
+            (Some(_), ..) => "_io.TextIOWrapper",
+            (None, true, ..) => "_io.FileIO",
+            (None, false, true, true) => "_io.BufferedRandom",
+            (None, false, true, false) => "_io.BufferedReader",
+            (None, false, false, _) => "_io.BufferedWriter",
         }
     }
 
@@ -1055,7 +1056,7 @@ impl NativeObject for FileObj {
                     format!("<_io.FileIO name={name} mode={} closefd=True>", crate::vm::repr_str(&self.mode))
                 }
             }
-            (None, false) => format!("<_io.{} name={name}>", self.type_name()),
+            (None, false) => format!("<{} name={name}>", self.type_name()),
         }
     }
 

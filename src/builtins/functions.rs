@@ -70,7 +70,7 @@ pub fn len_of(vm: &mut Vm, v: &Value) -> Res<i64> {
                 let r = vm.call(&f, vec![v.clone()])?;
                 vm.len_result(&r)?
             }
-            None => return Err(Exc::type_error(format!("object of type '{}' has no len()", i.class.name))),
+            None => return Err(Exc::type_error(format!("object of type '{}' has no len()", i.class.tp_name()))),
         },
         Value::Other(o) => {
             let o = o.clone();
@@ -79,7 +79,7 @@ pub fn len_of(vm: &mut Vm, v: &Value) -> Res<i64> {
                     let r = vm.call(&f, vec![])?;
                     vm.index_value(&r)?
                 }
-                None => return Err(Exc::type_error(format!("object of type '{}' has no len()", o.type_name()))),
+                None => return Err(Exc::type_error(format!("object of type '{}' has no len()", vm.type_name(v)))),
             }
         }
         _ => return Err(Exc::type_error(format!("object of type '{}' has no len()", vm.type_name(v)))),
@@ -120,7 +120,7 @@ pub(super) fn abs(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 let v = a.pos[0].clone();
                 vm.call(&f, vec![v])
             }
-            None => Err(Exc::type_error(format!("bad operand type for abs(): '{}'", i.class.name))),
+            None => Err(Exc::type_error(format!("bad operand type for abs(): '{}'", i.class.tp_name()))),
         },
         other => Err(Exc::type_error(format!("bad operand type for abs(): '{}'", vm.type_name(other)))),
     }
@@ -633,7 +633,7 @@ pub(super) fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 }
                 vm.call(&f, args)
             }
-            None => Err(Exc::type_error(format!("type {} doesn't define __round__ method", i.class.name))),
+            None => Err(Exc::type_error(format!("type {} doesn't define __round__ method", i.class.tp_name()))),
         },
         other => Err(Exc::type_error(format!("type {} doesn't define __round__ method", vm.type_name(other)))),
     }

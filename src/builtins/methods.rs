@@ -834,12 +834,12 @@ fn object_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             return Err(Exc::type_error("object.__new__() takes exactly one argument (the type to instantiate)"));
         }
         if crate::vm::attr::lookup_override(&c, vm.syms.init).is_none() {
-            return Err(Exc::type_error(format!("{}() takes no arguments", c.name)));
+            return Err(Exc::type_error(format!("{}() takes no arguments", c.tp_name())));
         }
     }
     match c.builtin {
         Some(TypeId::Object) => vm.instantiate(&c, vec![], vec![]),
-        Some(_) => Err(Exc::type_error(format!("object.__new__({0}) is not safe, use {0}.__new__()", c.name))),
+        Some(_) => Err(Exc::type_error(format!("object.__new__({0}) is not safe, use {0}.__new__()", c.tp_name()))),
         None => vm.new_instance(&c, &a.pos[1..]),
     }
 }

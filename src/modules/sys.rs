@@ -153,7 +153,7 @@ fn stream_flush(vm: &mut Vm, _a: &mut Args) -> Res<Value> {
 
 impl NativeObject for Stream {
     fn type_name(&self) -> &'static str {
-        "TextIOWrapper"
+        "_io.TextIOWrapper"
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
         let s = name.to_string_owned();

@@ -17,7 +17,9 @@ impl Vm {
     /// The `AttributeError` for a missing attribute, worded as CPython words it.
     pub fn no_attribute(&self, obj: &Value, name: Sym) -> Exc {
         match obj {
-            Value::Class(c) => Exc::attribute_error(format!("type object '{}' has no attribute '{}'", c.name, name)),
+            Value::Class(c) => {
+                Exc::attribute_error(format!("type object '{}' has no attribute '{}'", c.tp_name(), name))
+            }
             Value::Module(m) => Exc::attribute_error(format!("module '{}' has no attribute '{}'", m.name, name)),
             _ => Exc::attribute_error(format!("'{}' object has no attribute '{}'", self.type_name(obj), name)),
         }
@@ -479,7 +481,7 @@ impl Vm {
             }
         }
         if class.builtin.is_some() {
-            return Err(Exc::attribute_error(format!("'{}' object has no attribute '{}'", class.name, name)));
+            return Err(Exc::attribute_error(format!("'{}' object has no attribute '{}'", class.tp_name(), name)));
         }
         self.store_instance_attr(inst, name, value)
     }

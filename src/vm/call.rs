@@ -78,7 +78,7 @@ impl Vm {
                     a.extend(args);
                     self.call_kw(&call, a, kw)
                 }
-                None => Err(Exc::type_error(format!("'{}' object is not callable", i.class.name))),
+                None => Err(Exc::type_error(format!("'{}' object is not callable", i.class.tp_name()))),
             },
             Value::Descriptor(d) => match &**d {
                 super::value::Descriptor::StaticMethod(inner) => {
@@ -94,11 +94,11 @@ impl Vm {
                     if let Some(r) = o.call(self, f, args, kw) {
                         return r;
                     }
-                    return Err(Exc::type_error(format!("'{}' object is not callable", o.type_name())));
+                    return Err(Exc::type_error(format!("'{}' object is not callable", self.type_name(f))));
                 }
                 match o.get_attr(self, f, self.syms.call)? {
                     Some(c) => self.call_kw(&c, args, kw),
-                    None => Err(Exc::type_error(format!("'{}' object is not callable", o.type_name()))),
+                    None => Err(Exc::type_error(format!("'{}' object is not callable", self.type_name(f)))),
                 }
             }
             _ => Err(Exc::type_error(format!("'{}' object is not callable", self.type_name(f)))),
@@ -626,7 +626,7 @@ impl Vm {
                     let mut a = Args { pos: args.into_iter().collect(), kw };
                     f(self, &mut a)
                 }
-                None => Err(Exc::type_error(format!("cannot create '{}' instances", c.name))),
+                None => Err(Exc::type_error(format!("cannot create '{}' instances", c.tp_name()))),
             };
         }
         // `OSError(errno, ...)` makes the errno's subclass.
@@ -679,7 +679,7 @@ impl Vm {
                     && c.layout == Layout::Object
                     && !self.has_custom_new(c)
                 {
-                    return Err(Exc::type_error(format!("{}() takes no arguments", c.name)));
+                    return Err(Exc::type_error(format!("{}() takes no arguments", c.tp_name())));
                 }
                 let mut a = Args { pos: SmallVec::new(), kw };
                 a.pos.push(inst.clone());
@@ -688,7 +688,7 @@ impl Vm {
             }
             _ => {
                 if (!args.is_empty() || !kw.is_empty()) && c.layout == Layout::Object {
-                    return Err(Exc::type_error(format!("{}() takes no arguments", c.name)));
+                    return Err(Exc::type_error(format!("{}() takes no arguments", c.tp_name())));
                 }
             }
         }
@@ -890,6 +890,7 @@ impl Vm {
             builtin: None,
             version: Cell::new(0),
             cache: Default::default(),
+            tp_name: Default::default(),
         });
         super::gc::track_class(&class);
         super::value::bump_class_epoch();

@@ -293,6 +293,7 @@ impl Vm {
                 builtin: None,
                 version: std::cell::Cell::new(0),
                 cache: Default::default(),
+                tp_name: Default::default(),
             }));
         }
         let mut vm = Vm {

@@ -374,6 +374,9 @@ pub struct Class {
     pub version: Cell<u32>,
     /// Cached attribute lookups.
     pub cache: ClassCache,
+    /// CPython's `tp_name` where it differs from `__name__`: a built-in type of another
+    /// module names itself `module.name` in messages (`'types.GenericAlias' object ...`).
+    pub tp_name: std::cell::OnceCell<Rc<str>>,
 }
 
 thread_local! {
@@ -455,6 +458,13 @@ impl ClassCache {
 }
 
 impl Class {
+    /// The name messages give the type (CPython's `tp_name`): `__name__`, or the
+    /// module-qualified name of a built-in type of another module.
+    #[inline]
+    pub fn tp_name(&self) -> &Rc<str> {
+        self.tp_name.get().unwrap_or(&self.name)
+    }
+
     /// Looks `name` up in the class and its MRO (through the class's lookup cache).
     #[inline]
     pub fn lookup(&self, name: Sym) -> Option<Value> {
