@@ -8,13 +8,15 @@ use std::rc::Rc;
 impl Vm {
     /// `obj.name`.
     pub fn get_attr(&mut self, obj: &Value, name: Sym) -> Res<Value> {
-        match self.get_attr_opt(obj, name)? {
-            Some(v) => Ok(v),
-            None => Err(self.no_attribute(obj, name)),
+        match self.get_attr_opt(obj, name) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(self.missing_attribute(obj, name)),
+            Err(e) => Err(self.attribute_error_context(e, obj, name)),
         }
     }
 
-    /// The `AttributeError` for a missing attribute, worded as CPython words it.
+    /// The `AttributeError` for a missing attribute, worded as CPython words it (without
+    /// the `name` and `obj` a failed read adds: [`Vm::missing_attribute`]).
     pub fn no_attribute(&self, obj: &Value, name: Sym) -> Exc {
         match obj {
             Value::Class(c) => {
@@ -32,8 +34,12 @@ impl Vm {
                 if let Some(ga) = self.custom_getattribute(&inst.class) {
                     return self.call_getattribute(&ga, inst, obj, name);
                 }
-                if let Some(v) = self.generic_get_attr(inst, obj, name)? {
-                    return Ok(Some(v));
+                match self.generic_get_attr(inst, obj, name) {
+                    Ok(Some(v)) => return Ok(Some(v)),
+                    Ok(None) => {}
+                    // An `AttributeError` from a property or descriptor falls back to
+                    // `__getattr__` too, as in CPython.
+                    Err(e) => return self.getattr_after_error(e, inst, obj, name),
                 }
                 if let Some(ga) = inst.class.lookup(self.syms.getattr) {
                     return self.call(&ga, vec![obj.clone(), Value::str(&name.as_rc())]).map(Some);
@@ -182,6 +188,18 @@ impl Vm {
                 self.call(&getattr, vec![obj.clone(), name_v]).map(Some)
             }
         }
+    }
+
+    /// `e` raised while reading `inst.name`: an `AttributeError` gives the class's
+    /// `__getattr__` its turn; anything else, or no `__getattr__`, propagates.
+    #[cold]
+    fn getattr_after_error(&mut self, e: Exc, inst: &Rc<Instance>, obj: &Value, name: Sym) -> Res<Option<Value>> {
+        let Some(getattr) = inst.class.lookup(self.syms.getattr) else { return Err(e) };
+        let inst_e = self.materialize(e);
+        if !inst_e.class.is_subclass(self.exc_class(ExcKind::AttributeError)) {
+            return Err(Exc::Obj(inst_e));
+        }
+        self.call(&getattr, vec![obj.clone(), Value::str(&name.as_rc())]).map(Some)
     }
 
     fn class_of_for_super(&self, this: &Value) -> Rc<Class> {
@@ -600,7 +618,7 @@ impl Vm {
             }
             Value::Module(m) => match m.get(name) {
                 Some(v) => Ok((v, Value::Undef)),
-                None => Err(self.no_attribute(&obj, name)),
+                None => Err(self.missing_attribute(&obj, name)),
             },
             Value::Other(o) => match o.method(name) {
                 Some(f) => Ok((f, obj)),

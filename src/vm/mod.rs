@@ -7,6 +7,7 @@
 
 pub mod asyncgen;
 pub(crate) mod attr;
+mod attr_error;
 mod call;
 pub mod depth;
 pub mod dict;
@@ -341,8 +342,13 @@ impl Vm {
             Exc::Obj(i) => i,
             Exc::Msg(kind, msg) => {
                 let class = self.exc_class(kind).clone();
+                let defaults = attr_error::exception_defaults(kind, &msg);
                 let args = if msg.is_empty() && kind != ExcKind::KeyError { vec![] } else { vec![Value::string(msg)] };
-                self.new_exception_object(class, args)
+                let inst = self.new_exception_object(class, args);
+                for (k, v) in defaults {
+                    inst.set_attr(k, v);
+                }
+                inst
             }
         }
     }
