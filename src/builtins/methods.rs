@@ -957,7 +957,21 @@ pub fn install(vm: &mut Vm) {
         ("__len__", len_method),
     ];
     vm.add_methods(TypeId::Set, set_methods);
-    vm.add_methods(TypeId::FrozenSet, set_methods);
+    // A frozenset has only the methods that leave the set unchanged.
+    const MUTATING: &[&str] = &[
+        "add",
+        "discard",
+        "remove",
+        "pop",
+        "clear",
+        "update",
+        "intersection_update",
+        "difference_update",
+        "symmetric_difference_update",
+    ];
+    let frozen: Vec<(&'static str, NativeFn)> =
+        set_methods.iter().copied().filter(|(n, _)| !MUTATING.contains(n)).collect();
+    vm.add_methods(TypeId::FrozenSet, &frozen);
     let gen_methods: &[(&'static str, NativeFn)] = &[
         ("send", gen_send),
         ("throw", gen_throw),

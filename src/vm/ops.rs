@@ -1824,7 +1824,7 @@ impl Vm {
 
     /// True when `err` (from iterating `v`) says only that `v` has no `__iter__` and is no
     /// sequence, the case CPython rewords for `*x` and unpacking.
-    fn is_not_iterable_error(&self, err: &Exc, v: &Value) -> bool {
+    pub(crate) fn is_not_iterable_error(&self, err: &Exc, v: &Value) -> bool {
         match v {
             Value::Instance(i) => {
                 i.class.lookup(self.syms.iter).is_none() && i.class.lookup(self.syms.getitem).is_none()
