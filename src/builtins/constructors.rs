@@ -34,6 +34,7 @@ fn type_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 qualname: RefCell::new(Rc::from("<type>")),
                 doc: Value::None,
                 dict: RefCell::new(None),
+                annotations: RefCell::new(None),
             };
             let class = vm.build_class(Value::Function(Rc::new(code_less)), name, bases, vec![])?;
             if let (Value::Class(c), Value::Dict(d)) = (&class, &ns) {

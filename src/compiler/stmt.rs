@@ -44,20 +44,7 @@ impl<'a> Compiler<'a> {
             }
             StmtKind::AugAssign { target, op, value } => self.aug_assign(target, *op, value, line)?,
             StmtKind::AnnAssign { target, annotation, value, simple } => {
-                if self.scope_kind() != ScopeKind::Function && *simple {
-                    self.expr(annotation)?;
-                    self.emit(Op::Pop, line);
-                }
-                if let Some(v) = value {
-                    self.expr(v)?;
-                    self.assign(target)?;
-                } else if !*simple {
-                    // `a.b: int` evaluates `a`.
-                    if let ExprKind::Attribute { value, .. } | ExprKind::Subscript { value, .. } = &target.kind {
-                        self.expr(value)?;
-                        self.emit(Op::Pop, line);
-                    }
-                }
+                self.ann_assign(target, annotation, value.as_ref(), *simple, line)?
             }
             StmtKind::FunctionDef(f) => self.function_def(f, line)?,
             StmtKind::ClassDef(c) => self.class_def(c, line)?,
@@ -700,6 +687,7 @@ impl<'a> Compiler<'a> {
         }
         let key = node_key(f);
         self.make_function(key, &f.name, &f.params, FunctionBody::Stmts(&f.body), f.is_async, line)?;
+        self.function_annotations(f, line)?;
         for _ in &f.decorators {
             self.emit(Op::Call(1), line);
         }
@@ -830,6 +818,9 @@ impl<'a> Compiler<'a> {
         self.emit(Op::LoadConst(q), line);
         let qn = self.name("__qualname__");
         self.emit(Op::StoreName(qn), line);
+        if super::annotations::has_annotations(&c.body) {
+            self.setup_annotations(line);
+        }
         if let Some(doc) = docstring(&c.body) {
             let k = self.const_str(&doc);
             self.emit(Op::LoadConst(k), line);

@@ -47,7 +47,15 @@ impl Vm {
                 Ok(None)
             }
             Value::Class(c) => self.class_attr(c, name),
-            Value::Module(m) => Ok(m.get(name)),
+            Value::Module(m) => match m.get(name) {
+                // A module without annotations gets an empty `__annotations__` when asked.
+                None if name == self.syms.annotations => {
+                    let d = Value::dict(super::dict::Dict::new());
+                    m.set(name, d.clone());
+                    Ok(Some(d))
+                }
+                found => Ok(found),
+            },
             Value::Function(f) => match self.function_attr(f, name) {
                 None if &*name.as_rc() == "__kwdefaults__" => self.function_kwdefaults(f).map(Some),
                 other => Ok(other),
@@ -190,6 +198,26 @@ impl Vm {
         }
     }
 
+    /// `C.__annotations__` of a class made by a `class` statement (CPython's heap types):
+    /// its own, never a base's, made empty on first use; `None` for a built-in type.
+    fn class_annotations(&self, c: &Rc<Class>) -> Option<Value> {
+        let builtin = c.builtin.is_some()
+            || c.layout == super::value::Layout::Builtin
+            || c.tp_name.get().is_some()
+            || self.is_builtin_exc(c);
+        if builtin {
+            return None;
+        }
+        let name = self.syms.annotations;
+        if let Some(v) = c.dict.borrow().get(&name) {
+            return Some(v.clone());
+        }
+        let d = Value::dict(super::dict::Dict::new());
+        c.dict.borrow_mut().insert(name, d.clone());
+        super::value::bump_class_epoch();
+        Some(d)
+    }
+
     /// `e` raised while reading `inst.name`: an `AttributeError` gives the class's
     /// `__getattr__` its turn; anything else, or no `__getattr__`, propagates.
     #[cold]
@@ -261,6 +289,11 @@ impl Vm {
     }
 
     fn class_attr(&mut self, c: &Rc<Class>, name: Sym) -> Res<Option<Value>> {
+        if name == self.syms.annotations {
+            if let Some(d) = self.class_annotations(c) {
+                return Ok(Some(d));
+            }
+        }
         if let Some(a) = c.lookup(name) {
             return Ok(Some(match a {
                 Value::Descriptor(d) => match &*d {
@@ -335,6 +368,7 @@ impl Vm {
                 }
             }
             "__globals__" => Value::Module(f.globals.clone()),
+            "__annotations__" => Value::Dict(f.annotations_dict()),
             "__closure__" => {
                 if f.closure.is_empty() {
                     Value::None
@@ -464,6 +498,12 @@ impl Vm {
                         Value::Dict(d) => *f.dict.borrow_mut() = Some(d),
                         other => return Err(self.dict_must_be_dict(&other)),
                     },
+                    // `None` leaves none, so the next read makes an empty dict.
+                    "__annotations__" => match value {
+                        Value::Dict(d) => *f.annotations.borrow_mut() = Some(d),
+                        Value::None => *f.annotations.borrow_mut() = None,
+                        _ => return Err(Exc::type_error("__annotations__ must be set to a dict object")),
+                    },
                     _ => ns_set(&f.namespace_dict(), name, value),
                 }
                 Ok(())
@@ -533,6 +573,10 @@ impl Vm {
             Value::Function(f) => {
                 if name == self.syms.dict {
                     return Err(Exc::type_error("cannot delete __dict__"));
+                }
+                if &*name.as_rc() == "__annotations__" {
+                    *f.annotations.borrow_mut() = None;
+                    return Ok(());
                 }
                 let d = f.dict.borrow().clone();
                 if d.is_some_and(|d| ns_del(&d, name)) {

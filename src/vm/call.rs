@@ -797,6 +797,7 @@ impl Vm {
             closure,
             doc,
             dict: RefCell::new(None),
+            annotations: RefCell::new(None),
         });
         super::gc::track_function(&f);
         Ok(Value::Function(f))

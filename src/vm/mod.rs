@@ -120,6 +120,7 @@ pub struct Syms {
     pub getattribute: Sym,
     pub delattr: Sym,
     pub dir: Sym,
+    pub annotations: Sym,
 }
 
 impl Syms {
@@ -188,6 +189,7 @@ impl Syms {
             getattribute: Sym::new("__getattribute__"),
             delattr: Sym::new("__delattr__"),
             dir: Sym::new("__dir__"),
+            annotations: Sym::new("__annotations__"),
         }
     }
 }

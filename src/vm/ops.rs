@@ -405,7 +405,7 @@ impl Vm {
         format!("<{}.{} object at 0x{:x}>", m, class.qualname.borrow(), v.id())
     }
 
-    fn is_builtin_exc(&self, c: &Rc<super::value::Class>) -> bool {
+    pub(crate) fn is_builtin_exc(&self, c: &Rc<super::value::Class>) -> bool {
         self.exc_types.iter().any(|e| Rc::ptr_eq(e, c))
     }
 

@@ -278,6 +278,9 @@ pub struct Function {
     pub doc: Value,
     /// `__dict__`, made on first use: attributes set on the function (`f.calls = 0`).
     pub dict: RefCell<Option<Rc<DictObj>>>,
+    /// `__annotations__`: set by the `def` that annotates its parameters or result, else
+    /// made empty on first use.
+    pub annotations: RefCell<Option<Rc<DictObj>>>,
 }
 
 impl Function {
@@ -294,6 +297,15 @@ impl Function {
         }
         let d = DictObj::new_rc(Dict::new());
         *self.dict.borrow_mut() = Some(d.clone());
+        d
+    }
+    /// `__annotations__`, made empty on first use.
+    pub fn annotations_dict(&self) -> Rc<DictObj> {
+        if let Some(d) = &*self.annotations.borrow() {
+            return d.clone();
+        }
+        let d = DictObj::new_rc(Dict::new());
+        *self.annotations.borrow_mut() = Some(d.clone());
         d
     }
     /// The attribute `name` set on the function.
