@@ -377,17 +377,19 @@ fn getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("getattr", a, 2, 3)?;
     let name = attr_name(vm, &a.pos[1])?;
     let obj = a.pos[0].clone();
-    match vm.get_attr(&obj, name) {
-        Ok(v) => Ok(v),
+    if a.pos.len() == 2 {
+        return vm.get_attr(&obj, name);
+    }
+    // With a default, a missing attribute needs no exception object.
+    match vm.get_attr_opt(&obj, name) {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Ok(a.pos[2].clone()),
         Err(e) => {
-            if a.pos.len() == 3 {
-                let inst = vm.materialize(e);
-                if inst.class.is_subclass(vm.exc_class(ExcKind::AttributeError)) {
-                    return Ok(a.pos[2].clone());
-                }
-                return Err(Exc::Obj(inst));
+            let inst = vm.materialize(e);
+            if inst.class.is_subclass(vm.exc_class(ExcKind::AttributeError)) {
+                return Ok(a.pos[2].clone());
             }
-            Err(e)
+            Err(Exc::Obj(inst))
         }
     }
 }
@@ -396,8 +398,8 @@ fn hasattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("hasattr", a, 2, 2)?;
     let name = attr_name(vm, &a.pos[1])?;
     let obj = a.pos[0].clone();
-    match vm.get_attr(&obj, name) {
-        Ok(_) => Ok(Value::Bool(true)),
+    match vm.get_attr_opt(&obj, name) {
+        Ok(found) => Ok(Value::Bool(found.is_some())),
         Err(e) => {
             let inst = vm.materialize(e);
             if inst.class.is_subclass(vm.exc_class(ExcKind::AttributeError)) {

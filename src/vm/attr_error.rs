@@ -23,7 +23,7 @@ impl Vm {
             Exc::Obj(i) if i.class.is_subclass(self.exc_class(ExcKind::AttributeError)) => i,
             other => return other,
         };
-        let (name_key, obj_key) = (Sym::new("name"), Sym::new("obj"));
+        let (name_key, obj_key) = (self.syms.name_attr, self.syms.obj);
         let unset = |k: Sym| inst.get_attr(k).is_none_or(|v| v.is_none());
         if unset(name_key) && unset(obj_key) {
             inst.set_attr(name_key, Value::str(&name.as_rc()));
@@ -31,18 +31,18 @@ impl Vm {
         }
         Exc::Obj(inst)
     }
-}
 
-/// The attributes an exception the interpreter makes from a kind and a message `msg` has
-/// beside `args`, as its class always has them: `name`/`obj` of an `AttributeError`
-/// (`None`), `name` of a `NameError` (the undefined name, as CPython sets it; `None` for an
-/// `UnboundLocalError`).
-pub(super) fn exception_defaults(kind: ExcKind, msg: &str) -> Vec<(Sym, Value)> {
-    match kind {
-        ExcKind::AttributeError => vec![(Sym::new("name"), Value::None), (Sym::new("obj"), Value::None)],
-        ExcKind::NameError => vec![(Sym::new("name"), undefined_name(msg).map_or(Value::None, Value::str))],
-        ExcKind::UnboundLocalError => vec![(Sym::new("name"), Value::None)],
-        _ => Vec::new(),
+    /// The attributes an exception the interpreter makes from a kind and a message `msg` has
+    /// beside `args`, as its class always has them: `name`/`obj` of an `AttributeError`
+    /// (`None`), `name` of a `NameError` (the undefined name, as CPython sets it; `None` for an
+    /// `UnboundLocalError`).
+    pub(super) fn exception_defaults(&self, kind: ExcKind, msg: &str) -> Vec<(Sym, Value)> {
+        match kind {
+            ExcKind::AttributeError => vec![(self.syms.name_attr, Value::None), (self.syms.obj, Value::None)],
+            ExcKind::NameError => vec![(self.syms.name_attr, undefined_name(msg).map_or(Value::None, Value::str))],
+            ExcKind::UnboundLocalError => vec![(self.syms.name_attr, Value::None)],
+            _ => Vec::new(),
+        }
     }
 }
 

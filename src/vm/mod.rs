@@ -121,6 +121,8 @@ pub struct Syms {
     pub delattr: Sym,
     pub dir: Sym,
     pub annotations: Sym,
+    pub name_attr: Sym,
+    pub obj: Sym,
 }
 
 impl Syms {
@@ -190,6 +192,8 @@ impl Syms {
             delattr: Sym::new("__delattr__"),
             dir: Sym::new("__dir__"),
             annotations: Sym::new("__annotations__"),
+            name_attr: Sym::new("name"),
+            obj: Sym::new("obj"),
         }
     }
 }
@@ -344,7 +348,7 @@ impl Vm {
             Exc::Obj(i) => i,
             Exc::Msg(kind, msg) => {
                 let class = self.exc_class(kind).clone();
-                let defaults = attr_error::exception_defaults(kind, &msg);
+                let defaults = self.exception_defaults(kind, &msg);
                 let args = if msg.is_empty() && kind != ExcKind::KeyError { vec![] } else { vec![Value::string(msg)] };
                 let inst = self.new_exception_object(class, args);
                 for (k, v) in defaults {
