@@ -107,7 +107,7 @@ pub struct FunctionDef {
     pub body: Vec<Stmt>,
     /// Decorator expressions, outermost first (in source order).
     pub decorators: Vec<Expr>,
-    /// The return annotation, parsed and ignored.
+    /// The return annotation (evaluated when the `def` runs, kept in `__annotations__`).
     pub returns: Option<Expr>,
     /// True for `async def`.
     pub is_async: bool,
@@ -150,7 +150,7 @@ pub struct Parameters {
 pub struct Param {
     /// Its name.
     pub name: String,
-    /// Its annotation, parsed and ignored.
+    /// Its annotation (evaluated when the `def` runs, kept in `__annotations__`).
     pub annotation: Option<Expr>,
     /// Its default value, if any.
     pub default: Option<Expr>,

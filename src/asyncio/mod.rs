@@ -1284,6 +1284,11 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     // Classes for isinstance() and construction.
     let future_class = native_class(vm, "Future", None, future_new);
     let task_class = native_class(vm, "Task", Some(future_class.clone()), task_new);
+    // C types of `_asyncio` in CPython: `<class '_asyncio.Future'>`.
+    for (c, tp_name) in [(&future_class, "_asyncio.Future"), (&task_class, "_asyncio.Task")] {
+        c.dict.borrow_mut().insert(vm.syms.module, Value::str("_asyncio"));
+        let _ = c.tp_name.set(Rc::from(tp_name));
+    }
     crate::builtins::generic_alias::make_generic(&future_class);
     crate::builtins::generic_alias::make_generic(&task_class);
     m.set(Sym::new("Future"), Value::Class(future_class));
@@ -1362,6 +1367,7 @@ pub(crate) fn native_class(
         builtin: None,
         version: Cell::new(0),
         cache: Default::default(),
+        tp_name: Default::default(),
     });
     class.dict.borrow_mut().insert(vm.syms.module, Value::str("asyncio"));
     let newf = crate::builtins::native("__new__", new);

@@ -562,6 +562,7 @@ pub fn native_class(
         builtin: None,
         version: Cell::new(0),
         cache: Default::default(),
+        tp_name: Default::default(),
     });
     crate::vm::value::bump_class_epoch();
     class

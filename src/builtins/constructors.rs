@@ -34,6 +34,7 @@ fn type_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 qualname: RefCell::new(Rc::from("<type>")),
                 doc: Value::None,
                 dict: RefCell::new(None),
+                annotations: RefCell::new(None),
             };
             let class = vm.build_class(Value::Function(Rc::new(code_less)), name, bases, vec![])?;
             if let (Value::Class(c), Value::Dict(d)) = (&class, &ns) {
@@ -232,7 +233,10 @@ fn float_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 let r = vm.call(&f, vec![x.clone()])?;
                 return vm.to_float(&r).map(Value::Float);
             }
-            Err(Exc::type_error(format!("float() argument must be a string or a real number, not '{}'", class.name)))
+            Err(Exc::type_error(format!(
+                "float() argument must be a string or a real number, not '{}'",
+                class.tp_name()
+            )))
         }
         Value::Float(_) | Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => vm.to_float(&x).map(Value::Float),
         other => Err(Exc::type_error(format!(
@@ -560,7 +564,7 @@ fn reversed_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             let o = o.clone();
             match o.get_attr(vm, &v, crate::vm::Sym::new("__reversed__"))? {
                 Some(f) => return vm.call(&f, vec![]),
-                None => return Err(Exc::type_error(format!("'{}' object is not reversible", o.type_name()))),
+                None => return Err(Exc::type_error(format!("'{}' object is not reversible", vm.type_name(&v)))),
             }
         }
         other => return Err(Exc::type_error(format!("'{}' object is not reversible", vm.type_name(other)))),

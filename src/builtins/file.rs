@@ -373,6 +373,9 @@ pub struct FileObj {
     raw: bool,
     /// `buffering=1` on a text file: a write containing `\n` is flushed at once.
     line_buffered: bool,
+    /// The number `fileno()` reports for a standard stream held through a duplicate
+    /// descriptor (`sys.stdin`: 0); `None` reports the descriptor held.
+    std_fd: Option<i64>,
 }
 
 impl FileObj {
@@ -402,6 +405,14 @@ fn rest(a: &mut Args) -> Args {
     let mut r = Args { pos: a.pos.drain(1..).collect(), kw: std::mem::take(&mut a.kw) };
     r.pos.shrink_to_fit();
     r
+}
+
+/// Fails unless method `name` of file `f` got no arguments, as CPython words it:
+/// `TextIOWrapper.fileno() takes no arguments (1 given)`.
+fn no_args(f: &FileObj, name: &str, a: &Args) -> Res<()> {
+    let t = f.type_name();
+    let qualname = format!("{}.{name}", t.rsplit('.').next().unwrap_or(t));
+    check_args(&qualname, a, 0, 0)
 }
 
 fn no_kw(name: &str, a: &Args) -> Res<()> {
@@ -435,6 +446,7 @@ fn unsupported(vm: &mut Vm, msg: &str) -> Exc {
                 builtin: None,
                 version: Cell::new(0),
                 cache: Default::default(),
+                tp_name: Default::default(),
             });
             vm.other_classes.borrow_mut().insert(KEY, c.clone());
             c
@@ -775,7 +787,7 @@ fn m_close(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (_, o) = this(a)?;
     let f = file_of(&o)?;
     let a = rest(a);
-    check_args("close", &a, 0, 0)?;
+    no_args(f, "close", &a)?;
     if f.closed() {
         return Ok(Value::None);
     }
@@ -788,7 +800,7 @@ fn m_flush(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (_, o) = this(a)?;
     let f = file_of(&o)?;
     let a = rest(a);
-    check_args("flush", &a, 0, 0)?;
+    no_args(f, "flush", &a)?;
     if f.closed() {
         let msg = if !f.is_text() && f.writable { "flush of closed file" } else { CLOSED };
         return Err(Exc::value_error(msg));
@@ -802,7 +814,7 @@ fn m_tell(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (_, o) = this(a)?;
     let f = file_of(&o)?;
     let a = rest(a);
-    check_args("tell", &a, 0, 0)?;
+    no_args(f, "tell", &a)?;
     check_open(f, if f.is_text() { CLOSED } else { CLOSED_NO_DOT })?;
     let r = f.core.borrow_mut().tell();
     let pos = r.map_err(|e| io_err(vm, e))?;
@@ -898,11 +910,11 @@ fn m_fileno(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (_, o) = this(a)?;
     let f = file_of(&o)?;
     let a = rest(a);
-    check_args("fileno", &a, 0, 0)?;
+    no_args(f, "fileno", &a)?;
     let _ = vm;
     let core = f.core.borrow();
     match &core.file {
-        Some(file) => Ok(Value::Int(file.as_raw_fd() as i64)),
+        Some(file) => Ok(Value::Int(f.std_fd.unwrap_or(file.as_raw_fd() as i64))),
         None => Err(Exc::value_error(CLOSED_NO_DOT)),
     }
 }
@@ -912,7 +924,7 @@ fn m_isatty(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (_, o) = this(a)?;
     let f = file_of(&o)?;
     let a = rest(a);
-    check_args("isatty", &a, 0, 0)?;
+    no_args(f, "isatty", &a)?;
     let core = f.core.borrow();
     match &core.file {
         Some(file) => Ok(Value::Bool(file.is_terminal())),
@@ -923,7 +935,7 @@ fn m_isatty(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn m_readable(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (_, o) = this(a)?;
     let f = file_of(&o)?;
-    check_args("readable", &rest(a), 0, 0)?;
+    no_args(f, "readable", &rest(a))?;
     // CPython's buffered writers answer without looking at whether the file is closed.
     if f.readable || !f.writable {
         check_open(f, CLOSED_NO_DOT)?;
@@ -934,7 +946,7 @@ fn m_readable(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn m_writable(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (_, o) = this(a)?;
     let f = file_of(&o)?;
-    check_args("writable", &rest(a), 0, 0)?;
+    no_args(f, "writable", &rest(a))?;
     if f.writable || !f.readable {
         check_open(f, CLOSED_NO_DOT)?;
     }
@@ -944,7 +956,7 @@ fn m_writable(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 fn m_seekable(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let (_, o) = this(a)?;
     let f = file_of(&o)?;
-    check_args("seekable", &rest(a), 0, 0)?;
+    no_args(f, "seekable", &rest(a))?;
     check_open(f, CLOSED_NO_DOT)?;
     let mut core = f.core.borrow_mut();
     let ok = match core.file.as_mut() {
@@ -995,11 +1007,11 @@ fn m_next(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 impl NativeObject for FileObj {
     fn type_name(&self) -> &'static str {
         match (&self.text, self.raw, self.readable, self.writable) {
-            (Some(_), ..) => "TextIOWrapper",
-            (None, true, ..) => "FileIO",
-            (None, false, true, true) => "BufferedRandom",
-            (None, false, true, false) => "BufferedReader",
-            (None, false, false, _) => "BufferedWriter",
+            (Some(_), ..) => "_io.TextIOWrapper",
+            (None, true, ..) => "_io.FileIO",
+            (None, false, true, true) => "_io.BufferedRandom",
+            (None, false, true, false) => "_io.BufferedReader",
+            (None, false, false, _) => "_io.BufferedWriter",
         }
     }
 
@@ -1055,7 +1067,7 @@ impl NativeObject for FileObj {
                     format!("<_io.FileIO name={name} mode={} closefd=True>", crate::vm::repr_str(&self.mode))
                 }
             }
-            (None, false) => format!("<_io.{} name={name}>", self.type_name()),
+            (None, false) => format!("<{} name={name}>", self.type_name()),
         }
     }
 
@@ -1274,6 +1286,7 @@ pub fn open(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         text,
         raw: buffering == 0,
         line_buffered: buffering == 1 && !m.binary,
+        std_fd: None,
     })))
 }
 
@@ -1302,6 +1315,7 @@ pub(crate) fn stdin_file() -> Value {
         text: Some(Text { codec, encoding: "utf-8".to_string(), errors: "strict".to_string(), newline: None }),
         raw: false,
         line_buffered: false,
+        std_fd: Some(0),
     }))
 }
 

@@ -109,7 +109,7 @@ pub fn len_of(vm: &mut Vm, v: &Value) -> Res<i64> {
                 let r = vm.call(&f, vec![v.clone()])?;
                 vm.len_result(&r)?
             }
-            None => return Err(Exc::type_error(format!("object of type '{}' has no len()", i.class.name))),
+            None => return Err(Exc::type_error(format!("object of type '{}' has no len()", i.class.tp_name()))),
         },
         Value::Other(o) => {
             let o = o.clone();
@@ -118,7 +118,7 @@ pub fn len_of(vm: &mut Vm, v: &Value) -> Res<i64> {
                     let r = vm.call(&f, vec![])?;
                     vm.index_value(&r)?
                 }
-                None => return Err(Exc::type_error(format!("object of type '{}' has no len()", o.type_name()))),
+                None => return Err(Exc::type_error(format!("object of type '{}' has no len()", vm.type_name(v)))),
             }
         }
         _ => return Err(Exc::type_error(format!("object of type '{}' has no len()", vm.type_name(v)))),
@@ -159,7 +159,7 @@ pub(super) fn abs(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 let v = a.pos[0].clone();
                 vm.call(&f, vec![v])
             }
-            None => Err(Exc::type_error(format!("bad operand type for abs(): '{}'", i.class.name))),
+            None => Err(Exc::type_error(format!("bad operand type for abs(): '{}'", i.class.tp_name()))),
         },
         other => Err(Exc::type_error(format!("bad operand type for abs(): '{}'", vm.type_name(other)))),
     }
@@ -433,17 +433,19 @@ fn getattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("getattr", a, 2, 3)?;
     let name = attr_name(vm, &a.pos[1])?;
     let obj = a.pos[0].clone();
-    match vm.get_attr(&obj, name) {
-        Ok(v) => Ok(v),
+    if a.pos.len() == 2 {
+        return vm.get_attr(&obj, name);
+    }
+    // With a default, a missing attribute needs no exception object.
+    match vm.get_attr_opt(&obj, name) {
+        Ok(Some(v)) => Ok(v),
+        Ok(None) => Ok(a.pos[2].clone()),
         Err(e) => {
-            if a.pos.len() == 3 {
-                let inst = vm.materialize(e);
-                if inst.class.is_subclass(vm.exc_class(ExcKind::AttributeError)) {
-                    return Ok(a.pos[2].clone());
-                }
-                return Err(Exc::Obj(inst));
+            let inst = vm.materialize(e);
+            if inst.class.is_subclass(vm.exc_class(ExcKind::AttributeError)) {
+                return Ok(a.pos[2].clone());
             }
-            Err(e)
+            Err(Exc::Obj(inst))
         }
     }
 }
@@ -452,8 +454,8 @@ fn hasattr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     check_args("hasattr", a, 2, 2)?;
     let name = attr_name(vm, &a.pos[1])?;
     let obj = a.pos[0].clone();
-    match vm.get_attr(&obj, name) {
-        Ok(_) => Ok(Value::Bool(true)),
+    match vm.get_attr_opt(&obj, name) {
+        Ok(found) => Ok(Value::Bool(found.is_some())),
         Err(e) => {
             let inst = vm.materialize(e);
             if inst.class.is_subclass(vm.exc_class(ExcKind::AttributeError)) {
@@ -689,7 +691,7 @@ pub(super) fn round(vm: &mut Vm, a: &mut Args) -> Res<Value> {
                 }
                 vm.call(&f, args)
             }
-            None => Err(Exc::type_error(format!("type {} doesn't define __round__ method", i.class.name))),
+            None => Err(Exc::type_error(format!("type {} doesn't define __round__ method", i.class.tp_name()))),
         },
         other => Err(Exc::type_error(format!("type {} doesn't define __round__ method", vm.type_name(other)))),
     }

@@ -48,6 +48,7 @@ pub fn alias_class(vm: &mut Vm) -> Rc<Class> {
     }
     let class = crate::asyncio::native_class(vm, "GenericAlias", None, alias_new);
     class.dict.borrow_mut().insert(vm.syms.module, Value::str("types"));
+    let _ = class.tp_name.set(Rc::from("types.GenericAlias"));
     crate::vm::value::bump_class_epoch();
     class
 }
@@ -247,8 +248,9 @@ impl NativeObject for GenericAlias {
                 if dunder && !FORWARDED_DUNDERS.contains(&s.as_str()) {
                     return Ok(None);
                 }
+                // A missing attribute is the origin's error (`type object 'list' ...`).
                 let origin = self.origin.clone();
-                return vm.get_attr_opt(&origin, name);
+                return vm.get_attr(&origin, name).map(Some);
             }
         };
         Ok(Some(crate::builtins::bound_native(this.clone(), f.0, f.1)))

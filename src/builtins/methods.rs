@@ -834,12 +834,12 @@ fn object_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
             return Err(Exc::type_error("object.__new__() takes exactly one argument (the type to instantiate)"));
         }
         if crate::vm::attr::lookup_override(&c, vm.syms.init).is_none() {
-            return Err(Exc::type_error(format!("{}() takes no arguments", c.name)));
+            return Err(Exc::type_error(format!("{}() takes no arguments", c.tp_name())));
         }
     }
     match c.builtin {
         Some(TypeId::Object) => vm.instantiate(&c, vec![], vec![]),
-        Some(_) => Err(Exc::type_error(format!("object.__new__({0}) is not safe, use {0}.__new__()", c.name))),
+        Some(_) => Err(Exc::type_error(format!("object.__new__({0}) is not safe, use {0}.__new__()", c.tp_name()))),
         None => vm.new_instance(&c, &a.pos[1..]),
     }
 }
@@ -957,7 +957,21 @@ pub fn install(vm: &mut Vm) {
         ("__len__", len_method),
     ];
     vm.add_methods(TypeId::Set, set_methods);
-    vm.add_methods(TypeId::FrozenSet, set_methods);
+    // A frozenset has only the methods that leave the set unchanged.
+    const MUTATING: &[&str] = &[
+        "add",
+        "discard",
+        "remove",
+        "pop",
+        "clear",
+        "update",
+        "intersection_update",
+        "difference_update",
+        "symmetric_difference_update",
+    ];
+    let frozen: Vec<(&'static str, NativeFn)> =
+        set_methods.iter().copied().filter(|(n, _)| !MUTATING.contains(n)).collect();
+    vm.add_methods(TypeId::FrozenSet, &frozen);
     let gen_methods: &[(&'static str, NativeFn)] = &[
         ("send", gen_send),
         ("throw", gen_throw),

@@ -3,6 +3,7 @@
 
 pub(crate) mod bytes_format;
 mod bytes_methods;
+mod clinic;
 mod constructors;
 pub(crate) mod exceptions;
 mod fast;

@@ -1,7 +1,7 @@
 //! Methods of `int`, `float`, `range` and `slice`, and the explicit dunder methods of the
 //! built-in types (`(1).__add__(2)`, `str.__eq__`), which defer to the VM's operators.
 
-use super::check_args;
+use super::{check_args, clinic};
 use crate::ast::BinOp;
 use crate::bytecode::CmpKind;
 use crate::vm::value::{NativeFunction, Value};
@@ -32,10 +32,13 @@ fn bit_count(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::Int(n.to_bytes_le().1.iter().map(|b| b.count_ones() as i64).sum()))
 }
 
+/// `int.conjugate`, `float.conjugate`: the number itself (a bool's as an int).
 fn conjugate(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(match &super::receiver(a, "int.conjugate")? {
         Value::Bool(b) => Value::Int(*b as i64),
-        other => other.clone(),
+        v @ (Value::Int(_) | Value::BigInt(_) | Value::Float(_)) => v.clone(),
+        // The call wrapper words this for the receiver's type.
+        _ => return Err(Exc::type_error("descriptor requires a number")),
     })
 }
 
@@ -43,27 +46,35 @@ fn int_as_integer_ratio(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::tuple(vec![Value::from_bigint(this_int(a)?), Value::Int(1)]))
 }
 
-fn byteorder(vm: &mut Vm, a: &mut Args, pos: usize) -> Res<bool> {
-    let v = super::take_kw(a, "byteorder").or_else(|| a.pos.get(pos).cloned()).unwrap_or(Value::str("big"));
-    match &v {
-        Value::Str(s) if s.as_str() == "big" => Ok(true),
-        Value::Str(s) if s.as_str() == "little" => Ok(false),
-        Value::Str(_) => Err(Exc::value_error("byteorder must be either 'little' or 'big'")),
-        other => {
-            Err(Exc::type_error(format!("to_bytes() argument 'byteorder' must be str, not {}", vm.type_name(other))))
+/// `byteorder` of `to_bytes`/`from_bytes` (default `'big'`): true for big-endian.
+fn byteorder(vm: &Vm, v: Option<&Value>, fname: &str) -> Res<bool> {
+    match v {
+        None => Ok(true),
+        Some(Value::Str(s)) if s.as_str() == "big" => Ok(true),
+        Some(Value::Str(s)) if s.as_str() == "little" => Ok(false),
+        Some(Value::Str(_)) => Err(Exc::value_error("byteorder must be either 'little' or 'big'")),
+        Some(other) => {
+            Err(Exc::type_error(format!("{fname}() argument 'byteorder' must be str, not {}", vm.type_name(other))))
         }
     }
 }
 
+const TO_BYTES: clinic::Params =
+    clinic::Params { name: "to_bytes", positional: &["length", "byteorder"], required: 0, kwonly: &["signed"] };
+
+/// `int.to_bytes(length=1, byteorder='big', *, signed=False)`.
 fn to_bytes(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let signed = match super::take_kw(a, "signed") {
-        Some(v) => vm.truthy(&v)?,
+    let n = this_int(a)?;
+    let p = clinic::bind(a, 1, &TO_BYTES)?;
+    let length = match &p[0] {
+        Some(v) => vm.index_value(v)?,
+        None => 1,
+    };
+    let big = byteorder(vm, p[1].as_ref(), "to_bytes")?;
+    let signed = match &p[2] {
+        Some(v) => vm.truthy(v)?,
         None => false,
     };
-    let length = super::take_kw(a, "length").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::Int(1));
-    let big = byteorder(vm, a, 2)?;
-    let n = this_int(a)?;
-    let length = vm.index_value(&length)?;
     if length < 0 {
         return Err(Exc::value_error("length argument must be non-negative"));
     }
@@ -87,30 +98,59 @@ fn to_bytes(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     Ok(Value::Bytes(Rc::from(bytes)))
 }
 
+const FROM_BYTES: clinic::Params =
+    clinic::Params { name: "from_bytes", positional: &["bytes", "byteorder"], required: 1, kwonly: &["signed"] };
+
+/// `int.from_bytes(bytes, byteorder='big', *, signed=False)`, a class method: a subclass
+/// gets `cls(n)`.
 fn from_bytes(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    // Called as a class method: pos[0] is the class.
-    let signed = match super::take_kw(a, "signed") {
-        Some(v) => vm.truthy(&v)?,
+    let p = clinic::bind(a, 1, &FROM_BYTES)?;
+    let big = byteorder(vm, p[1].as_ref(), "from_bytes")?;
+    let signed = match &p[2] {
+        Some(v) => vm.truthy(v)?,
         None => false,
     };
-    let data = super::take_kw(a, "bytes").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::None);
-    let big = byteorder(vm, a, 2)?;
-    let mut bytes = match &data {
-        Value::Bytes(_) | Value::ByteArray(_) => vm.bytes_like(&data)?,
-        other => {
-            let items = vm.collect(other)?;
-            let mut v = Vec::new();
-            for i in items {
-                v.push(vm.index_value(&i)? as u8);
-            }
-            v
-        }
-    };
+    let mut bytes = bytes_of(vm, p[0].as_ref().unwrap_or(&Value::None))?;
     if big {
         bytes.reverse();
     }
     let n = if signed { BigInt::from_signed_bytes_le(&bytes) } else { BigInt::from_bytes_le(Sign::Plus, &bytes) };
-    Ok(Value::from_bigint(n))
+    let n = Value::from_bigint(n);
+    match a.pos.first() {
+        Some(Value::Class(c)) if !Rc::ptr_eq(c, vm.type_class(crate::vm::TypeId::Int)) => {
+            let c = Value::Class(c.clone());
+            vm.call(&c, vec![n])
+        }
+        _ => Ok(n),
+    }
+}
+
+/// The bytes of `from_bytes`'s argument, as `bytes(v)` makes them from anything but an
+/// int or a str: a bytes-like object, or an iterable of ints in `range(0, 256)`.
+fn bytes_of(vm: &mut Vm, v: &Value) -> Res<Vec<u8>> {
+    match v {
+        Value::Bytes(_) | Value::ByteArray(_) => return vm.bytes_like(v),
+        Value::Str(_) | Value::Int(_) | Value::BigInt(_) | Value::Bool(_) | Value::Float(_) | Value::None => {
+            return Err(Exc::type_error(format!("cannot convert '{}' object to bytes", vm.type_name(v))));
+        }
+        _ => {}
+    }
+    let items = match vm.collect(v) {
+        Ok(items) => items,
+        Err(e) if vm.is_not_iterable_error(&e, v) => {
+            return Err(Exc::type_error(format!("cannot convert '{}' object to bytes", vm.type_name(v))));
+        }
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::with_capacity(items.len());
+    for i in items {
+        let n = vm.index_value(&i)?;
+        if !(0..256).contains(&n) {
+            return Err(Exc::value_error("bytes must be in range(0, 256)"));
+        }
+        out.push(n as u8);
+    }
+    Ok(out)
 }
 
 fn this_float(vm: &mut Vm, a: &Args) -> Res<f64> {

@@ -76,7 +76,7 @@ fn object_getattribute(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     match &obj {
         Value::Instance(inst) => match vm.generic_get_attr(inst, &obj, name)? {
             Some(v) => Ok(v),
-            None => Err(vm.no_attribute(&obj, name)),
+            None => Err(vm.missing_attribute(&obj, name)),
         },
         _ => vm.get_attr(&obj, name),
     }

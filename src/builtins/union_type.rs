@@ -60,6 +60,7 @@ fn set_class_module(vm: &Vm, u: &Value) -> Rc<crate::vm::value::Class> {
     let class = vm.class_of(u);
     if !class.dict.borrow().contains_key(&vm.syms.module) {
         class.dict.borrow_mut().insert(vm.syms.module, Value::str("types"));
+        let _ = class.tp_name.set(Rc::from("types.UnionType"));
         crate::vm::value::bump_class_epoch();
     }
     class

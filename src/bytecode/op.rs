@@ -284,9 +284,7 @@ pub enum Op {
     EndAsyncFor,
     /// Prints the value of an expression statement in the REPL and binds `_`. `stack: v ->`
     PrintExpr,
-    /// Makes `__annotations__` an empty dict in the local namespace (class body or module)
-    /// unless it is there already. `stack: ->`
-    SetupAnnotations,
+
     /// Raises the error for `return` with a value in an async generator etc. (never emitted
     /// for valid code; kept for the disassembler's completeness).
     Unreachable,

@@ -3,6 +3,7 @@
 //! **Invariant:** the compiler never runs script code and never sees a frame; its only
 //! runtime values are constants (numbers, strings, tuples of them, code objects).
 
+mod annotations;
 mod expr;
 mod mangle;
 mod stmt;
@@ -66,14 +67,14 @@ fn compile(
         c.unit().flags.coroutine = true;
     }
     let body = &module.body;
+    if annotations::has_annotations(body) {
+        c.setup_annotations(1);
+    }
     if let Some(doc) = docstring(body) {
         let k = c.const_str(&doc);
         c.emit(Op::LoadConst(k), 1);
         let n = c.name("__doc__");
         c.emit(Op::StoreGlobal(n), 1);
-    }
-    if stmt::has_annotations(body) {
-        c.emit(Op::SetupAnnotations, 1);
     }
     c.stmts(body)?;
     let none = c.const_none();

@@ -44,33 +44,7 @@ impl<'a> Compiler<'a> {
             }
             StmtKind::AugAssign { target, op, value } => self.aug_assign(target, *op, value, line)?,
             StmtKind::AnnAssign { target, annotation, value, simple } => {
-                // As CPython: the value is stored first, then the annotation is evaluated
-                // (in a module or class body only), and kept in `__annotations__` for a
-                // bare name.
-                if let Some(v) = value {
-                    self.expr(v)?;
-                    self.assign(target)?;
-                } else if !*simple {
-                    // `a.b: int` evaluates `a`.
-                    if let ExprKind::Attribute { value, .. } | ExprKind::Subscript { value, .. } = &target.kind {
-                        self.expr(value)?;
-                        self.emit(Op::Pop, line);
-                    }
-                }
-                if self.scope_kind() != ScopeKind::Function {
-                    self.expr(annotation)?;
-                    match &target.kind {
-                        ExprKind::Name(name) if *simple => {
-                            self.load_name("__annotations__", line);
-                            let k = self.const_str(name);
-                            self.emit(Op::LoadConst(k), line);
-                            self.emit(Op::StoreSubscr, line);
-                        }
-                        _ => {
-                            self.emit(Op::Pop, line);
-                        }
-                    }
-                }
+                self.ann_assign(target, annotation, value.as_ref(), *simple, line)?
             }
             StmtKind::FunctionDef(f) => self.function_def(f, line)?,
             StmtKind::ClassDef(c) => self.class_def(c, line)?,
@@ -713,6 +687,7 @@ impl<'a> Compiler<'a> {
         }
         let key = node_key(f);
         self.make_function(key, &f.name, &f.params, FunctionBody::Stmts(&f.body), f.is_async, line)?;
+        self.function_annotations(f, line)?;
         for _ in &f.decorators {
             self.emit(Op::Call(1), line);
         }
@@ -843,14 +818,14 @@ impl<'a> Compiler<'a> {
         self.emit(Op::LoadConst(q), line);
         let qn = self.name("__qualname__");
         self.emit(Op::StoreName(qn), line);
+        if super::annotations::has_annotations(&c.body) {
+            self.setup_annotations(line);
+        }
         if let Some(doc) = docstring(&c.body) {
             let k = self.const_str(&doc);
             self.emit(Op::LoadConst(k), line);
             let dn = self.name("__doc__");
             self.emit(Op::StoreName(dn), line);
-        }
-        if has_annotations(&c.body) {
-            self.emit(Op::SetupAnnotations, line);
         }
         self.stmts(&c.body)?;
         let last = self.last_line();
@@ -904,23 +879,4 @@ pub(super) enum FunctionBody<'a> {
     Stmts(&'a [Stmt]),
     /// A lambda or comprehension-free expression body.
     Expr(&'a Expr),
-}
-
-/// True when `body` (a module or class body) annotates a name, outside nested functions
-/// and classes: it then starts by making `__annotations__` (CPython's `find_ann`).
-pub(super) fn has_annotations(body: &[Stmt]) -> bool {
-    body.iter().any(|s| match &s.kind {
-        StmtKind::AnnAssign { .. } => true,
-        StmtKind::If { body, orelse, .. }
-        | StmtKind::While { body, orelse, .. }
-        | StmtKind::For { body, orelse, .. } => has_annotations(body) || has_annotations(orelse),
-        StmtKind::With { body, .. } => has_annotations(body),
-        StmtKind::Try { body, handlers, orelse, finalbody, .. } => {
-            has_annotations(body)
-                || handlers.iter().any(|h| has_annotations(&h.body))
-                || has_annotations(orelse)
-                || has_annotations(finalbody)
-        }
-        _ => false,
-    })
 }

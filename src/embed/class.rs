@@ -422,6 +422,7 @@ impl<T: 'static> ClassBuilder<T> {
             builtin: None,
             version: Cell::new(0),
             cache: Default::default(),
+            tp_name: Default::default(),
         });
         let members = self.members.into_iter().map(|m| m(vm)).collect::<Res<Vec<_>>>()?;
         {

@@ -264,6 +264,7 @@ impl Vm {
             builtin: None,
             version: Cell::new(0),
             cache: Default::default(),
+            tp_name: Default::default(),
         });
         c.dict.borrow_mut().insert(Sym::new("__module__"), Value::str("aio"));
         crate::vm::value::bump_class_epoch();

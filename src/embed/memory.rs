@@ -359,6 +359,9 @@ impl Walker {
                 if let Some(d) = f.dict.try_borrow().ok().and_then(|d| d.clone()) {
                     self.enter(&Value::Dict(d));
                 }
+                if let Some(d) = f.annotations.try_borrow().ok().and_then(|d| d.clone()) {
+                    self.enter(&Value::Dict(d));
+                }
             }
             Value::Code(c) => {
                 self.total += RC + size_of::<crate::bytecode::Code>();

@@ -858,6 +858,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
         builtin: None,
         version: Cell::new(0),
         cache: Default::default(),
+        tp_name: Default::default(),
     });
     let m = super::native_module("json", &[("dumps", dumps), ("dump", dump)]);
     let cv = Value::Class(class);

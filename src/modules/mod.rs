@@ -9,6 +9,7 @@ pub(crate) mod os;
 pub(crate) mod params;
 mod random;
 pub mod signal;
+mod simple_namespace;
 pub mod socket;
 pub mod socket_object;
 mod strftime;

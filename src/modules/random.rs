@@ -664,6 +664,7 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
         builtin: None,
         version: Cell::new(0),
         cache: Default::default(),
+        tp_name: Default::default(),
     });
     let inst = Value::Instance(Rc::new(Instance {
         class: class.clone(),

@@ -402,6 +402,7 @@ fn exception_class(vm: &mut Vm, name: &'static str) -> Rc<Class> {
         builtin: None,
         version: Cell::new(0),
         cache: Default::default(),
+        tp_name: Default::default(),
     });
     class.dict.borrow_mut().insert(vm.syms.module, Value::str("socket"));
     vm.other_classes.borrow_mut().insert(key, class.clone());

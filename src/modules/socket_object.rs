@@ -777,6 +777,7 @@ pub fn install(vm: &mut Vm, m: &crate::vm::value::Module) {
             builtin: None,
             version: Cell::new(0),
             cache: Default::default(),
+            tp_name: Default::default(),
         })
     };
     // `socket.SocketType` is the C base class `_socket.socket`, as in CPython.

@@ -100,6 +100,19 @@ fn hash(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let me = inner(a)?;
     vm.hash(&me).map(Value::Int)
 }
+/// `s + t`: a tuple, as for any `tuple` subclass; anything but a tuple is refused with the
+/// tuple's words.
+fn add(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let me = inner(a)?;
+    match other_tuple(a) {
+        Value::NotImplemented => {
+            let t = a.pos.get(1).map_or_else(|| Rc::from("NoneType"), |v| vm.type_name(v));
+            Err(Exc::type_error(format!("can only concatenate tuple (not \"{t}\") to tuple")))
+        }
+        other => vm.binary_op(crate::ast::BinOp::Add, me, other),
+    }
+}
+
 fn repr(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let Some(s) = a.pos.first().and_then(as_structseq) else { return Err(Exc::type_error("struct sequence expected")) };
     let items = vm.collect(&s.values)?;
@@ -117,6 +130,9 @@ impl NativeObject for StructSeq {
     fn hashes_as(&self) -> Option<&Value> {
         Some(&self.values)
     }
+    fn as_tuple(&self) -> Option<&Value> {
+        Some(&self.values)
+    }
     fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
         let s = name.to_string_owned();
         if let Some(i) = self.fields.iter().position(|f| *f == s) {
@@ -126,7 +142,7 @@ impl NativeObject for StructSeq {
             return Ok(Some(v.clone()));
         }
         // The tuple's methods and operators.
-        if matches!(s.as_str(), "count" | "index" | "__add__" | "__mul__" | "__rmul__" | "__contains__") {
+        if matches!(s.as_str(), "count" | "index" | "__mul__" | "__rmul__" | "__contains__") {
             let values = self.values.clone();
             return vm.get_attr_opt(&values, name);
         }
@@ -142,6 +158,7 @@ impl NativeObject for StructSeq {
             "__len__" => ("__len__", len),
             "__hash__" => ("__hash__", hash),
             "__repr__" => ("__repr__", repr),
+            "__add__" => ("__add__", add),
             _ => return Ok(None),
         };
         Ok(Some(crate::builtins::bound_native(this.clone(), f.0, f.1)))

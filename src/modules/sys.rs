@@ -120,9 +120,44 @@ pub fn is_native_stream(v: &Value) -> bool {
     matches!(v, Value::Other(o) if o.as_any().is::<Stream>())
 }
 
-/// `sys.stdout` / `sys.stderr`: objects with `write` and `flush`.
+/// `sys.stdout` / `sys.stderr`: objects with `write` and `flush`, and the queries of a
+/// text file (`fileno`, `isatty`, `readable`, `writable`).
 pub struct Stream {
     err: bool,
+}
+
+/// The stream a method was called on.
+fn stream_of(a: &Args) -> Res<&Stream> {
+    match a.pos.first() {
+        Some(Value::Other(o)) => o.as_any().downcast_ref::<Stream>().ok_or_else(|| Exc::type_error("stream expected")),
+        _ => Err(Exc::type_error("stream expected")),
+    }
+}
+
+/// `fileno()`: 1 for `sys.stdout`, 2 for `sys.stderr`.
+fn stream_fileno(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    crate::builtins::check_method_args("TextIOWrapper.fileno", a, 1, 1)?;
+    Ok(Value::Int(if stream_of(a)?.err { 2 } else { 1 }))
+}
+
+/// `isatty()`: whether the descriptor is a terminal.
+fn stream_isatty(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    use std::io::IsTerminal;
+    crate::builtins::check_method_args("TextIOWrapper.isatty", a, 1, 1)?;
+    let tty = if stream_of(a)?.err { std::io::stderr().is_terminal() } else { std::io::stdout().is_terminal() };
+    Ok(Value::Bool(tty))
+}
+
+/// `readable()`: false, an output stream.
+fn stream_readable(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    crate::builtins::check_method_args("TextIOWrapper.readable", a, 1, 1)?;
+    Ok(Value::Bool(false))
+}
+
+/// `writable()`: true.
+fn stream_writable(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    crate::builtins::check_method_args("TextIOWrapper.writable", a, 1, 1)?;
+    Ok(Value::Bool(true))
 }
 
 fn stream_write(vm: &mut Vm, a: &mut Args) -> Res<Value> {
@@ -169,7 +204,7 @@ fn stream_flush(vm: &mut Vm, _a: &mut Args) -> Res<Value> {
 
 impl NativeObject for Stream {
     fn type_name(&self) -> &'static str {
-        "TextIOWrapper"
+        "_io.TextIOWrapper"
     }
     fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
         let s = name.to_string_owned();
@@ -177,7 +212,13 @@ impl NativeObject for Stream {
             "write" => Some(crate::builtins::bound_native(this.clone(), "write", stream_write)),
             "flush" => Some(crate::builtins::bound_native(this.clone(), "flush", stream_flush)),
             "writelines" => Some(crate::builtins::bound_native(this.clone(), "writelines", stream_writelines)),
+            "fileno" => Some(crate::builtins::bound_native(this.clone(), "fileno", stream_fileno)),
+            "isatty" => Some(crate::builtins::bound_native(this.clone(), "isatty", stream_isatty)),
+            "readable" => Some(crate::builtins::bound_native(this.clone(), "readable", stream_readable)),
+            "writable" => Some(crate::builtins::bound_native(this.clone(), "writable", stream_writable)),
             "name" => Some(Value::str(if self.err { "<stderr>" } else { "<stdout>" })),
+            "mode" => Some(Value::str("w")),
+            "closed" => Some(Value::Bool(false)),
             _ => None,
         })
     }

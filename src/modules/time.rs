@@ -149,6 +149,7 @@ fn struct_time_class(vm: &mut Vm) -> Rc<Class> {
     {
         let mut d = c.dict.borrow_mut();
         d.insert(vm.syms.module, Value::str("time"));
+        let _ = c.tp_name.set(Rc::from("time.struct_time"));
         d.insert(Sym::new("n_fields"), Value::Int(11));
         d.insert(Sym::new("n_sequence_fields"), Value::Int(9));
         d.insert(Sym::new("n_unnamed_fields"), Value::Int(0));

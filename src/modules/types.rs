@@ -1,5 +1,5 @@
 //! `types`: the classes of the built-in kinds of values (`FunctionType`, `NoneType`, ...),
-//! `GenericAlias` and `UnionType`.
+//! `GenericAlias`, `UnionType` and `SimpleNamespace`.
 
 use crate::vm::value::{Module, Value};
 use crate::vm::{Res, TypeId, Vm};
@@ -29,5 +29,6 @@ pub fn init(vm: &mut Vm) -> Res<Rc<Module>> {
     let alias = crate::builtins::generic_alias::alias_class(vm);
     super::set(&m, "GenericAlias", Value::Class(alias));
     super::set(&m, "UnionType", Value::Class(crate::builtins::union_type::union_class(vm)));
+    super::set(&m, "SimpleNamespace", Value::Class(super::simple_namespace::class(vm)));
     Ok(m)
 }

@@ -143,7 +143,7 @@ pub fn aug_assign(target: Expr, op: BinOp, value: Expr, l: usize, r: usize) -> P
 
 /// `target: annotation = value`.
 pub fn ann_assign(target: Expr, annotation: Expr, value: Option<Expr>, l: usize, r: usize) -> PResult<Stmt> {
-    // `(x): int` is not simple: the statement starts at the parenthesis, before the name.
+    // A bare name, not `(name)`: a parenthesised one starts after the statement does.
     let simple = matches!(target.kind, ExprKind::Name(_)) && target.span.start as usize == l;
     match target.kind {
         ExprKind::Name(_) | ExprKind::Attribute { .. } | ExprKind::Subscript { .. } => {}

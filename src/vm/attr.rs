@@ -8,16 +8,20 @@ use std::rc::Rc;
 impl Vm {
     /// `obj.name`.
     pub fn get_attr(&mut self, obj: &Value, name: Sym) -> Res<Value> {
-        match self.get_attr_opt(obj, name)? {
-            Some(v) => Ok(v),
-            None => Err(self.no_attribute(obj, name)),
+        match self.get_attr_opt(obj, name) {
+            Ok(Some(v)) => Ok(v),
+            Ok(None) => Err(self.missing_attribute(obj, name)),
+            Err(e) => Err(self.attribute_error_context(e, obj, name)),
         }
     }
 
-    /// The `AttributeError` for a missing attribute, worded as CPython words it.
+    /// The `AttributeError` for a missing attribute, worded as CPython words it (without
+    /// the `name` and `obj` a failed read adds: [`Vm::missing_attribute`]).
     pub fn no_attribute(&self, obj: &Value, name: Sym) -> Exc {
         match obj {
-            Value::Class(c) => Exc::attribute_error(format!("type object '{}' has no attribute '{}'", c.name, name)),
+            Value::Class(c) => {
+                Exc::attribute_error(format!("type object '{}' has no attribute '{}'", c.tp_name(), name))
+            }
             Value::Module(m) => Exc::attribute_error(format!("module '{}' has no attribute '{}'", m.name, name)),
             _ => Exc::attribute_error(format!("'{}' object has no attribute '{}'", self.type_name(obj), name)),
         }
@@ -30,8 +34,12 @@ impl Vm {
                 if let Some(ga) = self.custom_getattribute(&inst.class) {
                     return self.call_getattribute(&ga, inst, obj, name);
                 }
-                if let Some(v) = self.generic_get_attr(inst, obj, name)? {
-                    return Ok(Some(v));
+                match self.generic_get_attr(inst, obj, name) {
+                    Ok(Some(v)) => return Ok(Some(v)),
+                    Ok(None) => {}
+                    // An `AttributeError` from a property or descriptor falls back to
+                    // `__getattr__` too, as in CPython.
+                    Err(e) => return self.getattr_after_error(e, inst, obj, name),
                 }
                 if let Some(ga) = inst.class.lookup(self.syms.getattr) {
                     return self.call(&ga, vec![obj.clone(), Value::str(&name.as_rc())]).map(Some);
@@ -39,7 +47,15 @@ impl Vm {
                 Ok(None)
             }
             Value::Class(c) => self.class_attr(c, name),
-            Value::Module(m) => Ok(m.get(name)),
+            Value::Module(m) => match m.get(name) {
+                // A module without annotations gets an empty `__annotations__` when asked.
+                None if name == self.syms.annotations => {
+                    let d = Value::dict(super::dict::Dict::new());
+                    m.set(name, d.clone());
+                    Ok(Some(d))
+                }
+                found => Ok(found),
+            },
             Value::Function(f) => match self.function_attr(f, name) {
                 None if &*name.as_rc() == "__kwdefaults__" => self.function_kwdefaults(f).map(Some),
                 other => Ok(other),
@@ -182,6 +198,38 @@ impl Vm {
         }
     }
 
+    /// `C.__annotations__` of a class made by a `class` statement (CPython's heap types):
+    /// its own, never a base's, made empty on first use; `None` for a built-in type.
+    fn class_annotations(&self, c: &Rc<Class>) -> Option<Value> {
+        let builtin = c.builtin.is_some()
+            || c.layout == super::value::Layout::Builtin
+            || c.tp_name.get().is_some()
+            || self.is_builtin_exc(c);
+        if builtin {
+            return None;
+        }
+        let name = self.syms.annotations;
+        if let Some(v) = c.dict.borrow().get(&name) {
+            return Some(v.clone());
+        }
+        let d = Value::dict(super::dict::Dict::new());
+        c.dict.borrow_mut().insert(name, d.clone());
+        super::value::bump_class_epoch();
+        Some(d)
+    }
+
+    /// `e` raised while reading `inst.name`: an `AttributeError` gives the class's
+    /// `__getattr__` its turn; anything else, or no `__getattr__`, propagates.
+    #[cold]
+    fn getattr_after_error(&mut self, e: Exc, inst: &Rc<Instance>, obj: &Value, name: Sym) -> Res<Option<Value>> {
+        let Some(getattr) = inst.class.lookup(self.syms.getattr) else { return Err(e) };
+        let inst_e = self.materialize(e);
+        if !inst_e.class.is_subclass(self.exc_class(ExcKind::AttributeError)) {
+            return Err(Exc::Obj(inst_e));
+        }
+        self.call(&getattr, vec![obj.clone(), Value::str(&name.as_rc())]).map(Some)
+    }
+
     fn class_of_for_super(&self, this: &Value) -> Rc<Class> {
         match this {
             Value::Class(c) => c.clone(),
@@ -241,8 +289,10 @@ impl Vm {
     }
 
     fn class_attr(&mut self, c: &Rc<Class>, name: Sym) -> Res<Option<Value>> {
-        if name == self.syms.annotations && c.builtin.is_none() {
-            return self.class_annotations(c).map(Some);
+        if name == self.syms.annotations {
+            if let Some(d) = self.class_annotations(c) {
+                return Ok(Some(d));
+            }
         }
         if let Some(a) = c.lookup(name) {
             return Ok(Some(match a {
@@ -287,18 +337,6 @@ impl Vm {
         })
     }
 
-    /// `C.__annotations__` of a class defined in code: its own (not a base's, as CPython
-    /// 3.10+), made empty and kept when the body annotated nothing.
-    fn class_annotations(&mut self, c: &Rc<Class>) -> Res<Value> {
-        let name = self.syms.annotations;
-        if let Some(v) = c.dict.borrow().get(&name) {
-            return Ok(v.clone());
-        }
-        let d = Value::dict(Default::default());
-        self.set_attr(&Value::Class(c.clone()), name, d.clone())?;
-        Ok(d)
-    }
-
     /// `f.__kwdefaults__`: the keyword-only defaults as a new dict, or `None`.
     fn function_kwdefaults(&mut self, f: &Rc<super::value::Function>) -> Res<Value> {
         if f.kwdefaults.is_empty() {
@@ -330,6 +368,7 @@ impl Vm {
                 }
             }
             "__globals__" => Value::Module(f.globals.clone()),
+            "__annotations__" => Value::Dict(f.annotations_dict()),
             "__closure__" => {
                 if f.closure.is_empty() {
                     Value::None
@@ -459,6 +498,12 @@ impl Vm {
                         Value::Dict(d) => *f.dict.borrow_mut() = Some(d),
                         other => return Err(self.dict_must_be_dict(&other)),
                     },
+                    // `None` leaves none, so the next read makes an empty dict.
+                    "__annotations__" => match value {
+                        Value::Dict(d) => *f.annotations.borrow_mut() = Some(d),
+                        Value::None => *f.annotations.borrow_mut() = None,
+                        _ => return Err(Exc::type_error("__annotations__ must be set to a dict object")),
+                    },
                     _ => ns_set(&f.namespace_dict(), name, value),
                 }
                 Ok(())
@@ -494,7 +539,7 @@ impl Vm {
             }
         }
         if class.builtin.is_some() {
-            return Err(Exc::attribute_error(format!("'{}' object has no attribute '{}'", class.name, name)));
+            return Err(Exc::attribute_error(format!("'{}' object has no attribute '{}'", class.tp_name(), name)));
         }
         self.store_instance_attr(inst, name, value)
     }
@@ -528,6 +573,10 @@ impl Vm {
             Value::Function(f) => {
                 if name == self.syms.dict {
                     return Err(Exc::type_error("cannot delete __dict__"));
+                }
+                if &*name.as_rc() == "__annotations__" {
+                    *f.annotations.borrow_mut() = None;
+                    return Ok(());
                 }
                 let d = f.dict.borrow().clone();
                 if d.is_some_and(|d| ns_del(&d, name)) {
@@ -613,7 +662,7 @@ impl Vm {
             }
             Value::Module(m) => match m.get(name) {
                 Some(v) => Ok((v, Value::Undef)),
-                None => Err(self.no_attribute(&obj, name)),
+                None => Err(self.missing_attribute(&obj, name)),
             },
             Value::Other(o) => match o.method(name) {
                 Some(f) => Ok((f, obj)),

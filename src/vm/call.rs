@@ -65,7 +65,7 @@ impl Vm {
                 self.native_calls += 1;
                 let r = (n.func)(self, &mut a);
                 self.native_calls -= 1;
-                r.map_err(|e| unbound_native_error(e, n, argc))
+                r.map_err(|e| self.unbound_native_error(e, n, argc, a.pos.first()))
             }
             Value::Class(c) => {
                 let c = c.clone();
@@ -78,7 +78,7 @@ impl Vm {
                     a.extend(args);
                     self.call_kw(&call, a, kw)
                 }
-                None => Err(Exc::type_error(format!("'{}' object is not callable", i.class.name))),
+                None => Err(Exc::type_error(format!("'{}' object is not callable", i.class.tp_name()))),
             },
             Value::Descriptor(d) => match &**d {
                 super::value::Descriptor::StaticMethod(inner) => {
@@ -94,11 +94,11 @@ impl Vm {
                     if let Some(r) = o.call(self, f, args, kw) {
                         return r;
                     }
-                    return Err(Exc::type_error(format!("'{}' object is not callable", o.type_name())));
+                    return Err(Exc::type_error(format!("'{}' object is not callable", self.type_name(f))));
                 }
                 match o.get_attr(self, f, self.syms.call)? {
                     Some(c) => self.call_kw(&c, args, kw),
-                    None => Err(Exc::type_error(format!("'{}' object is not callable", o.type_name()))),
+                    None => Err(Exc::type_error(format!("'{}' object is not callable", self.type_name(f)))),
                 }
             }
             _ => Err(Exc::type_error(format!("'{}' object is not callable", self.type_name(f)))),
@@ -145,7 +145,10 @@ impl Vm {
     #[inline(never)]
     pub(crate) fn call_fast_native(&mut self, fast: FastNativeFn, func_at: usize, argc: usize) -> Res<()> {
         self.check_depth()?;
-        let v = fast(self, func_at + 1, argc)?;
+        let v = match fast(self, func_at + 1, argc) {
+            Ok(v) => v,
+            Err(e) => return Err(self.fast_native_error(e, func_at, argc)),
+        };
         self.stack.truncate(func_at);
         super::interp::push_value(&mut self.stack, v);
         Ok(())
@@ -241,7 +244,10 @@ impl Vm {
             move_args(&mut self.stack, func_at + 1, &mut a.pos);
             self.stack.pop();
             self.check_depth()?;
-            let v = (n.func)(self, &mut a).map_err(|e| unbound_native_error(e, &n, argc))?;
+            let v = match (n.func)(self, &mut a) {
+                Ok(v) => v,
+                Err(e) => return Err(self.unbound_native_error(e, &n, argc, a.pos.first())),
+            };
             self.stack.push(v);
             return Ok(());
         }
@@ -626,7 +632,7 @@ impl Vm {
                     let mut a = Args { pos: args.into_iter().collect(), kw };
                     f(self, &mut a)
                 }
-                None => Err(Exc::type_error(format!("cannot create '{}' instances", c.name))),
+                None => Err(Exc::type_error(format!("cannot create '{}' instances", c.tp_name()))),
             };
         }
         // `OSError(errno, ...)` makes the errno's subclass.
@@ -679,7 +685,7 @@ impl Vm {
                     && c.layout == Layout::Object
                     && !self.has_custom_new(c)
                 {
-                    return Err(Exc::type_error(format!("{}() takes no arguments", c.name)));
+                    return Err(Exc::type_error(format!("{}() takes no arguments", c.tp_name())));
                 }
                 let mut a = Args { pos: SmallVec::new(), kw };
                 a.pos.push(inst.clone());
@@ -688,7 +694,7 @@ impl Vm {
             }
             _ => {
                 if (!args.is_empty() || !kw.is_empty()) && c.layout == Layout::Object {
-                    return Err(Exc::type_error(format!("{}() takes no arguments", c.name)));
+                    return Err(Exc::type_error(format!("{}() takes no arguments", c.tp_name())));
                 }
             }
         }
@@ -791,6 +797,7 @@ impl Vm {
             closure,
             doc,
             dict: RefCell::new(None),
+            annotations: RefCell::new(None),
         });
         super::gc::track_function(&f);
         Ok(Value::Function(f))
@@ -890,6 +897,7 @@ impl Vm {
             builtin: None,
             version: Cell::new(0),
             cache: Default::default(),
+            tp_name: Default::default(),
         });
         super::gc::track_class(&class);
         super::value::bump_class_epoch();
@@ -971,29 +979,104 @@ fn move_args(stack: &mut Vec<Value>, at: usize, pos: &mut SmallVec<[Value; 4]>) 
     pos[start..].reverse();
 }
 
-/// A built-in method called through its class with no receiver (`int.__neg__()`,
-/// `list.append()`) fails with CPython's words, whatever the native itself said:
-/// `descriptor '__neg__' of 'int' object needs an argument`, `unbound method
-/// list.append() needs an argument`.
-#[cold]
-fn unbound_native_error(e: Exc, n: &super::value::NativeFunction, argc: usize) -> Exc {
-    let (None, Some(owner), 0, Exc::Msg(ExcKind::TypeError, msg)) = (&n.receiver, n.owner, argc, &e) else {
-        return e;
-    };
-    if msg.starts_with("unbound method")
-        || msg.contains("object needs an argument")
-        || msg.contains("not enough arguments")
-    {
-        return e;
+impl Vm {
+    /// The error of a fast entry (`call_fast_native`) as the ordinary entry would report
+    /// it: a method called through its class words its receiver errors as CPython.
+    #[cold]
+    fn fast_native_error(&self, e: Exc, func_at: usize, argc: usize) -> Exc {
+        match self.stack.get(func_at) {
+            Some(Value::Native(n)) => {
+                let n = n.clone();
+                self.unbound_native_error(e, &n, argc, self.stack.get(func_at + 1))
+            }
+            _ => e,
+        }
     }
-    let name = n.name;
-    // Dunders that are plain methods in CPython, not slot wrappers.
-    const METHODS: &[&str] =
-        &["__format__", "__dir__", "__sizeof__", "__round__", "__trunc__", "__floor__", "__ceil__", "__getnewargs__"];
-    let slot = name.len() > 4 && name.starts_with("__") && name.ends_with("__") && !METHODS.contains(&name);
-    Exc::type_error(if slot {
-        format!("descriptor '{name}' of '{owner}' object needs an argument")
-    } else {
-        format!("unbound method {owner}.{name}() needs an argument")
-    })
+
+    /// A built-in method called through its class (`list.append()`, `dict.get(None, 1)`)
+    /// without a receiver, or with one that is not of its type, fails with CPython's words,
+    /// whatever the native itself said: `unbound method list.append() needs an argument`,
+    /// `descriptor '__neg__' of 'int' object needs an argument`, `descriptor 'get' for
+    /// 'dict' objects doesn't apply to a 'NoneType' object`, `descriptor '__add__' requires
+    /// a 'int' object but received a 'str'`. `first` is the first argument, if any.
+    #[cold]
+    fn unbound_native_error(
+        &self,
+        e: Exc,
+        n: &super::value::NativeFunction,
+        argc: usize,
+        first: Option<&Value>,
+    ) -> Exc {
+        let (None, Some(owner)) = (&n.receiver, n.owner) else { return e };
+        let name = n.name;
+        // `__new__` is a static method, with errors of its own (`object.__new__(): not
+        // enough arguments`, `list.__new__(X): X is not a type object (int)`).
+        if name == "__new__" {
+            return e;
+        }
+        let slot = is_slot_wrapper(owner, name);
+        if argc == 0 {
+            if !matches!(e, Exc::Msg(ExcKind::TypeError, _)) {
+                return e;
+            }
+            return Exc::type_error(if slot {
+                format!("descriptor '{name}' of '{owner}' object needs an argument")
+            } else {
+                format!("unbound method {owner}.{name}() needs an argument")
+            });
+        }
+        // A receiver of another type than the method's own (a built-in type's): what went
+        // wrong is the receiver. A class method's first argument is its class.
+        let Some(first) = first else { return e };
+        let Some(id) = super::TypeId::ALL.iter().find(|t| t.name() == owner) else { return e };
+        let own = self.type_class(*id);
+        let fits = match first {
+            Value::Class(c) => c.is_subclass(own) || self.class_of(first).is_subclass(own),
+            _ => self.class_of(first).is_subclass(own),
+        };
+        if fits {
+            return e;
+        }
+        let t = self.type_name(first);
+        Exc::type_error(if slot {
+            format!("descriptor '{name}' requires a '{owner}' object but received a '{t}'")
+        } else {
+            format!("descriptor '{name}' for '{owner}' objects doesn't apply to a '{t}' object")
+        })
+    }
+}
+
+/// True when CPython's `owner.name` is a slot wrapper (`int.__add__`), whose receiver
+/// errors are worded `descriptor '__add__' of 'int' object ...`, rather than a method
+/// descriptor (`list.append`, and the dunders below), worded `unbound method ...`.
+fn is_slot_wrapper(owner: &str, name: &str) -> bool {
+    const METHODS: &[&str] = &[
+        "__format__",
+        "__dir__",
+        "__sizeof__",
+        "__round__",
+        "__trunc__",
+        "__floor__",
+        "__ceil__",
+        "__getnewargs__",
+        "__reduce__",
+        "__reduce_ex__",
+        "__getstate__",
+        "__setstate__",
+        "__reversed__",
+        "__bytes__",
+        "__complex__",
+        "__alloc__",
+        "__enter__",
+        "__exit__",
+        "__instancecheck__",
+        "__subclasscheck__",
+        "__subclasses__",
+        "__set_name__",
+    ];
+    let dunder = name.len() > 4 && name.starts_with("__") && name.ends_with("__");
+    let method = METHODS.contains(&name)
+        || (name == "__contains__" && matches!(owner, "dict" | "set" | "frozenset"))
+        || (name == "__getitem__" && matches!(owner, "list" | "dict"));
+    dunder && !method
 }

@@ -1599,7 +1599,6 @@ impl Vm {
                         self.builtins.set(self.syms.underscore, v);
                     }
                 }
-                Op::SetupAnnotations => self.setup_annotations()?,
                 Op::Unreachable => return Err(Exc::runtime_error("unreachable instruction")),
             }
         }
@@ -1729,22 +1728,6 @@ impl Vm {
                 Ok(())
             }
         }
-    }
-
-    /// `SetupAnnotations`: an empty `__annotations__` in the running frame's namespace (a class
-    /// body's, else its module's globals) unless one is there.
-    #[inline(never)]
-    fn setup_annotations(&mut self) -> Res<()> {
-        let name = Sym::new("__annotations__");
-        let frame = self.frames.last().expect("frame");
-        let present = match &frame.namespace {
-            Some(ns) => super::value::ns_get(ns, name).is_some(),
-            None => frame.globals.get(name).is_some(),
-        };
-        if present {
-            return Ok(());
-        }
-        self.store_name(name, Value::dict(Default::default()))
     }
 
     fn delete_name(&mut self, name: Sym) -> Res<()> {

@@ -7,6 +7,7 @@
 
 pub mod asyncgen;
 pub(crate) mod attr;
+mod attr_error;
 mod call;
 pub mod depth;
 pub mod dict;
@@ -73,8 +74,6 @@ pub struct Syms {
     pub delitem: Sym,
     pub contains: Sym,
     pub getattr: Sym,
-    /// `__annotations__`.
-    pub annotations: Sym,
     pub setattr: Sym,
     pub enter: Sym,
     pub exit: Sym,
@@ -121,6 +120,9 @@ pub struct Syms {
     pub getattribute: Sym,
     pub delattr: Sym,
     pub dir: Sym,
+    pub annotations: Sym,
+    pub name_attr: Sym,
+    pub obj: Sym,
 }
 
 impl Syms {
@@ -143,7 +145,6 @@ impl Syms {
             delitem: Sym::new("__delitem__"),
             contains: Sym::new("__contains__"),
             getattr: Sym::new("__getattr__"),
-            annotations: Sym::new("__annotations__"),
             setattr: Sym::new("__setattr__"),
             enter: Sym::new("__enter__"),
             exit: Sym::new("__exit__"),
@@ -190,6 +191,9 @@ impl Syms {
             getattribute: Sym::new("__getattribute__"),
             delattr: Sym::new("__delattr__"),
             dir: Sym::new("__dir__"),
+            annotations: Sym::new("__annotations__"),
+            name_attr: Sym::new("name"),
+            obj: Sym::new("obj"),
         }
     }
 }
@@ -296,6 +300,7 @@ impl Vm {
                 builtin: None,
                 version: std::cell::Cell::new(0),
                 cache: Default::default(),
+                tp_name: Default::default(),
             }));
         }
         let mut vm = Vm {
@@ -343,8 +348,13 @@ impl Vm {
             Exc::Obj(i) => i,
             Exc::Msg(kind, msg) => {
                 let class = self.exc_class(kind).clone();
+                let defaults = self.exception_defaults(kind, &msg);
                 let args = if msg.is_empty() && kind != ExcKind::KeyError { vec![] } else { vec![Value::string(msg)] };
-                self.new_exception_object(class, args)
+                let inst = self.new_exception_object(class, args);
+                for (k, v) in defaults {
+                    inst.set_attr(k, v);
+                }
+                inst
             }
         }
     }

@@ -405,7 +405,7 @@ impl Vm {
         format!("<{}.{} object at 0x{:x}>", m, class.qualname.borrow(), v.id())
     }
 
-    fn is_builtin_exc(&self, c: &Rc<super::value::Class>) -> bool {
+    pub(crate) fn is_builtin_exc(&self, c: &Rc<super::value::Class>) -> bool {
         self.exc_types.iter().any(|e| Rc::ptr_eq(e, c))
     }
 
@@ -419,7 +419,13 @@ impl Vm {
         }
     }
 
-    fn repr_guarded(&mut self, v: &Value, busy: &str, f: impl FnOnce(&mut Vm) -> Res<String>) -> Res<String> {
+    /// `f()`, or `busy` when `v`'s repr is already in progress (a cycle).
+    pub(crate) fn repr_guarded(
+        &mut self,
+        v: &Value,
+        busy: &str,
+        f: impl FnOnce(&mut Vm) -> Res<String>,
+    ) -> Res<String> {
         let id = v.id();
         if self.repr_stack.contains(&id) {
             return Ok(busy.to_string());
@@ -540,12 +546,20 @@ impl Vm {
                 if spec.is_empty() {
                     return self.str_of(v);
                 }
-                let s = self.str_of(v)?;
-                if matches!(v, Value::None | Value::List(_) | Value::Tuple(_) | Value::Dict(_)) {
-                    return Err(Exc::type_error(format!("unsupported format string passed to {}.__format__", tname)));
+                // A native object may format itself; every other type has only
+                // `object.__format__`, which takes no spec.
+                if let Value::Other(o) = v {
+                    if let Some(f) = o.clone().get_attr(self, v, self.syms.format)? {
+                        return match self.call(&f, vec![Value::str(spec)])? {
+                            Value::Str(s) => Ok(s.as_str().to_string()),
+                            other => Err(Exc::type_error(format!(
+                                "__format__ must return a str, not {}",
+                                self.type_name(&other)
+                            ))),
+                        };
+                    }
                 }
-                let parsed = text::format_spec::parse(spec, &tname).map_err(conv)?;
-                text::format_spec::format_str(&s, &parsed, &tname).map_err(conv)
+                Err(Exc::type_error(format!("unsupported format string passed to {}.__format__", tname)))
             }
         }
     }
@@ -619,7 +633,9 @@ impl Vm {
             Value::Instance(i) => {
                 let class = i.class.clone();
                 match super::attr::lookup_override(&class, self.syms.hash) {
-                    Some(Value::None) => return Err(Exc::type_error(format!("unhashable type: '{}'", class.name))),
+                    Some(Value::None) => {
+                        return Err(Exc::type_error(format!("unhashable type: '{}'", class.tp_name())))
+                    }
                     Some(f) => {
                         let r = self.call(&f, vec![v.clone()])?;
                         match r {
@@ -1808,7 +1824,7 @@ impl Vm {
 
     /// True when `err` (from iterating `v`) says only that `v` has no `__iter__` and is no
     /// sequence, the case CPython rewords for `*x` and unpacking.
-    fn is_not_iterable_error(&self, err: &Exc, v: &Value) -> bool {
+    pub(crate) fn is_not_iterable_error(&self, err: &Exc, v: &Value) -> bool {
         match v {
             Value::Instance(i) => {
                 i.class.lookup(self.syms.iter).is_none() && i.class.lookup(self.syms.getitem).is_none()

@@ -75,6 +75,11 @@ pub trait NativeObject: Any {
     fn hashes_as(&self) -> Option<&super::value::Value> {
         None
     }
+    /// For an object of a `tuple` subclass (a struct sequence): its items as a tuple, which
+    /// `%` formatting takes as its arguments.
+    fn as_tuple(&self) -> Option<&super::value::Value> {
+        None
+    }
     /// `repr(x)`.
     fn repr(&self) -> String {
         format!("<{} object>", self.type_name())

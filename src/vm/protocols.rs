@@ -352,6 +352,10 @@ impl Vm {
     pub fn percent_format(&mut self, fmt: &str, args: &Value) -> Res<String> {
         let items: Vec<Value> = match args {
             Value::Tuple(t) => t.to_vec(),
+            Value::Other(o) => match o.as_tuple() {
+                Some(Value::Tuple(t)) => t.to_vec(),
+                _ => vec![args.clone()],
+            },
             other => vec![other.clone()],
         };
         let mapping = match args {
@@ -580,7 +584,7 @@ impl Vm {
                     let r = self.call(&f, vec![v.clone()])?;
                     self.to_float(&r)
                 }
-                None => Err(Exc::type_error(format!("must be real number, not {}", i.class.name))),
+                None => Err(Exc::type_error(format!("must be real number, not {}", i.class.tp_name()))),
             },
             _ => Err(Exc::type_error(format!("must be real number, not {}", self.type_name(v)))),
         }

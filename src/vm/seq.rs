@@ -267,13 +267,13 @@ impl Vm {
             },
             (Value::Instance(i), _) => match i.class.lookup(self.syms.getitem) {
                 Some(f) => self.call(&f, vec![obj.clone(), key.clone()]),
-                None => Err(Exc::type_error(format!("'{}' object is not subscriptable", i.class.name))),
+                None => Err(Exc::type_error(format!("'{}' object is not subscriptable", i.class.tp_name()))),
             },
             (Value::Other(o), _) => {
                 let o = o.clone();
                 match o.get_attr(self, obj, self.syms.getitem)? {
                     Some(f) => self.call(&f, vec![key.clone()]),
-                    None => Err(Exc::type_error(format!("'{}' object is not subscriptable", o.type_name()))),
+                    None => Err(Exc::type_error(format!("'{}' object is not subscriptable", self.type_name(obj)))),
                 }
             }
             (Value::Class(c), _) => {
@@ -282,7 +282,7 @@ impl Vm {
                     return Ok(crate::builtins::generic_alias::make(self, obj.clone(), key.clone()));
                 }
                 if c.lookup(self.syms.class_getitem).is_none() {
-                    return Err(Exc::type_error(format!("type '{}' is not subscriptable", c.name)));
+                    return Err(Exc::type_error(format!("type '{}' is not subscriptable", c.tp_name())));
                 }
                 // Bound to the class (it is a classmethod, implicitly when a script defines it).
                 let f = self.get_attr(obj, self.syms.class_getitem)?;
@@ -384,7 +384,9 @@ impl Vm {
             }
             (Value::Instance(i), _) => match i.class.lookup(self.syms.setitem) {
                 Some(f) => self.call(&f, vec![obj.clone(), key, value]).map(|_| ()),
-                None => Err(Exc::type_error(format!("'{}' object does not support item assignment", i.class.name))),
+                None => {
+                    Err(Exc::type_error(format!("'{}' object does not support item assignment", i.class.tp_name())))
+                }
             },
             _ => Err(Exc::type_error(format!("'{}' object does not support item assignment", self.type_name(obj)))),
         }
@@ -444,7 +446,7 @@ impl Vm {
             }
             (Value::Instance(i), _) => match i.class.lookup(self.syms.delitem) {
                 Some(f) => self.call(&f, vec![obj.clone(), key.clone()]).map(|_| ()),
-                None => Err(Exc::type_error(format!("'{}' object doesn't support item deletion", i.class.name))),
+                None => Err(Exc::type_error(format!("'{}' object doesn't support item deletion", i.class.tp_name()))),
             },
             _ => Err(Exc::type_error(format!("'{}' object doesn't support item deletion", self.type_name(obj)))),
         }
@@ -480,7 +482,7 @@ impl Vm {
                 if i.class.lookup(self.syms.getitem).is_some() {
                     IterState::SeqIter { obj: v.clone(), index: 0 }
                 } else {
-                    return Err(Exc::type_error(format!("'{}' object is not iterable", i.class.name)));
+                    return Err(Exc::type_error(format!("'{}' object is not iterable", i.class.tp_name())));
                 }
             }
             Value::Other(o) => {
@@ -488,7 +490,7 @@ impl Vm {
                 if let Some(f) = o.get_attr(self, v, self.syms.iter)? {
                     return self.call(&f, vec![]);
                 }
-                return Err(Exc::type_error(format!("'{}' object is not iterable", o.type_name())));
+                return Err(Exc::type_error(format!("'{}' object is not iterable", self.type_name(v))));
             }
             _ => return Err(Exc::type_error(format!("'{}' object is not iterable", self.type_name(v)))),
         };
@@ -527,7 +529,7 @@ impl Vm {
                         }
                     }
                 },
-                None => Err(Exc::type_error(format!("'{}' object is not an iterator", i.class.name))),
+                None => Err(Exc::type_error(format!("'{}' object is not an iterator", i.class.tp_name()))),
             },
             Value::Other(o) => {
                 let o = o.clone();
@@ -543,7 +545,7 @@ impl Vm {
                             }
                         }
                     },
-                    None => Err(Exc::type_error(format!("'{}' object is not an iterator", o.type_name()))),
+                    None => Err(Exc::type_error(format!("'{}' object is not an iterator", self.type_name(it)))),
                 }
             }
             _ => Err(Exc::type_error(format!("'{}' object is not an iterator", self.type_name(it)))),

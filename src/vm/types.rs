@@ -92,6 +92,7 @@ pub fn make_builtin_class(id: TypeId, base: Option<&Rc<Class>>) -> Rc<Class> {
         builtin: Some(id),
         version: Cell::new(0),
         cache: Default::default(),
+        tp_name: Default::default(),
     })
 }
 
@@ -166,18 +167,32 @@ impl super::Vm {
                 if let Some(c) = self.other_classes.borrow().get(name) {
                     return c.clone();
                 }
+                // A dotted name is CPython's `tp_name` of a type from another module
+                // (`_io.TextIOWrapper`): `__module__` before the last dot, `__name__` after.
+                let (module, short) = match name.rsplit_once('.') {
+                    Some((m, s)) => (Some(m), s),
+                    None => (None, name),
+                };
+                let mut dict = rustc_hash::FxHashMap::default();
+                if let Some(m) = module {
+                    dict.insert(self.syms.module, Value::str(m));
+                }
                 let c = make_builtin_class(TypeId::Object, Some(self.type_class(TypeId::Object)));
                 let c = Rc::new(Class {
-                    name: Rc::from(name),
-                    qualname: RefCell::new(Rc::from(name)),
+                    name: Rc::from(short),
+                    qualname: RefCell::new(Rc::from(short)),
                     bases: c.bases.clone(),
                     mro: c.mro.clone(),
-                    dict: RefCell::default(),
+                    dict: RefCell::new(dict),
                     layout: Layout::Builtin,
                     builtin: None,
                     version: Cell::new(0),
                     cache: Default::default(),
+                    tp_name: Default::default(),
                 });
+                if module.is_some() {
+                    let _ = c.tp_name.set(Rc::from(name));
+                }
                 self.other_classes.borrow_mut().insert(name, c.clone());
                 return c;
             }
@@ -185,9 +200,10 @@ impl super::Vm {
         self.types[id as usize].clone()
     }
 
-    /// `type(v).__name__` without allocating a class reference.
+    /// The name messages give `type(v)`: CPython's `tp_name` (`types.GenericAlias`), which is
+    /// `__name__` for all but a few built-in types of other modules.
     pub fn type_name(&self, v: &Value) -> Rc<str> {
-        self.class_of(v).name.clone()
+        self.class_of(v).tp_name().clone()
     }
 
     /// Registers native methods on a built-in type.

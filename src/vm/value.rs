@@ -278,6 +278,9 @@ pub struct Function {
     pub doc: Value,
     /// `__dict__`, made on first use: attributes set on the function (`f.calls = 0`).
     pub dict: RefCell<Option<Rc<DictObj>>>,
+    /// `__annotations__`: set by the `def` that annotates its parameters or result, else
+    /// made empty on first use.
+    pub annotations: RefCell<Option<Rc<DictObj>>>,
 }
 
 impl Function {
@@ -294,6 +297,15 @@ impl Function {
         }
         let d = DictObj::new_rc(Dict::new());
         *self.dict.borrow_mut() = Some(d.clone());
+        d
+    }
+    /// `__annotations__`, made empty on first use.
+    pub fn annotations_dict(&self) -> Rc<DictObj> {
+        if let Some(d) = &*self.annotations.borrow() {
+            return d.clone();
+        }
+        let d = DictObj::new_rc(Dict::new());
+        *self.annotations.borrow_mut() = Some(d.clone());
         d
     }
     /// The attribute `name` set on the function.
@@ -374,6 +386,9 @@ pub struct Class {
     pub version: Cell<u32>,
     /// Cached attribute lookups.
     pub cache: ClassCache,
+    /// CPython's `tp_name` where it differs from `__name__`: a built-in type of another
+    /// module names itself `module.name` in messages (`'types.GenericAlias' object ...`).
+    pub tp_name: std::cell::OnceCell<Rc<str>>,
 }
 
 thread_local! {
@@ -455,6 +470,13 @@ impl ClassCache {
 }
 
 impl Class {
+    /// The name messages give the type (CPython's `tp_name`): `__name__`, or the
+    /// module-qualified name of a built-in type of another module.
+    #[inline]
+    pub fn tp_name(&self) -> &Rc<str> {
+        self.tp_name.get().unwrap_or(&self.name)
+    }
+
     /// Looks `name` up in the class and its MRO (through the class's lookup cache).
     #[inline]
     pub fn lookup(&self, name: Sym) -> Option<Value> {

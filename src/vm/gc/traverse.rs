@@ -143,6 +143,10 @@ impl Refs for Function {
             Ok(d) => d.iter().for_each(|d| vis.rc(d)),
             Err(_) => vis.fail(),
         }
+        match self.annotations.try_borrow() {
+            Ok(d) => d.iter().for_each(|d| vis.rc(d)),
+            Err(_) => vis.fail(),
+        }
         vis.rc(&self.globals);
     }
 }
@@ -342,7 +346,8 @@ pub(super) fn clear(v: &Value) {
         }
         Value::Function(f) => {
             let old = f.dict.try_borrow_mut().map(|mut x| x.take());
-            drop(old);
+            let annotations = f.annotations.try_borrow_mut().map(|mut x| x.take());
+            drop((old, annotations));
         }
         Value::Class(c) => {
             let old = c.dict.try_borrow_mut().map(|mut x| std::mem::take(&mut *x));
