@@ -444,10 +444,32 @@ impl Vm {
             }
             (Value::Instance(i), _) => match i.class.lookup(self.syms.delitem) {
                 Some(f) => self.call(&f, vec![obj.clone(), key.clone()]).map(|_| ()),
-                None => Err(Exc::type_error(format!("'{}' object doesn't support item deletion", i.class.name))),
+                None => Err(self.del_item_unsupported(obj)),
             },
-            _ => Err(Exc::type_error(format!("'{}' object doesn't support item deletion", self.type_name(obj)))),
+            _ => Err(self.del_item_unsupported(obj)),
         }
+    }
+
+    /// The `TypeError` of `del obj[key]` on a type without `__delitem__`. CPython words it
+    /// two ways: "doesn't" for types with sequence or mapping slots (containers, classes
+    /// defined in Python), "does not" for the rest (`int`, `None`, functions, ...).
+    fn del_item_unsupported(&self, obj: &Value) -> Exc {
+        let name = self.type_name(obj);
+        let container = match obj {
+            Value::Str(_)
+            | Value::Bytes(_)
+            | Value::ByteArray(_)
+            | Value::List(_)
+            | Value::Tuple(_)
+            | Value::Dict(_)
+            | Value::Set(_)
+            | Value::FrozenSet(_)
+            | Value::Range(_) => true,
+            Value::Instance(i) => i.class.builtin.is_none() && !self.exc_types.iter().any(|c| Rc::ptr_eq(c, &i.class)),
+            _ => matches!(&*name, "dict_keys" | "dict_values" | "dict_items" | "deque" | "mappingproxy"),
+        };
+        let verb = if container { "doesn't" } else { "does not" };
+        Exc::type_error(format!("'{name}' object {verb} support item deletion"))
     }
 
     /// `iter(v)`.
