@@ -651,14 +651,14 @@ impl Vm {
                 *index += 1;
                 r
             }
-            IterState::Done => None,
+            IterState::Done(_) => None,
             _ => {
                 drop(s);
                 return self.next_composite(st);
             }
         };
         if v.is_none() {
-            *s = IterState::Done;
+            s.exhaust();
         }
         Ok(v)
     }
@@ -738,7 +738,7 @@ impl Vm {
                                     }
                                 }
                             }
-                            *st.borrow_mut() = IterState::Done;
+                            st.borrow_mut().exhaust();
                             return Ok(None);
                         }
                     }
@@ -751,7 +751,7 @@ impl Vm {
                     match self.next(it)? {
                         Some(v) => args.push(v),
                         None => {
-                            *st.borrow_mut() = IterState::Done;
+                            st.borrow_mut().exhaust();
                             return Ok(None);
                         }
                     }
@@ -802,7 +802,7 @@ impl Vm {
             },
         };
         if out.is_none() {
-            *st.borrow_mut() = IterState::Done;
+            st.borrow_mut().exhaust();
         }
         Ok(out)
     }
