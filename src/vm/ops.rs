@@ -613,7 +613,8 @@ impl Vm {
                 };
                 return self.hash(&Value::tuple(parts));
             }
-            Value::List(_) | Value::Dict(_) | Value::Set(_) | Value::ByteArray(_) => {
+            // Slices became hashable only in Python 3.12.
+            Value::List(_) | Value::Dict(_) | Value::Set(_) | Value::ByteArray(_) | Value::Slice(_) => {
                 return Err(Exc::type_error(format!("unhashable type: '{}'", self.type_name(v))));
             }
             Value::Instance(i) => {
@@ -799,6 +800,12 @@ impl Vm {
             (Value::Dict(x), Value::Dict(y)) if matches!(kind, CmpKind::Eq | CmpKind::Ne) => {
                 let eq = self.dicts_equal(x, y)?;
                 return Ok(Some(eq == (kind == CmpKind::Eq)));
+            }
+            // Slices compare as the tuples (start, stop, step).
+            (Value::Slice(x), Value::Slice(y)) => {
+                let xs = [x.start.clone(), x.stop.clone(), x.step.clone()];
+                let ys = [y.start.clone(), y.stop.clone(), y.step.clone()];
+                return self.compare_seq(kind, &xs, &ys).map(Some);
             }
             (Value::Range(x), Value::Range(y)) if matches!(kind, CmpKind::Eq | CmpKind::Ne) => {
                 let (xl, yl) = (x.big_len(), y.big_len());
