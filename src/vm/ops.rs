@@ -1105,7 +1105,19 @@ impl Vm {
                 }
             }
         }
-        self.binary_op(op, a, b)
+        self.binary_op(op, a, b).map_err(|e| match e {
+            // The operator of a failed `x += y` is spelled `+=`, as CPython does.
+            Exc::Msg(ExcKind::TypeError, m) => {
+                let sym = op_dunders(op).3;
+                let prefix = format!("unsupported operand type(s) for {sym}:");
+                let sym = if op == BinOp::Pow { "**" } else { sym };
+                match m.strip_prefix(&prefix) {
+                    Some(rest) => Exc::type_error(format!("unsupported operand type(s) for {sym}=:{rest}")),
+                    None => Exc::Msg(ExcKind::TypeError, m),
+                }
+            }
+            e => e,
+        })
     }
 
     /// The bytes of a bytes-like value.
