@@ -444,17 +444,23 @@ impl Vm {
             }
             (Value::Instance(i), _) => match i.class.lookup(self.syms.delitem) {
                 Some(f) => self.call(&f, vec![obj.clone(), key.clone()]).map(|_| ()),
-                None => Err(self.del_item_unsupported(obj)),
+                None => Err(self.del_item_unsupported(obj, key)),
             },
-            _ => Err(self.del_item_unsupported(obj)),
+            _ => Err(self.del_item_unsupported(obj, key)),
         }
     }
 
     /// The `TypeError` of `del obj[key]` on a type without `__delitem__`. CPython words it
-    /// two ways: "doesn't" for types with sequence or mapping slots (containers, classes
-    /// defined in Python), "does not" for the rest (`int`, `None`, functions, ...).
-    fn del_item_unsupported(&self, obj: &Value) -> Exc {
+    /// two ways: "doesn't" when an integer key reaches the sequence protocol of a type that
+    /// has one (containers, classes defined in Python), "does not" for the rest (`int`,
+    /// `None`, functions, a slice or other key, ...).
+    fn del_item_unsupported(&self, obj: &Value, key: &Value) -> Exc {
         let name = self.type_name(obj);
+        let index = match key {
+            Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => true,
+            Value::Instance(i) => i.class.lookup(self.syms.index).is_some(),
+            _ => false,
+        };
         let container = match obj {
             Value::Str(_)
             | Value::Bytes(_)
@@ -468,7 +474,7 @@ impl Vm {
             Value::Instance(i) => i.class.builtin.is_none() && !self.exc_types.iter().any(|c| Rc::ptr_eq(c, &i.class)),
             _ => matches!(&*name, "dict_keys" | "dict_values" | "dict_items" | "deque" | "mappingproxy"),
         };
-        let verb = if container { "doesn't" } else { "does not" };
+        let verb = if container && index { "doesn't" } else { "does not" };
         Exc::type_error(format!("'{name}' object {verb} support item deletion"))
     }
 
