@@ -536,16 +536,12 @@ impl Vm {
                 }
                 Err(Exc::type_error(format!("unsupported format string passed to {}.__format__", tname)))
             }
+            // Every other built-in type inherits `object.__format__`, which takes only "".
             _ => {
                 if spec.is_empty() {
                     return self.str_of(v);
                 }
-                let s = self.str_of(v)?;
-                if matches!(v, Value::None | Value::List(_) | Value::Tuple(_) | Value::Dict(_)) {
-                    return Err(Exc::type_error(format!("unsupported format string passed to {}.__format__", tname)));
-                }
-                let parsed = text::format_spec::parse(spec, &tname).map_err(conv)?;
-                text::format_spec::format_str(&s, &parsed, &tname).map_err(conv)
+                Err(Exc::type_error(format!("unsupported format string passed to {}.__format__", tname)))
             }
         }
     }
