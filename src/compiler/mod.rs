@@ -194,6 +194,14 @@ struct Unit<'a> {
     is_function: bool,
 }
 
+impl Unit<'_> {
+    /// Whether this unit is a comprehension's: what is defined inside one is named
+    /// `<listcomp>.<lambda>`, without the `<locals>` a function adds (CPython 3.11).
+    fn is_comprehension(&self) -> bool {
+        matches!(&*self.name, "<listcomp>" | "<setcomp>" | "<dictcomp>" | "<genexpr>")
+    }
+}
+
 struct Compiler<'a> {
     table: SymTable,
     filename: Rc<str>,

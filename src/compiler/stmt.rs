@@ -827,8 +827,8 @@ impl<'a> Compiler<'a> {
         let kind = self.table.scopes[u.scope].kind;
         match kind {
             ScopeKind::Module => name.to_string(),
-            ScopeKind::Class => format!("{}.{}", u.qualname, name),
-            ScopeKind::Function => format!("{}.<locals>.{}", u.qualname, name),
+            ScopeKind::Function if !u.is_comprehension() => format!("{}.<locals>.{}", u.qualname, name),
+            ScopeKind::Class | ScopeKind::Function => format!("{}.{}", u.qualname, name),
         }
     }
 
