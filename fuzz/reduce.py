@@ -2,11 +2,16 @@
 """Shrinks a program that crashes aio to a small one that still crashes the same way.
 
     python3 fuzz/reduce.py CRASHER.py [OUT.py] [--aio PATH] [--match TEXT]
+    python3 fuzz/reduce.py PROGRAM.py [OUT.py] --differs [--python PATH] [--match TEXT]
 
 "Crashes" means: `aio run` dies by a signal, exits with a status other than 0, 1 or 2,
 prints `panicked` on stderr, or does not end within 10 s. With `--match TEXT`, the
 reduced program must also print TEXT on stderr (e.g. the panic's `file:line`), so the
 reduction keeps the same bug rather than drifting to another.
+
+With `--differs` (for `fuzz/diff.py`'s findings), a program "crashes" when CPython
+compiles it and aio's stdout or exit status differs from CPython's (run with
+PYTHONHASHSEED=0); `--match TEXT` then looks in aio's stdout and stderr.
 
 The reduction is line-based (delta debugging over lines, then over indented blocks), then
 tries to simplify each line by cutting bracketed sub-expressions. Generated programs
@@ -19,6 +24,29 @@ import sys
 import tempfile
 
 AIO = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "release", "aio")
+PYTHON = "/root/.pyenv/versions/3.11.7/bin/python3"
+if not os.path.exists(PYTHON):
+    PYTHON = "python3"
+
+
+def differs(src, aio, python, match):
+    """Whether CPython runs `src` (no syntax error) and aio's stdout or status differs."""
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as f:
+        f.write(src)
+        path = f.name
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    try:
+        py = subprocess.run([python, path], capture_output=True, timeout=10, stdin=subprocess.DEVNULL, env=env)
+        if b"SyntaxError" in py.stderr or b"IndentationError" in py.stderr:
+            return False
+        p = subprocess.run([aio, "run", path], capture_output=True, timeout=10, stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired:
+        return False
+    finally:
+        os.unlink(path)
+    if (py.returncode, py.stdout) == (p.returncode, p.stdout):
+        return False
+    return match is None or match.encode() in p.stdout + p.stderr
 
 
 def crashes(src, aio, match):
@@ -88,7 +116,14 @@ def simplify_line(line, test_line):
 
 def main():
     args = sys.argv[1:]
-    aio, match = AIO, None
+    aio, match, python, diff_mode = AIO, None, PYTHON, False
+    if "--differs" in args:
+        args.remove("--differs")
+        diff_mode = True
+    if "--python" in args:
+        k = args.index("--python")
+        python = args[k + 1]
+        del args[k:k + 2]
     if "--aio" in args:
         k = args.index("--aio")
         aio = args[k + 1]
@@ -100,9 +135,12 @@ def main():
     src_path = args[0]
     out_path = args[1] if len(args) > 1 else src_path.rsplit(".", 1)[0] + ".min.py"
     lines = open(src_path, encoding="utf-8").read().splitlines()
-    test = lambda ls: crashes("\n".join(ls) + "\n", aio, match)
+    if diff_mode:
+        test = lambda ls: differs("\n".join(ls) + "\n", aio, python, match)
+    else:
+        test = lambda ls: crashes("\n".join(ls) + "\n", aio, match)
     if not test(lines):
-        sys.exit("the input does not crash aio (with --match: not that way)")
+        sys.exit("the input does not crash aio (--differs: differ; --match: not that way)")
     lines = ddmin(lines, test)
     for i in range(len(lines)):
         def test_line(cand, i=i):

@@ -934,18 +934,115 @@ fn sleep_value(delay: f64, result: Value) -> Value {
     }))
 }
 
+/// Binds `sleep(delay, result=None)`'s arguments as CPython binds a Python function's.
+fn sleep_args(a: &mut Args) -> Res<(Value, Value)> {
+    let mut params: [Option<Value>; 2] = [a.pos.first().cloned(), a.pos.get(1).cloned()];
+    for (k, v) in std::mem::take(&mut a.kw) {
+        let name = k.to_string_owned();
+        let i = match name.as_str() {
+            "delay" => 0,
+            "result" => 1,
+            _ => return Err(Exc::type_error(format!("sleep() got an unexpected keyword argument '{name}'"))),
+        };
+        if params[i].is_some() {
+            return Err(Exc::type_error(format!("sleep() got multiple values for argument '{name}'")));
+        }
+        params[i] = Some(v);
+    }
+    if a.pos.len() > 2 {
+        let n = a.pos.len();
+        return Err(Exc::type_error(format!("sleep() takes from 1 to 2 positional arguments but {n} were given")));
+    }
+    let [delay, result] = params;
+    let delay = delay.ok_or_else(|| Exc::type_error("sleep() missing 1 required positional argument: 'delay'"))?;
+    Ok((delay, result.unwrap_or(Value::None)))
+}
+
 fn sleep(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    let result = take_kw(a, "result").or_else(|| a.pos.get(1).cloned()).unwrap_or(Value::None);
-    check_args("sleep", a, 1, 2)?;
-    let delay = match &a.pos[0] {
+    let (delay, result) = sleep_args(a)?;
+    let delay = match &delay {
         Value::Float(f) => *f,
         Value::Int(i) => *i as f64,
         other => {
             let other = other.clone();
-            vm.to_float(&other)?
+            match vm.to_float(&other) {
+                Ok(f) => f,
+                // CPython's `sleep` is a coroutine function: a bad delay fails when the
+                // coroutine runs, not when `sleep()` is called.
+                Err(_) => {
+                    return Ok(Value::Other(Rc::new(SleepOdd { delay: other, result, state: Cell::new(0) })));
+                }
+            }
         }
     };
     Ok(sleep_value(delay, result))
+}
+
+/// `sleep(delay)` with a delay that is not a number: run, it does what CPython's `sleep`
+/// does with it, `delay <= 0` first (a `TypeError` for most values); when that holds, it
+/// yields once and returns the result, else its timer fails to add the delay to a time.
+/// States: 0 not started, 2 yielded, 3 finished.
+struct SleepOdd {
+    delay: Value,
+    result: Value,
+    state: Cell<u8>,
+}
+
+impl NativeObject for SleepOdd {
+    fn type_name(&self) -> &'static str {
+        "coroutine"
+    }
+    fn is_coroutine(&self) -> bool {
+        true
+    }
+    fn send(&self, vm: &mut Vm, _v: Value) -> Option<Res<GenResult>> {
+        Some(match self.state.get() {
+            0 => {
+                self.state.set(3);
+                let le = vm.compare(crate::bytecode::CmpKind::Le, &self.delay, &Value::Int(0));
+                match le.and_then(|r| vm.truthy(&r)) {
+                    Ok(true) => {
+                        self.state.set(2);
+                        Ok(GenResult::Yield(Value::None))
+                    }
+                    Ok(false) => Err(Exc::type_error(format!(
+                        "unsupported operand type(s) for +: 'float' and '{}'",
+                        vm.type_name(&self.delay)
+                    ))),
+                    Err(e) => Err(e),
+                }
+            }
+            2 => {
+                self.state.set(3);
+                Ok(GenResult::Return(self.result.clone()))
+            }
+            _ => Err(Exc::runtime_error("cannot reuse already awaited coroutine")),
+        })
+    }
+    fn throw(&self, vm: &mut Vm, exc: Value) -> Option<Res<GenResult>> {
+        self.state.set(3);
+        Some(vm.exc_from_value(exc).and_then(Err))
+    }
+    fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        Ok(match name.to_string_owned().as_str() {
+            "__await__" | "__iter__" => Some(bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone()))),
+            "close" => Some(bound_native(this.clone(), "close", |_vm, a| {
+                if let Some(Value::Other(o)) = a.pos.first() {
+                    if let Some(s) = o.as_any().downcast_ref::<SleepOdd>() {
+                        s.state.set(3);
+                    }
+                }
+                Ok(Value::None)
+            })),
+            _ => None,
+        })
+    }
+    fn repr(&self) -> String {
+        format!("<coroutine object sleep at 0x{:x}>", self as *const Self as *const u8 as usize)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
 }
 
 fn get_running_loop(_vm: &mut Vm, _a: &mut Args) -> Res<Value> {

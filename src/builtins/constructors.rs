@@ -489,7 +489,7 @@ fn zip_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         inners.push(vm.get_iter(&v)?);
     }
     if inners.is_empty() {
-        return Ok(Value::iter(IterState::Done));
+        return Ok(Value::iter(IterState::Done(TypeId::Zip)));
     }
     Ok(Value::iter(IterState::Zip { inners, strict }))
 }
@@ -523,7 +523,7 @@ fn reversed_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         Value::Range(r) if r.big.is_some() => {
             let n = r.big_len();
             if num_traits::Zero::is_zero(&n) {
-                IterState::Done
+                IterState::Done(TypeId::RangeIterator)
             } else {
                 let (start, _, step) = r.parts();
                 let last = r.big_item(&(n - 1));
@@ -533,7 +533,7 @@ fn reversed_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
         Value::Range(r) => {
             let n = r.len();
             if n == 0 {
-                IterState::Done
+                IterState::Done(TypeId::RangeIterator)
             } else {
                 let last = r.start + (n - 1) * r.step;
                 IterState::Range { next: last, stop: r.start - r.step, step: -r.step }

@@ -702,7 +702,8 @@ fn divmod(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     vm.divmod_op(a.pos[0].clone(), a.pos[1].clone())
 }
 
-fn pow(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+/// `pow(base, exp, mod=None)`.
+pub(super) fn pow(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     // `pow(base=2, exp=3, mod=None)`: keywords fill the positions after the positional
     // arguments, in order (CPython's `_PyArg_UnpackKeywords`).
     const PARAMS: [&str; 3] = ["base", "exp", "mod"];

@@ -152,16 +152,23 @@ fn list_sort(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn list_reverse(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    this_list(a)?.items.borrow_mut().reverse();
+    let l = this_list(a)?;
+    check_method_args("list.reverse", a, 1, 1)?;
+    l.items.borrow_mut().reverse();
     Ok(Value::None)
 }
 
 fn list_copy(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    Ok(Value::list(this_list(a)?.items.borrow().clone()))
+    let l = this_list(a)?;
+    check_method_args("list.copy", a, 1, 1)?;
+    let items = l.items.borrow().clone();
+    Ok(Value::list(items))
 }
 
 fn list_clear(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    this_list(a)?.items.borrow_mut().clear();
+    let l = this_list(a)?;
+    check_method_args("list.clear", a, 1, 1)?;
+    l.items.borrow_mut().clear();
     Ok(Value::None)
 }
 
@@ -225,6 +232,7 @@ fn dict_pop(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn dict_popitem(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let d = this_dict(a)?;
+    check_method_args("dict.popitem", a, 1, 1)?;
     let pos = d.d.borrow().last_pos();
     match pos {
         Some(p) => {
@@ -250,12 +258,15 @@ fn dict_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn dict_copy(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let d = this_dict(a)?;
+    check_method_args("dict.copy", a, 1, 1)?;
     let c = d.d.borrow().clone();
     Ok(Value::dict(c))
 }
 
 fn dict_clear(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    this_dict(a)?.d.borrow_mut().clear();
+    let d = this_dict(a)?;
+    check_method_args("dict.clear", a, 1, 1)?;
+    d.d.borrow_mut().clear();
     Ok(Value::None)
 }
 
@@ -470,6 +481,7 @@ fn view_ge(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn make_view(a: &Args, kind: u8) -> Res<Value> {
     let d = this_dict(a)?;
+    check_method_args(["dict.keys", "dict.values", "dict.items"][kind as usize], a, 1, 1)?;
     Ok(Value::Other(Rc::new(DictView { dict: d, kind })))
 }
 
@@ -519,17 +531,22 @@ fn set_remove(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 
 fn set_pop(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let s = this_set(a)?;
+    check_method_args("set.pop", a, 1, 1)?;
     let v = s.d.borrow_mut().pop();
     v.ok_or_else(|| Exc::new(ExcKind::KeyError, "pop from an empty set"))
 }
 
 fn set_clear(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    this_set(a)?.d.borrow_mut().clear();
+    let s = this_set(a)?;
+    check_method_args("set.clear", a, 1, 1)?;
+    s.d.borrow_mut().clear();
     Ok(Value::None)
 }
 
 fn set_copy(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let s = this_set(a)?;
+    let frozen = matches!(a.pos[0], Value::FrozenSet(_));
+    check_method_args(if frozen { "frozenset.copy" } else { "set.copy" }, a, 1, 1)?;
     let n = vm.set_copy(&s);
     match (&a.pos[0], n) {
         (Value::FrozenSet(_), Value::Set(x)) => Ok(Value::FrozenSet(x)),
@@ -571,6 +588,7 @@ fn set_difference(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     set_binop(vm, a, crate::ast::BinOp::Sub)
 }
 fn set_symmetric_difference(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_method_args("set.symmetric_difference", a, 2, 2)?;
     set_binop(vm, a, crate::ast::BinOp::BitXor)
 }
 
@@ -599,11 +617,13 @@ fn set_difference_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     set_inplace(vm, a, crate::ast::BinOp::Sub)
 }
 fn set_symmetric_difference_update(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    check_method_args("set.symmetric_difference_update", a, 2, 2)?;
     set_inplace(vm, a, crate::ast::BinOp::BitXor)
 }
 
 fn set_rel(vm: &mut Vm, a: &mut Args, kind: crate::bytecode::CmpKind, swap: bool) -> Res<Value> {
-    check_method_args("set.issubset", a, 2, 2)?;
+    let name = if matches!(kind, crate::bytecode::CmpKind::Ge) { "set.issuperset" } else { "set.issubset" };
+    check_method_args(name, a, 2, 2)?;
     let items = vm.collect(&a.pos[1].clone())?;
     let other = vm.new_set(items)?;
     let me = a.pos[0].clone();

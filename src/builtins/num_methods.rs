@@ -1,7 +1,7 @@
 //! Methods of `int`, `float`, `range` and `slice`, and the explicit dunder methods of the
 //! built-in types (`(1).__add__(2)`, `str.__eq__`), which defer to the VM's operators.
 
-use super::{check_args, clinic};
+use super::{check_args, check_method_args, clinic, no_keywords};
 use crate::ast::BinOp;
 use crate::bytecode::CmpKind;
 use crate::vm::value::{NativeFunction, Value};
@@ -24,17 +24,23 @@ fn this_int(a: &Args) -> Res<BigInt> {
 }
 
 fn bit_length(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    Ok(Value::Int(this_int(a)?.bits() as i64))
+    let n = this_int(a)?;
+    check_method_args("int.bit_length", a, 1, 1)?;
+    Ok(Value::Int(n.bits() as i64))
 }
 
 fn bit_count(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let n = this_int(a)?.abs();
+    check_method_args("int.bit_count", a, 1, 1)?;
     Ok(Value::Int(n.to_bytes_le().1.iter().map(|b| b.count_ones() as i64).sum()))
 }
 
 /// `int.conjugate`, `float.conjugate`: the number itself (a bool's as an int).
 fn conjugate(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    Ok(match &super::receiver(a, "int.conjugate")? {
+    let this = super::receiver(a, "int.conjugate")?;
+    let float = matches!(this, Value::Float(_));
+    check_method_args(if float { "float.conjugate" } else { "int.conjugate" }, a, 1, 1)?;
+    Ok(match &this {
         Value::Bool(b) => Value::Int(*b as i64),
         v @ (Value::Int(_) | Value::BigInt(_) | Value::Float(_)) => v.clone(),
         // The call wrapper words this for the receiver's type.
@@ -43,7 +49,9 @@ fn conjugate(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn int_as_integer_ratio(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    Ok(Value::tuple(vec![Value::from_bigint(this_int(a)?), Value::Int(1)]))
+    let n = this_int(a)?;
+    check_method_args("int.as_integer_ratio", a, 1, 1)?;
+    Ok(Value::tuple(vec![Value::from_bigint(n), Value::Int(1)]))
 }
 
 /// `byteorder` of `to_bytes`/`from_bytes` (default `'big'`): true for big-endian.
@@ -162,11 +170,13 @@ fn this_float(vm: &mut Vm, a: &Args) -> Res<f64> {
 
 fn is_integer(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_float(vm, a)?;
+    check_method_args("float.is_integer", a, 1, 1)?;
     Ok(Value::Bool(f.is_finite() && f.fract() == 0.0))
 }
 
 fn float_as_integer_ratio(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let f = this_float(vm, a)?;
+    check_method_args("float.as_integer_ratio", a, 1, 1)?;
     if f.is_nan() {
         return Err(Exc::value_error("cannot convert NaN to integer ratio"));
     }
@@ -342,66 +352,128 @@ fn cmpop(vm: &mut Vm, a: &Args, kind: CmpKind) -> Res<Value> {
 }
 
 macro_rules! dunders {
-    ($($name:ident => $body:expr;)*) => {
+    ($($name:ident($min:literal..=$max:literal) => $body:expr;)*) => {
         $(fn $name(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+            let name = &stringify!($name)[2..];
             if a.pos.is_empty() {
-                let name = &stringify!($name)[2..];
                 return Err(Exc::type_error(format!("descriptor '__{name}__' needs an argument")));
             }
+            slot_args(a, name, $min, $max)?;
             let f: fn(&mut Vm, &Args) -> Res<Value> = $body;
             f(vm, a)
         })*
     };
 }
 
+/// Checks the arguments of a slot wrapper (`(1).__neg__`, `[].__setitem__`, ...) after the
+/// receiver, with CPython's messages (whose odd leading space for `__pow__` and
+/// `__setitem__` comes from an empty function name).
+fn slot_args(a: &Args, name: &str, min: usize, max: usize) -> Res<()> {
+    if !a.kw.is_empty() {
+        return Err(Exc::type_error(format!("wrapper __{name}__() takes no keyword arguments")));
+    }
+    let got = a.pos.len() - 1;
+    if (min..=max).contains(&got) {
+        return Ok(());
+    }
+    let lead = if matches!(name, "pow" | "rpow" | "setitem") { " " } else { "" };
+    let s = |n: usize| if n == 1 { "" } else { "s" };
+    Err(Exc::type_error(if min == max {
+        format!("{lead}expected {min} argument{}, got {got}", s(min))
+    } else if got < min {
+        format!("{lead}expected at least {min} argument{}, got {got}", s(min))
+    } else {
+        format!("{lead}expected at most {max} argument{}, got {got}", s(max))
+    }))
+}
+
 dunders! {
-    d_add => |vm, a| binop(vm, a, BinOp::Add, false);
-    d_radd => |vm, a| binop(vm, a, BinOp::Add, true);
-    d_sub => |vm, a| binop(vm, a, BinOp::Sub, false);
-    d_rsub => |vm, a| binop(vm, a, BinOp::Sub, true);
-    d_mul => |vm, a| binop(vm, a, BinOp::Mult, false);
-    d_rmul => |vm, a| binop(vm, a, BinOp::Mult, true);
-    d_truediv => |vm, a| binop(vm, a, BinOp::Div, false);
-    d_rtruediv => |vm, a| binop(vm, a, BinOp::Div, true);
-    d_floordiv => |vm, a| binop(vm, a, BinOp::FloorDiv, false);
-    d_rfloordiv => |vm, a| binop(vm, a, BinOp::FloorDiv, true);
-    d_mod => |vm, a| binop(vm, a, BinOp::Mod, false);
-    d_rmod => |vm, a| binop(vm, a, BinOp::Mod, true);
-    d_pow => |vm, a| binop(vm, a, BinOp::Pow, false);
-    d_rpow => |vm, a| binop(vm, a, BinOp::Pow, true);
-    d_and => |vm, a| binop(vm, a, BinOp::BitAnd, false);
-    d_or => |vm, a| binop(vm, a, BinOp::BitOr, false);
-    d_xor => |vm, a| binop(vm, a, BinOp::BitXor, false);
-    d_lshift => |vm, a| binop(vm, a, BinOp::LShift, false);
-    d_rshift => |vm, a| binop(vm, a, BinOp::RShift, false);
-    d_eq => |vm, a| cmpop(vm, a, CmpKind::Eq);
-    d_ne => |vm, a| cmpop(vm, a, CmpKind::Ne);
-    d_lt => |vm, a| cmpop(vm, a, CmpKind::Lt);
-    d_le => |vm, a| cmpop(vm, a, CmpKind::Le);
-    d_gt => |vm, a| cmpop(vm, a, CmpKind::Gt);
-    d_ge => |vm, a| cmpop(vm, a, CmpKind::Ge);
-    d_neg => |vm, a| vm.unary_op(crate::ast::UnaryOp::USub, a.pos[0].clone());
-    d_pos => |vm, a| vm.unary_op(crate::ast::UnaryOp::UAdd, a.pos[0].clone());
-    d_invert => |vm, a| vm.unary_op(crate::ast::UnaryOp::Invert, a.pos[0].clone());
-    d_hash => |vm, a| vm.hash(&a.pos[0].clone()).map(Value::Int);
-    d_repr => |vm, a| vm.repr(&a.pos[0].clone()).map(Value::string);
-    d_str => |vm, a| vm.str_of(&a.pos[0].clone()).map(Value::string);
-    d_bool => |vm, a| vm.truthy(&a.pos[0].clone()).map(Value::Bool);
-    d_len => |vm, a| super::functions::len_of(vm, &a.pos[0].clone()).map(Value::Int);
-    d_contains => |vm, a| vm.contains(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None)).map(Value::Bool);
-    d_getitem => |vm, a| vm.get_item(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None));
-    d_iter => |vm, a| vm.get_iter(&a.pos[0].clone());
-    d_setitem => |vm, a| {
+    d_add(1..=1) => |vm, a| binop(vm, a, BinOp::Add, false);
+    d_radd(1..=1) => |vm, a| binop(vm, a, BinOp::Add, true);
+    d_sub(1..=1) => |vm, a| binop(vm, a, BinOp::Sub, false);
+    d_rsub(1..=1) => |vm, a| binop(vm, a, BinOp::Sub, true);
+    d_mul(1..=1) => |vm, a| binop(vm, a, BinOp::Mult, false);
+    d_rmul(1..=1) => |vm, a| binop(vm, a, BinOp::Mult, true);
+    d_truediv(1..=1) => |vm, a| binop(vm, a, BinOp::Div, false);
+    d_rtruediv(1..=1) => |vm, a| binop(vm, a, BinOp::Div, true);
+    d_floordiv(1..=1) => |vm, a| binop(vm, a, BinOp::FloorDiv, false);
+    d_rfloordiv(1..=1) => |vm, a| binop(vm, a, BinOp::FloorDiv, true);
+    d_mod(1..=1) => |vm, a| binop(vm, a, BinOp::Mod, false);
+    d_rmod(1..=1) => |vm, a| binop(vm, a, BinOp::Mod, true);
+    d_pow(1..=2) => |vm, a| pow_slot(vm, a, false);
+    d_rpow(1..=2) => |vm, a| pow_slot(vm, a, true);
+    d_and(1..=1) => |vm, a| binop(vm, a, BinOp::BitAnd, false);
+    d_or(1..=1) => |vm, a| binop(vm, a, BinOp::BitOr, false);
+    d_xor(1..=1) => |vm, a| binop(vm, a, BinOp::BitXor, false);
+    d_lshift(1..=1) => |vm, a| binop(vm, a, BinOp::LShift, false);
+    d_rshift(1..=1) => |vm, a| binop(vm, a, BinOp::RShift, false);
+    d_eq(1..=1) => |vm, a| cmpop(vm, a, CmpKind::Eq);
+    d_ne(1..=1) => |vm, a| cmpop(vm, a, CmpKind::Ne);
+    d_lt(1..=1) => |vm, a| cmpop(vm, a, CmpKind::Lt);
+    d_le(1..=1) => |vm, a| cmpop(vm, a, CmpKind::Le);
+    d_gt(1..=1) => |vm, a| cmpop(vm, a, CmpKind::Gt);
+    d_ge(1..=1) => |vm, a| cmpop(vm, a, CmpKind::Ge);
+    d_neg(0..=0) => |vm, a| vm.unary_op(crate::ast::UnaryOp::USub, a.pos[0].clone());
+    d_pos(0..=0) => |vm, a| vm.unary_op(crate::ast::UnaryOp::UAdd, a.pos[0].clone());
+    d_invert(0..=0) => |vm, a| vm.unary_op(crate::ast::UnaryOp::Invert, a.pos[0].clone());
+    d_hash(0..=0) => |vm, a| vm.hash(&a.pos[0].clone()).map(Value::Int);
+    d_repr(0..=0) => |vm, a| vm.repr(&a.pos[0].clone()).map(Value::string);
+    d_str(0..=0) => |vm, a| vm.str_of(&a.pos[0].clone()).map(Value::string);
+    d_bool(0..=0) => |vm, a| vm.truthy(&a.pos[0].clone()).map(Value::Bool);
+    d_len(0..=0) => |vm, a| super::functions::len_of(vm, &a.pos[0].clone()).map(Value::Int);
+    d_contains(1..=1) => |vm, a| vm.contains(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None)).map(Value::Bool);
+    d_getitem(1..=1) => |vm, a| vm.get_item(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None));
+    d_iter(0..=0) => |vm, a| vm.get_iter(&a.pos[0].clone());
+    d_setitem(2..=2) => |vm, a| {
         let (key, value) = (a.pos.get(1).cloned().unwrap_or(Value::None), a.pos.get(2).cloned().unwrap_or(Value::None));
         vm.set_item(&a.pos[0].clone(), key, value).map(|_| Value::None)
     };
-    d_delitem => |vm, a| vm.del_item(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None)).map(|_| Value::None);
-    d_int => |vm, a| super::constructors::to_int(vm, &a.pos[0].clone());
-    d_float => |vm, a| vm.to_float(&a.pos[0].clone()).map(Value::Float);
-    d_format => |vm, a| {
-        let spec = match a.pos.get(1) { Some(Value::Str(s)) => s.as_str().to_string(), _ => String::new() };
-        vm.format(&a.pos[0].clone(), &spec).map(Value::string)
+    d_delitem(1..=1) => |vm, a| vm.del_item(&a.pos[0].clone(), &a.pos.get(1).cloned().unwrap_or(Value::None)).map(|_| Value::None);
+    d_int(0..=0) => |vm, a| super::constructors::to_int(vm, &a.pos[0].clone());
+    d_float(0..=0) => |vm, a| vm.to_float(&a.pos[0].clone()).map(Value::Float);
+}
+
+/// `__pow__`/`__rpow__` with an optional modulus: `(2).__pow__(3, 5)` is `pow(2, 3, 5)`.
+fn pow_slot(vm: &mut Vm, a: &Args, reflected: bool) -> Res<Value> {
+    let (this, other) = (a.pos[0].clone(), a.pos[1].clone());
+    match a.pos.get(2) {
+        Some(m) if !m.is_none() => {
+            let int = |v: &Value| matches!(v, Value::Int(_) | Value::Bool(_) | Value::BigInt(_));
+            if !(int(&this) && int(&other) && int(m)) {
+                return Ok(Value::NotImplemented);
+            }
+            let (x, y) = if reflected { (other, this) } else { (this, other) };
+            let mut args = Args { pos: smallvec::smallvec![x, y, m.clone()], kw: Vec::new() };
+            super::functions::pow(vm, &mut args)
+        }
+        _ => binop(vm, &Args { pos: smallvec::smallvec![this, other], kw: Vec::new() }, BinOp::Pow, reflected),
+    }
+}
+
+/// `x.__format__(spec)`, a method (not a slot wrapper) with its own messages.
+fn d_format(vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    let Some(this) = a.pos.first().cloned() else {
+        return Err(Exc::type_error("descriptor '__format__' needs an argument"));
     };
+    // Only these types define `__format__`; the others inherit `object.__format__`.
+    let owner = match this {
+        Value::Int(_) | Value::BigInt(_) | Value::Bool(_) => "int",
+        Value::Float(_) => "float",
+        Value::Str(_) => "str",
+        _ => "object",
+    };
+    no_keywords(&format!("{owner}.__format__"), a)?;
+    if a.pos.len() != 2 {
+        let n = a.pos.len() - 1;
+        return Err(Exc::type_error(format!("{owner}.__format__() takes exactly one argument ({n} given)")));
+    }
+    match &a.pos[1] {
+        Value::Str(s) => {
+            let spec = s.as_str().to_string();
+            vm.format(&this, &spec).map(Value::string)
+        }
+        other => Err(Exc::type_error(format!("__format__() argument must be str, not {}", vm.type_name(other)))),
+    }
 }
 
 /// Registers the methods.

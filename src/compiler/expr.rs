@@ -571,8 +571,12 @@ impl<'a> Compiler<'a> {
         let qualname = {
             let u = self.units.last().expect("unit");
             match self.table.scopes[u.scope].kind {
-                super::symtable::ScopeKind::Function => format!("{}.<locals>.{}", u.qualname, name),
-                super::symtable::ScopeKind::Class => format!("{}.{}", u.qualname, name),
+                super::symtable::ScopeKind::Function if !u.is_comprehension() => {
+                    format!("{}.<locals>.{}", u.qualname, name)
+                }
+                super::symtable::ScopeKind::Function | super::symtable::ScopeKind::Class => {
+                    format!("{}.{}", u.qualname, name)
+                }
                 _ => name.to_string(),
             }
         };

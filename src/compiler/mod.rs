@@ -162,8 +162,11 @@ enum Block<'a> {
     Handler,
     /// The body of a `try ... finally`: leaving it runs the final body.
     Finally(&'a [ast::Stmt]),
-    /// An `except` clause body: the exception is on the stack and being handled.
-    ExceptBody,
+    /// An `except` clause body: the exception is on the stack and being handled. With
+    /// `as name`, a second handler around the body unbinds the name when an exception
+    /// leaves it, and leaving it otherwise unbinds the name too (as CPython's implicit
+    /// `finally: name = None; del name`).
+    ExceptBody(Option<&'a str>),
     /// A `with` body: the exit function is on the stack.
     With { is_async: bool },
     /// A `finally` body run for an exception: the exception is on the stack and handled.
@@ -196,6 +199,14 @@ struct Unit<'a> {
     in_loop_depth: usize,
     is_async: bool,
     is_function: bool,
+}
+
+impl Unit<'_> {
+    /// Whether this unit is a comprehension's: what is defined inside one is named
+    /// `<listcomp>.<lambda>`, without the `<locals>` a function adds (CPython 3.11).
+    fn is_comprehension(&self) -> bool {
+        matches!(&*self.name, "<listcomp>" | "<setcomp>" | "<dictcomp>" | "<genexpr>")
+    }
 }
 
 struct Compiler<'a> {

@@ -234,7 +234,11 @@ impl<'a> Compiler<'a> {
                     self.unit().blocks = saved;
                     r?;
                 }
-                Block::ExceptBody => {
+                Block::ExceptBody(name) => {
+                    if let Some(name) = name {
+                        self.emit(Op::PopBlock, line);
+                        self.unbind_except_name(name, line);
+                    }
                     self.emit(Op::PopBlock, line);
                     self.emit(Op::PopExcept, line);
                     if preserve_top {
@@ -345,23 +349,32 @@ impl<'a> Compiler<'a> {
                     }
                 }
             }
-            if let Some(name) = &h.name {
+            let name = h.name.as_deref();
+            let unbind = name.map(|name| {
                 self.emit(Op::Dup, hline);
                 self.store_name(name, hline);
-            }
-            self.unit().blocks.push(Block::ExceptBody);
+                let unbind = self.new_label();
+                self.emit_jump(Op::SetupHandler, unbind, hline);
+                (name, unbind)
+            });
+            self.unit().blocks.push(Block::ExceptBody(name));
             let r = self.stmts(&h.body);
             self.unit().blocks.pop();
             r?;
-            if let Some(name) = &h.name {
-                self.load_none(hline);
-                self.store_name(name, hline);
-                self.delete_name(name, hline);
+            if let Some((name, _)) = unbind {
+                self.emit(Op::PopBlock, hline);
+                self.unbind_except_name(name, hline);
             }
             self.emit(Op::PopBlock, hline);
             self.emit(Op::PopExcept, hline);
             self.emit(Op::Pop, hline);
             self.emit_jump(Op::Jump, end, hline);
+            if let Some((name, unbind)) = unbind {
+                // An exception left the body: unbind the name and pass the exception on.
+                self.bind_label(unbind);
+                self.unbind_except_name(name, hline);
+                self.emit(Op::Reraise, hline);
+            }
             self.bind_label(next);
         }
         // No handler matched: re-raise with the handler popped.
@@ -375,6 +388,13 @@ impl<'a> Compiler<'a> {
         self.emit(Op::PopExcept, line);
         self.emit(Op::Reraise, line);
         Ok(())
+    }
+
+    /// The end of an `except ... as name` body: `name = None; del name`.
+    fn unbind_except_name(&mut self, name: &str, line: u32) {
+        self.load_none(line);
+        self.store_name(name, line);
+        self.delete_name(name, line);
     }
 
     /// `except*` clauses: each takes its matching part of the group; what is left re-raises.
@@ -795,8 +815,8 @@ impl<'a> Compiler<'a> {
         let kind = self.table.scopes[u.scope].kind;
         match kind {
             ScopeKind::Module => name.to_string(),
-            ScopeKind::Class => format!("{}.{}", u.qualname, name),
-            ScopeKind::Function => format!("{}.<locals>.{}", u.qualname, name),
+            ScopeKind::Function if !u.is_comprehension() => format!("{}.<locals>.{}", u.qualname, name),
+            ScopeKind::Class | ScopeKind::Function => format!("{}.{}", u.qualname, name),
         }
     }
 

@@ -509,7 +509,7 @@ impl Walker {
                 self.enter(func);
                 self.enter(sentinel);
             }
-            IterState::Range { .. } | IterState::BigRange { .. } | IterState::Done => {}
+            IterState::Range { .. } | IterState::BigRange { .. } | IterState::Done(_) => {}
         }
     }
 }

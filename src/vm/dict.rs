@@ -91,7 +91,9 @@ fn fast_eq_at(a: &Value, b: &Value, depth: u32) -> Option<bool> {
         }
         (Instance(_), _) | (_, Instance(_)) | (FrozenSet(_), _) | (_, FrozenSet(_)) => return Option::None,
         // Containers compare element-wise, which may run script code.
-        (List(_), List(_)) | (Dict(_), Dict(_)) | (Set(_), Set(_)) | (Range(_), Range(_)) => return Option::None,
+        (List(_), List(_)) | (Dict(_), Dict(_)) | (Set(_), Set(_)) | (Range(_), Range(_)) | (Slice(_), Slice(_)) => {
+            return Option::None
+        }
         (ByteArray(_), ByteArray(_) | Bytes(_)) | (Bytes(_), ByteArray(_)) => return Option::None,
         (Other(_), _) | (_, Other(_)) => return Option::None,
         _ => false,

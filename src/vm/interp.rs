@@ -1160,7 +1160,7 @@ impl Vm {
                                     }
                                 } else {
                                     drop(items);
-                                    *st = IterState::Done;
+                                    st.exhaust();
                                     drop(st);
                                     self.stack.pop();
                                     *ip = t.0 as usize;

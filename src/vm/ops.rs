@@ -542,6 +542,7 @@ impl Vm {
                 }
                 Err(Exc::type_error(format!("unsupported format string passed to {}.__format__", tname)))
             }
+            // Every other built-in type inherits `object.__format__`, which takes only "".
             _ => {
                 if spec.is_empty() {
                     return self.str_of(v);
@@ -627,7 +628,8 @@ impl Vm {
                 };
                 return self.hash(&Value::tuple(parts));
             }
-            Value::List(_) | Value::Dict(_) | Value::Set(_) | Value::ByteArray(_) => {
+            // Slices became hashable only in Python 3.12.
+            Value::List(_) | Value::Dict(_) | Value::Set(_) | Value::ByteArray(_) | Value::Slice(_) => {
                 return Err(Exc::type_error(format!("unhashable type: '{}'", self.type_name(v))));
             }
             Value::Instance(i) => {
@@ -815,6 +817,12 @@ impl Vm {
             (Value::Dict(x), Value::Dict(y)) if matches!(kind, CmpKind::Eq | CmpKind::Ne) => {
                 let eq = self.dicts_equal(x, y)?;
                 return Ok(Some(eq == (kind == CmpKind::Eq)));
+            }
+            // Slices compare as the tuples (start, stop, step).
+            (Value::Slice(x), Value::Slice(y)) => {
+                let xs = [x.start.clone(), x.stop.clone(), x.step.clone()];
+                let ys = [y.start.clone(), y.stop.clone(), y.step.clone()];
+                return self.compare_seq(kind, &xs, &ys).map(Some);
             }
             (Value::Range(x), Value::Range(y)) if matches!(kind, CmpKind::Eq | CmpKind::Ne) => {
                 let (xl, yl) = (x.big_len(), y.big_len());
@@ -1114,7 +1122,19 @@ impl Vm {
                 }
             }
         }
-        self.binary_op(op, a, b)
+        self.binary_op(op, a, b).map_err(|e| match e {
+            // The operator of a failed `x += y` is spelled `+=`, as CPython does.
+            Exc::Msg(ExcKind::TypeError, m) => {
+                let sym = op_dunders(op).3;
+                let prefix = format!("unsupported operand type(s) for {sym}:");
+                let sym = if op == BinOp::Pow { "**" } else { sym };
+                match m.strip_prefix(&prefix) {
+                    Some(rest) => Exc::type_error(format!("unsupported operand type(s) for {sym}=:{rest}")),
+                    None => Exc::Msg(ExcKind::TypeError, m),
+                }
+            }
+            e => e,
+        })
     }
 
     /// The bytes of a bytes-like value.

@@ -446,10 +446,38 @@ impl Vm {
             }
             (Value::Instance(i), _) => match i.class.lookup(self.syms.delitem) {
                 Some(f) => self.call(&f, vec![obj.clone(), key.clone()]).map(|_| ()),
-                None => Err(Exc::type_error(format!("'{}' object doesn't support item deletion", i.class.tp_name()))),
+                None => Err(self.del_item_unsupported(obj, key)),
             },
-            _ => Err(Exc::type_error(format!("'{}' object doesn't support item deletion", self.type_name(obj)))),
+            _ => Err(self.del_item_unsupported(obj, key)),
         }
+    }
+
+    /// The `TypeError` of `del obj[key]` on a type without `__delitem__`. CPython words it
+    /// two ways: "doesn't" when an integer key reaches the sequence protocol of a type that
+    /// has one (containers, classes defined in Python), "does not" for the rest (`int`,
+    /// `None`, functions, a slice or other key, ...).
+    fn del_item_unsupported(&self, obj: &Value, key: &Value) -> Exc {
+        let name = self.type_name(obj);
+        let index = match key {
+            Value::Int(_) | Value::Bool(_) | Value::BigInt(_) => true,
+            Value::Instance(i) => i.class.lookup(self.syms.index).is_some(),
+            _ => false,
+        };
+        let container = match obj {
+            Value::Str(_)
+            | Value::Bytes(_)
+            | Value::ByteArray(_)
+            | Value::List(_)
+            | Value::Tuple(_)
+            | Value::Dict(_)
+            | Value::Set(_)
+            | Value::FrozenSet(_)
+            | Value::Range(_) => true,
+            Value::Instance(i) => i.class.builtin.is_none() && !self.exc_types.iter().any(|c| Rc::ptr_eq(c, &i.class)),
+            _ => matches!(&*name, "dict_keys" | "dict_values" | "dict_items" | "deque" | "mappingproxy"),
+        };
+        let verb = if container && index { "doesn't" } else { "does not" };
+        Exc::type_error(format!("'{name}' object {verb} support item deletion"))
     }
 
     /// `iter(v)`.
@@ -631,14 +659,14 @@ impl Vm {
                 *index += 1;
                 r
             }
-            IterState::Done => None,
+            IterState::Done(_) => None,
             _ => {
                 drop(s);
                 return self.next_composite(st);
             }
         };
         if v.is_none() {
-            *s = IterState::Done;
+            s.exhaust();
         }
         Ok(v)
     }
@@ -718,7 +746,7 @@ impl Vm {
                                     }
                                 }
                             }
-                            *st.borrow_mut() = IterState::Done;
+                            st.borrow_mut().exhaust();
                             return Ok(None);
                         }
                     }
@@ -731,7 +759,7 @@ impl Vm {
                     match self.next(it)? {
                         Some(v) => args.push(v),
                         None => {
-                            *st.borrow_mut() = IterState::Done;
+                            st.borrow_mut().exhaust();
                             return Ok(None);
                         }
                     }
@@ -782,7 +810,7 @@ impl Vm {
             },
         };
         if out.is_none() {
-            *st.borrow_mut() = IterState::Done;
+            st.borrow_mut().exhaust();
         }
         Ok(out)
     }

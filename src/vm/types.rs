@@ -1,7 +1,7 @@
 //! The built-in types as class objects, and `type(x)` for every value.
 
 use super::intern::Sym;
-use super::value::{Class, Descriptor, IterState, Layout, Value};
+use super::value::{Class, Descriptor, Layout, Value};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
@@ -140,25 +140,7 @@ impl super::Vm {
                 super::gen::GenKind::Coroutine => TypeId::Coroutine,
                 super::gen::GenKind::AsyncGenerator => TypeId::AsyncGenerator,
             },
-            Value::Iter(it) => match &*it.borrow() {
-                IterState::Range { .. } | IterState::BigRange { .. } => TypeId::RangeIterator,
-                IterState::List { .. } => TypeId::ListIterator,
-                IterState::ListRev { .. } => TypeId::ListReverseIterator,
-                IterState::Tuple { .. } => TypeId::TupleIterator,
-                IterState::Str { .. } => TypeId::StrIterator,
-                IterState::Bytes { .. } => TypeId::BytesIterator,
-                IterState::DictView { kind: 0, .. } => TypeId::DictKeyIterator,
-                IterState::DictView { kind: 1, .. } => TypeId::DictValueIterator,
-                IterState::DictView { .. } => TypeId::DictItemIterator,
-                IterState::Set { .. } => TypeId::SetIterator,
-                IterState::Vec { .. } => TypeId::Reversed,
-                IterState::Enumerate { .. } => TypeId::Enumerate,
-                IterState::Zip { .. } => TypeId::Zip,
-                IterState::Map { .. } => TypeId::Map,
-                IterState::Filter { .. } => TypeId::Filter,
-                IterState::Callable { .. } => TypeId::CallableIterator,
-                IterState::SeqIter { .. } | IterState::Done => TypeId::SeqIterator,
-            },
+            Value::Iter(it) => it.borrow().type_id(),
             Value::Other(o) => {
                 if let Some(c) = o.class() {
                     return c;

@@ -791,8 +791,41 @@ pub enum IterState {
     Callable { func: Value, sentinel: Value },
     /// `iter(obj)` where `obj` only has `__getitem__`.
     SeqIter { obj: Value, index: i64 },
-    /// An exhausted iterator.
-    Done,
+    /// An exhausted iterator, which keeps the type it had (`type(it)` does not change
+    /// when it runs out).
+    Done(super::types::TypeId),
+}
+
+impl IterState {
+    /// The built-in type of an iterator in this state.
+    pub fn type_id(&self) -> super::types::TypeId {
+        use super::types::TypeId;
+        match self {
+            IterState::Range { .. } | IterState::BigRange { .. } => TypeId::RangeIterator,
+            IterState::List { .. } => TypeId::ListIterator,
+            IterState::ListRev { .. } => TypeId::ListReverseIterator,
+            IterState::Tuple { .. } => TypeId::TupleIterator,
+            IterState::Str { .. } => TypeId::StrIterator,
+            IterState::Bytes { .. } => TypeId::BytesIterator,
+            IterState::DictView { kind: 0, .. } => TypeId::DictKeyIterator,
+            IterState::DictView { kind: 1, .. } => TypeId::DictValueIterator,
+            IterState::DictView { .. } => TypeId::DictItemIterator,
+            IterState::Set { .. } => TypeId::SetIterator,
+            IterState::Vec { .. } => TypeId::Reversed,
+            IterState::Enumerate { .. } => TypeId::Enumerate,
+            IterState::Zip { .. } => TypeId::Zip,
+            IterState::Map { .. } => TypeId::Map,
+            IterState::Filter { .. } => TypeId::Filter,
+            IterState::Callable { .. } => TypeId::CallableIterator,
+            IterState::SeqIter { .. } => TypeId::SeqIterator,
+            IterState::Done(t) => *t,
+        }
+    }
+
+    /// Marks the iterator exhausted, dropping what it iterated over but not its type.
+    pub fn exhaust(&mut self) {
+        *self = IterState::Done(self.type_id());
+    }
 }
 
 impl Clone for Value {
@@ -909,7 +942,7 @@ impl Value {
                 | IterState::BigRange { .. }
                 | IterState::Str { .. }
                 | IterState::Bytes { .. }
-                | IterState::Done
+                | IterState::Done(_)
         );
         let v = Value::Iter(Rc::new(RefCell::new(st)));
         if !atomic {

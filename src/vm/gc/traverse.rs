@@ -325,7 +325,7 @@ fn iter_refs(st: &IterState, vis: &mut Visitor) {
         | IterState::BigRange { .. }
         | IterState::Str { .. }
         | IterState::Bytes { .. }
-        | IterState::Done => {}
+        | IterState::Done(_) => {}
     }
 }
 
@@ -359,7 +359,10 @@ pub(super) fn clear(v: &Value) {
             drop(old);
         }
         Value::Iter(it) => {
-            let old = it.try_borrow_mut().map(|mut x| std::mem::replace(&mut *x, IterState::Done));
+            let old = it.try_borrow_mut().map(|mut x| {
+                let t = x.type_id();
+                std::mem::replace(&mut *x, IterState::Done(t))
+            });
             drop(old);
         }
         Value::Cell(c) => {
