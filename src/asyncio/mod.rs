@@ -1076,7 +1076,7 @@ fn current_loop_or_running() -> Res<Rc<EventLoop>> {
 fn create_task_fn(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let name = take_kw(a, "name");
     take_kw(a, "context");
-    check_args("create_task", a, 1, 1)?;
+    one_py_arg("create_task", "coro", a)?;
     let coro = a.pos[0].clone();
     let lp = match current_loop_or_running() {
         Ok(l) => l,
@@ -1161,7 +1161,7 @@ fn ensure_future_on(vm: &mut Vm, v: Value, lp: Option<&Rc<EventLoop>>) -> Res<Rc
 
 fn ensure_future(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let lp_arg = take_kw(a, "loop");
-    check_args("ensure_future", a, 1, 1)?;
+    one_py_arg("ensure_future", "coro_or_future", a)?;
     let v = a.pos[0].clone();
     let lp = match lp_arg {
         Some(l) if !l.is_none() => Some(loop_of(&l)?),
@@ -1215,7 +1215,30 @@ fn all_tasks(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     vm.new_set(tasks)
 }
 
+/// Checks the arguments of an asyncio function written in Python in CPython, with one
+/// parameter `param` (its other keyword parameters already taken), with that function's
+/// messages; `param` given by keyword moves to the positional arguments.
+fn one_py_arg(name: &str, param: &str, a: &mut Args) -> Res<()> {
+    if let Some(i) = a.kw.iter().position(|(k, _)| k.to_string_owned() == param) {
+        if !a.pos.is_empty() {
+            return Err(Exc::type_error(format!("{name}() got multiple values for argument '{param}'")));
+        }
+        let (_, v) = a.kw.remove(i);
+        a.pos.push(v);
+    }
+    if let Some((k, _)) = a.kw.first() {
+        let k = k.to_string_owned();
+        return Err(Exc::type_error(format!("{name}() got an unexpected keyword argument '{k}'")));
+    }
+    match a.pos.len() {
+        0 => Err(Exc::type_error(format!("{name}() missing 1 required positional argument: '{param}'"))),
+        1 => Ok(()),
+        n => Err(Exc::type_error(format!("{name}() takes 1 positional argument but {n} were given"))),
+    }
+}
+
 fn iscoroutine(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
+    one_py_arg("iscoroutine", "obj", a)?;
     Ok(Value::Bool(a.pos.first().is_some_and(is_coroutine)))
 }
 
@@ -1248,7 +1271,7 @@ fn task_new(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 /// `asyncio.run(main, *, debug=None)`.
 fn run(vm: &mut Vm, a: &mut Args) -> Res<Value> {
     let debug = take_kw(a, "debug");
-    check_args("run", a, 1, 1)?;
+    one_py_arg("run", "main", a)?;
     let main = a.pos[0].clone();
     if loop_in_run_forever().is_some() {
         if let Value::Gen(g) = &main {

@@ -138,9 +138,14 @@ impl<'a> Compiler<'a> {
             }
             ExprKind::List(items) => self.sequence(items, line)?,
             ExprKind::Set(items) => {
-                if items.iter().any(|i| matches!(i.kind, ExprKind::Starred(_))) {
-                    self.emit(Op::BuildSet(0), line);
-                    for i in items {
+                if let Some(first_star) = items.iter().position(|i| matches!(i.kind, ExprKind::Starred(_))) {
+                    // As CPython: the items before the first star are all evaluated before
+                    // the set is built from them (so hashing them comes after).
+                    for i in &items[..first_star] {
+                        self.expr(i)?;
+                    }
+                    self.emit(Op::BuildSet(first_star as u32), line);
+                    for i in &items[first_star..] {
                         match &i.kind {
                             ExprKind::Starred(inner) => {
                                 self.expr(inner)?;
