@@ -843,6 +843,20 @@ impl Vm {
             }
         }
         let metaclass = Sym::new("metaclass");
+        if let Some((_, m)) = kw.iter().find(|(k, _)| *k == metaclass) {
+            // Only `type` itself: a metaclass aio cannot honour is refused, not ignored.
+            let is_type = matches!(m, Value::Class(c) if c.builtin == Some(super::TypeId::Type));
+            if !is_type {
+                let what = match m {
+                    Value::Class(c) => c.name.to_string(),
+                    other => self.type_name(other).to_string(),
+                };
+                return Err(Exc::new(
+                    ExcKind::NotImplementedError,
+                    format!("aio cannot yet create a class with a metaclass ('{what}')"),
+                ));
+            }
+        }
         let kw: Vec<(Sym, Value)> = kw.into_iter().filter(|(k, _)| *k != metaclass).collect();
         if base_classes.is_empty() {
             base_classes.push(self.type_class(super::TypeId::Object).clone());
