@@ -814,8 +814,9 @@ fn input(vm: &mut Vm, a: &mut Args) -> Res<Value> {
 }
 
 fn vars(vm: &mut Vm, a: &mut Args) -> Res<Value> {
-    check_args("vars", a, 1, 1)?;
-    let v = a.pos[0].clone();
+    check_args("vars", a, 0, 1)?;
+    // Without an argument, `vars()` is `locals()`.
+    let Some(v) = a.pos.first().cloned() else { return locals(vm, a) };
     match vm.get_attr_opt(&v, vm.syms.dict)? {
         Some(d) => Ok(d),
         None => Err(Exc::type_error("vars() argument must have __dict__ attribute")),

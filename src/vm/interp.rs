@@ -1764,7 +1764,11 @@ impl Vm {
             _ => {
                 let cause = self.pop();
                 let e = self.pop();
+                // The raised value is checked before its cause, as in CPython.
                 let exc = self.exc_from_value(e)?;
+                if !matches!(exc, Exc::Obj(_)) {
+                    return Ok(exc);
+                }
                 let inst = self.materialize(exc);
                 let cause = match cause {
                     Value::None => Value::None,

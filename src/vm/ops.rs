@@ -983,11 +983,12 @@ impl Vm {
                 }
             }
         }
-        if op == BinOp::Mult
-            && (matches!(a, Value::Str(_) | Value::List(_) | Value::Tuple(_))
-                || matches!(b, Value::Str(_) | Value::List(_) | Value::Tuple(_)))
-        {
-            let other = if matches!(a, Value::Str(_) | Value::List(_) | Value::Tuple(_)) { &b } else { &a };
+        let repeats = |v: &Value| {
+            matches!(v, Value::Str(_) | Value::List(_) | Value::Tuple(_) | Value::Bytes(_) | Value::ByteArray(_))
+        };
+        if op == BinOp::Mult && (repeats(&a) || repeats(&b)) {
+            // The left operand is the sequence when both could be.
+            let other = if repeats(&a) { &b } else { &a };
             return Err(Exc::type_error(format!(
                 "can't multiply sequence by non-int of type '{}'",
                 self.type_name(other)
@@ -1542,6 +1543,12 @@ impl Vm {
                 if let Some(f) = i.class.lookup(self.syms.contains) {
                     let r = self.call(&f, vec![container.clone(), item.clone()])?;
                     return self.truthy(&r);
+                }
+                if i.class.lookup(self.syms.iter).is_none() && i.class.lookup(self.syms.getitem).is_none() {
+                    return Err(Exc::type_error(format!(
+                        "argument of type '{}' is not iterable",
+                        self.type_name(container)
+                    )));
                 }
                 let it = self.get_iter(container)?;
                 while let Some(v) = self.next(&it)? {
