@@ -28,26 +28,7 @@ pub(super) fn has_annotations(body: &[Stmt]) -> bool {
     })
 }
 
-/// `name` as written inside class `private` (CPython's `_Py_Mangle`): `__x` becomes
-/// `_C__x`; dunders, dotted names and names outside a class stay as they are.
-pub(super) fn mangle(private: Option<&str>, name: &str) -> String {
-    let Some(class) = private.map(|c| c.trim_start_matches('_')) else { return name.to_string() };
-    if class.is_empty() || !name.starts_with("__") || name.ends_with("__") || name.contains('.') {
-        return name.to_string();
-    }
-    format!("_{class}{name}")
-}
-
 impl<'a> Compiler<'a> {
-    /// The innermost enclosing class's name, which mangles private names.
-    fn private_name(&self) -> Option<String> {
-        self.units
-            .iter()
-            .rev()
-            .find(|u| self.table.scopes[u.scope].kind == ScopeKind::Class)
-            .map(|u| u.name.to_string())
-    }
-
     /// At the start of a module or class body that holds annotations: makes its
     /// `__annotations__` dict (CPython's `SETUP_ANNOTATIONS`). A class body starts with a
     /// fresh namespace; a module's may already have one (the REPL runs each input in the
@@ -96,8 +77,8 @@ impl<'a> Compiler<'a> {
                 let n = self.name("__annotations__");
                 let load = if self.scope_kind() == ScopeKind::Class { Op::LoadName(n) } else { Op::LoadGlobal(n) };
                 self.emit(load, line);
-                let key = mangle(self.private_name().as_deref(), name);
-                let k = self.const_str(&key);
+                // The tree is already mangled (see `mangle.rs`): `name` is the key.
+                let k = self.const_str(name);
                 self.emit(Op::LoadConst(k), line);
                 self.emit(Op::StoreSubscr, line);
                 return Ok(());
@@ -151,10 +132,9 @@ impl<'a> Compiler<'a> {
         if items.is_empty() {
             return Ok(());
         }
-        let private = self.private_name();
         self.emit(Op::Dup, line);
         for (name, annotation) in &items {
-            let k = self.const_str(&mangle(private.as_deref(), name));
+            let k = self.const_str(name);
             self.emit(Op::LoadConst(k), line);
             self.expr(annotation)?;
         }
@@ -163,20 +143,5 @@ impl<'a> Compiler<'a> {
         let n = self.name("__annotations__");
         self.emit(Op::StoreAttr(n), line);
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::mangle;
-
-    #[test]
-    fn mangles_private_names_as_cpython() {
-        assert_eq!(mangle(Some("C"), "__x"), "_C__x");
-        assert_eq!(mangle(Some("_Priv"), "__x"), "_Priv__x");
-        assert_eq!(mangle(Some("C"), "__x__"), "__x__");
-        assert_eq!(mangle(Some("C"), "_x"), "_x");
-        assert_eq!(mangle(Some("___"), "__x"), "__x");
-        assert_eq!(mangle(None, "__x"), "__x");
     }
 }

@@ -277,6 +277,8 @@ mod tests {
     fn mangling_rules() {
         assert_eq!(mangle("__x", Some("A")).as_deref(), Some("_A__x"));
         assert_eq!(mangle("__x", Some("_B_")).as_deref(), Some("_B___x"));
+        assert_eq!(mangle("__x", Some("_Priv")).as_deref(), Some("_Priv__x"));
+        assert_eq!(mangle("__x", Some("___")), None);
         assert_eq!(mangle("__x", Some("__")), None);
         assert_eq!(mangle("__init__", Some("A")), None);
         assert_eq!(mangle("_x", Some("A")), None);
