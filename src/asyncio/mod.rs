@@ -901,6 +901,8 @@ fn sleep_close(_vm: &mut Vm, a: &mut Args) -> Res<Value> {
             s.finish();
         } else if let Some(s) = o.as_any().downcast_ref::<Yield0>() {
             s.state.set(3);
+        } else if let Some(s) = o.as_any().downcast_ref::<SleepOdd>() {
+            s.state.set(3);
         }
     }
     Ok(Value::None)
@@ -1023,19 +1025,8 @@ impl NativeObject for SleepOdd {
         self.state.set(3);
         Some(vm.exc_from_value(exc).and_then(Err))
     }
-    fn get_attr(&self, _vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
-        Ok(match name.to_string_owned().as_str() {
-            "__await__" | "__iter__" => Some(bound_native(this.clone(), "__await__", |_vm, a| Ok(a.pos[0].clone()))),
-            "close" => Some(bound_native(this.clone(), "close", |_vm, a| {
-                if let Some(Value::Other(o)) = a.pos.first() {
-                    if let Some(s) = o.as_any().downcast_ref::<SleepOdd>() {
-                        s.state.set(3);
-                    }
-                }
-                Ok(Value::None)
-            })),
-            _ => None,
-        })
+    fn get_attr(&self, vm: &mut Vm, this: &Value, name: Sym) -> Res<Option<Value>> {
+        sleep_attr(vm, this, name)
     }
     fn repr(&self) -> String {
         format!("<coroutine object sleep at 0x{:x}>", self as *const Self as *const u8 as usize)

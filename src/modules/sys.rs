@@ -107,8 +107,8 @@ fn exception(vm: &mut Vm, _a: &mut Args) -> Res<Value> {
 /// What `print` writes to when the script has replaced `sys.stdout` (with any object that
 /// has `write`, or `None`); `None` while it is the interpreter's own stream.
 pub fn replaced_stdout(vm: &Vm) -> Option<Value> {
-    let Some(Value::Module(m)) = crate::vm::value::ns_get(&vm.modules, Sym::new("sys")) else { return None };
-    match m.get(Sym::new("stdout"))? {
+    let Some(Value::Module(m)) = crate::vm::value::ns_get(&vm.modules, vm.syms.sys) else { return None };
+    match m.get(vm.syms.stdout)? {
         Value::Other(o) if o.as_any().downcast_ref::<Stream>().is_some_and(|s| !s.err) => None,
         v => Some(v),
     }

@@ -74,6 +74,10 @@ pub struct Syms {
     pub delitem: Sym,
     pub contains: Sym,
     pub getattr: Sym,
+    /// `sys`, the module `print` looks for a replaced `stdout` in.
+    pub sys: Sym,
+    /// `stdout`.
+    pub stdout: Sym,
     pub setattr: Sym,
     pub enter: Sym,
     pub exit: Sym,
@@ -145,6 +149,8 @@ impl Syms {
             delitem: Sym::new("__delitem__"),
             contains: Sym::new("__contains__"),
             getattr: Sym::new("__getattr__"),
+            sys: Sym::new("sys"),
+            stdout: Sym::new("stdout"),
             setattr: Sym::new("__setattr__"),
             enter: Sym::new("__enter__"),
             exit: Sym::new("__exit__"),

@@ -297,7 +297,7 @@ impl Vm {
             Value::Int(i) => Ok(*i),
             Value::Bool(b) => Ok(*b as i64),
             Value::BigInt(_) => Err(Exc::index_error("cannot fit 'int' into an index-sized integer".to_string())),
-            Value::Instance(i) if i.class.lookup(super::Sym::new("__index__")).is_some() => self.index_value(key),
+            Value::Instance(i) if i.class.lookup(self.syms.index).is_some() => self.index_value(key),
             // CPython 3.11 words the `str` case differently from the others.
             _ if what == "string" => {
                 Err(Exc::type_error(format!("string indices must be integers, not '{}'", self.type_name(key))))
